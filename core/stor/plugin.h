@@ -84,7 +84,8 @@ struct stor_host {
     int (*cancelled)(const struct stor_host *host);
 };
 
-/* One key=value option, from `-o key=value` or the environment (STOR_<BACKEND>_<KEY>). */
+/* One key=value option, from `-o key=value` or the environment (STOR_<BACKEND>_<KEY>, for the
+ * keys listed in the backend's options doc). A key may repeat: the last value wins. */
 struct stor_option {
     const char *key;
     const char *value;
