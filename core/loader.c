@@ -137,6 +137,8 @@ static void collect_name(void *context, const char *name, const struct stor_plug
                          const char *error)
 {
     struct name_list *list = context;
+    if (!plugin)
+        return; /* a broken plugin is not a choice */
     int n = snprintf(list->text + list->len, sizeof list->text - list->len, "%s%s",
                      list->len ? ", " : "", name);
     if (n > 0 && (size_t)n < sizeof list->text - list->len)

@@ -116,8 +116,11 @@ static int make_parents(char *path)
         if (*p != '/')
             continue;
         *p = '\0';
+        struct stat st;
         int rc = mkdir(path, 0777);
         int e = errno;
+        if (rc != 0 && e == EEXIST && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+            e = ENOTDIR; /* an object stands where a prefix is needed */
         *p = '/';
         if (rc != 0 && e != EEXIST) {
             errno = e;
@@ -225,10 +228,11 @@ static enum stor_status local_put(void *instance, const char *bucket, const char
         return stor_fail(err, STOR_EINVAL, "cannot store %s/%s: it is a prefix of other keys",
                          bucket, key);
     if (make_parents(path) != 0)
-        return stor_fail(err, errno == ENOTDIR || errno == EEXIST ? STOR_EINVAL : errno_status(errno),
-                         "cannot store %s/%s: %s", bucket, key,
-                         errno == ENOTDIR || errno == EEXIST ? "a parent of it is an object"
-                                                            : strerror(errno));
+        return errno == ENOTDIR
+                   ? stor_fail(err, STOR_EINVAL, "cannot store %s/%s: a parent of it is an object",
+                               bucket, key)
+                   : stor_fail(err, errno_status(errno), "cannot store %s/%s: %s", bucket, key,
+                               strerror(errno));
 
     const char *slash = strrchr(path, '/');
     snprintf(temp, sizeof temp, "%.*s/" TEMP_PREFIX "XXXXXX", (int)(slash - path), path);
