@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ int stor_exit_code(enum stor_status status)
     }
 }
 
-static int errno_exit_code(int e)
+int stor_errno_exit_code(int e)
 {
     return e == ENOENT || e == ENOTDIR ? STOR_EXIT_NOT_FOUND
            : e == EACCES || e == EPERM ? STOR_EXIT_AUTH
@@ -72,8 +73,7 @@ static int unsupported(const struct stor_session *s, const char *what)
     return STOR_EXIT_UNSUPPORTED;
 }
 
-/* Splits "BUCKET/KEY" in place; key may be required non-empty. */
-static int split_remote(const char *remote, char *bucket, size_t size, const char **key,
+int stor_split_remote(const char *remote, char *bucket, size_t size, const char **key,
                         int key_required, const char *usage)
 {
     const char *slash = strchr(remote, '/');
@@ -96,12 +96,12 @@ static void format_time(int64_t ms, char *out, size_t size)
         snprintf(out, size, "-");
 }
 
-static void print_json(struct json_object *value)
+void stor_print_json(struct json_object *value)
 {
     puts(json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-static struct json_object *object_json(const char *bucket, const struct stor_object *o)
+struct json_object *stor_object_json(const char *bucket, const struct stor_object *o)
 {
     struct json_object *j = json_object_new_object();
     if (bucket)
@@ -120,33 +120,26 @@ static struct json_object *object_json(const char *bucket, const struct stor_obj
     return j;
 }
 
-/* The single object put/get reports, as JSON, kept until the command prints it. */
-struct result {
-    struct json_object *json;
-    int64_t size;
-    char sha1[41];
-    char id[256];
-};
-
 static int keep_result(void *context, const struct stor_object *object)
 {
-    struct result *r = context;
+    struct stor_result *r = context;
     json_object_put(r->json);
-    r->json = object_json(NULL, object);
+    r->json = stor_object_json(NULL, object);
     r->size = object->size;
+    r->mtime_ms = object->mtime_ms;
     snprintf(r->sha1, sizeof r->sha1, "%s", object->sha1 ? object->sha1 : "");
     snprintf(r->id, sizeof r->id, "%s", object->id ? object->id : "");
     return 0;
 }
 
-static void print_result(const struct stor_session *s, struct result *r, const char *verb,
+static void print_result(const struct stor_session *s, struct stor_result *r, const char *verb,
                          const char *bucket, const char *key, const char *local)
 {
     if (s->json && r->json) {
         json_object_object_add(r->json, "bucket", json_object_new_string(bucket));
         if (local)
             json_object_object_add(r->json, "local", json_object_new_string(local));
-        print_json(r->json);
+        stor_print_json(r->json);
     } else if (!s->quiet) {
         printf("%s %s/%s%s%s (%lld bytes%s%s%s%s)\n", verb, bucket, key, local ? " to " : "",
                local ? local : "", (long long)r->size, r->sha1[0] ? ", sha1 " : "", r->sha1,
@@ -155,11 +148,24 @@ static void print_result(const struct stor_session *s, struct result *r, const c
     json_object_put(r->json);
 }
 
+enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const char *key, int fd,
+                             struct stor_result *result, struct stor_error *err)
+{
+    memset(result, 0, sizeof *result);
+    enum stor_status status =
+        s->plugin->table.put(s->instance, bucket, key, fd, keep_result, result, err);
+    if (status != STOR_OK) {
+        json_object_put(result->json);
+        result->json = NULL;
+    }
+    return status;
+}
+
 int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
 {
     char bucket[256];
     const char *key;
-    int code = split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
     if (code != STOR_EXIT_OK)
         return code;
     int fd = STDIN_FILENO;
@@ -168,25 +174,22 @@ int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
         struct stat st;
         if (fd < 0) {
             stor_error_line("cannot open %s: %s", local, strerror(errno));
-            return errno_exit_code(errno);
+            return stor_errno_exit_code(errno);
         }
         if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
             close(fd);
-            stor_error_line("%s is a directory: put stores one file", local);
+            stor_error_line("%s is a directory: use put -r to store a directory", local);
             return STOR_EXIT_USAGE;
         }
     }
     struct stor_error err = {""};
-    struct result r = {0};
-    enum stor_status status =
-        s->plugin->table.put(s->instance, bucket, key, fd, keep_result, &r, &err);
+    struct stor_result r;
+    enum stor_status status = stor_put_fd(s, bucket, key, fd, &r, &err);
     if (fd != STDIN_FILENO)
         close(fd);
     stor_host_progress_done();
-    if (status != STOR_OK) {
-        json_object_put(r.json);
+    if (status != STOR_OK)
         return backend_failed(s, status, &err);
-    }
     print_result(s, &r, "stored", bucket, key, NULL);
     return STOR_EXIT_OK;
 }
@@ -213,15 +216,60 @@ static int open_temp_beside(const char *path, char *temp, size_t size)
     return mkostemp(temp, O_CLOEXEC);
 }
 
+/* 0666 less the umask, read once: umask() is process-wide and not safe to toggle in threads. */
+static mode_t file_mode;
+static pthread_once_t file_mode_once = PTHREAD_ONCE_INIT;
+
+static void read_umask(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    file_mode = 0666 & ~mask;
+}
+
+enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, const char *key,
+                                  const char *path, struct stor_result *result,
+                                  struct stor_error *err)
+{
+    pthread_once(&file_mode_once, read_umask);
+    memset(result, 0, sizeof *result);
+    char temp[PATH_MAX + 32];
+    int fd = open_temp_beside(path, temp, sizeof temp);
+    if (fd < 0)
+        return stor_fail(err, errno == ENOENT ? STOR_ENOTFOUND : STOR_EIO, "cannot write %s: %s",
+                         path, strerror(errno));
+    enum stor_status status =
+        s->plugin->table.get(s->instance, bucket, key, fd, keep_result, result, err);
+    if (status == STOR_OK && result->mtime_ms >= 0) {
+        struct timespec times[2] = {
+            {.tv_nsec = UTIME_OMIT},
+            {.tv_sec = result->mtime_ms / 1000, .tv_nsec = (result->mtime_ms % 1000) * 1000000},
+        };
+        futimens(fd, times);
+    }
+    if (status == STOR_OK && (fchmod(fd, file_mode) != 0 || fsync(fd) != 0))
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (close(fd) != 0 && status == STOR_OK)
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (status == STOR_OK && rename(temp, path) != 0)
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (status != STOR_OK) {
+        unlink(temp);
+        json_object_put(result->json);
+        result->json = NULL;
+    }
+    return status;
+}
+
 int stor_cmd_get(struct stor_session *s, const char *remote, const char *local)
 {
     char bucket[256];
     const char *key;
-    int code = split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
     if (code != STOR_EXIT_OK)
         return code;
     struct stor_error err = {""};
-    struct result r = {0};
+    struct stor_result r = {0};
     if (strcmp(local, "-") == 0) {
         enum stor_status status =
             s->plugin->table.get(s->instance, bucket, key, STDOUT_FILENO, keep_result, &r, &err);
@@ -229,33 +277,15 @@ int stor_cmd_get(struct stor_session *s, const char *remote, const char *local)
         stor_host_progress_done();
         return status == STOR_OK ? STOR_EXIT_OK : backend_failed(s, status, &err);
     }
-
-    char path[PATH_MAX], temp[PATH_MAX + 32];
+    char path[PATH_MAX];
     if (download_path(local, key, path, sizeof path) != 0) {
         stor_error_line("destination path too long: %s", local);
         return STOR_EXIT_USAGE;
     }
-    int fd = open_temp_beside(path, temp, sizeof temp);
-    if (fd < 0) {
-        stor_error_line("cannot write %s: %s", path, strerror(errno));
-        return errno_exit_code(errno);
-    }
-    enum stor_status status =
-        s->plugin->table.get(s->instance, bucket, key, fd, keep_result, &r, &err);
+    enum stor_status status = stor_get_to_path(s, bucket, key, path, &r, &err);
     stor_host_progress_done();
-    mode_t mask = umask(0);
-    umask(mask);
-    if (status == STOR_OK && (fchmod(fd, 0666 & ~mask) != 0 || fsync(fd) != 0))
-        status = stor_fail(&err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
-    if (close(fd) != 0 && status == STOR_OK)
-        status = stor_fail(&err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
-    if (status == STOR_OK && rename(temp, path) != 0)
-        status = stor_fail(&err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
-    if (status != STOR_OK) {
-        unlink(temp);
-        json_object_put(r.json);
+    if (status != STOR_OK)
         return backend_failed(s, status, &err);
-    }
     print_result(s, &r, "fetched", bucket, key, path);
     return STOR_EXIT_OK;
 }
@@ -271,16 +301,18 @@ static int print_entry(void *context, const struct stor_object *o)
     struct listing *l = context;
     const struct stor_session *s = l->session;
     if (s->json) {
-        struct json_object *j = object_json(l->bucket, o);
-        printf("%s%s", l->count ? ",\n" : "[\n",
-               json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        struct json_object *j = stor_object_json(l->bucket, o);
+        stor_print_json(j); /* one object per line: streams, and scripts read it line by line */
         json_object_put(j);
     } else if (o->is_prefix) {
-        printf("%12s  %-20s  %s\n", "DIR", "", o->key);
+        char key[2048];
+        stor_printable(o->key, key, sizeof key);
+        printf("%12s  %-20s  %s\n", "DIR", "", key);
     } else {
-        char when[32];
+        char when[32], key[2048];
         format_time(o->mtime_ms, when, sizeof when);
-        printf("%12lld  %-20s  %s", (long long)o->size, when, o->key);
+        stor_printable(o->key, key, sizeof key);
+        printf("%12lld  %-20s  %s", (long long)o->size, when, key);
         if (s->long_list)
             printf("  %s  %s  %s", o->sha1 ? o->sha1 : "-", o->content_type ? o->content_type : "-",
                    o->id ? o->id : "-");
@@ -294,7 +326,7 @@ int stor_cmd_ls(struct stor_session *s, const char *remote)
 {
     char bucket[256];
     const char *prefix;
-    int code = split_remote(remote, bucket, sizeof bucket, &prefix, 0, "BUCKET[/PREFIX]");
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &prefix, 0, "BUCKET[/PREFIX]");
     if (code != STOR_EXIT_OK)
         return code;
     struct listing l = {s, bucket, 0};
@@ -302,8 +334,6 @@ int stor_cmd_ls(struct stor_session *s, const char *remote)
     enum stor_status status = s->plugin->table.list(s->instance, bucket, prefix,
                                                     s->recursive ? STOR_LIST_RECURSIVE : 0,
                                                     print_entry, &l, &err);
-    if (s->json)
-        puts(l.count ? "\n]" : "[]");
     if (fflush(stdout) != 0 && status == STOR_OK) {
         stor_error_line("cannot write the listing: %s", strerror(errno));
         return STOR_EXIT_FAILURE;
@@ -315,7 +345,7 @@ int stor_cmd_rm(struct stor_session *s, const char *remote)
 {
     char bucket[256];
     const char *key;
-    int code = split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
     if (code != STOR_EXIT_OK)
         return code;
     if (!s->plugin->table.remove)
@@ -329,7 +359,7 @@ int stor_cmd_rm(struct stor_session *s, const char *remote)
         json_object_object_add(j, "bucket", json_object_new_string(bucket));
         json_object_object_add(j, "key", json_object_new_string(key));
         json_object_object_add(j, "removed", json_object_new_boolean(1));
-        print_json(j);
+        stor_print_json(j);
         json_object_put(j);
     } else if (!s->quiet) {
         printf("removed %s/%s\n", bucket, key);
@@ -346,7 +376,7 @@ static void print_target(void *context, const struct stor_upload_target *t)
     json_object_object_add(j, "authorizationToken", t->token ? json_object_new_string(t->token) : NULL);
     json_object_object_add(j, "expiresAt",
                            t->expires_at_ms >= 0 ? json_object_new_int64(t->expires_at_ms) : NULL);
-    print_json(j);
+    stor_print_json(j);
     json_object_put(j);
     *(int *)context = 1;
 }

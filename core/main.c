@@ -25,7 +25,25 @@ static const struct stor_backend *const builtin_backends[] = {&stor_local_backen
 
 #define MAX_OPTIONS 128
 
-enum { FLAG_LONG = 1 << 0, FLAG_RECURSIVE = 1 << 1 };
+enum {
+    FLAG_LONG = 1 << 0,
+    FLAG_RECURSIVE = 1 << 1,
+    FLAG_TRANSFER = 1 << 2, /* --transfers, --dry-run, --skip-existing, --include, --exclude */
+};
+
+#define TRANSFER_HELP \
+    "\ntransfer options (with -r):\n" \
+    "  --transfers=N       files moved in parallel (default 8)\n" \
+    "  --skip-existing     skip files already there with the same size and modification\n" \
+    "                      time, or the same size and SHA-1\n" \
+    "  --include=GLOB      take only matching paths; --exclude=GLOB leaves them out. The\n" \
+    "                      first matching rule decides; a GLOB without '/' matches a name at\n" \
+    "                      any depth, with '/' the path from the top; a trailing '/' matches\n" \
+    "                      directories only (never entered); '*' and '?' stay within a name,\n" \
+    "                      '**' crosses '/'\n" \
+    "  --dry-run           say what would be done, do nothing\n" \
+    "Each file is reported with -v (every file, and a summary object, with --json); one failed\n" \
+    "file does not stop the others: the run ends with a summary and exit code 7."
 
 struct command {
     const char *name;
@@ -36,11 +54,16 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"put", "LOCAL BUCKET/KEY", 2, 0,
-     "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object."},
-    {"get", "BUCKET/KEY LOCAL", 2, 0,
+    {"put", "[-r [TRANSFER OPTIONS]] LOCAL BUCKET/KEY", 2, FLAG_RECURSIVE | FLAG_TRANSFER,
+     "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object.\n"
+     "With -r, LOCAL is a directory and every file below it is stored under BUCKET/KEY/.\n"
+     TRANSFER_HELP},
+    {"get", "[-r [TRANSFER OPTIONS]] BUCKET/KEY LOCAL", 2, FLAG_RECURSIVE | FLAG_TRANSFER,
      "Fetch BUCKET/KEY into LOCAL (- for standard output; a directory keeps the key's last\n"
-     "segment as the name). The file appears only once complete and verified."},
+     "segment as the name). The file appears only once complete and verified, with the\n"
+     "object's modification time. With -r, every object under BUCKET/KEY/ goes below the\n"
+     "directory LOCAL; a name that would escape it is refused and reported.\n"
+     TRANSFER_HELP},
     {"ls", "[-l] [-r] BUCKET[/PREFIX]", 1, FLAG_LONG | FLAG_RECURSIVE,
      "List one level of keys under PREFIX with size and modification time (UTC).\n"
      "  -l, --long        also SHA-1, content type and id where the backend knows them\n"
@@ -72,13 +95,16 @@ static void print_help(void)
           "                        -o wins); `stor --backend=NAME --help` lists them\n"
           "  -v, --verbose         more messages on stderr (repeat for more)\n"
           "  -q, --quiet           errors only\n"
-          "      --json            machine-readable output\n"
+          "      --json            machine-readable output (JSON Lines for listings and transfers)\n"
+          "      --progress=WHEN   auto (on a terminal), always, never, or lines (a timestamped\n"
+          "                        line every few seconds, for logs)\n"
           "  -h, --help            this help, or a command's: stor COMMAND --help\n"
           "  -V, --version         version and plugin ABI\n"
           "\nplugins are searched in --plugin-dir, then $STOR_PLUGIN_PATH (colon-separated), then\n"
           STOR_PKGLIBDIR " (never the current directory).\n"
           "\nexit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication or permission,\n"
-          "5 temporary failure after every retry, 6 unsupported by the backend, 130 interrupted.\n",
+          "5 temporary failure after every retry, 6 unsupported by the backend, 7 some files of a\n"
+          "transfer failed, 130 interrupted.\n",
           stdout);
 }
 
@@ -276,9 +302,9 @@ static const struct command *find_command(const char *name)
 static int run_command(const struct command *c, struct stor_session *s, char **args)
 {
     if (strcmp(c->name, "put") == 0)
-        return stor_cmd_put(s, args[0], args[1]);
+        return s->recursive ? stor_cmd_put_tree(s, args[0], args[1]) : stor_cmd_put(s, args[0], args[1]);
     if (strcmp(c->name, "get") == 0)
-        return stor_cmd_get(s, args[0], args[1]);
+        return s->recursive ? stor_cmd_get_tree(s, args[0], args[1]) : stor_cmd_get(s, args[0], args[1]);
     if (strcmp(c->name, "ls") == 0)
         return stor_cmd_ls(s, args[0]);
     if (strcmp(c->name, "rm") == 0)
@@ -294,8 +320,16 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},         {"json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {"long", no_argument, NULL, 'l'},          {"recursive", no_argument, NULL, 'r'},
+        {"transfers", required_argument, NULL, 'T'}, {"dry-run", no_argument, NULL, 'D'},
+        {"skip-existing", no_argument, NULL, 'S'}, {"include", required_argument, NULL, 'I'},
+        {"exclude", required_argument, NULL, 'X'}, {"progress", required_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
+    static const char *const progress_modes[] = {"auto", "always", "never", "lines"};
+    enum stor_progress_mode progress = STOR_PROGRESS_AUTO;
+    static struct stor_filter filter;
+    int transfers = 8, dry_run = 0, skip_existing = 0;
+    char *end;
     const char *backend = "local", *plugin_dir = NULL;
     struct option_list options = {.count = 0};
     int verbosity = 0, json = 0, help = 0, backend_given = 0;
@@ -320,6 +354,28 @@ int main(int argc, char **argv)
             return STOR_EXIT_OK;
         case 'l': flags |= FLAG_LONG; break;
         case 'r': flags |= FLAG_RECURSIVE; break;
+        case 'T':
+            transfers = (int)strtol(optarg, &end, 10);
+            if (*end || transfers < 1 || transfers > 256)
+                return usage_error("--transfers expects a number from 1 to 256, got '%s'", optarg);
+            flags |= FLAG_TRANSFER;
+            break;
+        case 'D': dry_run = 1; flags |= FLAG_TRANSFER; break;
+        case 'S': skip_existing = 1; flags |= FLAG_TRANSFER; break;
+        case 'I':
+        case 'X':
+            if (!optarg[0] || stor_filter_add(&filter, opt == 'I', optarg) != 0)
+                return usage_error("--include/--exclude: empty pattern or more than %d rules", STOR_FILTER_MAX);
+            flags |= FLAG_TRANSFER;
+            break;
+        case 'p':
+            progress = STOR_PROGRESS_LINES + 1;
+            for (int m = 0; m < 4; m++)
+                if (strcmp(optarg, progress_modes[m]) == 0)
+                    progress = (enum stor_progress_mode)m;
+            if (progress > STOR_PROGRESS_LINES)
+                return usage_error("--progress expects auto, always, never or lines, got '%s'", optarg);
+            break;
         default:
             return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -359,7 +415,13 @@ int main(int argc, char **argv)
         return STOR_EXIT_USAGE;
     }
     if (flags & ~command->flags)
-        return usage_error("option -l/-r does not apply to %s", command->name);
+        return usage_error("%s does not apply to %s",
+                           (flags & ~command->flags & FLAG_LONG) ? "-l"
+                           : (flags & ~command->flags & FLAG_RECURSIVE) ? "-r"
+                                                                        : "a transfer option",
+                           command->name);
+    if ((flags & FLAG_TRANSFER) && !(flags & FLAG_RECURSIVE))
+        return usage_error("transfer options apply to %s -r only", command->name);
     if (arg_count - 1 != command->arg_count) {
         return usage_error("%s expects %s", command->name, command->args);
     }
@@ -379,7 +441,7 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN); /* a closed pipe becomes EPIPE, reported like any write error */
     stor_host_catch_signals();
-    const struct stor_host *host = stor_host_init(plugin.table.name, verbosity);
+    const struct stor_host *host = stor_host_init(plugin.table.name, verbosity, progress);
     void *instance = NULL;
     status = plugin.table.open(host, all.items, all.count, &instance, &err);
     if (status != STOR_OK) {
@@ -390,8 +452,14 @@ int main(int argc, char **argv)
     struct stor_session session = {
         .plugin = &plugin,
         .instance = instance,
+        .host = host,
         .json = json,
         .quiet = verbosity < 0,
+        .verbose = verbosity > 0,
+        .transfers = transfers,
+        .dry_run = dry_run,
+        .skip_existing = skip_existing,
+        .filter = &filter,
         .long_list = (flags & FLAG_LONG) != 0,
         .recursive = (flags & FLAG_RECURSIVE) != 0,
     };

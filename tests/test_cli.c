@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -90,10 +91,13 @@ static void usage_errors_exit_2(void **state)
     test_run_free(&run);
     expect_failure(stor("frobnicate"), 2, "unknown command 'frobnicate'");
     expect_failure(stor("--colour", "ls", "x"), 2, "unknown or incomplete option '--colour'");
-    expect_failure(stor("put", "onlyone"), 2, "put expects LOCAL BUCKET/KEY");
-    expect_failure(stor("put", "a", "b", "c"), 2, "put expects LOCAL BUCKET/KEY");
+    expect_failure(stor("put", "onlyone"), 2, "put expects [-r [TRANSFER OPTIONS]] LOCAL BUCKET/KEY");
+    expect_failure(stor("put", "a", "b", "c"), 2, "LOCAL BUCKET/KEY");
+    expect_failure(stor("--transfers=4", "put", "a", "b/c"), 2, "transfer options apply to put -r only");
+    expect_failure(stor("--transfers=0", "put", "-r", "a", "b"), 2, "--transfers expects a number from 1 to 256");
+    expect_failure(stor("--progress=sometimes", "ls", "b"), 2, "--progress expects auto, always, never or lines");
     expect_failure(stor("-o", "novalue", "ls", "x"), 2, "-o expects KEY=VALUE, got 'novalue'");
-    expect_failure(stor("-l", "rm", "b/k"), 2, "does not apply to rm");
+    expect_failure(stor("-l", "rm", "b/k"), 2, "-l does not apply to rm");
     expect_failure(stor("put", "/etc/hostname", "bucketonly"), 2, "expected BUCKET/KEY, got 'bucketonly'");
     expect_failure(stor("get", "b/", "-"), 2, "expected BUCKET/KEY");
     expect_failure(stor("-o", "colour=blue", "ls", "x"), 2, "unknown option 'colour'");
@@ -113,7 +117,7 @@ static void help_and_version(void **state)
 
     run = stor("put", "--help");
     assert_int_equal(run.status, 0);
-    assert_non_null(strstr(run.out, "usage: stor [GLOBAL OPTIONS] put LOCAL BUCKET/KEY"));
+    assert_non_null(strstr(run.out, "usage: stor [GLOBAL OPTIONS] put [-r [TRANSFER OPTIONS]] LOCAL BUCKET/KEY"));
     test_run_free(&run);
 
     run = stor("--backend=local", "--help");
@@ -264,11 +268,12 @@ static void json_output_parses(void **state)
     json_object_put(j);
     test_run_free(&run);
 
-    run = stor("--json", "ls", "demo");
-    struct json_object *list = json_tokener_parse(run.out);
-    assert_non_null(list);
-    assert_int_equal(json_object_array_length(list), 1);
-    json_object_put(list);
+    run = stor("--json", "ls", "demo"); /* JSON Lines: one object per line */
+    struct json_object *line = json_tokener_parse(run.out);
+    assert_non_null(line);
+    assert_string_equal(json_object_get_string(json_object_object_get(line, "key")), "j");
+    assert_int_equal(strchr(run.out, '\n') - run.out + 1, (long)strlen(run.out));
+    json_object_put(line);
     test_run_free(&run);
 
     run = stor("upload-target", "demo");
@@ -279,6 +284,147 @@ static void json_output_parses(void **state)
     json_object_put(j);
     test_run_free(&run);
     free(local);
+}
+
+/* Makes DIR/tree with n files under a/, one under skip/, one *.log: returns the tree's path. */
+static char *make_tree(int n)
+{
+    char *tree, path[4400];
+    assert_true(asprintf(&tree, "%s/tree", fx->dir) > 0);
+    const char *dirs[] = {"", "/a", "/a/deep", "/skip"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s%s", tree, dirs[i]);
+        mkdir(path, 0777);
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/a/%s%d", tree, i % 2 ? "deep/" : "", i);
+        char content[64];
+        snprintf(content, sizeof content, "file number %d\n", i);
+        test_write_file(path, content, strlen(content));
+    }
+    snprintf(path, sizeof path, "%s/skip/no.txt", tree);
+    test_write_file(path, "no", 2);
+    snprintf(path, sizeof path, "%s/a/noise.log", tree);
+    test_write_file(path, "log", 3);
+    return tree;
+}
+
+static int count_lines(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void put_r_and_get_r_round_trip_with_filters(void **state)
+{
+    char *tree = make_tree(30);
+    struct test_run run = stor("put", "-r", "--transfers=4", "--exclude=skip/", "--exclude=*.log",
+                               tree, "demo/backup");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "put -r: 30 files: 30 stored, 0 skipped, 0 failed"));
+    test_run_free(&run);
+
+    run = stor("ls", "-r", "demo/backup/");
+    assert_int_equal(count_lines(run.out, "\n"), 30);
+    assert_null(strstr(run.out, "no.txt"));
+    assert_null(strstr(run.out, "noise.log"));
+    assert_non_null(strstr(run.out, "backup/a/deep/1\n"));
+    test_run_free(&run);
+
+    /* Unchanged files are recognised: nothing is stored the second time. */
+    run = stor("--json", "put", "-r", "--skip-existing", "--exclude=skip/", "--exclude=*.log",
+               tree, "demo/backup");
+    assert_int_equal(run.status, 0);
+    assert_int_equal(count_lines(run.out, "\"status\":\"skipped\""), 30);
+    assert_non_null(strstr(run.out, "{\"schema\":1,\"summary\":\"put\",\"files\":30,\"stored\":0"));
+    test_run_free(&run);
+
+    char *out;
+    assert_true(asprintf(&out, "%s/restored", fx->dir) > 0);
+    run = stor("get", "-r", "demo/backup", out);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "get -r: 30 files: 30 fetched"));
+    test_run_free(&run);
+    char a[4400], b[4400];
+    snprintf(a, sizeof a, "%s/a/deep/29", tree);
+    snprintf(b, sizeof b, "%s/a/deep/29", out);
+    char *x = test_read_file(a, NULL), *y = test_read_file(b, NULL);
+    assert_non_null(y);
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+    run = stor("get", "-r", "--skip-existing", "demo/backup", out);
+    assert_non_null(strstr(run.out, "0 fetched, 30 skipped"));
+    test_run_free(&run);
+    free(out);
+    free(tree);
+}
+
+static void dry_run_changes_nothing(void **state)
+{
+    char *tree = make_tree(4);
+    struct test_run run = stor("put", "-r", "--dry-run", tree, "demo/x");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "would store demo/x/a/0 (14 bytes)"));
+    test_run_free(&run);
+    expect_failure(stor("ls", "demo"), 3, "no bucket 'demo'");
+    free(tree);
+}
+
+static void hostile_names_are_refused_and_others_fetched(void **state)
+{
+    char plugin_dir[4200], *out;
+    snprintf(plugin_dir, sizeof plugin_dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
+    assert_true(asprintf(&out, "%s/inside/out", fx->dir) > 0);
+    char inside[4300];
+    snprintf(inside, sizeof inside, "%s/inside", fx->dir);
+    mkdir(inside, 0777);
+    struct test_run run = stor(plugin_dir, "--backend=good", "get", "-r", "hostile", out);
+    assert_int_equal(run.status, 7); /* partial failure */
+    assert_non_null(strstr(run.out, "5 files: 1 fetched, 0 skipped, 4 failed"));
+    assert_non_null(strstr(run.err, "refused: the name would escape"));
+    assert_non_null(strstr(run.err, "4 of 5 files failed: ../escape, /etc/passwd-copy, a/../../up"));
+    test_run_free(&run);
+    /* Only the harmless name was written, inside the target directory. */
+    assert_int_equal(test_count_names(inside, "escape") + test_count_names(inside, "passwd") +
+                         test_count_names(inside, "up"), 0);
+    assert_int_equal(test_count_names(fx->dir, "escape"), 0);
+    char fine[4400];
+    snprintf(fine, sizeof fine, "%s/fine/name", out);
+    char *data = test_read_file(fine, NULL);
+    assert_string_equal(data, "fixture\n");
+    free(data);
+    free(out);
+}
+
+static void progress_only_where_asked(void **state)
+{
+    size_t big = 2 * 1024 * 1024;
+    char *data = malloc(big);
+    memset(data, 'z', big);
+    char *path;
+    assert_true(asprintf(&path, "%s/big", fx->dir) > 0);
+    test_write_file(path, data, big);
+    free(data);
+
+    struct test_run run = stor("put", path, "demo/big"); /* stderr is a pipe: no progress */
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.err, "");
+    test_run_free(&run);
+    run = stor("--progress=always", "put", path, "demo/big");
+    assert_non_null(strchr(run.err, '\r'));
+    test_run_free(&run);
+    run = stor("--progress=lines", "put", path, "demo/big");
+    assert_null(strchr(run.err, '\r'));
+    assert_non_null(strstr(run.err, "Z stor: big: "));
+    test_run_free(&run);
+    run = stor("-q", "--progress=always", "put", path, "demo/big");
+    assert_string_equal(run.err, "");
+    assert_string_equal(run.out, "");
+    test_run_free(&run);
+    free(path);
 }
 
 int main(void)
@@ -295,6 +441,10 @@ int main(void)
         T(broken_plugins_get_clear_errors),
         T(option_from_environment_and_o_overrides),
         T(json_output_parses),
+        T(put_r_and_get_r_round_trip_with_filters),
+        T(dry_run_changes_nothing),
+        T(hostile_names_are_refused_and_others_fetched),
+        T(progress_only_where_asked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -242,13 +242,19 @@ static enum stor_status local_put(void *instance, const char *bucket, const char
                          strerror(errno));
 
     uint64_t total = 0, copied = 0;
-    struct stat in_st;
+    struct stat in_st = {0};
     if (fstat(fd, &in_st) == 0 && S_ISREG(in_st.st_mode)) {
         off_t pos = lseek(fd, 0, SEEK_CUR);
         total = (uint64_t)(in_st.st_size - (pos > 0 ? pos : 0));
     }
     char sha1[41];
     status = copy_stream(self, fd, out, key, total, sha1, &copied, err);
+    if (status == STOR_OK && S_ISREG(in_st.st_mode)) {
+        /* Keep the source's modification time, as B2's src_last_modified_millis does: ls shows
+         * when the data changed, and --skip-existing can compare without hashing. */
+        struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, in_st.st_mtim};
+        futimens(out, times);
+    }
     if (status == STOR_OK && (fchmod(out, self->file_mode) != 0 || fsync(out) != 0))
         status = stor_fail(err, STOR_EIO, "cannot store %s/%s: %s", bucket, key, strerror(errno));
     if (close(out) != 0 && status == STOR_OK)
