@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define ACTIVE_MAX 64
+#define COUNTERS_MAX 32
 
 /* What is in flight: per-object bytes by key, plus the batch totals. */
 struct active {
@@ -27,6 +28,10 @@ static struct {
     struct timespec last_draw, start;
     uint64_t batch_files, batch_bytes, files_done, bytes_done;
     struct active active[ACTIVE_MAX];
+    struct {
+        char name[32];
+        uint64_t value;
+    } counters[COUNTERS_MAX];
 } host = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static volatile sig_atomic_t cancel_requested;
@@ -180,6 +185,40 @@ void stor_progress_file_done(const char *key, uint64_t bytes)
     pthread_mutex_unlock(&host.lock);
 }
 
+static void host_count(const struct stor_host *self, const char *counter, uint64_t n)
+{
+    pthread_mutex_lock(&host.lock);
+    for (int i = 0; i < COUNTERS_MAX; i++) {
+        if (!host.counters[i].name[0])
+            snprintf(host.counters[i].name, sizeof host.counters[i].name, "%s", counter);
+        if (strncmp(host.counters[i].name, counter, sizeof host.counters[i].name - 1) == 0) {
+            host.counters[i].value += n;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&host.lock);
+}
+
+uint64_t stor_host_counter(const char *counter)
+{
+    uint64_t value = 0;
+    pthread_mutex_lock(&host.lock);
+    for (int i = 0; i < COUNTERS_MAX && host.counters[i].name[0]; i++)
+        if (strcmp(host.counters[i].name, counter) == 0)
+            value = host.counters[i].value;
+    pthread_mutex_unlock(&host.lock);
+    return value;
+}
+
+void stor_host_each_counter(void (*visit)(void *context, const char *name, uint64_t value),
+                            void *context)
+{
+    pthread_mutex_lock(&host.lock);
+    for (int i = 0; i < COUNTERS_MAX && host.counters[i].name[0]; i++)
+        visit(context, host.counters[i].name, host.counters[i].value);
+    pthread_mutex_unlock(&host.lock);
+}
+
 static int host_cancelled(const struct stor_host *self)
 {
     return cancel_requested != 0;
@@ -221,6 +260,7 @@ const struct stor_host *stor_host_init(const char *backend, int verbosity,
         .log = host_log,
         .progress = host_progress,
         .cancelled = host_cancelled,
+        .count = host_count,
     };
     return &host.pub;
 }

@@ -27,6 +27,11 @@ void stor_progress_file_done(const char *key, uint64_t bytes);
 /* Ends a progress line left on the terminal, if any. */
 void stor_host_progress_done(void);
 
+/* A counter plugins reported through host->count (0 if never), and all of them in order. */
+uint64_t stor_host_counter(const char *counter);
+void stor_host_each_counter(void (*visit)(void *context, const char *name, uint64_t value),
+                            void *context);
+
 /* Copies text with control bytes shown as '?' (for names printed on a terminal). */
 void stor_printable(const char *text, char *out, size_t size);
 

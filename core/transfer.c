@@ -410,6 +410,11 @@ static void run_workers(struct batch *b)
         pthread_join(threads[i], NULL);
 }
 
+static void add_counter(void *context, const char *name, uint64_t value)
+{
+    json_object_object_add(context, name, json_object_new_int64((int64_t)value));
+}
+
 static int finish(struct batch *b, struct timespec start)
 {
     struct timespec end;
@@ -434,14 +439,18 @@ static int finish(struct batch *b, struct timespec start)
         char rounded[32];
         snprintf(rounded, sizeof rounded, "%.3f", seconds);
         json_object_object_add(j, "seconds", json_object_new_double_s(seconds, rounded));
+        struct json_object *counters = json_object_new_object();
+        stor_host_each_counter(add_counter, counters);
+        json_object_object_add(j, "counters", counters);
         stor_print_json(j);
         json_object_put(j);
     } else if (!b->s->quiet) {
-        printf("%s -r: %zu files: %zu %s, %zu skipped, %zu failed; %.1f MiB in %.2f s (%.1f MiB/s)%s\n",
-               b->verb, b->count, b->stored, done_word,
-               b->skipped, b->failed, (double)b->bytes / 1048576.0, seconds,
+        printf("%s -r: %zu files: %zu %s, %zu skipped, %zu failed; %.1f MiB in %.2f s (%.1f MiB/s); "
+               "%llu retries%s\n",
+               b->verb, b->count, b->stored, done_word, b->skipped, b->failed,
+               (double)b->bytes / 1048576.0, seconds,
                seconds > 0 ? (double)b->bytes / 1048576.0 / seconds : 0.0,
-               cancelled ? " (interrupted)" : "");
+               (unsigned long long)stor_host_counter("retries"), cancelled ? " (interrupted)" : "");
     }
     if (b->failed)
         stor_error_line("%s -r: %zu of %zu files failed: %s", b->verb, b->failed, b->count, b->failures);

@@ -62,6 +62,7 @@ static void abi_layout_is_frozen(void **state)
     assert_int_equal(offsetof(struct stor_host, log), 16);
     assert_int_equal(offsetof(struct stor_host, progress), 24);
     assert_int_equal(offsetof(struct stor_host, cancelled), 32);
+    assert_int_equal(offsetof(struct stor_host, count), 40);
     assert_int_equal(sizeof(struct stor_object), 56);
     assert_int_equal(STOR_ECANCELLED, 8);
 }

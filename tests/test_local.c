@@ -39,6 +39,7 @@ static int fake_cancelled(const struct stor_host *host)
 
 static const struct stor_host fake_host = {
     STOR_ABI_VERSION, sizeof(struct stor_host), STOR_LOG_TRACE, fake_log, fake_progress, fake_cancelled,
+    NULL,
 };
 
 struct fixture {
