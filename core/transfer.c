@@ -21,6 +21,7 @@ struct job {
     char *rel;
     int64_t size, mtime_ms;
     const char *sha1; /* remote SHA-1 (get -r), may be NULL */
+    int failed;
 };
 
 /* What the remote side holds, for --skip-existing and get -r. */
@@ -47,7 +48,6 @@ struct batch {
     pthread_mutex_t lock; /* guards next, the counters and stdout */
     size_t stored, skipped, failed;
     uint64_t bytes;
-    char failures[1024];  /* names of the first failures, for the summary */
     int first_failure_code;
 };
 
@@ -64,7 +64,7 @@ static int add_job(struct batch *b, const char *rel, int64_t size, int64_t mtime
     char *copy = strdup(rel);
     if (!copy)
         return -1;
-    b->jobs[b->count++] = (struct job){copy, size, mtime_ms, sha1};
+    b->jobs[b->count++] = (struct job){copy, size, mtime_ms, sha1, 0};
     return 0;
 }
 
@@ -237,20 +237,16 @@ static const char *outcome_word(const struct batch *b, enum outcome outcome)
     return b->s->dry_run ? (put ? "would store" : "would fetch") : (put ? "stored" : "fetched");
 }
 
-static void report_file(struct batch *b, const struct job *job, enum outcome outcome,
+static void report_file(struct batch *b, struct job *job, enum outcome outcome,
                         const struct stor_result *r, const char *error, int code)
 {
     const char *state = outcome_word(b, outcome);
     pthread_mutex_lock(&b->lock);
     if (outcome == FAILED) {
         b->failed++;
+        job->failed = 1;
         if (!b->first_failure_code)
             b->first_failure_code = code;
-        size_t len = strlen(b->failures);
-        if (len + strlen(job->rel) + 8 < sizeof b->failures)
-            snprintf(b->failures + len, sizeof b->failures - len, "%s%s", len ? ", " : "", job->rel);
-        else if (len + 5 < sizeof b->failures && !strstr(b->failures, "..."))
-            strcat(b->failures, ", ...");
     } else if (outcome == SKIPPED) {
         b->skipped++;
     } else {
@@ -286,7 +282,7 @@ static void report_file(struct batch *b, const struct job *job, enum outcome out
     stor_progress_file_done(key, (uint64_t)(job->size > 0 ? job->size : 0));
 }
 
-static void put_one(struct batch *b, const struct job *job)
+static void put_one(struct batch *b, struct job *job)
 {
     char path[PATH_MAX], key[4096];
     snprintf(path, sizeof path, "%s/%s", b->dir, job->rel);
@@ -337,7 +333,7 @@ static int make_parents(char *path)
     return 0;
 }
 
-static void get_one(struct batch *b, const struct job *job)
+static void get_one(struct batch *b, struct job *job)
 {
     char path[PATH_MAX], key[4096];
     const char *unsafe = unsafe_relative_path(job->rel);
@@ -452,8 +448,21 @@ static int finish(struct batch *b, struct timespec start)
                seconds > 0 ? (double)b->bytes / 1048576.0 / seconds : 0.0,
                (unsigned long long)stor_host_counter("retries"), cancelled ? " (interrupted)" : "");
     }
-    if (b->failed)
-        stor_error_line("%s -r: %zu of %zu files failed: %s", b->verb, b->failed, b->count, b->failures);
+    if (b->failed) {
+        /* Named in job order, whatever order the workers finished in. */
+        char names[1024] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < b->count; i++) {
+            if (!b->jobs[i].failed)
+                continue;
+            if (len + strlen(b->jobs[i].rel) + 8 >= sizeof names) {
+                strcpy(names + len, ", ...");
+                break;
+            }
+            len += (size_t)sprintf(names + len, "%s%s", len ? ", " : "", b->jobs[i].rel);
+        }
+        stor_error_line("%s -r: %zu of %zu files failed: %s", b->verb, b->failed, b->count, names);
+    }
     if (cancelled)
         return STOR_EXIT_CANCELLED;
     if (b->failed)
