@@ -239,6 +239,7 @@ static void world_upload(struct fake_world *world, const struct fake_request *re
     }
     world->files[index].data = malloc(length + 1);
     memcpy(world->files[index].data, request->body ? request->body : "", length);
+    world->files[index].data[length] = '\0';
     world->files[index].length = length;
     world->files[index].hidden = 0;
     memcpy(world->files[index].sha1, sha1, 41);
@@ -699,7 +700,7 @@ int fake_log_has_secret(struct fake_host *host)
 
 static int open_plugin(struct b2_test *test, const char *const *options)
 {
-    struct stor_option parsed[32];
+    struct stor_option parsed[32] = {{0}};
     char *copies[32];
     size_t count = 0;
     for (; options && options[count] && count < 31; count++) {
