@@ -82,9 +82,17 @@ struct stor_host {
     /* Non-zero once the user asked to stop (SIGINT/SIGTERM). Long operations poll it and return
      * STOR_ECANCELLED, leaving nothing half-written. */
     int (*cancelled)(const struct stor_host *host);
+    /* Adds n to a named counter the host reports in transfer summaries: "retries", "requests",
+     * or a backend's own such as B2's transaction classes "class_a", "class_b", "class_c". */
+    void (*count)(const struct stor_host *host, const char *counter, uint64_t n);
 };
 
-/* One key=value option, from `-o key=value` or the environment (STOR_<BACKEND>_<KEY>). */
+/* Whether host provides a slot (hosts only ever append): STOR_HOST_HAS(host, count). */
+#define STOR_HOST_HAS(host, slot) \
+    ((host)->struct_size >= offsetof(struct stor_host, slot) + sizeof((host)->slot) && (host)->slot)
+
+/* One key=value option, from `-o key=value` or the environment (STOR_<BACKEND>_<KEY>, for the
+ * keys listed in the backend's options doc). A key may repeat: the last value wins. */
 struct stor_option {
     const char *key;
     const char *value;

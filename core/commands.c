@@ -1,0 +1,403 @@
+/* commands.c — put, get, ls, rm and upload-target: argument checks, local files (downloads land
+ * in a temporary file renamed into place only on success), and human or JSON output. */
+#include "commands.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host.h"
+
+void stor_error_line(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    stor_host_progress_done();
+    fprintf(stderr, "stor: %s\n", line);
+}
+
+int stor_exit_code(enum stor_status status)
+{
+    switch (status) {
+    case STOR_OK:
+        return STOR_EXIT_OK;
+    case STOR_EINVAL:
+        return STOR_EXIT_USAGE;
+    case STOR_ENOTFOUND:
+        return STOR_EXIT_NOT_FOUND;
+    case STOR_EAUTH:
+        return STOR_EXIT_AUTH;
+    case STOR_ETRANSIENT:
+        return STOR_EXIT_TRANSIENT;
+    case STOR_EUNSUPPORTED:
+        return STOR_EXIT_UNSUPPORTED;
+    case STOR_ECANCELLED:
+        return STOR_EXIT_CANCELLED;
+    case STOR_EIO:
+    case STOR_EINTERNAL:
+    default:
+        return STOR_EXIT_FAILURE;
+    }
+}
+
+int stor_errno_exit_code(int e)
+{
+    return e == ENOENT || e == ENOTDIR ? STOR_EXIT_NOT_FOUND
+           : e == EACCES || e == EPERM ? STOR_EXIT_AUTH
+                                       : STOR_EXIT_FAILURE;
+}
+
+/* Reports a failed backend call; `status` may be STOR_OK only by mistake of the plugin. */
+static int backend_failed(const struct stor_session *s, enum stor_status status,
+                          const struct stor_error *err)
+{
+    stor_error_line("%s", err->message[0] ? err->message : "operation failed without a message");
+    return stor_exit_code(status);
+}
+
+static int unsupported(const struct stor_session *s, const char *what)
+{
+    stor_error_line("backend %s does not support %s", s->plugin->table.name, what);
+    return STOR_EXIT_UNSUPPORTED;
+}
+
+int stor_split_remote(const char *remote, char *bucket, size_t size, const char **key,
+                        int key_required, const char *usage)
+{
+    const char *slash = strchr(remote, '/');
+    size_t bucket_len = slash ? (size_t)(slash - remote) : strlen(remote);
+    *key = slash ? slash + 1 : "";
+    if (bucket_len == 0 || bucket_len >= size || (key_required && !**key)) {
+        stor_error_line("expected %s, got '%s'", usage, remote);
+        return STOR_EXIT_USAGE;
+    }
+    memcpy(bucket, remote, bucket_len);
+    bucket[bucket_len] = '\0';
+    return STOR_EXIT_OK;
+}
+
+static void format_time(int64_t ms, char *out, size_t size)
+{
+    time_t seconds = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms < 0 || !gmtime_r(&seconds, &tm) || !strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, size, "-");
+}
+
+void stor_print_json(struct json_object *value)
+{
+    puts(json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+struct json_object *stor_object_json(const char *bucket, const struct stor_object *o)
+{
+    struct json_object *j = json_object_new_object();
+    if (bucket)
+        json_object_object_add(j, "bucket", json_object_new_string(bucket));
+    json_object_object_add(j, "key", json_object_new_string(o->key));
+    if (o->is_prefix) {
+        json_object_object_add(j, "prefix", json_object_new_boolean(1));
+        return j;
+    }
+    json_object_object_add(j, "size", o->size >= 0 ? json_object_new_int64(o->size) : NULL);
+    json_object_object_add(j, "mtime", o->mtime_ms >= 0 ? json_object_new_int64(o->mtime_ms) : NULL);
+    json_object_object_add(j, "sha1", o->sha1 ? json_object_new_string(o->sha1) : NULL);
+    json_object_object_add(j, "id", o->id ? json_object_new_string(o->id) : NULL);
+    json_object_object_add(j, "contentType",
+                           o->content_type ? json_object_new_string(o->content_type) : NULL);
+    return j;
+}
+
+static int keep_result(void *context, const struct stor_object *object)
+{
+    struct stor_result *r = context;
+    json_object_put(r->json);
+    r->json = stor_object_json(NULL, object);
+    r->size = object->size;
+    r->mtime_ms = object->mtime_ms;
+    snprintf(r->sha1, sizeof r->sha1, "%s", object->sha1 ? object->sha1 : "");
+    snprintf(r->id, sizeof r->id, "%s", object->id ? object->id : "");
+    return 0;
+}
+
+static void print_result(const struct stor_session *s, struct stor_result *r, const char *verb,
+                         const char *bucket, const char *key, const char *local)
+{
+    if (s->json && r->json) {
+        json_object_object_add(r->json, "bucket", json_object_new_string(bucket));
+        if (local)
+            json_object_object_add(r->json, "local", json_object_new_string(local));
+        stor_print_json(r->json);
+    } else if (!s->quiet) {
+        printf("%s %s/%s%s%s (%lld bytes%s%s%s%s)\n", verb, bucket, key, local ? " to " : "",
+               local ? local : "", (long long)r->size, r->sha1[0] ? ", sha1 " : "", r->sha1,
+               r->id[0] ? ", id " : "", r->id);
+    }
+    json_object_put(r->json);
+}
+
+enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const char *key, int fd,
+                             struct stor_result *result, struct stor_error *err)
+{
+    memset(result, 0, sizeof *result);
+    enum stor_status status =
+        s->plugin->table.put(s->instance, bucket, key, fd, keep_result, result, err);
+    if (status != STOR_OK) {
+        json_object_put(result->json);
+        result->json = NULL;
+    }
+    return status;
+}
+
+int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
+{
+    char bucket[256];
+    const char *key;
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
+    if (code != STOR_EXIT_OK)
+        return code;
+    int fd = STDIN_FILENO;
+    if (strcmp(local, "-") != 0) {
+        fd = open(local, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0) {
+            stor_error_line("cannot open %s: %s", local, strerror(errno));
+            return stor_errno_exit_code(errno);
+        }
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+            close(fd);
+            stor_error_line("%s is a directory: use put -r to store a directory", local);
+            return STOR_EXIT_USAGE;
+        }
+    }
+    struct stor_error err = {""};
+    struct stor_result r;
+    enum stor_status status = stor_put_fd(s, bucket, key, fd, &r, &err);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    stor_host_progress_done();
+    if (status != STOR_OK)
+        return backend_failed(s, status, &err);
+    print_result(s, &r, "stored", bucket, key, NULL);
+    return STOR_EXIT_OK;
+}
+
+/* Where a download goes: LOCAL itself, or LOCAL/<last segment of key> when LOCAL is a directory. */
+static int download_path(const char *local, const char *key, char *path, size_t size)
+{
+    struct stat st;
+    const char *base = strrchr(key, '/') ? strrchr(key, '/') + 1 : key;
+    int n = stat(local, &st) == 0 && S_ISDIR(st.st_mode)
+                ? snprintf(path, size, "%s/%s", local, base)
+                : snprintf(path, size, "%s", local);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+static int open_temp_beside(const char *path, char *temp, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    int dir_len = slash ? (int)(slash - path) + 1 : 0;
+    if (snprintf(temp, size, "%.*s.%s.stor-tmp-XXXXXX", dir_len, path, path + dir_len) >= (int)size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return mkostemp(temp, O_CLOEXEC);
+}
+
+/* 0666 less the umask, read once: umask() is process-wide and not safe to toggle in threads. */
+static mode_t file_mode;
+static pthread_once_t file_mode_once = PTHREAD_ONCE_INIT;
+
+static void read_umask(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    file_mode = 0666 & ~mask;
+}
+
+enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, const char *key,
+                                  const char *path, struct stor_result *result,
+                                  struct stor_error *err)
+{
+    pthread_once(&file_mode_once, read_umask);
+    memset(result, 0, sizeof *result);
+    char temp[PATH_MAX + 32];
+    int fd = open_temp_beside(path, temp, sizeof temp);
+    if (fd < 0)
+        return stor_fail(err, errno == ENOENT ? STOR_ENOTFOUND : STOR_EIO, "cannot write %s: %s",
+                         path, strerror(errno));
+    enum stor_status status =
+        s->plugin->table.get(s->instance, bucket, key, fd, keep_result, result, err);
+    if (status == STOR_OK && result->mtime_ms >= 0) {
+        struct timespec times[2] = {
+            {.tv_nsec = UTIME_OMIT},
+            {.tv_sec = result->mtime_ms / 1000, .tv_nsec = (result->mtime_ms % 1000) * 1000000},
+        };
+        futimens(fd, times);
+    }
+    if (status == STOR_OK && (fchmod(fd, file_mode) != 0 || fsync(fd) != 0))
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (close(fd) != 0 && status == STOR_OK)
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (status == STOR_OK && rename(temp, path) != 0)
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (status != STOR_OK) {
+        unlink(temp);
+        json_object_put(result->json);
+        result->json = NULL;
+    }
+    return status;
+}
+
+int stor_cmd_get(struct stor_session *s, const char *remote, const char *local)
+{
+    char bucket[256];
+    const char *key;
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
+    if (code != STOR_EXIT_OK)
+        return code;
+    struct stor_error err = {""};
+    struct stor_result r = {0};
+    if (strcmp(local, "-") == 0) {
+        enum stor_status status =
+            s->plugin->table.get(s->instance, bucket, key, STDOUT_FILENO, keep_result, &r, &err);
+        json_object_put(r.json);
+        stor_host_progress_done();
+        return status == STOR_OK ? STOR_EXIT_OK : backend_failed(s, status, &err);
+    }
+    char path[PATH_MAX];
+    if (download_path(local, key, path, sizeof path) != 0) {
+        stor_error_line("destination path too long: %s", local);
+        return STOR_EXIT_USAGE;
+    }
+    enum stor_status status = stor_get_to_path(s, bucket, key, path, &r, &err);
+    stor_host_progress_done();
+    if (status != STOR_OK)
+        return backend_failed(s, status, &err);
+    print_result(s, &r, "fetched", bucket, key, path);
+    return STOR_EXIT_OK;
+}
+
+struct listing {
+    const struct stor_session *session;
+    const char *bucket;
+    size_t count;
+};
+
+static int print_entry(void *context, const struct stor_object *o)
+{
+    struct listing *l = context;
+    const struct stor_session *s = l->session;
+    if (s->json) {
+        struct json_object *j = stor_object_json(l->bucket, o);
+        stor_print_json(j); /* one object per line: streams, and scripts read it line by line */
+        json_object_put(j);
+    } else if (o->is_prefix) {
+        char key[2048];
+        stor_printable(o->key, key, sizeof key);
+        printf("%12s  %-20s  %s\n", "DIR", "", key);
+    } else {
+        char when[32], key[2048];
+        format_time(o->mtime_ms, when, sizeof when);
+        stor_printable(o->key, key, sizeof key);
+        printf("%12lld  %-20s  %s", (long long)o->size, when, key);
+        if (s->long_list)
+            printf("  %s  %s  %s", o->sha1 ? o->sha1 : "-", o->content_type ? o->content_type : "-",
+                   o->id ? o->id : "-");
+        putchar('\n');
+    }
+    l->count++;
+    return ferror(stdout) ? -1 : 0;
+}
+
+int stor_cmd_ls(struct stor_session *s, const char *remote)
+{
+    char bucket[256];
+    const char *prefix;
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &prefix, 0, "BUCKET[/PREFIX]");
+    if (code != STOR_EXIT_OK)
+        return code;
+    struct listing l = {s, bucket, 0};
+    struct stor_error err = {""};
+    enum stor_status status = s->plugin->table.list(s->instance, bucket, prefix,
+                                                    s->recursive ? STOR_LIST_RECURSIVE : 0,
+                                                    print_entry, &l, &err);
+    if (fflush(stdout) != 0 && status == STOR_OK) {
+        stor_error_line("cannot write the listing: %s", strerror(errno));
+        return STOR_EXIT_FAILURE;
+    }
+    return status == STOR_OK ? STOR_EXIT_OK : backend_failed(s, status, &err);
+}
+
+int stor_cmd_rm(struct stor_session *s, const char *remote)
+{
+    char bucket[256];
+    const char *key;
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
+    if (code != STOR_EXIT_OK)
+        return code;
+    if (!s->plugin->table.remove)
+        return unsupported(s, "rm");
+    struct stor_error err = {""};
+    enum stor_status status = s->plugin->table.remove(s->instance, bucket, key, &err);
+    if (status != STOR_OK)
+        return backend_failed(s, status, &err);
+    if (s->json) {
+        struct json_object *j = json_object_new_object();
+        json_object_object_add(j, "bucket", json_object_new_string(bucket));
+        json_object_object_add(j, "key", json_object_new_string(key));
+        json_object_object_add(j, "removed", json_object_new_boolean(1));
+        stor_print_json(j);
+        json_object_put(j);
+    } else if (!s->quiet) {
+        printf("removed %s/%s\n", bucket, key);
+    }
+    return STOR_EXIT_OK;
+}
+
+/* The target goes to stdout as JSON: this is the one command that prints a token, on purpose. */
+static void print_target(void *context, const struct stor_upload_target *t)
+{
+    struct json_object *j = json_object_new_object();
+    json_object_object_add(j, "bucketId", json_object_new_string(t->bucket_id ? t->bucket_id : ""));
+    json_object_object_add(j, "uploadUrl", json_object_new_string(t->url ? t->url : ""));
+    json_object_object_add(j, "authorizationToken", t->token ? json_object_new_string(t->token) : NULL);
+    json_object_object_add(j, "expiresAt",
+                           t->expires_at_ms >= 0 ? json_object_new_int64(t->expires_at_ms) : NULL);
+    stor_print_json(j);
+    json_object_put(j);
+    *(int *)context = 1;
+}
+
+int stor_cmd_upload_target(struct stor_session *s, const char *bucket)
+{
+    if (!bucket[0] || strchr(bucket, '/')) {
+        stor_error_line("expected BUCKET, got '%s'", bucket);
+        return STOR_EXIT_USAGE;
+    }
+    if (!s->plugin->table.get_upload_target)
+        return unsupported(s, "upload-target");
+    struct stor_error err = {""};
+    int printed = 0;
+    enum stor_status status =
+        s->plugin->table.get_upload_target(s->instance, bucket, print_target, &printed, &err);
+    if (status != STOR_OK)
+        return backend_failed(s, status, &err);
+    if (!printed) {
+        stor_error_line("backend %s returned no upload target", s->plugin->table.name);
+        return STOR_EXIT_FAILURE;
+    }
+    return STOR_EXIT_OK;
+}

@@ -1,0 +1,81 @@
+/* commands.h — the CLI commands (put, get, ls, rm, upload-target) run against an open backend,
+ * and the mapping from a backend's status to the documented exit codes. */
+#ifndef STOR_COMMANDS_H
+#define STOR_COMMANDS_H
+
+#include <json-c/json.h>
+
+#include "filter.h"
+#include "loader.h"
+
+/* Exit codes, documented in README.md and `stor --help`. */
+enum stor_exit {
+    STOR_EXIT_OK = 0,
+    STOR_EXIT_FAILURE = 1,     /* I/O error, internal error, anything else */
+    STOR_EXIT_USAGE = 2,       /* bad command line or option */
+    STOR_EXIT_NOT_FOUND = 3,   /* no such bucket, object or backend */
+    STOR_EXIT_AUTH = 4,        /* authentication or permission */
+    STOR_EXIT_TRANSIENT = 5,   /* temporary failure that outlasted every retry */
+    STOR_EXIT_UNSUPPORTED = 6, /* the backend cannot do this */
+    STOR_EXIT_PARTIAL = 7,     /* a multi-file transfer where some files failed */
+    STOR_EXIT_CANCELLED = 130, /* interrupted (SIGINT/SIGTERM) */
+};
+
+int stor_exit_code(enum stor_status status);
+
+/* Everything a command needs: the backend, its instance and how to print. */
+struct stor_session {
+    const struct stor_plugin *plugin;
+    void *instance;
+    const struct stor_host *host;
+    int json;      /* machine-readable output */
+    int quiet;     /* no informational output */
+    int verbose;   /* -v: a line per file of a directory transfer */
+    int long_list; /* ls -l */
+    int recursive; /* ls -r, put -r, get -r */
+    /* directory transfers */
+    int transfers;     /* parallel files */
+    int dry_run;
+    int skip_existing;
+    const struct stor_filter *filter;
+};
+
+/* The one object a put or get reported, copied out of the callback. */
+struct stor_result {
+    int64_t size, mtime_ms;
+    char sha1[41];
+    char id[256];
+    struct json_object *json; /* the object as JSON, owned; json_object_put it */
+};
+
+/* One object between a file descriptor or a path and the backend; err says what failed. */
+enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const char *key, int fd,
+                             struct stor_result *result, struct stor_error *err);
+/* Downloads into a temporary file beside path, renamed over it only when complete; the file
+ * gets the object's modification time. */
+enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, const char *key,
+                                  const char *path, struct stor_result *result,
+                                  struct stor_error *err);
+
+/* Splits "BUCKET/KEY" into bucket (a buffer of `size`) and key (pointing into remote); prints a
+ * usage error naming `usage` and returns STOR_EXIT_USAGE when it does not fit. */
+int stor_split_remote(const char *remote, char *bucket, size_t size, const char **key,
+                      int key_required, const char *usage);
+int stor_errno_exit_code(int e);
+struct json_object *stor_object_json(const char *bucket, const struct stor_object *object);
+void stor_print_json(struct json_object *value);
+
+/* Each returns an exit code and has printed any error as one `stor:` line on stderr. */
+int stor_cmd_put(struct stor_session *s, const char *local, const char *remote);
+int stor_cmd_get(struct stor_session *s, const char *remote, const char *local);
+int stor_cmd_ls(struct stor_session *s, const char *remote);
+int stor_cmd_rm(struct stor_session *s, const char *remote);
+int stor_cmd_upload_target(struct stor_session *s, const char *bucket);
+/* Directory transfers (transfer.c). */
+int stor_cmd_put_tree(struct stor_session *s, const char *dir, const char *remote);
+int stor_cmd_get_tree(struct stor_session *s, const char *remote, const char *dir);
+
+/* Prints "stor: message" on stderr (the one format every error uses). */
+void stor_error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,474 @@
+/* main.c — the stor command line: global options, the plugin search path, backend options from
+ * -o and STOR_<BACKEND>_<KEY>, and dispatch to one command. Knows no backend by its options. */
+#include <ctype.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "host.h"
+#include "loader.h"
+
+#ifndef STOR_PKGLIBDIR
+#error "STOR_PKGLIBDIR must name the installed plugin directory"
+#endif
+
+extern const struct stor_backend stor_local_backend; /* plugins/local, linked in as the default */
+static const struct stor_backend *const builtin_backends[] = {&stor_local_backend, NULL};
+
+#define MAX_OPTIONS 128
+
+enum {
+    FLAG_LONG = 1 << 0,
+    FLAG_RECURSIVE = 1 << 1,
+    FLAG_TRANSFER = 1 << 2, /* --transfers, --dry-run, --skip-existing, --include, --exclude */
+};
+
+#define TRANSFER_HELP \
+    "\ntransfer options (with -r):\n" \
+    "  --transfers=N       files moved in parallel (default 8)\n" \
+    "  --skip-existing     skip files already there with the same size and modification\n" \
+    "                      time, or the same size and SHA-1\n" \
+    "  --include=GLOB      take only matching paths; --exclude=GLOB leaves them out. The\n" \
+    "                      first matching rule decides; a GLOB without '/' matches a name at\n" \
+    "                      any depth, with '/' the path from the top; a trailing '/' matches\n" \
+    "                      directories only (never entered); '*' and '?' stay within a name,\n" \
+    "                      '**' crosses '/'\n" \
+    "  --dry-run           say what would be done, do nothing\n" \
+    "Each file is reported with -v (every file, and a summary object, with --json); one failed\n" \
+    "file does not stop the others: the run ends with a summary and exit code 7."
+
+struct command {
+    const char *name;
+    const char *args;     /* usage after the name */
+    int arg_count;
+    unsigned flags;       /* command-specific flags it accepts */
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {"put", "[-r [TRANSFER OPTIONS]] LOCAL BUCKET/KEY", 2, FLAG_RECURSIVE | FLAG_TRANSFER,
+     "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object.\n"
+     "With -r, LOCAL is a directory and every file below it is stored under BUCKET/KEY/.\n"
+     TRANSFER_HELP},
+    {"get", "[-r [TRANSFER OPTIONS]] BUCKET/KEY LOCAL", 2, FLAG_RECURSIVE | FLAG_TRANSFER,
+     "Fetch BUCKET/KEY into LOCAL (- for standard output; a directory keeps the key's last\n"
+     "segment as the name). The file appears only once complete and verified, with the\n"
+     "object's modification time. With -r, every object under BUCKET/KEY/ goes below the\n"
+     "directory LOCAL; a name that would escape it is refused and reported.\n"
+     TRANSFER_HELP},
+    {"ls", "[-l] [-r] BUCKET[/PREFIX]", 1, FLAG_LONG | FLAG_RECURSIVE,
+     "List one level of keys under PREFIX with size and modification time (UTC).\n"
+     "  -l, --long        also SHA-1, content type and id where the backend knows them\n"
+     "  -r, --recursive   every key under PREFIX, not one level"},
+    {"rm", "BUCKET/KEY", 1, 0, "Remove BUCKET/KEY (what remove means is the backend's: see --backend=NAME --help)."},
+    {"upload-target", "BUCKET", 1, 0,
+     "Print an upload target for BUCKET as JSON {bucketId, uploadUrl, authorizationToken,\n"
+     "expiresAt}. The target is handed over: stor will not use it itself. This is the only\n"
+     "command that prints a credential."},
+    {"backends", "", 0, 0, "List the backends found, with their plugin ABI version and description."},
+};
+
+static void usage_summary(FILE *out)
+{
+    fputs("usage: stor [--backend=NAME] [--plugin-dir=DIR] [-o KEY=VALUE]... [-v|-q] [--json]\n"
+          "            COMMAND [ARGS]\n\ncommands:\n",
+          out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].args);
+}
+
+static void print_help(void)
+{
+    usage_summary(stdout);
+    fputs("\noptions:\n"
+          "  -b, --backend=NAME    storage backend (default: local); see `stor backends`\n"
+          "      --plugin-dir=DIR  look for backend plugins in DIR first\n"
+          "  -o, --option=KEY=VALUE  backend option (also STOR_<BACKEND>_<KEY> in the environment;\n"
+          "                        -o wins); `stor --backend=NAME --help` lists them\n"
+          "  -v, --verbose         more messages on stderr (repeat for more)\n"
+          "  -q, --quiet           errors only\n"
+          "      --json            machine-readable output (JSON Lines for listings and transfers)\n"
+          "      --progress=WHEN   auto (on a terminal), always, never, or lines (a timestamped\n"
+          "                        line every few seconds, for logs)\n"
+          "  -h, --help            this help, or a command's: stor COMMAND --help\n"
+          "  -V, --version         version and plugin ABI\n"
+          "\nplugins are searched in --plugin-dir, then $STOR_PLUGIN_PATH (colon-separated), then\n"
+          STOR_PKGLIBDIR " (never the current directory).\n"
+          "\nexit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication or permission,\n"
+          "5 temporary failure after every retry, 6 unsupported by the backend, 7 some files of a\n"
+          "transfer failed, 130 interrupted.\n",
+          stdout);
+}
+
+static void print_command_help(const struct command *c)
+{
+    printf("usage: stor [GLOBAL OPTIONS] %s %s\n\n%s\n", c->name, c->args, c->help);
+}
+
+/* Environment variable for a documented option key: STOR_<BACKEND>_<KEY>, upper-cased, with
+ * every other character turned into '_'. */
+static void env_name(const char *backend, const char *key, char *out, size_t size)
+{
+    int n = snprintf(out, size, "STOR_%s_%s", backend, key);
+    for (int i = 0; i < n && (size_t)i < size; i++)
+        out[i] = isalnum((unsigned char)out[i]) ? (char)toupper((unsigned char)out[i]) : '_';
+}
+
+static void print_backend_help(const struct stor_plugin *plugin)
+{
+    const struct stor_backend *b = &plugin->table;
+    printf("backend %s: %s\nplugin: %s (ABI %u)\n", b->name, b->description ? b->description : "",
+           plugin->path, b->abi_version);
+    if (b->options && b->options[0].key) {
+        char prefix[80];
+        env_name(b->name, "", prefix, sizeof prefix);
+        printf("\noptions (-o KEY=VALUE, or %sKEY in the environment):\n", prefix);
+        for (const struct stor_option_doc *o = b->options; o->key; o++)
+            printf("  %-18s %s\n", o->key, o->help ? o->help : "");
+    }
+    if (b->notes)
+        printf("\n%s\n", b->notes);
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    stor_error_line("%s (see stor --help)", message);
+    return STOR_EXIT_USAGE;
+}
+
+/* --- the plugin search path ------------------------------------------------------------------- */
+
+static char path_storage[8192];
+static size_t path_used;
+
+static const char *keep_string(const char *s, size_t len)
+{
+    if (path_used + len + 1 > sizeof path_storage)
+        return NULL;
+    char *copy = path_storage + path_used;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    path_used += len + 1;
+    return copy;
+}
+
+/* Straight after `make`, ./stor finds the plugins it was built with: when this executable lives
+ * in the build tree it was compiled for, search that tree's plugins/<name>/.libs too. */
+static void add_build_tree(struct stor_search_path *path)
+{
+#ifdef STOR_BUILDDIR
+    char exe[PATH_MAX], build[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !realpath(STOR_BUILDDIR, build))
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash || (*slash = '\0', strcmp(exe, build) != 0))
+        return;
+    char plugins[PATH_MAX + 16];
+    snprintf(plugins, sizeof plugins, "%s/plugins", build);
+    struct dirent **entries;
+    int count = scandir(plugins, &entries, NULL, alphasort);
+    for (int i = 0; i < count; i++) {
+        char dir[2 * PATH_MAX];
+        int len = snprintf(dir, sizeof dir, "%s/%s/.libs", plugins, entries[i]->d_name);
+        if (entries[i]->d_name[0] != '.' && len > 0 && (size_t)len < sizeof dir &&
+            access(dir, F_OK) == 0)
+            stor_search_path_add(path, keep_string(dir, (size_t)len));
+        free(entries[i]);
+    }
+    if (count >= 0)
+        free(entries);
+#endif
+}
+
+static int build_search_path(struct stor_search_path *path, const char *plugin_dir)
+{
+    path->count = 0;
+    if (plugin_dir) {
+        char absolute[PATH_MAX];
+        if (!realpath(plugin_dir, absolute))
+            return usage_error("--plugin-dir %s: no such directory", plugin_dir);
+        stor_search_path_add(path, keep_string(absolute, strlen(absolute)));
+    }
+    const char *env = getenv("STOR_PLUGIN_PATH");
+    while (env && *env) {
+        const char *end = strchr(env, ':');
+        size_t len = end ? (size_t)(end - env) : strlen(env);
+        if (len && env[0] == '/')
+            stor_search_path_add(path, keep_string(env, len));
+        env += len + (end ? 1 : 0);
+    }
+    add_build_tree(path);
+    stor_search_path_add(path, STOR_PKGLIBDIR);
+    return STOR_EXIT_OK;
+}
+
+/* --- backend options: environment first, then -o (a later value of a key wins) --------------- */
+
+struct option_list {
+    struct stor_option items[MAX_OPTIONS];
+    size_t count;
+};
+
+static int add_cli_option(struct option_list *list, char *arg)
+{
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        return usage_error("-o expects KEY=VALUE, got '%s'", arg);
+    if (list->count == MAX_OPTIONS)
+        return usage_error("too many -o options (at most %d)", MAX_OPTIONS);
+    *eq = '\0';
+    list->items[list->count++] = (struct stor_option){arg, eq + 1};
+    return STOR_EXIT_OK;
+}
+
+static void add_env_options(struct option_list *list, const struct stor_backend *b)
+{
+    for (const struct stor_option_doc *o = b->options; o && o->key; o++) {
+        if (strchr(o->key, '.'))
+            continue; /* key families such as info.NAME have no single variable */
+        char name[256];
+        env_name(b->name, o->key, name, sizeof name);
+        const char *value = getenv(name);
+        if (value && list->count < MAX_OPTIONS)
+            list->items[list->count++] = (struct stor_option){o->key, value};
+    }
+}
+
+/* --- backends ------------------------------------------------------------------------------- */
+
+struct backends_listing {
+    int json;
+    struct json_object *array;
+};
+
+static void show_backend(void *context, const char *name, const struct stor_plugin *plugin,
+                         const char *error)
+{
+    struct backends_listing *l = context;
+    if (!plugin) {
+        stor_error_line("skipping %s", error);
+        return;
+    }
+    if (l->json) {
+        struct json_object *j = json_object_new_object();
+        json_object_object_add(j, "name", json_object_new_string(name));
+        json_object_object_add(j, "abiVersion", json_object_new_int((int)plugin->table.abi_version));
+        json_object_object_add(j, "description",
+                               json_object_new_string(plugin->table.description ? plugin->table.description : ""));
+        json_object_object_add(j, "path", json_object_new_string(plugin->path));
+        json_object_array_add(l->array, j);
+    } else {
+        printf("%-10s ABI %-3u %s  (%s)\n", name, plugin->table.abi_version,
+               plugin->table.description ? plugin->table.description : "", plugin->path);
+    }
+}
+
+static int list_backends(const struct stor_search_path *path, int json)
+{
+    struct backends_listing l = {json, json ? json_object_new_array() : NULL};
+    stor_plugin_scan(path, builtin_backends, show_backend, &l);
+    if (json) {
+        puts(json_object_to_json_string_ext(l.array, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(l.array);
+    }
+    return STOR_EXIT_OK;
+}
+
+/* --- main ------------------------------------------------------------------------------------ */
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int run_command(const struct command *c, struct stor_session *s, char **args)
+{
+    if (strcmp(c->name, "put") == 0)
+        return s->recursive ? stor_cmd_put_tree(s, args[0], args[1]) : stor_cmd_put(s, args[0], args[1]);
+    if (strcmp(c->name, "get") == 0)
+        return s->recursive ? stor_cmd_get_tree(s, args[0], args[1]) : stor_cmd_get(s, args[0], args[1]);
+    if (strcmp(c->name, "ls") == 0)
+        return stor_cmd_ls(s, args[0]);
+    if (strcmp(c->name, "rm") == 0)
+        return stor_cmd_rm(s, args[0]);
+    return stor_cmd_upload_target(s, args[0]);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"backend", required_argument, NULL, 'b'}, {"plugin-dir", required_argument, NULL, 'P'},
+        {"option", required_argument, NULL, 'o'},  {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},         {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+        {"long", no_argument, NULL, 'l'},          {"recursive", no_argument, NULL, 'r'},
+        {"transfers", required_argument, NULL, 'T'}, {"dry-run", no_argument, NULL, 'D'},
+        {"skip-existing", no_argument, NULL, 'S'}, {"include", required_argument, NULL, 'I'},
+        {"exclude", required_argument, NULL, 'X'}, {"progress", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const progress_modes[] = {"auto", "always", "never", "lines"};
+    enum stor_progress_mode progress = STOR_PROGRESS_AUTO;
+    static struct stor_filter filter;
+    int transfers = 8, dry_run = 0, skip_existing = 0;
+    char *end;
+    const char *backend = "local", *plugin_dir = NULL;
+    struct option_list options = {.count = 0};
+    int verbosity = 0, json = 0, help = 0, backend_given = 0;
+    unsigned flags = 0;
+    int opt;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "b:o:vqhVlr", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'b': backend = optarg; backend_given = 1; break;
+        case 'P': plugin_dir = optarg; break;
+        case 'o':
+            if (add_cli_option(&options, optarg) != STOR_EXIT_OK)
+                return STOR_EXIT_USAGE;
+            break;
+        case 'v': verbosity = verbosity < 0 ? 1 : verbosity + 1; break;
+        case 'q': verbosity = -1; break;
+        case 'J': json = 1; break;
+        case 'h': help = 1; break;
+        case 'V':
+            printf("stor %s (plugin ABI %d)\n", PACKAGE_VERSION, STOR_ABI_VERSION);
+            return STOR_EXIT_OK;
+        case 'l': flags |= FLAG_LONG; break;
+        case 'r': flags |= FLAG_RECURSIVE; break;
+        case 'T':
+            transfers = (int)strtol(optarg, &end, 10);
+            if (*end || transfers < 1 || transfers > 256)
+                return usage_error("--transfers expects a number from 1 to 256, got '%s'", optarg);
+            flags |= FLAG_TRANSFER;
+            break;
+        case 'D': dry_run = 1; flags |= FLAG_TRANSFER; break;
+        case 'S': skip_existing = 1; flags |= FLAG_TRANSFER; break;
+        case 'I':
+        case 'X':
+            if (!optarg[0] || stor_filter_add(&filter, opt == 'I', optarg) != 0)
+                return usage_error("--include/--exclude: empty pattern or more than %d rules", STOR_FILTER_MAX);
+            flags |= FLAG_TRANSFER;
+            break;
+        case 'p':
+            progress = STOR_PROGRESS_LINES + 1;
+            for (int m = 0; m < 4; m++)
+                if (strcmp(optarg, progress_modes[m]) == 0)
+                    progress = (enum stor_progress_mode)m;
+            if (progress > STOR_PROGRESS_LINES)
+                return usage_error("--progress expects auto, always, never or lines, got '%s'", optarg);
+            break;
+        default:
+            return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    char **args = argv + optind;
+    int arg_count = argc - optind;
+    const struct command *command = arg_count ? find_command(args[0]) : NULL;
+
+    struct stor_search_path path;
+    if (build_search_path(&path, plugin_dir) != STOR_EXIT_OK)
+        return STOR_EXIT_USAGE;
+
+    if (arg_count && !command)
+        return usage_error("unknown command '%s'", args[0]);
+    if (help && command) {
+        print_command_help(command);
+        return STOR_EXIT_OK;
+    }
+    struct stor_error err = {""};
+    struct stor_plugin plugin;
+    if (help && backend_given) {
+        enum stor_status status = stor_plugin_load(backend, &path, builtin_backends, &plugin, &err);
+        if (status != STOR_OK) {
+            stor_error_line("%s", err.message);
+            return stor_exit_code(status);
+        }
+        print_backend_help(&plugin);
+        stor_plugin_unload(&plugin);
+        return STOR_EXIT_OK;
+    }
+    if (help) {
+        print_help();
+        return STOR_EXIT_OK;
+    }
+    if (!command) {
+        usage_summary(stderr);
+        return STOR_EXIT_USAGE;
+    }
+    if (flags & ~command->flags)
+        return usage_error("%s does not apply to %s",
+                           (flags & ~command->flags & FLAG_LONG) ? "-l"
+                           : (flags & ~command->flags & FLAG_RECURSIVE) ? "-r"
+                                                                        : "a transfer option",
+                           command->name);
+    if ((flags & FLAG_TRANSFER) && !(flags & FLAG_RECURSIVE))
+        return usage_error("transfer options apply to %s -r only", command->name);
+    if (arg_count - 1 != command->arg_count) {
+        return usage_error("%s expects %s", command->name, command->args);
+    }
+    if (strcmp(command->name, "backends") == 0)
+        return list_backends(&path, json);
+
+    enum stor_status status = stor_plugin_load(backend, &path, builtin_backends, &plugin, &err);
+    if (status != STOR_OK) {
+        stor_error_line("%s", err.message);
+        return stor_exit_code(status);
+    }
+    /* The environment's options go first so that -o, appended by the parser, wins. */
+    struct option_list all = {.count = 0};
+    add_env_options(&all, &plugin.table);
+    for (size_t i = 0; i < options.count && all.count < MAX_OPTIONS; i++)
+        all.items[all.count++] = options.items[i];
+
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe becomes EPIPE, reported like any write error */
+    stor_host_catch_signals();
+    const struct stor_host *host = stor_host_init(plugin.table.name, verbosity, progress);
+    void *instance = NULL;
+    status = plugin.table.open(host, all.items, all.count, &instance, &err);
+    if (status != STOR_OK) {
+        stor_error_line("%s", err.message);
+        stor_plugin_unload(&plugin);
+        return stor_exit_code(status);
+    }
+    struct stor_session session = {
+        .plugin = &plugin,
+        .instance = instance,
+        .host = host,
+        .json = json,
+        .quiet = verbosity < 0,
+        .verbose = verbosity > 0,
+        .transfers = transfers,
+        .dry_run = dry_run,
+        .skip_existing = skip_existing,
+        .filter = &filter,
+        .long_list = (flags & FLAG_LONG) != 0,
+        .recursive = (flags & FLAG_RECURSIVE) != 0,
+    };
+    int code = run_command(command, &session, args + 1);
+    plugin.table.close(instance);
+    stor_plugin_unload(&plugin);
+    if (fflush(stdout) != 0 && code == STOR_EXIT_OK) {
+        stor_error_line("cannot write output: %m");
+        code = STOR_EXIT_FAILURE;
+    }
+    return code;
+}

@@ -1,0 +1,450 @@
+/* test_cli.c — the stor executable as a user meets it: argument errors and exit codes, one-line
+ * errors, backend options from -o and the environment, and put/get/ls/rm through the local backend. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+struct fixture {
+    char *dir;          /* scratch: HOME, the local root and local files live here */
+    char root_env[4200];
+    char home_env[4200];
+};
+
+static struct fixture *fx;
+
+static int setup(void **state)
+{
+    fx = calloc(1, sizeof *fx);
+    fx->dir = test_mkdtemp();
+    snprintf(fx->root_env, sizeof fx->root_env, "STOR_LOCAL_ROOT=%s/root", fx->dir);
+    snprintf(fx->home_env, sizeof fx->home_env, "HOME=%s", fx->dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    test_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* Runs ./stor with up to 8 arguments (NULL-terminated), in a clean environment. */
+static struct test_run stor_with_input(const char *input, const char *first, ...)
+{
+    const char *argv[16];
+    static char binary[4096];
+    snprintf(binary, sizeof binary, "%s", test_build_path("stor"));
+    int n = 0;
+    argv[n++] = binary;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 15; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    const char *env[] = {fx->root_env, fx->home_env, "STOR_PLUGIN_PATH", "XDG_DATA_HOME", NULL};
+    return test_run(argv, env, input);
+}
+
+#define stor(...) stor_with_input(NULL, __VA_ARGS__, NULL)
+
+/* Every error is exactly one line on stderr starting with "stor: " and containing `needle`. */
+static void assert_one_error_line(const struct test_run *run, const char *needle)
+{
+    if (strncmp(run->err, "stor: ", 6) != 0 || !strstr(run->err, needle) ||
+        strchr(run->err, '\n') != run->err + strlen(run->err) - 1)
+        fail_msg("stderr \"%s\" is not one 'stor:' line containing \"%s\"", run->err, needle);
+}
+
+static void expect_failure(struct test_run run, int code, const char *needle)
+{
+    if (run.status != code)
+        fail_msg("exit status %d, expected %d (stderr: %s)", run.status, code, run.err);
+    assert_one_error_line(&run, needle);
+    test_run_free(&run);
+}
+
+static char *scratch_file(const char *name, const char *content)
+{
+    char *path;
+    assert_true(asprintf(&path, "%s/%s", fx->dir, name) > 0);
+    test_write_file(path, content, strlen(content));
+    return path;
+}
+
+static void usage_errors_exit_2(void **state)
+{
+    struct test_run run = stor(NULL);
+    assert_int_equal(run.status, 2);
+    assert_non_null(strstr(run.err, "usage: stor"));
+    test_run_free(&run);
+    expect_failure(stor("frobnicate"), 2, "unknown command 'frobnicate'");
+    expect_failure(stor("--colour", "ls", "x"), 2, "unknown or incomplete option '--colour'");
+    expect_failure(stor("put", "onlyone"), 2, "put expects [-r [TRANSFER OPTIONS]] LOCAL BUCKET/KEY");
+    expect_failure(stor("put", "a", "b", "c"), 2, "LOCAL BUCKET/KEY");
+    expect_failure(stor("--transfers=4", "put", "a", "b/c"), 2, "transfer options apply to put -r only");
+    expect_failure(stor("--transfers=0", "put", "-r", "a", "b"), 2, "--transfers expects a number from 1 to 256");
+    expect_failure(stor("--progress=sometimes", "ls", "b"), 2, "--progress expects auto, always, never or lines");
+    expect_failure(stor("-o", "novalue", "ls", "x"), 2, "-o expects KEY=VALUE, got 'novalue'");
+    expect_failure(stor("-l", "rm", "b/k"), 2, "-l does not apply to rm");
+    expect_failure(stor("put", "/etc/hostname", "bucketonly"), 2, "expected BUCKET/KEY, got 'bucketonly'");
+    expect_failure(stor("get", "b/", "-"), 2, "expected BUCKET/KEY");
+    expect_failure(stor("-o", "colour=blue", "ls", "x"), 2, "unknown option 'colour'");
+}
+
+static void help_and_version(void **state)
+{
+    struct test_run run = stor("--version");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "stor " PACKAGE_VERSION " (plugin ABI 1)\n");
+    test_run_free(&run);
+
+    run = stor("--help");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "exit codes: 0 ok, 1 failure, 2 usage, 3 not found"));
+    test_run_free(&run);
+
+    run = stor("put", "--help");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "usage: stor [GLOBAL OPTIONS] put [-r [TRANSFER OPTIONS]] LOCAL BUCKET/KEY"));
+    test_run_free(&run);
+
+    run = stor("--backend=local", "--help");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "STOR_LOCAL_KEY"));
+    assert_non_null(strstr(run.out, "  root "));
+    test_run_free(&run);
+}
+
+static void put_ls_get_rm_round_trip(void **state)
+{
+    char *local = scratch_file("hello.txt", "hello, stor\n");
+    struct test_run run = stor("put", local, "demo/greetings/hello");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "stored demo/greetings/hello (12 bytes, sha1 "));
+    assert_string_equal(run.err, "");
+    test_run_free(&run);
+
+    run = stor("ls", "demo");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "DIR"));
+    assert_non_null(strstr(run.out, "greetings/\n"));
+    test_run_free(&run);
+
+    run = stor("ls", "-r", "demo");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "          12  "));
+    assert_non_null(strstr(run.out, "Z  greetings/hello\n"));
+    test_run_free(&run);
+
+    run = stor("get", "demo/greetings/hello", "-");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "hello, stor\n");
+    test_run_free(&run);
+
+    /* Into a directory: the key's last segment names the file. */
+    run = stor("-q", "get", "demo/greetings/hello", fx->dir);
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "");
+    test_run_free(&run);
+    char *fetched_path;
+    assert_true(asprintf(&fetched_path, "%s/hello", fx->dir) > 0);
+    char *fetched = test_read_file(fetched_path, NULL);
+    assert_string_equal(fetched, "hello, stor\n");
+    free(fetched);
+    free(fetched_path);
+
+    run = stor("rm", "demo/greetings/hello");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "removed demo/greetings/hello\n");
+    test_run_free(&run);
+    expect_failure(stor("rm", "demo/greetings/hello"), 3, "no object demo/greetings/hello");
+    free(local);
+}
+
+static void stdin_upload(void **state)
+{
+    struct test_run run = stor_with_input("from a pipe", "put", "-", "demo/piped", NULL);
+    assert_int_equal(run.status, 0);
+    test_run_free(&run);
+    run = stor("get", "demo/piped", "-");
+    assert_string_equal(run.out, "from a pipe");
+    test_run_free(&run);
+}
+
+static void not_found_exits_3_and_leaves_no_partial_file(void **state)
+{
+    expect_failure(stor("put", "/nonexistent/file", "demo/k"), 3, "cannot open /nonexistent/file");
+    expect_failure(stor("ls", "nobucket"), 3, "no bucket 'nobucket'");
+    char *local = scratch_file("x", "x");
+    struct test_run run = stor("put", local, "demo/k");
+    test_run_free(&run);
+    char *dest;
+    assert_true(asprintf(&dest, "%s/out", fx->dir) > 0);
+    expect_failure(stor("get", "demo/missing", dest), 3, "no object demo/missing");
+    assert_int_equal(access(dest, F_OK), -1);
+    assert_int_equal(test_count_names(fx->dir, ".stor-tmp-"), 0);
+    free(dest);
+    free(local);
+}
+
+static void escaping_keys_exit_2(void **state)
+{
+    char *local = scratch_file("x", "x");
+    expect_failure(stor("put", local, "demo/../../escape"), 2, "would escape the bucket");
+    free(local);
+}
+
+static void unknown_backend_names_search_path_and_choices(void **state)
+{
+    struct test_run run = stor("--backend=nope", "ls", "x");
+    assert_int_equal(run.status, 3);
+    assert_one_error_line(&run, "no backend named 'nope' (searched ");
+    assert_non_null(strstr(run.err, "available: "));
+    assert_non_null(strstr(run.err, "local"));
+    test_run_free(&run);
+}
+
+static void broken_plugins_get_clear_errors(void **state)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
+    expect_failure(stor(dir, "--backend=newer_abi", "ls", "x"), 2,
+                   "needs plugin ABI version 2, but this stor supports up to version 1");
+    expect_failure(stor(dir, "--backend=no_entry", "ls", "x"), 2, "has no symbol stor_plugin_entry");
+    expect_failure(stor(dir, "--backend=short_table", "ls", "x"), 2, "shorter than the 96 bytes");
+    expect_failure(stor(dir, "--backend=null_put", "ls", "x"), 2, "lacks the required operation 'put'");
+
+    struct test_run run = stor(dir, "--backend=good", "ls", "x");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "fixture-object"));
+    test_run_free(&run);
+    expect_failure(stor(dir, "--backend=good", "rm", "x/y"), 6, "backend good does not support rm");
+
+    run = stor(dir, "backends");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "good       ABI 1"));
+    assert_non_null(strstr(run.out, "local"));
+    assert_non_null(strstr(run.err, "skipping"));
+    test_run_free(&run);
+}
+
+static void option_from_environment_and_o_overrides(void **state)
+{
+    char *local = scratch_file("x", "x");
+    char other[4200];
+    snprintf(other, sizeof other, "root=%s/other-root", fx->dir);
+    struct test_run run = stor("-o", other, "put", local, "b/k");
+    assert_int_equal(run.status, 0);
+    test_run_free(&run);
+    expect_failure(stor("ls", "b"), 3, "no bucket 'b'"); /* the environment's root has no b */
+    run = stor("-o", other, "ls", "b");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "  k\n"));
+    test_run_free(&run);
+    free(local);
+}
+
+static void json_output_parses(void **state)
+{
+    char *local = scratch_file("j", "json");
+    struct test_run run = stor("--json", "put", local, "demo/j");
+    assert_int_equal(run.status, 0);
+    struct json_object *j = json_tokener_parse(run.out);
+    assert_non_null(j);
+    assert_string_equal(json_object_get_string(json_object_object_get(j, "key")), "j");
+    assert_int_equal(json_object_get_int64(json_object_object_get(j, "size")), 4);
+    json_object_put(j);
+    test_run_free(&run);
+
+    run = stor("--json", "ls", "demo"); /* JSON Lines: one object per line */
+    struct json_object *line = json_tokener_parse(run.out);
+    assert_non_null(line);
+    assert_string_equal(json_object_get_string(json_object_object_get(line, "key")), "j");
+    assert_int_equal(strchr(run.out, '\n') - run.out + 1, (long)strlen(run.out));
+    json_object_put(line);
+    test_run_free(&run);
+
+    run = stor("upload-target", "demo");
+    assert_int_equal(run.status, 0);
+    j = json_tokener_parse(run.out);
+    assert_non_null(j);
+    assert_non_null(strstr(json_object_get_string(json_object_object_get(j, "uploadUrl")), "file://"));
+    json_object_put(j);
+    test_run_free(&run);
+    free(local);
+}
+
+/* Makes DIR/tree with n files under a/, one under skip/, one *.log: returns the tree's path. */
+static char *make_tree(int n)
+{
+    char *tree, path[4400];
+    assert_true(asprintf(&tree, "%s/tree", fx->dir) > 0);
+    const char *dirs[] = {"", "/a", "/a/deep", "/skip"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s%s", tree, dirs[i]);
+        mkdir(path, 0777);
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/a/%s%d", tree, i % 2 ? "deep/" : "", i);
+        char content[64];
+        snprintf(content, sizeof content, "file number %d\n", i);
+        test_write_file(path, content, strlen(content));
+    }
+    snprintf(path, sizeof path, "%s/skip/no.txt", tree);
+    test_write_file(path, "no", 2);
+    snprintf(path, sizeof path, "%s/a/noise.log", tree);
+    test_write_file(path, "log", 3);
+    return tree;
+}
+
+static int count_lines(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void put_r_and_get_r_round_trip_with_filters(void **state)
+{
+    char *tree = make_tree(30);
+    struct test_run run = stor("put", "-r", "--transfers=4", "--exclude=skip/", "--exclude=*.log",
+                               tree, "demo/backup");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "put -r: 30 files: 30 stored, 0 skipped, 0 failed"));
+    test_run_free(&run);
+
+    run = stor("ls", "-r", "demo/backup/");
+    assert_int_equal(count_lines(run.out, "\n"), 30);
+    assert_null(strstr(run.out, "no.txt"));
+    assert_null(strstr(run.out, "noise.log"));
+    assert_non_null(strstr(run.out, "backup/a/deep/1\n"));
+    test_run_free(&run);
+
+    /* Unchanged files are recognised: nothing is stored the second time. */
+    run = stor("--json", "put", "-r", "--skip-existing", "--exclude=skip/", "--exclude=*.log",
+               tree, "demo/backup");
+    assert_int_equal(run.status, 0);
+    assert_int_equal(count_lines(run.out, "\"status\":\"skipped\""), 30);
+    assert_non_null(strstr(run.out, "{\"schema\":1,\"summary\":\"put\",\"files\":30,\"stored\":0"));
+    test_run_free(&run);
+
+    char *out;
+    assert_true(asprintf(&out, "%s/restored", fx->dir) > 0);
+    run = stor("get", "-r", "demo/backup", out);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "get -r: 30 files: 30 fetched"));
+    test_run_free(&run);
+    char a[4400], b[4400];
+    snprintf(a, sizeof a, "%s/a/deep/29", tree);
+    snprintf(b, sizeof b, "%s/a/deep/29", out);
+    char *x = test_read_file(a, NULL), *y = test_read_file(b, NULL);
+    assert_non_null(y);
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+    run = stor("get", "-r", "--skip-existing", "demo/backup", out);
+    assert_non_null(strstr(run.out, "0 fetched, 30 skipped"));
+    test_run_free(&run);
+    free(out);
+    free(tree);
+}
+
+static void dry_run_changes_nothing(void **state)
+{
+    char *tree = make_tree(4);
+    struct test_run run = stor("put", "-r", "--dry-run", tree, "demo/x");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "would store demo/x/a/0 (14 bytes)"));
+    test_run_free(&run);
+    expect_failure(stor("ls", "demo"), 3, "no bucket 'demo'");
+    free(tree);
+}
+
+static void hostile_names_are_refused_and_others_fetched(void **state)
+{
+    char plugin_dir[4200], *out;
+    snprintf(plugin_dir, sizeof plugin_dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
+    assert_true(asprintf(&out, "%s/inside/out", fx->dir) > 0);
+    char inside[4300];
+    snprintf(inside, sizeof inside, "%s/inside", fx->dir);
+    mkdir(inside, 0777);
+    struct test_run run = stor(plugin_dir, "--backend=good", "get", "-r", "hostile", out);
+    assert_int_equal(run.status, 7); /* partial failure */
+    assert_non_null(strstr(run.out, "5 files: 1 fetched, 0 skipped, 4 failed"));
+    assert_non_null(strstr(run.err, "refused: the name would escape"));
+    assert_non_null(strstr(run.err, "4 of 5 files failed: ../escape, /etc/passwd-copy, a/../../up"));
+    test_run_free(&run);
+    /* Only the harmless name was written, inside the target directory. */
+    assert_int_equal(test_count_names(inside, "escape") + test_count_names(inside, "passwd") +
+                         test_count_names(inside, "up"), 0);
+    assert_int_equal(test_count_names(fx->dir, "escape"), 0);
+    char fine[4400];
+    snprintf(fine, sizeof fine, "%s/fine/name", out);
+    char *data = test_read_file(fine, NULL);
+    assert_string_equal(data, "fixture\n");
+    free(data);
+    free(out);
+}
+
+static void progress_only_where_asked(void **state)
+{
+    size_t big = 2 * 1024 * 1024;
+    char *data = malloc(big);
+    memset(data, 'z', big);
+    char *path;
+    assert_true(asprintf(&path, "%s/big", fx->dir) > 0);
+    test_write_file(path, data, big);
+    free(data);
+
+    struct test_run run = stor("put", path, "demo/big"); /* stderr is a pipe: no progress */
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.err, "");
+    test_run_free(&run);
+    run = stor("--progress=always", "put", path, "demo/big");
+    assert_non_null(strchr(run.err, '\r'));
+    test_run_free(&run);
+    run = stor("--progress=lines", "put", path, "demo/big");
+    assert_null(strchr(run.err, '\r'));
+    assert_non_null(strstr(run.err, "Z stor: big: "));
+    test_run_free(&run);
+    run = stor("-q", "--progress=always", "put", path, "demo/big");
+    assert_string_equal(run.err, "");
+    assert_string_equal(run.out, "");
+    test_run_free(&run);
+    free(path);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(usage_errors_exit_2),
+        T(help_and_version),
+        T(put_ls_get_rm_round_trip),
+        T(stdin_upload),
+        T(not_found_exits_3_and_leaves_no_partial_file),
+        T(escaping_keys_exit_2),
+        T(unknown_backend_names_search_path_and_choices),
+        T(broken_plugins_get_clear_errors),
+        T(option_from_environment_and_o_overrides),
+        T(json_output_parses),
+        T(put_r_and_get_r_round_trip_with_filters),
+        T(dry_run_changes_nothing),
+        T(hostile_names_are_refused_and_others_fetched),
+        T(progress_only_where_asked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

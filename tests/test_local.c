@@ -1,0 +1,403 @@
+/* test_local.c — the local backend through its vtable: round trips, atomic replacement (a failed
+ * or cancelled write leaves the old object and no temporary file), key checks, listing order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "stor/plugin.h"
+#include "test_util.h"
+
+extern const struct stor_backend stor_local_backend;
+static const struct stor_backend *const local = &stor_local_backend;
+
+/* A host whose cancellation flag trips after a given number of progress reports. */
+static int progress_calls, cancel_after_progress = -1;
+
+static void fake_log(const struct stor_host *host, enum stor_log_level level, const char *fmt, ...)
+{
+}
+
+static void fake_progress(const struct stor_host *host, const char *key, uint64_t done,
+                          uint64_t total)
+{
+    progress_calls++;
+}
+
+static int fake_cancelled(const struct stor_host *host)
+{
+    return cancel_after_progress >= 0 && progress_calls >= cancel_after_progress;
+}
+
+static const struct stor_host fake_host = {
+    STOR_ABI_VERSION, sizeof(struct stor_host), STOR_LOG_TRACE, fake_log, fake_progress, fake_cancelled,
+    NULL,
+};
+
+struct fixture {
+    char *root;
+    void *instance;
+    char scratch[4096]; /* a local file to upload from */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->root = test_mkdtemp();
+    struct stor_option option = {"root", f->root};
+    struct stor_error err = {""};
+    assert_int_equal(local->open(&fake_host, &option, 1, &f->instance, &err), STOR_OK);
+    snprintf(f->scratch, sizeof f->scratch, "%s/.scratch", f->root);
+    progress_calls = 0;
+    cancel_after_progress = -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    local->close(f->instance);
+    test_rmtree(f->root);
+    free(f->root);
+    free(f);
+    return 0;
+}
+
+struct seen {
+    char sha1[41];
+    int64_t size;
+    int calls;
+};
+
+static int remember(void *context, const struct stor_object *object)
+{
+    struct seen *s = context;
+    snprintf(s->sha1, sizeof s->sha1, "%s", object->sha1 ? object->sha1 : "");
+    s->size = object->size;
+    s->calls++;
+    return 0;
+}
+
+static enum stor_status put_bytes(struct fixture *f, const char *bucket, const char *key,
+                                  const char *data, struct seen *seen, struct stor_error *err)
+{
+    test_write_file(f->scratch, data, strlen(data));
+    int fd = open(f->scratch, O_RDONLY);
+    assert_true(fd >= 0);
+    enum stor_status status = local->put(f->instance, bucket, key, fd, remember, seen, err);
+    close(fd);
+    return status;
+}
+
+/* Fetches bucket/key into a heap string (NULL when get fails). */
+static char *get_bytes(struct fixture *f, const char *bucket, const char *key, enum stor_status *status)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.fetched", f->root);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    struct stor_error err = {""};
+    struct seen seen = {"", 0, 0};
+    *status = local->get(f->instance, bucket, key, fd, remember, &seen, &err);
+    close(fd);
+    char *data = *status == STOR_OK ? test_read_file(path, NULL) : NULL;
+    unlink(path);
+    return data;
+}
+
+static void put_then_get_round_trips_with_sha1(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "dir/sub/abc", "abc", &seen, &err), STOR_OK);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.size, 3);
+    assert_string_equal(seen.sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
+
+    enum stor_status status;
+    char *data = get_bytes(f, "demo", "dir/sub/abc", &status);
+    assert_int_equal(status, STOR_OK);
+    assert_string_equal(data, "abc");
+    free(data);
+}
+
+static void empty_object_round_trips(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "empty", "", &seen, &err), STOR_OK);
+    assert_int_equal(seen.size, 0);
+    assert_string_equal(seen.sha1, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    enum stor_status status;
+    char *data = get_bytes(f, "demo", "empty", &status);
+    assert_int_equal(status, STOR_OK);
+    assert_string_equal(data, "");
+    free(data);
+}
+
+static void put_replaces_the_previous_object(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "k", "first version", &seen, &err), STOR_OK);
+    assert_int_equal(put_bytes(f, "demo", "k", "second", &seen, &err), STOR_OK);
+    enum stor_status status;
+    char *data = get_bytes(f, "demo", "k", &status);
+    assert_string_equal(data, "second");
+    free(data);
+    assert_int_equal(test_count_names(f->root, ".stor-tmp-"), 0);
+}
+
+static void failed_write_keeps_the_old_object(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "k", "precious", &seen, &err), STOR_OK);
+
+    /* Reading a directory fails with EISDIR: the source breaks after the temporary file exists. */
+    int fd = open(f->root, O_RDONLY | O_DIRECTORY);
+    assert_int_equal(local->put(f->instance, "demo", "k", fd, remember, &seen, &err), STOR_EIO);
+    close(fd);
+    assert_non_null(strstr(err.message, "read failed"));
+
+    enum stor_status status;
+    char *data = get_bytes(f, "demo", "k", &status);
+    assert_string_equal(data, "precious");
+    free(data);
+    assert_int_equal(test_count_names(f->root, ".stor-tmp-"), 0);
+}
+
+static void cancelled_write_keeps_the_old_object(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "k", "precious", &seen, &err), STOR_OK);
+
+    size_t big = 3 * 1024 * 1024; /* several copy buffers, so cancellation lands mid-stream */
+    char *data = malloc(big + 1);
+    memset(data, 'x', big);
+    data[big] = '\0';
+    progress_calls = 0;
+    cancel_after_progress = 1;
+    assert_int_equal(put_bytes(f, "demo", "k", data, &seen, &err), STOR_ECANCELLED);
+    free(data);
+    cancel_after_progress = -1;
+
+    enum stor_status status;
+    char *kept = get_bytes(f, "demo", "k", &status);
+    assert_string_equal(kept, "precious");
+    free(kept);
+    assert_int_equal(test_count_names(f->root, ".stor-tmp-"), 0);
+}
+
+static void *feed_pipe(void *arg)
+{
+    int fd = *(int *)arg;
+    char block[65536];
+    memset(block, 'p', sizeof block);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(write(fd, block, sizeof block), (ssize_t)sizeof block);
+    close(fd);
+    return NULL;
+}
+
+static void put_streams_from_a_pipe(void **state)
+{
+    struct fixture *f = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pthread_t writer;
+    pthread_create(&writer, NULL, feed_pipe, &fds[1]);
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(local->put(f->instance, "demo", "piped", fds[0], remember, &seen, &err), STOR_OK);
+    pthread_join(writer, NULL);
+    close(fds[0]);
+    assert_int_equal(seen.size, 64 * 65536);
+}
+
+static void keys_that_escape_are_refused(void **state)
+{
+    struct fixture *f = *state;
+    const char *bad_keys[] = {"../x", "a/../../x", "/etc/passwd", "a//b", "a/./b", "a/", "",
+                              "..", "a\nb", "dir/.stor-tmp-123456"};
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        struct seen seen = {"", 0, 0};
+        struct stor_error err = {""};
+        assert_int_equal(put_bytes(f, "demo", bad_keys[i], "x", &seen, &err), STOR_EINVAL);
+        assert_non_null(strstr(err.message, "invalid key"));
+    }
+    const char *bad_buckets[] = {"..", ".", "a/b", ""};
+    for (size_t i = 0; i < sizeof bad_buckets / sizeof bad_buckets[0]; i++) {
+        struct seen seen = {"", 0, 0};
+        struct stor_error err = {""};
+        assert_int_equal(put_bytes(f, bad_buckets[i], "k", "x", &seen, &err), STOR_EINVAL);
+        assert_non_null(strstr(err.message, "invalid bucket"));
+    }
+    /* Nothing was written: no object, no bucket directory, no temporary file. */
+    assert_int_equal(test_count_names(f->root, "x"), 0);
+    assert_int_equal(test_count_names(f->root, "demo"), 0);
+}
+
+static void object_and_prefix_cannot_collide(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "a/b", "x", &seen, &err), STOR_OK);
+    assert_int_equal(put_bytes(f, "demo", "a", "x", &seen, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "prefix of other keys"));
+    assert_int_equal(put_bytes(f, "demo", "a/b/c", "x", &seen, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "parent of it is an object"));
+}
+
+struct collected {
+    char keys[1024];
+};
+
+static int collect(void *context, const struct stor_object *object)
+{
+    struct collected *c = context;
+    strcat(c->keys, object->key);
+    strcat(c->keys, object->is_prefix ? "(dir) " : " ");
+    if (!object->is_prefix)
+        assert_true(object->size >= 0 && object->mtime_ms > 0);
+    return 0;
+}
+
+static void list(struct fixture *f, const char *prefix, unsigned flags, const char *expected)
+{
+    struct collected c = {""};
+    struct stor_error err = {""};
+    assert_int_equal(local->list(f->instance, "demo", prefix, flags, collect, &c, &err), STOR_OK);
+    assert_string_equal(c.keys, expected);
+}
+
+static void listing_is_sorted_by_bytes_one_level_or_all(void **state)
+{
+    struct fixture *f = *state;
+    const char *keys[] = {"a/b", "a.txt", "b", "a/c/d", "dir/sub1", "dir/sub2", "dir/other"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        struct seen seen = {"", 0, 0};
+        struct stor_error err = {""};
+        assert_int_equal(put_bytes(f, "demo", keys[i], "x", &seen, &err), STOR_OK);
+    }
+    list(f, "", 0, "a.txt a/(dir) b dir/(dir) ");
+    list(f, "", STOR_LIST_RECURSIVE, "a.txt a/b a/c/d b dir/other dir/sub1 dir/sub2 ");
+    list(f, "dir/su", 0, "dir/sub1 dir/sub2 ");
+    list(f, "a/", 0, "a/b a/c/(dir) ");
+    list(f, "nothing/here", 0, "");
+}
+
+static void missing_bucket_and_object_are_not_found(void **state)
+{
+    struct fixture *f = *state;
+    struct collected c = {""};
+    struct stor_error err = {""};
+    assert_int_equal(local->list(f->instance, "nobucket", "", 0, collect, &c, &err), STOR_ENOTFOUND);
+    assert_non_null(strstr(err.message, "no bucket 'nobucket'"));
+    enum stor_status status;
+    assert_null(get_bytes(f, "nobucket", "k", &status));
+    assert_int_equal(status, STOR_ENOTFOUND);
+
+    struct seen seen = {"", 0, 0};
+    assert_int_equal(put_bytes(f, "demo", "dir/k", "x", &seen, &err), STOR_OK);
+    assert_null(get_bytes(f, "demo", "missing", &status));
+    assert_int_equal(status, STOR_ENOTFOUND);
+    assert_null(get_bytes(f, "demo", "dir", &status)); /* a prefix is not an object */
+    assert_int_equal(status, STOR_ENOTFOUND);
+}
+
+static void remove_deletes_and_prunes_empty_prefixes(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "x/y/z", "x", &seen, &err), STOR_OK);
+    assert_int_equal(put_bytes(f, "demo", "keep", "x", &seen, &err), STOR_OK);
+    assert_int_equal(local->remove(f->instance, "demo", "x/y/z", &err), STOR_OK);
+    list(f, "", STOR_LIST_RECURSIVE, "keep ");
+    list(f, "", 0, "keep ");
+    assert_int_equal(local->remove(f->instance, "demo", "x/y/z", &err), STOR_ENOTFOUND);
+    assert_int_equal(put_bytes(f, "demo", "p/q", "x", &seen, &err), STOR_OK);
+    assert_int_equal(local->remove(f->instance, "demo", "p", &err), STOR_ENOTFOUND);
+    assert_int_equal(local->remove(f->instance, "demo", "../keep", &err), STOR_EINVAL);
+}
+
+static void new_objects_follow_the_umask(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "mode", "x", &seen, &err), STOR_OK);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/demo/mode", f->root);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    mode_t mask = umask(0);
+    umask(mask);
+    assert_int_equal(st.st_mode & 0777, 0666 & ~mask);
+}
+
+static void target(void *context, const struct stor_upload_target *t)
+{
+    snprintf(context, 4096, "%s|%s", t->url, t->token ? t->token : "(none)");
+}
+
+static void upload_target_is_the_bucket_directory(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    char got[4096] = "", expected[4096];
+    assert_int_equal(local->get_upload_target(f->instance, "demo", target, got, &err), STOR_ENOTFOUND);
+    assert_int_equal(put_bytes(f, "demo", "k", "x", &seen, &err), STOR_OK);
+    assert_int_equal(local->get_upload_target(f->instance, "demo", target, got, &err), STOR_OK);
+    snprintf(expected, sizeof expected, "file://%s/demo/|(none)", f->root);
+    assert_string_equal(got, expected);
+}
+
+static void unknown_options_are_refused_by_name(void **state)
+{
+    struct stor_option options[] = {{"root", "/tmp"}, {"colour", "blue"}};
+    void *instance = NULL;
+    struct stor_error err = {""};
+    assert_int_equal(local->open(&fake_host, options, 2, &instance, &err), STOR_EINVAL);
+    assert_null(instance);
+    assert_non_null(strstr(err.message, "unknown option 'colour'"));
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(put_then_get_round_trips_with_sha1),
+        T(empty_object_round_trips),
+        T(put_replaces_the_previous_object),
+        T(failed_write_keeps_the_old_object),
+        T(cancelled_write_keeps_the_old_object),
+        T(put_streams_from_a_pipe),
+        T(keys_that_escape_are_refused),
+        T(object_and_prefix_cannot_collide),
+        T(listing_is_sorted_by_bytes_one_level_or_all),
+        T(missing_bucket_and_object_are_not_found),
+        T(remove_deletes_and_prunes_empty_prefixes),
+        T(new_objects_follow_the_umask),
+        T(upload_target_is_the_bucket_directory),
+        cmocka_unit_test(unknown_options_are_refused_by_name),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
