@@ -157,6 +157,22 @@ enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const
     return stor_fail(err, STOR_EIO, "%s: B2 answered %s", call, detail);
 }
 
+void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
+                const struct b2_http_request *request, struct b2_http_response *response)
+{
+    b2_count(plugin, "requests", 1);
+    b2_count(plugin, transaction_class, 1);
+    plugin->http->perform(plugin->http, request, response);
+}
+
+/* B2 bills calls in three classes (reference §13); the host can show what a run cost. */
+static const char *transaction_class(const char *call)
+{
+    return strncmp(call, "b2_list_", 8) == 0 || strcmp(call, "b2_authorize_account") == 0
+               ? "class_c"
+               : "class_a";
+}
+
 void b2_backoff_start(struct b2_plugin *plugin, struct b2_backoff *backoff)
 {
     backoff->next_wait_ms = B2_BACKOFF_FIRST_MS;
@@ -194,7 +210,10 @@ int b2_backoff_wait(struct b2_plugin *plugin, struct b2_backoff *backoff, int64_
     if (b2_clock_now(&plugin->clock) + wait > backoff->deadline_ms)
         return -1;
     b2_log(plugin, STOR_LOG_INFO, "retrying in %.1f s", (double)wait / 1000);
-    return b2_sleep(plugin, wait) == 0 ? 0 : -2;
+    if (b2_sleep(plugin, wait) != 0)
+        return -2;
+    b2_count(plugin, "retries", 1);
+    return 0;
 }
 
 enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
@@ -238,7 +257,7 @@ enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_ob
             .body = body, .body_length = strlen(body)};
         struct b2_http_response http_response;
         b2_log(plugin, STOR_LOG_TRACE, "POST %s", url);
-        plugin->http->perform(plugin->http, &http_request, &http_response);
+        b2_perform(plugin, transaction_class(call), &http_request, &http_response);
         free(url);
         free(authorization);
         b2_failure_from_response(&http_response, credentials.token, failure);

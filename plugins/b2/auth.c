@@ -32,7 +32,7 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
                                           .basic_password = plugin->config.key};
         struct b2_http_response response;
         b2_log(plugin, STOR_LOG_DEBUG, "authorizing key %s at %s", plugin->config.key_id, url);
-        plugin->http->perform(plugin->http, &request, &response);
+        b2_perform(plugin, "class_c", &request, &response);
         free(url);
         struct b2_failure failure;
         b2_failure_from_response(&response, plugin->config.key, &failure);

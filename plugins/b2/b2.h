@@ -74,6 +74,11 @@ void b2_plugin_destroy(struct b2_plugin *plugin);
 void b2_log(const struct b2_plugin *plugin, enum stor_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int b2_cancelled(const struct b2_plugin *plugin);
+/* Add to a host counter ("requests", "retries", B2's "class_a"/"class_b"/"class_c"). */
+void b2_count(const struct b2_plugin *plugin, const char *counter, uint64_t n);
+/* Every HTTP exchange goes through here: counted, then handed to the transport. */
+void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
+                const struct b2_http_request *request, struct b2_http_response *response);
 
 /* ---- api.c: one exchange's failure, classified per reference §2.3 ---- */
 enum b2_failure_kind {

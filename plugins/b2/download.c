@@ -141,7 +141,7 @@ enum stor_status b2_get(void *instance, const char *bucket, const char *key, int
             .progress = on_progress, .progress_context = &writer};
         struct b2_http_response response;
         b2_log(plugin, STOR_LOG_TRACE, "GET %s", url);
-        plugin->http->perform(plugin->http, &request, &response);
+        b2_perform(plugin, "class_b", &request, &response);
         free(url);
         free(authorization);
         struct b2_failure failure;

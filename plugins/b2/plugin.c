@@ -28,7 +28,14 @@ void b2_log(const struct b2_plugin *plugin, enum stor_log_level level, const cha
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    host->log(host, level, "b2: %s", line);
+    host->log(host, level, "%s", line);
+}
+
+void b2_count(const struct b2_plugin *plugin, const char *counter, uint64_t n)
+{
+    const struct stor_host *host = plugin->host;
+    if (host && STOR_HOST_HAS(host, count))
+        host->count(host, counter, n);
 }
 
 int b2_cancelled(const struct b2_plugin *plugin)
@@ -171,6 +178,19 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
                 return stor_fail(err, STOR_EINVAL, "option %s: a file-info name is 1 to 50 letters, "
                                  "digits or -_.~!#$%%^&*'+`| and not a b2- name B2 does not know",
                                  name);
+            int replaced = 0;
+            for (size_t j = 0; j < config->info_count && !replaced; j++) {
+                if (strcasecmp(config->info[j].name, name + 5) == 0) {
+                    char *copy = strdup(value);
+                    if (!copy)
+                        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+                    free(config->info[j].value);
+                    config->info[j].value = copy;
+                    replaced = 1;
+                }
+            }
+            if (replaced)
+                continue;
             if (config->info_count + 1 >= B2_MAX_INFO_HEADERS)
                 return stor_fail(err, STOR_EINVAL, "too many info.* options: B2 takes %d file-info "
                                  "entries, src_last_modified_millis included", B2_MAX_INFO_HEADERS);

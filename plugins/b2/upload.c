@@ -361,7 +361,7 @@ enum stor_status b2_put(void *instance, const char *bucket, const char *key, int
         struct b2_http_response response;
         b2_log(plugin, STOR_LOG_TRACE, "POST %s (%lld bytes)", target.url,
                (long long)request.content_length);
-        plugin->http->perform(plugin->http, &request, &response);
+        b2_perform(plugin, "class_a", &request, &response);
         for (int i = 0; i < line_count; i++)
             free(lines[i]);
         if (reader.sha1.context)
@@ -415,6 +415,8 @@ enum stor_status b2_put(void *instance, const char *bucket, const char *key, int
         b2_target_free(&target);
         have_target = 0;
         want_fresh = 1;
+        if (failure.kind != B2_FAILURE_TRANSIENT && targets_used < B2_UPLOAD_TARGET_TRIES)
+            b2_count(plugin, "retries", 1);
         status = stor_fail(err, STOR_ETRANSIENT, "%s: upload failed on %d upload targets; last "
                            "error: %s", key, targets_used, detail);
         if (failure.kind == B2_FAILURE_TRANSIENT && targets_used < B2_UPLOAD_TARGET_TRIES) {
