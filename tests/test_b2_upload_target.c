@@ -545,6 +545,26 @@ static void eight_threads_hold_at_most_eight_targets(void **state)
     assert_int_equal(fake_count(test->http, "b2_authorize_account"), 1);
 }
 
+/* Eight threads starting cold: one authorization and one bucket lookup between them. */
+static void cold_start_threads_share_one_lookup(void **state)
+{
+    struct b2_test *test = *state;
+    test->world.upload_delay_us = 100;
+    pthread_t threads[8];
+    struct worker workers[8];
+    for (int i = 0; i < 8; i++) {
+        workers[i] = (struct worker){test, 0};
+        pthread_create(&threads[i], NULL, upload_worker, &workers[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(workers[i].failures, 0);
+    }
+    assert_int_equal(fake_count(test->http, "b2_authorize_account"), 1);
+    assert_int_equal(fake_count(test->http, "b2_list_buckets"), 1);
+    assert_true(fake_count(test->http, GET_UPLOAD_URL) <= 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fresh_lease_bypasses_the_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(handed_over_target_leaves_the_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(eight_threads_hold_at_most_eight_targets, setup, teardown),
+        cmocka_unit_test_setup_teardown(cold_start_threads_share_one_lookup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

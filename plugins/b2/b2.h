@@ -56,6 +56,7 @@ struct b2_plugin {
     uint64_t auth_generation;  /* bumped on every new token */
 
     pthread_mutex_t bucket_lock;
+    pthread_mutex_t bucket_lookup_lock; /* one b2_list_buckets at a time: threads share it */
     struct b2_bucket_ref *bucket_ids; /* name -> id learned this run */
     size_t bucket_id_count;
 

@@ -82,12 +82,29 @@ static int disk_bucket_update(json_object *root, void *context)
     return 0;
 }
 
+static enum stor_status look_up(struct b2_plugin *plugin, const char *name, int refresh,
+                               char **id, struct stor_error *err);
+
 enum stor_status b2_bucket_id(struct b2_plugin *plugin, const char *name, int refresh, char **id,
                               struct stor_error *err)
 {
     *id = NULL;
     if (!*name)
         return stor_fail(err, STOR_EINVAL, "a bucket name is required");
+    if (!refresh && (*id = remembered(plugin, name)))
+        return STOR_OK;
+    /* Single flight: threads starting together wait for one lookup instead of each asking B2. */
+    pthread_mutex_lock(&plugin->bucket_lookup_lock);
+    enum stor_status status = STOR_OK;
+    if (refresh || !(*id = remembered(plugin, name)))
+        status = look_up(plugin, name, refresh, id, err);
+    pthread_mutex_unlock(&plugin->bucket_lookup_lock);
+    return status;
+}
+
+static enum stor_status look_up(struct b2_plugin *plugin, const char *name, int refresh,
+                               char **id, struct stor_error *err)
+{
     if (refresh) {
         forget_in_memory(plugin, name);
         struct disk_bucket forget = {.name = name, .forget = 1};

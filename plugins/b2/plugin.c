@@ -237,6 +237,7 @@ enum stor_status b2_plugin_create(const struct stor_host *host, const struct sto
     plugin->clock = clock;
     pthread_mutex_init(&plugin->auth_lock, NULL);
     pthread_mutex_init(&plugin->bucket_lock, NULL);
+    pthread_mutex_init(&plugin->bucket_lookup_lock, NULL);
     pthread_mutex_init(&plugin->pool_lock, NULL);
     enum stor_status status = parse_options(plugin, options, option_count, err);
     if (status != STOR_OK) {
@@ -283,6 +284,7 @@ void b2_plugin_destroy(struct b2_plugin *plugin)
     free(config->info);
     pthread_mutex_destroy(&plugin->auth_lock);
     pthread_mutex_destroy(&plugin->bucket_lock);
+    pthread_mutex_destroy(&plugin->bucket_lookup_lock);
     pthread_mutex_destroy(&plugin->pool_lock);
     free(plugin);
 }
