@@ -5,6 +5,7 @@
 #include "sha1.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,53 +214,230 @@ static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key
     return STOR_OK;
 }
 
-/* The request headers of one attempt; lines are malloc'd, count returned (or -1). */
-static int build_headers(struct b2_plugin *plugin, const struct b2_target *target,
-                         const char *encoded_name, const struct upload_source *source,
-                         char **lines, size_t max_lines)
+/* One body sent through leased upload targets, with the upload column of reference §2.3 on
+ * failure. A file upload fills it from the bucket's pool; a large file's part will fill it from
+ * the part URLs of its file id (X-Bz-Part-Number instead of X-Bz-File-Name), same loop. */
+struct upload_job {
+    const char *label;                  /* names the upload in messages */
+    const struct upload_source *source;
+    enum stor_status (*lease)(struct b2_plugin *plugin, void *context, int fresh,
+                              struct b2_target *target, struct stor_error *err);
+    void (*give_back)(struct b2_plugin *plugin, void *context, struct b2_target *target);
+    /* Headers besides Authorization and X-Bz-Content-Sha1, malloc'd; count or -1. */
+    int (*headers)(struct b2_plugin *plugin, void *context, char **lines, size_t max_lines);
+    /* A 2xx answer: check it against sent_sha1 and report it. */
+    enum stor_status (*accept)(struct b2_plugin *plugin, void *context,
+                               const struct b2_http_response *response, const char *sent_sha1,
+                               struct stor_error *err);
+    void *context;
+};
+
+static int add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
 {
-    size_t count = 0;
-    int failed = 0;
-#define ADD(...) \
-    do { \
-        if (count < max_lines && asprintf(&lines[count], __VA_ARGS__) >= 0) \
-            count++; \
-        else \
-            failed = 1; \
-    } while (0)
-    ADD("Authorization: %s", target->token);
-    ADD("X-Bz-File-Name: %s", encoded_name);
-    ADD("Content-Type: %s", plugin->config.content_type);
-    ADD("X-Bz-Content-Sha1: %s", source->sha1[0] ? source->sha1 : "hex_digits_at_end");
-    if (source->mtime_ms >= 0)
-        ADD("X-Bz-Info-src_last_modified_millis: %lld", (long long)source->mtime_ms);
-    for (size_t i = 0; i < plugin->config.info_count; i++) {
-        char *value = b2_percent_encode(plugin->config.info[i].value);
-        if (value)
-            ADD("X-Bz-Info-%s: %s", plugin->config.info[i].name, value);
+    va_list ap;
+    va_start(ap, fmt);
+    int ok = *count < max_lines && vasprintf(&lines[*count], fmt, ap) >= 0;
+    va_end(ap);
+    if (ok)
+        (*count)++;
+    return ok ? 0 : -1;
+}
+
+static void free_lines(char **lines, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(lines[i]);
+}
+
+static int is_token_limit(const struct b2_failure *failure)
+{
+    return strcmp(failure->code, "auth_token_limit") == 0 ||
+           strstr(failure->message, "more than one upload using auth token") != NULL;
+}
+
+static enum stor_status upload_through_targets(struct b2_plugin *plugin,
+                                               const struct upload_job *job,
+                                               struct stor_error *err)
+{
+    const struct upload_source *source = job->source;
+    int hex_at_end = source->sha1[0] == '\0';
+    struct progress_context progress = {plugin, job->label, (uint64_t)source->length};
+    struct b2_backoff backoff;
+    b2_backoff_start(plugin, &backoff);
+    struct b2_failure failure = {0};
+    struct b2_target target = {0};
+    int have_target = 0, want_fresh = 0, targets_used = 0;
+    enum stor_status status = STOR_ETRANSIENT;
+    const char *label = job->label;
+    while (targets_used < B2_UPLOAD_TARGET_TRIES) {
+        if (b2_cancelled(plugin)) {
+            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
+            break;
+        }
+        if (!have_target) {
+            /* After a failure that condemned a target, the next comes from B2, not the pool,
+             * which may be stale for the same reason. */
+            status = job->lease(plugin, job->context, want_fresh, &target, err);
+            if (status != STOR_OK)
+                break;
+            have_target = 1;
+            targets_used++;
+        }
+        char *lines[32];
+        size_t line_count = 0;
+        int built = add_line(lines, &line_count, 32, "Authorization: %s", target.token) == 0 &&
+                    add_line(lines, &line_count, 32, "X-Bz-Content-Sha1: %s",
+                             hex_at_end ? "hex_digits_at_end" : source->sha1) == 0 &&
+                    add_line(lines, &line_count, 32, "%s", "Expect:") == 0;
+        /* "Expect:" drops libcurl's Expect: 100-continue, which can stall a body for 1 s. */
+        int more = built ? job->headers(plugin, job->context, lines + line_count, 32 - line_count) : -1;
+        struct body_reader reader = {.source = source, .hashing = hex_at_end};
+        if (more < 0 || (hex_at_end && b2_sha1_init(&reader.sha1) != 0)) {
+            free_lines(lines, line_count + (more > 0 ? (size_t)more : 0));
+            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+            break;
+        }
+        line_count += (size_t)more;
+        struct b2_http_request request = {
+            .method = "POST", .url = target.url,
+            .headers = (const char *const *)lines, .header_count = line_count,
+            .read_body = read_body, .read_context = &reader,
+            .content_length = source->length + (hex_at_end ? B2_SHA1_HEX_LENGTH : 0),
+            .progress = on_progress, .progress_context = &progress};
+        struct b2_http_response response;
+        b2_log(plugin, STOR_LOG_TRACE, "POST %s (%lld bytes)", target.url,
+               (long long)request.content_length);
+        b2_perform(plugin, "class_a", &request, &response);
+        free_lines(lines, line_count);
+        if (reader.sha1.context)
+            b2_sha1_abandon(&reader.sha1);
+        b2_failure_from_response(&response, target.token, &failure);
+        if (failure.kind == B2_FAILURE_NONE) {
+            status = job->accept(plugin, job->context, &response,
+                                 hex_at_end ? reader.trailer : source->sha1, err);
+            b2_http_response_free(&response);
+            job->give_back(plugin, job->context, &target); /* the pod answered: it is good */
+            have_target = 0;
+            break;
+        }
+        b2_http_response_free(&response);
+        char detail[400];
+        if (failure.outcome == B2_HTTP_COMPLETE)
+            snprintf(detail, sizeof detail, "HTTP %ld %s %s", failure.http_status, failure.code,
+                     failure.message);
         else
-            failed = 1;
+            snprintf(detail, sizeof detail, "%s", failure.message);
+        if (failure.kind == B2_FAILURE_CANCELLED) {
+            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
+            break; /* the pod may still count the token as in use: dropped below */
+        }
+        if (failure.outcome == B2_HTTP_LOCAL) {
+            status = stor_fail(err, STOR_EIO, "%s: reading the input failed during the upload "
+                               "(did the file change?)", label);
+            break;
+        }
+        if (failure.outcome == B2_HTTP_COMPLETE && failure.http_status == 429) {
+            /* Rate limited: wait as told and try the same target again. */
+            b2_log(plugin, STOR_LOG_INFO, "%s: upload rate limited", label);
+            int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
+            if (waited == 0)
+                continue;
+            status = waited == -2 ? stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label)
+                                  : stor_fail(err, STOR_ETRANSIENT, "%s: upload rate limited by B2 "
+                                              "on every try; last error: %s", label, detail);
+            break;
+        }
+        int condemned = failure.kind == B2_FAILURE_TRANSIENT || failure.kind == B2_FAILURE_EXPIRED ||
+                        failure.http_status == 401 || is_token_limit(&failure);
+        if (!condemned) {
+            status = b2_fail(plugin, err, "b2_upload_file", &failure, "writeFiles");
+            job->give_back(plugin, job->context, &target); /* a refusal of this body, not of the target */
+            have_target = 0;
+            break;
+        }
+        /* Drop the target for good: after a timeout B2 may still count its token as in use. */
+        b2_log(plugin, is_token_limit(&failure) ? STOR_LOG_WARN : STOR_LOG_INFO,
+               "%s: upload target rejected (%s); getting a new one", label, detail);
+        b2_target_free(&target);
+        have_target = 0;
+        want_fresh = 1;
+        status = stor_fail(err, STOR_ETRANSIENT, "%s: upload failed on %d upload targets; last "
+                           "error: %s", label, targets_used, detail);
+        if (targets_used >= B2_UPLOAD_TARGET_TRIES)
+            break;
+        if (failure.kind != B2_FAILURE_TRANSIENT) {
+            b2_count(plugin, "retries", 1);
+            continue;
+        }
+        int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
+        if (waited == -2)
+            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
+        if (waited != 0)
+            break;
+    }
+    if (have_target)
+        b2_target_free(&target);
+    return status;
+}
+
+/* ---- a whole file through the bucket's pool (b2_upload_file) ---- */
+
+struct file_upload {
+    const char *bucket;
+    const char *key;
+    char *encoded_name;
+    int64_t length;
+    int64_t mtime_ms;
+    stor_object_fn on_result;
+    void *context;
+};
+
+static enum stor_status lease_from_bucket(struct b2_plugin *plugin, void *context, int fresh,
+                                          struct b2_target *target, struct stor_error *err)
+{
+    const struct file_upload *file = context;
+    return b2_lease_for_bucket(plugin, file->bucket, fresh, target, err);
+}
+
+static void return_to_bucket_pool(struct b2_plugin *plugin, void *context, struct b2_target *target)
+{
+    (void)context;
+    b2_pool_return(plugin, target);
+}
+
+static int file_headers(struct b2_plugin *plugin, void *context, char **lines, size_t max_lines)
+{
+    const struct file_upload *file = context;
+    size_t count = 0;
+    int failed = add_line(lines, &count, max_lines, "X-Bz-File-Name: %s", file->encoded_name) ||
+                 add_line(lines, &count, max_lines, "Content-Type: %s", plugin->config.content_type);
+    if (!failed && file->mtime_ms >= 0)
+        failed = add_line(lines, &count, max_lines, "X-Bz-Info-src_last_modified_millis: %lld",
+                          (long long)file->mtime_ms);
+    for (size_t i = 0; i < plugin->config.info_count && !failed; i++) {
+        char *value = b2_percent_encode(plugin->config.info[i].value);
+        failed = !value || add_line(lines, &count, max_lines, "X-Bz-Info-%s: %s",
+                                    plugin->config.info[i].name, value);
         free(value);
     }
-    ADD("Expect:"); /* the body is sent at once: no 1 s wait for "100 Continue" */
-#undef ADD
     if (failed) {
-        for (size_t i = 0; i < count; i++)
-            free(lines[i]);
+        free_lines(lines, count);
         return -1;
     }
     return (int)count;
 }
 
 /* The stored file as B2 reported it, checked against what we sent. */
-static enum stor_status accept_result(struct b2_plugin *plugin, const char *key,
-                                      const struct b2_http_response *response,
-                                      const char *sent_sha1, int64_t length,
-                                      stor_object_fn on_result, void *context,
-                                      struct stor_error *err)
+static enum stor_status accept_file(struct b2_plugin *plugin, void *context,
+                                    const struct b2_http_response *response,
+                                    const char *sent_sha1, struct stor_error *err)
 {
     (void)plugin;
-    char why[B2_WHY_MAX];
+    const struct file_upload *upload = context;
+    char why[B2_WHY_MAX] = "";
     struct b2_file file;
     json_object *root = b2_wire_parse(response->body, response->body_length, why);
     enum stor_status status = STOR_OK;
@@ -272,11 +450,11 @@ static enum stor_status accept_result(struct b2_plugin *plugin, const char *key,
     const char *stored = file.content_sha1 ? file.content_sha1 : "";
     if (strncmp(stored, "unverified:", 11) == 0)
         stored += 11;
-    if (strcmp(stored, sent_sha1) != 0 || file.content_length != length) {
+    if (strcmp(stored, sent_sha1) != 0 || file.content_length != upload->length) {
         status = stor_fail(err, STOR_EIO,
                            "%s: B2 stored %lld bytes with SHA-1 %.40s, but %lld bytes with SHA-1 "
-                           "%s were sent", key, (long long)file.content_length, stored,
-                           (long long)length, sent_sha1);
+                           "%s were sent", upload->key, (long long)file.content_length, stored,
+                           (long long)upload->length, sent_sha1);
         goto done;
     }
     struct stor_object object = {
@@ -288,17 +466,11 @@ static enum stor_status accept_result(struct b2_plugin *plugin, const char *key,
         .id = file.file_id,
         .content_type = file.content_type,
     };
-    if (on_result)
-        on_result(context, &object);
+    if (upload->on_result)
+        upload->on_result(upload->context, &object);
 done:
     json_object_put(root);
     return status;
-}
-
-static int is_token_limit(const struct b2_failure *failure)
-{
-    return strcmp(failure->code, "auth_token_limit") == 0 ||
-           strstr(failure->message, "more than one upload using auth token") != NULL;
 }
 
 enum stor_status b2_put(void *instance, const char *bucket, const char *key, int fd,
@@ -310,128 +482,18 @@ enum stor_status b2_put(void *instance, const char *bucket, const char *key, int
         return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
     struct upload_source source;
     enum stor_status status = prepare_source(plugin, key, fd, &source, err);
-    char *encoded_name = status == STOR_OK ? b2_percent_encode(key) : NULL;
-    if (status == STOR_OK && !encoded_name)
+    struct file_upload file = {.bucket = bucket, .key = key, .length = source.length,
+                               .mtime_ms = source.mtime_ms, .on_result = on_result,
+                               .context = context};
+    if (status == STOR_OK && !(file.encoded_name = b2_percent_encode(key)))
         status = stor_fail(err, STOR_EINTERNAL, "out of memory");
-    if (status != STOR_OK) {
-        source_free(&source);
-        return status;
+    if (status == STOR_OK) {
+        struct upload_job job = {.label = key, .source = &source, .lease = lease_from_bucket,
+                                 .give_back = return_to_bucket_pool, .headers = file_headers,
+                                 .accept = accept_file, .context = &file};
+        status = upload_through_targets(plugin, &job, err);
     }
-    int hex_at_end = source.sha1[0] == '\0';
-    struct progress_context progress = {plugin, key, (uint64_t)source.length};
-    struct b2_backoff backoff;
-    b2_backoff_start(plugin, &backoff);
-    struct b2_failure failure = {0};
-    struct b2_target target = {0};
-    int have_target = 0, want_fresh = 0, targets_used = 0;
-    status = STOR_ETRANSIENT;
-    while (targets_used < B2_UPLOAD_TARGET_TRIES) {
-        if (b2_cancelled(plugin)) {
-            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key);
-            break;
-        }
-        if (!have_target) {
-            /* After a failure that condemned a target, the next comes from B2, not the pool,
-             * which may be stale for the same reason. */
-            status = b2_lease_for_bucket(plugin, bucket, want_fresh, &target, err);
-            if (status != STOR_OK)
-                break;
-            have_target = 1;
-            targets_used++;
-        }
-        char *lines[32];
-        int line_count = build_headers(plugin, &target, encoded_name, &source, lines, 32);
-        if (line_count < 0) {
-            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
-            break;
-        }
-        struct body_reader reader = {.source = &source, .hashing = hex_at_end};
-        if (hex_at_end && b2_sha1_init(&reader.sha1) != 0) {
-            for (int i = 0; i < line_count; i++)
-                free(lines[i]);
-            status = stor_fail(err, STOR_EINTERNAL, "libcrypto cannot hash");
-            break;
-        }
-        struct b2_http_request request = {
-            .method = "POST", .url = target.url,
-            .headers = (const char *const *)lines, .header_count = (size_t)line_count,
-            .read_body = read_body, .read_context = &reader,
-            .content_length = source.length + (hex_at_end ? B2_SHA1_HEX_LENGTH : 0),
-            .progress = on_progress, .progress_context = &progress};
-        struct b2_http_response response;
-        b2_log(plugin, STOR_LOG_TRACE, "POST %s (%lld bytes)", target.url,
-               (long long)request.content_length);
-        b2_perform(plugin, "class_a", &request, &response);
-        for (int i = 0; i < line_count; i++)
-            free(lines[i]);
-        if (reader.sha1.context)
-            b2_sha1_abandon(&reader.sha1);
-        b2_failure_from_response(&response, target.token, &failure);
-        if (failure.kind == B2_FAILURE_NONE) {
-            status = accept_result(plugin, key, &response, hex_at_end ? reader.trailer : source.sha1,
-                                   source.length, on_result, context, err);
-            b2_http_response_free(&response);
-            b2_pool_return(plugin, &target); /* the pod answered: the target is good */
-            have_target = 0;
-            break;
-        }
-        b2_http_response_free(&response);
-        char detail[400];
-        snprintf(detail, sizeof detail, "HTTP %ld %s %s", failure.http_status, failure.code,
-                 failure.message);
-        if (failure.kind == B2_FAILURE_CANCELLED) {
-            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key);
-            break; /* the pod may still count the token as in use: dropped below */
-        }
-        if (failure.outcome == B2_HTTP_LOCAL) {
-            status = stor_fail(err, STOR_EIO, "%s: reading the input failed during the upload "
-                               "(did the file change?)", key);
-            break;
-        }
-        if (failure.outcome == B2_HTTP_COMPLETE && failure.http_status == 429) {
-            /* Rate limited: wait as told and try the same target again. */
-            b2_log(plugin, STOR_LOG_INFO, "%s: upload rate limited", key);
-            int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
-            if (waited == 0)
-                continue;
-            status = waited == -2 ? stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key)
-                                  : stor_fail(err, STOR_ETRANSIENT, "%s: upload rate limited by B2 "
-                                              "on every try; last error: %s", key, detail);
-            break;
-        }
-        int condemned = failure.kind == B2_FAILURE_TRANSIENT || failure.kind == B2_FAILURE_EXPIRED ||
-                        failure.http_status == 401 || is_token_limit(&failure);
-        if (!condemned) {
-            status = b2_fail(plugin, err, "b2_upload_file", &failure, "writeFiles");
-            b2_pool_return(plugin, &target); /* a refusal of this file, not of the target */
-            have_target = 0;
-            break;
-        }
-        /* Drop the target for good: after a timeout B2 may still count its token as in use. */
-        if (failure.outcome != B2_HTTP_COMPLETE)
-            snprintf(detail, sizeof detail, "%s", failure.message);
-        b2_log(plugin, is_token_limit(&failure) ? STOR_LOG_WARN : STOR_LOG_INFO,
-               "%s: upload target rejected (%s); getting a new one", key, detail);
-        b2_target_free(&target);
-        have_target = 0;
-        want_fresh = 1;
-        if (failure.kind != B2_FAILURE_TRANSIENT && targets_used < B2_UPLOAD_TARGET_TRIES)
-            b2_count(plugin, "retries", 1);
-        status = stor_fail(err, STOR_ETRANSIENT, "%s: upload failed on %d upload targets; last "
-                           "error: %s", key, targets_used, detail);
-        if (failure.kind == B2_FAILURE_TRANSIENT && targets_used < B2_UPLOAD_TARGET_TRIES) {
-            int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
-            if (waited == -2) {
-                status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key);
-                break;
-            }
-            if (waited == -1)
-                break;
-        }
-    }
-    if (have_target)
-        b2_target_free(&target);
-    free(encoded_name);
+    free(file.encoded_name);
     source_free(&source);
     return status;
 }
