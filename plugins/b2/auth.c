@@ -84,6 +84,7 @@ struct cache_refresh {
     const char *refused_token; /* the token B2 refused: the cache must not hand it back */
     struct b2_account account;
     enum stor_status status;
+    int ran; /* the cache was locked and read: its answer stands even if saving failed */
     struct stor_error *err;
 };
 
@@ -93,6 +94,7 @@ static int refresh_through_cache(json_object *root, void *context)
     struct cache_refresh *refresh = context;
     struct b2_plugin *plugin = refresh->plugin;
     json_object *cached;
+    refresh->ran = 1;
     char why[B2_WHY_MAX];
     if (json_object_object_get_ex(root, "account", &cached) &&
         b2_wire_account(cached, &refresh->account, why) == 0) {
@@ -121,13 +123,12 @@ static enum stor_status obtain(struct b2_plugin *plugin, const char *refused_tok
 {
     struct cache_refresh refresh = {.plugin = plugin, .refused_token = refused_token,
                                     .status = STOR_EINTERNAL, .err = err};
-    if (!plugin->cache || b2_cache_update(plugin->cache, refresh_through_cache, &refresh) < 0) {
-        if (plugin->cache)
-            b2_log(plugin, STOR_LOG_WARN, "cannot lock the cache %s; authorizing without it",
-                   b2_cache_path(plugin->cache));
-        b2_account_free(&refresh.account);
+    int saved = plugin->cache ? b2_cache_update(plugin->cache, refresh_through_cache, &refresh) : -1;
+    if (plugin->cache && saved < 0)
+        b2_log(plugin, STOR_LOG_WARN, "cannot %s the cache %s", refresh.ran ? "write" : "lock",
+               b2_cache_path(plugin->cache));
+    if (!refresh.ran)
         refresh.status = authorize(plugin, &refresh.account, err);
-    }
     if (refresh.status != STOR_OK) {
         b2_account_free(&refresh.account);
         return refresh.status;

@@ -200,7 +200,9 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
             config->info = grown;
             grown[config->info_count].name = strdup(name + 5);
             grown[config->info_count].value = strdup(value);
-            config->info_count++;
+            config->info_count++; /* counted first, so destroy frees a half-made entry */
+            if (!grown[config->info_count - 1].name || !grown[config->info_count - 1].value)
+                return stor_fail(err, STOR_EINTERNAL, "out of memory");
         } else {
             return stor_fail(err, STOR_EINVAL, "unknown option '%s' for backend b2 (see stor "
                              "--backend=b2 --help)", name);
