@@ -226,7 +226,7 @@ static void world_upload(struct fake_world *world, const struct fake_request *re
     while (index < world->file_count && strcmp(world->files[index].name, name) != 0)
         index++;
     if (index == world->file_count) {
-        if (world->file_count == 64) {
+        if (world->file_count == FAKE_MAX_FILES) {
             free(name);
             reply_error(reply, 500, "internal_error", "fake world full");
             return;
@@ -261,7 +261,7 @@ static void world_list(struct fake_world *world, json_object *body, struct fake_
     if (world->page_size)
         max = world->page_size;
     /* The visible names, folders collapsed, sorted. */
-    char *names[128];
+    char *names[FAKE_MAX_FILES];
     size_t count = 0;
     for (size_t i = 0; i < world->file_count; i++) {
         if (world->files[i].hidden)

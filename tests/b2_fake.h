@@ -52,6 +52,8 @@ struct fake_http {
 };
 
 /* An in-memory B2 good enough for every call the plugin makes. */
+#define FAKE_MAX_FILES 256
+
 struct fake_world {
     pthread_mutex_t lock;
     int authorize_v2_only;     /* v4 answers 404 */
@@ -71,7 +73,7 @@ struct fake_world {
         size_t length;
         char sha1[41];
         int hidden;
-    } files[64];
+    } files[FAKE_MAX_FILES];
     size_t file_count;
 };
 

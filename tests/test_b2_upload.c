@@ -129,6 +129,24 @@ static void put_starts_at_the_current_offset(void **state)
     assert_string_equal(test->world.files[0].data, "THE REST");
 }
 
+/* 100 files one after another: one upload target serves them all. */
+static void hundred_uploads_use_one_target(void **state)
+{
+    struct b2_test *test = *state;
+    for (int i = 0; i < 100; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "many/%03d", i);
+        struct result result = {0};
+        struct stor_error err;
+        assert_int_equal(put_text(test, key, key, &result, &err), STOR_OK);
+        assert_int_equal(result.calls, 1);
+    }
+    assert_int_equal(fake_count(test->http, POD), 100);
+    assert_int_equal(fake_count(test->http, GET_UPLOAD_URL), 1);
+    assert_int_equal(fake_count(test->http, "b2_authorize_account"), 1);
+    assert_int_equal(fake_count(test->http, "b2_list_buckets"), 1);
+}
+
 /* An empty file is a valid upload. */
 static void put_empty_file(void **state)
 {
@@ -563,6 +581,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(put_sends_b2_upload_file, setup, teardown),
         cmocka_unit_test_setup_teardown(put_starts_at_the_current_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(put_empty_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(hundred_uploads_use_one_target, setup, teardown),
         cmocka_unit_test_setup_teardown(names_encode_as_b2_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(invalid_names_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(pipe_uses_hex_digits_at_end, setup, teardown),
