@@ -385,6 +385,30 @@ static void refresh_skips_the_refused_cached_token(void **state)
     assert_string_equal(test->plugin->account.token, "acct-token-2");
 }
 
+/* Another process already refreshed the refused token: take its token from the cache. */
+static void refresh_adopts_another_process_token(void **state)
+{
+    struct b2_test *test = *state;
+    struct b2_credentials mine;
+    struct stor_error err;
+    assert_int_equal(b2_auth_get(test->plugin, &mine, &err), STOR_OK);
+    struct b2_plugin *other = NULL;
+    static const struct stor_option none[1];
+    assert_int_equal(b2_plugin_create(&test->host.host, none, 0, test->plugin->clock, &other, &err), STOR_OK);
+    other->http = &test->http->base;
+    struct b2_credentials theirs;
+    assert_int_equal(b2_auth_get(other, &theirs, &err), STOR_OK); /* from the cache */
+    assert_string_equal(theirs.token, "acct-token-1");
+    assert_int_equal(b2_auth_refresh(other, theirs.generation, &err), STOR_OK); /* authorizes */
+    assert_int_equal(b2_auth_refresh(test->plugin, mine.generation, &err), STOR_OK); /* adopts */
+    assert_string_equal(test->plugin->account.token, "acct-token-2");
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    b2_credentials_free(&mine);
+    b2_credentials_free(&theirs);
+    other->http = NULL;
+    b2_plugin_destroy(other);
+}
+
 /* Four processes start cold at once: the flock makes one of them authorize, the rest read it. */
 static void concurrent_processes_authorize_once(void **state)
 {
@@ -476,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unsafe_cache_file_is_refused, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(expired_cache_entry_is_replaced, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(refresh_skips_the_refused_cached_token, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(refresh_adopts_another_process_token, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(concurrent_processes_authorize_once, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers_keep_the_file_whole, setup_cached, teardown),
     };
