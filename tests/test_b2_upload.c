@@ -171,6 +171,7 @@ static void names_encode_as_b2_documents(void **state)
         {"_", "_"}, {"`", "%60"}, {"a", "a"}, {"z", "z"}, {"{", "%7B"}, {"|", "%7C"},
         {"}", "%7D"}, {"~", "~"}, {"\x7f", "%7F"}, {"\xc2\x80", "%C2%80"},
         {"\xe2\x82\xac", "%E2%82%AC"}, {"\xf0\x90\x90\x80", "%F0%90%90%80"},
+        {"\xe8\x87\xaa\xe7\x94\xb1", "%E8%87%AA%E7%94%B1"},
         {"\xe5\x8c\x97\xe4\xba\xac/\xe6\x96\x87\xe4\xbb\xb6", "%E5%8C%97%E4%BA%AC/%E6%96%87%E4%BB%B6"},
         {"dir/a b+c.bin", "dir/a%20b%2Bc.bin"}, {"100% sure", "100%25%20sure"},
     };
@@ -181,6 +182,17 @@ static void names_encode_as_b2_documents(void **state)
         assert_string_equal(decoded, cases[i][0]);
         free(encoded);
         free(decoded);
+    }
+    /* Decoders accept the fully encoded form too (B2's vectors list both). */
+    static const char *const fully_encoded[][2] = {
+        {"%21%24%27%28%29%2A%2D%2E%2F%3A%3B%3D%40%5F%7E", "!$'()*-./:;=@_~"},
+        {"%E8%87%AA%E7%94%B1", "\xe8\x87\xaa\xe7\x94\xb1"},
+        {"%e8%87%aa", "\xe8\x87\xaa"},
+    };
+    for (size_t i = 0; i < sizeof fully_encoded / sizeof *fully_encoded; i++) {
+        char *plain = b2_percent_decode(fully_encoded[i][0]);
+        assert_string_equal(plain, fully_encoded[i][1]);
+        free(plain);
     }
     char *decoded = b2_percent_decode("a+b%2Bc");
     assert_string_equal(decoded, "a b+c"); /* B2 reads '+' as a space */
