@@ -427,6 +427,21 @@ static void upload_rejections_condemn_the_target(void **state)
     assert_string_equal(fake_request_header(fake_last(test->http, POD), "Authorization"), "upload-token-7");
 }
 
+/* 401 unauthorized from the pod: one new target; refused again, it is the key's restriction. */
+static void unauthorized_upload_is_fatal_on_a_fresh_target(void **state)
+{
+    struct b2_test *test = *state;
+    for (int i = 0; i < 5; i++)
+        fake_script(test->http, POD, 401, NULL, ERROR_BODY(401, "unauthorized", "name outside prefix photos/"));
+    struct result result = {0};
+    struct stor_error err;
+    assert_int_equal(put_text(test, "docs/x", "x", &result, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "not allowed to write this name"));
+    assert_non_null(strstr(err.message, "photos/"));
+    assert_int_equal(fake_count(test->http, POD), 2);
+    assert_int_equal(fake_count(test->http, GET_UPLOAD_URL), 2);
+}
+
 /* Five targets rejected in a row: give up, transient, with the last error. */
 static void five_rejected_targets_give_up(void **state)
 {
@@ -605,6 +620,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pod_503_gets_a_fresh_target, setup, teardown),
         cmocka_unit_test_setup_teardown(upload_rejections_condemn_the_target, setup, teardown),
         cmocka_unit_test_setup_teardown(five_rejected_targets_give_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(unauthorized_upload_is_fatal_on_a_fresh_target, setup, teardown),
         cmocka_unit_test_setup_teardown(pod_429_waits_and_keeps_the_target, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_request_on_upload_is_final, setup, teardown),
         cmocka_unit_test_setup_teardown(stored_sha1_is_checked, setup, teardown),

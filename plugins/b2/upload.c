@@ -269,7 +269,7 @@ static enum stor_status upload_through_targets(struct b2_plugin *plugin,
     b2_backoff_start(plugin, &backoff);
     struct b2_failure failure = {0};
     struct b2_target target = {0};
-    int have_target = 0, want_fresh = 0, targets_used = 0;
+    int have_target = 0, want_fresh = 0, target_is_fresh = 0, targets_used = 0;
     enum stor_status status = STOR_ETRANSIENT;
     const char *label = job->label;
     while (targets_used < B2_UPLOAD_TARGET_TRIES) {
@@ -284,6 +284,7 @@ static enum stor_status upload_through_targets(struct b2_plugin *plugin,
             if (status != STOR_OK)
                 break;
             have_target = 1;
+            target_is_fresh = want_fresh;
             targets_used++;
         }
         char *lines[32];
@@ -348,6 +349,17 @@ static enum stor_status upload_through_targets(struct b2_plugin *plugin,
             status = waited == -2 ? stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label)
                                   : stor_fail(err, STOR_ETRANSIENT, "%s: upload rate limited by B2 "
                                               "on every try; last error: %s", label, detail);
+            break;
+        }
+        if (failure.http_status == 401 && strcmp(failure.code, "unauthorized") == 0 &&
+            target_is_fresh) {
+            /* A target B2 just issued refuses this body: the key may not write this name
+             * (a name-prefix restriction), and more targets will say the same. */
+            b2_target_free(&target);
+            have_target = 0;
+            status = stor_fail(err, STOR_EAUTH, "%s: the application key is not allowed to "
+                               "write this name (B2 says: %s)", label,
+                               failure.message[0] ? failure.message : "unauthorized");
             break;
         }
         int condemned = failure.kind == B2_FAILURE_TRANSIENT || failure.kind == B2_FAILURE_EXPIRED ||
