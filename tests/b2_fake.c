@@ -119,7 +119,9 @@ static void world_authorize(struct fake_world *world, const struct fake_request 
             json_object_array_add(buckets, bucket);
         }
         json_object_object_add(allowed, "buckets", buckets);
-        json_object_object_add(allowed, "namePrefix", NULL);
+        json_object_object_add(allowed, "namePrefix", world->name_prefix
+                                                          ? json_object_new_string(world->name_prefix)
+                                                          : NULL);
         json_object_object_add(storage, "allowed", allowed);
         json_object *api_info = json_object_new_object();
         json_object_object_add(api_info, "storageApi", storage);

@@ -208,6 +208,21 @@ static void list_stops_when_asked(void **state)
     assert_int_equal(listing.count, 1);
 }
 
+/* A key restricted to a name prefix lists inside it when asked for everything. */
+static void list_stays_inside_the_key_prefix(void **state)
+{
+    struct b2_test *test = *state;
+    test->world.name_prefix = "d/";
+    put(test, "a", "1");
+    put(test, "d/x", "2");
+    struct listing listing = {0};
+    struct stor_error err;
+    assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "", STOR_LIST_RECURSIVE, on_listed, &listing, &err), STOR_OK);
+    assert_int_equal(listing.count, 1);
+    assert_string_equal(listing.keys[0], "d/x");
+    assert_non_null(strstr(fake_last(test->http, "b2_list_file_names")->body, "\"prefix\":\"d\\/\""));
+}
+
 /* An unknown bucket: not found, by name. */
 static void list_unknown_bucket(void **state)
 {
@@ -244,6 +259,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(get_reauthorizes_and_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(list_pages_and_folders, setup, teardown),
         cmocka_unit_test_setup_teardown(list_stops_when_asked, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_stays_inside_the_key_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(list_unknown_bucket, setup, teardown),
         cmocka_unit_test_setup_teardown(remove_hides, setup, teardown),
     };

@@ -207,6 +207,15 @@ int b2_auth_has_capability(struct b2_plugin *plugin, const char *capability)
     return has;
 }
 
+char *b2_auth_name_prefix(struct b2_plugin *plugin)
+{
+    pthread_mutex_lock(&plugin->auth_lock);
+    const char *prefix = plugin->account.name_prefix;
+    char *copy = prefix && *prefix ? strdup(prefix) : NULL;
+    pthread_mutex_unlock(&plugin->auth_lock);
+    return copy;
+}
+
 char *b2_auth_allowed_bucket(struct b2_plugin *plugin, const char *name)
 {
     char *id = NULL;

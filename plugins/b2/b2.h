@@ -143,6 +143,8 @@ enum stor_status b2_auth_refresh(struct b2_plugin *plugin, uint64_t stale,
 void b2_credentials_free(struct b2_credentials *credentials);
 /* 1 if the key has capability, 0 if it lacks it, -1 if not known yet. */
 int b2_auth_has_capability(struct b2_plugin *plugin, const char *capability);
+/* The key's name prefix restriction (malloc'd), or NULL when it has none or is not known. */
+char *b2_auth_name_prefix(struct b2_plugin *plugin);
 /* The allowed bucket id for name from the key's restrictions (malloc'd), or NULL. */
 char *b2_auth_allowed_bucket(struct b2_plugin *plugin, const char *name);
 

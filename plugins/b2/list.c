@@ -38,8 +38,17 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
                          stor_object_fn on_object, void *context, struct stor_error *err)
 {
     struct b2_plugin *plugin = instance;
-    char *start = NULL;
+    char *start = NULL, *key_prefix = NULL;
     enum stor_status status = STOR_OK;
+    if (!prefix || !*prefix) {
+        /* A key restricted to a name prefix may only list inside it: B2 would answer 401. */
+        struct b2_credentials credentials;
+        status = b2_auth_get(plugin, &credentials, err);
+        if (status != STOR_OK)
+            return status;
+        b2_credentials_free(&credentials);
+        prefix = key_prefix = b2_auth_name_prefix(plugin);
+    }
     do {
         json_object *request = json_object_new_object(), *response = NULL;
         json_object_object_add(request, "maxFileCount", json_object_new_int(B2_LIST_PAGE));
@@ -96,6 +105,7 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
             status = stor_fail(err, STOR_ECANCELLED, "cancelled");
     } while (status == STOR_OK && start);
     free(start);
+    free(key_prefix);
     return status;
 }
 
