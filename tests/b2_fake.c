@@ -687,6 +687,21 @@ static void host_log(const struct stor_host *base, enum stor_log_level level, co
         fprintf(stderr, "# log: %s\n", line);
 }
 
+static void host_count(const struct stor_host *base, const char *counter, uint64_t n)
+{
+    struct fake_host *host = (struct fake_host *)base;
+    pthread_mutex_lock(&host->lock);
+    uint64_t *slot = strcmp(counter, "requests") == 0  ? &host->requests
+                     : strcmp(counter, "retries") == 0 ? &host->retries
+                     : strcmp(counter, "class_a") == 0 ? &host->class_a
+                     : strcmp(counter, "class_b") == 0 ? &host->class_b
+                     : strcmp(counter, "class_c") == 0 ? &host->class_c
+                                                       : NULL;
+    if (slot)
+        *slot += n;
+    pthread_mutex_unlock(&host->lock);
+}
+
 static int host_cancelled(const struct stor_host *base)
 {
     return ((const struct fake_host *)base)->cancel;
@@ -751,6 +766,7 @@ int b2_test_start(struct b2_test *test, const char *const *options, int disk_cac
     test->host.host.log_level = STOR_LOG_TRACE;
     test->host.host.log = host_log;
     test->host.host.cancelled = host_cancelled;
+    test->host.host.count = host_count;
     if (disk_cache) {
         snprintf(test->cache_dir, sizeof test->cache_dir, "/tmp/stor-b2-test-XXXXXX");
         if (!mkdtemp(test->cache_dir))

@@ -92,6 +92,7 @@ struct fake_host {
     char *log;                 /* every logged line, joined by '\n' */
     size_t log_length;
     int cancel;
+    uint64_t requests, retries, class_a, class_b, class_c; /* the host's count() service */
 };
 
 /* One plugin instance wired to all of the above. */

@@ -457,6 +457,24 @@ static void five_rejected_targets_give_up(void **state)
     assert_int_equal(result.calls, 0);
 }
 
+/* The host's counters: every request, every retry, and B2's transaction classes. */
+static void counters_reach_the_host(void **state)
+{
+    struct b2_test *test = *state;
+    fake_script(test->http, POD, 503, NULL, ERROR_BODY(503, "service_unavailable", "busy"));
+    struct result result = {0};
+    struct stor_error err;
+    assert_int_equal(put_text(test, "x", "x", &result, &err), STOR_OK);
+    int fd = fake_file("", 0);
+    assert_int_equal(b2_get(test->plugin, FAKE_BUCKET, "x", fd, NULL, NULL, &err), STOR_OK);
+    close(fd);
+    assert_int_equal(test->host.requests, fake_count(test->http, NULL));
+    assert_int_equal(test->host.retries, 1);
+    assert_int_equal(test->host.class_c, 2); /* authorize, list_buckets */
+    assert_int_equal(test->host.class_a, 4); /* 2 x get_upload_url, 2 x upload */
+    assert_int_equal(test->host.class_b, 1); /* download */
+}
+
 /* 429 from the pod: wait as told, then the same target again. */
 static void pod_429_waits_and_keeps_the_target(void **state)
 {
@@ -621,6 +639,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(upload_rejections_condemn_the_target, setup, teardown),
         cmocka_unit_test_setup_teardown(five_rejected_targets_give_up, setup, teardown),
         cmocka_unit_test_setup_teardown(unauthorized_upload_is_fatal_on_a_fresh_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(counters_reach_the_host, setup, teardown),
         cmocka_unit_test_setup_teardown(pod_429_waits_and_keeps_the_target, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_request_on_upload_is_final, setup, teardown),
         cmocka_unit_test_setup_teardown(stored_sha1_is_checked, setup, teardown),
