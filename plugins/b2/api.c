@@ -1,0 +1,307 @@
+/* plugins/b2/api.c — how the plugin talks to B2's JSON API: failure classification (reference
+ * §2.3), user-facing messages, exponential backoff with jitter, and the retrying call itself. */
+#include "b2.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* B2's words go into one-line messages the host prints: no control bytes, no secrets. */
+static void sanitize(char *text, const char *secret)
+{
+    for (char *c = text; *c; c++)
+        if ((unsigned char)*c < 32 || *c == 127)
+            *c = ' ';
+    size_t secret_length = secret ? strlen(secret) : 0;
+    if (secret_length < 8)
+        return;
+    static const char mask[] = "<token>";
+    char *found;
+    while ((found = strstr(text, secret)) != NULL) {
+        memmove(found + sizeof mask - 1, found + secret_length, strlen(found + secret_length) + 1);
+        memcpy(found, mask, sizeof mask - 1);
+    }
+}
+
+static int64_t parse_retry_after(const char *value)
+{
+    if (!value)
+        return -1;
+    while (*value == ' ')
+        value++;
+    if (!isdigit((unsigned char)*value))
+        return -1; /* an HTTP date or garbage: fall back to our own backoff */
+    char *end;
+    long long seconds = strtoll(value, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (*end != '\0' || seconds < 0)
+        return -1;
+    if (seconds > 24 * 3600)
+        seconds = 24 * 3600;
+    return seconds * 1000;
+}
+
+void b2_failure_from_response(const struct b2_http_response *response, const char *secret,
+                              struct b2_failure *failure)
+{
+    memset(failure, 0, sizeof *failure);
+    failure->outcome = response->outcome;
+    failure->http_status = response->status;
+    failure->retry_after_ms = -1;
+    switch (response->outcome) {
+    case B2_HTTP_COMPLETE:
+        break;
+    case B2_HTTP_CANCELLED:
+        failure->kind = B2_FAILURE_CANCELLED;
+        snprintf(failure->message, sizeof failure->message, "cancelled");
+        return;
+    case B2_HTTP_CONNECT:
+    case B2_HTTP_BROKEN:
+    case B2_HTTP_TIMEOUT:
+        failure->kind = B2_FAILURE_TRANSIENT;
+        snprintf(failure->message, sizeof failure->message, "%s", response->error);
+        sanitize(failure->message, secret);
+        return;
+    case B2_HTTP_LOCAL:
+    case B2_HTTP_FAILED:
+        failure->kind = B2_FAILURE_FATAL;
+        snprintf(failure->message, sizeof failure->message, "%s", response->error);
+        sanitize(failure->message, secret);
+        return;
+    }
+    long status = response->status;
+    if (status >= 200 && status < 300)
+        return;
+    b2_wire_error(response->body, response->body_length, failure->code, sizeof failure->code,
+                  failure->message, sizeof failure->message);
+    sanitize(failure->code, secret);
+    sanitize(failure->message, secret);
+    failure->retry_after_ms = parse_retry_after(b2_http_header(response, "Retry-After"));
+    if (status == 401 && (!failure->code[0] || strcmp(failure->code, "bad_auth_token") == 0 ||
+                          strcmp(failure->code, "expired_auth_token") == 0))
+        failure->kind = B2_FAILURE_EXPIRED;
+    else if (status == 408 || status == 429 || status >= 500)
+        failure->kind = B2_FAILURE_TRANSIENT;
+    else
+        failure->kind = B2_FAILURE_FATAL;
+}
+
+/* "HTTP 503 service_unavailable: too busy" or the transport's words. */
+static void describe(const struct b2_failure *failure, char *text, size_t size)
+{
+    if (failure->outcome != B2_HTTP_COMPLETE)
+        snprintf(text, size, "%s", failure->message);
+    else
+        snprintf(text, size, "HTTP %ld%s%s%s%s", failure->http_status, failure->code[0] ? " " : "",
+                 failure->code, failure->message[0] ? ": " : "", failure->message);
+}
+
+enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const char *call,
+                         const struct b2_failure *failure, const char *capability)
+{
+    char detail[400];
+    describe(failure, detail, sizeof detail);
+    const char *code = failure->code;
+    switch (failure->kind) {
+    case B2_FAILURE_NONE:
+        return STOR_OK;
+    case B2_FAILURE_CANCELLED:
+        return stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
+    case B2_FAILURE_TRANSIENT:
+        return stor_fail(err, STOR_ETRANSIENT, "%s: B2 is unavailable (%s)", call, detail);
+    case B2_FAILURE_EXPIRED:
+        return stor_fail(err, STOR_EAUTH, "%s: B2 refused a fresh authorization token (%s)", call,
+                         detail);
+    case B2_FAILURE_FATAL:
+        break;
+    }
+    if (failure->outcome == B2_HTTP_LOCAL)
+        return stor_fail(err, STOR_EIO, "%s: %s", call, detail);
+    if (failure->outcome != B2_HTTP_COMPLETE)
+        return stor_fail(err, STOR_EIO, "%s: request failed: %s", call, detail);
+    const char *said = failure->message[0] ? failure->message : "no message";
+    if (strcmp(code, "unauthorized") == 0) {
+        int has = capability ? b2_auth_has_capability(plugin, capability) : -1;
+        if (has == 1)
+            return stor_fail(err, STOR_EAUTH,
+                             "%s: the application key is not allowed this bucket or name "
+                             "(it is restricted; B2 says: %s)", call, said);
+        if (capability)
+            return stor_fail(err, STOR_EAUTH,
+                             "%s: the application key lacks the %s capability (B2 says: %s)",
+                             call, capability, said);
+        return stor_fail(err, STOR_EAUTH, "%s: the application key is not allowed this (B2 says: %s)",
+                         call, said);
+    }
+    if (strcmp(code, "bad_bucket_id") == 0 || strcmp(code, "invalid_bucket_id") == 0)
+        return stor_fail(err, STOR_ENOTFOUND, "%s: no such bucket (B2 says: %s)", call, said);
+    if (failure->http_status == 404 || strcmp(code, "not_found") == 0 ||
+        strcmp(code, "no_such_file") == 0 || strcmp(code, "file_not_present") == 0)
+        return stor_fail(err, STOR_ENOTFOUND, "%s: not found (B2 says: %s)", call, said);
+    if (strcmp(code, "storage_cap_exceeded") == 0 || strcmp(code, "cap_exceeded") == 0)
+        return stor_fail(err, STOR_EIO,
+                         "%s: the account's storage cap is reached; its owner can raise it in the "
+                         "B2 web console (B2 says: %s)", call, said);
+    if (strstr(code, "cap_exceeded"))
+        return stor_fail(err, STOR_EIO,
+                         "%s: the account's %.*s cap is reached; its owner can raise it in the B2 "
+                         "web console (B2 says: %s)", call, (int)(strstr(code, "_cap") - code), code,
+                         said);
+    if (strcmp(code, "access_denied") == 0)
+        return stor_fail(err, STOR_EAUTH, "%s: access denied (B2 says: %s)", call, said);
+    if (strcmp(code, "bad_request") == 0)
+        return stor_fail(err, STOR_EINVAL, "%s: B2 rejected the request: %s", call, said);
+    if (failure->http_status == 401)
+        return stor_fail(err, STOR_EAUTH, "%s: authorization refused (%s)", call, detail);
+    return stor_fail(err, STOR_EIO, "%s: B2 answered %s", call, detail);
+}
+
+void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
+                const struct b2_http_request *request, struct b2_http_response *response)
+{
+    b2_count(plugin, "requests", 1);
+    b2_count(plugin, transaction_class, 1);
+    plugin->http->perform(plugin->http, request, response);
+}
+
+/* B2 bills calls in three classes (reference §13); the host can show what a run cost. */
+static const char *transaction_class(const char *call)
+{
+    return strncmp(call, "b2_list_", 8) == 0 || strcmp(call, "b2_authorize_account") == 0
+               ? "class_c"
+               : "class_a";
+}
+
+void b2_backoff_start(struct b2_plugin *plugin, struct b2_backoff *backoff)
+{
+    backoff->next_wait_ms = B2_BACKOFF_FIRST_MS;
+    backoff->deadline_ms = b2_clock_now(&plugin->clock) + plugin->config.retry_time_ms;
+    backoff->tries = 0;
+}
+
+int b2_sleep(struct b2_plugin *plugin, int64_t ms)
+{
+    /* Short slices so Ctrl-C is noticed within a quarter second even in a 64 s wait. */
+    while (ms > 0) {
+        if (b2_cancelled(plugin))
+            return -1;
+        int64_t slice = ms < 250 ? ms : 250;
+        plugin->clock.sleep_ms(plugin->clock.context, slice);
+        ms -= slice;
+    }
+    return b2_cancelled(plugin) ? -1 : 0;
+}
+
+int b2_backoff_wait(struct b2_plugin *plugin, struct b2_backoff *backoff, int64_t retry_after_ms)
+{
+    backoff->tries++;
+    if (backoff->tries >= plugin->config.retries)
+        return -1;
+    int64_t wait;
+    if (retry_after_ms >= 0) {
+        wait = retry_after_ms;
+        backoff->next_wait_ms = B2_BACKOFF_FIRST_MS;
+    } else {
+        int64_t base = backoff->next_wait_ms;
+        wait = base + (int64_t)(plugin->clock.random(plugin->clock.context) % (uint32_t)(base / 4 + 1));
+        backoff->next_wait_ms = base * 2 > B2_BACKOFF_CAP_MS ? B2_BACKOFF_CAP_MS : base * 2;
+    }
+    if (b2_clock_now(&plugin->clock) + wait > backoff->deadline_ms)
+        return -1;
+    b2_log(plugin, STOR_LOG_INFO, "retrying in %.1f s", (double)wait / 1000);
+    if (b2_sleep(plugin, wait) != 0)
+        return -2;
+    b2_count(plugin, "retries", 1);
+    return 0;
+}
+
+enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
+                             const char *capability, json_object **response,
+                             struct b2_failure *failure, struct stor_error *err)
+{
+    struct b2_failure local_failure;
+    if (!failure)
+        failure = &local_failure;
+    memset(failure, 0, sizeof *failure);
+    *response = NULL;
+    const char *body = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN);
+    if (!body)
+        return stor_fail(err, STOR_EINTERNAL, "%s: out of memory", call);
+    struct b2_credentials credentials;
+    enum stor_status status = b2_auth_get(plugin, &credentials, err);
+    if (status != STOR_OK)
+        return status;
+    struct b2_backoff backoff;
+    b2_backoff_start(plugin, &backoff);
+    int reauthorized = 0;
+    for (;;) {
+        if (b2_cancelled(plugin)) {
+            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
+            break;
+        }
+        char *url = NULL, *authorization = NULL;
+        if (asprintf(&url, "%s/b2api/v2/%s", credentials.api_url, call) < 0)
+            url = NULL;
+        if (asprintf(&authorization, "Authorization: %s", credentials.token) < 0)
+            authorization = NULL;
+        if (!url || !authorization) {
+            free(url);
+            free(authorization);
+            status = stor_fail(err, STOR_EINTERNAL, "%s: out of memory", call);
+            break;
+        }
+        const char *headers[] = {authorization, "Content-Type: application/json"};
+        struct b2_http_request http_request = {
+            .method = "POST", .url = url, .headers = headers, .header_count = 2,
+            .body = body, .body_length = strlen(body)};
+        struct b2_http_response http_response;
+        b2_log(plugin, STOR_LOG_TRACE, "POST %s", url);
+        b2_perform(plugin, transaction_class(call), &http_request, &http_response);
+        free(url);
+        free(authorization);
+        b2_failure_from_response(&http_response, credentials.token, failure);
+        if (failure->kind == B2_FAILURE_NONE) {
+            char why[B2_WHY_MAX];
+            *response = b2_wire_parse(http_response.body, http_response.body_length, why);
+            b2_http_response_free(&http_response);
+            status = *response ? STOR_OK
+                               : stor_fail(err, STOR_EINTERNAL, "%s: B2's answer is malformed: %s",
+                                           call, why);
+            break;
+        }
+        b2_http_response_free(&http_response);
+        if (failure->kind == B2_FAILURE_EXPIRED && !reauthorized) {
+            b2_log(plugin, STOR_LOG_INFO, "%s: account token refused (%s), re-authorizing", call,
+                   failure->code[0] ? failure->code : "401");
+            uint64_t stale = credentials.generation;
+            b2_credentials_free(&credentials);
+            status = b2_auth_refresh(plugin, stale, err);
+            if (status == STOR_OK)
+                status = b2_auth_get(plugin, &credentials, err);
+            if (status != STOR_OK)
+                return status;
+            reauthorized = 1;
+            continue;
+        }
+        if (failure->kind == B2_FAILURE_TRANSIENT) {
+            char detail[400];
+            describe(failure, detail, sizeof detail);
+            b2_log(plugin, STOR_LOG_INFO, "%s: %s", call, detail);
+            int waited = b2_backoff_wait(plugin, &backoff, failure->retry_after_ms);
+            if (waited == 0)
+                continue;
+            if (waited == -2) {
+                status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
+                break;
+            }
+            status = stor_fail(err, STOR_ETRANSIENT, "%s failed %d time%s; last error: %s", call,
+                               backoff.tries, backoff.tries == 1 ? "" : "s", detail);
+            break;
+        }
+        status = b2_fail(plugin, err, call, failure, capability);
+        break;
+    }
+    b2_credentials_free(&credentials);
+    return status;
+}

@@ -1,0 +1,184 @@
+/* plugins/b2/b2.h — the B2 plugin's instance and the functions its rooms offer each other:
+ * api.c (calls, errors, backoff), auth.c, bucket.c, pool.c, upload.c, download.c, list.c. */
+#ifndef B2_B2_H
+#define B2_B2_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stor/plugin.h>
+
+#include "cache.h"
+#include "clock.h"
+#include "http.h"
+#include "wire.h"
+
+#define B2_DEFAULT_ENDPOINT "https://api.backblazeb2.com"
+/* Account tokens and upload targets live 24 h; we stop using them an hour early, so an upload
+ * that starts just before the limit still finishes inside it. */
+#define B2_TOKEN_LIFE_MS (24LL * 3600 * 1000)
+#define B2_TOKEN_MARGIN_MS (3600LL * 1000)
+#define B2_SINGLE_UPLOAD_MAX 5000000000LL
+#define B2_UPLOAD_TARGET_TRIES 5 /* "try five different upload URLs" (Backblaze, Uploading) */
+#define B2_BACKOFF_FIRST_MS 1000
+#define B2_BACKOFF_CAP_MS 64000
+
+struct b2_info {
+    char *name;
+    char *value;
+};
+
+struct b2_config {
+    char *endpoint;         /* no trailing '/' */
+    char *key_id;
+    char *key;              /* secret */
+    int retries;            /* tries of one API call */
+    int64_t retry_time_ms;  /* and the time they may take */
+    char *content_type;
+    struct b2_info *info;   /* -o info.NAME=VALUE */
+    size_t info_count;
+    int64_t upload_cutoff;
+    int disk_cache;
+    char *cache_dir;        /* NULL: the environment's default */
+    long connect_timeout_s;
+    long idle_timeout_s;
+};
+
+struct b2_plugin {
+    const struct stor_host *host;
+    struct b2_http *http;
+    struct b2_clock clock;
+    struct b2_config config;
+    struct b2_cache *cache; /* NULL: memory only */
+
+    /* Held through a whole authorization, so a refresh is single-flight. */
+    pthread_mutex_t auth_lock;
+    struct b2_account account; /* account.token == NULL until authorized */
+    uint64_t auth_generation;  /* bumped on every new token */
+
+    pthread_mutex_t bucket_lock;
+    pthread_mutex_t bucket_lookup_lock; /* one b2_list_buckets at a time: threads share it */
+    struct b2_bucket_ref *bucket_ids; /* name -> id learned this run */
+    size_t bucket_id_count;
+
+    pthread_mutex_t pool_lock;
+    struct b2_target *idle_targets; /* upload targets ready for a lease, every bucket */
+    size_t idle_count, idle_capacity;
+};
+
+/* ---- plugin.c ---- */
+/* Build an instance from the options and a clock; the caller then installs plugin->http (the
+ * libcurl transport in open, a scripted one in tests), which destroy frees. */
+enum stor_status b2_plugin_create(const struct stor_host *host, const struct stor_option *options,
+                                  size_t option_count, struct b2_clock clock,
+                                  struct b2_plugin **plugin, struct stor_error *err);
+void b2_plugin_destroy(struct b2_plugin *plugin);
+void b2_log(const struct b2_plugin *plugin, enum stor_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int b2_cancelled(const struct b2_plugin *plugin);
+/* Add to a host counter ("requests", "retries", B2's "class_a"/"class_b"/"class_c"). */
+void b2_count(const struct b2_plugin *plugin, const char *counter, uint64_t n);
+/* Every HTTP exchange goes through here: counted, then handed to the transport. */
+void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
+                const struct b2_http_request *request, struct b2_http_response *response);
+
+/* ---- api.c: one exchange's failure, classified per reference §2.3 ---- */
+enum b2_failure_kind {
+    B2_FAILURE_NONE = 0,
+    B2_FAILURE_EXPIRED,   /* 401 bad/expired token (or bare 401): new token or target */
+    B2_FAILURE_TRANSIENT, /* network, timeout, 408, 429, 5xx: back off and retry */
+    B2_FAILURE_FATAL,     /* everything else: report */
+    B2_FAILURE_CANCELLED,
+};
+
+struct b2_failure {
+    enum b2_failure_kind kind;
+    enum b2_http_outcome outcome;
+    long http_status;
+    char code[64];         /* B2's code, "" if none */
+    char message[256];     /* B2's message or the transport's words, one line, secrets removed */
+    int64_t retry_after_ms; /* -1 if none */
+};
+
+/* Classify a response; secret (the token that was sent) is cut out of B2's message. */
+void b2_failure_from_response(const struct b2_http_response *response, const char *secret,
+                              struct b2_failure *failure);
+/* Report failure of call as the user should read it. capability: what call needs, or NULL. */
+enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const char *call,
+                         const struct b2_failure *failure, const char *capability);
+
+/* Exponential backoff with jitter for one call: 1 s doubling to 64 s (+ up to 25 % jitter),
+ * reset to 1 s after a Retry-After, bounded by the retries and retry_time options. */
+struct b2_backoff {
+    int64_t next_wait_ms;
+    int64_t deadline_ms;
+    int tries;
+};
+void b2_backoff_start(struct b2_plugin *plugin, struct b2_backoff *backoff);
+/* Count a failed try and wait before the next. 0: try again; -1: budget spent; -2: cancelled. */
+int b2_backoff_wait(struct b2_plugin *plugin, struct b2_backoff *backoff, int64_t retry_after_ms);
+/* Sleep through the clock seam in short slices, watching cancellation. -1 if cancelled. */
+int b2_sleep(struct b2_plugin *plugin, int64_t ms);
+
+/* POST {apiUrl}/b2api/v2/<call> with the account token and JSON body request; retries transient
+ * failures, re-authorizes once on an expired token. On STOR_OK *response holds the parsed
+ * object; otherwise err is filled and failure (if given) tells what B2 said. */
+enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
+                             const char *capability, json_object **response,
+                             struct b2_failure *failure, struct stor_error *err);
+
+/* ---- auth.c ---- */
+struct b2_credentials {
+    char *token;        /* secret */
+    char *api_url;
+    char *download_url;
+    char *account_id;
+    uint64_t generation;
+};
+/* Copy the current account token (authorizing, or loading the disk cache, first if needed). */
+enum stor_status b2_auth_get(struct b2_plugin *plugin, struct b2_credentials *credentials,
+                             struct stor_error *err);
+/* The token of generation stale was refused: get a new one unless another thread already did. */
+enum stor_status b2_auth_refresh(struct b2_plugin *plugin, uint64_t stale,
+                                 struct stor_error *err);
+void b2_credentials_free(struct b2_credentials *credentials);
+/* 1 if the key has capability, 0 if it lacks it, -1 if not known yet. */
+int b2_auth_has_capability(struct b2_plugin *plugin, const char *capability);
+/* The key's name prefix restriction (malloc'd), or NULL when it has none or is not known. */
+char *b2_auth_name_prefix(struct b2_plugin *plugin);
+/* The allowed bucket id for name from the key's restrictions (malloc'd), or NULL. */
+char *b2_auth_allowed_bucket(struct b2_plugin *plugin, const char *name);
+
+/* ---- bucket.c ---- */
+/* Bucket name -> id: memory, disk cache, the key's allowed buckets, then b2_list_buckets.
+ * refresh forgets what was known first (after bad_bucket_id). *id is malloc'd. */
+enum stor_status b2_bucket_id(struct b2_plugin *plugin, const char *name, int refresh, char **id,
+                              struct stor_error *err);
+
+/* ---- pool.c ---- */
+/* An exclusive upload target for bucket_id: from the pool unless fresh, else b2_get_upload_url. */
+enum stor_status b2_pool_lease(struct b2_plugin *plugin, const char *bucket_id, int fresh,
+                               struct b2_target *target, struct b2_failure *failure,
+                               struct stor_error *err);
+/* Give a target that just worked back for the next lease (frees it if past its validity). */
+void b2_pool_return(struct b2_plugin *plugin, struct b2_target *target);
+/* Lease for a bucket by name, re-resolving the name once if B2 says bad_bucket_id. */
+enum stor_status b2_lease_for_bucket(struct b2_plugin *plugin, const char *bucket, int fresh,
+                                     struct b2_target *target, struct stor_error *err);
+/* Hand idle targets to the disk cache for the next process (at close). */
+void b2_pool_persist(struct b2_plugin *plugin);
+int b2_target_usable(const struct b2_plugin *plugin, const struct b2_target *target);
+
+/* ---- the operations (upload.c, download.c, list.c) ---- */
+enum stor_status b2_put(void *instance, const char *bucket, const char *key, int fd,
+                        stor_object_fn on_result, void *context, struct stor_error *err);
+enum stor_status b2_get(void *instance, const char *bucket, const char *key, int fd,
+                        stor_object_fn on_result, void *context, struct stor_error *err);
+enum stor_status b2_list(void *instance, const char *bucket, const char *prefix, unsigned flags,
+                         stor_object_fn on_object, void *context, struct stor_error *err);
+enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
+                           struct stor_error *err);
+enum stor_status b2_get_upload_target(void *instance, const char *bucket,
+                                      stor_upload_target_fn on_target, void *context,
+                                      struct stor_error *err);
+
+#endif

@@ -1,0 +1,53 @@
+/* plugins/b2/http.c — transport-independent helpers of the HTTP seam: response headers, cleanup.
+ * Shared by the libcurl transport and the scripted fake of the unit tests. */
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *b2_http_header(const struct b2_http_response *response, const char *name)
+{
+    for (size_t i = 0; i < response->header_count; i++)
+        if (strcasecmp(response->headers[i].name, name) == 0)
+            return response->headers[i].value;
+    return NULL;
+}
+
+int b2_http_response_add_header(struct b2_http_response *response, const char *name,
+                                size_t name_length, const char *value, size_t value_length)
+{
+    struct b2_http_header *grown =
+        realloc(response->headers, (response->header_count + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    response->headers = grown;
+    struct b2_http_header *header = &grown[response->header_count];
+    header->name = strndup(name, name_length);
+    header->value = strndup(value, value_length);
+    if (!header->name || !header->value) {
+        free(header->name);
+        free(header->value);
+        return -1;
+    }
+    response->header_count++;
+    return 0;
+}
+
+void b2_http_response_clear_headers(struct b2_http_response *response)
+{
+    for (size_t i = 0; i < response->header_count; i++) {
+        free(response->headers[i].name);
+        free(response->headers[i].value);
+    }
+    free(response->headers);
+    response->headers = NULL;
+    response->header_count = 0;
+}
+
+void b2_http_response_free(struct b2_http_response *response)
+{
+    b2_http_response_clear_headers(response);
+    free(response->body);
+    memset(response, 0, sizeof *response);
+}

@@ -1,0 +1,88 @@
+/* plugins/b2/http.h — the plugin's one HTTP seam: perform a request, get status, headers, body.
+ * http_curl.c implements it with libcurl; unit tests script it, so every error branch is reachable. */
+#ifndef B2_HTTP_H
+#define B2_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* How a request ended below HTTP. Any HTTP status, even 500, is B2_HTTP_COMPLETE. */
+enum b2_http_outcome {
+    B2_HTTP_COMPLETE = 0, /* a response arrived: look at status */
+    B2_HTTP_CONNECT,      /* could not connect: DNS, refused, TLS handshake, connect timeout */
+    B2_HTTP_BROKEN,       /* connection broken while sending or receiving (reset, pipe, EOF) */
+    B2_HTTP_TIMEOUT,      /* no progress in time: the server may still hold the request */
+    B2_HTTP_LOCAL,        /* reading the body or writing the response locally failed */
+    B2_HTTP_CANCELLED,    /* progress callback asked to stop */
+    B2_HTTP_FAILED,       /* anything else (bad URL, out of memory) */
+};
+
+/* Streamed request body: fill up to size bytes, return the count, 0 at the end, -1 on error. */
+typedef ssize_t (*b2_http_read_fn)(void *context, char *buffer, size_t size);
+/* Streamed 2xx response body: consume size bytes; return 0, or -1 to abort (B2_HTTP_LOCAL). */
+typedef int (*b2_http_write_fn)(void *context, const char *data, size_t size);
+/* Called as bytes move; non-zero aborts with B2_HTTP_CANCELLED. */
+typedef int (*b2_http_progress_fn)(void *context, uint64_t sent, uint64_t received);
+
+struct b2_http_request {
+    const char *method;              /* "GET", "POST" or "HEAD" */
+    const char *url;
+    const char *const *headers;      /* "Name: value" lines, header_count of them */
+    size_t header_count;
+    const char *basic_user;          /* HTTP Basic auth done by the transport, or NULL; */
+    const char *basic_password;      /*   never turned into a header the plugin could log */
+    const char *body;                /* in-memory body (POST), body_length bytes, or NULL */
+    size_t body_length;
+    b2_http_read_fn read_body;       /* or a streamed body of exactly content_length bytes */
+    void *read_context;
+    int64_t content_length;
+    b2_http_write_fn write_body;     /* 2xx body goes here if set; other bodies stay in memory */
+    void *write_context;
+    b2_http_progress_fn progress;    /* optional */
+    void *progress_context;
+};
+
+struct b2_http_header {
+    char *name;
+    char *value;
+};
+
+struct b2_http_response {
+    enum b2_http_outcome outcome;
+    long status;                     /* HTTP status, 0 when no response arrived */
+    struct b2_http_header *headers;  /* of the final response */
+    size_t header_count;
+    char *body;                      /* NUL-terminated; absent (NULL) when streamed out */
+    size_t body_length;
+    char error[256];                 /* transport's words when outcome != COMPLETE */
+};
+
+struct b2_http {
+    enum b2_http_outcome (*perform)(struct b2_http *http, const struct b2_http_request *request,
+                                    struct b2_http_response *response);
+    void (*destroy)(struct b2_http *http);
+};
+
+struct b2_http_options {
+    long connect_timeout_s;
+    long idle_timeout_s;   /* abort when less than 1 byte/s moves for this long */
+    const char *user_agent;
+    /* Where libcurl's verbose trace goes (Authorization lines redacted), or NULL for none. */
+    void (*trace)(void *context, const char *line);
+    void *trace_context;
+};
+
+/* The libcurl transport. Returns NULL on allocation failure. */
+struct b2_http *b2_http_curl_create(const struct b2_http_options *options);
+
+/* Case-insensitive header lookup in a response; NULL if absent. */
+const char *b2_http_header(const struct b2_http_response *response, const char *name);
+/* Append a received header (used by transports). Returns -1 on allocation failure. */
+int b2_http_response_add_header(struct b2_http_response *response, const char *name,
+                                size_t name_length, const char *value, size_t value_length);
+void b2_http_response_clear_headers(struct b2_http_response *response);
+/* Free what a perform put in response and zero it, so it can be reused. */
+void b2_http_response_free(struct b2_http_response *response);
+
+#endif

@@ -1,0 +1,324 @@
+/* plugins/b2/http_curl.c — the libcurl implementation of the HTTP seam (http.h).
+ * Idle easy handles are kept in a small stack so every thread reuses a warm keep-alive connection. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Error bodies are small JSON; a listing page of 1000 names is well under this. */
+#define B2_HTTP_MAX_MEMORY_BODY (32u << 20)
+
+/* Handles are pooled rather than kept per thread: the host's threads outlive this plugin (it may
+ * be unloaded first), so thread-local destructors would call into unmapped code. */
+struct b2_http_curl {
+    struct b2_http base;
+    struct b2_http_options options;
+    char *user_agent;
+    pthread_mutex_t lock;
+    CURL **idle;
+    size_t idle_count, idle_capacity;
+};
+
+struct transfer {
+    const struct b2_http_request *request;
+    struct b2_http_response *response;
+    CURL *curl;
+    size_t body_capacity;
+    int local_failure;    /* the body reader or writer failed */
+    int cancelled;
+};
+
+static CURL *take_handle(struct b2_http_curl *http)
+{
+    CURL *curl = NULL;
+    pthread_mutex_lock(&http->lock);
+    if (http->idle_count > 0)
+        curl = http->idle[--http->idle_count];
+    pthread_mutex_unlock(&http->lock);
+    if (curl)
+        curl_easy_reset(curl); /* options go, the live connection stays */
+    else
+        curl = curl_easy_init();
+    return curl;
+}
+
+static void give_back_handle(struct b2_http_curl *http, CURL *curl)
+{
+    pthread_mutex_lock(&http->lock);
+    if (http->idle_count == http->idle_capacity) {
+        size_t capacity = http->idle_capacity ? http->idle_capacity * 2 : 8;
+        CURL **grown = realloc(http->idle, capacity * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&http->lock);
+            curl_easy_cleanup(curl);
+            return;
+        }
+        http->idle = grown;
+        http->idle_capacity = capacity;
+    }
+    http->idle[http->idle_count++] = curl;
+    pthread_mutex_unlock(&http->lock);
+}
+
+static size_t on_header(char *data, size_t size, size_t count, void *context)
+{
+    struct transfer *transfer = context;
+    size_t length = size * count;
+    /* A new status line (after "100 Continue" or an interim response) starts a fresh header set. */
+    if (length >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        b2_http_response_clear_headers(transfer->response);
+        return length;
+    }
+    const char *colon = memchr(data, ':', length);
+    if (!colon)
+        return length;
+    const char *value = colon + 1, *end = data + length;
+    while (value < end && (*value == ' ' || *value == '\t'))
+        value++;
+    while (end > value && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    if (b2_http_response_add_header(transfer->response, data, (size_t)(colon - data), value,
+                                    (size_t)(end - value)) != 0)
+        return 0;
+    return length;
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *context)
+{
+    struct transfer *transfer = context;
+    struct b2_http_response *response = transfer->response;
+    size_t length = size * count;
+    long status = 0;
+    curl_easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300 && transfer->request->write_body) {
+        if (transfer->request->write_body(transfer->request->write_context, data, length) != 0) {
+            transfer->local_failure = 1;
+            return 0;
+        }
+        return length;
+    }
+    if (response->body_length + length + 1 > transfer->body_capacity) {
+        size_t capacity = transfer->body_capacity ? transfer->body_capacity : 4096;
+        while (capacity < response->body_length + length + 1)
+            capacity *= 2;
+        if (capacity > B2_HTTP_MAX_MEMORY_BODY)
+            return 0;
+        char *grown = realloc(response->body, capacity);
+        if (!grown)
+            return 0;
+        response->body = grown;
+        transfer->body_capacity = capacity;
+    }
+    memcpy(response->body + response->body_length, data, length);
+    response->body_length += length;
+    response->body[response->body_length] = '\0';
+    return length;
+}
+
+static size_t on_read(char *buffer, size_t size, size_t count, void *context)
+{
+    struct transfer *transfer = context;
+    ssize_t got = transfer->request->read_body(transfer->request->read_context, buffer, size * count);
+    if (got < 0) {
+        transfer->local_failure = 1;
+        return CURL_READFUNC_ABORT;
+    }
+    return (size_t)got;
+}
+
+static int on_progress(void *context, curl_off_t download_total, curl_off_t downloaded,
+                       curl_off_t upload_total, curl_off_t uploaded)
+{
+    (void)download_total;
+    (void)upload_total;
+    struct transfer *transfer = context;
+    const struct b2_http_request *request = transfer->request;
+    if (request->progress &&
+        request->progress(request->progress_context, (uint64_t)uploaded, (uint64_t)downloaded)) {
+        transfer->cancelled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* libcurl's verbose trace, with every credential line blanked before anyone can log it. */
+static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *context)
+{
+    (void)curl;
+    struct b2_http_curl *http = context;
+    const char *prefix;
+    switch (type) {
+    case CURLINFO_TEXT: prefix = "* "; break;
+    case CURLINFO_HEADER_OUT: prefix = "> "; break;
+    case CURLINFO_HEADER_IN: prefix = "< "; break;
+    default: return 0; /* bodies carry tokens (b2_get_upload_url, authorize): never traced */
+    }
+    const char *end = data + size;
+    while (data < end) {
+        const char *newline = memchr(data, '\n', (size_t)(end - data));
+        size_t length = newline ? (size_t)(newline - data) : (size_t)(end - data);
+        size_t shown = length;
+        while (shown > 0 && (data[shown - 1] == '\r' || data[shown - 1] == '\n'))
+            shown--;
+        if (shown > 0) {
+            char line[512];
+            if (shown > 14 && strncasecmp(data, "Authorization:", 14) == 0)
+                snprintf(line, sizeof line, "%sAuthorization: <redacted>", prefix);
+            else
+                snprintf(line, sizeof line, "%s%.*s", prefix, (int)shown, data);
+            http->options.trace(http->options.trace_context, line);
+        }
+        data += length + (newline ? 1 : 0);
+    }
+    return 0;
+}
+
+static enum b2_http_outcome classify(CURLcode code, const struct transfer *transfer)
+{
+    if (transfer->cancelled)
+        return B2_HTTP_CANCELLED;
+    if (transfer->local_failure)
+        return B2_HTTP_LOCAL;
+    switch (code) {
+    case CURLE_OK:
+        return B2_HTTP_COMPLETE;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+        return B2_HTTP_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return B2_HTTP_TIMEOUT;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return B2_HTTP_BROKEN;
+    case CURLE_READ_ERROR:
+    case CURLE_WRITE_ERROR:
+        return B2_HTTP_LOCAL;
+    case CURLE_ABORTED_BY_CALLBACK:
+        return B2_HTTP_CANCELLED;
+    default:
+        return B2_HTTP_FAILED;
+    }
+}
+
+static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_http_request *request,
+                                         struct b2_http_response *response)
+{
+    struct b2_http_curl *http = (struct b2_http_curl *)base;
+    memset(response, 0, sizeof *response);
+    struct transfer transfer = {.request = request, .response = response};
+    CURL *curl = transfer.curl = take_handle(http);
+    if (!curl) {
+        snprintf(response->error, sizeof response->error, "cannot create a libcurl handle");
+        return response->outcome = B2_HTTP_FAILED;
+    }
+    struct curl_slist *headers = NULL;
+    for (size_t i = 0; i < request->header_count; i++) {
+        struct curl_slist *more = curl_slist_append(headers, request->headers[i]);
+        if (!more) {
+            curl_slist_free_all(headers);
+            give_back_handle(http, curl);
+            snprintf(response->error, sizeof response->error, "out of memory");
+            return response->outcome = B2_HTTP_FAILED;
+        }
+        headers = more;
+    }
+    char error_buffer[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl, CURLOPT_URL, request->url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, http->user_agent);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, http->options.connect_timeout_s);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, http->options.idle_timeout_s);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+    if (http->options.trace) {
+        curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+        curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+        curl_easy_setopt(curl, CURLOPT_DEBUGDATA, http);
+    }
+    if (request->basic_user) {
+        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(curl, CURLOPT_USERNAME, request->basic_user);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, request->basic_password);
+    }
+    if (strcmp(request->method, "HEAD") == 0) {
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(request->method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        if (request->read_body) {
+            /* A streamed body with a known size: libcurl sends Content-Length, never chunks. */
+            curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->content_length);
+        } else {
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body ? request->body : "");
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
+        }
+    } else {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    }
+
+    CURLcode code = curl_easy_perform(curl);
+    response->outcome = classify(code, &transfer);
+    if (response->outcome == B2_HTTP_COMPLETE) {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
+    } else {
+        snprintf(response->error, sizeof response->error, "%s",
+                 error_buffer[0] ? error_buffer : curl_easy_strerror(code));
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+    curl_slist_free_all(headers);
+    give_back_handle(http, curl);
+    return response->outcome;
+}
+
+static void curl_destroy(struct b2_http *base)
+{
+    struct b2_http_curl *http = (struct b2_http_curl *)base;
+    for (size_t i = 0; i < http->idle_count; i++)
+        curl_easy_cleanup(http->idle[i]);
+    free(http->idle);
+    free(http->user_agent);
+    pthread_mutex_destroy(&http->lock);
+    free(http);
+}
+
+struct b2_http *b2_http_curl_create(const struct b2_http_options *options)
+{
+    struct b2_http_curl *http = calloc(1, sizeof *http);
+    if (!http)
+        return NULL;
+    http->base.perform = curl_perform;
+    http->base.destroy = curl_destroy;
+    http->options = *options;
+    http->user_agent = strdup(options->user_agent ? options->user_agent : "stor-b2");
+    if (!http->user_agent) {
+        free(http);
+        return NULL;
+    }
+    pthread_mutex_init(&http->lock, NULL);
+    return &http->base;
+}

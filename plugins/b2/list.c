@@ -1,0 +1,131 @@
+/* plugins/b2/list.c — list (b2_list_file_names, page by page) and remove (b2_hide_file).
+ * Memory stays bounded by one page of names however large the bucket. */
+#include "b2.h"
+#include "names.h"
+#include "sha1.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define B2_LIST_PAGE 1000 /* one Class C transaction per 1000 names returned */
+
+/* Call a bucket-scoped API, re-resolving the bucket name once if B2 says bad_bucket_id. */
+static enum stor_status bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
+                                    json_object *request, const char *capability,
+                                    json_object **response, struct b2_failure *failure,
+                                    struct stor_error *err)
+{
+    memset(failure, 0, sizeof *failure);
+    for (int attempt = 0;; attempt++) {
+        char *bucket_id;
+        enum stor_status status = b2_bucket_id(plugin, bucket, attempt > 0, &bucket_id, err);
+        if (status != STOR_OK)
+            return status;
+        json_object_object_add(request, "bucketId", json_object_new_string(bucket_id));
+        free(bucket_id);
+        status = b2_api_call(plugin, call, request, capability, response, failure, err);
+        if (status == STOR_ENOTFOUND && (strcmp(failure->code, "bad_bucket_id") == 0 ||
+                                         strcmp(failure->code, "invalid_bucket_id") == 0)) {
+            if (attempt == 0)
+                continue;
+            return stor_fail(err, STOR_ENOTFOUND, "no such bucket: %s", bucket);
+        }
+        return status;
+    }
+}
+
+enum stor_status b2_list(void *instance, const char *bucket, const char *prefix, unsigned flags,
+                         stor_object_fn on_object, void *context, struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    char *start = NULL, *key_prefix = NULL;
+    enum stor_status status = STOR_OK;
+    if (!prefix || !*prefix) {
+        /* A key restricted to a name prefix may only list inside it: B2 would answer 401. */
+        struct b2_credentials credentials;
+        status = b2_auth_get(plugin, &credentials, err);
+        if (status != STOR_OK)
+            return status;
+        b2_credentials_free(&credentials);
+        prefix = key_prefix = b2_auth_name_prefix(plugin);
+    }
+    do {
+        json_object *request = json_object_new_object(), *response = NULL;
+        json_object_object_add(request, "maxFileCount", json_object_new_int(B2_LIST_PAGE));
+        if (prefix && *prefix)
+            json_object_object_add(request, "prefix", json_object_new_string(prefix));
+        if (!(flags & STOR_LIST_RECURSIVE))
+            json_object_object_add(request, "delimiter", json_object_new_string("/"));
+        if (start)
+            json_object_object_add(request, "startFileName", json_object_new_string(start));
+        free(start);
+        start = NULL;
+        struct b2_failure failure;
+        status = bucket_call(plugin, bucket, "b2_list_file_names", request, "listFiles", &response,
+                             &failure, err);
+        json_object_put(request);
+        if (status != STOR_OK)
+            break;
+        json_object *files, *next;
+        char why[B2_WHY_MAX] = "field files is missing or not an array";
+        if (!json_object_object_get_ex(response, "files", &files) ||
+            !json_object_is_type(files, json_type_array))
+            status = stor_fail(err, STOR_EINTERNAL, "b2_list_file_names: B2's answer is malformed: %s", why);
+        for (size_t i = 0; status == STOR_OK && i < json_object_array_length(files); i++) {
+            struct b2_file file;
+            if (b2_wire_file(json_object_array_get_idx(files, i), &file, why) != 0) {
+                status = stor_fail(err, STOR_EINTERNAL, "b2_list_file_names: B2's answer is malformed: %s", why);
+                break;
+            }
+            int folder = file.action && strcmp(file.action, "folder") == 0;
+            const char *sha1 = file.content_sha1;
+            if (sha1 && strncmp(sha1, "unverified:", 11) == 0)
+                sha1 += 11;
+            struct stor_object object = {
+                .key = file.file_name,
+                .is_prefix = folder,
+                .size = folder ? -1 : file.content_length,
+                .mtime_ms = file.src_last_modified_millis >= 0 ? file.src_last_modified_millis
+                                                                : file.upload_timestamp,
+                .sha1 = sha1 && strlen(sha1) == B2_SHA1_HEX_LENGTH ? sha1 : NULL,
+                .id = file.file_id,
+                .content_type = folder ? NULL : file.content_type,
+            };
+            if (on_object && on_object(context, &object) != 0)
+                status = stor_fail(err, STOR_ECANCELLED, "listing stopped");
+        }
+        if (status == STOR_OK && json_object_object_get_ex(response, "nextFileName", &next) &&
+            json_object_is_type(next, json_type_string)) {
+            start = strdup(json_object_get_string(next));
+            if (!start)
+                status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+        }
+        json_object_put(response);
+        if (status == STOR_OK && b2_cancelled(plugin))
+            status = stor_fail(err, STOR_ECANCELLED, "cancelled");
+    } while (status == STOR_OK && start);
+    free(start);
+    free(key_prefix);
+    return status;
+}
+
+enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
+                           struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    const char *problem = b2_file_name_problem(key);
+    if (problem)
+        return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
+    json_object *request = json_object_new_object(), *response = NULL;
+    json_object_object_add(request, "fileName", json_object_new_string(key));
+    struct b2_failure failure;
+    enum stor_status status = bucket_call(plugin, bucket, "b2_hide_file", request, "writeFiles",
+                                          &response, &failure, err);
+    json_object_put(request);
+    json_object_put(response);
+    if (status != STOR_OK && (strcmp(failure.code, "no_such_file") == 0 ||
+                              strcmp(failure.code, "file_not_present") == 0 ||
+                              strcmp(failure.code, "already_hidden") == 0))
+        status = stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
+    return status;
+}

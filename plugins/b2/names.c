@@ -1,0 +1,90 @@
+/* plugins/b2/names.c — percent-encoding and validation of B2 file names (reference §7).
+ * One table of literal bytes, so encoder and tests agree with Backblaze's String Encoding page. */
+#include "names.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int stays_literal(unsigned char c)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c != '\0' && strchr("._-/~!$'()*;=:@", c) != NULL;
+}
+
+char *b2_percent_encode(const char *text)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t length = strlen(text);
+    char *encoded = malloc(length * 3 + 1), *out = encoded;
+    if (!encoded)
+        return NULL;
+    for (const unsigned char *in = (const unsigned char *)text; *in; in++) {
+        if (stays_literal(*in)) {
+            *out++ = (char)*in;
+        } else {
+            *out++ = '%';
+            *out++ = hex[*in >> 4];
+            *out++ = hex[*in & 15];
+        }
+    }
+    *out = '\0';
+    return encoded;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *b2_percent_decode(const char *text)
+{
+    char *decoded = malloc(strlen(text) + 1), *out = decoded;
+    if (!decoded)
+        return NULL;
+    for (const char *in = text; *in; in++) {
+        if (*in == '+') {
+            *out++ = ' ';
+        } else if (*in == '%') {
+            int high = hex_value(in[1]), low = high < 0 ? -1 : hex_value(in[2]);
+            if (low < 0 || (high == 0 && low == 0)) {
+                free(decoded);
+                return NULL;
+            }
+            *out++ = (char)(high << 4 | low);
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+    return decoded;
+}
+
+const char *b2_file_name_problem(const char *name)
+{
+    size_t length = strlen(name);
+    if (length == 0)
+        return "a B2 file name cannot be empty";
+    if (length > 1024)
+        return "a B2 file name is at most 1024 bytes";
+    if (name[0] == '/' || name[length - 1] == '/')
+        return "a B2 file name cannot start or end with '/'";
+    if (strstr(name, "//"))
+        return "a B2 file name cannot contain '//'";
+    size_t segment = 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        if (*c < 32 || *c == 127)
+            return "a B2 file name cannot contain control characters";
+        segment = *c == '/' ? 0 : segment + 1;
+        if (segment > 250)
+            return "each '/'-separated part of a B2 file name is at most 250 bytes";
+    }
+    return NULL;
+}

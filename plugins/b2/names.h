@@ -1,0 +1,17 @@
+/* plugins/b2/names.h — B2's percent-encoding of file names and file-info values (reference §7).
+ * Used for X-Bz-File-Name, X-Bz-Info-* values and download URLs; JSON bodies carry raw UTF-8. */
+#ifndef B2_NAMES_H
+#define B2_NAMES_H
+
+#include <stddef.h>
+
+/* Encode every byte outside B2's literal set (A-Z a-z 0-9 . _ - / ~ ! $ ' ( ) * ; = : @) as %XX;
+ * so '+' -> %2B, ' ' -> %20, and '/' stays. Returns a malloc'd string, NULL if out of memory. */
+char *b2_percent_encode(const char *text);
+/* Decode %XX and '+' (B2 reads '+' as a space). Returns malloc'd text, NULL if out of memory or
+ * malformed (a '%' without two hex digits, or an encoded NUL). */
+char *b2_percent_decode(const char *text);
+/* NULL if name is a valid B2 file name, else why not (a constant string). */
+const char *b2_file_name_problem(const char *name);
+
+#endif

@@ -1,0 +1,380 @@
+/* plugins/b2/plugin.c — the B2 backend's face to the host: options, credentials, open/close, and
+ * the const vtable stor_plugin_entry returns. The operations live in upload.c, download.c, list.c. */
+#include "b2.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define B2_MAX_INFO_HEADERS 10 /* B2's documented limit, src_last_modified_millis included */
+
+void b2_log(const struct b2_plugin *plugin, enum stor_log_level level, const char *fmt, ...)
+{
+    const struct stor_host *host = plugin->host;
+    if (!host || !host->log || level > host->log_level)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    host->log(host, level, "%s", line);
+}
+
+void b2_count(const struct b2_plugin *plugin, const char *counter, uint64_t n)
+{
+    const struct stor_host *host = plugin->host;
+    if (host && STOR_HOST_HAS(host, count))
+        host->count(host, counter, n);
+}
+
+int b2_cancelled(const struct b2_plugin *plugin)
+{
+    const struct stor_host *host = plugin->host;
+    return host && host->cancelled && host->cancelled(host);
+}
+
+static int parse_integer(const char *text, long long minimum, long long maximum, long long *value)
+{
+    char *end;
+    errno = 0;
+    long long number = strtoll(text, &end, 10);
+    if (errno || end == text || *end || number < minimum || number > maximum)
+        return -1;
+    *value = number;
+    return 0;
+}
+
+static int parse_boolean(const char *text, int *value)
+{
+    static const char *const yes[] = {"1", "yes", "true", "on"}, *const no[] = {"0", "no", "false", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(text, yes[i]) == 0)
+            return *value = 1, 0;
+        if (strcasecmp(text, no[i]) == 0)
+            return *value = 0, 0;
+    }
+    return -1;
+}
+
+/* A file-info key B2 accepts: <= 50 bytes of letters, digits and -_.~!#$%^&*'+`| ; "b2-" keys
+ * are B2's own and only the five it knows pass. */
+static int info_name_valid(const char *name)
+{
+    static const char *const reserved[] = {"b2-content-disposition", "b2-content-language",
+                                           "b2-expires", "b2-cache-control", "b2-content-encoding"};
+    size_t length = strlen(name);
+    if (length == 0 || length > 50)
+        return 0;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              strchr("-_.~!#$%^&*'+`|", *c)))
+            return 0;
+    if (strncasecmp(name, "b2-", 3) != 0)
+        return 1;
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (strcasecmp(name, reserved[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static enum stor_status read_key_file(const char *path, struct b2_config *config,
+                                      const struct b2_plugin *plugin, struct stor_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return stor_fail(err, STOR_EINVAL, "key_file %s: %s", path, strerror(errno));
+    struct stat info;
+    char text[4096];
+    ssize_t length = fstat(fd, &info) == 0 ? read(fd, text, sizeof text - 1) : -1;
+    close(fd);
+    if (length < 0)
+        return stor_fail(err, STOR_EINVAL, "key_file %s: %s", path, strerror(errno));
+    if (info.st_mode & (S_IRWXG | S_IRWXO))
+        b2_log(plugin, STOR_LOG_WARN, "key_file %s is readable by others: chmod 600 it", path);
+    text[length] = '\0';
+    char *save = NULL;
+    char *id = strtok_r(text, "\r\n", &save);
+    char *key = id ? strtok_r(NULL, "\r\n", &save) : NULL;
+    for (char **field = (char *[]){id, key, NULL}; *field; field++) {
+        char *end = *field + strlen(*field);
+        while (end > *field && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+    }
+    if (!id || !key || !*id || !*key)
+        return stor_fail(err, STOR_EINVAL, "key_file %s must hold two lines: the application key "
+                         "id, then the application key", path);
+    free(config->key_id);
+    free(config->key);
+    config->key_id = strdup(id);
+    config->key = strdup(key);
+    explicit_bzero(text, sizeof text);
+    return config->key_id && config->key ? STOR_OK : stor_fail(err, STOR_EINTERNAL, "out of memory");
+}
+
+static enum stor_status parse_options(struct b2_plugin *plugin, const struct stor_option *options,
+                                      size_t option_count, struct stor_error *err)
+{
+    struct b2_config *config = &plugin->config;
+    const char *key_file = NULL;
+    config->retries = 8;
+    config->retry_time_ms = 600 * 1000;
+    config->upload_cutoff = B2_SINGLE_UPLOAD_MAX;
+    config->disk_cache = 1;
+    config->connect_timeout_s = 30;
+    config->idle_timeout_s = 120;
+    const char *endpoint = B2_DEFAULT_ENDPOINT, *content_type = "b2/x-auto";
+    for (size_t i = 0; i < option_count; i++) {
+        const char *name = options[i].key, *value = options[i].value ? options[i].value : "";
+        long long number;
+        if (strcmp(name, "key") == 0 || strcmp(name, "application_key") == 0 ||
+            strcmp(name, "key_id") == 0 || strcmp(name, "application_key_id") == 0)
+            return stor_fail(err, STOR_EINVAL,
+                             "option %s refused: credentials on the command line are visible to "
+                             "every user (ps, shell history); set B2_APPLICATION_KEY_ID and "
+                             "B2_APPLICATION_KEY, or use -o key_file=PATH", name);
+        if (strcmp(name, "endpoint") == 0) {
+            if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0)
+                return stor_fail(err, STOR_EINVAL, "option endpoint must be an http:// or https:// URL");
+            endpoint = value;
+        } else if (strcmp(name, "key_file") == 0) {
+            key_file = value;
+        } else if (strcmp(name, "retries") == 0) {
+            if (parse_integer(value, 1, 1000, &number) != 0)
+                return stor_fail(err, STOR_EINVAL, "option retries must be a number of tries from 1 to 1000");
+            config->retries = (int)number;
+        } else if (strcmp(name, "retry_time") == 0) {
+            if (parse_integer(value, 0, 7 * 86400, &number) != 0)
+                return stor_fail(err, STOR_EINVAL, "option retry_time must be seconds, from 0 to 604800");
+            config->retry_time_ms = number * 1000;
+        } else if (strcmp(name, "content_type") == 0) {
+            if (!*value || strpbrk(value, "\r\n"))
+                return stor_fail(err, STOR_EINVAL, "option content_type must be a MIME type");
+            content_type = value;
+        } else if (strcmp(name, "upload_cutoff") == 0) {
+            if (parse_integer(value, 1, B2_SINGLE_UPLOAD_MAX, &number) != 0)
+                return stor_fail(err, STOR_EINVAL, "option upload_cutoff must be bytes, from 1 to %lld",
+                                 B2_SINGLE_UPLOAD_MAX);
+            config->upload_cutoff = number;
+        } else if (strcmp(name, "cache") == 0) {
+            if (parse_boolean(value, &config->disk_cache) != 0)
+                return stor_fail(err, STOR_EINVAL, "option cache must be yes or no");
+        } else if (strcmp(name, "timeout") == 0 || strcmp(name, "connect_timeout") == 0) {
+            if (parse_integer(value, 1, 86400, &number) != 0)
+                return stor_fail(err, STOR_EINVAL, "option %s must be seconds, from 1 to 86400", name);
+            *(name[0] == 't' ? &config->idle_timeout_s : &config->connect_timeout_s) = (long)number;
+        } else if (strncmp(name, "info.", 5) == 0) {
+            if (!info_name_valid(name + 5))
+                return stor_fail(err, STOR_EINVAL, "option %s: a file-info name is 1 to 50 letters, "
+                                 "digits or -_.~!#$%%^&*'+`| and not a b2- name B2 does not know",
+                                 name);
+            int replaced = 0;
+            for (size_t j = 0; j < config->info_count && !replaced; j++) {
+                if (strcasecmp(config->info[j].name, name + 5) == 0) {
+                    char *copy = strdup(value);
+                    if (!copy)
+                        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+                    free(config->info[j].value);
+                    config->info[j].value = copy;
+                    replaced = 1;
+                }
+            }
+            if (replaced)
+                continue;
+            if (config->info_count + 1 >= B2_MAX_INFO_HEADERS)
+                return stor_fail(err, STOR_EINVAL, "too many info.* options: B2 takes %d file-info "
+                                 "entries, src_last_modified_millis included", B2_MAX_INFO_HEADERS);
+            struct b2_info *grown = realloc(config->info, (config->info_count + 1) * sizeof *grown);
+            if (!grown)
+                return stor_fail(err, STOR_EINTERNAL, "out of memory");
+            config->info = grown;
+            grown[config->info_count].name = strdup(name + 5);
+            grown[config->info_count].value = strdup(value);
+            config->info_count++; /* counted first, so destroy frees a half-made entry */
+            if (!grown[config->info_count - 1].name || !grown[config->info_count - 1].value)
+                return stor_fail(err, STOR_EINTERNAL, "out of memory");
+        } else {
+            return stor_fail(err, STOR_EINVAL, "unknown option '%s' for backend b2 (see stor "
+                             "--backend=b2 --help)", name);
+        }
+    }
+    config->endpoint = strdup(endpoint);
+    config->content_type = strdup(content_type);
+    if (!config->endpoint || !config->content_type)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    size_t length = strlen(config->endpoint);
+    while (length > 0 && config->endpoint[length - 1] == '/')
+        config->endpoint[--length] = '\0';
+
+    if (key_file)
+        return read_key_file(key_file, config, plugin, err);
+    const char *id = getenv("B2_APPLICATION_KEY_ID"), *key = getenv("B2_APPLICATION_KEY");
+    if (!id || !*id || !key || !*key)
+        return stor_fail(err, STOR_EINVAL, "no B2 credentials: set B2_APPLICATION_KEY_ID and "
+                         "B2_APPLICATION_KEY, or use -o key_file=PATH");
+    config->key_id = strdup(id);
+    config->key = strdup(key);
+    return config->key_id && config->key ? STOR_OK : stor_fail(err, STOR_EINTERNAL, "out of memory");
+}
+
+enum stor_status b2_plugin_create(const struct stor_host *host, const struct stor_option *options,
+                                  size_t option_count, struct b2_clock clock,
+                                  struct b2_plugin **result, struct stor_error *err)
+{
+    *result = NULL;
+    struct b2_plugin *plugin = calloc(1, sizeof *plugin);
+    if (!plugin)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    plugin->host = host;
+    plugin->clock = clock;
+    pthread_mutex_init(&plugin->auth_lock, NULL);
+    pthread_mutex_init(&plugin->bucket_lock, NULL);
+    pthread_mutex_init(&plugin->bucket_lookup_lock, NULL);
+    pthread_mutex_init(&plugin->pool_lock, NULL);
+    enum stor_status status = parse_options(plugin, options, option_count, err);
+    if (status != STOR_OK) {
+        b2_plugin_destroy(plugin);
+        return status;
+    }
+    if (plugin->config.disk_cache) {
+        char why[300];
+        plugin->cache = b2_cache_open(plugin->config.cache_dir, plugin->config.endpoint,
+                                      plugin->config.key_id, why, sizeof why);
+        if (!plugin->cache)
+            b2_log(plugin, STOR_LOG_WARN, "no disk cache (%s): every run authorizes anew", why);
+    }
+    *result = plugin;
+    return STOR_OK;
+}
+
+void b2_plugin_destroy(struct b2_plugin *plugin)
+{
+    if (!plugin)
+        return;
+    b2_pool_persist(plugin);
+    b2_cache_close(plugin->cache);
+    if (plugin->http)
+        plugin->http->destroy(plugin->http);
+    b2_account_free(&plugin->account);
+    for (size_t i = 0; i < plugin->bucket_id_count; i++) {
+        free(plugin->bucket_ids[i].name);
+        free(plugin->bucket_ids[i].id);
+    }
+    free(plugin->bucket_ids);
+    struct b2_config *config = &plugin->config;
+    free(config->endpoint);
+    free(config->key_id);
+    if (config->key)
+        explicit_bzero(config->key, strlen(config->key));
+    free(config->key);
+    free(config->content_type);
+    free(config->cache_dir);
+    for (size_t i = 0; i < config->info_count; i++) {
+        free(config->info[i].name);
+        free(config->info[i].value);
+    }
+    free(config->info);
+    pthread_mutex_destroy(&plugin->auth_lock);
+    pthread_mutex_destroy(&plugin->bucket_lock);
+    pthread_mutex_destroy(&plugin->bucket_lookup_lock);
+    pthread_mutex_destroy(&plugin->pool_lock);
+    free(plugin);
+}
+
+static void trace_to_host(void *context, const char *line)
+{
+    const struct b2_plugin *plugin = context;
+    b2_log(plugin, STOR_LOG_TRACE, "%s", line);
+}
+
+static enum stor_status b2_open(const struct stor_host *host, const struct stor_option *options,
+                                size_t option_count, void **instance, struct stor_error *err)
+{
+    *instance = NULL;
+    if (!host || host->abi_version < 1 ||
+        host->struct_size < offsetof(struct stor_host, cancelled) + sizeof host->cancelled)
+        return stor_fail(err, STOR_EUNSUPPORTED, "the b2 backend needs a host of plugin ABI 1 or newer");
+    struct b2_plugin *plugin;
+    enum stor_status status = b2_plugin_create(host, options, option_count, b2_clock_system(),
+                                               &plugin, err);
+    if (status != STOR_OK)
+        return status;
+    /* Thread-safe since libcurl 7.84; done here, before any worker thread can use curl. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        b2_plugin_destroy(plugin);
+        return stor_fail(err, STOR_EINTERNAL, "libcurl failed to initialise");
+    }
+    char user_agent[160];
+    snprintf(user_agent, sizeof user_agent, "stor-b2/%s %s", PACKAGE_VERSION, curl_version());
+    struct b2_http_options http_options = {
+        .connect_timeout_s = plugin->config.connect_timeout_s,
+        .idle_timeout_s = plugin->config.idle_timeout_s,
+        .user_agent = user_agent,
+        .trace = host->log_level >= STOR_LOG_TRACE ? trace_to_host : NULL,
+        .trace_context = plugin,
+    };
+    plugin->http = b2_http_curl_create(&http_options);
+    if (!plugin->http) {
+        b2_plugin_destroy(plugin);
+        curl_global_cleanup();
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    }
+    *instance = plugin;
+    return STOR_OK;
+}
+
+static void b2_close(void *instance)
+{
+    b2_plugin_destroy(instance);
+    curl_global_cleanup();
+}
+
+static const struct stor_option_doc b2_options[] = {
+    {"endpoint", "authorization URL (default " B2_DEFAULT_ENDPOINT "; env STOR_B2_ENDPOINT)"},
+    {"key_file", "file with two lines: application key id, application key (else env "
+                 "B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY)"},
+    {"retries", "tries of one B2 call before giving up (default 8)"},
+    {"retry_time", "seconds one B2 call may spend retrying (default 600)"},
+    {"content_type", "Content-Type of uploads (default b2/x-auto: B2 picks by extension)"},
+    {"info.NAME", "file info NAME=VALUE stored with uploads (up to 9)"},
+    {"upload_cutoff", "largest single upload in bytes (default and maximum 5000000000)"},
+    {"cache", "keep the token, bucket ids and upload URLs in the disk cache (yes/no, default yes)"},
+    {"timeout", "seconds without progress before a transfer is abandoned (default 120)"},
+    {"connect_timeout", "seconds to wait for a connection (default 30)"},
+    {NULL, NULL},
+};
+
+static const struct stor_backend b2_backend = {
+    .abi_version = STOR_ABI_VERSION,       /* built against this ABI */
+    .struct_size = sizeof(struct stor_backend), /* our table's size */
+    .name = "b2",                          /* b2.so */
+    .description = "Backblaze B2 cloud storage (native API)", /* one line for --help */
+    .options = b2_options,                 /* every -o key, also read from STOR_B2_<KEY> */
+    .notes = "Credentials come from B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY or from "
+             "-o key_file=PATH, never from the command line. The token, bucket ids and idle "
+             "upload URLs are cached in $STOR_CACHE_DIR (default $XDG_CACHE_HOME/stor). remove "
+             "hides a file: it leaves listings, its versions stay until lifecycle rules delete "
+             "them. Files above 5 GB (large files) are not supported yet.",
+    .open = b2_open,                       /* parse options, read credentials */
+    .close = b2_close,                     /* save idle upload URLs, free everything */
+    .put = b2_put,                         /* b2_upload_file through the target pool */
+    .get = b2_get,                         /* b2_download_file_by_name, SHA-1 checked */
+    .list = b2_list,                       /* b2_list_file_names, page by page */
+    .remove = b2_remove,                   /* b2_hide_file */
+    .get_upload_target = b2_get_upload_target, /* a pooled or new b2_get_upload_url, handed over */
+};
+
+STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)
+{
+    return &b2_backend;
+}

@@ -1,0 +1,533 @@
+/* plugins/b2/upload.c — put (b2_upload_file) and get_upload_target: stream a file descriptor to
+ * an upload target from the pool, with SHA-1, and the upload column of reference §2.3 on failure. */
+#include "b2.h"
+#include "names.h"
+#include "sha1.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A pipe's bytes are kept in memory up to this much, then spooled to an unlinked temp file. */
+#define B2_PIPE_MEMORY_MAX (8u << 20)
+
+/* Where the bytes of one upload come from; every attempt re-reads them from the start. */
+struct upload_source {
+    int fd;                 /* the caller's regular file, or our spool file, or -1 */
+    int64_t offset;         /* where the content starts in fd */
+    int64_t length;         /* content bytes */
+    char *memory;           /* a short pipe's content, when fd is -1 */
+    int spool_fd;           /* ours to close, or -1 */
+    char sha1[B2_SHA1_HEX_LENGTH + 1]; /* known up front, or "" to send hex_digits_at_end */
+    int64_t mtime_ms;       /* -1 when meaningless (pipes) */
+};
+
+struct body_reader {
+    const struct upload_source *source;
+    int64_t position;
+    struct b2_sha1 sha1;    /* running hash, when the digits go at the end */
+    char trailer[B2_SHA1_HEX_LENGTH + 1];
+    size_t trailer_sent;
+    int hashing;
+};
+
+struct progress_context {
+    struct b2_plugin *plugin;
+    const char *key;
+    uint64_t total;
+};
+
+static ssize_t read_body(void *context, char *buffer, size_t size)
+{
+    struct body_reader *reader = context;
+    const struct upload_source *source = reader->source;
+    int64_t left = source->length - reader->position;
+    if (left > 0) {
+        size_t want = left < (int64_t)size ? (size_t)left : size;
+        ssize_t got;
+        if (source->fd < 0) {
+            memcpy(buffer, source->memory + reader->position, want);
+            got = (ssize_t)want;
+        } else {
+            do
+                got = pread(source->fd, buffer, want, source->offset + reader->position);
+            while (got < 0 && errno == EINTR);
+            if (got <= 0)
+                return -1; /* an error, or the file shrank since we measured it */
+        }
+        if (reader->hashing)
+            b2_sha1_update(&reader->sha1, buffer, (size_t)got);
+        reader->position += got;
+        return got;
+    }
+    if (!reader->hashing)
+        return 0;
+    /* hex_digits_at_end: the 40 hex digits of what was sent follow the content. */
+    if (reader->sha1.context)
+        b2_sha1_final(&reader->sha1, reader->trailer);
+    size_t left_digits = B2_SHA1_HEX_LENGTH - reader->trailer_sent;
+    size_t count = left_digits < size ? left_digits : size;
+    memcpy(buffer, reader->trailer + reader->trailer_sent, count);
+    reader->trailer_sent += count;
+    return (ssize_t)count;
+}
+
+static int on_progress(void *context, uint64_t sent, uint64_t received)
+{
+    (void)received;
+    struct progress_context *progress = context;
+    const struct stor_host *host = progress->plugin->host;
+    if (host && host->progress)
+        host->progress(host, progress->key, sent < progress->total ? sent : progress->total,
+                       progress->total);
+    return b2_cancelled(progress->plugin);
+}
+
+static void source_free(struct upload_source *source)
+{
+    free(source->memory);
+    if (source->spool_fd >= 0)
+        close(source->spool_fd);
+}
+
+static int write_all(int fd, const char *data, size_t size)
+{
+    while (size > 0) {
+        ssize_t wrote = write(fd, data, size);
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote <= 0)
+            return -1;
+        data += wrote;
+        size -= (size_t)wrote;
+    }
+    return 0;
+}
+
+static int open_spool(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+        return fd;
+    char *path;
+    if (asprintf(&path, "%s/stor-b2-spool-XXXXXX", dir) < 0)
+        return -1;
+    fd = mkstemp(path);
+    if (fd >= 0)
+        unlink(path);
+    free(path);
+    return fd;
+}
+
+static enum stor_status refuse_size(struct b2_plugin *plugin, const char *key, int64_t size,
+                                    struct stor_error *err)
+{
+    int64_t limit = plugin->config.upload_cutoff;
+    return stor_fail(err, STOR_EINVAL,
+                     "%s: %lld bytes is above the single-upload limit of %lld bytes%s; large-file "
+                     "uploads are not supported yet", key, (long long)size, (long long)limit,
+                     limit < B2_SINGLE_UPLOAD_MAX ? " (option upload_cutoff)" : "");
+}
+
+/* Read a pipe to its end: into memory while short, else into an unlinked spool file. */
+static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, int fd,
+                                   struct upload_source *source, struct stor_error *err)
+{
+    size_t capacity = 64 << 10;
+    source->memory = malloc(capacity);
+    if (!source->memory)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    char *chunk = source->memory;
+    for (;;) {
+        if (b2_cancelled(plugin))
+            return stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key);
+        if (source->spool_fd < 0 && (size_t)source->length == capacity) {
+            if (capacity < B2_PIPE_MEMORY_MAX) {
+                char *grown = realloc(source->memory, capacity * 2);
+                if (!grown)
+                    return stor_fail(err, STOR_EINTERNAL, "out of memory");
+                source->memory = grown;
+                capacity *= 2;
+            } else {
+                source->spool_fd = open_spool();
+                if (source->spool_fd < 0 ||
+                    write_all(source->spool_fd, source->memory, (size_t)source->length) != 0)
+                    return stor_fail(err, STOR_EIO, "%s: cannot spool standard input to a "
+                                     "temporary file: %s", key, strerror(errno));
+            }
+        }
+        size_t room = source->spool_fd >= 0 ? capacity : capacity - (size_t)source->length;
+        chunk = source->spool_fd >= 0 ? source->memory : source->memory + source->length;
+        ssize_t got = read(fd, chunk, room);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", key, strerror(errno));
+        if (got == 0)
+            break;
+        if (source->spool_fd >= 0 && write_all(source->spool_fd, chunk, (size_t)got) != 0)
+            return stor_fail(err, STOR_EIO, "%s: writing the spool file failed: %s", key,
+                             strerror(errno));
+        source->length += got;
+        if (source->length > plugin->config.upload_cutoff)
+            return refuse_size(plugin, key, source->length, err);
+    }
+    if (source->spool_fd >= 0) {
+        free(source->memory);
+        source->memory = NULL;
+        source->fd = source->spool_fd;
+        source->offset = 0;
+    }
+    return STOR_OK;
+}
+
+static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key, int fd,
+                                       struct upload_source *source, struct stor_error *err)
+{
+    struct stat info;
+    memset(source, 0, sizeof *source);
+    source->fd = -1;
+    source->spool_fd = -1;
+    source->mtime_ms = -1;
+    if (fstat(fd, &info) != 0)
+        return stor_fail(err, STOR_EIO, "%s: cannot stat the input: %s", key, strerror(errno));
+    if (!S_ISREG(info.st_mode))
+        return spool_pipe(plugin, key, fd, source, err);
+    off_t position = lseek(fd, 0, SEEK_CUR);
+    if (position < 0)
+        position = 0;
+    source->fd = fd;
+    source->offset = position;
+    source->length = info.st_size > position ? info.st_size - position : 0;
+    source->mtime_ms = (int64_t)info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000;
+    if (source->length > plugin->config.upload_cutoff)
+        return refuse_size(plugin, key, source->length, err);
+    if (b2_sha1_of_fd(fd, source->offset, source->length, source->sha1) != 0)
+        return stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", key, strerror(errno));
+    return STOR_OK;
+}
+
+/* One body sent through leased upload targets, with the upload column of reference §2.3 on
+ * failure. A file upload fills it from the bucket's pool; a large file's part will fill it from
+ * the part URLs of its file id (X-Bz-Part-Number instead of X-Bz-File-Name), same loop. */
+struct upload_job {
+    const char *label;                  /* names the upload in messages */
+    const struct upload_source *source;
+    enum stor_status (*lease)(struct b2_plugin *plugin, void *context, int fresh,
+                              struct b2_target *target, struct stor_error *err);
+    void (*give_back)(struct b2_plugin *plugin, void *context, struct b2_target *target);
+    /* Headers besides Authorization and X-Bz-Content-Sha1, malloc'd; count or -1. */
+    int (*headers)(struct b2_plugin *plugin, void *context, char **lines, size_t max_lines);
+    /* A 2xx answer: check it against sent_sha1 and report it. */
+    enum stor_status (*accept)(struct b2_plugin *plugin, void *context,
+                               const struct b2_http_response *response, const char *sent_sha1,
+                               struct stor_error *err);
+    void *context;
+};
+
+static int add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int ok = *count < max_lines && vasprintf(&lines[*count], fmt, ap) >= 0;
+    va_end(ap);
+    if (ok)
+        (*count)++;
+    return ok ? 0 : -1;
+}
+
+static void free_lines(char **lines, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(lines[i]);
+}
+
+static int is_token_limit(const struct b2_failure *failure)
+{
+    return strcmp(failure->code, "auth_token_limit") == 0 ||
+           strstr(failure->message, "more than one upload using auth token") != NULL;
+}
+
+static enum stor_status upload_through_targets(struct b2_plugin *plugin,
+                                               const struct upload_job *job,
+                                               struct stor_error *err)
+{
+    const struct upload_source *source = job->source;
+    int hex_at_end = source->sha1[0] == '\0';
+    struct progress_context progress = {plugin, job->label, (uint64_t)source->length};
+    struct b2_backoff backoff;
+    b2_backoff_start(plugin, &backoff);
+    struct b2_failure failure = {0};
+    struct b2_target target = {0};
+    int have_target = 0, want_fresh = 0, target_is_fresh = 0, targets_used = 0;
+    enum stor_status status = STOR_ETRANSIENT;
+    const char *label = job->label;
+    while (targets_used < B2_UPLOAD_TARGET_TRIES) {
+        if (b2_cancelled(plugin)) {
+            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
+            break;
+        }
+        if (!have_target) {
+            /* After a failure that condemned a target, the next comes from B2, not the pool,
+             * which may be stale for the same reason. */
+            status = job->lease(plugin, job->context, want_fresh, &target, err);
+            if (status != STOR_OK)
+                break;
+            have_target = 1;
+            target_is_fresh = want_fresh;
+            targets_used++;
+        }
+        char *lines[32];
+        size_t line_count = 0;
+        int built = add_line(lines, &line_count, 32, "Authorization: %s", target.token) == 0 &&
+                    add_line(lines, &line_count, 32, "X-Bz-Content-Sha1: %s",
+                             hex_at_end ? "hex_digits_at_end" : source->sha1) == 0 &&
+                    add_line(lines, &line_count, 32, "%s", "Expect:") == 0;
+        /* "Expect:" drops libcurl's Expect: 100-continue, which can stall a body for 1 s. */
+        int more = built ? job->headers(plugin, job->context, lines + line_count, 32 - line_count) : -1;
+        struct body_reader reader = {.source = source, .hashing = hex_at_end};
+        if (more < 0 || (hex_at_end && b2_sha1_init(&reader.sha1) != 0)) {
+            free_lines(lines, line_count + (more > 0 ? (size_t)more : 0));
+            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+            break;
+        }
+        line_count += (size_t)more;
+        struct b2_http_request request = {
+            .method = "POST", .url = target.url,
+            .headers = (const char *const *)lines, .header_count = line_count,
+            .read_body = read_body, .read_context = &reader,
+            .content_length = source->length + (hex_at_end ? B2_SHA1_HEX_LENGTH : 0),
+            .progress = on_progress, .progress_context = &progress};
+        struct b2_http_response response;
+        b2_log(plugin, STOR_LOG_TRACE, "POST %s (%lld bytes)", target.url,
+               (long long)request.content_length);
+        b2_perform(plugin, "class_a", &request, &response);
+        free_lines(lines, line_count);
+        if (reader.sha1.context)
+            b2_sha1_abandon(&reader.sha1);
+        b2_failure_from_response(&response, target.token, &failure);
+        if (failure.kind == B2_FAILURE_NONE) {
+            status = job->accept(plugin, job->context, &response,
+                                 hex_at_end ? reader.trailer : source->sha1, err);
+            b2_http_response_free(&response);
+            job->give_back(plugin, job->context, &target); /* the pod answered: it is good */
+            have_target = 0;
+            break;
+        }
+        b2_http_response_free(&response);
+        char detail[400];
+        if (failure.outcome == B2_HTTP_COMPLETE)
+            snprintf(detail, sizeof detail, "HTTP %ld %s %s", failure.http_status, failure.code,
+                     failure.message);
+        else
+            snprintf(detail, sizeof detail, "%s", failure.message);
+        if (failure.kind == B2_FAILURE_CANCELLED) {
+            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
+            break; /* the pod may still count the token as in use: dropped below */
+        }
+        if (failure.outcome == B2_HTTP_LOCAL) {
+            status = stor_fail(err, STOR_EIO, "%s: reading the input failed during the upload "
+                               "(did the file change?)", label);
+            break;
+        }
+        if (failure.outcome == B2_HTTP_COMPLETE && failure.http_status == 429) {
+            /* Rate limited: wait as told and try the same target again. */
+            b2_log(plugin, STOR_LOG_INFO, "%s: upload rate limited", label);
+            int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
+            if (waited == 0)
+                continue;
+            status = waited == -2 ? stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label)
+                                  : stor_fail(err, STOR_ETRANSIENT, "%s: upload rate limited by B2 "
+                                              "on every try; last error: %s", label, detail);
+            break;
+        }
+        if (failure.http_status == 401 && strcmp(failure.code, "unauthorized") == 0 &&
+            target_is_fresh) {
+            /* A target B2 just issued refuses this body: the key may not write this name
+             * (a name-prefix restriction), and more targets will say the same. */
+            b2_target_free(&target);
+            have_target = 0;
+            status = stor_fail(err, STOR_EAUTH, "%s: the application key is not allowed to "
+                               "write this name (B2 says: %s)", label,
+                               failure.message[0] ? failure.message : "unauthorized");
+            break;
+        }
+        int condemned = failure.kind == B2_FAILURE_TRANSIENT || failure.kind == B2_FAILURE_EXPIRED ||
+                        failure.http_status == 401 || is_token_limit(&failure);
+        if (!condemned) {
+            status = b2_fail(plugin, err, "b2_upload_file", &failure, "writeFiles");
+            job->give_back(plugin, job->context, &target); /* a refusal of this body, not of the target */
+            have_target = 0;
+            break;
+        }
+        /* Drop the target for good: after a timeout B2 may still count its token as in use. */
+        b2_log(plugin, is_token_limit(&failure) ? STOR_LOG_WARN : STOR_LOG_INFO,
+               "%s: upload target rejected (%s); getting a new one", label, detail);
+        b2_target_free(&target);
+        have_target = 0;
+        want_fresh = 1;
+        status = stor_fail(err, STOR_ETRANSIENT, "%s: upload failed on %d upload targets; last "
+                           "error: %s", label, targets_used, detail);
+        if (targets_used >= B2_UPLOAD_TARGET_TRIES)
+            break;
+        if (failure.kind != B2_FAILURE_TRANSIENT) {
+            b2_count(plugin, "retries", 1);
+            continue;
+        }
+        int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
+        if (waited == -2)
+            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
+        if (waited != 0)
+            break;
+    }
+    if (have_target)
+        b2_target_free(&target);
+    return status;
+}
+
+/* ---- a whole file through the bucket's pool (b2_upload_file) ---- */
+
+struct file_upload {
+    const char *bucket;
+    const char *key;
+    char *encoded_name;
+    int64_t length;
+    int64_t mtime_ms;
+    stor_object_fn on_result;
+    void *context;
+};
+
+static enum stor_status lease_from_bucket(struct b2_plugin *plugin, void *context, int fresh,
+                                          struct b2_target *target, struct stor_error *err)
+{
+    const struct file_upload *file = context;
+    return b2_lease_for_bucket(plugin, file->bucket, fresh, target, err);
+}
+
+static void return_to_bucket_pool(struct b2_plugin *plugin, void *context, struct b2_target *target)
+{
+    (void)context;
+    b2_pool_return(plugin, target);
+}
+
+static int file_headers(struct b2_plugin *plugin, void *context, char **lines, size_t max_lines)
+{
+    const struct file_upload *file = context;
+    size_t count = 0;
+    int failed = add_line(lines, &count, max_lines, "X-Bz-File-Name: %s", file->encoded_name) ||
+                 add_line(lines, &count, max_lines, "Content-Type: %s", plugin->config.content_type);
+    if (!failed && file->mtime_ms >= 0)
+        failed = add_line(lines, &count, max_lines, "X-Bz-Info-src_last_modified_millis: %lld",
+                          (long long)file->mtime_ms);
+    for (size_t i = 0; i < plugin->config.info_count && !failed; i++) {
+        char *value = b2_percent_encode(plugin->config.info[i].value);
+        failed = !value || add_line(lines, &count, max_lines, "X-Bz-Info-%s: %s",
+                                    plugin->config.info[i].name, value);
+        free(value);
+    }
+    if (failed) {
+        free_lines(lines, count);
+        return -1;
+    }
+    return (int)count;
+}
+
+/* The stored file as B2 reported it, checked against what we sent. */
+static enum stor_status accept_file(struct b2_plugin *plugin, void *context,
+                                    const struct b2_http_response *response,
+                                    const char *sent_sha1, struct stor_error *err)
+{
+    (void)plugin;
+    const struct file_upload *upload = context;
+    char why[B2_WHY_MAX] = "";
+    struct b2_file file;
+    json_object *root = b2_wire_parse(response->body, response->body_length, why);
+    enum stor_status status = STOR_OK;
+    if (!root || b2_wire_file(root, &file, why) != 0 || !file.file_id) {
+        if (root && !why[0])
+            snprintf(why, sizeof why, "field fileId is missing");
+        status = stor_fail(err, STOR_EINTERNAL, "b2_upload_file: B2's answer is malformed: %s", why);
+        goto done;
+    }
+    const char *stored = file.content_sha1 ? file.content_sha1 : "";
+    if (strncmp(stored, "unverified:", 11) == 0)
+        stored += 11;
+    if (strcmp(stored, sent_sha1) != 0 || file.content_length != upload->length) {
+        status = stor_fail(err, STOR_EIO,
+                           "%s: B2 stored %lld bytes with SHA-1 %.40s, but %lld bytes with SHA-1 "
+                           "%s were sent", upload->key, (long long)file.content_length, stored,
+                           (long long)upload->length, sent_sha1);
+        goto done;
+    }
+    struct stor_object object = {
+        .key = file.file_name,
+        .size = file.content_length,
+        .mtime_ms = file.src_last_modified_millis >= 0 ? file.src_last_modified_millis
+                                                        : file.upload_timestamp,
+        .sha1 = sent_sha1,
+        .id = file.file_id,
+        .content_type = file.content_type,
+    };
+    if (upload->on_result)
+        upload->on_result(upload->context, &object);
+done:
+    json_object_put(root);
+    return status;
+}
+
+enum stor_status b2_put(void *instance, const char *bucket, const char *key, int fd,
+                        stor_object_fn on_result, void *context, struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    const char *problem = b2_file_name_problem(key);
+    if (problem)
+        return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
+    struct upload_source source;
+    enum stor_status status = prepare_source(plugin, key, fd, &source, err);
+    struct file_upload file = {.bucket = bucket, .key = key, .length = source.length,
+                               .mtime_ms = source.mtime_ms, .on_result = on_result,
+                               .context = context};
+    if (status == STOR_OK && !(file.encoded_name = b2_percent_encode(key)))
+        status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+    if (status == STOR_OK) {
+        struct upload_job job = {.label = key, .source = &source, .lease = lease_from_bucket,
+                                 .give_back = return_to_bucket_pool, .headers = file_headers,
+                                 .accept = accept_file, .context = &file};
+        status = upload_through_targets(plugin, &job, err);
+    }
+    free(file.encoded_name);
+    source_free(&source);
+    return status;
+}
+
+enum stor_status b2_get_upload_target(void *instance, const char *bucket,
+                                      stor_upload_target_fn on_target, void *context,
+                                      struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    struct b2_target target;
+    enum stor_status status = b2_lease_for_bucket(plugin, bucket, 0, &target, err);
+    if (status != STOR_OK)
+        return status;
+    /* Handed over for good: never returned to the pool, so stor never uses it concurrently. */
+    struct stor_upload_target handed = {
+        .bucket_id = target.bucket_id,
+        .url = target.url,
+        .token = target.token,
+        .expires_at_ms = target.issued_at_ms + B2_TOKEN_LIFE_MS,
+    };
+    if (on_target)
+        on_target(context, &handed);
+    b2_target_free(&target);
+    return STOR_OK;
+}

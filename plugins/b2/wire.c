@@ -1,0 +1,431 @@
+/* plugins/b2/wire.c — strict parsers for B2's JSON responses (see wire.h).
+ * Every field is type-checked: a hostile or broken reply is an error string, never a crash. */
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B2_JSON_MAX_DEPTH 32
+
+json_object *b2_wire_parse(const char *body, size_t length, char why[B2_WHY_MAX])
+{
+    if (!body || length == 0) {
+        snprintf(why, B2_WHY_MAX, "empty body");
+        return NULL;
+    }
+    if (length > INT32_MAX) {
+        snprintf(why, B2_WHY_MAX, "body too large");
+        return NULL;
+    }
+    json_tokener *tokener = json_tokener_new_ex(B2_JSON_MAX_DEPTH);
+    if (!tokener) {
+        snprintf(why, B2_WHY_MAX, "out of memory");
+        return NULL;
+    }
+    json_object *root = json_tokener_parse_ex(tokener, body, (int)length);
+    enum json_tokener_error error = json_tokener_get_error(tokener);
+    size_t end = json_tokener_get_parse_end(tokener);
+    json_tokener_free(tokener);
+    if (error != json_tokener_success || !root) {
+        snprintf(why, B2_WHY_MAX, "not JSON (%s)",
+                 error == json_tokener_continue ? "truncated" : json_tokener_error_desc(error));
+        json_object_put(root);
+        return NULL;
+    }
+    while (end < length && strchr(" \t\r\n", body[end]))
+        end++;
+    if (end != length) {
+        snprintf(why, B2_WHY_MAX, "not JSON (bytes after the value)");
+        json_object_put(root);
+        return NULL;
+    }
+    if (!json_object_is_type(root, json_type_object)) {
+        snprintf(why, B2_WHY_MAX, "JSON is not an object");
+        json_object_put(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* The string member key of object: NULL when absent or null; *bad set when of another type. */
+static const char *get_string(json_object *object, const char *key, int *bad)
+{
+    json_object *member;
+    if (!object || !json_object_object_get_ex(object, key, &member) || !member)
+        return NULL;
+    if (!json_object_is_type(member, json_type_string)) {
+        *bad = 1;
+        return NULL;
+    }
+    return json_object_get_string(member);
+}
+
+/* A required non-empty string; on failure explains which field. */
+static const char *need_string(json_object *object, const char *key, char why[B2_WHY_MAX])
+{
+    int bad = 0;
+    const char *value = get_string(object, key, &bad);
+    if (bad)
+        snprintf(why, B2_WHY_MAX, "field %s is not a string", key);
+    else if (!value)
+        snprintf(why, B2_WHY_MAX, "field %s is missing", key);
+    else if (!*value)
+        snprintf(why, B2_WHY_MAX, "field %s is empty", key);
+    else
+        return value;
+    return NULL;
+}
+
+/* An integer member: 1 found, 0 absent or null, -1 another type. */
+static int get_int(json_object *object, const char *key, int64_t *value)
+{
+    json_object *member;
+    if (!object || !json_object_object_get_ex(object, key, &member) || !member)
+        return 0;
+    if (!json_object_is_type(member, json_type_int))
+        return -1;
+    *value = json_object_get_int64(member);
+    return 1;
+}
+
+static json_object *get_object(json_object *object, const char *key)
+{
+    json_object *member;
+    if (object && json_object_object_get_ex(object, key, &member) &&
+        json_object_is_type(member, json_type_object))
+        return member;
+    return NULL;
+}
+
+void b2_wire_error(const char *body, size_t length, char *code, size_t code_size, char *message,
+                   size_t message_size)
+{
+    char why[B2_WHY_MAX];
+    code[0] = message[0] = '\0';
+    json_object *root = b2_wire_parse(body, length, why);
+    if (!root)
+        return;
+    int bad = 0;
+    const char *value = get_string(root, "code", &bad);
+    if (value)
+        snprintf(code, code_size, "%s", value);
+    value = get_string(root, "message", &bad);
+    if (value)
+        snprintf(message, message_size, "%s", value);
+    json_object_put(root);
+}
+
+static int dup_into(char **target, const char *value)
+{
+    *target = value ? strdup(value) : NULL;
+    return value && !*target ? -1 : 0;
+}
+
+void b2_account_free(struct b2_account *account)
+{
+    if (!account)
+        return;
+    free(account->account_id);
+    free(account->token);
+    free(account->api_url);
+    free(account->download_url);
+    free(account->name_prefix);
+    for (size_t i = 0; i < account->capability_count; i++)
+        free(account->capabilities[i]);
+    free(account->capabilities);
+    for (size_t i = 0; i < account->bucket_count; i++) {
+        free(account->buckets[i].id);
+        free(account->buckets[i].name);
+    }
+    free(account->buckets);
+    memset(account, 0, sizeof *account);
+}
+
+static int add_bucket(struct b2_account *account, const char *id, const char *name)
+{
+    struct b2_bucket_ref *grown =
+        realloc(account->buckets, (account->bucket_count + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    account->buckets = grown;
+    struct b2_bucket_ref *bucket = &grown[account->bucket_count];
+    if (dup_into(&bucket->id, id) != 0 || dup_into(&bucket->name, name) != 0) {
+        free(bucket->id);
+        return -1;
+    }
+    account->bucket_count++;
+    return 0;
+}
+
+/* The key's restrictions: v4 allowed{buckets[], capabilities, namePrefix}, v2 allowed{bucketId,
+ * bucketName, ...}, v3 the same fields directly in storageApi. */
+static int parse_allowed(json_object *allowed, struct b2_account *account, char why[B2_WHY_MAX])
+{
+    int bad = 0;
+    json_object *list;
+    if (json_object_object_get_ex(allowed, "capabilities", &list) && list) {
+        if (!json_object_is_type(list, json_type_array)) {
+            snprintf(why, B2_WHY_MAX, "field allowed.capabilities is not an array");
+            return -1;
+        }
+        size_t count = json_object_array_length(list);
+        account->capabilities = calloc(count ? count : 1, sizeof *account->capabilities);
+        if (!account->capabilities)
+            goto out_of_memory;
+        for (size_t i = 0; i < count; i++) {
+            json_object *item = json_object_array_get_idx(list, i);
+            if (!json_object_is_type(item, json_type_string))
+                continue; /* unknown shapes of future capabilities are not our business */
+            if (dup_into(&account->capabilities[account->capability_count],
+                         json_object_get_string(item)) != 0)
+                goto out_of_memory;
+            account->capability_count++;
+        }
+    }
+    if (json_object_object_get_ex(allowed, "buckets", &list) && list) {
+        if (!json_object_is_type(list, json_type_array)) {
+            snprintf(why, B2_WHY_MAX, "field allowed.buckets is not an array");
+            return -1;
+        }
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            json_object *item = json_object_array_get_idx(list, i);
+            const char *id = get_string(item, "id", &bad);
+            const char *name = get_string(item, "name", &bad);
+            if (bad || !id) {
+                snprintf(why, B2_WHY_MAX, "an entry of allowed.buckets has no string id");
+                return -1;
+            }
+            if (add_bucket(account, id, name) != 0)
+                goto out_of_memory;
+        }
+    } else {
+        const char *id = get_string(allowed, "bucketId", &bad);
+        const char *name = get_string(allowed, "bucketName", &bad);
+        if (bad) {
+            snprintf(why, B2_WHY_MAX, "field allowed.bucketId or bucketName is not a string");
+            return -1;
+        }
+        if (id && add_bucket(account, id, name) != 0)
+            goto out_of_memory;
+    }
+    const char *prefix = get_string(allowed, "namePrefix", &bad);
+    if (bad) {
+        snprintf(why, B2_WHY_MAX, "field allowed.namePrefix is not a string");
+        return -1;
+    }
+    if (dup_into(&account->name_prefix, prefix) != 0)
+        goto out_of_memory;
+    return 0;
+out_of_memory:
+    snprintf(why, B2_WHY_MAX, "out of memory");
+    return -1;
+}
+
+int b2_wire_account(json_object *root, struct b2_account *account, char why[B2_WHY_MAX])
+{
+    memset(account, 0, sizeof *account);
+    /* v3/v4 nest the storage fields in apiInfo.storageApi; v1/v2 (and our cache) keep them at
+     * the top. */
+    json_object *storage = get_object(get_object(root, "apiInfo"), "storageApi");
+    if (!storage)
+        storage = root;
+    const char *account_id = need_string(root, "accountId", why);
+    const char *token = account_id ? need_string(root, "authorizationToken", why) : NULL;
+    const char *api_url = token ? need_string(storage, "apiUrl", why) : NULL;
+    const char *download_url = api_url ? need_string(storage, "downloadUrl", why) : NULL;
+    if (!download_url)
+        return -1;
+    if (dup_into(&account->account_id, account_id) || dup_into(&account->token, token) ||
+        dup_into(&account->api_url, api_url) || dup_into(&account->download_url, download_url)) {
+        snprintf(why, B2_WHY_MAX, "out of memory");
+        goto fail;
+    }
+    if (get_int(storage, "recommendedPartSize", &account->recommended_part_size) < 0 ||
+        get_int(storage, "absoluteMinimumPartSize", &account->absolute_minimum_part_size) < 0) {
+        snprintf(why, B2_WHY_MAX, "a part size field is not an integer");
+        goto fail;
+    }
+    json_object *allowed = get_object(storage, "allowed");
+    if (!allowed)
+        allowed = get_object(root, "allowed");
+    if (parse_allowed(allowed ? allowed : storage, account, why) != 0)
+        goto fail;
+    if (get_int(root, "authorizedAt", &account->authorized_at_ms) < 0) {
+        snprintf(why, B2_WHY_MAX, "field authorizedAt is not an integer");
+        goto fail;
+    }
+    return 0;
+fail:
+    b2_account_free(account);
+    return -1;
+}
+
+static json_object *string_or_null(const char *value)
+{
+    return value ? json_object_new_string(value) : NULL;
+}
+
+json_object *b2_wire_account_to_json(const struct b2_account *account)
+{
+    json_object *root = json_object_new_object(), *allowed = json_object_new_object();
+    json_object *capabilities = json_object_new_array(), *buckets = json_object_new_array();
+    if (!root || !allowed || !capabilities || !buckets) {
+        json_object_put(root);
+        json_object_put(allowed);
+        json_object_put(capabilities);
+        json_object_put(buckets);
+        return NULL;
+    }
+    json_object_object_add(root, "accountId", string_or_null(account->account_id));
+    json_object_object_add(root, "authorizationToken", string_or_null(account->token));
+    json_object_object_add(root, "apiUrl", string_or_null(account->api_url));
+    json_object_object_add(root, "downloadUrl", string_or_null(account->download_url));
+    json_object_object_add(root, "recommendedPartSize",
+                           json_object_new_int64(account->recommended_part_size));
+    json_object_object_add(root, "absoluteMinimumPartSize",
+                           json_object_new_int64(account->absolute_minimum_part_size));
+    json_object_object_add(root, "authorizedAt", json_object_new_int64(account->authorized_at_ms));
+    for (size_t i = 0; i < account->capability_count; i++)
+        json_object_array_add(capabilities, json_object_new_string(account->capabilities[i]));
+    for (size_t i = 0; i < account->bucket_count; i++) {
+        json_object *bucket = json_object_new_object();
+        json_object_object_add(bucket, "id", string_or_null(account->buckets[i].id));
+        json_object_object_add(bucket, "name", string_or_null(account->buckets[i].name));
+        json_object_array_add(buckets, bucket);
+    }
+    json_object_object_add(allowed, "capabilities", capabilities);
+    json_object_object_add(allowed, "buckets", buckets);
+    json_object_object_add(allowed, "namePrefix", string_or_null(account->name_prefix));
+    json_object_object_add(root, "allowed", allowed);
+    return root;
+}
+
+int b2_wire_upload_url(json_object *root, const char *bucket_id, struct b2_target *target,
+                       char why[B2_WHY_MAX])
+{
+    memset(target, 0, sizeof *target);
+    const char *answered_bucket = need_string(root, "bucketId", why);
+    const char *url = answered_bucket ? need_string(root, "uploadUrl", why) : NULL;
+    const char *token = url ? need_string(root, "authorizationToken", why) : NULL;
+    if (!token)
+        return -1;
+    if (strcmp(answered_bucket, bucket_id) != 0) {
+        snprintf(why, B2_WHY_MAX, "bucketId in the answer is not the bucket asked for");
+        return -1;
+    }
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+        snprintf(why, B2_WHY_MAX, "uploadUrl is not an http(s) URL");
+        return -1;
+    }
+    if (dup_into(&target->bucket_id, bucket_id) || dup_into(&target->url, url) ||
+        dup_into(&target->token, token)) {
+        b2_target_free(target);
+        snprintf(why, B2_WHY_MAX, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+json_object *b2_wire_target_to_json(const struct b2_target *target)
+{
+    json_object *object = json_object_new_object();
+    if (!object)
+        return NULL;
+    json_object_object_add(object, "uploadUrl", json_object_new_string(target->url));
+    json_object_object_add(object, "authorizationToken", json_object_new_string(target->token));
+    json_object_object_add(object, "issuedAt", json_object_new_int64(target->issued_at_ms));
+    return object;
+}
+
+int b2_wire_target_from_json(json_object *object, struct b2_target *target)
+{
+    char why[B2_WHY_MAX];
+    memset(target, 0, sizeof *target);
+    const char *url = need_string(object, "uploadUrl", why);
+    const char *token = url ? need_string(object, "authorizationToken", why) : NULL;
+    if (!token || get_int(object, "issuedAt", &target->issued_at_ms) != 1)
+        return -1;
+    if (dup_into(&target->url, url) || dup_into(&target->token, token)) {
+        b2_target_free(target);
+        return -1;
+    }
+    return 0;
+}
+
+void b2_target_free(struct b2_target *target)
+{
+    if (!target)
+        return;
+    free(target->bucket_id);
+    free(target->url);
+    free(target->token);
+    memset(target, 0, sizeof *target);
+}
+
+int b2_wire_bucket_id(json_object *root, const char *name, char **id, char why[B2_WHY_MAX])
+{
+    json_object *buckets;
+    *id = NULL;
+    if (!json_object_object_get_ex(root, "buckets", &buckets) ||
+        !json_object_is_type(buckets, json_type_array)) {
+        snprintf(why, B2_WHY_MAX, "field buckets is missing or not an array");
+        return -1;
+    }
+    for (size_t i = 0; i < json_object_array_length(buckets); i++) {
+        json_object *bucket = json_object_array_get_idx(buckets, i);
+        int bad = 0;
+        const char *bucket_name = get_string(bucket, "bucketName", &bad);
+        const char *bucket_id = get_string(bucket, "bucketId", &bad);
+        if (bad || !bucket_name || !bucket_id || !*bucket_id) {
+            snprintf(why, B2_WHY_MAX, "a bucket lacks a string bucketName or bucketId");
+            return -1;
+        }
+        if (strcmp(bucket_name, name) == 0) {
+            *id = strdup(bucket_id);
+            if (!*id) {
+                snprintf(why, B2_WHY_MAX, "out of memory");
+                return -1;
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int b2_wire_file(json_object *object, struct b2_file *file, char why[B2_WHY_MAX])
+{
+    memset(file, 0, sizeof *file);
+    int bad = 0;
+    if (!json_object_is_type(object, json_type_object)) {
+        snprintf(why, B2_WHY_MAX, "a file entry is not an object");
+        return -1;
+    }
+    file->file_name = need_string(object, "fileName", why);
+    if (!file->file_name)
+        return -1;
+    file->action = get_string(object, "action", &bad);
+    file->file_id = get_string(object, "fileId", &bad);
+    file->content_sha1 = get_string(object, "contentSha1", &bad);
+    file->content_type = get_string(object, "contentType", &bad);
+    if (bad) {
+        snprintf(why, B2_WHY_MAX, "a file field is not a string");
+        return -1;
+    }
+    file->content_length = 0;
+    file->upload_timestamp = -1;
+    file->src_last_modified_millis = -1;
+    if (get_int(object, "contentLength", &file->content_length) < 0 ||
+        get_int(object, "uploadTimestamp", &file->upload_timestamp) < 0) {
+        snprintf(why, B2_WHY_MAX, "contentLength or uploadTimestamp is not an integer");
+        return -1;
+    }
+    const char *mtime = get_string(get_object(object, "fileInfo"), "src_last_modified_millis", &bad);
+    if (mtime && !bad) {
+        char *end;
+        long long value = strtoll(mtime, &end, 10);
+        if (end != mtime && *end == '\0')
+            file->src_last_modified_millis = value;
+    }
+    return 0;
+}

@@ -1,0 +1,77 @@
+/* plugins/b2/wire.h — B2's JSON on the wire: the C structs of responses and their strict parsers.
+ * Kept apart from behaviour (as rclone's api/types.go): nothing here does I/O or retries. */
+#ifndef B2_WIRE_H
+#define B2_WIRE_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A parser's explanation of what was wrong with a response, one line. */
+#define B2_WHY_MAX 200
+
+struct b2_bucket_ref {
+    char *id;
+    char *name; /* NULL when B2 does not say (deleted bucket, restricted key) */
+};
+
+/* What b2_authorize_account tells us, flattened from the v2 and v4 shapes. */
+struct b2_account {
+    char *account_id;
+    char *token;       /* secret */
+    char *api_url;
+    char *download_url;
+    int64_t recommended_part_size;
+    int64_t absolute_minimum_part_size;
+    char **capabilities;
+    size_t capability_count;
+    struct b2_bucket_ref *buckets; /* the key's allowed buckets; none = every bucket */
+    size_t bucket_count;
+    char *name_prefix;             /* NULL when the key is not restricted to a prefix */
+    int64_t authorized_at_ms;      /* our clock, not B2's */
+};
+
+/* One upload URL and its token (b2_get_upload_url), valid 24 h from issued_at_ms. */
+struct b2_target {
+    char *bucket_id;
+    char *url;
+    char *token; /* secret */
+    int64_t issued_at_ms;
+};
+
+/* A file object (upload, hide, list results). Strings point into the parsed JSON. */
+struct b2_file {
+    const char *action;       /* "upload", "hide", "folder", "start", ... */
+    const char *file_id;      /* NULL for folders */
+    const char *file_name;
+    const char *content_sha1; /* NULL, "none", hex, or "unverified:hex" */
+    const char *content_type;
+    int64_t content_length;
+    int64_t upload_timestamp; /* -1 if absent */
+    int64_t src_last_modified_millis; /* from fileInfo, -1 if absent */
+};
+
+/* Parse a whole body as one JSON object (depth-limited, no trailing bytes). NULL + why if not. */
+json_object *b2_wire_parse(const char *body, size_t length, char why[B2_WHY_MAX]);
+/* B2's error body {status, code, message}: fills what is there, leaves the rest empty. */
+void b2_wire_error(const char *body, size_t length, char *code, size_t code_size, char *message,
+                   size_t message_size);
+
+int b2_wire_account(json_object *root, struct b2_account *account, char why[B2_WHY_MAX]);
+/* The cache's form of an account: the v4 'allowed' shape, fields at the top. */
+json_object *b2_wire_account_to_json(const struct b2_account *account);
+void b2_account_free(struct b2_account *account);
+
+/* A b2_get_upload_url response; fails if bucketId differs from the one asked for. */
+int b2_wire_upload_url(json_object *root, const char *bucket_id, struct b2_target *target,
+                       char why[B2_WHY_MAX]);
+json_object *b2_wire_target_to_json(const struct b2_target *target);
+int b2_wire_target_from_json(json_object *object, struct b2_target *target);
+void b2_target_free(struct b2_target *target);
+
+/* b2_list_buckets: the id of the bucket named name. 1 found, 0 absent, -1 malformed. */
+int b2_wire_bucket_id(json_object *root, const char *name, char **id, char why[B2_WHY_MAX]);
+
+int b2_wire_file(json_object *object, struct b2_file *file, char why[B2_WHY_MAX]);
+
+#endif

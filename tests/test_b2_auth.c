@@ -1,0 +1,508 @@
+/* tests/test_b2_auth.c — configuration, b2_authorize_account (v4, v2 fallback), single-flight
+ * refresh, and the disk cache: permissions, corruption, expiry, concurrent processes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "b2_fake.h"
+
+#define AUTHORIZE "b2_authorize_account"
+
+static int setup(void **state)
+{
+    struct b2_test *test = calloc(1, sizeof *test);
+    if (b2_test_start(test, NULL, 0) != 0)
+        return -1;
+    *state = test;
+    return 0;
+}
+
+static int setup_cached(void **state)
+{
+    struct b2_test *test = calloc(1, sizeof *test);
+    if (b2_test_start(test, NULL, 1) != 0)
+        return -1;
+    *state = test;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct b2_test *test = *state;
+    assert_false(fake_log_has_secret(&test->host));
+    b2_test_stop(test);
+    free(test);
+    return 0;
+}
+
+static enum stor_status authorize(struct b2_test *test, struct stor_error *err)
+{
+    struct b2_credentials credentials;
+    memset(err, 0, sizeof *err);
+    enum stor_status status = b2_auth_get(test->plugin, &credentials, err);
+    b2_credentials_free(&credentials);
+    return status;
+}
+
+/* The v4 answer: everything under apiInfo.storageApi, allowed.buckets[]. */
+static void v4_answer_is_parsed(void **state)
+{
+    struct b2_test *test = *state;
+    test->world.restricted_bucket = 1;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    const struct b2_account *account = &test->plugin->account;
+    assert_string_equal(account->account_id, "account-1");
+    assert_string_equal(account->api_url, "https://api.test");
+    assert_string_equal(account->download_url, "https://f.test");
+    assert_int_equal(account->recommended_part_size, 100000000);
+    assert_int_equal(account->absolute_minimum_part_size, 5000000);
+    assert_int_equal(account->bucket_count, 1);
+    assert_string_equal(account->buckets[0].name, FAKE_BUCKET);
+    assert_int_equal(b2_auth_has_capability(test->plugin, "writeFiles"), 1);
+    assert_int_equal(b2_auth_has_capability(test->plugin, "deleteKeys"), 0);
+    assert_null(account->name_prefix);
+    assert_string_equal(fake_last(test->http, AUTHORIZE)->url,
+                        "https://api.backblazeb2.com/b2api/v4/b2_authorize_account");
+    assert_string_equal(fake_last(test->http, AUTHORIZE)->method, "GET");
+    /* A key restricted to the bucket names its id: no b2_list_buckets needed. */
+    char *id;
+    assert_int_equal(b2_bucket_id(test->plugin, FAKE_BUCKET, 0, &id, &err), STOR_OK);
+    assert_string_equal(id, FAKE_BUCKET_ID);
+    free(id);
+    assert_int_equal(fake_count(test->http, "b2_list_buckets"), 0);
+}
+
+/* A server without /b2api/v4/ (404): the v2 shape through /b2api/v2/. */
+static void v2_fallback_on_404(void **state)
+{
+    struct b2_test *test = *state;
+    test->world.authorize_v2_only = 1;
+    test->world.restricted_bucket = 1;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, "/b2api/v4/b2_authorize_account"), 1);
+    assert_int_equal(fake_count(test->http, "/b2api/v2/b2_authorize_account"), 1);
+    assert_string_equal(test->plugin->account.api_url, "https://api.test");
+    assert_string_equal(test->plugin->account.buckets[0].id, FAKE_BUCKET_ID);
+}
+
+/* A wrong key: fatal at once (never retried), and the message holds no secret. */
+static void wrong_key_is_fatal_and_secret_free(void **state)
+{
+    struct b2_test *test = *state;
+    setenv("B2_APPLICATION_KEY", "wrong-secret-value", 1);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_EAUTH);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 1);
+    assert_null(strstr(err.message, "wrong-secret-value"));
+    assert_non_null(strstr(err.message, FAKE_KEY_ID));
+    setenv("B2_APPLICATION_KEY", FAKE_KEY, 1);
+}
+
+/* 503 on authorize: back off and retry. */
+static void authorize_retries_when_unavailable(void **state)
+{
+    struct b2_test *test = *state;
+    fake_script(test->http, AUTHORIZE, 503, NULL, "{\"status\": 503, \"code\": \"service_unavailable\", \"message\": \"busy\"}");
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    assert_int_equal(fake_slept(&test->clock), 1000);
+}
+
+/* A malformed authorize answer is a clear error. */
+static void malformed_authorize_answer(void **state)
+{
+    struct b2_test *test = *state;
+    fake_script(test->http, AUTHORIZE, 200, NULL, "{\"accountId\": \"a\", \"authorizationToken\": \"t\"}");
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_EINTERNAL);
+    assert_non_null(strstr(err.message, "apiUrl is missing"));
+}
+
+/* The token is refreshed proactively before its 24 h run out. */
+static void token_is_refreshed_before_24_hours(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    test->clock.now_ms += 22LL * 3600 * 1000;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 1);
+    test->clock.now_ms += 90LL * 60 * 1000;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+}
+
+struct refresher {
+    struct b2_test *test;
+    pthread_barrier_t *barrier;
+    uint64_t stale;
+    enum stor_status status;
+};
+
+static void *refresh_thread(void *context)
+{
+    struct refresher *refresher = context;
+    struct stor_error err;
+    pthread_barrier_wait(refresher->barrier);
+    refresher->status = b2_auth_refresh(refresher->test->plugin, refresher->stale, &err);
+    return NULL;
+}
+
+/* Sixteen threads report the same stale token at once: one authorize call. */
+static void refresh_is_single_flight(void **state)
+{
+    struct b2_test *test = *state;
+    struct b2_credentials credentials;
+    struct stor_error err;
+    assert_int_equal(b2_auth_get(test->plugin, &credentials, &err), STOR_OK);
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, 16);
+    pthread_t threads[16];
+    struct refresher refreshers[16];
+    for (int i = 0; i < 16; i++) {
+        refreshers[i] = (struct refresher){test, &barrier, credentials.generation, STOR_EINTERNAL};
+        pthread_create(&threads[i], NULL, refresh_thread, &refreshers[i]);
+    }
+    for (int i = 0; i < 16; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(refreshers[i].status, STOR_OK);
+    }
+    pthread_barrier_destroy(&barrier);
+    b2_credentials_free(&credentials);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+}
+
+static int open_with(struct b2_test *test, const char *const *options, struct stor_error *err)
+{
+    struct stor_option parsed[8];
+    size_t count = 0;
+    char copies[8][256];
+    for (; options[count]; count++) {
+        snprintf(copies[count], sizeof copies[count], "%s", options[count]);
+        char *equals = strchr(copies[count], '=');
+        *equals = '\0';
+        parsed[count] = (struct stor_option){copies[count], equals + 1};
+    }
+    parsed[count++] = (struct stor_option){"cache", "no"};
+    struct b2_plugin *plugin = NULL;
+    memset(err, 0, sizeof *err);
+    enum stor_status status = b2_plugin_create(&test->host.host, parsed, count, test->plugin->clock,
+                                               &plugin, err);
+    if (plugin) {
+        plugin->http = NULL;
+        b2_plugin_destroy(plugin);
+    }
+    return status;
+}
+
+/* Secrets as options are refused, saying why; so are unknown options and bad values. */
+static void options_are_checked(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(open_with(test, (const char *[]){"key=abc", NULL}, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "B2_APPLICATION_KEY"));
+    assert_non_null(strstr(err.message, "visible"));
+    assert_null(strstr(err.message, "abc"));
+    assert_int_equal(open_with(test, (const char *[]){"application_key=abc", NULL}, &err), STOR_EINVAL);
+    assert_int_equal(open_with(test, (const char *[]){"colour=blue", NULL}, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "colour"));
+    assert_int_equal(open_with(test, (const char *[]){"endpoint=ftp://x", NULL}, &err), STOR_EINVAL);
+    assert_int_equal(open_with(test, (const char *[]){"retries=0", NULL}, &err), STOR_EINVAL);
+    assert_int_equal(open_with(test, (const char *[]){"retries=many", NULL}, &err), STOR_EINVAL);
+    assert_int_equal(open_with(test, (const char *[]){"upload_cutoff=6000000000", NULL}, &err), STOR_EINVAL);
+    assert_int_equal(open_with(test, (const char *[]){"cache=maybe", NULL}, &err), STOR_EINVAL);
+    assert_int_equal(open_with(test, (const char *[]){"retry_time=30", "timeout=5", NULL}, &err), STOR_OK);
+    unsetenv("B2_APPLICATION_KEY");
+    assert_int_equal(open_with(test, (const char *[]){NULL}, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "key_file"));
+    setenv("B2_APPLICATION_KEY", FAKE_KEY, 1);
+}
+
+/* -o key_file=PATH: two lines, key id then key; the endpoint loses its trailing slash. */
+static void key_file_and_endpoint(void **state)
+{
+    struct b2_test *test = *state;
+    char path[] = "/tmp/stor-b2-key-XXXXXX";
+    int fd = mkstemp(path);
+    const char text[] = FAKE_KEY_ID "\r\n" FAKE_KEY "\n";
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    char option[64];
+    snprintf(option, sizeof option, "key_file=%s", path);
+    unsetenv("B2_APPLICATION_KEY_ID");
+    unsetenv("B2_APPLICATION_KEY");
+    assert_int_equal(b2_test_restart(test, (const char *[]){option, "endpoint=https://auth.test//", NULL}), 0);
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_string_equal(fake_last(test->http, AUTHORIZE)->url, "https://auth.test/b2api/v4/b2_authorize_account");
+    assert_string_equal(fake_last(test->http, AUTHORIZE)->basic_password, FAKE_KEY);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, "only-one-line\n", 14), 14);
+    close(fd);
+    assert_int_equal(open_with(test, (const char *[]){option, NULL}, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "two lines"));
+    unlink(path);
+    assert_int_equal(open_with(test, (const char *[]){option, NULL}, &err), STOR_EINVAL);
+    setenv("B2_APPLICATION_KEY_ID", FAKE_KEY_ID, 1);
+    setenv("B2_APPLICATION_KEY", FAKE_KEY, 1);
+}
+
+static char *cache_file(const char *directory, const char *suffix)
+{
+    DIR *dir = opendir(directory);
+    struct dirent *entry;
+    char *found = NULL;
+    while (dir && (entry = readdir(dir)))
+        if (strncmp(entry->d_name, "b2-", 3) == 0 && strstr(entry->d_name, suffix) &&
+            strlen(strstr(entry->d_name, suffix)) == strlen(suffix) &&
+            asprintf(&found, "%s/%s", directory, entry->d_name) < 0)
+            found = NULL;
+    if (dir)
+        closedir(dir);
+    return found;
+}
+
+/* Under umask 0 the cache directory is 0700 and its files 0600; a second instance reuses the
+ * token without authorizing. */
+static void cache_permissions_and_reuse(void **state)
+{
+    struct b2_test *test = *state;
+    mode_t old = umask(0);
+    char *nested;
+    assert_true(asprintf(&nested, "%s/deeper/stor", test->cache_dir) > 0);
+    setenv("STOR_CACHE_DIR", nested, 1);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    umask(old);
+    struct stat info;
+    assert_int_equal(stat(nested, &info), 0);
+    assert_int_equal(info.st_mode & 0777, 0700);
+    char *json = cache_file(nested, ".json"), *lock = cache_file(nested, ".lock");
+    free(nested);
+    assert_non_null(json);
+    assert_non_null(lock);
+    assert_int_equal(stat(json, &info), 0);
+    assert_int_equal(info.st_mode & 0777, 0600);
+    assert_int_equal(stat(lock, &info), 0);
+    assert_int_equal(info.st_mode & 0777, 0600);
+    /* The name is a hash: neither the key id nor the endpoint shows in it. */
+    assert_null(strstr(json, FAKE_KEY_ID));
+    free(json);
+    free(lock);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 1);
+    setenv("STOR_CACHE_DIR", test->cache_dir, 1);
+}
+
+static void corrupt(struct b2_test *test, const char *content, mode_t mode)
+{
+    char *json = cache_file(test->cache_dir, ".json");
+    assert_non_null(json);
+    int fd = open(json, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+    fchmod(fd, mode);
+    close(fd);
+    free(json);
+}
+
+/* A corrupt cache file is ignored and replaced by a good one. */
+static void corrupt_cache_is_replaced(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    corrupt(test, "{\"format\": 1, \"account\": [tru", 0600);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+}
+
+/* A cache file others may write is not trusted. */
+static void unsafe_cache_file_is_refused(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    char *json = cache_file(test->cache_dir, ".json");
+    chmod(json, 0666);
+    free(json);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    /* A group-writable cache directory disables the disk cache altogether. */
+    chmod(test->cache_dir, 0770);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_null(test->plugin->cache);
+    assert_non_null(strstr(test->host.log, "writable by group or others"));
+    chmod(test->cache_dir, 0700);
+}
+
+/* A cached token older than its life is not used. */
+static void expired_cache_entry_is_replaced(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    test->clock.now_ms += 24LL * 3600 * 1000;
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+}
+
+/* A refused token is not taken back from the cache: the refresh really authorizes. */
+static void refresh_skips_the_refused_cached_token(void **state)
+{
+    struct b2_test *test = *state;
+    struct b2_credentials credentials;
+    struct stor_error err;
+    assert_int_equal(b2_auth_get(test->plugin, &credentials, &err), STOR_OK);
+    assert_int_equal(b2_auth_refresh(test->plugin, credentials.generation, &err), STOR_OK);
+    b2_credentials_free(&credentials);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    assert_string_equal(test->plugin->account.token, "acct-token-2");
+}
+
+/* Another process already refreshed the refused token: take its token from the cache. */
+static void refresh_adopts_another_process_token(void **state)
+{
+    struct b2_test *test = *state;
+    struct b2_credentials mine;
+    struct stor_error err;
+    assert_int_equal(b2_auth_get(test->plugin, &mine, &err), STOR_OK);
+    struct b2_plugin *other = NULL;
+    static const struct stor_option none[1];
+    assert_int_equal(b2_plugin_create(&test->host.host, none, 0, test->plugin->clock, &other, &err), STOR_OK);
+    other->http = &test->http->base;
+    struct b2_credentials theirs;
+    assert_int_equal(b2_auth_get(other, &theirs, &err), STOR_OK); /* from the cache */
+    assert_string_equal(theirs.token, "acct-token-1");
+    assert_int_equal(b2_auth_refresh(other, theirs.generation, &err), STOR_OK); /* authorizes */
+    assert_int_equal(b2_auth_refresh(test->plugin, mine.generation, &err), STOR_OK); /* adopts */
+    assert_string_equal(test->plugin->account.token, "acct-token-2");
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    b2_credentials_free(&mine);
+    b2_credentials_free(&theirs);
+    other->http = NULL;
+    b2_plugin_destroy(other);
+}
+
+/* Four processes start cold at once: the flock makes one of them authorize, the rest read it. */
+static void concurrent_processes_authorize_once(void **state)
+{
+    struct b2_test *test = *state;
+    pid_t children[4];
+    for (int i = 0; i < 4; i++) {
+        children[i] = fork();
+        if (children[i] == 0) {
+            struct stor_error err;
+            int ok = authorize(test, &err) == STOR_OK;
+            _exit(ok ? (int)fake_count(test->http, AUTHORIZE) : 100);
+        }
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        int status;
+        waitpid(children[i], &status, 0);
+        assert_true(WIFEXITED(status));
+        total += WEXITSTATUS(status);
+    }
+    assert_int_equal(total, 1);
+}
+
+static int add_marker(json_object *root, void *context)
+{
+    const char *name = context;
+    json_object_object_add(root, name, json_object_new_boolean(1));
+    return 1;
+}
+
+/* Concurrent writers never lose each other's entries nor leave a torn file. */
+static void concurrent_writers_keep_the_file_whole(void **state)
+{
+    struct b2_test *test = *state;
+    pid_t children[4];
+    for (int i = 0; i < 4; i++) {
+        children[i] = fork();
+        if (children[i] == 0) {
+            for (int j = 0; j < 25; j++) {
+                char name[32];
+                snprintf(name, sizeof name, "marker-%d-%d", i, j);
+                if (b2_cache_update(test->plugin->cache, add_marker, name) != 1)
+                    _exit(1);
+            }
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        int status;
+        waitpid(children[i], &status, 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    char *json = cache_file(test->cache_dir, ".json");
+    json_object *root = json_object_from_file(json);
+    free(json);
+    assert_non_null(root);
+    int markers = 0;
+    json_object_object_foreach(root, key, value) {
+        (void)value;
+        markers += strncmp(key, "marker-", 7) == 0;
+    }
+    json_object_put(root);
+    assert_int_equal(markers, 100);
+    /* No temporary file left behind. */
+    DIR *dir = opendir(test->cache_dir);
+    struct dirent *entry;
+    int files = 0;
+    while ((entry = readdir(dir)))
+        files += entry->d_name[0] != '.';
+    closedir(dir);
+    assert_int_equal(files, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(v4_answer_is_parsed, setup, teardown),
+        cmocka_unit_test_setup_teardown(v2_fallback_on_404, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_key_is_fatal_and_secret_free, setup, teardown),
+        cmocka_unit_test_setup_teardown(authorize_retries_when_unavailable, setup, teardown),
+        cmocka_unit_test_setup_teardown(malformed_authorize_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(token_is_refreshed_before_24_hours, setup, teardown),
+        cmocka_unit_test_setup_teardown(refresh_is_single_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(options_are_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(key_file_and_endpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_permissions_and_reuse, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(corrupt_cache_is_replaced, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(unsafe_cache_file_is_refused, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(expired_cache_entry_is_replaced, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(refresh_skips_the_refused_cached_token, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(refresh_adopts_another_process_token, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_processes_authorize_once, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_writers_keep_the_file_whole, setup_cached, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

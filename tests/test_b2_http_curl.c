@@ -1,0 +1,268 @@
+/* tests/test_b2_http_curl.c — the libcurl side of the HTTP seam against a tiny in-process server
+ * on 127.0.0.1: Content-Length on streamed bodies, Basic auth, redacted trace, keep-alive, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http.h"
+
+/* One scripted loopback server: answers every request with reply, records the last request. */
+struct server {
+    int listener;
+    int port;
+    pthread_t thread;
+    const char *reply;      /* raw HTTP response; "" = close without answering */
+    char request[1 << 16];  /* headers and body of the last request */
+    size_t request_length;
+    int accepts;
+    int requests;
+    int stop;
+};
+
+static size_t content_length_of(const char *headers)
+{
+    const char *found = strcasestr(headers, "\r\nContent-Length:");
+    return found ? (size_t)strtoul(found + 17, NULL, 10) : 0;
+}
+
+static void *serve(void *context)
+{
+    struct server *server = context;
+    while (!server->stop) {
+        int connection = accept(server->listener, NULL, NULL);
+        if (connection < 0)
+            break;
+        server->accepts++;
+        for (;;) { /* requests on this connection (keep-alive) */
+            size_t have = 0;
+            char *end = NULL;
+            ssize_t got = 0;
+            while (!end && have < sizeof server->request - 1 &&
+                   (got = read(connection, server->request + have, sizeof server->request - 1 - have)) > 0) {
+                have += (size_t)got;
+                server->request[have] = '\0';
+                end = strstr(server->request, "\r\n\r\n");
+            }
+            if (!end)
+                break;
+            size_t wanted = (size_t)(end + 4 - server->request) + content_length_of(server->request);
+            while (have < wanted && have < sizeof server->request - 1 &&
+                   (got = read(connection, server->request + have, wanted - have)) > 0)
+                have += (size_t)got;
+            server->request[have] = '\0';
+            server->request_length = have;
+            server->requests++;
+            if (!server->reply[0])
+                break;
+            if (write(connection, server->reply, strlen(server->reply)) < 0)
+                break;
+        }
+        close(connection);
+    }
+    return NULL;
+}
+
+static void server_start(struct server *server, const char *reply)
+{
+    memset(server, 0, sizeof *server);
+    server->reply = reply;
+    server->listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(server->listener, (struct sockaddr *)&address, sizeof address), 0);
+    assert_int_equal(listen(server->listener, 8), 0);
+    socklen_t length = sizeof address;
+    getsockname(server->listener, (struct sockaddr *)&address, &length);
+    server->port = ntohs(address.sin_port);
+    pthread_create(&server->thread, NULL, serve, server);
+}
+
+static void server_stop(struct server *server)
+{
+    server->stop = 1;
+    shutdown(server->listener, SHUT_RDWR);
+    close(server->listener);
+    pthread_join(server->thread, NULL);
+}
+
+struct trace {
+    char text[1 << 15];
+    size_t length;
+};
+
+static void on_trace(void *context, const char *line)
+{
+    struct trace *trace = context;
+    trace->length += (size_t)snprintf(trace->text + trace->length, sizeof trace->text - trace->length,
+                                      "%s\n", line);
+    if (trace->length >= sizeof trace->text)
+        trace->length = sizeof trace->text - 1;
+}
+
+static struct b2_http *transport(struct trace *trace)
+{
+    struct b2_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 5,
+                                      .user_agent = "stor-b2-test",
+                                      .trace = trace ? on_trace : NULL, .trace_context = trace};
+    return b2_http_curl_create(&options);
+}
+
+struct counting_reader {
+    size_t left;
+};
+
+static ssize_t read_pattern(void *context, char *buffer, size_t size)
+{
+    struct counting_reader *reader = context;
+    size_t now = reader->left < size ? reader->left : size;
+    memset(buffer, 'z', now);
+    reader->left -= now;
+    return (ssize_t)now;
+}
+
+struct sink {
+    size_t bytes;
+};
+
+static int write_sink(void *context, const char *data, size_t size)
+{
+    (void)data;
+    ((struct sink *)context)->bytes += size;
+    return 0;
+}
+
+static char url[128];
+
+/* A streamed POST: Content-Length, no chunking, no Expect, the body intact; 2xx body streamed. */
+static void streamed_post_has_content_length(void **state)
+{
+    (void)state;
+    struct server server;
+    server_start(&server, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Bz-Thing: yes\r\n\r\nhello");
+    struct b2_http *http = transport(NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/upload", server.port);
+    struct counting_reader reader = {40000};
+    struct sink sink = {0};
+    const char *headers[] = {"X-Bz-File-Name: a%20b", "Expect:"};
+    struct b2_http_request request = {.method = "POST", .url = url, .headers = headers,
+                                      .header_count = 2, .read_body = read_pattern,
+                                      .read_context = &reader, .content_length = 40000,
+                                      .write_body = write_sink, .write_context = &sink};
+    struct b2_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
+    assert_int_equal(response.status, 200);
+    assert_string_equal(b2_http_header(&response, "x-bz-thing"), "yes");
+    assert_null(response.body);
+    assert_int_equal(sink.bytes, 5);
+    assert_non_null(strcasestr(server.request, "\r\nContent-Length: 40000\r\n"));
+    assert_null(strcasestr(server.request, "chunked"));
+    assert_null(strcasestr(server.request, "Expect:"));
+    assert_non_null(strstr(server.request, "\r\nX-Bz-File-Name: a%20b\r\n"));
+    assert_int_equal(server.request_length - (size_t)(strstr(server.request, "\r\n\r\n") + 4 - server.request), 40000);
+    b2_http_response_free(&response);
+    http->destroy(http);
+    server_stop(&server);
+}
+
+/* Error bodies stay in memory even when a body sink is set; the connection is reused. */
+static void error_body_in_memory_and_keep_alive(void **state)
+{
+    (void)state;
+    struct server server;
+    server_start(&server, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 3\r\nContent-Length: 14\r\n\r\n{\"code\":\"x\"}\r\n");
+    struct b2_http *http = transport(NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/b2api/v2/b2_get_upload_url", server.port);
+    struct sink sink = {0};
+    for (int i = 0; i < 3; i++) {
+        struct b2_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2,
+                                          .write_body = write_sink, .write_context = &sink};
+        struct b2_http_response response;
+        assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
+        assert_int_equal(response.status, 503);
+        assert_string_equal(b2_http_header(&response, "Retry-After"), "3");
+        assert_int_equal(response.body_length, 14);
+        assert_non_null(strstr(response.body, "\"code\""));
+        b2_http_response_free(&response);
+    }
+    assert_int_equal(sink.bytes, 0);
+    assert_int_equal(server.requests, 3);
+    assert_int_equal(server.accepts, 1);
+    http->destroy(http);
+    server_stop(&server);
+}
+
+/* Basic auth is done by libcurl, and the trace never shows the credentials. */
+static void basic_auth_is_redacted_in_the_trace(void **state)
+{
+    (void)state;
+    struct server server;
+    server_start(&server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+    struct trace *trace = calloc(1, sizeof *trace);
+    struct b2_http *http = transport(trace);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/b2api/v4/b2_authorize_account", server.port);
+    struct b2_http_request request = {.method = "GET", .url = url, .basic_user = "keyid",
+                                      .basic_password = "SECRETKEY"};
+    struct b2_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
+    b2_http_response_free(&response);
+    /* base64("keyid:SECRETKEY") */
+    assert_non_null(strstr(server.request, "Authorization: Basic a2V5aWQ6U0VDUkVUS0VZ"));
+    assert_non_null(strstr(trace->text, "> GET /b2api/v4/b2_authorize_account"));
+    assert_non_null(strstr(trace->text, "Authorization: <redacted>"));
+    assert_null(strstr(trace->text, "a2V5aWQ6U0VDUkVUS0VZ"));
+    assert_null(strstr(trace->text, "SECRETKEY"));
+    const char *headers[] = {"Authorization: 4_token_secret"};
+    struct b2_http_request with_token = {.method = "POST", .url = url, .headers = headers,
+                                         .header_count = 1, .body = "{}", .body_length = 2};
+    assert_int_equal(http->perform(http, &with_token, &response), B2_HTTP_COMPLETE);
+    b2_http_response_free(&response);
+    assert_null(strstr(trace->text, "4_token_secret"));
+    http->destroy(http);
+    free(trace);
+    server_stop(&server);
+}
+
+/* Nobody listening: a connect failure. A server that hangs up: a broken connection. */
+static void transport_failures_are_classified(void **state)
+{
+    (void)state;
+    struct server server;
+    server_start(&server, "");
+    struct b2_http *http = transport(NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", server.port);
+    struct b2_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2};
+    struct b2_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_BROKEN);
+    assert_true(strlen(response.error) > 0);
+    b2_http_response_free(&response);
+    server_stop(&server);
+    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_CONNECT);
+    b2_http_response_free(&response);
+    http->destroy(http);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(streamed_post_has_content_length),
+        cmocka_unit_test(error_body_in_memory_and_keep_alive),
+        cmocka_unit_test(basic_auth_is_redacted_in_the_trace),
+        cmocka_unit_test(transport_failures_are_classified),
+    };
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed;
+}
