@@ -213,6 +213,8 @@ static enum MHD_Result answer(struct request *req)
 	} else if (!request_has_reply(req)) {
 		dispatch(req);
 	}
+	/* Free the upload token before the client can see the answer and send its next upload. */
+	upload_release(req);
 	if (req->fault.delay_ms)
 		sleep_ms(req->fault.delay_ms);
 	if (!req->response)
