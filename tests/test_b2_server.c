@@ -1301,6 +1301,16 @@ static void test_restricted_key_bucket_and_prefix(void **state)
 	assert_b2_error(&unnamed, 401, "unauthorized");
 	reply_free(&unnamed);
 
+	snprintf(json, sizeof json, "{\"accountId\":\"%s\",\"bucketId\":\"%s\"}", B2_TEST_KEY_ID, other_id);
+	struct reply named_other = call_with(f->server, token, "b2_list_buckets", json);
+	assert_b2_error(&named_other, 401, "unauthorized");
+	reply_free(&named_other);
+	snprintf(json, sizeof json, "{\"accountId\":\"%s\",\"bucketName\":\"%s\"}", B2_TEST_KEY_ID, B2_TEST_BUCKET);
+	struct reply named_own = call_with(f->server, token, "b2_list_buckets", json);
+	assert_int_equal(named_own.status, 200);
+	assert_int_equal(json_object_array_length(member(named_own.json, "buckets")), 1);
+	reply_free(&named_own);
+
 	snprintf(json, sizeof json, "{\"bucketId\":\"%s\"}", f->bucket_id);
 	struct reply whole_bucket = call_with(f->server, token, "b2_list_file_names", json);
 	assert_b2_error(&whole_bucket, 401, "unauthorized");

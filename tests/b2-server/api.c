@@ -179,6 +179,12 @@ void handle_list_buckets(struct request *req, json_object *body)
 		reply_error(req, 401, "unauthorized", "The key is restricted to another bucket");
 		return;
 	}
+	struct b2_error error;
+	if (key->bucket_name && bucket_id && !store_check_bucket(key, bucket_id, &error) &&
+	    error.status == 401) { /* another existing bucket; an unknown id just lists nothing */
+		reply_b2_error(req, &error);
+		return;
+	}
 	json_object *result = store_list_buckets(key, bucket_id, bucket_name, mask);
 	reply_json(req, 200, result);
 }

@@ -97,6 +97,14 @@ void blob_seal(struct blob *blob)
 		close(blob->write_fd);
 		blob->write_fd = -1;
 	}
+	/* Give back the slack of the doubling growth (remapped, not copied, for large blocks). */
+	if (blob->memory && blob->length > 0 && blob->capacity > blob->length) {
+		char *fitted = realloc(blob->memory, (size_t)blob->length);
+		if (fitted) {
+			blob->memory = fitted;
+			blob->capacity = (size_t)blob->length;
+		}
+	}
 }
 
 uint64_t blob_length(const struct blob *blob)
