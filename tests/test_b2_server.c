@@ -729,6 +729,15 @@ static void test_upload_bad_names_and_headers(void **state)
 	assert_b2_error(&reserved, 400, "bad_request");
 	reply_free(&reserved);
 
+	char *oversized = malloc(8000);
+	strcpy(oversized, "X-Bz-Info-big: ");
+	memset(oversized + 15, 'v', 7000);
+	oversized[7015] = '\0';
+	struct reply too_much_info = upload_to(&target, "x", "x", 1, NULL, oversized);
+	assert_b2_error(&too_much_info, 400, "bad_request");
+	reply_free(&too_much_info);
+	free(oversized);
+
 	char authorization[200];
 	snprintf(authorization, sizeof authorization, "Authorization: %s", target.token);
 	const char *no_name[] = {authorization, "Content-Type: text/plain",

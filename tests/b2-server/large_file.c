@@ -63,8 +63,7 @@ static json_object *part_json(const char *file_id, int number, const struct part
 
 /* Stores a part's blob under the store lock; the caller checked the part number. */
 static json_object *put_part_locked(struct version *version, int number, struct blob *blob,
-				    uint64_t offset, uint64_t length, const char *sha1,
-				    struct b2_error *error)
+				    uint64_t length, const char *sha1, struct b2_error *error)
 {
 	struct large_upload *large = version->large;
 	if ((size_t)number > large->capacity) {
@@ -85,7 +84,6 @@ static json_object *put_part_locked(struct version *version, int number, struct 
 		store.used_bytes -= part->length;
 		blob_unref(part->blob);
 	}
-	(void)offset; /* parts always start at their blob's first byte */
 	blob_ref(blob);
 	part->blob = blob;
 	part->length = length;
@@ -106,7 +104,7 @@ json_object *store_put_part(const char *file_id, int part_number, struct blob *b
 	else if (!store_has_room_locked(blob_length(blob)))
 		b2_error_set(error, 403, "storage_cap_exceeded", "Cannot upload files, storage cap exceeded.");
 	else
-		result = put_part_locked(version, part_number, blob, 0, blob_length(blob), sha1, error);
+		result = put_part_locked(version, part_number, blob, blob_length(blob), sha1, error);
 	pthread_mutex_unlock(&store.lock);
 	return result;
 }
@@ -455,7 +453,7 @@ void handle_copy_part(struct request *req, json_object *body)
 				snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 			if (ok) {
 				blob_seal(blob);
-				result = put_part_locked(target, (int)number, blob, 0, done, hex, &error);
+				result = put_part_locked(target, (int)number, blob, done, hex, &error);
 			} else {
 				b2_error_set(&error, 500, "internal_error", "could not copy the part");
 			}

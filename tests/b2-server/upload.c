@@ -68,9 +68,13 @@ static bool info_key_valid(const char *key)
 	return true;
 }
 
+/* B2 limits the file name and all X-Bz-Info-* header lines together to 7,000 bytes. */
+#define MAX_NAME_AND_INFO_BYTES 7000
+
 struct info_collector {
 	json_object *info;
 	const char *problem;
+	size_t header_bytes;         /* "name: value\r\n" of the file name and info headers */
 };
 
 static enum MHD_Result collect_info_header(void *cls, enum MHD_ValueKind kind, const char *name,
@@ -80,6 +84,11 @@ static enum MHD_Result collect_info_header(void *cls, enum MHD_ValueKind kind, c
 	(void)kind;
 	if (strncasecmp(name, "X-Bz-Info-", 10) != 0)
 		return MHD_YES;
+	collector->header_bytes += strlen(name) + strlen(value ? value : "") + 4;
+	if (collector->header_bytes > MAX_NAME_AND_INFO_BYTES) {
+		collector->problem = "File name and X-Bz-Info-* headers exceed 7000 bytes";
+		return MHD_NO;
+	}
 	char key[64];
 	size_t length = strlen(name + 10);
 	if (length >= sizeof key) {
@@ -136,7 +145,8 @@ static bool begin_file(struct request *req, struct upload *upload)
 		return false;
 	}
 	upload->content_type = strdup(content_type);
-	struct info_collector collector = {json_object_new_object(), NULL};
+	struct info_collector collector = {json_object_new_object(), NULL,
+					   strlen("X-Bz-File-Name: \r\n") + strlen(encoded_name)};
 	MHD_get_connection_values(req->connection, MHD_HEADER_KIND, collect_info_header, &collector);
 	upload->file_info = collector.info;
 	if (collector.problem) {
