@@ -998,6 +998,7 @@ static void test_large_file_round_trip(void **state)
 	assert_int_equal(finished.status, 200);
 	assert_string_equal(text(finished.json, "action"), "upload");
 	assert_string_equal(text(finished.json, "contentSha1"), "none");
+	assert_string_equal(text(finished.json, "contentType"), "application/octet-stream"); /* b2/x-auto */
 	assert_int_equal(json_object_get_int64(member(finished.json, "contentLength")), first_length + second_length);
 	reply_free(&finished);
 

@@ -141,7 +141,9 @@ void handle_start_large_file(struct request *req, json_object *body)
 	} else if (bucket && grow_array(&bucket->unfinished, &bucket->unfinished_capacity,
 					bucket->unfinished_count, sizeof *bucket->unfinished)) {
 		struct version *version = version_new(bucket, file_name, ACTION_START);
-		version->content_type = strdup(content_type);
+		version->content_type = strdup(strcmp(content_type, "b2/x-auto") == 0
+						       ? auto_content_type(file_name)
+						       : content_type);
 		version->sha1 = strdup("none");
 		if (file_info)
 			json_object_deep_copy(file_info, &version->file_info, NULL);

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int hex_value(char c)
 {
@@ -109,4 +110,22 @@ const char *file_name_problem(const char *name)
 		p += step;
 	}
 	return NULL;
+}
+
+const char *auto_content_type(const char *file_name)
+{
+	static const struct { const char *extension, *type; } known[] = {
+		{"txt", "text/plain"}, {"html", "text/html"}, {"htm", "text/html"}, {"css", "text/css"},
+		{"csv", "text/csv"}, {"js", "application/javascript"}, {"json", "application/json"},
+		{"xml", "application/xml"}, {"pdf", "application/pdf"}, {"zip", "application/zip"},
+		{"gz", "application/gzip"}, {"tar", "application/x-tar"}, {"jpg", "image/jpeg"},
+		{"jpeg", "image/jpeg"}, {"png", "image/png"}, {"gif", "image/gif"}, {"svg", "image/svg+xml"},
+		{"mp4", "video/mp4"}, {"mp3", "audio/mpeg"},
+	};
+	const char *dot = strrchr(file_name, '.'), *slash = strrchr(file_name, '/');
+	if (dot && (!slash || dot > slash))
+		for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+			if (strcasecmp(dot + 1, known[i].extension) == 0)
+				return known[i].type;
+	return "application/octet-stream";
 }

@@ -11,6 +11,9 @@
 char *percent_decode(const char *text, bool plus_is_space);
 /* Encodes every byte outside B2's "may stay literal" set; '/' stays literal. malloc'd. */
 char *percent_encode(const char *text);
+/* The Content-Type B2 picks for "b2/x-auto": by the name's extension, else
+ * application/octet-stream. */
+const char *auto_content_type(const char *file_name);
 /* NULL when the name is acceptable, else the reason. */
 const char *file_name_problem(const char *name);
 

@@ -144,7 +144,9 @@ static bool begin_file(struct request *req, struct upload *upload)
 		reply_error(req, 401, "unauthorized", "The key is restricted to another name prefix");
 		return false;
 	}
-	upload->content_type = strdup(content_type);
+	upload->content_type = strdup(strcmp(content_type, "b2/x-auto") == 0
+					      ? auto_content_type(upload->file_name)
+					      : content_type);
 	struct info_collector collector = {json_object_new_object(), NULL,
 					   strlen("X-Bz-File-Name: \r\n") + strlen(encoded_name)};
 	MHD_get_connection_values(req->connection, MHD_HEADER_KIND, collect_info_header, &collector);
