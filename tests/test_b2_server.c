@@ -1061,6 +1061,68 @@ static void test_large_file_small_part_and_cancel(void **state)
 	reply_free(&late_part);
 }
 
+static void test_copy_part(void **state)
+{
+	struct fixture *f = *state;
+	size_t first_length = 5000000, big_length = first_length + 10;
+	char *data = malloc(big_length + 3);
+	for (size_t i = 0; i < big_length; i++)
+		data[i] = (char)(i % 251);
+	char sha1_first[41], sha1_rest[41], sha1_big[41], sha1_small[41], sha1_all[41];
+	sha1_hex(data, first_length, sha1_first);
+	sha1_hex(data + first_length, 10, sha1_rest);
+	sha1_hex(data, big_length, sha1_big);
+	sha1_hex("234", 3, sha1_small);
+
+	/* A two-part source, so the copied part spans two segments. */
+	struct large source = start_large(f, "copy-source");
+	struct reply one = upload_part(&source, 1, data, first_length, false);
+	struct reply two = upload_part(&source, 2, data + first_length, 10, false);
+	assert_int_equal(one.status, 200);
+	assert_int_equal(two.status, 200);
+	reply_free(&one);
+	reply_free(&two);
+	struct reply done = call(f, "b2_finish_large_file", "{\"fileId\":\"%s\",\"partSha1Array\":[\"%s\",\"%s\"]}",
+				 source.file_id, sha1_first, sha1_rest);
+	assert_int_equal(done.status, 200);
+	reply_free(&done);
+	char small_id[200];
+	strcpy(small_id, put(f, "copy-small", "0123456789"));
+
+	struct large target = start_large(f, "copy-target");
+	struct reply whole = call(f, "b2_copy_part", "{\"sourceFileId\":\"%s\",\"largeFileId\":\"%s\",\"partNumber\":1}",
+				  source.file_id, target.file_id);
+	assert_int_equal(whole.status, 200);
+	assert_string_equal(text(whole.json, "contentSha1"), sha1_big);
+	assert_int_equal(json_object_get_int64(member(whole.json, "contentLength")), big_length);
+	reply_free(&whole);
+	struct reply ranged = call(f, "b2_copy_part",
+				   "{\"sourceFileId\":\"%s\",\"largeFileId\":\"%s\",\"partNumber\":2,\"range\":\"bytes=2-4\"}",
+				   small_id, target.file_id);
+	assert_int_equal(ranged.status, 200);
+	assert_string_equal(text(ranged.json, "contentSha1"), sha1_small);
+	reply_free(&ranged);
+	struct reply outside = call(f, "b2_copy_part",
+				    "{\"sourceFileId\":\"%s\",\"largeFileId\":\"%s\",\"partNumber\":3,\"range\":\"bytes=20-30\"}",
+				    small_id, target.file_id);
+	assert_b2_error(&outside, 416, "range_not_satisfiable");
+	reply_free(&outside);
+
+	struct reply finished = call(f, "b2_finish_large_file", "{\"fileId\":\"%s\",\"partSha1Array\":[\"%s\",\"%s\"]}",
+				     target.file_id, sha1_big, sha1_small);
+	assert_int_equal(finished.status, 200);
+	reply_free(&finished);
+	struct reply down = download(f, "GET", "copy-target", NULL);
+	assert_int_equal(down.length, big_length + 3);
+	memcpy(data + big_length, "234", 3);
+	sha1_hex(data, big_length + 3, sha1_all);
+	char got[41];
+	sha1_hex(down.body, down.length, got);
+	assert_string_equal(got, sha1_all);
+	reply_free(&down);
+	free(data);
+}
+
 /* ---- listing, info, hide, delete, copy ------------------------------------------------------ */
 
 static void test_list_file_names(void **state)
@@ -1686,6 +1748,7 @@ int main(void)
 		TEST(test_upload_one_at_a_time_per_token),
 		TEST(test_large_file_round_trip),
 		TEST(test_large_file_small_part_and_cancel),
+		TEST(test_copy_part),
 		TEST(test_list_file_names),
 		TEST(test_versions_hide_and_delete),
 		TEST(test_get_file_info),

@@ -1,14 +1,12 @@
 /* large_file.c — B2's large files: start, part upload targets, parts, finish with the
- * partSha1Array checks, cancel and the two listings. Parts are kept as blobs and become the
- * finished file's segments without being copied. */
+ * partSha1Array checks, cancel and the two listings. Parts are segments of blobs (copied parts
+ * share the source's bytes) and become the finished file's segments without being copied. */
 #include "large_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <openssl/evp.h>
 
 #include "auth.h"
 #include "json_reply.h"
@@ -20,7 +18,7 @@ enum { MAX_PARTS = 10000, MINIMUM_PART_SIZE = 5000000 };
 void large_upload_free(struct large_upload *large)
 {
 	for (size_t i = 0; i < large->capacity; i++)
-		blob_unref(large->parts[i].blob);
+		segments_free(large->parts[i].segments, large->parts[i].segment_count);
 	free(large->parts);
 	free(large);
 }
@@ -61,9 +59,11 @@ static json_object *part_json(const char *file_id, int number, const struct part
 	return json;
 }
 
-/* Stores a part's blob under the store lock; the caller checked the part number. */
-static json_object *put_part_locked(struct version *version, int number, struct blob *blob,
-				    uint64_t length, const char *sha1, struct b2_error *error)
+/* Stores a part under the store lock, taking the segments (and their references); the caller
+ * checked the part number. */
+static json_object *put_part_locked(struct version *version, int number, struct segment *segments,
+				    size_t segment_count, uint64_t length, const char *sha1,
+				    struct b2_error *error)
 {
 	struct large_upload *large = version->large;
 	if ((size_t)number > large->capacity) {
@@ -72,6 +72,7 @@ static json_object *put_part_locked(struct version *version, int number, struct 
 			capacity *= 2;
 		struct part *grown = realloc(large->parts, capacity * sizeof *grown);
 		if (!grown) {
+			segments_free(segments, segment_count);
 			b2_error_set(error, 500, "internal_error", "out of memory");
 			return NULL;
 		}
@@ -80,12 +81,12 @@ static json_object *put_part_locked(struct version *version, int number, struct 
 		large->capacity = capacity;
 	}
 	struct part *part = &large->parts[number - 1];
-	if (part->blob) { /* uploading a part number again replaces it */
-		store.used_bytes -= part->length;
-		blob_unref(part->blob);
-	}
-	blob_ref(blob);
-	part->blob = blob;
+	/* Uploading a part number again replaces it. */
+	store.used_bytes -= part->length;
+	segments_free(part->segments, part->segment_count);
+	part->present = true;
+	part->segments = segments;
+	part->segment_count = segment_count;
 	part->length = length;
 	snprintf(part->sha1, sizeof part->sha1, "%s", sha1);
 	part->upload_timestamp = now_ms();
@@ -103,8 +104,12 @@ json_object *store_put_part(const char *file_id, int part_number, struct blob *b
 		b2_error_set(error, 400, "bad_request", "No active upload for: %s", file_id);
 	else if (!store_has_room_locked(blob_length(blob)))
 		b2_error_set(error, 403, "storage_cap_exceeded", "Cannot upload files, storage cap exceeded.");
-	else
-		result = put_part_locked(version, part_number, blob, blob_length(blob), sha1, error);
+	else {
+		struct segment *segment = malloc(sizeof *segment);
+		*segment = (struct segment){blob, 0, blob_length(blob)};
+		blob_ref(blob);
+		result = put_part_locked(version, part_number, segment, 1, blob_length(blob), sha1, error);
+	}
 	pthread_mutex_unlock(&store.lock);
 	return result;
 }
@@ -203,7 +208,7 @@ static bool finish_locked(struct version *version, json_object *sha1_array, stru
 		return false;
 	}
 	for (size_t i = count; i < large->capacity; i++)
-		if (large->parts[i].blob) {
+		if (large->parts[i].present) {
 			b2_error_set(error, 400, "bad_request", "Part %zu was uploaded but is not in partSha1Array", i + 1);
 			return false;
 		}
@@ -211,7 +216,7 @@ static bool finish_locked(struct version *version, json_object *sha1_array, stru
 	for (size_t i = 0; i < count; i++) {
 		json_object *item = json_object_array_get_idx(sha1_array, i);
 		const struct part *part = i < large->capacity ? &large->parts[i] : NULL;
-		if (!part || !part->blob) {
+		if (!part || !part->present) {
 			b2_error_set(error, 400, "bad_request", "Part number %zu has not been uploaded", i + 1);
 			return false;
 		}
@@ -227,12 +232,20 @@ static bool finish_locked(struct version *version, json_object *sha1_array, stru
 		}
 		total += part->length;
 	}
-	version->segments = malloc(count * sizeof *version->segments);
-	for (size_t i = 0; i < count; i++) {
-		version->segments[i] = (struct segment){large->parts[i].blob, 0, large->parts[i].length};
-		large->parts[i].blob = NULL; /* ownership moves to the segment */
+	size_t segment_count = 0;
+	for (size_t i = 0; i < count; i++)
+		segment_count += large->parts[i].segment_count;
+	version->segments = malloc((segment_count + 1) * sizeof *version->segments);
+	version->segment_count = 0;
+	for (size_t i = 0; i < count; i++) { /* the parts' segments (and references) move over */
+		struct part *part = &large->parts[i];
+		memcpy(version->segments + version->segment_count, part->segments,
+		       part->segment_count * sizeof *part->segments);
+		version->segment_count += part->segment_count;
+		free(part->segments);
+		part->segments = NULL;
+		part->segment_count = 0;
 	}
-	version->segment_count = count;
 	version->length = total;
 	large_upload_free(version->large);
 	version->large = NULL;
@@ -365,7 +378,7 @@ void handle_list_parts(struct request *req, json_object *body)
 		json_object *parts = json_object_new_array();
 		int64_t count = 0, next = 0;
 		for (size_t i = (size_t)start - 1; i < version->large->capacity; i++) {
-			if (!version->large->parts[i].blob)
+			if (!version->large->parts[i].present)
 				continue;
 			if (count == max) {
 				next = (int64_t)i + 1;
@@ -415,51 +428,20 @@ void handle_copy_part(struct request *req, json_object *body)
 			b2_error_set(&error, 400, "bad_request", "Malformed range: %s", range);
 		} else if (!satisfiable || source->length == 0) {
 			b2_error_set(&error, 416, "range_not_satisfiable", "The range is outside the source file");
+		} else if (!store_has_room_locked(last - first + 1)) {
+			b2_error_set(&error, 403, "storage_cap_exceeded", "Storage cap exceeded.");
 		} else {
-			/* Copy the bytes into one blob: a part is one blob in this store. */
-			struct blob *blob = blob_create(last - first + 1);
-			unsigned char buffer[65536];
-			EVP_MD_CTX *context = EVP_MD_CTX_new();
-			EVP_DigestInit_ex(context, EVP_sha1(), NULL);
-			uint64_t position = 0, done = 0;
-			bool ok = blob != NULL;
-			for (size_t i = 0; ok && i < source->segment_count; i++) {
-				struct segment *segment = &source->segments[i];
-				int fd = -1;
-				for (uint64_t at = 0; ok && at < segment->length;) {
-					long got = blob_read(segment->blob, segment->offset + at, buffer,
-							     sizeof buffer, &fd);
-					if (got <= 0) {
-						ok = false;
-						break;
-					}
-					if ((uint64_t)got > segment->length - at)
-						got = (long)(segment->length - at);
-					uint64_t from = position + at, to = from + (uint64_t)got;
-					uint64_t lo = from > first ? from : first, hi = to < last + 1 ? to : last + 1;
-					if (lo < hi) {
-						ok = blob_append(blob, buffer + (lo - from), hi - lo);
-						EVP_DigestUpdate(context, buffer + (lo - from), hi - lo);
-						done += hi - lo;
-					}
-					at += (uint64_t)got;
-				}
-				blob_reader_close(&fd);
-				position += segment->length;
-			}
-			unsigned char digest[20];
+			/* The part shares the source's bytes. */
+			uint64_t length = last - first + 1;
+			size_t count = 0;
+			struct segment *segments = slice_segments(source, first, length, &count);
 			char hex[41];
-			EVP_DigestFinal_ex(context, digest, NULL);
-			EVP_MD_CTX_free(context);
-			for (int i = 0; i < 20; i++)
-				snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-			if (ok) {
-				blob_seal(blob);
-				result = put_part_locked(target, (int)number, blob, done, hex, &error);
+			if (sha1_of_segments(segments, count, hex)) {
+				result = put_part_locked(target, (int)number, segments, count, length, hex, &error);
 			} else {
-				b2_error_set(&error, 500, "internal_error", "could not copy the part");
+				segments_free(segments, count);
+				b2_error_set(&error, 500, "internal_error", "could not read the source");
 			}
-			blob_unref(blob);
 		}
 	}
 	pthread_mutex_unlock(&store.lock);

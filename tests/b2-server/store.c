@@ -88,9 +88,7 @@ struct version *version_new(struct bucket *bucket, const char *file_name, enum v
 void version_free(struct version *version)
 {
 	lh_table_delete(file_index(), version->file_id);
-	for (size_t i = 0; i < version->segment_count; i++)
-		blob_unref(version->segments[i].blob);
-	free(version->segments);
+	segments_free(version->segments, version->segment_count);
 	if (version->large)
 		large_upload_free(version->large);
 	json_object_put(version->file_info);
@@ -752,8 +750,7 @@ struct content *store_open_by_id(const struct key *key, const char *file_id, str
 	return content;
 }
 
-/* The segments covering [first, first + length) of a version, each with a blob reference. */
-static struct segment *slice_segments(const struct version *version, uint64_t first,
+struct segment *slice_segments(const struct version *version, uint64_t first,
 				      uint64_t length, size_t *count)
 {
 	struct segment *slices = malloc((version->segment_count + 1) * sizeof *slices);
@@ -776,8 +773,15 @@ static struct segment *slice_segments(const struct version *version, uint64_t fi
 	return slices;
 }
 
+void segments_free(struct segment *segments, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		blob_unref(segments[i].blob);
+	free(segments);
+}
+
 /* Hex SHA-1 of the bytes of some segments. */
-static bool sha1_of_segments(const struct segment *segments, size_t count, char hex[41])
+bool sha1_of_segments(const struct segment *segments, size_t count, char hex[41])
 {
 	unsigned char digest[20], buffer[65536];
 	EVP_MD_CTX *context = EVP_MD_CTX_new();

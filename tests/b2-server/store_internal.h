@@ -11,8 +11,11 @@
 
 enum version_action { ACTION_UPLOAD, ACTION_HIDE, ACTION_START };
 
+/* A part's bytes: one segment when uploaded, the source's slices when copied. */
 struct part {
-	struct blob *blob;           /* NULL: not uploaded yet */
+	bool present;                /* uploaded (or copied) at least once */
+	struct segment *segments;
+	size_t segment_count;
 	uint64_t length;
 	char sha1[41];
 	int64_t upload_timestamp;
@@ -75,6 +78,11 @@ void version_free(struct version *version);
 void version_publish(struct version *version);
 json_object *version_json(const struct version *version, int api_version);
 bool store_has_room_locked(uint64_t bytes);
+/* The segments covering [first, first + length) of a version, each with a blob reference. */
+struct segment *slice_segments(const struct version *version, uint64_t first, uint64_t length,
+			       size_t *count);
+bool sha1_of_segments(const struct segment *segments, size_t count, char hex[41]);
+void segments_free(struct segment *segments, size_t count);
 bool grow_array(void *array_pointer, size_t *capacity, size_t count, size_t element_size);
 
 /* Large files (large_file.c) */
