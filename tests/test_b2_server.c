@@ -1527,6 +1527,17 @@ static void test_delay(void **state)
 	reply_free(&slow);
 	long elapsed_ms = (after.tv_sec - before.tv_sec) * 1000 + (after.tv_nsec - before.tv_nsec) / 1000000;
 	assert_true(elapsed_ms >= 300);
+
+	/* A request stuck in a long delay must not hold up a clean stop (teardown checks it). */
+	control(f, "/_test/delay", "{\"api\":\"b2_list_buckets\",\"ms\":600000}");
+	int fd = connect_raw(f->server);
+	send_all(fd, "GET /b2api/v2/b2_list_buckets HTTP/1.1\r\nHost: x\r\n\r\n");
+	for (int i = 0; i < 100 && b2_test_server_counter(f->server, "b2_list_buckets") < 2; i++)
+		usleep(10000);
+	assert_int_equal(b2_test_server_counter(f->server, "b2_list_buckets"), 2);
+	assert_int_equal(b2_test_server_stop(f->server), 0);
+	f->server = NULL;
+	close(fd);
 }
 
 static void test_drop_connection_mid_upload(void **state)

@@ -182,11 +182,13 @@ static void dispatch(struct request *req)
 		reply_error(req, 500, "internal_error", "The call produced no answer");
 }
 
+static bool stopping;
+
+/* An injected delay, cut short when the server stops (MHD_stop_daemon waits for handlers). */
 static void sleep_ms(unsigned ms)
 {
-	struct timespec delay = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&delay, &delay) != 0)
-		;
+	for (unsigned slept = 0; slept < ms && !__atomic_load_n(&stopping, __ATOMIC_RELAXED); slept += 10)
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000L}, NULL);
 }
 
 /* Closes the connection without an answer (MHD_NO), as a broken pod would. */
@@ -320,5 +322,6 @@ struct MHD_Daemon *http_start(uint16_t port, unsigned threads, uint16_t *bound_p
 
 void http_stop(struct MHD_Daemon *daemon)
 {
+	__atomic_store_n(&stopping, true, __ATOMIC_RELAXED);
 	MHD_stop_daemon(daemon);
 }
