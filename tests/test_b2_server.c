@@ -796,6 +796,28 @@ static void test_upload_chunked_rejected(void **state)
 	free(body);
 }
 
+static int connect_raw(struct b2_test_server *server);
+static void send_all(int fd, const char *text_to_send);
+static char *receive_reply(int fd);
+
+static void test_upload_without_content_length(void **state)
+{
+	struct fixture *f = *state;
+	struct target target = upload_target(f);
+	char request[1024];
+	snprintf(request, sizeof request,
+		 "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nX-Bz-File-Name: no-length\r\n"
+		 "Content-Type: text/plain\r\nX-Bz-Content-Sha1: do_not_verify\r\nConnection: close\r\n\r\n",
+		 strstr(target.url + 7, "/"), target.token);
+	int fd = connect_raw(f->server);
+	send_all(fd, request);
+	char *answer = receive_reply(fd);
+	close(fd);
+	assert_non_null(strstr(answer, "HTTP/1.1 400"));
+	assert_non_null(strstr(answer, "Content-Length is required"));
+	free(answer);
+}
+
 static void test_upload_token_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -1755,6 +1777,7 @@ int main(void)
 		TEST(test_upload_name_decoding),
 		TEST(test_upload_bad_names_and_headers),
 		TEST(test_upload_chunked_rejected),
+		TEST(test_upload_without_content_length),
 		TEST(test_upload_token_errors),
 		TEST(test_upload_one_at_a_time_per_token),
 		TEST(test_large_file_round_trip),
