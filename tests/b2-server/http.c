@@ -201,11 +201,7 @@ static enum MHD_Result drop(struct request *req)
 static enum MHD_Result answer(struct request *req)
 {
 	bool injected = req->fault.kind == FAULT_ERROR;
-	if (injected) {
-		if (req->response) { /* an upload answered early: the injected fault wins */
-			MHD_destroy_response(req->response);
-			req->response = NULL;
-		}
+	if (injected) { /* the call never ran (uploads: never began), its body was read and dropped */
 		reply_error(req, req->fault.status, req->fault.code, "%s", req->fault.message);
 		if (req->fault.retry_after >= 0) {
 			char seconds[16];
