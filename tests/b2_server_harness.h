@@ -16,7 +16,10 @@ struct b2_test_server;
 /* Starts a server with --port 0, the key above, --bucket B2_TEST_BUCKET, plus extra_args
  * (NULL-terminated list of further arguments, e.g. {"--storage-cap", "1000", NULL}; may be NULL).
  * The binary is $STOR_TEST_BUILDDIR/tests/b2-server/b2-test-server (override: $B2_TEST_SERVER).
- * The server dies with the test process (PR_SET_PDEATHSIG) and at exit() at the latest.
+ * Later options override earlier ones, so extra_args may replace --key-id/--key; --bucket adds.
+ * The server dies with the test process (PR_SET_PDEATHSIG; note that it fires when the *thread*
+ * that started the server exits, so start servers from a thread that outlives them) and at
+ * exit() at the latest.
  * Returns NULL with a message on stderr when it does not come up within 10 s. */
 struct b2_test_server *b2_test_server_start(const char *const *extra_args);
 
