@@ -982,10 +982,24 @@ static void test_large_file_round_trip(void **state)
 	sha1_hex(data + first_length, second_length, sha1_second);
 	sha1_hex(data, first_length + second_length, sha1_whole);
 
+	char small_id[200];
+	strcpy(small_id, put(f, "big/file.bin", "an older, small version"));
 	struct large large = start_large(f, "big/file.bin");
 	struct reply unfinished = call(f, "b2_list_unfinished_large_files", "{\"bucketId\":\"%s\"}", f->bucket_id);
 	assert_int_equal(json_object_array_length(member(unfinished.json, "files")), 1);
 	reply_free(&unfinished);
+	/* Versions show the started file first (newest), names only the finished one. */
+	struct reply versions = call(f, "b2_list_file_versions", "{\"bucketId\":\"%s\"}", f->bucket_id);
+	json_object *listed = member(versions.json, "files");
+	assert_int_equal(json_object_array_length(listed), 2);
+	assert_string_equal(text(json_object_array_get_idx(listed, 0), "action"), "start");
+	assert_string_equal(text(json_object_array_get_idx(listed, 0), "fileId"), large.file_id);
+	assert_string_equal(text(json_object_array_get_idx(listed, 1), "fileId"), small_id);
+	reply_free(&versions);
+	struct reply names = call(f, "b2_list_file_names", "{\"bucketId\":\"%s\"}", f->bucket_id);
+	assert_int_equal(json_object_array_length(member(names.json, "files")), 1);
+	assert_string_equal(text(json_object_array_get_idx(member(names.json, "files"), 0), "fileId"), small_id);
+	reply_free(&names);
 
 	struct reply one = upload_part(&large, 1, data, first_length, true);
 	assert_int_equal(one.status, 200);
@@ -1047,6 +1061,24 @@ static void test_large_file_round_trip(void **state)
 	struct reply none_left = call(f, "b2_list_unfinished_large_files", "{\"bucketId\":\"%s\"}", f->bucket_id);
 	assert_int_equal(json_object_array_length(member(none_left.json, "files")), 0);
 	reply_free(&none_left);
+	struct reply after = call(f, "b2_list_file_versions", "{\"bucketId\":\"%s\"}", f->bucket_id);
+	listed = member(after.json, "files");
+	assert_int_equal(json_object_array_length(listed), 2);
+	assert_string_equal(text(json_object_array_get_idx(listed, 0), "action"), "upload");
+	assert_string_equal(text(json_object_array_get_idx(listed, 0), "fileId"), large.file_id);
+	reply_free(&after);
+
+	/* An unfinished file alone under its name, between other names. */
+	put(f, "a-first", "1");
+	put(f, "z-last", "2");
+	struct large lonely = start_large(f, "m-middle");
+	struct reply mixed = call(f, "b2_list_file_versions", "{\"bucketId\":\"%s\",\"maxFileCount\":1,\"startFileName\":\"c\"}",
+				  f->bucket_id);
+	listed = member(mixed.json, "files");
+	assert_int_equal(json_object_array_length(listed), 1);
+	assert_string_equal(text(json_object_array_get_idx(listed, 0), "fileId"), lonely.file_id);
+	assert_string_equal(text(mixed.json, "nextFileName"), "z-last");
+	reply_free(&mixed);
 	free(data);
 }
 

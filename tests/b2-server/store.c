@@ -99,18 +99,23 @@ void version_free(struct version *version)
 	free(version);
 }
 
-/* Index of the first name >= name. */
-static size_t lower_bound(const struct bucket *bucket, const char *name)
+/* Index of the first name >= name in a sorted array of name entries. */
+static size_t lower_bound_in(struct name_entry *const *names, size_t count, const char *name)
 {
-	size_t low = 0, high = bucket->name_count;
+	size_t low = 0, high = count;
 	while (low < high) {
 		size_t middle = low + (high - low) / 2;
-		if (strcmp(bucket->names[middle]->name, name) < 0)
+		if (strcmp(names[middle]->name, name) < 0)
 			low = middle + 1;
 		else
 			high = middle;
 	}
 	return low;
+}
+
+static size_t lower_bound(const struct bucket *bucket, const char *name)
+{
+	return lower_bound_in(bucket->names, bucket->name_count, name);
 }
 
 static struct name_entry *find_name(const struct bucket *bucket, const char *name)
@@ -490,6 +495,78 @@ static size_t folder_length(const char *name, size_t prefix_length, const char *
 	return found ? (size_t)(found - name) + strlen(delimiter) : 0;
 }
 
+/* Newer first: later upload timestamp, then later serial (file ids end in the serial). */
+static bool newer(const struct version *a, const struct version *b)
+{
+	if (a->upload_timestamp != b->upload_timestamp)
+		return a->upload_timestamp > b->upload_timestamp;
+	return strcmp(a->file_id, b->file_id) > 0;
+}
+
+static int compare_unfinished(const void *left, const void *right)
+{
+	const struct version *a = *(struct version *const *)left, *b = *(struct version *const *)right;
+	int by_name = strcmp(a->file_name, b->file_name);
+	return by_name ? by_name : newer(a, b) ? -1 : 1;
+}
+
+/* The bucket's names with its unfinished large files ("start") merged in, for
+ * b2_list_file_versions. Entries of names with unfinished files are temporary copies. */
+struct merged_names {
+	struct name_entry **names, **temporary;
+	size_t count, temporary_count;
+};
+
+static void merged_names_free(struct merged_names *merged)
+{
+	for (size_t i = 0; i < merged->temporary_count; i++) {
+		free(merged->temporary[i]->versions);
+		free(merged->temporary[i]);
+	}
+	free(merged->temporary);
+	free(merged->names);
+}
+
+static void merge_unfinished(const struct bucket *bucket, struct merged_names *merged)
+{
+	size_t unfinished_count = bucket->unfinished_count;
+	struct version **unfinished = malloc(unfinished_count * sizeof *unfinished);
+	memcpy(unfinished, bucket->unfinished, unfinished_count * sizeof *unfinished);
+	qsort(unfinished, unfinished_count, sizeof *unfinished, compare_unfinished);
+	merged->names = malloc((bucket->name_count + unfinished_count) * sizeof *merged->names);
+	merged->temporary = malloc(unfinished_count * sizeof *merged->temporary);
+	size_t i = 0, u = 0;
+	while (i < bucket->name_count || u < unfinished_count) {
+		int order = i == bucket->name_count ? 1
+			    : u == unfinished_count ? -1
+			    : strcmp(bucket->names[i]->name, unfinished[u]->file_name);
+		if (order < 0) {
+			merged->names[merged->count++] = bucket->names[i++];
+			continue;
+		}
+		/* A temporary entry: this name's started files and (order == 0) its versions, newest first. */
+		struct name_entry *published = order == 0 ? bucket->names[i++] : NULL;
+		size_t same = 0;
+		while (u + same < unfinished_count &&
+		       strcmp(unfinished[u + same]->file_name, unfinished[u]->file_name) == 0)
+			same++;
+		struct name_entry *entry = calloc(1, sizeof *entry);
+		entry->name = published ? published->name : unfinished[u]->file_name;
+		entry->capacity = same + (published ? published->count : 0);
+		entry->versions = malloc(entry->capacity * sizeof *entry->versions);
+		for (size_t a = 0, b = 0; a < same || (published && b < published->count);) {
+			bool take_unfinished = a < same && (!published || b == published->count ||
+							    newer(unfinished[u + a], published->versions[b]));
+			entry->versions[entry->count++] = take_unfinished ? unfinished[u + a++]
+									  : published->versions[b++];
+		}
+		u += same;
+		merged->temporary[merged->temporary_count++] = entry;
+		merged->names[merged->count++] = entry;
+	}
+	free(unfinished);
+}
+
 json_object *store_list_files(const struct key *key, const struct list_query *query,
 			      struct b2_error *error)
 {
@@ -523,8 +600,16 @@ json_object *store_list_files(const struct key *key, const struct list_query *qu
 		json_object_put(files);
 		return NULL;
 	}
-	for (size_t i = lower_bound(bucket, start); i < bucket->name_count; i++) {
-		struct name_entry *entry = bucket->names[i];
+	struct merged_names merged = {0};
+	struct name_entry **names = bucket->names;
+	size_t name_count = bucket->name_count;
+	if (query->all_versions && bucket->unfinished_count) {
+		merge_unfinished(bucket, &merged);
+		names = merged.names;
+		name_count = merged.count;
+	}
+	for (size_t i = lower_bound_in(names, name_count, start); i < name_count; i++) {
+		struct name_entry *entry = names[i];
 		if (!has_prefix(entry->name, prefix, prefix_length))
 			break; /* sorted: every later name is past the prefix too */
 		size_t folder = folder_length(entry->name, prefix_length, query->delimiter);
@@ -532,11 +617,10 @@ json_object *store_list_files(const struct key *key, const struct list_query *qu
 			/* One "folder" entry for all names below it that have something to show. */
 			bool visible = false;
 			size_t last = i;
-			for (; last < bucket->name_count &&
-			       strncmp(bucket->names[last]->name, entry->name, folder) == 0;
+			for (; last < name_count && strncmp(names[last]->name, entry->name, folder) == 0;
 			     last++)
 				visible |= query->all_versions ||
-					   bucket->names[last]->versions[0]->action == ACTION_UPLOAD;
+					   names[last]->versions[0]->action == ACTION_UPLOAD;
 			if (visible) {
 				if (count == max) {
 					next_name = strndup(entry->name, folder);
@@ -587,6 +671,7 @@ json_object *store_list_files(const struct key *key, const struct list_query *qu
 	json_object_object_add(result, "nextFileName", string_or_null(next_name));
 	if (query->all_versions)
 		json_object_object_add(result, "nextFileId", string_or_null(next_id));
+	merged_names_free(&merged);
 	pthread_mutex_unlock(&store.lock);
 	free(next_name);
 	return result;
