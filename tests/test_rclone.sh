@@ -6,7 +6,7 @@
 
 builddir=${STOR_TEST_BUILDDIR:-.}
 server=${B2_TEST_SERVER:-$builddir/tests/b2-server/b2-test-server}
-plan=15
+plan=16
 count=0
 failed=0
 
@@ -50,12 +50,15 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 key_id=rclone-account
 key=rclone-master-key
 bucket=rclone-bucket
-"$server" --port 0 --key-id "$key_id" --key "$key" --bucket "$bucket" >"$work/port" 2>"$work/server.err" &
+# setpriv (util-linux) makes the server die with this script even if it is killed outright.
+lifeline=
+command -v setpriv >/dev/null 2>&1 && lifeline="setpriv --pdeathsig KILL --"
+$lifeline "$server" --port 0 --key-id "$key_id" --key "$key" --bucket "$bucket" >"$work/port" 2>"$work/server.err" &
 server_pid=$!
 port=
 for _ in $(seq 1 100); do
@@ -113,6 +116,15 @@ if test "$finished" -eq 1 && test "$parts" -ge 4; then
 	ok "the 16 MB file went through the large-file calls ($parts parts, $finished finish)"
 else
 	not_ok "the 16 MB file went through the large-file calls (parts=$parts finish=$finished)"
+fi
+
+uploads_before=$(($(counter b2_upload_file calls) + $(counter b2_upload_part calls)))
+if rclone_run copy "$src" "storb2:$bucket/copy1" >"$work/recopy.out" 2>&1 &&
+	test "$(($(counter b2_upload_file calls) + $(counter b2_upload_part calls)))" -eq "$uploads_before"; then
+	ok "a second rclone copy uploads nothing (sizes and modification times round-trip)"
+else
+	not_ok "a second rclone copy uploads nothing (sizes and modification times round-trip)"
+	sed 's/^/# /' "$work/recopy.out" | tail -n 10
 fi
 
 (cd "$src" && find . -type f -printf '%s %P\n' | sort) >"$work/expected.ls"
