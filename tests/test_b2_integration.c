@@ -1,0 +1,482 @@
+/* test_b2_integration.c — `stor --backend=b2` end to end against the B2 test server on loopback:
+ * sizes and names, token expiry mid-batch, 503 storms, Retry-After, permanent failures,
+ * restricted keys, the one-request warm put, secrets kept out of output, and rclone reading back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "b2_server_harness.h"
+#include "test_util.h"
+
+struct fixture {
+    struct b2_test_server *server;
+    char *dir; /* scratch: HOME, the cache, local files */
+    char env_endpoint[256], env_cache[4200], env_home[4200];
+};
+
+static struct fixture *fx;
+
+static int start_server_with(void **state, const char *const *extra_args)
+{
+    fx = calloc(1, sizeof *fx);
+    fx->server = b2_test_server_start(extra_args);
+    assert_non_null(fx->server);
+    fx->dir = test_mkdtemp();
+    snprintf(fx->env_endpoint, sizeof fx->env_endpoint, "STOR_B2_ENDPOINT=%s",
+             b2_test_server_url(fx->server));
+    snprintf(fx->env_cache, sizeof fx->env_cache, "STOR_CACHE_DIR=%s/cache", fx->dir);
+    snprintf(fx->env_home, sizeof fx->env_home, "HOME=%s", fx->dir);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return start_server_with(state, NULL);
+}
+
+static int setup_with_restricted_key(void **state)
+{
+    const char *const args[] = {"--bucket", "other-bucket", "--restricted-key",
+                                "limited-id:limited-secret:test-bucket:listBuckets,listFiles,readFiles,writeFiles",
+                                NULL};
+    return start_server_with(state, args);
+}
+
+static int teardown(void **state)
+{
+    assert_int_equal(b2_test_server_stop(fx->server), 0); /* it never crashed */
+    test_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* Runs ./stor --backend=b2 ARGS... (NULL-terminated) with the master key in its environment. */
+static struct test_run stor_b2_env(const char *key_id, const char *key, const char *input,
+                                   const char *first, ...)
+{
+    static char binary[4096];
+    snprintf(binary, sizeof binary, "%s", test_build_path("stor"));
+    const char *argv[32] = {binary, "--backend=b2"};
+    int n = 2;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    char id_env[128], key_env[128];
+    snprintf(id_env, sizeof id_env, "B2_APPLICATION_KEY_ID=%s", key_id);
+    snprintf(key_env, sizeof key_env, "B2_APPLICATION_KEY=%s", key);
+    const char *env[] = {id_env, key_env, fx->env_endpoint, fx->env_cache, fx->env_home,
+                         "STOR_PLUGIN_PATH", "XDG_CACHE_HOME", NULL};
+    return test_run(argv, env, input);
+}
+
+#define stor_b2(...) stor_b2_env(B2_TEST_KEY_ID, B2_TEST_KEY, NULL, __VA_ARGS__, NULL)
+
+static void expect_ok(struct test_run run)
+{
+    if (run.status != 0)
+        fail_msg("stor exited %d: %s", run.status, run.err);
+    test_run_free(&run);
+}
+
+static char *local_file(const char *name, size_t size, unsigned seed)
+{
+    char *path;
+    assert_true(asprintf(&path, "%s/%s", fx->dir, name) > 0);
+    char *data = malloc(size + 1);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (char)((i * 2654435761u + seed) >> 13);
+    test_write_file(path, data, size);
+    free(data);
+    return path;
+}
+
+static void assert_same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = test_read_file(a, &la), *y = test_read_file(b, &lb);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_int_equal(la, lb);
+    assert_memory_equal(x, y, la);
+    free(x);
+    free(y);
+}
+
+/* Uploads that the server stored: calls minus failed (4xx/5xx/dropped) answers. */
+static long stored_uploads(void)
+{
+    return b2_test_server_counter_field(fx->server, "b2_upload_file", "calls") -
+           b2_test_server_counter_field(fx->server, "b2_upload_file", "failures");
+}
+
+static long total_requests(void)
+{
+    char *body = NULL;
+    assert_int_equal(b2_test_server_control(fx->server, "GET", "/_test/counters", NULL, &body), 200);
+    struct json_object *counters = json_tokener_parse(body);
+    assert_non_null(counters);
+    long total = 0;
+    json_object_object_foreach(counters, api, value)
+    {
+        (void)api;
+        total += (long)json_object_get_int64(json_object_object_get(value, "calls"));
+    }
+    json_object_put(counters);
+    free(body);
+    return total;
+}
+
+static void control(const char *path, const char *body)
+{
+    assert_int_equal(b2_test_server_control(fx->server, "POST", path, body, NULL), 200);
+}
+
+static void sizes_and_names_round_trip(void **state)
+{
+    const struct {
+        const char *key;
+        size_t size;
+    } cases[] = {
+        {"sizes/zero", 0},
+        {"sizes/one", 1},
+        {"sizes/five MiB exactly", 5 * 1024 * 1024},
+        {"names/with spaces/and+plus", 100},
+        {"names/per%cent%20not-an-escape", 100},
+        {"names/\xc3\xbcnic\xc3\xb8" "de/\xe5\x90\x8d\xe5\x89\x8d.txt", 100},
+        {"names/deep/a/b/c/d", 100},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *local = local_file("upload", cases[i].size, (unsigned)i);
+        char remote[512], back[4200];
+        snprintf(remote, sizeof remote, "test-bucket/%s", cases[i].key);
+        snprintf(back, sizeof back, "%s/downloaded", fx->dir);
+        struct test_run run = stor_b2("put", local, remote);
+        if (run.status != 0)
+            fail_msg("put %s: %s", cases[i].key, run.err);
+        assert_non_null(strstr(run.out, "stored test-bucket/"));
+        test_run_free(&run);
+        expect_ok(stor_b2("get", remote, back));
+        assert_same_file(local, back);
+        unlink(back);
+        free(local);
+    }
+    /* Each name arrived once, under its exact name. */
+    assert_int_equal(stored_uploads(), (long)(sizeof cases / sizeof cases[0]));
+    struct test_run run = stor_b2("ls", "-r", "test-bucket");
+    assert_int_equal(run.status, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!strstr(run.out, cases[i].key))
+            fail_msg("ls -r lacks %s:\n%s", cases[i].key, run.out);
+    test_run_free(&run);
+
+    /* rm hides: the name leaves the listing, and a second rm says not found. */
+    expect_ok(stor_b2("rm", "test-bucket/sizes/one"));
+    run = stor_b2("ls", "-r", "test-bucket/sizes/");
+    assert_null(strstr(run.out, "sizes/one\n"));
+    test_run_free(&run);
+    run = stor_b2("get", "test-bucket/sizes/one", "-");
+    assert_int_equal(run.status, 3);
+    test_run_free(&run);
+}
+
+static void upload_target_is_handed_over_as_json(void **state)
+{
+    struct test_run run = stor_b2("upload-target", "test-bucket");
+    assert_int_equal(run.status, 0);
+    struct json_object *j = json_tokener_parse(run.out);
+    assert_non_null(j);
+    const char *url = json_object_get_string(json_object_object_get(j, "uploadUrl"));
+    const char *token = json_object_get_string(json_object_object_get(j, "authorizationToken"));
+    assert_non_null(strstr(url, b2_test_server_url(fx->server)));
+    assert_true(token && strlen(token) > 10);
+    assert_true(json_object_get_int64(json_object_object_get(j, "expiresAt")) > (int64_t)time(NULL) * 1000);
+    assert_non_null(json_object_get_string(json_object_object_get(j, "bucketId")));
+    json_object_put(j);
+    test_run_free(&run);
+    expect_ok(stor_b2("upload-target", "test-bucket"));
+    /* Each call got its own target from B2: a handed-over target is never pooled again. */
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_get_upload_url"), 2);
+}
+
+static void warm_cache_put_is_one_request(void **state)
+{
+    char *local = local_file("small", 4096, 1);
+    expect_ok(stor_b2("put", local, "test-bucket/warm/first"));
+    control("/_test/reset", "{\"counters\": true}");
+    expect_ok(stor_b2("put", local, "test-bucket/warm/second"));
+    assert_int_equal(total_requests(), 1);
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_upload_file"), 1);
+    free(local);
+}
+
+/* A directory of n small files named f000... */
+static char *make_tree(const char *name, int n)
+{
+    char *dir;
+    assert_true(asprintf(&dir, "%s/%s", fx->dir, name) > 0);
+    mkdir(dir, 0777);
+    for (int i = 0; i < n; i++) {
+        char path[4300], content[64];
+        snprintf(path, sizeof path, "%s/f%03d", dir, i);
+        snprintf(content, sizeof content, "file %d of %d\n", i, n);
+        test_write_file(path, content, strlen(content));
+    }
+    return dir;
+}
+
+static int count_listed(const char *prefix)
+{
+    struct test_run run = stor_b2("ls", "-r", prefix);
+    assert_int_equal(run.status, 0);
+    int lines = 0;
+    for (const char *p = run.out; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    test_run_free(&run);
+    return lines;
+}
+
+static void token_expiry_mid_batch_reauthorizes_once(void **state)
+{
+    char *tree = make_tree("batch", 200);
+    /* Slow each upload a little so that the batch is surely running when the tokens expire. */
+    control("/_test/delay", "{\"api\": \"b2_upload_file\", \"ms\": 15, \"count\": -1}");
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct test_run run = stor_b2("-q", "put", "-r", "--transfers=8", tree, "test-bucket/batch");
+        if (run.status != 0)
+            fprintf(stderr, "%s", run.err);
+        _exit(run.status);
+    }
+    while (b2_test_server_counter(fx->server, "b2_upload_file") < 40)
+        usleep(2000);
+    int status;
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still mid-batch */
+    control("/_test/expire", "{\"tokens\": \"all\"}");
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    assert_int_equal(stored_uploads(), 200);                                       /* none twice */
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_authorize_account"), 2); /* cold + 1 */
+    assert_int_equal(count_listed("test-bucket/batch/"), 200);
+    free(tree);
+}
+
+static void storm_of_503s_loses_and_doubles_nothing(void **state)
+{
+    char *tree = make_tree("storm", 60);
+    control("/_test/fail", "{\"api\": \"b2_upload_file\", \"status\": 503, \"count\": -1, \"every\": 3}");
+    expect_ok(stor_b2("put", "-r", "--transfers=4", tree, "test-bucket/storm"));
+    assert_true(b2_test_server_counter_field(fx->server, "b2_upload_file", "injected") >= 20);
+    assert_int_equal(stored_uploads(), 60);
+    control("/_test/reset", "{\"faults\": true}");
+    assert_int_equal(count_listed("test-bucket/storm/"), 60);
+
+    char *back;
+    assert_true(asprintf(&back, "%s/storm-back", fx->dir) > 0);
+    expect_ok(stor_b2("get", "-r", "test-bucket/storm", back));
+    char a[4300], b[4300];
+    snprintf(a, sizeof a, "%s/f059", tree);
+    snprintf(b, sizeof b, "%s/f059", back);
+    assert_same_file(a, b);
+    free(back);
+    free(tree);
+}
+
+static void retry_after_is_honoured(void **state)
+{
+    char *local = local_file("small", 10, 2);
+    control("/_test/fail",
+            "{\"api\": \"b2_get_upload_url\", \"status\": 429, \"count\": 1, \"retry_after\": 1}");
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    expect_ok(stor_b2("put", local, "test-bucket/patient"));
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double waited = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    if (waited < 0.95)
+        fail_msg("finished after %.3f s: Retry-After: 1 was not honoured", waited);
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_get_upload_url"), 2);
+    assert_int_equal(stored_uploads(), 1);
+    free(local);
+}
+
+static void permanent_failure_gives_exit_5_and_one_line(void **state)
+{
+    char *local = local_file("small", 10, 3);
+    control("/_test/fail", "{\"api\": \"b2_upload_file\", \"status\": 503, \"count\": -1}");
+    struct test_run run = stor_b2("-o", "retries=2", "-o", "retry_time=10", "put", local,
+                                  "test-bucket/doomed");
+    assert_int_equal(run.status, 5);
+    assert_true(strncmp(run.err, "stor: ", 6) == 0);
+    assert_int_equal(strchr(run.err, '\n') - run.err + 1, (long)strlen(run.err));
+    test_run_free(&run);
+    assert_int_equal(stored_uploads(), 0);
+    control("/_test/reset", "{\"faults\": true}");
+    run = stor_b2("get", "test-bucket/doomed", "-");
+    assert_int_equal(run.status, 3); /* nothing half-written became visible */
+    test_run_free(&run);
+    free(local);
+}
+
+static void restricted_key_outside_its_bucket_is_refused(void **state)
+{
+    char *local = local_file("small", 10, 4);
+    struct test_run run =
+        stor_b2_env("limited-id", "limited-secret", NULL, "put", local, "other-bucket/x", NULL);
+    assert_int_equal(run.status, 4);
+    if (!strstr(run.err, "test-bucket") && !strstr(run.err, "unauthorized"))
+        fail_msg("message does not say what the key may do: %s", run.err);
+    test_run_free(&run);
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_upload_file"), 0);
+    run = stor_b2_env("limited-id", "limited-secret", NULL, "put", local, "test-bucket/x", NULL);
+    assert_int_equal(run.status, 0);
+    test_run_free(&run);
+    free(local);
+}
+
+/* Every token the plugin cached, so the test can look for them in output. */
+static int cached_tokens(char tokens[][512], int max)
+{
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/cache", fx->dir);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!strstr(de->d_name, ".json"))
+            continue;
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        char *text = test_read_file(path, NULL);
+        for (const char *p = text; text && (p = strstr(p, "\"authorizationToken\"")) && n < max; p++) {
+            const char *start = strchr(p + 20, '"');
+            const char *end = start ? strchr(start + 1, '"') : NULL;
+            if (start && end && end - start - 1 < 512) {
+                snprintf(tokens[n++], 512, "%.*s", (int)(end - start - 1), start + 1);
+            }
+        }
+        free(text);
+    }
+    closedir(d);
+    return n;
+}
+
+static void assert_no_secret(const struct test_run *run, char tokens[][512], int count)
+{
+    const char *streams[] = {run->out, run->err};
+    for (int s = 0; s < 2; s++) {
+        if (strstr(streams[s], B2_TEST_KEY))
+            fail_msg("the application key appears in output: %s", streams[s]);
+        for (int i = 0; i < count; i++)
+            if (tokens[i][0] && strstr(streams[s], tokens[i]))
+                fail_msg("a token appears in output: %s", streams[s]);
+    }
+}
+
+static void secrets_never_appear_in_output(void **state)
+{
+    char *local = local_file("secret-test", 1000, 5);
+    expect_ok(stor_b2("put", local, "test-bucket/s/one")); /* fills the cache */
+    char tokens[16][512];
+    int count = cached_tokens(tokens, 16);
+    assert_true(count >= 1);
+
+    struct test_run runs[] = {
+        stor_b2("-vvv", "put", local, "test-bucket/s/two"),
+        stor_b2("-vvv", "get", "test-bucket/s/two", "-"),
+        stor_b2("-vvv", "ls", "-r", "-l", "test-bucket"),
+        stor_b2("-vvv", "rm", "test-bucket/s/two"),
+        stor_b2("-vvv", "get", "test-bucket/s/missing", "-"),
+        stor_b2_env(B2_TEST_KEY_ID, "wrong-key", NULL, "-vvv", "-o", "cache=no", "ls", "test-bucket", NULL),
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        assert_no_secret(&runs[i], tokens, count);
+        assert_null(strstr(runs[i].err, "wrong-key"));
+        test_run_free(&runs[i]);
+    }
+    /* upload-target prints its own token, and only that one. */
+    struct test_run run = stor_b2("-vvv", "upload-target", "test-bucket");
+    assert_no_secret(&run, tokens, count);
+    test_run_free(&run);
+    free(local);
+}
+
+/* rclone's b2 backend against the same server: it reads what stor wrote, and the reverse. */
+static struct test_run rclone(const char *first, ...)
+{
+    const char *argv[16] = {"/usr/bin/rclone", "--config", "/dev/null", "--low-level-retries", "3"};
+    int n = 5;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 15; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    char endpoint[256];
+    snprintf(endpoint, sizeof endpoint, "RCLONE_CONFIG_TESTB2_ENDPOINT=%s", b2_test_server_url(fx->server));
+    const char *env[] = {"RCLONE_CONFIG_TESTB2_TYPE=b2", "RCLONE_CONFIG_TESTB2_ACCOUNT=" B2_TEST_KEY_ID,
+                         "RCLONE_CONFIG_TESTB2_KEY=" B2_TEST_KEY, endpoint, fx->env_home, NULL};
+    return test_run(argv, env, NULL);
+}
+
+static void rclone_reads_what_stor_wrote_and_back(void **state)
+{
+    assert_int_equal(access("/usr/bin/rclone", X_OK), 0); /* CI installs Debian's rclone */
+    char *local = local_file("interop", 300000, 6);
+    expect_ok(stor_b2("put", local, "test-bucket/interop/from stor+1.bin"));
+    struct test_run run = rclone("cat", "testb2:test-bucket/interop/from stor+1.bin", NULL);
+    assert_int_equal(run.status, 0);
+    size_t len;
+    char *expected = test_read_file(local, &len);
+    assert_memory_equal(run.out, expected, len);
+    test_run_free(&run);
+
+    run = rclone("copyto", local, "testb2:test-bucket/interop/from rclone.bin", NULL);
+    if (run.status != 0)
+        fail_msg("rclone copyto: %s", run.err);
+    test_run_free(&run);
+    char back[4300];
+    snprintf(back, sizeof back, "%s/from-rclone", fx->dir);
+    expect_ok(stor_b2("get", "test-bucket/interop/from rclone.bin", back));
+    assert_same_file(local, back);
+    free(expected);
+    free(local);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(sizes_and_names_round_trip),
+        T(upload_target_is_handed_over_as_json),
+        T(warm_cache_put_is_one_request),
+        T(token_expiry_mid_batch_reauthorizes_once),
+        T(storm_of_503s_loses_and_doubles_nothing),
+        T(retry_after_is_honoured),
+        T(permanent_failure_gives_exit_5_and_one_line),
+        cmocka_unit_test_setup_teardown(restricted_key_outside_its_bucket_is_refused,
+                                        setup_with_restricted_key, teardown),
+        T(secrets_never_appear_in_output),
+        T(rclone_reads_what_stor_wrote_and_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

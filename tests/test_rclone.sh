@@ -1,0 +1,198 @@
+#!/bin/sh
+# test_rclone.sh — proof that the B2 test server speaks real B2: Debian's rclone (1.60) copies,
+# lists, reads, checks and deletes through it, also while uploads fail and tokens expire.
+# Emits TAP. Starts its own server on an ephemeral loopback port; no network beyond loopback.
+# rclone missing is a failure, never a skip (CI installs it).
+
+builddir=${STOR_TEST_BUILDDIR:-.}
+server=${B2_TEST_SERVER:-$builddir/tests/b2-server/b2-test-server}
+plan=16
+count=0
+failed=0
+
+ok() {
+	count=$((count + 1))
+	echo "ok $count - $1"
+}
+not_ok() {
+	count=$((count + 1))
+	failed=$((failed + 1))
+	echo "not ok $count - $1"
+}
+# check "description" command...: ok when the command succeeds.
+check() {
+	description=$1
+	shift
+	if "$@" >"$work/last.out" 2>&1; then
+		ok "$description"
+	else
+		not_ok "$description"
+		sed 's/^/# /' "$work/last.out" | tail -n 30
+	fi
+}
+bail() {
+	echo "Bail out! $1"
+	exit 1
+}
+
+echo "1..$plan"
+command -v rclone >/dev/null 2>&1 || bail "rclone is not installed (Debian package rclone): this test needs it"
+command -v curl >/dev/null 2>&1 || bail "curl is not installed (Debian package curl): this test needs it"
+test -x "$server" || bail "no server binary at $server (run make first)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/stor-rclone-test.XXXXXX") || bail "mktemp failed"
+server_pid=
+cleanup() {
+	if test -n "$server_pid"; then
+		kill "$server_pid" 2>/dev/null
+		wait "$server_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
+
+key_id=rclone-account
+key=rclone-master-key
+bucket=rclone-bucket
+# setpriv (util-linux) makes the server die with this script even if it is killed outright.
+lifeline=
+command -v setpriv >/dev/null 2>&1 && lifeline="setpriv --pdeathsig KILL --"
+$lifeline "$server" --port 0 --key-id "$key_id" --key "$key" --bucket "$bucket" >"$work/port" 2>"$work/server.err" &
+server_pid=$!
+port=
+for _ in $(seq 1 100); do
+	port=$(head -n 1 "$work/port" 2>/dev/null)
+	test -n "$port" && break
+	sleep 0.1
+done
+test -n "$port" || bail "the server printed no port: $(cat "$work/server.err")"
+url=http://127.0.0.1:$port
+
+control() { # control METHOD PATH [JSON]
+	if test -n "$3"; then
+		curl -sf -X "$1" -H 'Content-Type: application/json' -d "$3" "$url$2"
+	else
+		curl -sf -X "$1" "$url$2"
+	fi
+}
+# counter API FIELD: one field of GET /_test/counters (0 when the call was not seen).
+counter() {
+	control GET /_test/counters | tr -d ' \n' |
+		sed -n "s/.*\"$1\":{\\([^}]*\\)}.*/\\1/p" | tr ',' '\n' |
+		sed -n "s/^\"$2\":\\([0-9]*\\)$/\\1/p" | grep . || echo 0
+}
+
+# rclone configured from the environment only; nothing read from or written to ~/.config.
+RCLONE_CONFIG_STORB2_TYPE=b2
+RCLONE_CONFIG_STORB2_ACCOUNT=$key_id
+RCLONE_CONFIG_STORB2_KEY=$key
+RCLONE_CONFIG_STORB2_ENDPOINT=$url
+export RCLONE_CONFIG_STORB2_TYPE RCLONE_CONFIG_STORB2_ACCOUNT RCLONE_CONFIG_STORB2_KEY RCLONE_CONFIG_STORB2_ENDPOINT
+: >"$work/rclone.conf"
+rclone_run() {
+	rclone --config "$work/rclone.conf" --b2-upload-cutoff 10M --b2-chunk-size 5M \
+		--low-level-retries 20 --retries 1 --contimeout 10s --timeout 60s "$@"
+}
+
+# A folder of small files (names that need percent-encoding among them) and one 16 MB file.
+src=$work/src
+mkdir -p "$src/sub/deeper" "$src/odd names"
+for i in $(seq 1 12); do
+	echo "small file number $i" >"$src/file$i.txt"
+done
+echo "nested" >"$src/sub/nested.txt"
+echo "deeper" >"$src/sub/deeper/deep.txt"
+echo "plus" >"$src/odd names/a b+c.txt"
+echo "unicode" >"$src/odd names/caf$(printf '\303\251').txt"
+head -c 16000000 /dev/urandom >"$src/large.bin"
+
+check "rclone copy uploads a folder of small files and a 16 MB file" \
+	rclone_run copy "$src" "storb2:$bucket/copy1"
+
+parts=$(counter b2_upload_part calls)
+finished=$(counter b2_finish_large_file calls)
+if test "$finished" -eq 1 && test "$parts" -ge 4; then
+	ok "the 16 MB file went through the large-file calls ($parts parts, $finished finish)"
+else
+	not_ok "the 16 MB file went through the large-file calls (parts=$parts finish=$finished)"
+fi
+
+uploads_before=$(($(counter b2_upload_file calls) + $(counter b2_upload_part calls)))
+if rclone_run copy "$src" "storb2:$bucket/copy1" >"$work/recopy.out" 2>&1 &&
+	test "$(($(counter b2_upload_file calls) + $(counter b2_upload_part calls)))" -eq "$uploads_before"; then
+	ok "a second rclone copy uploads nothing (sizes and modification times round-trip)"
+else
+	not_ok "a second rclone copy uploads nothing (sizes and modification times round-trip)"
+	sed 's/^/# /' "$work/recopy.out" | tail -n 10
+fi
+
+(cd "$src" && find . -type f -printf '%s %P\n' | sort) >"$work/expected.ls"
+if rclone_run ls "storb2:$bucket/copy1" >"$work/ls.raw" 2>"$work/ls.err" &&
+	sed 's/^ *//' "$work/ls.raw" | sort >"$work/actual.ls" && cmp -s "$work/expected.ls" "$work/actual.ls"; then
+	ok "rclone ls lists every file with its size"
+else
+	not_ok "rclone ls lists every file with its size"
+	diff "$work/expected.ls" "$work/actual.ls" | sed 's/^/# /' | head -n 20
+	sed 's/^/# /' "$work/ls.err" | tail -n 10
+fi
+
+check "rclone cat returns a small file's bytes" \
+	sh -c "rclone --config '$work/rclone.conf' cat 'storb2:$bucket/copy1/odd names/a b+c.txt' | cmp - '$src/odd names/a b+c.txt'"
+check "rclone cat returns the large file's bytes" \
+	sh -c "rclone --config '$work/rclone.conf' cat 'storb2:$bucket/copy1/large.bin' | cmp - '$src/large.bin'"
+check "rclone check finds no differences (sizes and SHA-1s)" \
+	rclone_run check "$src" "storb2:$bucket/copy1"
+
+check "rclone delete removes every file" rclone_run delete "storb2:$bucket/copy1"
+if rclone_run ls "storb2:$bucket/copy1" >"$work/after.ls" 2>&1 && ! test -s "$work/after.ls"; then
+	ok "rclone ls shows nothing after the delete"
+else
+	not_ok "rclone ls shows nothing after the delete"
+	sed 's/^/# /' "$work/after.ls" | head -n 10
+fi
+
+# The copy again while the server misbehaves: every fourth upload answers 503 (four times), two
+# part uploads 503, an upload and an upload-URL request say the token expired.
+control POST /_test/reset >/dev/null
+control POST /_test/fail '{"api":"b2_upload_file","status":503,"count":4,"every":4}' >/dev/null &&
+	control POST /_test/fail '{"api":"b2_upload_part","status":503,"count":2}' >/dev/null &&
+	control POST /_test/fail '{"api":"b2_upload_file","status":401,"code":"expired_auth_token","count":1}' >/dev/null &&
+	control POST /_test/fail '{"api":"b2_get_upload_url","status":401,"code":"expired_auth_token","count":1}' >/dev/null ||
+	bail "the control API refused a fault rule"
+check "rclone copy succeeds while uploads fail (503) and tokens expire (401)" \
+	rclone_run copy "$src" "storb2:$bucket/copy2"
+check "rclone check agrees after the faulty copy" rclone_run check "$src" "storb2:$bucket/copy2"
+
+injected_uploads=$(counter b2_upload_file injected)
+injected_parts=$(counter b2_upload_part injected)
+authorizations=$(counter b2_authorize_account calls)
+if test "$injected_uploads" -ge 5 && test "$injected_parts" -eq 2 && test "$authorizations" -ge 2; then
+	ok "the faults really happened ($injected_uploads upload and $injected_parts part failures, $authorizations authorizations)"
+else
+	not_ok "the faults really happened (uploads=$injected_uploads parts=$injected_parts authorizations=$authorizations)"
+fi
+
+# B2's own test header, sent by rclone's --b2-test-mode.
+control POST /_test/reset >/dev/null
+check "rclone copy with X-Bz-Test-Mode: fail_some_uploads" \
+	rclone_run --b2-test-mode fail_some_uploads copy "$src" "storb2:$bucket/copy3"
+test_mode_failures=$(counter b2_upload_file injected)
+if test "$test_mode_failures" -ge 1; then
+	ok "X-Bz-Test-Mode reached the server ($test_mode_failures uploads refused)"
+else
+	not_ok "X-Bz-Test-Mode reached the server (no upload refused)"
+fi
+check "rclone check agrees after fail_some_uploads" rclone_run check "$src" "storb2:$bucket/copy3"
+
+kill "$server_pid"
+if wait "$server_pid"; then
+	ok "the server stops cleanly on SIGTERM"
+else
+	not_ok "the server stops cleanly on SIGTERM"
+	sed 's/^/# /' "$work/server.err" | tail -n 10
+fi
+server_pid=
+
+test "$count" -eq "$plan" || bail "ran $count checks, planned $plan"
+test "$failed" -eq 0
