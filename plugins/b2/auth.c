@@ -216,6 +216,34 @@ char *b2_auth_name_prefix(struct b2_plugin *plugin)
     return copy;
 }
 
+int b2_auth_refuses_bucket(struct b2_plugin *plugin, const char *name, struct stor_error *err)
+{
+    char allowed[512] = "";
+    size_t len = 0;
+    int refused = 0;
+    pthread_mutex_lock(&plugin->auth_lock);
+    const struct b2_account *account = &plugin->account;
+    if (account->bucket_count > 0) {
+        refused = 1;
+        for (size_t i = 0; i < account->bucket_count; i++) {
+            const char *bucket = account->buckets[i].name;
+            if (bucket && strcmp(bucket, name) == 0)
+                refused = 0;
+            int n = snprintf(allowed + len, sizeof allowed - len, "%s%s", i ? ", " : "",
+                             bucket ? bucket : account->buckets[i].id);
+            if (n > 0 && (size_t)n < sizeof allowed - len)
+                len += (size_t)n;
+        }
+    }
+    if (refused)
+        stor_fail(err, STOR_EAUTH,
+                  "the application key is restricted to bucket %s%s%s: it cannot use bucket %s",
+                  allowed, account->name_prefix ? " and names starting with " : "",
+                  account->name_prefix ? account->name_prefix : "", name);
+    pthread_mutex_unlock(&plugin->auth_lock);
+    return refused;
+}
+
 char *b2_auth_allowed_bucket(struct b2_plugin *plugin, const char *name)
 {
     char *id = NULL;

@@ -145,6 +145,9 @@ void b2_credentials_free(struct b2_credentials *credentials);
 int b2_auth_has_capability(struct b2_plugin *plugin, const char *capability);
 /* The key's name prefix restriction (malloc'd), or NULL when it has none or is not known. */
 char *b2_auth_name_prefix(struct b2_plugin *plugin);
+/* Whether the key is restricted to other buckets than name; if so err says which it may use, so
+ * nothing is sent to a bucket the key cannot reach. */
+int b2_auth_refuses_bucket(struct b2_plugin *plugin, const char *name, struct stor_error *err);
 /* The allowed bucket id for name from the key's restrictions (malloc'd), or NULL. */
 char *b2_auth_allowed_bucket(struct b2_plugin *plugin, const char *name);
 

@@ -126,6 +126,10 @@ static enum stor_status look_up(struct b2_plugin *plugin, const char *name, int 
     enum stor_status status = b2_auth_get(plugin, &credentials, err);
     if (status != STOR_OK)
         return status;
+    if (b2_auth_refuses_bucket(plugin, name, err)) {
+        b2_credentials_free(&credentials);
+        return STOR_EAUTH;
+    }
     char *found = b2_auth_allowed_bucket(plugin, name);
     if (!found) {
         json_object *request = json_object_new_object(), *response = NULL;
