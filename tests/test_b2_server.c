@@ -1594,6 +1594,27 @@ static void test_delay(void **state)
 	close(fd);
 }
 
+static void test_thread_per_connection(void **state)
+{
+	(void)state;
+	const char *args[] = {"--threads", "0", NULL};
+	struct fixture *f;
+	assert_int_equal(start_server((void **)&f, args), 0);
+	control(f, "/_test/delay", "{\"api\":\"b2_list_buckets\",\"ms\":5000}");
+	int fd = connect_raw(f->server);
+	send_all(fd, "GET /b2api/v2/b2_list_buckets HTTP/1.1\r\nHost: x\r\n\r\n");
+	for (int i = 0; i < 100 && b2_test_server_counter(f->server, "b2_list_buckets") < 2; i++)
+		usleep(10000);
+	struct timespec before, after;
+	clock_gettime(CLOCK_MONOTONIC, &before);
+	assert_alive(f); /* not stuck behind the delayed call */
+	clock_gettime(CLOCK_MONOTONIC, &after);
+	assert_true(after.tv_sec - before.tv_sec < 2);
+	assert_int_equal(b2_test_server_stop(f->server), 0);
+	close(fd);
+	free(f);
+}
+
 static void test_drop_connection_mid_upload(void **state)
 {
 	struct fixture *f = *state;
@@ -1826,6 +1847,7 @@ int main(void)
 		TEST(test_fail_any_api_with_retry_after),
 		TEST(test_control_rejects_bad_rules),
 		TEST(test_delay),
+		cmocka_unit_test(test_thread_per_connection),
 		TEST(test_drop_connection_mid_upload),
 		TEST(test_expire_all_tokens),
 		TEST(test_x_bz_test_mode),

@@ -299,10 +299,13 @@ struct MHD_Daemon *http_start(uint16_t port, unsigned threads, uint16_t *bound_p
 {
 	struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
 	address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* threads == 0: one thread per connection, so an injected delay stalls only its own. */
+	unsigned flags = threads ? MHD_USE_AUTO_INTERNAL_THREAD
+				 : MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
 	struct MHD_Daemon *daemon = MHD_start_daemon(
-		MHD_USE_AUTO_INTERNAL_THREAD, port, NULL, NULL, on_request, NULL,
+		flags, port, NULL, NULL, on_request, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
-		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 1u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, 120u,

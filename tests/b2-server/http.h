@@ -7,7 +7,8 @@
 
 struct MHD_Daemon;
 
-/* port 0 picks an ephemeral port; *bound_port tells which. NULL on failure. */
+/* port 0 picks an ephemeral port; *bound_port tells which. threads 0 = a thread per connection,
+ * else a pool of that many threads. NULL on failure. */
 struct MHD_Daemon *http_start(uint16_t port, unsigned threads, uint16_t *bound_port);
 void http_stop(struct MHD_Daemon *daemon);
 

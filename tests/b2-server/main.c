@@ -31,7 +31,7 @@ static void usage(FILE *out)
 		"usage: b2-test-server [--port N] [--bucket NAME]... [--key-id ID] [--key KEY]\n"
 		"                      [--restricted-key ID:KEY:BUCKET:CAPS[:PREFIX]]...\n"
 		"                      [--data-dir DIR] [--token-ttl SECONDS] [--storage-cap BYTES]\n"
-		"                      [--threads N]\n"
+		"                      [--threads N (pool size; 0: a thread per connection)]\n"
 		"A Backblaze B2 native API server on 127.0.0.1 for tests (see README.md).\n"
 		"--port 0 (the default) picks a free port; the port is the first line on stdout.\n");
 }
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 		case 'd': server_config.data_dir = optarg; break;
 		case 't': ok = parse_unsigned(optarg, 10LL * 365 * 86400, &ttl); break;
 		case 'c': ok = parse_unsigned(optarg, ULLONG_MAX, &cap); break;
-		case 'n': ok = parse_unsigned(optarg, 256, &threads) && threads > 0; break;
+		case 'n': ok = parse_unsigned(optarg, 256, &threads); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
