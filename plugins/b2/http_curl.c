@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 /* Error bodies are small JSON; a listing page of 1000 names is well under this. */
@@ -29,6 +30,10 @@ struct transfer {
     size_t body_capacity;
     int local_failure;    /* the body reader or writer failed */
     int cancelled;
+    int stalled;          /* no byte moved for idle_timeout_s */
+    long idle_timeout_s;
+    curl_off_t last_bytes;
+    struct timespec last_move;
 };
 
 static CURL *take_handle(struct b2_http_curl *http)
@@ -136,6 +141,19 @@ static int on_progress(void *context, curl_off_t download_total, curl_off_t down
     (void)upload_total;
     struct transfer *transfer = context;
     const struct b2_http_request *request = transfer->request;
+    /* Our own stall clock: libcurl's low-speed check averages over several seconds, so a silent
+     * server would hold a transfer well past the timeout the user set. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double idle = (double)(now.tv_sec - transfer->last_move.tv_sec) +
+                  (double)(now.tv_nsec - transfer->last_move.tv_nsec) / 1e9;
+    if (uploaded + downloaded != transfer->last_bytes || !transfer->last_move.tv_sec) {
+        transfer->last_bytes = uploaded + downloaded;
+        transfer->last_move = now;
+    } else if (idle >= (double)transfer->idle_timeout_s) {
+        transfer->stalled = 1;
+        return 1;
+    }
     if (request->progress &&
         request->progress(request->progress_context, (uint64_t)uploaded, (uint64_t)downloaded)) {
         transfer->cancelled = 1;
@@ -178,6 +196,8 @@ static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, voi
 
 static enum b2_http_outcome classify(CURLcode code, const struct transfer *transfer)
 {
+    if (transfer->stalled)
+        return B2_HTTP_TIMEOUT;
     if (transfer->cancelled)
         return B2_HTTP_CANCELLED;
     if (transfer->local_failure)
@@ -198,6 +218,9 @@ static enum b2_http_outcome classify(CURLcode code, const struct transfer *trans
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
+    /* A reused connection died and libcurl wanted to resend a streamed body on a new one: the
+     * connection broke, and B2's rule (a fresh target) applies, not a silent resend. */
+    case CURLE_SEND_FAIL_REWIND:
         return B2_HTTP_BROKEN;
     case CURLE_READ_ERROR:
     case CURLE_WRITE_ERROR:
@@ -214,7 +237,8 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
 {
     struct b2_http_curl *http = (struct b2_http_curl *)base;
     memset(response, 0, sizeof *response);
-    struct transfer transfer = {.request = request, .response = response};
+    struct transfer transfer = {.request = request, .response = response,
+                                .idle_timeout_s = http->options.idle_timeout_s};
     CURL *curl = transfer.curl = take_handle(http);
     if (!curl) {
         snprintf(response->error, sizeof response->error, "cannot create a libcurl handle");
