@@ -107,7 +107,7 @@ static void help_and_version(void **state)
 {
     struct test_run run = stor("--version");
     assert_int_equal(run.status, 0);
-    assert_string_equal(run.out, "stor " PACKAGE_VERSION " (plugin ABI 1)\n");
+    assert_string_equal(run.out, "stor " PACKAGE_VERSION " (plugin ABI 2)\n");
     test_run_free(&run);
 
     run = stor("--help");
@@ -221,7 +221,7 @@ static void broken_plugins_get_clear_errors(void **state)
     char dir[4200];
     snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
     expect_failure(stor(dir, "--backend=newer_abi", "ls", "x"), 2,
-                   "needs plugin ABI version 2, but this stor supports up to version 1");
+                   "needs plugin ABI version 3, but this stor supports up to version 2");
     expect_failure(stor(dir, "--backend=no_entry", "ls", "x"), 2, "has no symbol stor_plugin_entry");
     expect_failure(stor(dir, "--backend=short_table", "ls", "x"), 2, "shorter than the 96 bytes");
     expect_failure(stor(dir, "--backend=null_put", "ls", "x"), 2, "lacks the required operation 'put'");
@@ -234,7 +234,7 @@ static void broken_plugins_get_clear_errors(void **state)
 
     run = stor(dir, "backends");
     assert_int_equal(run.status, 0);
-    assert_non_null(strstr(run.out, "good       ABI 1"));
+    assert_non_null(strstr(run.out, "good       ABI 2"));
     assert_non_null(strstr(run.out, "local"));
     assert_non_null(strstr(run.err, "skipping"));
     test_run_free(&run);

@@ -56,6 +56,11 @@ static void abi_layout_is_frozen(void **state)
     assert_int_equal(offsetof(struct stor_backend, remove), 80);
     assert_int_equal(offsetof(struct stor_backend, get_upload_target), 88);
     assert_int_equal(STOR_BACKEND_V1_SIZE, 96);
+    assert_int_equal(offsetof(struct stor_backend, get_ex), 96);
+    assert_int_equal(offsetof(struct stor_backend, remove_ex), 104);
+    assert_int_equal(offsetof(struct stor_backend, copy), 112);
+    assert_int_equal(offsetof(struct stor_backend, cleanup), 120);
+    assert_int_equal(sizeof(struct stor_backend), 128);
     assert_int_equal(offsetof(struct stor_host, abi_version), 0);
     assert_int_equal(offsetof(struct stor_host, struct_size), 4);
     assert_int_equal(offsetof(struct stor_host, log_level), 8);
@@ -63,7 +68,14 @@ static void abi_layout_is_frozen(void **state)
     assert_int_equal(offsetof(struct stor_host, progress), 24);
     assert_int_equal(offsetof(struct stor_host, cancelled), 32);
     assert_int_equal(offsetof(struct stor_host, count), 40);
-    assert_int_equal(sizeof(struct stor_object), 56);
+    assert_int_equal(offsetof(struct stor_object, content_type), 48);
+    assert_int_equal(offsetof(struct stor_object, is_hidden), 56);
+    assert_int_equal(offsetof(struct stor_get_options, version_id), 8);
+    assert_int_equal(offsetof(struct stor_get_options, offset), 16);
+    assert_int_equal(offsetof(struct stor_get_options, length), 24);
+    assert_int_equal(offsetof(struct stor_get_options, resume), 32);
+    assert_int_equal(offsetof(struct stor_remove_options, version_id), 8);
+    assert_int_equal(offsetof(struct stor_remove_options, flags), 16);
     assert_int_equal(STOR_ECANCELLED, 8);
 }
 
@@ -94,6 +106,21 @@ static void good_plugin_loads_and_runs(void **state)
     stor_plugin_unload(&plugin);
 }
 
+/* A plugin built for ABI 1 keeps loading into this host; the slots it never had read as NULL. */
+static void older_abi_plugin_loads_without_newer_slots(void **state)
+{
+    struct stor_search_path path = fixtures_path();
+    struct stor_plugin plugin;
+    struct stor_error err = {""};
+    assert_int_equal(stor_plugin_load("abi_one", &path, builtins, &plugin, &err), STOR_OK);
+    assert_int_equal(plugin.table.abi_version, 1);
+    assert_non_null(plugin.table.list);
+    assert_null(plugin.table.get_ex);
+    assert_null(plugin.table.copy);
+    assert_null(plugin.table.cleanup);
+    stor_plugin_unload(&plugin);
+}
+
 static void missing_entry_symbol_is_named(void **state)
 {
     expect_load_failure("no_entry", STOR_EINVAL, "has no symbol stor_plugin_entry");
@@ -102,7 +129,7 @@ static void missing_entry_symbol_is_named(void **state)
 static void newer_abi_names_both_versions(void **state)
 {
     expect_load_failure("newer_abi", STOR_EINVAL,
-                        "needs plugin ABI version 2, but this stor supports up to version 1");
+                        "needs plugin ABI version 3, but this stor supports up to version 2");
 }
 
 static void short_table_is_refused(void **state)
@@ -124,7 +151,7 @@ static void unknown_backend_lists_path_and_backends(void **state)
 {
     expect_load_failure("nope", STOR_ENOTFOUND, "no backend named 'nope' (searched ");
     expect_load_failure("nope", STOR_ENOTFOUND, "tests/fixtures/.libs;");
-    expect_load_failure("nope", STOR_ENOTFOUND, "available: good, local)");
+    expect_load_failure("nope", STOR_ENOTFOUND, "available: abi_one, good, local)");
 }
 
 static void invalid_backend_names_are_refused(void **state)
@@ -247,7 +274,7 @@ static void scan_reports_good_and_broken_plugins(void **state)
     struct stor_search_path path = fixtures_path();
     struct scan_result r = {"", 0};
     stor_plugin_scan(&path, builtins, record, &r);
-    assert_string_equal(r.seen, "good+ misnamed- newer_abi- no_entry- null_put- short_table- local+ ");
+    assert_string_equal(r.seen, "abi_one+ good+ misnamed- newer_abi- no_entry- null_put- short_table- local+ ");
     assert_int_equal(r.broken, 5);
 }
 
@@ -256,6 +283,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(abi_layout_is_frozen),
         cmocka_unit_test(good_plugin_loads_and_runs),
+        cmocka_unit_test(older_abi_plugin_loads_without_newer_slots),
         cmocka_unit_test(missing_entry_symbol_is_named),
         cmocka_unit_test(newer_abi_names_both_versions),
         cmocka_unit_test(short_table_is_refused),

@@ -13,8 +13,10 @@ extern "C" {
 #endif
 
 /* Version history (slots are only ever appended; a test freezes every offset):
- *   1  open, close, put, get, list, remove, get_upload_target */
-#define STOR_ABI_VERSION 1
+ *   1  open, close, put, get, list, remove, get_upload_target
+ *   2  get_ex, remove_ex, copy, cleanup; struct stor_object gains is_hidden (read by the host only
+ *      from plugins of ABI 2 or later); list flag STOR_LIST_VERSIONS */
+#define STOR_ABI_VERSION 2
 
 /* The one symbol a plugin exports; its type is stor_plugin_entry_fn. */
 #define STOR_PLUGIN_ENTRY_SYMBOL "stor_plugin_entry"
@@ -114,6 +116,8 @@ struct stor_object {
     const char *sha1;         /* 40 lowercase hex digits, or NULL */
     const char *id;           /* backend-specific version or file id, or NULL */
     const char *content_type; /* or NULL */
+    /* ABI 2 (the host ignores it from older plugins). */
+    int is_hidden;            /* a version listing's hide marker: the name is deleted as of it */
 };
 
 /* Receives each object of a listing, in ascending byte order of key, and the single result of
@@ -133,6 +137,33 @@ typedef void (*stor_upload_target_fn)(void *context, const struct stor_upload_ta
 
 enum stor_list_flags {
     STOR_LIST_RECURSIVE = 1 << 0, /* every key below prefix, not one level */
+    STOR_LIST_VERSIONS = 1 << 1,  /* ABI 2: every version of every name, newest first within a
+                                   * name, with its id, and hide markers flagged is_hidden */
+};
+
+/* ABI 2: what part of which version get_ex fetches. Zero-initialised means "all of the current
+ * version", except length, which must be -1 for "to the end". */
+struct stor_get_options {
+    uint32_t struct_size;   /* sizeof(struct stor_get_options) as the caller was built */
+    const char *version_id; /* a version id from a listing, or NULL for the current version */
+    int64_t offset;         /* first byte wanted */
+    int64_t length;         /* bytes wanted from offset, or -1 for all the rest */
+    /* When resume is set, fd is a regular file that already holds `offset` bytes of this very
+     * version (an interrupted download): the plugin appends the rest at that offset and verifies
+     * the whole file, reading the first part back from fd. */
+    int resume;
+};
+
+enum stor_remove_flags {
+    STOR_REMOVE_ALL_VERSIONS = 1 << 0, /* delete every version for good, not just hide/delete one */
+};
+
+/* ABI 2: remove_ex. With version_id, exactly that version is deleted for good; with
+ * STOR_REMOVE_ALL_VERSIONS every version of the name; otherwise as remove. */
+struct stor_remove_options {
+    uint32_t struct_size;
+    const char *version_id;
+    unsigned flags;
 };
 
 /* THREADING. stor_plugin_entry may be called any time, from any thread. open and close are called
@@ -183,6 +214,27 @@ struct stor_backend {
     enum stor_status (*get_upload_target)(void *instance, const char *bucket,
                                           stor_upload_target_fn on_target, void *context,
                                           struct stor_error *err);
+
+    /* ABI 2. All optional. */
+
+    /* get with a version, a byte range, or resuming a partial file (see stor_get_options). A
+     * ranged get verifies what it can (a whole-object SHA-1 only when the whole object passed). */
+    enum stor_status (*get_ex)(void *instance, const char *bucket, const char *key,
+                               const struct stor_get_options *options, int fd,
+                               stor_object_fn on_result, void *context, struct stor_error *err);
+    enum stor_status (*remove_ex)(void *instance, const char *bucket, const char *key,
+                                  const struct stor_remove_options *options, struct stor_error *err);
+    /* Copy inside the service, never through the host: the bytes stay where they are. Reports the
+     * new object through on_result. The host falls back to get + put when this is NULL. */
+    enum stor_status (*copy)(void *instance, const char *source_bucket, const char *source_key,
+                             const char *bucket, const char *key, stor_object_fn on_result,
+                             void *context, struct stor_error *err);
+    /* Cancel unfinished multi-part uploads whose names start with prefix and that were started
+     * more than older_than_ms ago (0: any age), reporting each (key, id, mtime_ms = start) through
+     * on_object; with dry_run only report them. */
+    enum stor_status (*cleanup)(void *instance, const char *bucket, const char *prefix,
+                                int64_t older_than_ms, int dry_run, stor_object_fn on_object,
+                                void *context, struct stor_error *err);
     /* New slots go here, with a STOR_ABI_VERSION bump and a line in the history above. */
 };
 
