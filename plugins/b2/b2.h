@@ -41,6 +41,10 @@ struct b2_config {
     char *cache_dir;        /* NULL: the environment's default */
     long connect_timeout_s;
     long idle_timeout_s;
+    /* large files (large_file.c) */
+    int transfers;          /* parts of one file in flight at once */
+    int64_t part_size;      /* 0: sized per file */
+    int resume;             /* continue a matching unfinished large file */
 };
 
 struct b2_plugin {
@@ -183,5 +187,33 @@ enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
 enum stor_status b2_get_upload_target(void *instance, const char *bucket,
                                       stor_upload_target_fn on_target, void *context,
                                       struct stor_error *err);
+
+/* ---- large files: large_file.c (sizes, parts, resume), cleanup.c (unfinished files) ---- */
+#define B2_DEFAULT_UPLOAD_CUTOFF (200LL << 20)
+#define B2_DEFAULT_TRANSFERS 4
+#define B2_MAX_TRANSFERS 64
+#define B2_PART_SIZE_MIN 5000000LL    /* B2's absoluteMinimumPartSize (the account may say more) */
+#define B2_PART_SIZE_MAX 5000000000LL
+#define B2_PART_SIZE_RECOMMENDED 100000000LL
+#define B2_PARTS_MAX 10000
+
+/* "5000000", "5M" (powers of 1000: K M G T, optional B), "5MiB" (powers of 1024). 0 or -1. */
+int b2_parse_size(const char *text, int64_t *bytes);
+/* The part size of a size-byte file: configured (0 = choose), else max(recommended capped at the
+ * cutoff, ceil(size / 10,000)), within [minimum, 5 GB]. -1 with why when nothing fits. */
+int64_t b2_part_size_for(int64_t size, int64_t configured, int64_t cutoff, int64_t recommended,
+                         int64_t minimum, char *why, size_t why_size);
+
+/* Each unfinished large file under prefix in bucket_id, oldest first (paged); on_file returns
+ * non-zero to stop (the listing then returns STOR_ECANCELLED). */
+typedef int (*b2_unfinished_fn)(void *context, json_object *file);
+enum stor_status b2_list_unfinished(struct b2_plugin *plugin, const char *bucket_id,
+                                    const char *prefix, b2_unfinished_fn on_file, void *context,
+                                    struct stor_error *err);
+enum stor_status b2_cancel_large_file(struct b2_plugin *plugin, const char *file_id,
+                                      struct stor_error *err);
+enum stor_status b2_cleanup(void *instance, const char *bucket, const char *prefix,
+                            int64_t older_than_ms, int dry_run, stor_object_fn on_object,
+                            void *context, struct stor_error *err);
 
 #endif

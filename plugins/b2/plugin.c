@@ -122,6 +122,45 @@ static enum stor_status read_key_file(const char *path, struct b2_config *config
     return config->key_id && config->key ? STOR_OK : stor_fail(err, STOR_EINTERNAL, "out of memory");
 }
 
+/* ---- large-file options: transfers, part_size, upload_cutoff, resume ---- */
+
+/* 1 if name is one of them (*status says whether value was good), 0 if not. */
+static int parse_large_file_option(struct b2_config *config, const char *name, const char *value,
+                                   struct stor_error *err, enum stor_status *status)
+{
+    long long number;
+    int64_t size;
+    *status = STOR_OK;
+    if (strcmp(name, "transfers") == 0) {
+        if (parse_integer(value, 1, B2_MAX_TRANSFERS, &number) != 0)
+            *status = stor_fail(err, STOR_EINVAL, "option transfers must be a number of parallel "
+                                "parts from 1 to %d", B2_MAX_TRANSFERS);
+        else
+            config->transfers = (int)number;
+    } else if (strcmp(name, "part_size") == 0) {
+        if (b2_parse_size(value, &size) != 0 || size < B2_PART_SIZE_MIN || size > B2_PART_SIZE_MAX)
+            *status = stor_fail(err, STOR_EINVAL, "option part_size must be a size from %lld "
+                                "(5M) to %lld (5G) bytes, e.g. 100M or 64MiB; got '%s'",
+                                B2_PART_SIZE_MIN, B2_PART_SIZE_MAX, value);
+        else
+            config->part_size = size;
+    } else if (strcmp(name, "upload_cutoff") == 0) {
+        if (b2_parse_size(value, &size) != 0 || size < B2_PART_SIZE_MIN ||
+            size > B2_SINGLE_UPLOAD_MAX)
+            *status = stor_fail(err, STOR_EINVAL, "option upload_cutoff must be a size from %lld "
+                                "(5M) to %lld (5G) bytes, e.g. 200MiB; got '%s'", B2_PART_SIZE_MIN,
+                                B2_SINGLE_UPLOAD_MAX, value);
+        else
+            config->upload_cutoff = size;
+    } else if (strcmp(name, "resume") == 0) {
+        if (parse_boolean(value, &config->resume) != 0)
+            *status = stor_fail(err, STOR_EINVAL, "option resume must be yes or no");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static enum stor_status parse_options(struct b2_plugin *plugin, const struct stor_option *options,
                                       size_t option_count, struct stor_error *err)
 {
@@ -129,7 +168,10 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
     const char *key_file = NULL;
     config->retries = 8;
     config->retry_time_ms = 600 * 1000;
-    config->upload_cutoff = B2_SINGLE_UPLOAD_MAX;
+    config->upload_cutoff = B2_DEFAULT_UPLOAD_CUTOFF;
+    config->transfers = B2_DEFAULT_TRANSFERS;
+    config->resume = 1;
+    enum stor_status status = STOR_OK;
     config->disk_cache = 1;
     config->connect_timeout_s = 30;
     config->idle_timeout_s = 120;
@@ -161,11 +203,9 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
             if (!*value || strpbrk(value, "\r\n"))
                 return stor_fail(err, STOR_EINVAL, "option content_type must be a MIME type");
             content_type = value;
-        } else if (strcmp(name, "upload_cutoff") == 0) {
-            if (parse_integer(value, 1, B2_SINGLE_UPLOAD_MAX, &number) != 0)
-                return stor_fail(err, STOR_EINVAL, "option upload_cutoff must be bytes, from 1 to %lld",
-                                 B2_SINGLE_UPLOAD_MAX);
-            config->upload_cutoff = number;
+        } else if (parse_large_file_option(config, name, value, err, &status)) {
+            if (status != STOR_OK)
+                return status;
         } else if (strcmp(name, "cache") == 0) {
             if (parse_boolean(value, &config->disk_cache) != 0)
                 return stor_fail(err, STOR_EINVAL, "option cache must be yes or no");
@@ -208,6 +248,10 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
                              "--backend=b2 --help)", name);
         }
     }
+    if (config->part_size > config->upload_cutoff)
+        return stor_fail(err, STOR_EINVAL, "option upload_cutoff (%lld bytes) must be at least "
+                         "part_size (%lld bytes): a file above the cutoff goes up in parts",
+                         (long long)config->upload_cutoff, (long long)config->part_size);
     config->endpoint = strdup(endpoint);
     config->content_type = strdup(content_type);
     if (!config->endpoint || !config->content_type)
@@ -347,7 +391,13 @@ static const struct stor_option_doc b2_options[] = {
     {"retry_time", "seconds one B2 call may spend retrying (default 600)"},
     {"content_type", "Content-Type of uploads (default b2/x-auto: B2 picks by extension)"},
     {"info.NAME", "file info NAME=VALUE stored with uploads (up to 9)"},
-    {"upload_cutoff", "largest single upload in bytes (default and maximum 5000000000)"},
+    {"upload_cutoff", "files above this SIZE go up as large files in parts (default 200MiB, "
+                      "5M to 5G; K/M/G = powers of 1000, KiB/MiB/GiB = powers of 1024)"},
+    {"part_size", "SIZE of one part of a large file (default: max(B2's recommended 100M, "
+                  "file size / 10000), 5M to 5G, at most upload_cutoff)"},
+    {"transfers", "parts of one large file sent in parallel (default 4, 1 to 64)"},
+    {"resume", "continue an unfinished large upload of the same file (same name, SHA-1 and "
+               "mtime) instead of starting again (yes/no, default yes; no cancels it)"},
     {"cache", "keep the token, bucket ids and upload URLs in the disk cache (yes/no, default yes)"},
     {"timeout", "seconds without progress before a transfer is abandoned (default 120)"},
     {"connect_timeout", "seconds to wait for a connection (default 30)"},
@@ -364,7 +414,10 @@ static const struct stor_backend b2_backend = {
              "-o key_file=PATH, never from the command line. The token, bucket ids and idle "
              "upload URLs are cached in $STOR_CACHE_DIR (default $XDG_CACHE_HOME/stor). remove "
              "hides a file: it leaves listings, its versions stay until lifecycle rules delete "
-             "them. Files above 5 GB (large files) are not supported yet.",
+             "them. Files above upload_cutoff go up as large files, part_size bytes a part, "
+             "transfers parts at a time; a failed or killed large upload is kept and the next put "
+             "of the same file resumes it (resume=no starts again); stor cleanup cancels "
+             "unfinished ones.",
     .open = b2_open,                       /* parse options, read credentials */
     .close = b2_close,                     /* save idle upload URLs, free everything */
     .put = b2_put,                         /* b2_upload_file through the target pool */
@@ -372,6 +425,7 @@ static const struct stor_backend b2_backend = {
     .list = b2_list,                       /* b2_list_file_names, page by page */
     .remove = b2_remove,                   /* b2_hide_file */
     .get_upload_target = b2_get_upload_target, /* a pooled or new b2_get_upload_url, handed over */
+    .cleanup = b2_cleanup,                 /* cancel unfinished large files (cleanup.c) */
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)

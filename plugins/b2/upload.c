@@ -3,6 +3,7 @@
 #include "b2.h"
 #include "names.h"
 #include "sha1.h"
+#include "upload.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,19 +16,8 @@
 /* A pipe's bytes are kept in memory up to this much, then spooled to an unlinked temp file. */
 #define B2_PIPE_MEMORY_MAX (8u << 20)
 
-/* Where the bytes of one upload come from; every attempt re-reads them from the start. */
-struct upload_source {
-    int fd;                 /* the caller's regular file, or our spool file, or -1 */
-    int64_t offset;         /* where the content starts in fd */
-    int64_t length;         /* content bytes */
-    char *memory;           /* a short pipe's content, when fd is -1 */
-    int spool_fd;           /* ours to close, or -1 */
-    char sha1[B2_SHA1_HEX_LENGTH + 1]; /* known up front, or "" to send hex_digits_at_end */
-    int64_t mtime_ms;       /* -1 when meaningless (pipes) */
-};
-
 struct body_reader {
-    const struct upload_source *source;
+    const struct b2_upload_source *source;
     int64_t position;
     struct b2_sha1 sha1;    /* running hash, when the digits go at the end */
     char trailer[B2_SHA1_HEX_LENGTH + 1];
@@ -44,7 +34,7 @@ struct progress_context {
 static ssize_t read_body(void *context, char *buffer, size_t size)
 {
     struct body_reader *reader = context;
-    const struct upload_source *source = reader->source;
+    const struct b2_upload_source *source = reader->source;
     int64_t left = source->length - reader->position;
     if (left > 0) {
         size_t want = left < (int64_t)size ? (size_t)left : size;
@@ -87,7 +77,7 @@ static int on_progress(void *context, uint64_t sent, uint64_t received)
     return b2_cancelled(progress->plugin);
 }
 
-static void source_free(struct upload_source *source)
+static void source_free(struct b2_upload_source *source)
 {
     free(source->memory);
     if (source->spool_fd >= 0)
@@ -126,19 +116,10 @@ static int open_spool(void)
     return fd;
 }
 
-static enum stor_status refuse_size(struct b2_plugin *plugin, const char *key, int64_t size,
-                                    struct stor_error *err)
-{
-    int64_t limit = plugin->config.upload_cutoff;
-    return stor_fail(err, STOR_EINVAL,
-                     "%s: %lld bytes is above the single-upload limit of %lld bytes%s; large-file "
-                     "uploads are not supported yet", key, (long long)size, (long long)limit,
-                     limit < B2_SINGLE_UPLOAD_MAX ? " (option upload_cutoff)" : "");
-}
-
-/* Read a pipe to its end: into memory while short, else into an unlinked spool file. */
+/* Read a pipe to its end: into memory while short, else into an unlinked spool file (which a
+ * large upload then reads part by part). */
 static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, int fd,
-                                   struct upload_source *source, struct stor_error *err)
+                                   struct b2_upload_source *source, struct stor_error *err)
 {
     size_t capacity = 64 << 10;
     source->memory = malloc(capacity);
@@ -176,8 +157,14 @@ static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, in
             return stor_fail(err, STOR_EIO, "%s: writing the spool file failed: %s", key,
                              strerror(errno));
         source->length += got;
-        if (source->length > plugin->config.upload_cutoff)
-            return refuse_size(plugin, key, source->length, err);
+    }
+    if (source->spool_fd < 0 && b2_wants_large(plugin, source->length)) {
+        /* A large upload reads its parts with pread: put the short buffer in a file. */
+        source->spool_fd = open_spool();
+        if (source->spool_fd < 0 ||
+            write_all(source->spool_fd, source->memory, (size_t)source->length) != 0)
+            return stor_fail(err, STOR_EIO, "%s: cannot spool standard input to a temporary "
+                             "file: %s", key, strerror(errno));
     }
     if (source->spool_fd >= 0) {
         free(source->memory);
@@ -189,7 +176,7 @@ static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, in
 }
 
 static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key, int fd,
-                                       struct upload_source *source, struct stor_error *err)
+                                       struct b2_upload_source *source, struct stor_error *err)
 {
     struct stat info;
     memset(source, 0, sizeof *source);
@@ -207,35 +194,14 @@ static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key
     source->offset = position;
     source->length = info.st_size > position ? info.st_size - position : 0;
     source->mtime_ms = (int64_t)info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000;
-    if (source->length > plugin->config.upload_cutoff)
-        return refuse_size(plugin, key, source->length, err);
+    if (b2_wants_large(plugin, source->length))
+        return STOR_OK; /* hashed part by part by large_file.c */
     if (b2_sha1_of_fd(fd, source->offset, source->length, source->sha1) != 0)
         return stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", key, strerror(errno));
     return STOR_OK;
 }
 
-/* One body sent through leased upload targets, with the upload column of reference §2.3 on
- * failure. A file upload fills it from the bucket's pool; a large file's part will fill it from
- * the part URLs of its file id (X-Bz-Part-Number instead of X-Bz-File-Name), same loop. */
-struct upload_job {
-    const char *label;                  /* names the upload in messages */
-    const struct upload_source *source;
-    enum stor_status (*lease)(struct b2_plugin *plugin, void *context, int fresh,
-                              struct b2_target *target, struct stor_error *err);
-    void (*give_back)(struct b2_plugin *plugin, void *context, struct b2_target *target);
-    /* Headers besides Authorization and X-Bz-Content-Sha1, malloc'd; count or -1. */
-    int (*headers)(struct b2_plugin *plugin, void *context, char **lines, size_t max_lines);
-    /* A 2xx answer: check it against sent_sha1 and report it. */
-    enum stor_status (*accept)(struct b2_plugin *plugin, void *context,
-                               const struct b2_http_response *response, const char *sent_sha1,
-                               struct stor_error *err);
-    void *context;
-};
-
-static int add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
+int b2_upload_add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -246,7 +212,7 @@ static int add_line(char **lines, size_t *count, size_t max_lines, const char *f
     return ok ? 0 : -1;
 }
 
-static void free_lines(char **lines, size_t count)
+void b2_upload_free_lines(char **lines, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         free(lines[i]);
@@ -258,11 +224,11 @@ static int is_token_limit(const struct b2_failure *failure)
            strstr(failure->message, "more than one upload using auth token") != NULL;
 }
 
-static enum stor_status upload_through_targets(struct b2_plugin *plugin,
-                                               const struct upload_job *job,
-                                               struct stor_error *err)
+enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
+                                           const struct b2_upload_job *job,
+                                           struct stor_error *err)
 {
-    const struct upload_source *source = job->source;
+    const struct b2_upload_source *source = job->source;
     int hex_at_end = source->sha1[0] == '\0';
     struct progress_context progress = {plugin, job->label, (uint64_t)source->length};
     struct b2_backoff backoff;
@@ -289,15 +255,15 @@ static enum stor_status upload_through_targets(struct b2_plugin *plugin,
         }
         char *lines[32];
         size_t line_count = 0;
-        int built = add_line(lines, &line_count, 32, "Authorization: %s", target.token) == 0 &&
-                    add_line(lines, &line_count, 32, "X-Bz-Content-Sha1: %s",
+        int built = b2_upload_add_line(lines, &line_count, 32, "Authorization: %s", target.token) == 0 &&
+                    b2_upload_add_line(lines, &line_count, 32, "X-Bz-Content-Sha1: %s",
                              hex_at_end ? "hex_digits_at_end" : source->sha1) == 0 &&
-                    add_line(lines, &line_count, 32, "%s", "Expect:") == 0;
+                    b2_upload_add_line(lines, &line_count, 32, "%s", "Expect:") == 0;
         /* "Expect:" drops libcurl's Expect: 100-continue, which can stall a body for 1 s. */
         int more = built ? job->headers(plugin, job->context, lines + line_count, 32 - line_count) : -1;
         struct body_reader reader = {.source = source, .hashing = hex_at_end};
         if (more < 0 || (hex_at_end && b2_sha1_init(&reader.sha1) != 0)) {
-            free_lines(lines, line_count + (more > 0 ? (size_t)more : 0));
+            b2_upload_free_lines(lines, line_count + (more > 0 ? (size_t)more : 0));
             status = stor_fail(err, STOR_EINTERNAL, "out of memory");
             break;
         }
@@ -307,12 +273,13 @@ static enum stor_status upload_through_targets(struct b2_plugin *plugin,
             .headers = (const char *const *)lines, .header_count = line_count,
             .read_body = read_body, .read_context = &reader,
             .content_length = source->length + (hex_at_end ? B2_SHA1_HEX_LENGTH : 0),
-            .progress = on_progress, .progress_context = &progress};
+            .progress = job->progress ? job->progress : on_progress,
+            .progress_context = job->progress ? job->progress_context : (void *)&progress};
         struct b2_http_response response;
         b2_log(plugin, STOR_LOG_TRACE, "POST %s (%lld bytes)", target.url,
                (long long)request.content_length);
         b2_perform(plugin, "class_a", &request, &response);
-        free_lines(lines, line_count);
+        b2_upload_free_lines(lines, line_count);
         if (reader.sha1.context)
             b2_sha1_abandon(&reader.sha1);
         b2_failure_from_response(&response, target.token, &failure);
@@ -365,7 +332,8 @@ static enum stor_status upload_through_targets(struct b2_plugin *plugin,
         int condemned = failure.kind == B2_FAILURE_TRANSIENT || failure.kind == B2_FAILURE_EXPIRED ||
                         failure.http_status == 401 || is_token_limit(&failure);
         if (!condemned) {
-            status = b2_fail(plugin, err, "b2_upload_file", &failure, "writeFiles");
+            status = b2_fail(plugin, err, job->call ? job->call : "b2_upload_file", &failure,
+                             "writeFiles");
             job->give_back(plugin, job->context, &target); /* a refusal of this body, not of the target */
             have_target = 0;
             break;
@@ -424,19 +392,19 @@ static int file_headers(struct b2_plugin *plugin, void *context, char **lines, s
 {
     const struct file_upload *file = context;
     size_t count = 0;
-    int failed = add_line(lines, &count, max_lines, "X-Bz-File-Name: %s", file->encoded_name) ||
-                 add_line(lines, &count, max_lines, "Content-Type: %s", plugin->config.content_type);
+    int failed = b2_upload_add_line(lines, &count, max_lines, "X-Bz-File-Name: %s", file->encoded_name) ||
+                 b2_upload_add_line(lines, &count, max_lines, "Content-Type: %s", plugin->config.content_type);
     if (!failed && file->mtime_ms >= 0)
-        failed = add_line(lines, &count, max_lines, "X-Bz-Info-src_last_modified_millis: %lld",
+        failed = b2_upload_add_line(lines, &count, max_lines, "X-Bz-Info-src_last_modified_millis: %lld",
                           (long long)file->mtime_ms);
     for (size_t i = 0; i < plugin->config.info_count && !failed; i++) {
         char *value = b2_percent_encode(plugin->config.info[i].value);
-        failed = !value || add_line(lines, &count, max_lines, "X-Bz-Info-%s: %s",
+        failed = !value || b2_upload_add_line(lines, &count, max_lines, "X-Bz-Info-%s: %s",
                                     plugin->config.info[i].name, value);
         free(value);
     }
     if (failed) {
-        free_lines(lines, count);
+        b2_upload_free_lines(lines, count);
         return -1;
     }
     return (int)count;
@@ -492,18 +460,23 @@ enum stor_status b2_put(void *instance, const char *bucket, const char *key, int
     const char *problem = b2_file_name_problem(key);
     if (problem)
         return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
-    struct upload_source source;
+    struct b2_upload_source source;
     enum stor_status status = prepare_source(plugin, key, fd, &source, err);
     struct file_upload file = {.bucket = bucket, .key = key, .length = source.length,
                                .mtime_ms = source.mtime_ms, .on_result = on_result,
                                .context = context};
+    if (status == STOR_OK && b2_wants_large(plugin, source.length)) {
+        status = b2_put_large(plugin, bucket, key, &source, on_result, context, err);
+        source_free(&source);
+        return status;
+    }
     if (status == STOR_OK && !(file.encoded_name = b2_percent_encode(key)))
         status = stor_fail(err, STOR_EINTERNAL, "out of memory");
     if (status == STOR_OK) {
-        struct upload_job job = {.label = key, .source = &source, .lease = lease_from_bucket,
+        struct b2_upload_job job = {.label = key, .source = &source, .lease = lease_from_bucket,
                                  .give_back = return_to_bucket_pool, .headers = file_headers,
                                  .accept = accept_file, .context = &file};
-        status = upload_through_targets(plugin, &job, err);
+        status = b2_upload_through_targets(plugin, &job, err);
     }
     free(file.encoded_name);
     source_free(&source);

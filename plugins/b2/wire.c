@@ -429,3 +429,56 @@ int b2_wire_file(json_object *object, struct b2_file *file, char why[B2_WHY_MAX]
     }
     return 0;
 }
+
+/* ---- large files ---- */
+
+int b2_wire_upload_part_url(json_object *root, const char *file_id, struct b2_target *target,
+                            char why[B2_WHY_MAX])
+{
+    memset(target, 0, sizeof *target);
+    const char *answered_file = need_string(root, "fileId", why);
+    const char *url = answered_file ? need_string(root, "uploadUrl", why) : NULL;
+    const char *token = url ? need_string(root, "authorizationToken", why) : NULL;
+    if (!token)
+        return -1;
+    if (strcmp(answered_file, file_id) != 0) {
+        snprintf(why, B2_WHY_MAX, "fileId in the answer is not the file asked for");
+        return -1;
+    }
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+        snprintf(why, B2_WHY_MAX, "uploadUrl is not an http(s) URL");
+        return -1;
+    }
+    if (dup_into(&target->bucket_id, file_id) || dup_into(&target->url, url) ||
+        dup_into(&target->token, token)) {
+        b2_target_free(target);
+        snprintf(why, B2_WHY_MAX, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int b2_wire_part(json_object *object, struct b2_part *part, char why[B2_WHY_MAX])
+{
+    memset(part, 0, sizeof *part);
+    int64_t number = 0;
+    if (!json_object_is_type(object, json_type_object)) {
+        snprintf(why, B2_WHY_MAX, "a part entry is not an object");
+        return -1;
+    }
+    if (get_int(object, "partNumber", &number) != 1 || number < 1 || number > 10000 ||
+        get_int(object, "contentLength", &part->content_length) != 1 || part->content_length < 0) {
+        snprintf(why, B2_WHY_MAX, "a part lacks an integer partNumber or contentLength");
+        return -1;
+    }
+    part->part_number = (int)number;
+    part->content_sha1 = need_string(object, "contentSha1", why);
+    return part->content_sha1 ? 0 : -1;
+}
+
+const char *b2_wire_file_info(json_object *file, const char *key)
+{
+    int bad = 0;
+    const char *value = get_string(get_object(file, "fileInfo"), key, &bad);
+    return bad ? NULL : value;
+}

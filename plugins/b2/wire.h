@@ -74,4 +74,21 @@ int b2_wire_bucket_id(json_object *root, const char *name, char **id, char why[B
 
 int b2_wire_file(json_object *object, struct b2_file *file, char why[B2_WHY_MAX]);
 
+/* ---- large files (large_file.c, cleanup.c) ---- */
+
+/* One uploaded part (b2_upload_part, b2_list_parts). content_sha1 points into the JSON. */
+struct b2_part {
+    int part_number;
+    int64_t content_length;
+    const char *content_sha1;
+};
+
+/* A b2_get_upload_part_url response: target->bucket_id holds the file id. Fails if fileId differs
+ * from the one asked for. */
+int b2_wire_upload_part_url(json_object *root, const char *file_id, struct b2_target *target,
+                            char why[B2_WHY_MAX]);
+int b2_wire_part(json_object *object, struct b2_part *part, char why[B2_WHY_MAX]);
+/* The string value of fileInfo[key] in a file object, or NULL. */
+const char *b2_wire_file_info(json_object *file, const char *key);
+
 #endif

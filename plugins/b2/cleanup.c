@@ -1,0 +1,128 @@
+/* plugins/b2/cleanup.c — unfinished large files: listing them (b2_list_unfinished_large_files,
+ * paged), cancelling one (b2_cancel_large_file), and the ABI 2 cleanup slot built on both. */
+#include "b2.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum stor_status b2_list_unfinished(struct b2_plugin *plugin, const char *bucket_id,
+                                    const char *prefix, b2_unfinished_fn on_file, void *context,
+                                    struct stor_error *err)
+{
+    char *start = NULL;
+    enum stor_status status = STOR_OK;
+    do {
+        json_object *request = json_object_new_object(), *response = NULL, *files, *next;
+        if (!request) {
+            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+            break;
+        }
+        json_object_object_add(request, "bucketId", json_object_new_string(bucket_id));
+        if (prefix && *prefix)
+            json_object_object_add(request, "namePrefix", json_object_new_string(prefix));
+        if (start)
+            json_object_object_add(request, "startFileId", json_object_new_string(start));
+        json_object_object_add(request, "maxFileCount", json_object_new_int(100));
+        free(start);
+        start = NULL;
+        status = b2_api_call(plugin, "b2_list_unfinished_large_files", request, "listFiles",
+                             &response, NULL, err);
+        json_object_put(request);
+        if (status != STOR_OK)
+            break;
+        if (!json_object_object_get_ex(response, "files", &files) ||
+            !json_object_is_type(files, json_type_array)) {
+            json_object_put(response);
+            status = stor_fail(err, STOR_EINTERNAL, "b2_list_unfinished_large_files: B2's answer "
+                               "is malformed: field files is missing or not an array");
+            break;
+        }
+        for (size_t i = 0; i < json_object_array_length(files) && status == STOR_OK; i++)
+            if (on_file(context, json_object_array_get_idx(files, i)) != 0)
+                status = STOR_ECANCELLED;
+        if (status == STOR_OK && json_object_object_get_ex(response, "nextFileId", &next) &&
+            json_object_is_type(next, json_type_string) && *json_object_get_string(next) &&
+            !(start = strdup(json_object_get_string(next))))
+            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+        json_object_put(response);
+    } while (status == STOR_OK && start);
+    free(start);
+    return status;
+}
+
+enum stor_status b2_cancel_large_file(struct b2_plugin *plugin, const char *file_id,
+                                      struct stor_error *err)
+{
+    json_object *request = json_object_new_object(), *response = NULL;
+    if (!request)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    json_object_object_add(request, "fileId", json_object_new_string(file_id));
+    enum stor_status status = b2_api_call(plugin, "b2_cancel_large_file", request, "writeFiles",
+                                          &response, NULL, err);
+    json_object_put(request);
+    json_object_put(response);
+    return status;
+}
+
+struct cleanup {
+    struct b2_plugin *plugin;
+    int64_t older_than_ms;
+    int64_t now_ms;
+    int dry_run;
+    stor_object_fn on_object;
+    void *context;
+    struct stor_error *err;
+    enum stor_status status; /* of a cancel that failed */
+};
+
+/* Old enough: cancel it (unless dry run), then report it, so what is reported was done. */
+static int clean_one(void *context, json_object *object)
+{
+    struct cleanup *cleanup = context;
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    if (b2_wire_file(object, &file, why) != 0 || !file.file_id) {
+        cleanup->status = stor_fail(cleanup->err, STOR_EINTERNAL, "b2_list_unfinished_large_files: "
+                                    "B2's answer is malformed: %s", why);
+        return 1;
+    }
+    if (cleanup->older_than_ms > 0 &&
+        (file.upload_timestamp < 0 || cleanup->now_ms - file.upload_timestamp < cleanup->older_than_ms))
+        return 0;
+    if (!cleanup->dry_run) {
+        cleanup->status = b2_cancel_large_file(cleanup->plugin, file.file_id, cleanup->err);
+        if (cleanup->status != STOR_OK)
+            return 1;
+    }
+    struct stor_object reported = {
+        .key = file.file_name,
+        .size = -1,
+        .mtime_ms = file.upload_timestamp,
+        .id = file.file_id,
+        .content_type = file.content_type,
+    };
+    if (cleanup->on_object && cleanup->on_object(cleanup->context, &reported) != 0) {
+        cleanup->status = stor_fail(cleanup->err, STOR_ECANCELLED, "cleanup stopped");
+        return 1;
+    }
+    return 0;
+}
+
+enum stor_status b2_cleanup(void *instance, const char *bucket, const char *prefix,
+                            int64_t older_than_ms, int dry_run, stor_object_fn on_object,
+                            void *context, struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    char *bucket_id;
+    enum stor_status status = b2_bucket_id(plugin, bucket, 0, &bucket_id, err);
+    if (status != STOR_OK)
+        return status;
+    struct cleanup cleanup = {.plugin = plugin, .older_than_ms = older_than_ms,
+                              .now_ms = b2_clock_now(&plugin->clock), .dry_run = dry_run,
+                              .on_object = on_object, .context = context, .err = err};
+    status = b2_list_unfinished(plugin, bucket_id, prefix, clean_one, &cleanup, err);
+    if (status == STOR_ECANCELLED && cleanup.status != STOR_OK)
+        status = cleanup.status;
+    free(bucket_id);
+    return status;
+}

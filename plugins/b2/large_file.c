@@ -1,0 +1,767 @@
+/* plugins/b2/large_file.c — files above the cutoff as B2 large files (reference §8): part sizing,
+ * a per-file pool of part URLs, parts in parallel (hashed, then sent: read twice), resume, finish. */
+#include "b2.h"
+#include "sha1.h"
+#include "upload.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define B2_HASH_BUFFER (1 << 20)
+
+/* ---- sizes ---- */
+
+int b2_parse_size(const char *text, int64_t *bytes)
+{
+    static const struct {
+        const char *suffix;
+        int64_t factor;
+    } units[] = {
+        {"", 1}, {"b", 1},
+        {"k", 1000LL}, {"kb", 1000LL}, {"m", 1000000LL}, {"mb", 1000000LL},
+        {"g", 1000000000LL}, {"gb", 1000000000LL}, {"t", 1000000000000LL}, {"tb", 1000000000000LL},
+        {"kib", 1LL << 10}, {"mib", 1LL << 20}, {"gib", 1LL << 30}, {"tib", 1LL << 40},
+    };
+    if (!text || !isdigit((unsigned char)*text))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long number = strtoull(text, &end, 10);
+    if (errno)
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        if (strcasecmp(end, units[i].suffix) != 0)
+            continue;
+        if (number > (unsigned long long)(INT64_MAX / units[i].factor))
+            return -1;
+        *bytes = (int64_t)number * units[i].factor;
+        return 0;
+    }
+    return -1;
+}
+
+int64_t b2_part_size_for(int64_t size, int64_t configured, int64_t cutoff, int64_t recommended,
+                         int64_t minimum, char *why, size_t why_size)
+{
+    if (minimum <= 0)
+        minimum = B2_PART_SIZE_MIN;
+    if (recommended <= 0)
+        recommended = B2_PART_SIZE_RECOMMENDED;
+    int64_t needed = size / B2_PARTS_MAX + (size % B2_PARTS_MAX != 0); /* <= 10,000 parts */
+    if (needed > B2_PART_SIZE_MAX) {
+        snprintf(why, why_size, "%lld bytes is more than B2 takes in one file (10,000 parts of "
+                 "5 GB)", (long long)size);
+        return -1;
+    }
+    int64_t low = needed > minimum ? needed : minimum;
+    if (configured > 0) {
+        if (configured < low || configured > B2_PART_SIZE_MAX) {
+            snprintf(why, why_size, "option part_size (%lld bytes) does not fit this %lld-byte "
+                     "file: it must be from %lld to %lld bytes (at most 10,000 parts of at least "
+                     "%lld bytes)", (long long)configured, (long long)size, (long long)low,
+                     B2_PART_SIZE_MAX, (long long)minimum);
+            return -1;
+        }
+        return configured;
+    }
+    /* Capped at the cutoff, so a file just above it still takes two parts or more. */
+    int64_t part = cutoff > 0 && cutoff < recommended ? cutoff : recommended;
+    if (part < low)
+        part = low;
+    return part > B2_PART_SIZE_MAX ? B2_PART_SIZE_MAX : part;
+}
+
+int b2_wants_large(const struct b2_plugin *plugin, int64_t length)
+{
+    return length > plugin->config.upload_cutoff || length > B2_SINGLE_UPLOAD_MAX;
+}
+
+/* ---- one large upload ---- */
+
+struct large_upload {
+    struct b2_plugin *plugin;
+    const char *bucket;
+    const char *key;
+    const struct b2_upload_source *source;
+    char *bucket_id;
+    char *file_id;            /* once started or found */
+    int64_t part_size;
+    int part_count;
+    char (*part_sha1)[B2_SHA1_HEX_LENGTH + 1];
+    unsigned char *present;   /* part already on B2 with these very bytes (resume) */
+    char whole_sha1[B2_SHA1_HEX_LENGTH + 1];
+
+    pthread_mutex_t lock;     /* guards everything below */
+    struct b2_target *idle;   /* part URLs of this file, ready for a lease */
+    size_t idle_count, idle_capacity;
+    int next_part;
+    int failed;
+    enum stor_status status;
+    struct stor_error err;
+    uint64_t *sent;           /* per part: bytes sent (or present) */
+    uint64_t done;            /* their sum */
+};
+
+static int64_t part_length(const struct large_upload *large, int index)
+{
+    int64_t offset = (int64_t)index * large->part_size;
+    int64_t left = large->source->length - offset;
+    return left < large->part_size ? left : large->part_size;
+}
+
+/* Part SHA-1s at large->part_size (and the whole file's when whole is set), in one pass. */
+static enum stor_status hash_parts(struct large_upload *large, int whole, struct stor_error *err)
+{
+    const struct b2_upload_source *source = large->source;
+    char *buffer = malloc(B2_HASH_BUFFER);
+    struct b2_sha1 file_hash = {0}, part_hash = {0};
+    enum stor_status status = STOR_OK;
+    if (!buffer || (whole && b2_sha1_init(&file_hash) != 0)) {
+        free(buffer);
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    }
+    for (int index = 0; index < large->part_count && status == STOR_OK; index++) {
+        if (b2_sha1_init(&part_hash) != 0) {
+            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+            break;
+        }
+        int64_t offset = source->offset + (int64_t)index * large->part_size;
+        for (int64_t left = part_length(large, index); left > 0;) {
+            if (b2_cancelled(large->plugin)) {
+                status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", large->key);
+                break;
+            }
+            size_t want = left < B2_HASH_BUFFER ? (size_t)left : B2_HASH_BUFFER;
+            ssize_t got = pread(source->fd, buffer, want, offset);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0) {
+                status = stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", large->key,
+                                   got == 0 ? "the file shrank" : strerror(errno));
+                break;
+            }
+            b2_sha1_update(&part_hash, buffer, (size_t)got);
+            if (whole)
+                b2_sha1_update(&file_hash, buffer, (size_t)got);
+            offset += got;
+            left -= got;
+        }
+        if (status == STOR_OK)
+            b2_sha1_final(&part_hash, large->part_sha1[index]);
+        else
+            b2_sha1_abandon(&part_hash);
+    }
+    if (whole && status == STOR_OK)
+        b2_sha1_final(&file_hash, large->whole_sha1);
+    else if (file_hash.context)
+        b2_sha1_abandon(&file_hash);
+    free(buffer);
+    return status;
+}
+
+/* (Re)size the per-part arrays for part_size. */
+static enum stor_status set_part_size(struct large_upload *large, int64_t part_size,
+                                      struct stor_error *err)
+{
+    large->part_size = part_size;
+    int64_t count = large->source->length / part_size + (large->source->length % part_size != 0);
+    large->part_count = (int)count;
+    free(large->part_sha1);
+    free(large->present);
+    free(large->sent);
+    large->part_sha1 = calloc((size_t)count, sizeof *large->part_sha1);
+    large->present = calloc((size_t)count, 1);
+    large->sent = calloc((size_t)count, sizeof *large->sent);
+    if (!large->part_sha1 || !large->present || !large->sent)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    return STOR_OK;
+}
+
+/* ---- the per-file pool of part URLs (b2_get_upload_part_url) ---- */
+
+static enum stor_status get_part_url(struct large_upload *large, struct b2_target *target,
+                                     struct stor_error *err)
+{
+    struct b2_plugin *plugin = large->plugin;
+    json_object *request = json_object_new_object(), *response = NULL;
+    if (!request)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    json_object_object_add(request, "fileId", json_object_new_string(large->file_id));
+    b2_log(plugin, STOR_LOG_DEBUG, "%s: asking B2 for a part URL", large->key);
+    enum stor_status status = b2_api_call(plugin, "b2_get_upload_part_url", request, "writeFiles",
+                                          &response, NULL, err);
+    json_object_put(request);
+    if (status != STOR_OK)
+        return status;
+    char why[B2_WHY_MAX];
+    if (b2_wire_upload_part_url(response, large->file_id, target, why) != 0)
+        status = stor_fail(err, STOR_EINTERNAL, "b2_get_upload_part_url: B2's answer is "
+                           "malformed: %s", why);
+    else
+        target->issued_at_ms = b2_clock_now(&plugin->clock);
+    json_object_put(response);
+    return status;
+}
+
+struct part_job {
+    struct large_upload *large;
+    int index;
+    struct b2_upload_source source;
+    char label[300];
+};
+
+/* A lease is exclusive: one part at a time per part URL. After a failure (fresh) it comes from
+ * B2, never from the pool. */
+static enum stor_status lease_part_url(struct b2_plugin *plugin, void *context, int fresh,
+                                       struct b2_target *target, struct stor_error *err)
+{
+    struct large_upload *large = ((struct part_job *)context)->large;
+    memset(target, 0, sizeof *target);
+    pthread_mutex_lock(&large->lock);
+    while (!fresh && large->idle_count > 0) {
+        struct b2_target idle = large->idle[--large->idle_count];
+        if (b2_target_usable(plugin, &idle)) {
+            *target = idle;
+            pthread_mutex_unlock(&large->lock);
+            return STOR_OK;
+        }
+        b2_target_free(&idle);
+    }
+    pthread_mutex_unlock(&large->lock);
+    return get_part_url(large, target, err);
+}
+
+static void return_part_url(struct b2_plugin *plugin, void *context, struct b2_target *target)
+{
+    struct large_upload *large = ((struct part_job *)context)->large;
+    if (!b2_target_usable(plugin, target)) {
+        b2_target_free(target);
+        return;
+    }
+    pthread_mutex_lock(&large->lock);
+    if (large->idle_count == large->idle_capacity) {
+        size_t capacity = large->idle_capacity ? large->idle_capacity * 2 : 8;
+        struct b2_target *grown = realloc(large->idle, capacity * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&large->lock);
+            b2_target_free(target);
+            return;
+        }
+        large->idle = grown;
+        large->idle_capacity = capacity;
+    }
+    large->idle[large->idle_count++] = *target;
+    memset(target, 0, sizeof *target);
+    pthread_mutex_unlock(&large->lock);
+}
+
+/* ---- parts ---- */
+
+static int part_headers(struct b2_plugin *plugin, void *context, char **lines, size_t max_lines)
+{
+    (void)plugin;
+    const struct part_job *job = context;
+    size_t count = 0;
+    if (b2_upload_add_line(lines, &count, max_lines, "X-Bz-Part-Number: %d", job->index + 1) != 0)
+        return -1;
+    return (int)count;
+}
+
+static enum stor_status accept_part(struct b2_plugin *plugin, void *context,
+                                    const struct b2_http_response *response,
+                                    const char *sent_sha1, struct stor_error *err)
+{
+    (void)plugin;
+    const struct part_job *job = context;
+    char why[B2_WHY_MAX] = "";
+    struct b2_part part;
+    json_object *root = b2_wire_parse(response->body, response->body_length, why);
+    enum stor_status status = STOR_OK;
+    if (!root || b2_wire_part(root, &part, why) != 0)
+        status = stor_fail(err, STOR_EINTERNAL, "b2_upload_part: B2's answer is malformed: %s", why);
+    else if (part.part_number != job->index + 1 || part.content_length != job->source.length ||
+             strcmp(part.content_sha1, sent_sha1) != 0)
+        status = stor_fail(err, STOR_EIO, "%s: B2 stored part %d with %lld bytes and SHA-1 %.40s, "
+                           "but part %d with %lld bytes and SHA-1 %s was sent", job->label,
+                           part.part_number, (long long)part.content_length, part.content_sha1,
+                           job->index + 1, (long long)job->source.length, sent_sha1);
+    json_object_put(root);
+    return status;
+}
+
+static void report_progress(struct large_upload *large, int index, uint64_t sent)
+{
+    const struct stor_host *host = large->plugin->host;
+    pthread_mutex_lock(&large->lock);
+    large->done = large->done - large->sent[index] + sent;
+    large->sent[index] = sent;
+    uint64_t done = large->done;
+    pthread_mutex_unlock(&large->lock);
+    if (host && host->progress)
+        host->progress(host, large->key, done, (uint64_t)large->source->length);
+}
+
+static int on_part_progress(void *context, uint64_t sent, uint64_t received)
+{
+    (void)received;
+    struct part_job *job = context;
+    uint64_t length = (uint64_t)job->source.length;
+    report_progress(job->large, job->index, sent < length ? sent : length);
+    return b2_cancelled(job->large->plugin);
+}
+
+static enum stor_status upload_part(struct large_upload *large, int index, struct stor_error *err)
+{
+    struct part_job job = {.large = large, .index = index};
+    job.source.fd = large->source->fd;
+    job.source.offset = large->source->offset + (int64_t)index * large->part_size;
+    job.source.length = part_length(large, index);
+    job.source.spool_fd = -1;
+    job.source.mtime_ms = -1;
+    memcpy(job.source.sha1, large->part_sha1[index], sizeof job.source.sha1);
+    snprintf(job.label, sizeof job.label, "%s (part %d of %d)", large->key, index + 1,
+             large->part_count);
+    struct b2_upload_job upload = {
+        .label = job.label, .call = "b2_upload_part", .source = &job.source,
+        .lease = lease_part_url, .give_back = return_part_url, .headers = part_headers,
+        .accept = accept_part, .context = &job,
+        .progress = on_part_progress, .progress_context = &job};
+    enum stor_status status = b2_upload_through_targets(large->plugin, &upload, err);
+    if (status == STOR_OK)
+        report_progress(large, index, (uint64_t)job.source.length);
+    return status;
+}
+
+/* A worker takes the next part nobody has, until none is left or one failed. */
+static void *part_worker(void *context)
+{
+    struct large_upload *large = context;
+    for (;;) {
+        pthread_mutex_lock(&large->lock);
+        while (large->next_part < large->part_count && large->present[large->next_part])
+            large->next_part++;
+        if (large->failed || large->next_part >= large->part_count) {
+            pthread_mutex_unlock(&large->lock);
+            return NULL;
+        }
+        int index = large->next_part++;
+        pthread_mutex_unlock(&large->lock);
+        struct stor_error err = {""};
+        enum stor_status status = upload_part(large, index, &err);
+        if (status != STOR_OK) {
+            pthread_mutex_lock(&large->lock);
+            if (!large->failed) {
+                large->failed = 1;
+                large->status = status;
+                large->err = err;
+            }
+            pthread_mutex_unlock(&large->lock);
+            return NULL;
+        }
+    }
+}
+
+static enum stor_status upload_parts(struct large_upload *large, struct stor_error *err)
+{
+    int missing = 0;
+    for (int i = 0; i < large->part_count; i++)
+        missing += !large->present[i];
+    int workers = large->plugin->config.transfers < missing ? large->plugin->config.transfers
+                                                             : missing;
+    pthread_t threads[B2_MAX_TRANSFERS];
+    int started = 0;
+    for (; started < workers; started++)
+        if (pthread_create(&threads[started], NULL, part_worker, large) != 0)
+            break;
+    if (started == 0 && workers > 0)
+        part_worker(large); /* no thread to be had: do it here */
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (large->failed) {
+        *err = large->err;
+        return large->status;
+    }
+    return STOR_OK;
+}
+
+/* ---- start, resume, finish ---- */
+
+static enum stor_status start_large_file(struct large_upload *large, struct stor_error *err)
+{
+    struct b2_plugin *plugin = large->plugin;
+    json_object *request = json_object_new_object(), *info = json_object_new_object();
+    json_object *response = NULL;
+    if (!request || !info) {
+        json_object_put(request);
+        json_object_put(info);
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < plugin->config.info_count; i++)
+        json_object_object_add(info, plugin->config.info[i].name,
+                               json_object_new_string(plugin->config.info[i].value));
+    json_object_object_add(info, "large_file_sha1", json_object_new_string(large->whole_sha1));
+    if (large->source->mtime_ms >= 0) {
+        char mtime[32];
+        snprintf(mtime, sizeof mtime, "%lld", (long long)large->source->mtime_ms);
+        json_object_object_add(info, "src_last_modified_millis", json_object_new_string(mtime));
+    }
+    json_object_object_add(request, "bucketId", json_object_new_string(large->bucket_id));
+    json_object_object_add(request, "fileName", json_object_new_string(large->key));
+    json_object_object_add(request, "contentType",
+                           json_object_new_string(plugin->config.content_type));
+    json_object_object_add(request, "fileInfo", info);
+    enum stor_status status = b2_api_call(plugin, "b2_start_large_file", request, "writeFiles",
+                                          &response, NULL, err);
+    json_object_put(request);
+    if (status != STOR_OK)
+        return status;
+    char why[B2_WHY_MAX] = "";
+    struct b2_file file;
+    if (b2_wire_file(response, &file, why) != 0 || !file.file_id)
+        status = stor_fail(err, STOR_EINTERNAL, "b2_start_large_file: B2's answer is malformed: %s",
+                           why[0] ? why : "field fileId is missing");
+    else if (!(large->file_id = strdup(file.file_id)))
+        status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+    json_object_put(response);
+    return status;
+}
+
+struct unfinished_match {
+    const struct large_upload *large;
+    char *file_id;     /* the newest match */
+    char **others;     /* older matches (cancelled with resume=no) */
+    size_t other_count;
+    int failed;
+};
+
+/* Ours if the name, large_file_sha1 and src_last_modified_millis (or its absence) all match. */
+static int match_unfinished(void *context, json_object *object)
+{
+    struct unfinished_match *match = context;
+    const struct large_upload *large = match->large;
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    if (b2_wire_file(object, &file, why) != 0 || !file.file_id ||
+        strcmp(file.file_name, large->key) != 0)
+        return 0;
+    const char *sha1 = b2_wire_file_info(object, "large_file_sha1");
+    if (!sha1 || strcmp(sha1, large->whole_sha1) != 0 ||
+        file.src_last_modified_millis != large->source->mtime_ms)
+        return 0;
+    char *id = strdup(file.file_id);
+    char **grown = match->file_id ? realloc(match->others, (match->other_count + 1) * sizeof *grown)
+                                  : match->others;
+    if (!id || (match->file_id && !grown)) {
+        free(id);
+        match->failed = 1;
+        return 1;
+    }
+    if (match->file_id) {
+        match->others = grown;
+        match->others[match->other_count++] = match->file_id;
+    }
+    match->file_id = id;
+    return 0;
+}
+
+struct listed_part {
+    int number;
+    int64_t length;
+    char sha1[B2_SHA1_HEX_LENGTH + 1];
+};
+
+/* Every part of file_id already on B2 (b2_list_parts, paged). */
+static enum stor_status list_parts(struct b2_plugin *plugin, const char *file_id,
+                                   struct listed_part **parts, size_t *count,
+                                   struct stor_error *err)
+{
+    *parts = NULL;
+    *count = 0;
+    int64_t start = 1;
+    enum stor_status status = STOR_OK;
+    while (status == STOR_OK && start > 0) {
+        json_object *request = json_object_new_object(), *response = NULL, *list;
+        if (!request)
+            return stor_fail(err, STOR_EINTERNAL, "out of memory");
+        json_object_object_add(request, "fileId", json_object_new_string(file_id));
+        json_object_object_add(request, "startPartNumber", json_object_new_int64(start));
+        json_object_object_add(request, "maxPartCount", json_object_new_int(1000));
+        status = b2_api_call(plugin, "b2_list_parts", request, "writeFiles", &response, NULL, err);
+        json_object_put(request);
+        if (status != STOR_OK)
+            break;
+        if (!json_object_object_get_ex(response, "parts", &list) ||
+            !json_object_is_type(list, json_type_array)) {
+            json_object_put(response);
+            return stor_fail(err, STOR_EINTERNAL, "b2_list_parts: B2's answer is malformed: field "
+                             "parts is missing or not an array");
+        }
+        size_t length = json_object_array_length(list);
+        struct listed_part *grown = realloc(*parts, (*count + length + 1) * sizeof *grown);
+        if (!grown) {
+            json_object_put(response);
+            return stor_fail(err, STOR_EINTERNAL, "out of memory");
+        }
+        *parts = grown;
+        for (size_t i = 0; i < length && status == STOR_OK; i++) {
+            struct b2_part part;
+            char why[B2_WHY_MAX];
+            if (b2_wire_part(json_object_array_get_idx(list, i), &part, why) != 0) {
+                status = stor_fail(err, STOR_EINTERNAL, "b2_list_parts: B2's answer is malformed: "
+                                   "%s", why);
+                break;
+            }
+            struct listed_part *entry = &grown[(*count)++];
+            entry->number = part.part_number;
+            entry->length = part.content_length;
+            snprintf(entry->sha1, sizeof entry->sha1, "%s", part.content_sha1);
+        }
+        json_object *next;
+        start = json_object_object_get_ex(response, "nextPartNumber", &next) &&
+                        json_object_is_type(next, json_type_int)
+                    ? json_object_get_int64(next)
+                    : 0;
+        json_object_put(response);
+    }
+    return status;
+}
+
+/* The part size the parts on B2 were cut with (the largest of them), checked: -1 if they cannot
+ * come from this file cut in equal parts. */
+static int64_t resumed_part_size(const struct large_upload *large, const struct listed_part *parts,
+                                 size_t count, int64_t minimum)
+{
+    int64_t size = 0;
+    for (size_t i = 0; i < count; i++)
+        size = parts[i].length > size ? parts[i].length : size;
+    int64_t length = large->source->length;
+    if (size < minimum || size > B2_PART_SIZE_MAX)
+        return -1;
+    int64_t part_count = length / size + (length % size != 0);
+    if (part_count > B2_PARTS_MAX)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        if (parts[i].number > part_count)
+            return -1;
+    return size;
+}
+
+static void free_match(struct unfinished_match *match)
+{
+    free(match->file_id);
+    for (size_t i = 0; i < match->other_count; i++)
+        free(match->others[i]);
+    free(match->others);
+}
+
+/* Find our unfinished file; with resume=no cancel it, else take it over with the parts that are
+ * already right. Sets large->file_id when resuming. */
+static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
+                                   struct stor_error *err)
+{
+    struct b2_plugin *plugin = large->plugin;
+    struct unfinished_match match = {.large = large};
+    enum stor_status status = b2_list_unfinished(plugin, large->bucket_id, large->key,
+                                                 match_unfinished, &match, err);
+    if (match.failed)
+        status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+    if (status != STOR_OK || !match.file_id) {
+        free_match(&match);
+        return status;
+    }
+    if (!plugin->config.resume) {
+        b2_log(plugin, STOR_LOG_INFO, "%s: resume=no: cancelling the unfinished upload of this "
+               "file", large->key);
+        status = b2_cancel_large_file(plugin, match.file_id, err);
+        for (size_t i = 0; i < match.other_count && status == STOR_OK; i++)
+            status = b2_cancel_large_file(plugin, match.others[i], err);
+        free_match(&match);
+        return status;
+    }
+    struct listed_part *parts;
+    size_t count;
+    status = list_parts(plugin, match.file_id, &parts, &count, err);
+    int64_t size = status == STOR_OK && count > 0 ? resumed_part_size(large, parts, count, minimum)
+                                                  : large->part_size;
+    if (status == STOR_OK && size < 0) {
+        b2_log(plugin, STOR_LOG_WARN, "%s: the unfinished upload's parts do not fit this file; "
+               "cancelling it and starting again", large->key);
+        status = b2_cancel_large_file(plugin, match.file_id, err);
+    } else if (status == STOR_OK) {
+        if (size != large->part_size) {
+            b2_log(plugin, STOR_LOG_INFO, "%s: resuming with the unfinished upload's part size "
+                   "(%lld bytes)", large->key, (long long)size);
+            status = set_part_size(large, size, err);
+            if (status == STOR_OK)
+                status = hash_parts(large, 0, err);
+        }
+        int already = 0;
+        for (size_t i = 0; status == STOR_OK && i < count; i++) {
+            int index = parts[i].number - 1;
+            if (parts[i].length == part_length(large, index) &&
+                strcmp(parts[i].sha1, large->part_sha1[index]) == 0 && !large->present[index]) {
+                large->present[index] = 1;
+                large->sent[index] = (uint64_t)parts[i].length;
+                large->done += (uint64_t)parts[i].length;
+                already++;
+            }
+        }
+        if (status == STOR_OK) {
+            large->file_id = match.file_id;
+            match.file_id = NULL;
+            b2_log(plugin, STOR_LOG_WARN, "%s: resumed: %d of %d parts already uploaded",
+                   large->key, already, large->part_count);
+        }
+    }
+    free(parts);
+    free_match(&match);
+    return status;
+}
+
+/* b2_get_file_info on our file id: whether it is finished with our length (the answer to a
+ * finish whose reply was lost, reference §8.4). On success *response holds the file. */
+static int finished_after_all(struct large_upload *large, json_object **response)
+{
+    json_object *request = json_object_new_object();
+    struct stor_error ignored;
+    if (!request)
+        return 0;
+    json_object_object_add(request, "fileId", json_object_new_string(large->file_id));
+    enum stor_status status = b2_api_call(large->plugin, "b2_get_file_info", request, "readFiles",
+                                          response, NULL, &ignored);
+    json_object_put(request);
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    if (status != STOR_OK)
+        return 0;
+    if (b2_wire_file(*response, &file, why) == 0 && file.action &&
+        strcmp(file.action, "upload") == 0 && file.content_length == large->source->length)
+        return 1;
+    json_object_put(*response);
+    *response = NULL;
+    return 0;
+}
+
+static enum stor_status finish_large_file(struct large_upload *large, stor_object_fn on_result,
+                                          void *context, struct stor_error *err)
+{
+    struct b2_plugin *plugin = large->plugin;
+    json_object *request = json_object_new_object(), *sha1s = json_object_new_array();
+    json_object *response = NULL;
+    if (!request || !sha1s) {
+        json_object_put(request);
+        json_object_put(sha1s);
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    }
+    for (int i = 0; i < large->part_count; i++)
+        json_object_array_add(sha1s, json_object_new_string(large->part_sha1[i]));
+    json_object_object_add(request, "fileId", json_object_new_string(large->file_id));
+    json_object_object_add(request, "partSha1Array", sha1s);
+    enum stor_status status = b2_api_call(plugin, "b2_finish_large_file", request, "writeFiles",
+                                          &response, NULL, err);
+    json_object_put(request);
+    if (status != STOR_OK && status != STOR_ECANCELLED && finished_after_all(large, &response)) {
+        b2_log(plugin, STOR_LOG_INFO, "%s: b2_finish_large_file failed (%s), but the file is "
+               "finished", large->key, err->message);
+        status = STOR_OK;
+    }
+    if (status != STOR_OK)
+        return status;
+    char why[B2_WHY_MAX] = "";
+    struct b2_file file;
+    if (b2_wire_file(response, &file, why) != 0 || !file.file_id) {
+        status = stor_fail(err, STOR_EINTERNAL, "b2_finish_large_file: B2's answer is malformed: "
+                           "%s", why[0] ? why : "field fileId is missing");
+    } else if (file.content_length != large->source->length) {
+        status = stor_fail(err, STOR_EIO, "%s: B2 finished the file with %lld bytes, but %lld were "
+                           "sent", large->key, (long long)file.content_length,
+                           (long long)large->source->length);
+    } else if (on_result) {
+        struct stor_object object = {
+            .key = file.file_name,
+            .size = file.content_length,
+            .mtime_ms = file.src_last_modified_millis >= 0 ? file.src_last_modified_millis
+                                                            : file.upload_timestamp,
+            .sha1 = large->whole_sha1,
+            .id = file.file_id,
+            .content_type = file.content_type,
+        };
+        on_result(context, &object);
+    }
+    json_object_put(response);
+    return status;
+}
+
+/* The account's part sizes, known once authorized. */
+static void account_part_sizes(struct b2_plugin *plugin, int64_t *recommended, int64_t *minimum)
+{
+    pthread_mutex_lock(&plugin->auth_lock);
+    *recommended = plugin->account.recommended_part_size;
+    *minimum = plugin->account.absolute_minimum_part_size;
+    pthread_mutex_unlock(&plugin->auth_lock);
+    if (*minimum <= 0)
+        *minimum = B2_PART_SIZE_MIN;
+}
+
+/* One line on how to go on after a failure: the unfinished file is kept on purpose. */
+static void add_resume_hint(struct large_upload *large, struct stor_error *err)
+{
+    char hint[300];
+    snprintf(hint, sizeof hint, "; the unfinished upload is kept: run the same put again to "
+             "resume it, or cancel it with: stor --backend=b2 cleanup %s/%s", large->bucket,
+             large->key);
+    size_t room = sizeof err->message - strlen(hint) - 1;
+    if (strlen(err->message) > room)
+        err->message[room] = '\0';
+    strcat(err->message, hint);
+}
+
+enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, const char *key,
+                              const struct b2_upload_source *source, stor_object_fn on_result,
+                              void *context, struct stor_error *err)
+{
+    struct large_upload large = {.plugin = plugin, .bucket = bucket, .key = key, .source = source};
+    pthread_mutex_init(&large.lock, NULL);
+    enum stor_status status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
+    int64_t recommended = 0, minimum = 0, part_size = 0;
+    if (status == STOR_OK) {
+        char why[300];
+        account_part_sizes(plugin, &recommended, &minimum);
+        part_size = b2_part_size_for(source->length, plugin->config.part_size,
+                                     plugin->config.upload_cutoff, recommended, minimum, why,
+                                     sizeof why);
+        if (part_size < 0)
+            status = stor_fail(err, STOR_EINVAL, "%s: %s", key, why);
+    }
+    if (status == STOR_OK)
+        status = set_part_size(&large, part_size, err);
+    if (status == STOR_OK)
+        status = hash_parts(&large, 1, err);
+    if (status == STOR_OK) {
+        b2_log(plugin, STOR_LOG_INFO, "%s: large file of %lld bytes, %d parts of %lld bytes", key,
+               (long long)source->length, large.part_count, (long long)large.part_size);
+        status = try_resume(&large, minimum, err);
+    }
+    if (status == STOR_OK && !large.file_id)
+        status = start_large_file(&large, err);
+    if (status == STOR_OK)
+        status = upload_parts(&large, err);
+    if (status == STOR_OK)
+        status = finish_large_file(&large, on_result, context, err);
+    if (status != STOR_OK && large.file_id)
+        add_resume_hint(&large, err);
+    for (size_t i = 0; i < large.idle_count; i++)
+        b2_target_free(&large.idle[i]); /* part URLs die with their file */
+    free(large.idle);
+    free(large.bucket_id);
+    free(large.file_id);
+    free(large.part_sha1);
+    free(large.present);
+    free(large.sent);
+    pthread_mutex_destroy(&large.lock);
+    return status;
+}

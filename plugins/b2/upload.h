@@ -1,0 +1,59 @@
+/* plugins/b2/upload.h — the upload attempt loop shared by whole files (upload.c) and large-file
+ * parts (large_file.c): a body from a source, sent through leased targets per reference §2.3. */
+#ifndef B2_UPLOAD_H
+#define B2_UPLOAD_H
+
+#include "b2.h"
+#include "sha1.h"
+
+/* Where the bytes of one upload come from; every attempt re-reads them from the start. */
+struct b2_upload_source {
+    int fd;                 /* the caller's regular file, or our spool file, or -1 */
+    int64_t offset;         /* where the content starts in fd */
+    int64_t length;         /* content bytes */
+    char *memory;           /* a short pipe's content, when fd is -1 */
+    int spool_fd;           /* ours to close, or -1 */
+    char sha1[B2_SHA1_HEX_LENGTH + 1]; /* known up front, or "" to send hex_digits_at_end */
+    int64_t mtime_ms;       /* -1 when meaningless (pipes) */
+};
+
+/* One body sent through leased upload targets, with the upload column of reference §2.3 on
+ * failure. A file upload fills it from the bucket's pool; a large file's part fills it from the
+ * part URLs of its file id (X-Bz-Part-Number instead of X-Bz-File-Name), same loop. */
+struct b2_upload_job {
+    const char *label;                  /* names the upload in messages */
+    const char *call;                   /* "b2_upload_file" (NULL) or "b2_upload_part" */
+    const struct b2_upload_source *source;
+    enum stor_status (*lease)(struct b2_plugin *plugin, void *context, int fresh,
+                              struct b2_target *target, struct stor_error *err);
+    void (*give_back)(struct b2_plugin *plugin, void *context, struct b2_target *target);
+    /* Headers besides Authorization and X-Bz-Content-Sha1, malloc'd; count or -1. */
+    int (*headers)(struct b2_plugin *plugin, void *context, char **lines, size_t max_lines);
+    /* A 2xx answer: check it against sent_sha1 and report it. */
+    enum stor_status (*accept)(struct b2_plugin *plugin, void *context,
+                               const struct b2_http_response *response, const char *sent_sha1,
+                               struct stor_error *err);
+    void *context;
+    /* Progress of this body (bytes sent so far), or NULL to report it under label. */
+    b2_http_progress_fn progress;
+    void *progress_context;
+};
+
+enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
+                                           const struct b2_upload_job *job,
+                                           struct stor_error *err);
+
+/* Append a formatted header line to lines (malloc'd). 0, or -1 when full or out of memory. */
+int b2_upload_add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void b2_upload_free_lines(char **lines, size_t count);
+
+/* ---- large_file.c ---- */
+/* put of a regular file (or a spooled pipe) above the cutoff: parts, resume, finish. */
+enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, const char *key,
+                              const struct b2_upload_source *source, stor_object_fn on_result,
+                              void *context, struct stor_error *err);
+/* Whether a body of length bytes goes up as a large file. */
+int b2_wants_large(const struct b2_plugin *plugin, int64_t length);
+
+#endif
