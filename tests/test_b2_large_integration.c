@@ -1,0 +1,401 @@
+/* test_b2_large_integration.c — `stor --backend=b2` large files against the B2 test server: parallel
+ * parts through 503s and expired part tokens, a killed upload resumed, a pipe, rclone both ways. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "b2_server_harness.h"
+#include "test_util.h"
+
+#define MIB (1 << 20)
+#define BIG (64 * MIB)
+#define PARTS 13 /* 64 MiB in 5 MiB parts */
+#define LARGE_OPTIONS "-o", "upload_cutoff=10MiB", "-o", "part_size=5MiB"
+
+struct fixture {
+    struct b2_test_server *server;
+    char *dir; /* scratch: HOME, the cache, local files */
+    char env_endpoint[256], env_cache[4200], env_home[4200];
+};
+
+static struct fixture *fx;
+
+static int setup(void **state)
+{
+    (void)state;
+    fx = calloc(1, sizeof *fx);
+    /* A thread per connection: a delayed part stalls only its own connection. */
+    fx->server = b2_test_server_start((const char *const[]){"--threads", "0", NULL});
+    assert_non_null(fx->server);
+    fx->dir = test_mkdtemp();
+    snprintf(fx->env_endpoint, sizeof fx->env_endpoint, "STOR_B2_ENDPOINT=%s",
+             b2_test_server_url(fx->server));
+    snprintf(fx->env_cache, sizeof fx->env_cache, "STOR_CACHE_DIR=%s/cache", fx->dir);
+    snprintf(fx->env_home, sizeof fx->env_home, "HOME=%s", fx->dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(b2_test_server_stop(fx->server), 0); /* it never crashed */
+    test_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static const char *stor_path(void)
+{
+    static char binary[4096];
+    snprintf(binary, sizeof binary, "%s", test_build_path("stor"));
+    return binary;
+}
+
+static void stor_env(const char **env)
+{
+    const char *entries[] = {"B2_APPLICATION_KEY_ID=" B2_TEST_KEY_ID, "B2_APPLICATION_KEY=" B2_TEST_KEY,
+                             fx->env_endpoint, fx->env_cache, fx->env_home, "STOR_PLUGIN_PATH",
+                             "XDG_CACHE_HOME", NULL};
+    memcpy(env, entries, sizeof entries);
+}
+
+/* ./stor --backend=b2 ARGS... (NULL-terminated) into argv. */
+static void stor_argv(const char **argv, const char *first, va_list ap)
+{
+    argv[0] = stor_path();
+    argv[1] = "--backend=b2";
+    int n = 2;
+    for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    argv[n] = NULL;
+}
+
+static struct test_run stor_run(const char *first, ...)
+{
+    const char *argv[32], *env[8];
+    va_list ap;
+    va_start(ap, first);
+    stor_argv(argv, first, ap);
+    va_end(ap);
+    stor_env(env);
+    return test_run(argv, env, NULL);
+}
+
+#define stor_b2(...) stor_run(__VA_ARGS__, NULL)
+
+/* Starts stor in the background, its stderr into err_path. */
+static pid_t stor_spawn(const char *err_path, const char *first, ...)
+{
+    const char *argv[32], *env[8];
+    va_list ap;
+    va_start(ap, first);
+    stor_argv(argv, first, ap);
+    va_end(ap);
+    stor_env(env);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR), err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(err, 2);
+        for (const char **e = env; *e; e++) {
+            if (strchr(*e, '='))
+                putenv((char *)*e);
+            else
+                unsetenv(*e);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void expect_ok(struct test_run run)
+{
+    if (run.status != 0)
+        fail_msg("stor exited %d: %s", run.status, run.err);
+    test_run_free(&run);
+}
+
+static char *local_file(const char *name, size_t size, unsigned seed)
+{
+    char *path;
+    assert_true(asprintf(&path, "%s/%s", fx->dir, name) > 0);
+    char *data = malloc(size + 1);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (char)((i * 2654435761u + seed) >> 13);
+    test_write_file(path, data, size);
+    free(data);
+    return path;
+}
+
+static char *scratch(const char *name)
+{
+    char *path;
+    assert_true(asprintf(&path, "%s/%s", fx->dir, name) > 0);
+    return path;
+}
+
+static void assert_same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = test_read_file(a, &la), *y = test_read_file(b, &lb);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_int_equal(la, lb);
+    assert_memory_equal(x, y, la);
+    free(x);
+    free(y);
+}
+
+static void control(const char *path, const char *body)
+{
+    assert_int_equal(b2_test_server_control(fx->server, "POST", path, body, NULL), 200);
+}
+
+static long calls(const char *api)
+{
+    long n = b2_test_server_counter_field(fx->server, api, "calls");
+    return n < 0 ? 0 : n;
+}
+
+static long failures(const char *api)
+{
+    long n = b2_test_server_counter_field(fx->server, api, "failures");
+    return n < 0 ? 0 : n;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+}
+
+/* 64 MiB in 13 parts, 4 at a time, through a storm of 503s and part tokens that expire mid-way:
+ * the exact bytes come back, and every failure cost exactly one fresh part URL. */
+static void large_file_through_503s_and_expired_part_tokens(void **state)
+{
+    (void)state;
+    char *local = local_file("big.bin", BIG, 1), *err_path = scratch("put.err");
+    control("/_test/fail", "{\"api\":\"b2_upload_part\",\"status\":503,\"count\":4,\"every\":3}");
+    control("/_test/delay", "{\"api\":\"b2_upload_part\",\"ms\":100,\"count\":-1}");
+    pid_t pid = stor_spawn(err_path, LARGE_OPTIONS, "-o", "transfers=4", "put", local,
+                           "test-bucket/large/big.bin", NULL);
+    for (int i = 0; i < 400 && calls("b2_upload_part") < 6; i++)
+        sleep_ms(25);
+    control("/_test/expire", "{\"tokens\":\"upload\"}");
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    size_t length;
+    char *err = test_read_file(err_path, &length);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("stor put failed (%d): %s", status, err);
+    free(err);
+    long part_failures = failures("b2_upload_part");
+    assert_int_equal(b2_test_server_counter_field(fx->server, "b2_upload_part", "injected"), 4);
+    assert_true(part_failures > 4); /* the expired tokens were refused too */
+    assert_int_equal(calls("b2_upload_part") - part_failures, PARTS);
+    assert_int_equal(calls("b2_get_upload_part_url"), 4 + part_failures);
+    assert_int_equal(calls("b2_start_large_file"), 1);
+    assert_int_equal(calls("b2_finish_large_file"), 1);
+    assert_int_equal(calls("b2_authorize_account"), 1); /* part tokens expired, not the account */
+    control("/_test/reset", "{\"faults\":true,\"counters\":false}");
+    char *back = scratch("back.bin");
+    expect_ok(stor_b2("get", "test-bucket/large/big.bin", back));
+    assert_same_file(local, back);
+    free(back);
+    free(err_path);
+    free(local);
+}
+
+/* SIGKILL mid-way, run again: only the missing parts go up, and the message says so. */
+static void killed_upload_resumes_with_the_missing_parts(void **state)
+{
+    (void)state;
+    char *local = local_file("big.bin", BIG, 2), *err_path = scratch("killed.err");
+    control("/_test/delay", "{\"api\":\"b2_upload_part\",\"ms\":150,\"count\":-1}");
+    pid_t pid = stor_spawn(err_path, LARGE_OPTIONS, "-o", "transfers=2", "put", local,
+                           "test-bucket/large/killed.bin", NULL);
+    for (int i = 0; i < 400 && calls("b2_upload_part") < 6; i++)
+        sleep_ms(25);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    control("/_test/reset", "{\"faults\":true,\"counters\":false}");
+    long first_run = calls("b2_upload_part");
+    print_message("# parts sent before the kill: %ld\n", first_run);
+    assert_true(first_run >= 6 && first_run < PARTS);
+    assert_int_equal(calls("b2_finish_large_file"), 0);
+    control("/_test/reset", "{\"counters\":true}");
+
+    struct test_run run = stor_b2(LARGE_OPTIONS, "put", local, "test-bucket/large/killed.bin");
+    if (run.status != 0)
+        fail_msg("rerun failed: %s", run.err);
+    int resumed = -1, total = -1;
+    const char *said = strstr(run.err, "resumed: ");
+    assert_non_null(said);
+    assert_int_equal(sscanf(said, "resumed: %d of %d parts already uploaded", &resumed, &total), 2);
+    assert_int_equal(total, PARTS);
+    /* Parts that were complete when killed are there; at most two (in flight) were lost. */
+    assert_in_range(resumed, first_run - 2, first_run);
+    assert_int_equal(calls("b2_upload_part"), PARTS - resumed);
+    assert_int_equal(calls("b2_start_large_file"), 0);
+    assert_int_equal(calls("b2_list_parts"), 1);
+    assert_int_equal(calls("b2_finish_large_file"), 1);
+    test_run_free(&run);
+    char *back = scratch("back.bin");
+    expect_ok(stor_b2("get", "test-bucket/large/killed.bin", back));
+    assert_same_file(local, back);
+    free(back);
+    free(err_path);
+    free(local);
+}
+
+/* A failure leaves the unfinished file and one line on how to go on; resume=no starts again. */
+static void failure_says_how_to_resume_and_no_resume_starts_again(void **state)
+{
+    (void)state;
+    char *local = local_file("big.bin", 12 * MIB, 3);
+    control("/_test/fail", "{\"api\":\"b2_upload_part\",\"status\":403,\"code\":\"storage_cap_exceeded\","
+                           "\"count\":1,\"every\":2}");
+    struct test_run run = stor_b2(LARGE_OPTIONS, "-o", "transfers=1", "put", local, "test-bucket/large/f.bin");
+    assert_int_not_equal(run.status, 0);
+    assert_non_null(strstr(run.err, "run the same put again to resume it"));
+    assert_non_null(strstr(run.err, "stor --backend=b2 cleanup test-bucket/large/f.bin"));
+    test_run_free(&run);
+    assert_int_equal(calls("b2_cancel_large_file"), 0);
+    run = stor_b2(LARGE_OPTIONS, "-o", "resume=no", "put", local, "test-bucket/large/f.bin");
+    if (run.status != 0)
+        fail_msg("resume=no failed: %s", run.err);
+    assert_null(strstr(run.err, "resumed"));
+    test_run_free(&run);
+    assert_int_equal(calls("b2_cancel_large_file"), 1);
+    assert_int_equal(calls("b2_start_large_file"), 2);
+    char *back = scratch("back.bin");
+    expect_ok(stor_b2("get", "test-bucket/large/f.bin", back));
+    assert_same_file(local, back);
+    free(back);
+    free(local);
+}
+
+/* A pipe longer than the cutoff goes up in parts; one shorter stays a single upload. */
+static void large_pipe_goes_up_in_parts(void **state)
+{
+    (void)state;
+    char *local = local_file("piped.bin", 23 * MIB + 5, 4), *command;
+    assert_true(asprintf(&command, "cat '%s' | '%s' --backend=b2 -o upload_cutoff=10MiB -o "
+                         "part_size=5MiB put - test-bucket/large/piped.bin", local, stor_path()) > 0);
+    const char *argv[] = {"/bin/sh", "-c", command, NULL}, *env[8];
+    stor_env(env);
+    struct test_run run = test_run(argv, env, NULL);
+    if (run.status != 0)
+        fail_msg("piped put failed: %s", run.err);
+    test_run_free(&run);
+    assert_int_equal(calls("b2_start_large_file"), 1);
+    assert_int_equal(calls("b2_upload_part"), 5);
+    assert_int_equal(calls("b2_upload_file"), 0);
+    char *back = scratch("back.bin");
+    expect_ok(stor_b2("get", "test-bucket/large/piped.bin", back));
+    assert_same_file(local, back);
+    free(command);
+    assert_true(asprintf(&command, "head -c 9000000 '%s' | '%s' --backend=b2 -o upload_cutoff=10MiB "
+                         "put - test-bucket/large/short.bin", local, stor_path()) > 0);
+    argv[2] = command;
+    run = test_run(argv, env, NULL);
+    if (run.status != 0)
+        fail_msg("short piped put failed: %s", run.err);
+    test_run_free(&run);
+    assert_int_equal(calls("b2_upload_file"), 1);
+    assert_int_equal(calls("b2_start_large_file"), 1);
+    free(command);
+    free(back);
+    free(local);
+}
+
+/* rclone's b2 backend against the same server. */
+static struct test_run rclone(const char *first, ...)
+{
+    const char *argv[20] = {"/usr/bin/rclone", "--config", "/dev/null", "--low-level-retries", "3"};
+    int n = 5;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 19; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    char endpoint[256];
+    snprintf(endpoint, sizeof endpoint, "RCLONE_CONFIG_TESTB2_ENDPOINT=%s", b2_test_server_url(fx->server));
+    const char *env[] = {"RCLONE_CONFIG_TESTB2_TYPE=b2", "RCLONE_CONFIG_TESTB2_ACCOUNT=" B2_TEST_KEY_ID,
+                         "RCLONE_CONFIG_TESTB2_KEY=" B2_TEST_KEY, endpoint, fx->env_home, NULL};
+    return test_run(argv, env, NULL);
+}
+
+/* rclone reads stor's large file byte for byte and sees it identical (size, SHA-1 from
+ * large_file_sha1); stor reads rclone's large file. */
+static void rclone_and_stor_read_each_others_large_files(void **state)
+{
+    (void)state;
+    assert_int_equal(access("/usr/bin/rclone", X_OK), 0);
+    char *dir = scratch("tree");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    char *local = local_file("tree/from-stor.bin", 21 * MIB, 5);
+    expect_ok(stor_b2(LARGE_OPTIONS, "put", local, "test-bucket/interop/from-stor.bin"));
+    assert_int_equal(calls("b2_start_large_file"), 1);
+    char *copy = scratch("rclone-cat.bin");
+    struct test_run run = rclone("copyto", "testb2:test-bucket/interop/from-stor.bin", copy, NULL);
+    if (run.status != 0)
+        fail_msg("rclone copyto: %s", run.err);
+    test_run_free(&run);
+    assert_same_file(local, copy);
+    run = rclone("check", dir, "testb2:test-bucket/interop", NULL);
+    if (run.status != 0)
+        fail_msg("rclone check: %s", run.err);
+    assert_non_null(strstr(run.err, "0 differences found"));
+    assert_null(strstr(run.err, "hashes could not be checked"));
+    test_run_free(&run);
+    /* The other way: rclone's own large file. */
+    char *theirs = local_file("theirs.bin", 16 * MIB + 3, 6);
+    run = rclone("copyto", "--b2-upload-cutoff", "10M", "--b2-chunk-size", "5M", theirs,
+                 "testb2:test-bucket/interop2/from-rclone.bin", NULL);
+    if (run.status != 0)
+        fail_msg("rclone copyto: %s", run.err);
+    test_run_free(&run);
+    assert_int_equal(calls("b2_start_large_file"), 2);
+    char *back = scratch("from-rclone.bin");
+    expect_ok(stor_b2("get", "test-bucket/interop2/from-rclone.bin", back));
+    assert_same_file(theirs, back);
+    free(back);
+    free(theirs);
+    free(copy);
+    free(local);
+    free(dir);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(large_file_through_503s_and_expired_part_tokens),
+        T(killed_upload_resumes_with_the_missing_parts),
+        T(failure_says_how_to_resume_and_no_resume_starts_again),
+        T(large_pipe_goes_up_in_parts),
+        T(rclone_and_stor_read_each_others_large_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
