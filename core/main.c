@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "host.h"
 #include "loader.h"
+#include "options.h"
 
 #ifndef STOR_PKGLIBDIR
 #error "STOR_PKGLIBDIR must name the installed plugin directory"
@@ -24,8 +25,6 @@
 
 extern const struct stor_backend stor_local_backend; /* plugins/local, linked in as the default */
 static const struct stor_backend *const builtin_backends[] = {&stor_local_backend, NULL};
-
-#define MAX_OPTIONS 128
 
 /* Command options: each sets one bit, and each command lists the bits it accepts. */
 enum {
@@ -157,15 +156,6 @@ static void print_command_help(const struct command *c)
     printf("usage: stor [GLOBAL OPTIONS] %s %s\n\n%s\n", c->name, c->args, c->help);
 }
 
-/* Environment variable for a documented option key: STOR_<BACKEND>_<KEY>, upper-cased, with
- * every other character turned into '_'. */
-static void env_name(const char *backend, const char *key, char *out, size_t size)
-{
-    int n = snprintf(out, size, "STOR_%s_%s", backend, key);
-    for (int i = 0; i < n && (size_t)i < size; i++)
-        out[i] = isalnum((unsigned char)out[i]) ? (char)toupper((unsigned char)out[i]) : '_';
-}
-
 static void print_backend_help(const struct stor_plugin *plugin)
 {
     const struct stor_backend *b = &plugin->table;
@@ -173,7 +163,7 @@ static void print_backend_help(const struct stor_plugin *plugin)
            plugin->path, b->abi_version);
     if (b->options && b->options[0].key) {
         char prefix[80];
-        env_name(b->name, "", prefix, sizeof prefix);
+        stor_env_name(b->name, "", prefix, sizeof prefix);
         printf("\noptions (-o KEY=VALUE, or %sKEY in the environment):\n", prefix);
         for (const struct stor_option_doc *o = b->options; o->key; o++)
             printf("  %-18s %s\n", o->key, o->help ? o->help : "");
@@ -261,38 +251,6 @@ static int build_search_path(struct stor_search_path *path, const char *plugin_d
     return STOR_EXIT_OK;
 }
 
-/* --- backend options: environment first, then -o (a later value of a key wins) --------------- */
-
-struct option_list {
-    struct stor_option items[MAX_OPTIONS];
-    size_t count;
-};
-
-static int add_cli_option(struct option_list *list, char *arg)
-{
-    char *eq = strchr(arg, '=');
-    if (!eq || eq == arg)
-        return usage_error("-o expects KEY=VALUE, got '%s'", arg);
-    if (list->count == MAX_OPTIONS)
-        return usage_error("too many -o options (at most %d)", MAX_OPTIONS);
-    *eq = '\0';
-    list->items[list->count++] = (struct stor_option){arg, eq + 1};
-    return STOR_EXIT_OK;
-}
-
-static void add_env_options(struct option_list *list, const struct stor_backend *b)
-{
-    for (const struct stor_option_doc *o = b->options; o && o->key; o++) {
-        if (strchr(o->key, '.'))
-            continue; /* key families such as info.NAME have no single variable */
-        char name[256];
-        env_name(b->name, o->key, name, sizeof name);
-        const char *value = getenv(name);
-        if (value && list->count < MAX_OPTIONS)
-            list->items[list->count++] = (struct stor_option){o->key, value};
-    }
-}
-
 /* --- backends ------------------------------------------------------------------------------- */
 
 struct backends_listing {
@@ -334,14 +292,6 @@ static int list_backends(const struct stor_search_path *path, int json)
 }
 
 /* --- command option values ------------------------------------------------------------------ */
-
-static int documents(const struct stor_backend *b, const char *key)
-{
-    for (const struct stor_option_doc *o = b->options; o && o->key; o++)
-        if (strcmp(o->key, key) == 0)
-            return 1;
-    return 0;
-}
 
 static int parse_count(const char *text, char **end, int64_t *value)
 {
@@ -439,7 +389,8 @@ int main(int argc, char **argv)
     int transfers = 8, dry_run = 0, skip_existing = 0;
     char *end;
     const char *backend = "local", *plugin_dir = NULL;
-    struct option_list options = {.count = 0};
+    struct stor_option_list options = {.count = 0};
+    char why[512];
     int verbosity = 0, json = 0, help = 0, backend_given = 0;
     unsigned flags = 0;
     int opt;
@@ -450,8 +401,8 @@ int main(int argc, char **argv)
         case 'b': backend = optarg; backend_given = 1; break;
         case 'P': plugin_dir = optarg; break;
         case 'o':
-            if (add_cli_option(&options, optarg) != STOR_EXIT_OK)
-                return STOR_EXIT_USAGE;
+            if (stor_options_add_arg(&options, optarg, why, sizeof why) != 0)
+                return usage_error("%s", why);
             break;
         case 'v': verbosity = verbosity < 0 ? 1 : verbosity + 1; break;
         case 'q': verbosity = -1; break;
@@ -572,22 +523,21 @@ int main(int argc, char **argv)
     }
     /* The environment's options go first so that -o, appended by the parser, wins; options the
      * host's own flags stand for come last, where the backend documents them. */
-    struct option_list all = {.count = 0};
-    add_env_options(&all, &plugin.table);
-    for (size_t i = 0; i < options.count && all.count < MAX_OPTIONS; i++)
-        all.items[all.count++] = options.items[i];
+    struct stor_option_list all = {.count = 0};
+    stor_options_add_env(&all, &plugin.table);
+    for (size_t i = 0; i < options.count; i++)
+        stor_options_add(&all, options.items[i].key, options.items[i].value);
     char transfers_value[16];
     snprintf(transfers_value, sizeof transfers_value, "%d", transfers);
-    if ((flags & FLAG_TRANSFERS) && documents(&plugin.table, "transfers") && all.count < MAX_OPTIONS)
-        all.items[all.count++] = (struct stor_option){"transfers", transfers_value};
+    if ((flags & FLAG_TRANSFERS) && stor_options_documented(&plugin.table, "transfers"))
+        stor_options_add(&all, "transfers", transfers_value);
     if (flags & FLAG_NO_RESUME) {
-        if (!documents(&plugin.table, "resume")) {
+        if (!stor_options_documented(&plugin.table, "resume")) {
             stor_error_line("backend %s does not resume uploads: --no-resume does not apply", plugin.table.name);
             stor_plugin_unload(&plugin);
             return STOR_EXIT_UNSUPPORTED;
         }
-        if (all.count < MAX_OPTIONS)
-            all.items[all.count++] = (struct stor_option){"resume", "no"};
+        stor_options_add(&all, "resume", "no");
     }
 
     signal(SIGPIPE, SIG_IGN); /* a closed pipe becomes EPIPE, reported like any write error */
