@@ -60,15 +60,13 @@ int stor_errno_exit_code(int e)
                                        : STOR_EXIT_FAILURE;
 }
 
-/* Reports a failed backend call; `status` may be STOR_OK only by mistake of the plugin. */
-static int backend_failed(const struct stor_session *s, enum stor_status status,
-                          const struct stor_error *err)
+int stor_report_failure(enum stor_status status, const struct stor_error *err)
 {
     stor_error_line("%s", err->message[0] ? err->message : "operation failed without a message");
     return stor_exit_code(status);
 }
 
-static int unsupported(const struct stor_session *s, const char *what)
+int stor_report_unsupported(const struct stor_session *s, const char *what)
 {
     stor_error_line("backend %s does not support %s", s->plugin->table.name, what);
     return STOR_EXIT_UNSUPPORTED;
@@ -121,7 +119,7 @@ struct json_object *stor_object_json(const char *bucket, const struct stor_objec
     return j;
 }
 
-static int keep_result(void *context, const struct stor_object *object)
+int stor_keep_result(void *context, const struct stor_object *object)
 {
     struct stor_result *r = context;
     json_object_put(r->json);
@@ -154,7 +152,7 @@ enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const c
 {
     memset(result, 0, sizeof *result);
     enum stor_status status =
-        s->plugin->table.put(s->instance, bucket, key, fd, keep_result, result, err);
+        s->plugin->table.put(s->instance, bucket, key, fd, stor_keep_result, result, err);
     if (status != STOR_OK) {
         json_object_put(result->json);
         result->json = NULL;
@@ -190,7 +188,7 @@ int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
         close(fd);
     stor_host_progress_done();
     if (status != STOR_OK)
-        return backend_failed(s, status, &err);
+        return stor_report_failure(status, &err);
     print_result(s, &r, "stored", bucket, key, NULL);
     return STOR_EXIT_OK;
 }
@@ -225,7 +223,7 @@ static enum stor_status fetch(struct stor_session *s, const char *bucket, const 
     const struct stor_backend *b = &s->plugin->table;
     int ranged = s->range_start >= 0;
     if (!s->version_id && !ranged && resume_from == 0)
-        return b->get(s->instance, bucket, key, fd, keep_result, result, err);
+        return b->get(s->instance, bucket, key, fd, stor_keep_result, result, err);
     if (!b->get_ex)
         return stor_fail(err, STOR_EUNSUPPORTED, "backend %s does not support %s", b->name,
                          s->version_id ? "get --version" : "get --range");
@@ -236,7 +234,7 @@ static enum stor_status fetch(struct stor_session *s, const char *bucket, const 
         .length = ranged && s->range_end >= 0 ? s->range_end - s->range_start + 1 : -1,
         .resume = resume_from > 0,
     };
-    return b->get_ex(s->instance, bucket, key, &options, fd, keep_result, result, err);
+    return b->get_ex(s->instance, bucket, key, &options, fd, stor_keep_result, result, err);
 }
 
 /* Downloads land in ".NAME.stor-partial" beside the destination, locked against a second stor.
@@ -328,7 +326,7 @@ int stor_cmd_get(struct stor_session *s, const char *remote, const char *local)
         enum stor_status status = fetch(s, bucket, key, STDOUT_FILENO, 0, &r, &err);
         json_object_put(r.json);
         stor_host_progress_done();
-        return status == STOR_OK ? STOR_EXIT_OK : backend_failed(s, status, &err);
+        return status == STOR_OK ? STOR_EXIT_OK : stor_report_failure(status, &err);
     }
     char path[PATH_MAX];
     if (download_path(local, key, path, sizeof path) != 0) {
@@ -338,7 +336,7 @@ int stor_cmd_get(struct stor_session *s, const char *remote, const char *local)
     enum stor_status status = stor_get_to_path(s, bucket, key, path, &r, &err);
     stor_host_progress_done();
     if (status != STOR_OK)
-        return backend_failed(s, status, &err);
+        return stor_report_failure(status, &err);
     print_result(s, &r, "fetched", bucket, key, path);
     return STOR_EXIT_OK;
 }
@@ -392,7 +390,7 @@ int stor_cmd_ls(struct stor_session *s, const char *remote)
     struct listing l = {s, bucket, 0};
     struct stor_error err = {""};
     if (s->versions && s->plugin->table.abi_version < 2)
-        return unsupported(s, "ls --versions");
+        return stor_report_unsupported(s, "ls --versions");
     unsigned flags = (s->recursive ? STOR_LIST_RECURSIVE : 0) | (s->versions ? STOR_LIST_VERSIONS : 0);
     enum stor_status status =
         s->plugin->table.list(s->instance, bucket, prefix, flags, print_entry, &l, &err);
@@ -400,7 +398,7 @@ int stor_cmd_ls(struct stor_session *s, const char *remote)
         stor_error_line("cannot write the listing: %s", strerror(errno));
         return STOR_EXIT_FAILURE;
     }
-    return status == STOR_OK ? STOR_EXIT_OK : backend_failed(s, status, &err);
+    return status == STOR_OK ? STOR_EXIT_OK : stor_report_failure(status, &err);
 }
 
 /* The target goes to stdout as JSON: this is the one command that prints a token, on purpose. */
@@ -424,13 +422,13 @@ int stor_cmd_upload_target(struct stor_session *s, const char *bucket)
         return STOR_EXIT_USAGE;
     }
     if (!s->plugin->table.get_upload_target)
-        return unsupported(s, "upload-target");
+        return stor_report_unsupported(s, "upload-target");
     struct stor_error err = {""};
     int printed = 0;
     enum stor_status status =
         s->plugin->table.get_upload_target(s->instance, bucket, print_target, &printed, &err);
     if (status != STOR_OK)
-        return backend_failed(s, status, &err);
+        return stor_report_failure(status, &err);
     if (!printed) {
         stor_error_line("backend %s returned no upload target", s->plugin->table.name);
         return STOR_EXIT_FAILURE;

@@ -70,6 +70,11 @@ enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, co
 int stor_split_remote(const char *remote, char *bucket, size_t size, const char **key,
                       int key_required, const char *usage);
 int stor_errno_exit_code(int e);
+/* Print a backend's error (or "backend X does not support WHAT") and return the exit code. */
+int stor_report_failure(enum stor_status status, const struct stor_error *err);
+int stor_report_unsupported(const struct stor_session *s, const char *what);
+/* stor_object_fn filling a struct stor_result (the context). */
+int stor_keep_result(void *context, const struct stor_object *object);
 struct json_object *stor_object_json(const char *bucket, const struct stor_object *object);
 void stor_print_json(struct json_object *value);
 /* ms since the epoch as 2026-01-31T12:00:00Z, or "-" when unknown (negative). */

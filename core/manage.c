@@ -10,18 +10,6 @@
 #include "commands.h"
 #include "host.h"
 
-static int failed(enum stor_status status, const struct stor_error *err)
-{
-    stor_error_line("%s", err->message[0] ? err->message : "operation failed without a message");
-    return stor_exit_code(status);
-}
-
-static int unsupported(const struct stor_session *s, const char *what)
-{
-    stor_error_line("backend %s does not support %s", s->plugin->table.name, what);
-    return STOR_EXIT_UNSUPPORTED;
-}
-
 static void report_removed(const struct stor_session *s, const char *verb, const char *bucket,
                            const char *key, const char *version)
 {
@@ -72,9 +60,9 @@ int stor_cmd_rm(struct stor_session *s, const char *remote)
     if (code != STOR_EXIT_OK)
         return code;
     if (!s->plugin->table.remove)
-        return unsupported(s, "rm");
+        return stor_report_unsupported(s, "rm");
     if (s->version_id && !s->plugin->table.remove_ex)
-        return unsupported(s, "rm --version");
+        return stor_report_unsupported(s, "rm --version");
     if (s->recursive)
         return stor_cmd_rm_tree(s, bucket, key);
     struct stor_error err = {""};
@@ -84,7 +72,7 @@ int stor_cmd_rm(struct stor_session *s, const char *remote)
     }
     enum stor_status status = remove_one(s, bucket, key, &err);
     if (status != STOR_OK)
-        return failed(status, &err);
+        return stor_report_failure(status, &err);
     report_removed(s, removed_word(s), bucket, key, s->version_id);
     return STOR_EXIT_OK;
 }
@@ -143,7 +131,7 @@ int stor_cmd_rm_tree(struct stor_session *s, const char *bucket, const char *giv
                                                     collect_key, &l, &err);
     int code = STOR_EXIT_OK;
     if (status != STOR_OK) {
-        code = failed(status, &err);
+        code = stor_report_failure(status, &err);
     } else if (l.count == 0) {
         stor_error_line("nothing under %s/%s", bucket, prefix);
         code = STOR_EXIT_NOT_FOUND;
@@ -206,17 +194,6 @@ static enum stor_status copy_through_host(struct stor_session *s, const char *sr
     return status;
 }
 
-static int keep_copy(void *context, const struct stor_object *object)
-{
-    struct stor_result *r = context;
-    json_object_put(r->json);
-    r->json = stor_object_json(NULL, object);
-    r->size = object->size;
-    snprintf(r->sha1, sizeof r->sha1, "%s", object->sha1 ? object->sha1 : "");
-    snprintf(r->id, sizeof r->id, "%s", object->id ? object->id : "");
-    return 0;
-}
-
 static int copy_command(struct stor_session *s, const char *source, const char *target, int move)
 {
     char src_bucket[256], bucket[256];
@@ -231,12 +208,12 @@ static int copy_command(struct stor_session *s, const char *source, const char *
         return STOR_EXIT_USAGE;
     }
     if (move && !s->plugin->table.remove)
-        return unsupported(s, "mv");
+        return stor_report_unsupported(s, "mv");
     struct stor_result r = {0};
     struct stor_error err = {""};
     enum stor_status status =
         s->plugin->table.copy
-            ? s->plugin->table.copy(s->instance, src_bucket, src_key, bucket, key, keep_copy, &r, &err)
+            ? s->plugin->table.copy(s->instance, src_bucket, src_key, bucket, key, stor_keep_result, &r, &err)
             : copy_through_host(s, src_bucket, src_key, bucket, key, &r, &err);
     stor_host_progress_done();
     if (status == STOR_OK && move) {
@@ -255,7 +232,7 @@ static int copy_command(struct stor_session *s, const char *source, const char *
     }
     if (status != STOR_OK) {
         json_object_put(r.json);
-        return failed(status, &err);
+        return stor_report_failure(status, &err);
     }
     if (s->json && r.json) {
         json_object_object_add(r.json, "bucket", json_object_new_string(bucket));
@@ -315,13 +292,13 @@ int stor_cmd_cleanup(struct stor_session *s, const char *remote)
     if (code != STOR_EXIT_OK)
         return code;
     if (!s->plugin->table.cleanup)
-        return unsupported(s, "cleanup");
+        return stor_report_unsupported(s, "cleanup");
     struct cleanup_report c = {s, bucket, 0};
     struct stor_error err = {""};
     enum stor_status status = s->plugin->table.cleanup(s->instance, bucket, prefix, s->older_than_ms,
                                                        s->dry_run, report_unfinished, &c, &err);
     if (status != STOR_OK)
-        return failed(status, &err);
+        return stor_report_failure(status, &err);
     if (!s->json && !s->quiet)
         printf("cleanup: %zu unfinished upload%s %s\n", c.count, c.count == 1 ? "" : "s",
                s->dry_run ? "would be cancelled" : "cancelled");
