@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pty.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -431,6 +433,41 @@ static void progress_only_where_asked(void **state)
     free(path);
 }
 
+/* On a terminal (a pty here) progress appears by default; test_run's pipes saw none above. */
+static void progress_shows_on_a_terminal(void **state)
+{
+    size_t big = 2 * 1024 * 1024;
+    char *data = malloc(big);
+    memset(data, 't', big);
+    char *path;
+    assert_true(asprintf(&path, "%s/big", fx->dir) > 0);
+    test_write_file(path, data, big);
+    free(data);
+
+    fflush(NULL);
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        putenv(fx->root_env);
+        execl(test_build_path("stor"), "stor", "put", path, "demo/big", (char *)NULL);
+        _exit(127);
+    }
+    char seen[65536];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof seen - 1 && (n = read(master, seen + len, sizeof seen - 1 - len)) > 0)
+        len += (size_t)n;
+    seen[len] = '\0';
+    close(master);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WEXITSTATUS(status) != 0 || !strstr(seen, "\r\033[Kbig: "))
+        fail_msg("exit %d, terminal saw: %s", WEXITSTATUS(status), seen);
+    assert_non_null(strstr(seen, "stored demo/big"));
+    free(path);
+}
+
 static void rm_r_asks_or_needs_yes(void **state)
 {
     char *tree = make_tree(6);
@@ -517,6 +554,7 @@ int main(void)
         T(dry_run_changes_nothing),
         T(hostile_names_are_refused_and_others_fetched),
         T(progress_only_where_asked),
+        T(progress_shows_on_a_terminal),
         T(rm_r_asks_or_needs_yes),
         T(cp_and_mv_stream_through_stor_without_server_side_copy),
         T(unsupported_features_say_so),
