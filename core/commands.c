@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,15 +60,13 @@ int stor_errno_exit_code(int e)
                                        : STOR_EXIT_FAILURE;
 }
 
-/* Reports a failed backend call; `status` may be STOR_OK only by mistake of the plugin. */
-static int backend_failed(const struct stor_session *s, enum stor_status status,
-                          const struct stor_error *err)
+int stor_report_failure(enum stor_status status, const struct stor_error *err)
 {
     stor_error_line("%s", err->message[0] ? err->message : "operation failed without a message");
     return stor_exit_code(status);
 }
 
-static int unsupported(const struct stor_session *s, const char *what)
+int stor_report_unsupported(const struct stor_session *s, const char *what)
 {
     stor_error_line("backend %s does not support %s", s->plugin->table.name, what);
     return STOR_EXIT_UNSUPPORTED;
@@ -88,7 +87,7 @@ int stor_split_remote(const char *remote, char *bucket, size_t size, const char 
     return STOR_EXIT_OK;
 }
 
-static void format_time(int64_t ms, char *out, size_t size)
+void stor_format_time(int64_t ms, char *out, size_t size)
 {
     time_t seconds = (time_t)(ms / 1000);
     struct tm tm;
@@ -120,7 +119,7 @@ struct json_object *stor_object_json(const char *bucket, const struct stor_objec
     return j;
 }
 
-static int keep_result(void *context, const struct stor_object *object)
+int stor_keep_result(void *context, const struct stor_object *object)
 {
     struct stor_result *r = context;
     json_object_put(r->json);
@@ -153,7 +152,7 @@ enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const c
 {
     memset(result, 0, sizeof *result);
     enum stor_status status =
-        s->plugin->table.put(s->instance, bucket, key, fd, keep_result, result, err);
+        s->plugin->table.put(s->instance, bucket, key, fd, stor_keep_result, result, err);
     if (status != STOR_OK) {
         json_object_put(result->json);
         result->json = NULL;
@@ -189,7 +188,7 @@ int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
         close(fd);
     stor_host_progress_done();
     if (status != STOR_OK)
-        return backend_failed(s, status, &err);
+        return stor_report_failure(status, &err);
     print_result(s, &r, "stored", bucket, key, NULL);
     return STOR_EXIT_OK;
 }
@@ -205,17 +204,6 @@ static int download_path(const char *local, const char *key, char *path, size_t 
     return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
-static int open_temp_beside(const char *path, char *temp, size_t size)
-{
-    const char *slash = strrchr(path, '/');
-    int dir_len = slash ? (int)(slash - path) + 1 : 0;
-    if (snprintf(temp, size, "%.*s.%s.stor-tmp-XXXXXX", dir_len, path, path + dir_len) >= (int)size) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    return mkostemp(temp, O_CLOEXEC);
-}
-
 /* 0666 less the umask, read once: umask() is process-wide and not safe to toggle in threads. */
 static mode_t file_mode;
 static pthread_once_t file_mode_once = PTHREAD_ONCE_INIT;
@@ -227,19 +215,75 @@ static void read_umask(void)
     file_mode = 0666 & ~mask;
 }
 
+/* get, or get_ex when the session asks for a version or a range, or when `resume_from` bytes of
+ * an earlier attempt are already in fd. */
+static enum stor_status fetch(struct stor_session *s, const char *bucket, const char *key, int fd,
+                              int64_t resume_from, struct stor_result *result, struct stor_error *err)
+{
+    const struct stor_backend *b = &s->plugin->table;
+    int ranged = s->range_start >= 0;
+    if (!s->version_id && !ranged && resume_from == 0)
+        return b->get(s->instance, bucket, key, fd, stor_keep_result, result, err);
+    if (!b->get_ex)
+        return stor_fail(err, STOR_EUNSUPPORTED, "backend %s does not support %s", b->name,
+                         s->version_id ? "get --version" : "get --range");
+    struct stor_get_options options = {
+        .struct_size = sizeof options,
+        .version_id = s->version_id,
+        .offset = ranged ? s->range_start : resume_from,
+        .length = ranged && s->range_end >= 0 ? s->range_end - s->range_start + 1 : -1,
+        .resume = resume_from > 0,
+    };
+    return b->get_ex(s->instance, bucket, key, &options, fd, stor_keep_result, result, err);
+}
+
+/* Downloads land in ".NAME.stor-partial" beside the destination, locked against a second stor.
+ * Complete and verified, it is renamed into place; interrupted by a temporary failure or a
+ * signal, it stays, and the next get of the same object continues where it stopped. */
 enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, const char *key,
                                   const char *path, struct stor_result *result,
                                   struct stor_error *err)
 {
     pthread_once(&file_mode_once, read_umask);
     memset(result, 0, sizeof *result);
-    char temp[PATH_MAX + 32];
-    int fd = open_temp_beside(path, temp, sizeof temp);
+    char partial[PATH_MAX + 32];
+    const char *slash = strrchr(path, '/');
+    int dir_len = slash ? (int)(slash - path) + 1 : 0;
+    if (snprintf(partial, sizeof partial, "%.*s.%s.stor-partial", dir_len, path, path + dir_len) >=
+        (int)sizeof partial)
+        return stor_fail(err, STOR_EINVAL, "destination path too long: %s", path);
+    int fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return stor_fail(err, errno == ENOENT ? STOR_ENOTFOUND : STOR_EIO, "cannot write %s: %s",
                          path, strerror(errno));
-    enum stor_status status =
-        s->plugin->table.get(s->instance, bucket, key, fd, keep_result, result, err);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return stor_fail(err, STOR_EINVAL, "another stor is downloading to %s", path);
+    }
+    struct stat st;
+    int64_t resume_from = 0;
+    int resumable = s->plugin->table.get_ex && s->range_start < 0;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && resumable)
+        resume_from = st.st_size;
+    else if (ftruncate(fd, 0) != 0)
+        resume_from = -1;
+    enum stor_status status = STOR_OK;
+    if (resume_from < 0 || lseek(fd, resume_from, SEEK_SET) < 0)
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", partial, strerror(errno));
+    if (status == STOR_OK)
+        status = fetch(s, bucket, key, fd, resume_from, result, err);
+    if (status == STOR_EIO && resume_from > 0) {
+        /* What was kept belongs to another version, or was damaged: start over once. */
+        s->host->log(s->host, STOR_LOG_WARN, "%s: the partial download did not verify; starting over", path);
+        json_object_put(result->json);
+        memset(result, 0, sizeof *result);
+        resume_from = 0;
+        if (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0)
+            status = fetch(s, bucket, key, fd, 0, result, err);
+    } else if (status == STOR_OK && resume_from > 0) {
+        s->host->log(s->host, STOR_LOG_WARN, "%s: continued a partial download from byte %lld", path,
+                     (long long)resume_from);
+    }
     if (status == STOR_OK && result->mtime_ms >= 0) {
         struct timespec times[2] = {
             {.tv_nsec = UTIME_OMIT},
@@ -249,12 +293,20 @@ enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, co
     }
     if (status == STOR_OK && (fchmod(fd, file_mode) != 0 || fsync(fd) != 0))
         status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
+    int keep = (status == STOR_ETRANSIENT || status == STOR_ECANCELLED) && resumable &&
+               fstat(fd, &st) == 0 && st.st_size > 0;
     if (close(fd) != 0 && status == STOR_OK)
         status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
-    if (status == STOR_OK && rename(temp, path) != 0)
+    if (status == STOR_OK && rename(partial, path) != 0)
         status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
     if (status != STOR_OK) {
-        unlink(temp);
+        if (keep) {
+            size_t len = strlen(err->message);
+            snprintf(err->message + len, sizeof err->message - len,
+                     " (%lld bytes kept: the same get continues from there)", (long long)st.st_size);
+        } else {
+            unlink(partial);
+        }
         json_object_put(result->json);
         result->json = NULL;
     }
@@ -271,11 +323,10 @@ int stor_cmd_get(struct stor_session *s, const char *remote, const char *local)
     struct stor_error err = {""};
     struct stor_result r = {0};
     if (strcmp(local, "-") == 0) {
-        enum stor_status status =
-            s->plugin->table.get(s->instance, bucket, key, STDOUT_FILENO, keep_result, &r, &err);
+        enum stor_status status = fetch(s, bucket, key, STDOUT_FILENO, 0, &r, &err);
         json_object_put(r.json);
         stor_host_progress_done();
-        return status == STOR_OK ? STOR_EXIT_OK : backend_failed(s, status, &err);
+        return status == STOR_OK ? STOR_EXIT_OK : stor_report_failure(status, &err);
     }
     char path[PATH_MAX];
     if (download_path(local, key, path, sizeof path) != 0) {
@@ -285,7 +336,7 @@ int stor_cmd_get(struct stor_session *s, const char *remote, const char *local)
     enum stor_status status = stor_get_to_path(s, bucket, key, path, &r, &err);
     stor_host_progress_done();
     if (status != STOR_OK)
-        return backend_failed(s, status, &err);
+        return stor_report_failure(status, &err);
     print_result(s, &r, "fetched", bucket, key, path);
     return STOR_EXIT_OK;
 }
@@ -300,8 +351,12 @@ static int print_entry(void *context, const struct stor_object *o)
 {
     struct listing *l = context;
     const struct stor_session *s = l->session;
+    /* is_hidden exists only in objects of plugins built for ABI 2 or later. */
+    int hidden = s->versions && s->plugin->table.abi_version >= 2 && o->is_hidden;
     if (s->json) {
         struct json_object *j = stor_object_json(l->bucket, o);
+        if (s->versions)
+            json_object_object_add(j, "hidden", json_object_new_boolean(hidden));
         stor_print_json(j); /* one object per line: streams, and scripts read it line by line */
         json_object_put(j);
     } else if (o->is_prefix) {
@@ -310,12 +365,15 @@ static int print_entry(void *context, const struct stor_object *o)
         printf("%12s  %-20s  %s\n", "DIR", "", key);
     } else {
         char when[32], key[2048];
-        format_time(o->mtime_ms, when, sizeof when);
+        stor_format_time(o->mtime_ms, when, sizeof when);
         stor_printable(o->key, key, sizeof key);
         printf("%12lld  %-20s  %s", (long long)o->size, when, key);
         if (s->long_list)
-            printf("  %s  %s  %s", o->sha1 ? o->sha1 : "-", o->content_type ? o->content_type : "-",
-                   o->id ? o->id : "-");
+            printf("  %s  %s", o->sha1 ? o->sha1 : "-", o->content_type ? o->content_type : "-");
+        if (s->long_list || s->versions)
+            printf("  %s", o->id ? o->id : "-");
+        if (hidden)
+            printf("  (hidden)");
         putchar('\n');
     }
     l->count++;
@@ -331,40 +389,16 @@ int stor_cmd_ls(struct stor_session *s, const char *remote)
         return code;
     struct listing l = {s, bucket, 0};
     struct stor_error err = {""};
-    enum stor_status status = s->plugin->table.list(s->instance, bucket, prefix,
-                                                    s->recursive ? STOR_LIST_RECURSIVE : 0,
-                                                    print_entry, &l, &err);
+    if (s->versions && s->plugin->table.abi_version < 2)
+        return stor_report_unsupported(s, "ls --versions");
+    unsigned flags = (s->recursive ? STOR_LIST_RECURSIVE : 0) | (s->versions ? STOR_LIST_VERSIONS : 0);
+    enum stor_status status =
+        s->plugin->table.list(s->instance, bucket, prefix, flags, print_entry, &l, &err);
     if (fflush(stdout) != 0 && status == STOR_OK) {
         stor_error_line("cannot write the listing: %s", strerror(errno));
         return STOR_EXIT_FAILURE;
     }
-    return status == STOR_OK ? STOR_EXIT_OK : backend_failed(s, status, &err);
-}
-
-int stor_cmd_rm(struct stor_session *s, const char *remote)
-{
-    char bucket[256];
-    const char *key;
-    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
-    if (code != STOR_EXIT_OK)
-        return code;
-    if (!s->plugin->table.remove)
-        return unsupported(s, "rm");
-    struct stor_error err = {""};
-    enum stor_status status = s->plugin->table.remove(s->instance, bucket, key, &err);
-    if (status != STOR_OK)
-        return backend_failed(s, status, &err);
-    if (s->json) {
-        struct json_object *j = json_object_new_object();
-        json_object_object_add(j, "bucket", json_object_new_string(bucket));
-        json_object_object_add(j, "key", json_object_new_string(key));
-        json_object_object_add(j, "removed", json_object_new_boolean(1));
-        stor_print_json(j);
-        json_object_put(j);
-    } else if (!s->quiet) {
-        printf("removed %s/%s\n", bucket, key);
-    }
-    return STOR_EXIT_OK;
+    return status == STOR_OK ? STOR_EXIT_OK : stor_report_failure(status, &err);
 }
 
 /* The target goes to stdout as JSON: this is the one command that prints a token, on purpose. */
@@ -388,13 +422,13 @@ int stor_cmd_upload_target(struct stor_session *s, const char *bucket)
         return STOR_EXIT_USAGE;
     }
     if (!s->plugin->table.get_upload_target)
-        return unsupported(s, "upload-target");
+        return stor_report_unsupported(s, "upload-target");
     struct stor_error err = {""};
     int printed = 0;
     enum stor_status status =
         s->plugin->table.get_upload_target(s->instance, bucket, print_target, &printed, &err);
     if (status != STOR_OK)
-        return backend_failed(s, status, &err);
+        return stor_report_failure(status, &err);
     if (!printed) {
         stor_error_line("backend %s returned no upload target", s->plugin->table.name);
         return STOR_EXIT_FAILURE;

@@ -38,6 +38,14 @@ struct stor_session {
     int dry_run;
     int skip_existing;
     const struct stor_filter *filter;
+    /* versions and ranges */
+    int versions;            /* ls --versions */
+    int hard;                /* rm/mv --hard: every version, for good */
+    const char *version_id;  /* get/rm --version */
+    int yes;                 /* rm -r without asking */
+    int64_t range_start;     /* get --range, -1 when not given */
+    int64_t range_end;       /* inclusive, -1 for "to the end" */
+    int64_t older_than_ms;   /* cleanup --older-than */
 };
 
 /* The one object a put or get reported, copied out of the callback. */
@@ -62,14 +70,26 @@ enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, co
 int stor_split_remote(const char *remote, char *bucket, size_t size, const char **key,
                       int key_required, const char *usage);
 int stor_errno_exit_code(int e);
+/* Print a backend's error (or "backend X does not support WHAT") and return the exit code. */
+int stor_report_failure(enum stor_status status, const struct stor_error *err);
+int stor_report_unsupported(const struct stor_session *s, const char *what);
+/* stor_object_fn filling a struct stor_result (the context). */
+int stor_keep_result(void *context, const struct stor_object *object);
 struct json_object *stor_object_json(const char *bucket, const struct stor_object *object);
 void stor_print_json(struct json_object *value);
+/* ms since the epoch as 2026-01-31T12:00:00Z, or "-" when unknown (negative). */
+void stor_format_time(int64_t ms, char *out, size_t size);
 
 /* Each returns an exit code and has printed any error as one `stor:` line on stderr. */
 int stor_cmd_put(struct stor_session *s, const char *local, const char *remote);
 int stor_cmd_get(struct stor_session *s, const char *remote, const char *local);
 int stor_cmd_ls(struct stor_session *s, const char *remote);
+/* manage.c */
 int stor_cmd_rm(struct stor_session *s, const char *remote);
+int stor_cmd_rm_tree(struct stor_session *s, const char *bucket, const char *prefix);
+int stor_cmd_cp(struct stor_session *s, const char *source, const char *target);
+int stor_cmd_mv(struct stor_session *s, const char *source, const char *target);
+int stor_cmd_cleanup(struct stor_session *s, const char *remote);
 int stor_cmd_upload_target(struct stor_session *s, const char *bucket);
 /* Directory transfers (transfer.c). */
 int stor_cmd_put_tree(struct stor_session *s, const char *dir, const char *remote);

@@ -2,6 +2,8 @@
  * -o and STOR_<BACKEND>_<KEY>, and dispatch to one command. Knows no backend by its options. */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -15,6 +17,7 @@
 #include "commands.h"
 #include "host.h"
 #include "loader.h"
+#include "options.h"
 
 #ifndef STOR_PKGLIBDIR
 #error "STOR_PKGLIBDIR must name the installed plugin directory"
@@ -23,17 +26,31 @@
 extern const struct stor_backend stor_local_backend; /* plugins/local, linked in as the default */
 static const struct stor_backend *const builtin_backends[] = {&stor_local_backend, NULL};
 
-#define MAX_OPTIONS 128
-
+/* Command options: each sets one bit, and each command lists the bits it accepts. */
 enum {
-    FLAG_LONG = 1 << 0,
-    FLAG_RECURSIVE = 1 << 1,
-    FLAG_TRANSFER = 1 << 2, /* --transfers, --dry-run, --skip-existing, --include, --exclude */
+    FLAG_LONG = 1 << 0,       /* -l */
+    FLAG_RECURSIVE = 1 << 1,  /* -r */
+    FLAG_TRANSFERS = 1 << 2,  /* --transfers */
+    FLAG_TREE = 1 << 3,       /* --skip-existing, --include, --exclude: with -r only */
+    FLAG_DRY_RUN = 1 << 4,    /* --dry-run */
+    FLAG_VERSIONS = 1 << 5,   /* --versions */
+    FLAG_HARD = 1 << 6,       /* --hard */
+    FLAG_VERSION = 1 << 7,    /* --version=ID */
+    FLAG_YES = 1 << 8,        /* --yes */
+    FLAG_RANGE = 1 << 9,      /* --range */
+    FLAG_OLDER = 1 << 10,     /* --older-than */
+    FLAG_NO_RESUME = 1 << 11, /* --no-resume */
+};
+
+static const char *const flag_names[] = {
+    "-l", "-r", "--transfers", "--skip-existing/--include/--exclude", "--dry-run", "--versions",
+    "--hard", "--version", "--yes", "--range", "--older-than", "--no-resume",
 };
 
 #define TRANSFER_HELP \
-    "\ntransfer options (with -r):\n" \
-    "  --transfers=N       files moved in parallel (default 8)\n" \
+    "\ndirectory transfers (with -r):\n" \
+    "  --transfers=N       files moved in parallel (default 8); without -r, parallel parts of\n" \
+    "                      one large file where the backend splits files\n" \
     "  --skip-existing     skip files already there with the same size and modification\n" \
     "                      time, or the same size and SHA-1\n" \
     "  --include=GLOB      take only matching paths; --exclude=GLOB leaves them out. The\n" \
@@ -49,26 +66,52 @@ struct command {
     const char *name;
     const char *args;     /* usage after the name */
     int arg_count;
-    unsigned flags;       /* command-specific flags it accepts */
+    unsigned flags;       /* command options it accepts */
     const char *help;
 };
 
 static const struct command commands[] = {
-    {"put", "[-r [TRANSFER OPTIONS]] LOCAL BUCKET/KEY", 2, FLAG_RECURSIVE | FLAG_TRANSFER,
+    {"put", "[-r [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY", 2,
+     FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_NO_RESUME,
      "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object.\n"
      "With -r, LOCAL is a directory and every file below it is stored under BUCKET/KEY/.\n"
+     "A large upload that failed or was killed is resumed by the next put of the same file to\n"
+     "the same name, where the backend supports it; --no-resume starts afresh.\n"
      TRANSFER_HELP},
-    {"get", "[-r [TRANSFER OPTIONS]] BUCKET/KEY LOCAL", 2, FLAG_RECURSIVE | FLAG_TRANSFER,
+    {"get", "[-r [TRANSFER OPTIONS]] [--version=ID] [--range=A-B] BUCKET/KEY LOCAL", 2,
+     FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_VERSION | FLAG_RANGE,
      "Fetch BUCKET/KEY into LOCAL (- for standard output; a directory keeps the key's last\n"
      "segment as the name). The file appears only once complete and verified, with the\n"
-     "object's modification time. With -r, every object under BUCKET/KEY/ goes below the\n"
-     "directory LOCAL; a name that would escape it is refused and reported.\n"
+     "object's modification time; an interrupted download is continued by the next get.\n"
+     "  --version=ID      that version (ids: ls --versions)\n"
+     "  --range=A-B       bytes A to B inclusive (A- for the rest); nothing to verify then\n"
+     "With -r, every object under BUCKET/KEY/ goes below the directory LOCAL; a name that\n"
+     "would escape it is refused and reported.\n"
      TRANSFER_HELP},
-    {"ls", "[-l] [-r] BUCKET[/PREFIX]", 1, FLAG_LONG | FLAG_RECURSIVE,
-     "List one level of keys under PREFIX with size and modification time (UTC).\n"
+    {"ls", "[-l] [-r] [--versions] BUCKET[/PREFIX]", 1, FLAG_LONG | FLAG_RECURSIVE | FLAG_VERSIONS,
+     "List one level of keys under PREFIX with size and modification time (UTC); JSON Lines\n"
+     "with --json.\n"
      "  -l, --long        also SHA-1, content type and id where the backend knows them\n"
-     "  -r, --recursive   every key under PREFIX, not one level"},
-    {"rm", "BUCKET/KEY", 1, 0, "Remove BUCKET/KEY (what remove means is the backend's: see --backend=NAME --help)."},
+     "  -r, --recursive   every key under PREFIX, not one level\n"
+     "  --versions        every version with its id, hidden ones marked"},
+    {"rm", "[--hard | --version=ID] [-r [--yes] [--dry-run]] BUCKET/KEY", 1,
+     FLAG_RECURSIVE | FLAG_HARD | FLAG_VERSION | FLAG_YES | FLAG_DRY_RUN,
+     "Remove BUCKET/KEY. What that means is the backend's (see stor --backend=NAME --help):\n"
+     "on B2 the file is hidden and its versions stay; the local backend deletes.\n"
+     "  --hard            delete every version for good\n"
+     "  --version=ID      delete that one version for good\n"
+     "  -r                everything under BUCKET/KEY/; asks on a terminal, needs --yes elsewhere\n"
+     "  --dry-run         list what would go"},
+    {"cp", "BUCKET/KEY BUCKET/KEY2", 2, 0,
+     "Copy an object inside the service: the bytes never pass through this machine where the\n"
+     "backend can copy; otherwise stor fetches it into a temporary file (in $TMPDIR) and\n"
+     "stores that, with bounded memory."},
+    {"mv", "[--hard] BUCKET/KEY BUCKET/KEY2", 2, FLAG_HARD,
+     "Copy, then remove the source (--hard: every version of it, for good)."},
+    {"cleanup", "[--older-than=DURATION] [--dry-run] BUCKET[/PREFIX]", 1, FLAG_OLDER | FLAG_DRY_RUN,
+     "Cancel unfinished large uploads under PREFIX, listing each.\n"
+     "  --older-than=DURATION   only those started longer ago: 90s, 30m, 12h, 7d\n"
+     "  --dry-run               list only"},
     {"upload-target", "BUCKET", 1, 0,
      "Print an upload target for BUCKET as JSON {bucketId, uploadUrl, authorizationToken,\n"
      "expiresAt}. The target is handed over: stor will not use it itself. This is the only\n"
@@ -113,15 +156,6 @@ static void print_command_help(const struct command *c)
     printf("usage: stor [GLOBAL OPTIONS] %s %s\n\n%s\n", c->name, c->args, c->help);
 }
 
-/* Environment variable for a documented option key: STOR_<BACKEND>_<KEY>, upper-cased, with
- * every other character turned into '_'. */
-static void env_name(const char *backend, const char *key, char *out, size_t size)
-{
-    int n = snprintf(out, size, "STOR_%s_%s", backend, key);
-    for (int i = 0; i < n && (size_t)i < size; i++)
-        out[i] = isalnum((unsigned char)out[i]) ? (char)toupper((unsigned char)out[i]) : '_';
-}
-
 static void print_backend_help(const struct stor_plugin *plugin)
 {
     const struct stor_backend *b = &plugin->table;
@@ -129,7 +163,7 @@ static void print_backend_help(const struct stor_plugin *plugin)
            plugin->path, b->abi_version);
     if (b->options && b->options[0].key) {
         char prefix[80];
-        env_name(b->name, "", prefix, sizeof prefix);
+        stor_env_name(b->name, "", prefix, sizeof prefix);
         printf("\noptions (-o KEY=VALUE, or %sKEY in the environment):\n", prefix);
         for (const struct stor_option_doc *o = b->options; o->key; o++)
             printf("  %-18s %s\n", o->key, o->help ? o->help : "");
@@ -217,38 +251,6 @@ static int build_search_path(struct stor_search_path *path, const char *plugin_d
     return STOR_EXIT_OK;
 }
 
-/* --- backend options: environment first, then -o (a later value of a key wins) --------------- */
-
-struct option_list {
-    struct stor_option items[MAX_OPTIONS];
-    size_t count;
-};
-
-static int add_cli_option(struct option_list *list, char *arg)
-{
-    char *eq = strchr(arg, '=');
-    if (!eq || eq == arg)
-        return usage_error("-o expects KEY=VALUE, got '%s'", arg);
-    if (list->count == MAX_OPTIONS)
-        return usage_error("too many -o options (at most %d)", MAX_OPTIONS);
-    *eq = '\0';
-    list->items[list->count++] = (struct stor_option){arg, eq + 1};
-    return STOR_EXIT_OK;
-}
-
-static void add_env_options(struct option_list *list, const struct stor_backend *b)
-{
-    for (const struct stor_option_doc *o = b->options; o && o->key; o++) {
-        if (strchr(o->key, '.'))
-            continue; /* key families such as info.NAME have no single variable */
-        char name[256];
-        env_name(b->name, o->key, name, sizeof name);
-        const char *value = getenv(name);
-        if (value && list->count < MAX_OPTIONS)
-            list->items[list->count++] = (struct stor_option){o->key, value};
-    }
-}
-
 /* --- backends ------------------------------------------------------------------------------- */
 
 struct backends_listing {
@@ -289,6 +291,50 @@ static int list_backends(const struct stor_search_path *path, int json)
     return STOR_EXIT_OK;
 }
 
+/* --- command option values ------------------------------------------------------------------ */
+
+static int parse_count(const char *text, char **end, int64_t *value)
+{
+    errno = 0;
+    long long v = strtoll(text, end, 10);
+    if (errno || *end == text || v < 0 || !isdigit((unsigned char)text[0]))
+        return -1;
+    *value = v;
+    return 0;
+}
+
+/* "A-B" (inclusive) or "A-" (to the end). */
+static int parse_range(const char *text, int64_t *start, int64_t *end)
+{
+    char *rest;
+    if (parse_count(text, &rest, start) != 0 || *rest != '-')
+        return -1;
+    if (!rest[1]) {
+        *end = -1;
+        return 0;
+    }
+    const char *second = rest + 1;
+    return parse_count(second, &rest, end) != 0 || *rest || *end < *start ? -1 : 0;
+}
+
+/* 90s, 30m, 12h, 7d (a bare number is seconds). */
+static int parse_duration(const char *text, int64_t *ms)
+{
+    char *rest;
+    int64_t n;
+    if (parse_count(text, &rest, &n) != 0)
+        return -1;
+    int64_t unit = !*rest || strcmp(rest, "s") == 0 ? 1
+                   : strcmp(rest, "m") == 0        ? 60
+                   : strcmp(rest, "h") == 0        ? 3600
+                   : strcmp(rest, "d") == 0        ? 86400
+                                                   : 0;
+    if (!unit || n > INT64_MAX / 1000 / unit)
+        return -1;
+    *ms = n * unit * 1000;
+    return 0;
+}
+
 /* --- main ------------------------------------------------------------------------------------ */
 
 static const struct command *find_command(const char *name)
@@ -309,6 +355,12 @@ static int run_command(const struct command *c, struct stor_session *s, char **a
         return stor_cmd_ls(s, args[0]);
     if (strcmp(c->name, "rm") == 0)
         return stor_cmd_rm(s, args[0]);
+    if (strcmp(c->name, "cp") == 0)
+        return stor_cmd_cp(s, args[0], args[1]);
+    if (strcmp(c->name, "mv") == 0)
+        return stor_cmd_mv(s, args[0], args[1]);
+    if (strcmp(c->name, "cleanup") == 0)
+        return stor_cmd_cleanup(s, args[0]);
     return stor_cmd_upload_target(s, args[0]);
 }
 
@@ -318,32 +370,39 @@ int main(int argc, char **argv)
         {"backend", required_argument, NULL, 'b'}, {"plugin-dir", required_argument, NULL, 'P'},
         {"option", required_argument, NULL, 'o'},  {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},         {"json", no_argument, NULL, 'J'},
-        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},          {"version", optional_argument, NULL, 'i'},
         {"long", no_argument, NULL, 'l'},          {"recursive", no_argument, NULL, 'r'},
         {"transfers", required_argument, NULL, 'T'}, {"dry-run", no_argument, NULL, 'D'},
         {"skip-existing", no_argument, NULL, 'S'}, {"include", required_argument, NULL, 'I'},
         {"exclude", required_argument, NULL, 'X'}, {"progress", required_argument, NULL, 'p'},
+        {"versions", no_argument, NULL, 'W'},      {"hard", no_argument, NULL, 'H'},
+        {"version", required_argument, NULL, 'i'}, {"yes", no_argument, NULL, 'y'},
+        {"range", required_argument, NULL, 'R'},   {"older-than", required_argument, NULL, 'O'},
+        {"no-resume", no_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
+    const char *version_id = NULL;
+    int64_t range_start = -1, range_end = -1, older_than_ms = 0;
     static const char *const progress_modes[] = {"auto", "always", "never", "lines"};
     enum stor_progress_mode progress = STOR_PROGRESS_AUTO;
     static struct stor_filter filter;
     int transfers = 8, dry_run = 0, skip_existing = 0;
     char *end;
     const char *backend = "local", *plugin_dir = NULL;
-    struct option_list options = {.count = 0};
+    struct stor_option_list options = {.count = 0};
+    char why[512];
     int verbosity = 0, json = 0, help = 0, backend_given = 0;
     unsigned flags = 0;
     int opt;
 
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "b:o:vqhVlr", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "b:o:vqhVlry", long_options, NULL)) != -1) {
         switch (opt) {
         case 'b': backend = optarg; backend_given = 1; break;
         case 'P': plugin_dir = optarg; break;
         case 'o':
-            if (add_cli_option(&options, optarg) != STOR_EXIT_OK)
-                return STOR_EXIT_USAGE;
+            if (stor_options_add_arg(&options, optarg, why, sizeof why) != 0)
+                return usage_error("%s", why);
             break;
         case 'v': verbosity = verbosity < 0 ? 1 : verbosity + 1; break;
         case 'q': verbosity = -1; break;
@@ -352,21 +411,45 @@ int main(int argc, char **argv)
         case 'V':
             printf("stor %s (plugin ABI %d)\n", PACKAGE_VERSION, STOR_ABI_VERSION);
             return STOR_EXIT_OK;
+        case 'i': /* --version alone is stor's version; --version=ID picks an object version */
+            if (!optarg) {
+                printf("stor %s (plugin ABI %d)\n", PACKAGE_VERSION, STOR_ABI_VERSION);
+                return STOR_EXIT_OK;
+            }
+            if (!optarg[0])
+                return usage_error("--version expects a version id");
+            version_id = optarg;
+            flags |= FLAG_VERSION;
+            break;
+        case 'W': flags |= FLAG_VERSIONS; break;
+        case 'H': flags |= FLAG_HARD; break;
+        case 'y': flags |= FLAG_YES; break;
+        case 'N': flags |= FLAG_NO_RESUME; break;
+        case 'R':
+            if (parse_range(optarg, &range_start, &range_end) != 0)
+                return usage_error("--range expects A-B or A- (bytes, A <= B), got '%s'", optarg);
+            flags |= FLAG_RANGE;
+            break;
+        case 'O':
+            if (parse_duration(optarg, &older_than_ms) != 0)
+                return usage_error("--older-than expects a duration such as 90s, 30m, 12h or 7d, got '%s'", optarg);
+            flags |= FLAG_OLDER;
+            break;
         case 'l': flags |= FLAG_LONG; break;
         case 'r': flags |= FLAG_RECURSIVE; break;
         case 'T':
             transfers = (int)strtol(optarg, &end, 10);
             if (*end || transfers < 1 || transfers > 256)
                 return usage_error("--transfers expects a number from 1 to 256, got '%s'", optarg);
-            flags |= FLAG_TRANSFER;
+            flags |= FLAG_TRANSFERS;
             break;
-        case 'D': dry_run = 1; flags |= FLAG_TRANSFER; break;
-        case 'S': skip_existing = 1; flags |= FLAG_TRANSFER; break;
+        case 'D': dry_run = 1; flags |= FLAG_DRY_RUN; break;
+        case 'S': skip_existing = 1; flags |= FLAG_TREE; break;
         case 'I':
         case 'X':
             if (!optarg[0] || stor_filter_add(&filter, opt == 'I', optarg) != 0)
                 return usage_error("--include/--exclude: empty pattern or more than %d rules", STOR_FILTER_MAX);
-            flags |= FLAG_TRANSFER;
+            flags |= FLAG_TREE;
             break;
         case 'p':
             progress = STOR_PROGRESS_LINES + 1;
@@ -414,14 +497,19 @@ int main(int argc, char **argv)
         usage_summary(stderr);
         return STOR_EXIT_USAGE;
     }
-    if (flags & ~command->flags)
-        return usage_error("%s does not apply to %s",
-                           (flags & ~command->flags & FLAG_LONG) ? "-l"
-                           : (flags & ~command->flags & FLAG_RECURSIVE) ? "-r"
-                                                                        : "a transfer option",
-                           command->name);
-    if ((flags & FLAG_TRANSFER) && !(flags & FLAG_RECURSIVE))
-        return usage_error("transfer options apply to %s -r only", command->name);
+    for (unsigned bit = 0; bit < sizeof flag_names / sizeof flag_names[0]; bit++)
+        if (flags & ~command->flags & (1u << bit))
+            return usage_error("%s does not apply to %s", flag_names[bit], command->name);
+    int tree = (flags & FLAG_RECURSIVE) != 0;
+    if ((flags & FLAG_TREE) && !tree)
+        return usage_error("%s apply to %s -r only", flag_names[3], command->name);
+    int transfer_command = strcmp(command->name, "put") == 0 || strcmp(command->name, "get") == 0;
+    if ((flags & FLAG_DRY_RUN) && transfer_command && !tree)
+        return usage_error("--dry-run applies to %s -r only", command->name);
+    if ((flags & (FLAG_RANGE | FLAG_VERSION)) && tree)
+        return usage_error("--range and --version name one object: not with -r");
+    if ((flags & FLAG_HARD) && (flags & FLAG_VERSION))
+        return usage_error("--hard deletes every version; --version one: choose one");
     if (arg_count - 1 != command->arg_count) {
         return usage_error("%s expects %s", command->name, command->args);
     }
@@ -433,11 +521,24 @@ int main(int argc, char **argv)
         stor_error_line("%s", err.message);
         return stor_exit_code(status);
     }
-    /* The environment's options go first so that -o, appended by the parser, wins. */
-    struct option_list all = {.count = 0};
-    add_env_options(&all, &plugin.table);
-    for (size_t i = 0; i < options.count && all.count < MAX_OPTIONS; i++)
-        all.items[all.count++] = options.items[i];
+    /* The environment's options go first so that -o, appended by the parser, wins; options the
+     * host's own flags stand for come last, where the backend documents them. */
+    struct stor_option_list all = {.count = 0};
+    stor_options_add_env(&all, &plugin.table);
+    for (size_t i = 0; i < options.count; i++)
+        stor_options_add(&all, options.items[i].key, options.items[i].value);
+    char transfers_value[16];
+    snprintf(transfers_value, sizeof transfers_value, "%d", transfers);
+    if ((flags & FLAG_TRANSFERS) && stor_options_documented(&plugin.table, "transfers"))
+        stor_options_add(&all, "transfers", transfers_value);
+    if (flags & FLAG_NO_RESUME) {
+        if (!stor_options_documented(&plugin.table, "resume")) {
+            stor_error_line("backend %s does not resume uploads: --no-resume does not apply", plugin.table.name);
+            stor_plugin_unload(&plugin);
+            return STOR_EXIT_UNSUPPORTED;
+        }
+        stor_options_add(&all, "resume", "no");
+    }
 
     signal(SIGPIPE, SIG_IGN); /* a closed pipe becomes EPIPE, reported like any write error */
     stor_host_catch_signals();
@@ -462,6 +563,13 @@ int main(int argc, char **argv)
         .filter = &filter,
         .long_list = (flags & FLAG_LONG) != 0,
         .recursive = (flags & FLAG_RECURSIVE) != 0,
+        .versions = (flags & FLAG_VERSIONS) != 0,
+        .hard = (flags & FLAG_HARD) != 0,
+        .version_id = version_id,
+        .yes = (flags & FLAG_YES) != 0,
+        .range_start = range_start,
+        .range_end = range_end,
+        .older_than_ms = older_than_ms,
     };
     int code = run_command(command, &session, args + 1);
     plugin.table.close(instance);

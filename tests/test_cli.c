@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pty.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -91,9 +93,13 @@ static void usage_errors_exit_2(void **state)
     test_run_free(&run);
     expect_failure(stor("frobnicate"), 2, "unknown command 'frobnicate'");
     expect_failure(stor("--colour", "ls", "x"), 2, "unknown or incomplete option '--colour'");
-    expect_failure(stor("put", "onlyone"), 2, "put expects [-r [TRANSFER OPTIONS]] LOCAL BUCKET/KEY");
+    expect_failure(stor("put", "onlyone"), 2, "put expects [-r [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY");
     expect_failure(stor("put", "a", "b", "c"), 2, "LOCAL BUCKET/KEY");
-    expect_failure(stor("--transfers=4", "put", "a", "b/c"), 2, "transfer options apply to put -r only");
+    expect_failure(stor("--skip-existing", "put", "a", "b/c"), 2, "--skip-existing/--include/--exclude apply to put -r only");
+    expect_failure(stor("--hard", "get", "b/k", "-"), 2, "--hard does not apply to get");
+    expect_failure(stor("--range=5-2", "get", "b/k", "-"), 2, "--range expects A-B or A-");
+    expect_failure(stor("--older-than=3w", "cleanup", "b"), 2, "--older-than expects a duration");
+    expect_failure(stor("--hard", "--version=x", "rm", "b/k"), 2, "choose one");
     expect_failure(stor("--transfers=0", "put", "-r", "a", "b"), 2, "--transfers expects a number from 1 to 256");
     expect_failure(stor("--progress=sometimes", "ls", "b"), 2, "--progress expects auto, always, never or lines");
     expect_failure(stor("-o", "novalue", "ls", "x"), 2, "-o expects KEY=VALUE, got 'novalue'");
@@ -117,7 +123,7 @@ static void help_and_version(void **state)
 
     run = stor("put", "--help");
     assert_int_equal(run.status, 0);
-    assert_non_null(strstr(run.out, "usage: stor [GLOBAL OPTIONS] put [-r [TRANSFER OPTIONS]] LOCAL BUCKET/KEY"));
+    assert_non_null(strstr(run.out, "usage: stor [GLOBAL OPTIONS] put [-r [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY"));
     test_run_free(&run);
 
     run = stor("--backend=local", "--help");
@@ -194,7 +200,7 @@ static void not_found_exits_3_and_leaves_no_partial_file(void **state)
     assert_true(asprintf(&dest, "%s/out", fx->dir) > 0);
     expect_failure(stor("get", "demo/missing", dest), 3, "no object demo/missing");
     assert_int_equal(access(dest, F_OK), -1);
-    assert_int_equal(test_count_names(fx->dir, ".stor-tmp-"), 0);
+    assert_int_equal(test_count_names(fx->dir, ".stor-"), 0);
     free(dest);
     free(local);
 }
@@ -427,6 +433,109 @@ static void progress_only_where_asked(void **state)
     free(path);
 }
 
+/* On a terminal (a pty here) progress appears by default; test_run's pipes saw none above. */
+static void progress_shows_on_a_terminal(void **state)
+{
+    size_t big = 2 * 1024 * 1024;
+    char *data = malloc(big);
+    memset(data, 't', big);
+    char *path;
+    assert_true(asprintf(&path, "%s/big", fx->dir) > 0);
+    test_write_file(path, data, big);
+    free(data);
+
+    fflush(NULL);
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        putenv(fx->root_env);
+        execl(test_build_path("stor"), "stor", "put", path, "demo/big", (char *)NULL);
+        _exit(127);
+    }
+    char seen[65536];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof seen - 1 && (n = read(master, seen + len, sizeof seen - 1 - len)) > 0)
+        len += (size_t)n;
+    seen[len] = '\0';
+    close(master);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WEXITSTATUS(status) != 0 || !strstr(seen, "\r\033[Kbig: "))
+        fail_msg("exit %d, terminal saw: %s", WEXITSTATUS(status), seen);
+    assert_non_null(strstr(seen, "stored demo/big"));
+    free(path);
+}
+
+static void rm_r_asks_or_needs_yes(void **state)
+{
+    char *tree = make_tree(6);
+    struct test_run run = stor("-q", "put", "-r", tree, "demo/old");
+    assert_int_equal(run.status, 0);
+    test_run_free(&run);
+    /* No terminal on stdin here: without --yes nothing goes. */
+    expect_failure(stor("rm", "-r", "demo/old"), 2, "refusing to remove 8 objects under demo/old/ without --yes");
+    run = stor("rm", "-r", "--dry-run", "demo/old");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "would remove demo/old/a/0\n"));
+    test_run_free(&run);
+    run = stor("ls", "-r", "demo/old/");
+    assert_non_null(strstr(run.out, "old/a/0\n")); /* the dry run removed nothing */
+    test_run_free(&run);
+    run = stor("rm", "-r", "--yes", "demo/old");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "removed demo/old/skip/no.txt\n"));
+    test_run_free(&run);
+    run = stor("ls", "-r", "demo");
+    assert_string_equal(run.out, "");
+    test_run_free(&run);
+    expect_failure(stor("rm", "-r", "--yes", "demo/old"), 3, "nothing under demo/old/");
+    free(tree);
+}
+
+static void cp_and_mv_stream_through_stor_without_server_side_copy(void **state)
+{
+    char *local = scratch_file("orig", "original bytes\n");
+    struct test_run run = stor("put", local, "demo/a");
+    test_run_free(&run);
+    run = stor("-v", "cp", "demo/a", "other/b");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.err, "no server-side copy: streaming demo/a through stor"));
+    assert_non_null(strstr(run.out, "copied demo/a to other/b (15 bytes"));
+    test_run_free(&run);
+    run = stor("mv", "other/b", "other/c");
+    assert_int_equal(run.status, 0);
+    test_run_free(&run);
+    run = stor("get", "other/c", "-");
+    assert_string_equal(run.out, "original bytes\n");
+    test_run_free(&run);
+    expect_failure(stor("get", "other/b", "-"), 3, "no object other/b");
+    expect_failure(stor("cp", "demo/missing", "demo/x"), 3, "no object demo/missing");
+    run = stor("ls", "demo");
+    assert_null(strstr(run.out, "  x\n")); /* a failed copy left nothing behind */
+    test_run_free(&run);
+    expect_failure(stor("cp", "demo/a", "demo/a"), 2, "are the same object");
+    free(local);
+}
+
+static void unsupported_features_say_so(void **state)
+{
+    char *local = scratch_file("x", "x");
+    struct test_run run = stor("put", local, "demo/x");
+    test_run_free(&run);
+    expect_failure(stor("cleanup", "demo"), 6, "backend local does not support cleanup");
+    expect_failure(stor("get", "--version=abc", "demo/x", "-"), 6, "does not support get --version");
+    expect_failure(stor("get", "--range=0-1", "demo/x", "-"), 6, "does not support get --range");
+    expect_failure(stor("--no-resume", "put", local, "demo/y"), 6, "does not resume uploads");
+    expect_failure(stor("rm", "--version=abc", "demo/x"), 6, "does not support rm --version");
+    run = stor("ls", "--versions", "demo"); /* no versions: each object is its only version */
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "  x  -\n"));
+    test_run_free(&run);
+    free(local);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -445,6 +554,10 @@ int main(void)
         T(dry_run_changes_nothing),
         T(hostile_names_are_refused_and_others_fetched),
         T(progress_only_where_asked),
+        T(progress_shows_on_a_terminal),
+        T(rm_r_asks_or_needs_yes),
+        T(cp_and_mv_stream_through_stor_without_server_side_copy),
+        T(unsupported_features_say_so),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

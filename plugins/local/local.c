@@ -295,16 +295,24 @@ static int bucket_exists(const struct local *self, const char *bucket)
            stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* object_path for something that must already exist: the bucket is checked too. */
+static enum stor_status existing_path(const struct local *self, const char *bucket, const char *key,
+                                      char *path, size_t size, struct stor_error *err)
+{
+    enum stor_status status = object_path(self, bucket, key, path, size, err);
+    if (status == STOR_OK && !bucket_exists(self, bucket))
+        status = no_bucket(self, bucket, err);
+    return status;
+}
+
 static enum stor_status local_get(void *instance, const char *bucket, const char *key, int fd,
                                   stor_object_fn on_result, void *context, struct stor_error *err)
 {
     struct local *self = instance;
     char path[PATH_MAX];
-    enum stor_status status = object_path(self, bucket, key, path, sizeof path, err);
+    enum stor_status status = existing_path(self, bucket, key, path, sizeof path, err);
     if (status != STOR_OK)
         return status;
-    if (!bucket_exists(self, bucket))
-        return no_bucket(self, bucket, err);
     int in = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (in < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -423,11 +431,9 @@ static enum stor_status local_list(void *instance, const char *bucket, const cha
 {
     struct local *self = instance;
     char dir[PATH_MAX];
-    enum stor_status status = object_path(self, bucket, NULL, dir, sizeof dir, err);
+    enum stor_status status = existing_path(self, bucket, NULL, dir, sizeof dir, err);
     if (status != STOR_OK)
         return status;
-    if (!bucket_exists(self, bucket))
-        return no_bucket(self, bucket, err);
 
     /* "a/b/c" lists entries of directory a/b whose names start with "c". */
     const char *slash = strrchr(prefix, '/');
@@ -448,11 +454,9 @@ static enum stor_status local_remove(void *instance, const char *bucket, const c
 {
     struct local *self = instance;
     char path[PATH_MAX];
-    enum stor_status status = object_path(self, bucket, key, path, sizeof path, err);
+    enum stor_status status = existing_path(self, bucket, key, path, sizeof path, err);
     if (status != STOR_OK)
         return status;
-    if (!bucket_exists(self, bucket))
-        return no_bucket(self, bucket, err);
     if (unlink(path) != 0) {
         if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR || errno == EPERM)
             return stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
@@ -477,11 +481,9 @@ static enum stor_status local_get_upload_target(void *instance, const char *buck
 {
     struct local *self = instance;
     char path[PATH_MAX];
-    enum stor_status status = object_path(self, bucket, NULL, path, sizeof path, err);
+    enum stor_status status = existing_path(self, bucket, NULL, path, sizeof path, err);
     if (status != STOR_OK)
         return status;
-    if (!bucket_exists(self, bucket))
-        return no_bucket(self, bucket, err);
     char url[3 * PATH_MAX + 16] = "file://";
     size_t len = strlen(url);
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {

@@ -1,0 +1,306 @@
+/* manage.c — commands that change what is stored without moving local files: rm (one version,
+ * every version, a whole prefix), cp and mv (inside the service when the backend can), cleanup. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "host.h"
+
+static void report_removed(const struct stor_session *s, const char *verb, const char *bucket,
+                           const char *key, const char *version)
+{
+    if (s->json) {
+        struct json_object *j = json_object_new_object();
+        json_object_object_add(j, "bucket", json_object_new_string(bucket));
+        json_object_object_add(j, "key", json_object_new_string(key));
+        if (version)
+            json_object_object_add(j, "version", json_object_new_string(version));
+        json_object_object_add(j, "status", json_object_new_string(verb));
+        stor_print_json(j);
+        json_object_put(j);
+    } else if (!s->quiet) {
+        char shown[2048];
+        stor_printable(key, shown, sizeof shown);
+        printf("%s %s/%s%s%s\n", verb, bucket, shown, version ? " version " : "", version ? version : "");
+    }
+}
+
+/* One object: hidden or deleted as the backend's remove does, every version (--hard), or one. */
+static enum stor_status remove_one(struct stor_session *s, const char *bucket, const char *key,
+                                   struct stor_error *err)
+{
+    const struct stor_backend *b = &s->plugin->table;
+    if (!s->hard && !s->version_id)
+        return b->remove(s->instance, bucket, key, err);
+    if (!b->remove_ex && s->hard)
+        return b->remove(s->instance, bucket, key, err); /* no versions: remove is for good */
+    struct stor_remove_options options = {
+        .struct_size = sizeof options,
+        .version_id = s->version_id,
+        .flags = s->hard ? STOR_REMOVE_ALL_VERSIONS : 0,
+    };
+    return b->remove_ex(s->instance, bucket, key, &options, err);
+}
+
+static const char *removed_word(const struct stor_session *s)
+{
+    return s->dry_run ? "would remove" : s->hard ? "deleted" : "removed";
+}
+
+int stor_cmd_rm(struct stor_session *s, const char *remote)
+{
+    char bucket[256];
+    const char *key;
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, !s->recursive,
+                                 s->recursive ? "BUCKET[/PREFIX]" : "BUCKET/KEY");
+    if (code != STOR_EXIT_OK)
+        return code;
+    if (!s->plugin->table.remove)
+        return stor_report_unsupported(s, "rm");
+    if (s->version_id && !s->plugin->table.remove_ex)
+        return stor_report_unsupported(s, "rm --version");
+    if (s->recursive)
+        return stor_cmd_rm_tree(s, bucket, key);
+    struct stor_error err = {""};
+    if (s->dry_run) {
+        report_removed(s, removed_word(s), bucket, key, s->version_id);
+        return STOR_EXIT_OK;
+    }
+    enum stor_status status = remove_one(s, bucket, key, &err);
+    if (status != STOR_OK)
+        return stor_report_failure(status, &err);
+    report_removed(s, removed_word(s), bucket, key, s->version_id);
+    return STOR_EXIT_OK;
+}
+
+/* --- rm -r ------------------------------------------------------------------------------------ */
+
+struct key_list {
+    char **keys;
+    size_t count, capacity;
+};
+
+static int collect_key(void *context, const struct stor_object *o)
+{
+    struct key_list *l = context;
+    if (o->is_prefix)
+        return 0;
+    if (l->count == l->capacity) {
+        size_t capacity = l->capacity ? l->capacity * 2 : 256;
+        char **grown = realloc(l->keys, capacity * sizeof *grown);
+        if (!grown)
+            return -1;
+        l->keys = grown;
+        l->capacity = capacity;
+    }
+    return (l->keys[l->count] = strdup(o->key)) ? (l->count++, 0) : -1;
+}
+
+/* Asks on the terminal; without one, only --yes lets a whole prefix go. */
+static int confirmed(const struct stor_session *s, size_t count, const char *bucket, const char *prefix)
+{
+    if (s->yes || s->dry_run)
+        return 1;
+    if (!isatty(STDIN_FILENO)) {
+        stor_error_line("refusing to remove %zu objects under %s/%s without --yes (no terminal to ask)",
+                        count, bucket, prefix);
+        return 0;
+    }
+    fprintf(stderr, "remove %zu objects under %s/%s%s? [y/N] ", count, bucket, prefix,
+            s->hard ? " with every version, for good" : "");
+    char answer[16] = "";
+    if (!fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
+        stor_error_line("nothing removed");
+        return 0;
+    }
+    return 1;
+}
+
+int stor_cmd_rm_tree(struct stor_session *s, const char *bucket, const char *given_prefix)
+{
+    char prefix[2048];
+    size_t len = strlen(given_prefix);
+    snprintf(prefix, sizeof prefix, "%s%s", given_prefix, len && given_prefix[len - 1] != '/' ? "/" : "");
+    struct key_list l = {0};
+    struct stor_error err = {""};
+    enum stor_status status = s->plugin->table.list(s->instance, bucket, prefix, STOR_LIST_RECURSIVE,
+                                                    collect_key, &l, &err);
+    int code = STOR_EXIT_OK;
+    if (status != STOR_OK) {
+        code = stor_report_failure(status, &err);
+    } else if (l.count == 0) {
+        stor_error_line("nothing under %s/%s", bucket, prefix);
+        code = STOR_EXIT_NOT_FOUND;
+    } else if (!confirmed(s, l.count, bucket, prefix)) {
+        code = STOR_EXIT_USAGE;
+    }
+    size_t failures = 0;
+    for (size_t i = 0; code == STOR_EXIT_OK && i < l.count; i++) {
+        if (s->host->cancelled(s->host)) {
+            code = STOR_EXIT_CANCELLED;
+            break;
+        }
+        if (!s->dry_run && (status = remove_one(s, bucket, l.keys[i], &err)) != STOR_OK) {
+            stor_error_line("rm %s: %s", l.keys[i], err.message);
+            failures++;
+            continue;
+        }
+        report_removed(s, removed_word(s), bucket, l.keys[i], NULL);
+    }
+    if (code == STOR_EXIT_OK && failures)
+        code = failures == l.count ? STOR_EXIT_FAILURE : STOR_EXIT_PARTIAL;
+    for (size_t i = 0; i < l.count; i++)
+        free(l.keys[i]);
+    free(l.keys);
+    return code;
+}
+
+/* --- cp and mv -------------------------------------------------------------------------------- */
+
+/* Without a server-side copy the bytes pass through an unlinked temporary file: memory stays
+ * bounded, and put starts only once get has succeeded, so a failed source never becomes an empty
+ * or truncated copy (a pipe could not tell put that get failed half-way). */
+static int ignore_object(void *context, const struct stor_object *object)
+{
+    return 0;
+}
+
+static enum stor_status copy_through_host(struct stor_session *s, const char *src_bucket,
+                                          const char *src_key, const char *bucket, const char *key,
+                                          struct stor_result *result, struct stor_error *err)
+{
+    s->host->log(s->host, STOR_LOG_INFO,
+                 "backend %s has no server-side copy: streaming %s/%s through stor",
+                 s->plugin->table.name, src_bucket, src_key);
+    const char *dir = getenv("TMPDIR");
+    char temp[4096];
+    snprintf(temp, sizeof temp, "%s/stor-copy-XXXXXX", dir && dir[0] == '/' ? dir : "/tmp");
+    int fd = mkostemp(temp, O_CLOEXEC);
+    if (fd < 0)
+        return stor_fail(err, STOR_EIO, "cannot create a temporary file in %s: %s",
+                         dir && dir[0] == '/' ? dir : "/tmp", strerror(errno));
+    unlink(temp);
+    enum stor_status status =
+        s->plugin->table.get(s->instance, src_bucket, src_key, fd, ignore_object, NULL, err);
+    if (status == STOR_OK && lseek(fd, 0, SEEK_SET) != 0)
+        status = stor_fail(err, STOR_EIO, "temporary file: %s", strerror(errno));
+    if (status == STOR_OK)
+        status = stor_put_fd(s, bucket, key, fd, result, err);
+    close(fd);
+    return status;
+}
+
+static int copy_command(struct stor_session *s, const char *source, const char *target, int move)
+{
+    char src_bucket[256], bucket[256];
+    const char *src_key, *key;
+    int code = stor_split_remote(source, src_bucket, sizeof src_bucket, &src_key, 1, "BUCKET/KEY");
+    if (code == STOR_EXIT_OK)
+        code = stor_split_remote(target, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
+    if (code != STOR_EXIT_OK)
+        return code;
+    if (strcmp(src_bucket, bucket) == 0 && strcmp(src_key, key) == 0) {
+        stor_error_line("%s and %s are the same object", source, target);
+        return STOR_EXIT_USAGE;
+    }
+    if (move && !s->plugin->table.remove)
+        return stor_report_unsupported(s, "mv");
+    struct stor_result r = {0};
+    struct stor_error err = {""};
+    enum stor_status status =
+        s->plugin->table.copy
+            ? s->plugin->table.copy(s->instance, src_bucket, src_key, bucket, key, stor_keep_result, &r, &err)
+            : copy_through_host(s, src_bucket, src_key, bucket, key, &r, &err);
+    stor_host_progress_done();
+    if (status == STOR_OK && move) {
+        int hard = s->hard;
+        const char *version = s->version_id;
+        s->version_id = NULL;
+        status = remove_one(s, src_bucket, src_key, &err);
+        s->hard = hard;
+        s->version_id = version;
+        if (status != STOR_OK) {
+            json_object_put(r.json);
+            stor_error_line("copied %s to %s, but could not remove the source: %s", source, target,
+                            err.message);
+            return stor_exit_code(status);
+        }
+    }
+    if (status != STOR_OK) {
+        json_object_put(r.json);
+        return stor_report_failure(status, &err);
+    }
+    if (s->json && r.json) {
+        json_object_object_add(r.json, "bucket", json_object_new_string(bucket));
+        json_object_object_add(r.json, "source", json_object_new_string(source));
+        stor_print_json(r.json);
+    } else if (!s->quiet) {
+        printf("%s %s to %s (%lld bytes%s%s)\n", move ? "moved" : "copied", source, target,
+               (long long)r.size, r.sha1[0] ? ", sha1 " : "", r.sha1);
+    }
+    json_object_put(r.json);
+    return STOR_EXIT_OK;
+}
+
+int stor_cmd_cp(struct stor_session *s, const char *source, const char *target)
+{
+    return copy_command(s, source, target, 0);
+}
+
+int stor_cmd_mv(struct stor_session *s, const char *source, const char *target)
+{
+    return copy_command(s, source, target, 1);
+}
+
+/* --- cleanup ---------------------------------------------------------------------------------- */
+
+struct cleanup_report {
+    const struct stor_session *s;
+    const char *bucket;
+    size_t count;
+};
+
+static int report_unfinished(void *context, const struct stor_object *o)
+{
+    struct cleanup_report *c = context;
+    const struct stor_session *s = c->s;
+    c->count++;
+    if (s->json) {
+        struct json_object *j = stor_object_json(c->bucket, o);
+        json_object_object_add(j, "status", json_object_new_string(s->dry_run ? "would cancel" : "cancelled"));
+        stor_print_json(j);
+        json_object_put(j);
+    } else if (!s->quiet) {
+        char when[32] = "-", shown[2048];
+        stor_format_time(o->mtime_ms, when, sizeof when);
+        stor_printable(o->key, shown, sizeof shown);
+        printf("%s %s/%s (started %s, id %s)\n", s->dry_run ? "would cancel" : "cancelled", c->bucket,
+               shown, when, o->id ? o->id : "-");
+    }
+    return 0;
+}
+
+int stor_cmd_cleanup(struct stor_session *s, const char *remote)
+{
+    char bucket[256];
+    const char *prefix;
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &prefix, 0, "BUCKET[/PREFIX]");
+    if (code != STOR_EXIT_OK)
+        return code;
+    if (!s->plugin->table.cleanup)
+        return stor_report_unsupported(s, "cleanup");
+    struct cleanup_report c = {s, bucket, 0};
+    struct stor_error err = {""};
+    enum stor_status status = s->plugin->table.cleanup(s->instance, bucket, prefix, s->older_than_ms,
+                                                       s->dry_run, report_unfinished, &c, &err);
+    if (status != STOR_OK)
+        return stor_report_failure(status, &err);
+    if (!s->json && !s->quiet)
+        printf("cleanup: %zu unfinished upload%s %s\n", c.count, c.count == 1 ? "" : "s",
+               s->dry_run ? "would be cancelled" : "cancelled");
+    return STOR_EXIT_OK;
+}
