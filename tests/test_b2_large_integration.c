@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -194,7 +195,7 @@ static void large_file_through_503s_and_expired_part_tokens(void **state)
     char *local = local_file("big.bin", BIG, 1), *err_path = scratch("put.err");
     control("/_test/fail", "{\"api\":\"b2_upload_part\",\"status\":503,\"count\":4,\"every\":3}");
     control("/_test/delay", "{\"api\":\"b2_upload_part\",\"ms\":100,\"count\":-1}");
-    pid_t pid = stor_spawn(err_path, LARGE_OPTIONS, "-o", "transfers=4", "put", local,
+    pid_t pid = stor_spawn(err_path, LARGE_OPTIONS, "--transfers=4", "put", local,
                            "test-bucket/large/big.bin", NULL);
     for (int i = 0; i < 400 && calls("b2_upload_part") < 6; i++)
         sleep_ms(25);
@@ -280,9 +281,9 @@ static void failure_says_how_to_resume_and_no_resume_starts_again(void **state)
     assert_non_null(strstr(run.err, "stor --backend=b2 cleanup test-bucket/large/f.bin"));
     test_run_free(&run);
     assert_int_equal(calls("b2_cancel_large_file"), 0);
-    run = stor_b2(LARGE_OPTIONS, "-o", "resume=no", "put", local, "test-bucket/large/f.bin");
+    run = stor_b2(LARGE_OPTIONS, "put", "--no-resume", local, "test-bucket/large/f.bin");
     if (run.status != 0)
-        fail_msg("resume=no failed: %s", run.err);
+        fail_msg("--no-resume failed: %s", run.err);
     assert_null(strstr(run.err, "resumed"));
     test_run_free(&run);
     assert_int_equal(calls("b2_cancel_large_file"), 1);
@@ -325,6 +326,110 @@ static void large_pipe_goes_up_in_parts(void **state)
     assert_int_equal(calls("b2_start_large_file"), 1);
     free(command);
     free(back);
+    free(local);
+}
+
+static size_t collect(char *data, size_t size, size_t count, void *context)
+{
+    char **text = context;
+    size_t old = *text ? strlen(*text) : 0;
+    *text = realloc(*text, old + size * count + 1);
+    memcpy(*text + old, data, size * count);
+    (*text)[old + size * count] = '\0';
+    return size * count;
+}
+
+/* POST url with body (Basic auth when token is NULL); the parsed JSON answer. */
+static json_object *b2_call(const char *url, const char *token, const char *body)
+{
+    CURL *curl = curl_easy_init();
+    char *text = NULL, authorization[512];
+    struct curl_slist *headers = NULL;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (token) {
+        snprintf(authorization, sizeof authorization, "Authorization: %s", token);
+        headers = curl_slist_append(headers, authorization);
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_USERPWD, B2_TEST_KEY_ID ":" B2_TEST_KEY);
+    }
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &text);
+    assert_int_equal(curl_easy_perform(curl), CURLE_OK);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    json_object *answer = json_tokener_parse(text);
+    assert_non_null(answer);
+    free(text);
+    return answer;
+}
+
+/* Names of the unfinished large files, straight from the server's b2_list_unfinished_large_files. */
+static int unfinished_files(void)
+{
+    char url[512], body[256];
+    snprintf(url, sizeof url, "%s/b2api/v2/b2_authorize_account", b2_test_server_url(fx->server));
+    json_object *account = b2_call(url, NULL, "{}"), *field;
+    assert_true(json_object_object_get_ex(account, "authorizationToken", &field));
+    char token[256];
+    snprintf(token, sizeof token, "%s", json_object_get_string(field));
+    snprintf(url, sizeof url, "%s/b2api/v2/b2_list_buckets", b2_test_server_url(fx->server));
+    json_object *buckets = b2_call(url, token, "{\"accountId\":\"" B2_TEST_KEY_ID "\"}"), *list;
+    assert_true(json_object_object_get_ex(buckets, "buckets", &list));
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(list, 0), "bucketId", &field));
+    snprintf(body, sizeof body, "{\"bucketId\":\"%s\"}", json_object_get_string(field));
+    snprintf(url, sizeof url, "%s/b2api/v2/b2_list_unfinished_large_files", b2_test_server_url(fx->server));
+    json_object *unfinished = b2_call(url, token, body), *files;
+    assert_true(json_object_object_get_ex(unfinished, "files", &files));
+    int count = (int)json_object_array_length(files);
+    json_object_put(unfinished);
+    json_object_put(buckets);
+    json_object_put(account);
+    return count;
+}
+
+/* Three failed large uploads; stor cleanup lists (dry run), then cancels by prefix, then all. */
+static void cleanup_lists_and_cancels_unfinished_uploads(void **state)
+{
+    (void)state;
+    char *local = local_file("big.bin", 11 * MIB, 7);
+    static const char *const names[] = {"test-bucket/large/a.bin", "test-bucket/large/b.bin",
+                                        "test-bucket/other/c.bin"};
+    for (int i = 0; i < 3; i++) {
+        control("/_test/fail", "{\"api\":\"b2_upload_part\",\"status\":400,\"count\":1}");
+        struct test_run run = stor_b2(LARGE_OPTIONS, "--transfers=1", "put", local, names[i]);
+        assert_int_not_equal(run.status, 0);
+        test_run_free(&run);
+    }
+    assert_int_equal(unfinished_files(), 3);
+    struct test_run run = stor_b2("cleanup", "--dry-run", "test-bucket/large/");
+    if (run.status != 0)
+        fail_msg("cleanup --dry-run: %s", run.err);
+    assert_non_null(strstr(run.out, "would cancel test-bucket/large/a.bin"));
+    assert_non_null(strstr(run.out, "would cancel test-bucket/large/b.bin"));
+    assert_null(strstr(run.out, "other/c.bin"));
+    assert_non_null(strstr(run.out, "cleanup: 2 unfinished uploads would be cancelled"));
+    test_run_free(&run);
+    assert_int_equal(calls("b2_cancel_large_file"), 0);
+    assert_int_equal(unfinished_files(), 3);
+    /* None is a day old yet. */
+    run = stor_b2("cleanup", "--older-than=1d", "test-bucket");
+    if (run.status != 0)
+        fail_msg("cleanup --older-than: %s", run.err);
+    assert_non_null(strstr(run.out, "cleanup: 0 unfinished uploads cancelled"));
+    test_run_free(&run);
+    run = stor_b2("cleanup", "test-bucket/large/");
+    if (run.status != 0)
+        fail_msg("cleanup: %s", run.err);
+    assert_non_null(strstr(run.out, "cancelled test-bucket/large/a.bin"));
+    assert_non_null(strstr(run.out, "cleanup: 2 unfinished uploads cancelled"));
+    test_run_free(&run);
+    assert_int_equal(calls("b2_cancel_large_file"), 2);
+    assert_int_equal(unfinished_files(), 1);
+    expect_ok(stor_b2("cleanup", "test-bucket"));
+    assert_int_equal(calls("b2_cancel_large_file"), 3);
+    assert_int_equal(unfinished_files(), 0);
     free(local);
 }
 
@@ -394,6 +499,7 @@ int main(void)
         T(large_file_through_503s_and_expired_part_tokens),
         T(killed_upload_resumes_with_the_missing_parts),
         T(failure_says_how_to_resume_and_no_resume_starts_again),
+        T(cleanup_lists_and_cancels_unfinished_uploads),
         T(large_pipe_goes_up_in_parts),
         T(rclone_and_stor_read_each_others_large_files),
     };
