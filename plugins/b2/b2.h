@@ -45,6 +45,9 @@ struct b2_config {
     int transfers;          /* parts of one file in flight at once */
     int64_t part_size;      /* 0: sized per file */
     int resume;             /* continue a matching unfinished large file */
+    /* ---- downloads and copies (download.c, copy.c) ---- */
+    char *download_url;         /* -o download_url: by-name downloads go there (a CDN), or NULL */
+    int64_t download_part_size; /* bytes per parallel range; 0: the account's recommended size */
 };
 
 struct b2_plugin {
@@ -215,5 +218,25 @@ enum stor_status b2_cancel_large_file(struct b2_plugin *plugin, const char *file
 enum stor_status b2_cleanup(void *instance, const char *bucket, const char *prefix,
                             int64_t older_than_ms, int dry_run, stor_object_fn on_object,
                             void *context, struct stor_error *err);
+/* ---- downloads, versions, deletes, copies (download.c, versions.c, copy.c) ---- */
+enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
+                           const struct stor_get_options *options, int fd,
+                           stor_object_fn on_result, void *context, struct stor_error *err);
+enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *key,
+                              const struct stor_remove_options *options, struct stor_error *err);
+enum stor_status b2_copy(void *instance, const char *source_bucket, const char *source_key,
+                         const char *bucket, const char *key, stor_object_fn on_result,
+                         void *context, struct stor_error *err);
+/* list.c: a bucket-scoped call, re-resolving the bucket name once on bad_bucket_id. */
+enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
+                                json_object *request, const char *capability,
+                                json_object **response, struct b2_failure *failure,
+                                struct stor_error *err);
+/* versions.c: b2_list_file_versions (STOR_LIST_VERSIONS listings). exact_name: only that name. */
+enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, const char *prefix,
+                                  const char *exact_name, unsigned flags, stor_object_fn on_object,
+                                  void *context, struct stor_error *err);
+/* The SHA-1 to report for a listed file (contentSha1, else large_file_sha1), or NULL. */
+const char *b2_file_sha1(const struct b2_file *file);
 
 #endif

@@ -1,30 +1,47 @@
-/* plugins/b2/download.c — get (b2_download_file_by_name): stream the body to the caller's fd,
- * hashing as it arrives, and refuse the result unless it matches the SHA-1 B2 stored. */
+/* plugins/b2/download.c — get and get_ex: by name or version id, whole, ranged or resumed, large
+ * objects as parallel ranges pwritten into the caller's fd; the whole-object SHA-1 is verified. */
 #include "b2.h"
 #include "names.h"
 #include "sha1.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct body_writer {
+/* What is downloaded: a name (current version) or one version by id. */
+struct source {
+    const char *bucket;
+    const char *key;
+    const char *file_id; /* NULL: by name */
+};
+
+/* Progress shared by the requests of one get. */
+struct shared {
     struct b2_plugin *plugin;
     const char *key;
+    pthread_mutex_t lock;
+    uint64_t done, total;
+    int failed; /* a parallel range failed: the others stop */
+};
+
+struct body_writer {
+    struct shared *shared;
     int fd;
     int regular;      /* pwrite at start + written, so a retry can start over */
-    int64_t start;
+    int64_t start;    /* file position of the first byte of this request */
     int64_t written;
-    struct b2_sha1 sha1;
+    struct b2_sha1 *sha1; /* hash as it arrives (pipes only), or NULL */
     int error;        /* errno of a failed write */
 };
 
 static int write_body(void *context, const char *data, size_t size)
 {
     struct body_writer *writer = context;
-    b2_sha1_update(&writer->sha1, data, size);
+    if (writer->sha1)
+        b2_sha1_update(writer->sha1, data, size);
     while (size > 0) {
         ssize_t wrote = writer->regular
                             ? pwrite(writer->fd, data, size, writer->start + writer->written)
@@ -38,6 +55,10 @@ static int write_body(void *context, const char *data, size_t size)
         data += wrote;
         size -= (size_t)wrote;
         writer->written += wrote;
+        struct shared *shared = writer->shared;
+        pthread_mutex_lock(&shared->lock);
+        shared->done += (uint64_t)wrote;
+        pthread_mutex_unlock(&shared->lock);
     }
     return 0;
 }
@@ -45,11 +66,17 @@ static int write_body(void *context, const char *data, size_t size)
 static int on_progress(void *context, uint64_t sent, uint64_t received)
 {
     (void)sent;
+    (void)received;
     struct body_writer *writer = context;
-    const struct stor_host *host = writer->plugin->host;
+    struct shared *shared = writer->shared;
+    const struct stor_host *host = shared->plugin->host;
+    pthread_mutex_lock(&shared->lock);
+    uint64_t done = shared->done, total = shared->total;
+    int failed = shared->failed;
+    pthread_mutex_unlock(&shared->lock);
     if (host && host->progress)
-        host->progress(host, writer->key, received, 0);
-    return b2_cancelled(writer->plugin);
+        host->progress(host, shared->key, done, total);
+    return failed || b2_cancelled(shared->plugin);
 }
 
 /* The SHA-1 B2 holds for the whole file, or NULL when it has none (large file without
@@ -72,107 +99,106 @@ static int64_t header_int(const struct b2_http_response *response, const char *n
     return value && end != value && *end == '\0' ? number : -1;
 }
 
-static enum stor_status finish(struct b2_plugin *plugin, const char *key,
-                               const struct b2_http_response *response, struct body_writer *writer,
-                               stor_object_fn on_result, void *context, struct stor_error *err)
+/* The object's size from "Content-Range: bytes A-B/TOTAL", or -1. */
+static int64_t range_total(const struct b2_http_response *response)
 {
-    char sha1[B2_SHA1_HEX_LENGTH + 1];
-    b2_sha1_final(&writer->sha1, sha1);
-    const char *expected = expected_sha1(response);
-    if (expected && strcasecmp(expected, sha1) != 0)
-        return stor_fail(err, STOR_EIO, "%s: the downloaded data does not match its SHA-1 "
-                         "(B2 has %s, received %s)", key, expected, sha1);
-    if (!expected)
-        b2_log(plugin, STOR_LOG_WARN, "%s: B2 holds no SHA-1 for this file; not verified", key);
-    if (writer->regular)
-        lseek(writer->fd, writer->start + writer->written, SEEK_SET);
-    int64_t mtime = header_int(response, "X-Bz-Info-src_last_modified_millis");
-    struct stor_object object = {
-        .key = key,
-        .size = writer->written,
-        .mtime_ms = mtime >= 0 ? mtime : header_int(response, "X-Bz-Upload-Timestamp"),
-        .sha1 = sha1,
-        .id = b2_http_header(response, "X-Bz-File-Id"),
-        .content_type = b2_http_header(response, "Content-Type"),
-    };
-    if (on_result)
-        on_result(context, &object);
-    return STOR_OK;
+    const char *range = b2_http_header(response, "Content-Range");
+    const char *slash = range ? strchr(range, '/') : NULL;
+    char *end;
+    long long total = slash ? strtoll(slash + 1, &end, 10) : -1;
+    return slash && end != slash + 1 && *end == '\0' ? total : -1;
 }
 
-enum stor_status b2_get(void *instance, const char *bucket, const char *key, int fd,
-                        stor_object_fn on_result, void *context, struct stor_error *err)
+static char *source_url(struct b2_plugin *plugin, const struct source *source,
+                        const struct b2_credentials *credentials)
 {
-    struct b2_plugin *plugin = instance;
-    const char *problem = b2_file_name_problem(key);
-    if (problem)
-        return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
-    if (!*bucket)
-        return stor_fail(err, STOR_EINVAL, "a bucket name is required");
-    struct stat info;
-    if (fstat(fd, &info) != 0)
-        return stor_fail(err, STOR_EIO, "%s: cannot stat the output: %s", key, strerror(errno));
+    char *url = NULL;
+    if (source->file_id) {
+        char *id = b2_percent_encode(source->file_id);
+        if (id && asprintf(&url, "%s/b2api/v2/b2_download_file_by_id?fileId=%s",
+                           credentials->download_url, id) < 0)
+            url = NULL;
+        free(id);
+        return url;
+    }
+    const char *base = plugin->config.download_url ? plugin->config.download_url
+                                                   : credentials->download_url;
+    char *bucket = b2_percent_encode(source->bucket), *key = b2_percent_encode(source->key);
+    if (bucket && key && asprintf(&url, "%s/file/%s/%s", base, bucket, key) < 0)
+        url = NULL;
+    free(bucket);
+    free(key);
+    return url;
+}
+
+/* One GET of bytes first..last (last -1: to the end; first -1: no Range at all) into writer, with
+ * retries and one re-authorization. On STOR_OK *kept holds the response's status and headers. */
+static enum stor_status fetch(struct b2_plugin *plugin, const struct source *source, int64_t first,
+                              int64_t last, struct body_writer *writer,
+                              struct b2_http_response *kept, struct stor_error *err)
+{
+    const char *key = source->key;
     struct b2_credentials credentials;
     enum stor_status status = b2_auth_get(plugin, &credentials, err);
     if (status != STOR_OK)
         return status;
-    char *encoded_bucket = b2_percent_encode(bucket), *encoded_key = b2_percent_encode(key);
-    struct body_writer writer = {.plugin = plugin, .key = key, .fd = fd,
-                                 .regular = S_ISREG(info.st_mode)};
-    if (writer.regular && (writer.start = lseek(fd, 0, SEEK_CUR)) < 0)
-        writer.start = 0;
     struct b2_backoff backoff;
     b2_backoff_start(plugin, &backoff);
     int reauthorized = 0;
     for (;;) {
-        char *url = NULL, *authorization = NULL;
-        if (!encoded_bucket || !encoded_key ||
-            asprintf(&url, "%s/file/%s/%s", credentials.download_url, encoded_bucket, encoded_key) < 0 ||
-            asprintf(&authorization, "Authorization: %s", credentials.token) < 0 ||
-            b2_sha1_init(&writer.sha1) != 0) {
+        char *url = source_url(plugin, source, &credentials), *authorization = NULL;
+        char range[80] = "";
+        if (first >= 0 && last >= 0)
+            snprintf(range, sizeof range, "Range: bytes=%" PRId64 "-%" PRId64, first, last);
+        else if (first >= 0)
+            snprintf(range, sizeof range, "Range: bytes=%" PRId64 "-", first);
+        if (!url || asprintf(&authorization, "Authorization: %s", credentials.token) < 0 ||
+            (writer->sha1 && b2_sha1_init(writer->sha1) != 0)) {
             free(url);
             status = stor_fail(err, STOR_EINTERNAL, "out of memory");
             break;
         }
-        const char *headers[] = {authorization};
+        const char *headers[] = {authorization, range};
         struct b2_http_request request = {
-            .method = "GET", .url = url, .headers = headers, .header_count = 1,
-            .write_body = write_body, .write_context = &writer,
-            .progress = on_progress, .progress_context = &writer};
+            .method = "GET", .url = url, .headers = headers, .header_count = range[0] ? 2 : 1,
+            .write_body = write_body, .write_context = writer,
+            .progress = on_progress, .progress_context = writer};
         struct b2_http_response response;
-        b2_log(plugin, STOR_LOG_TRACE, "GET %s", url);
+        b2_log(plugin, STOR_LOG_TRACE, "GET %s %s", url, range);
         b2_perform(plugin, "class_b", &request, &response);
         free(url);
         free(authorization);
         struct b2_failure failure;
         b2_failure_from_response(&response, credentials.token, &failure);
         if (failure.kind == B2_FAILURE_NONE) {
-            status = finish(plugin, key, &response, &writer, on_result, context, err);
-            b2_http_response_free(&response);
+            *kept = response;
             break;
         }
         b2_http_response_free(&response);
-        b2_sha1_abandon(&writer.sha1);
+        if (writer->sha1)
+            b2_sha1_abandon(writer->sha1);
         if (failure.outcome == B2_HTTP_LOCAL) {
             status = stor_fail(err, STOR_EIO, "%s: writing the output failed: %s", key,
-                               strerror(writer.error ? writer.error : EIO));
+                               strerror(writer->error ? writer->error : EIO));
+            break;
+        }
+        if (failure.kind == B2_FAILURE_CANCELLED) {
+            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key);
             break;
         }
         int retry = failure.kind == B2_FAILURE_TRANSIENT ||
                     (failure.kind == B2_FAILURE_EXPIRED && !reauthorized);
-        if (retry && writer.written > 0) {
-            if (!writer.regular) {
+        if (retry && writer->written > 0) {
+            if (!writer->regular) {
                 status = stor_fail(err, STOR_EIO, "%s: the download broke off after %lld bytes and "
                                    "cannot restart into a pipe (%s)", key,
-                                   (long long)writer.written, failure.message);
+                                   (long long)writer->written, failure.message);
                 break;
             }
-            if (ftruncate(fd, writer.start) != 0) {
-                status = stor_fail(err, STOR_EIO, "%s: cannot restart the download: %s", key,
-                                   strerror(errno));
-                break;
-            }
-            writer.written = 0;
+            pthread_mutex_lock(&writer->shared->lock);
+            writer->shared->done -= (uint64_t)writer->written;
+            pthread_mutex_unlock(&writer->shared->lock);
+            writer->written = 0; /* the retry overwrites the same bytes */
         }
         if (failure.kind == B2_FAILURE_EXPIRED && !reauthorized) {
             uint64_t stale = credentials.generation;
@@ -181,7 +207,7 @@ enum stor_status b2_get(void *instance, const char *bucket, const char *key, int
             if (status == STOR_OK)
                 status = b2_auth_get(plugin, &credentials, err);
             if (status != STOR_OK)
-                break;
+                return status;
             reauthorized = 1;
             continue;
         }
@@ -195,14 +221,253 @@ enum stor_status b2_get(void *instance, const char *bucket, const char *key, int
                                               failure.http_status, failure.code, failure.message);
             break;
         }
-        if (failure.http_status == 404)
-            status = stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
+        if (failure.http_status == 416)
+            status = stor_fail(err, STOR_EINVAL, "%s: the range starting at byte %lld is outside "
+                               "the file (B2 says: %s)", key, (long long)first, failure.message);
+        else if (failure.http_status == 404)
+            status = source->file_id
+                         ? stor_fail(err, STOR_ENOTFOUND, "no such file version: %s/%s (id %s)",
+                                     source->bucket, key, source->file_id)
+                         : stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", source->bucket, key);
         else
-            status = b2_fail(plugin, err, "b2_download_file_by_name", &failure, "readFiles");
+            status = b2_fail(plugin, err, source->file_id ? "b2_download_file_by_id"
+                                                          : "b2_download_file_by_name",
+                             &failure, "readFiles");
         break;
     }
     b2_credentials_free(&credentials);
-    free(encoded_bucket);
-    free(encoded_key);
     return status;
+}
+
+/* ---- parallel ranges of a large object ---- */
+
+struct ranges {
+    struct b2_plugin *plugin;
+    struct shared *shared;
+    struct source source; /* by id: every range of one version */
+    int fd;
+    int64_t base;       /* file position of object byte 0 */
+    int64_t first, end; /* object bytes [first, end) still to fetch */
+    int64_t part;
+    int64_t next;       /* next range to hand out */
+    enum stor_status status;
+    struct stor_error err;
+};
+
+static void *range_worker(void *context)
+{
+    struct ranges *ranges = context;
+    struct shared *shared = ranges->shared;
+    for (;;) {
+        pthread_mutex_lock(&shared->lock);
+        int64_t first = ranges->next;
+        int stop = shared->failed || first >= ranges->end;
+        if (!stop)
+            ranges->next = first + ranges->part < ranges->end ? first + ranges->part : ranges->end;
+        int64_t last = ranges->next - 1;
+        pthread_mutex_unlock(&shared->lock);
+        if (stop)
+            return NULL;
+        struct body_writer writer = {.shared = shared, .fd = ranges->fd, .regular = 1,
+                                     .start = ranges->base + first};
+        struct b2_http_response response;
+        struct stor_error err = {""};
+        enum stor_status status = fetch(ranges->plugin, &ranges->source, first, last, &writer,
+                                        &response, &err);
+        if (status == STOR_OK) {
+            if (response.status != 206 || writer.written != last - first + 1)
+                status = stor_fail(&err, STOR_EIO, "%s: B2 sent %lld bytes (HTTP %ld) for the "
+                                   "range %lld-%lld", ranges->source.key, (long long)writer.written,
+                                   response.status, (long long)first, (long long)last);
+            b2_http_response_free(&response);
+        }
+        if (status != STOR_OK) {
+            pthread_mutex_lock(&shared->lock);
+            if (!shared->failed || ranges->status == STOR_ECANCELLED) {
+                ranges->status = status;
+                ranges->err = err;
+            }
+            shared->failed = 1;
+            pthread_mutex_unlock(&shared->lock);
+            return NULL;
+        }
+    }
+}
+
+/* Fetch object bytes [first, end) with up to `transfers` threads, each pwriting its ranges. */
+static enum stor_status fetch_ranges(struct ranges *ranges, int transfers, struct stor_error *err)
+{
+    int64_t count = (ranges->end - ranges->first + ranges->part - 1) / ranges->part;
+    if (transfers > count)
+        transfers = (int)count;
+    ranges->next = ranges->first;
+    ranges->status = STOR_OK;
+    pthread_t threads[64];
+    int started = 0;
+    for (; started < transfers; started++)
+        if (pthread_create(&threads[started], NULL, range_worker, ranges) != 0)
+            break;
+    if (started == 0)
+        range_worker(ranges);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (ranges->status != STOR_OK && err)
+        *err = ranges->err;
+    return ranges->status;
+}
+
+/* ---- get_ex ---- */
+
+static int64_t part_size(struct b2_plugin *plugin)
+{
+    if (plugin->config.download_part_size > 0)
+        return plugin->config.download_part_size;
+    pthread_mutex_lock(&plugin->auth_lock);
+    int64_t part = plugin->account.recommended_part_size;
+    pthread_mutex_unlock(&plugin->auth_lock);
+    return part > 0 ? part : 100 * 1000 * 1000;
+}
+
+/* Verify the whole object against B2's SHA-1 (hashing fd back unless already hashed) and
+ * report it. ranged: only part of the object passed, nothing to verify. */
+static enum stor_status finish(struct b2_plugin *plugin, const char *key, int fd,
+                               const struct b2_http_response *response, int ranged,
+                               const char *hashed, int64_t hash_from, int64_t size,
+                               stor_object_fn on_result, void *context, struct stor_error *err)
+{
+    char sha1[B2_SHA1_HEX_LENGTH + 1] = "";
+    if (hashed)
+        snprintf(sha1, sizeof sha1, "%s", hashed);
+    const char *expected = expected_sha1(response);
+    if (ranged) {
+        b2_log(plugin, STOR_LOG_INFO, "%s: a byte range was downloaded; the whole file's SHA-1 "
+               "cannot be verified", key);
+    } else if (!expected) {
+        b2_log(plugin, STOR_LOG_WARN, "%s: no SHA-1 to verify the download against: B2 holds "
+               "none for this file", key);
+    } else {
+        if (!hashed && b2_sha1_of_fd(fd, hash_from, size, sha1) != 0)
+            return stor_fail(err, STOR_EIO, "%s: cannot read the download back to verify it: %s",
+                             key, strerror(errno));
+        if (strcasecmp(expected, sha1) != 0)
+            return stor_fail(err, STOR_EIO, "%s: the downloaded data does not match its SHA-1 "
+                             "(B2 has %s, received %s)", key, expected, sha1);
+    }
+    int64_t mtime = header_int(response, "X-Bz-Info-src_last_modified_millis");
+    struct stor_object object = {
+        .key = key,
+        .size = size,
+        .mtime_ms = mtime >= 0 ? mtime : header_int(response, "X-Bz-Upload-Timestamp"),
+        .sha1 = ranged ? NULL : sha1[0] ? sha1 : expected,
+        .id = b2_http_header(response, "X-Bz-File-Id"),
+        .content_type = b2_http_header(response, "Content-Type"),
+    };
+    if (on_result)
+        on_result(context, &object);
+    return STOR_OK;
+}
+
+enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
+                           const struct stor_get_options *options, int fd,
+                           stor_object_fn on_result, void *context, struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    const char *problem = b2_file_name_problem(key);
+    if (problem)
+        return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
+    if (!*bucket)
+        return stor_fail(err, STOR_EINVAL, "a bucket name is required");
+    struct stor_get_options opts = {.length = -1};
+    if (options)
+        memcpy(&opts, options, options->struct_size < sizeof opts ? options->struct_size : sizeof opts);
+    if (opts.offset < 0 || opts.length == 0 || opts.length < -1)
+        return stor_fail(err, STOR_EINVAL, "%s: a range needs offset >= 0 and length > 0 "
+                         "(or -1 for the rest)", key);
+    struct stat info;
+    if (fstat(fd, &info) != 0)
+        return stor_fail(err, STOR_EIO, "%s: cannot stat the output: %s", key, strerror(errno));
+    int regular = S_ISREG(info.st_mode);
+    if (opts.resume && (!regular || opts.length != -1))
+        return stor_fail(err, STOR_EINVAL, "%s: resuming needs a regular file and the rest of "
+                         "the object (no length)", key);
+    if (opts.version_id && (!*opts.version_id || strpbrk(opts.version_id, "/?&# \r\n")))
+        return stor_fail(err, STOR_EINVAL, "%s: '%s' is not a B2 file id", key, opts.version_id);
+    int resume = opts.resume && opts.offset > 0;
+    int ranged = !opts.resume && (opts.offset > 0 || opts.length > 0);
+
+    struct shared shared = {.plugin = plugin, .key = key};
+    pthread_mutex_init(&shared.lock, NULL);
+    struct source source = {bucket, key, opts.version_id};
+    struct b2_sha1 hash;
+    struct body_writer writer = {.shared = &shared, .fd = fd, .regular = regular,
+                                 .sha1 = regular ? NULL : &hash};
+    if (regular && !resume && (writer.start = lseek(fd, 0, SEEK_CUR)) < 0)
+        writer.start = 0;
+    if (resume)
+        writer.start = opts.offset; /* the first offset bytes are already at [0, offset) */
+    int64_t base = resume ? 0 : writer.start - (ranged ? opts.offset : 0); /* object byte 0 */
+
+    /* The first request: the range asked for, the rest when resuming, or (into a regular file)
+     * the first part, whose Content-Range tells whether the rest is worth parallel ranges. */
+    int64_t part = part_size(plugin), first = -1, last = -1;
+    if (ranged || resume) {
+        first = opts.offset;
+        last = opts.length > 0 ? opts.offset + opts.length - 1 : -1;
+    } else if (regular) {
+        first = 0;
+        last = part - 1;
+    }
+    struct b2_http_response response;
+    enum stor_status status = fetch(plugin, &source, first, last, &writer, &response, err);
+    if (status == STOR_EINVAL && !ranged && !resume && first == 0) {
+        /* An empty file has no byte 0: ask again for all of it. */
+        status = fetch(plugin, &source, -1, -1, &writer, &response, err);
+    }
+    if (status != STOR_OK) {
+        pthread_mutex_destroy(&shared.lock);
+        return status;
+    }
+    int64_t total = response.status == 206 ? range_total(&response) : writer.written;
+    if (total < 0)
+        total = writer.written;
+    if (response.status != 206 && (ranged || resume)) {
+        status = stor_fail(err, STOR_EIO, "%s: B2 answered HTTP %ld without the range asked "
+                           "for", key, response.status);
+    } else if (!ranged && !resume && first == 0 && response.status == 206 &&
+               total > writer.written) {
+        /* The rest of a large object, by id so every range comes from this very version. */
+        const char *id = b2_http_header(&response, "X-Bz-File-Id");
+        struct ranges ranges = {.plugin = plugin, .shared = &shared,
+                                .source = {bucket, key, id ? id : opts.version_id}, .fd = fd,
+                                .base = base, .first = writer.written, .end = total, .part = part};
+        pthread_mutex_lock(&shared.lock);
+        shared.total = (uint64_t)total;
+        pthread_mutex_unlock(&shared.lock);
+        b2_log(plugin, STOR_LOG_DEBUG, "%s: %lld bytes in ranges of %lld, %d at a time", key,
+               (long long)total, (long long)part, plugin->config.transfers);
+        status = fetch_ranges(&ranges, plugin->config.transfers, err);
+    }
+    if (status == STOR_OK) {
+        char hashed[B2_SHA1_HEX_LENGTH + 1] = "";
+        if (writer.sha1)
+            b2_sha1_final(writer.sha1, hashed);
+        int64_t size = resume ? opts.offset + writer.written : ranged ? writer.written
+                                                                       : total;
+        status = finish(plugin, key, fd, &response, ranged, hashed[0] ? hashed : NULL,
+                        resume ? 0 : base, size, on_result, context, err);
+        if (status == STOR_OK && regular)
+            lseek(fd, resume ? size : writer.start + size, SEEK_SET);
+    } else if (writer.sha1) {
+        b2_sha1_abandon(writer.sha1);
+    }
+    b2_http_response_free(&response);
+    pthread_mutex_destroy(&shared.lock);
+    return status;
+}
+
+enum stor_status b2_get(void *instance, const char *bucket, const char *key, int fd,
+                        stor_object_fn on_result, void *context, struct stor_error *err)
+{
+    struct stor_get_options options = {.struct_size = sizeof options, .length = -1};
+    return b2_get_ex(instance, bucket, key, &options, fd, on_result, context, err);
 }

@@ -1,5 +1,5 @@
-/* plugins/b2/list.c — list (b2_list_file_names, page by page) and remove (b2_hide_file).
- * Memory stays bounded by one page of names however large the bucket. */
+/* plugins/b2/list.c — list (b2_list_file_names, page by page; versions.c for STOR_LIST_VERSIONS)
+ * and remove (b2_hide_file). Memory stays bounded by one page of names however large the bucket. */
 #include "b2.h"
 #include "names.h"
 #include "sha1.h"
@@ -40,6 +40,8 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
     struct b2_plugin *plugin = instance;
     char *start = NULL, *key_prefix = NULL;
     enum stor_status status = STOR_OK;
+    if (flags & STOR_LIST_VERSIONS)
+        return b2_list_versions(plugin, bucket, prefix, NULL, flags, on_object, context, err);
     if (!prefix || !*prefix) {
         /* A key restricted to a name prefix may only list inside it: B2 would answer 401. */
         struct b2_credentials credentials;
@@ -78,16 +80,13 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
                 break;
             }
             int folder = file.action && strcmp(file.action, "folder") == 0;
-            const char *sha1 = file.content_sha1;
-            if (sha1 && strncmp(sha1, "unverified:", 11) == 0)
-                sha1 += 11;
             struct stor_object object = {
                 .key = file.file_name,
                 .is_prefix = folder,
                 .size = folder ? -1 : file.content_length,
                 .mtime_ms = file.src_last_modified_millis >= 0 ? file.src_last_modified_millis
                                                                 : file.upload_timestamp,
-                .sha1 = sha1 && strlen(sha1) == B2_SHA1_HEX_LENGTH ? sha1 : NULL,
+                .sha1 = folder ? NULL : b2_file_sha1(&file),
                 .id = file.file_id,
                 .content_type = folder ? NULL : file.content_type,
             };
@@ -128,4 +127,24 @@ enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
                               strcmp(failure.code, "already_hidden") == 0))
         status = stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
     return status;
+}
+
+/* ---- shared with versions.c and copy.c ---- */
+
+enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
+                                json_object *request, const char *capability,
+                                json_object **response, struct b2_failure *failure,
+                                struct stor_error *err)
+{
+    return bucket_call(plugin, bucket, call, request, capability, response, failure, err);
+}
+
+const char *b2_file_sha1(const struct b2_file *file)
+{
+    const char *sha1 = file->content_sha1;
+    if (!sha1 || strcmp(sha1, "none") == 0)
+        sha1 = file->large_file_sha1;
+    if (sha1 && strncmp(sha1, "unverified:", 11) == 0)
+        sha1 += 11;
+    return sha1 && strlen(sha1) == B2_SHA1_HEX_LENGTH ? sha1 : NULL;
 }

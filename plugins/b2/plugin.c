@@ -155,6 +155,29 @@ static int parse_large_file_option(struct b2_config *config, const char *name, c
     } else if (strcmp(name, "resume") == 0) {
         if (parse_boolean(value, &config->resume) != 0)
             *status = stor_fail(err, STOR_EINVAL, "option resume must be yes or no");
+/* ---- options of downloads and copies: 1 if name is one of them (status says how it went) ---- */
+static int download_option(struct b2_config *config, const char *name, const char *value,
+                           enum stor_status *status, struct stor_error *err)
+{
+    long long number;
+    *status = STOR_OK;
+    if (strcmp(name, "download_url") == 0) {
+        if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0)
+            *status = stor_fail(err, STOR_EINVAL, "option download_url must be an http:// or "
+                                "https:// URL");
+        free(config->download_url);
+        config->download_url = *status == STOR_OK ? strdup(value) : NULL;
+        size_t length = config->download_url ? strlen(config->download_url) : 0;
+        while (length > 0 && config->download_url[length - 1] == '/')
+            config->download_url[--length] = '\0';
+        if (*status == STOR_OK && !config->download_url)
+            *status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+    } else if (strcmp(name, "download_part_size") == 0) {
+        if (parse_integer(value, 1, B2_SINGLE_UPLOAD_MAX, &number) != 0)
+            *status = stor_fail(err, STOR_EINVAL, "option download_part_size must be bytes, from "
+                                "1 to %lld", B2_SINGLE_UPLOAD_MAX);
+        else
+            config->download_part_size = number;
     } else {
         return 0;
     }
@@ -179,6 +202,12 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
     for (size_t i = 0; i < option_count; i++) {
         const char *name = options[i].key, *value = options[i].value ? options[i].value : "";
         long long number;
+        enum stor_status handled;
+        if (download_option(config, name, value, &handled, err)) {
+            if (handled != STOR_OK)
+                return handled;
+            continue;
+        }
         if (strcmp(name, "key") == 0 || strcmp(name, "application_key") == 0 ||
             strcmp(name, "key_id") == 0 || strcmp(name, "application_key_id") == 0)
             return stor_fail(err, STOR_EINVAL,
@@ -323,6 +352,7 @@ void b2_plugin_destroy(struct b2_plugin *plugin)
     free(config->key);
     free(config->content_type);
     free(config->cache_dir);
+    free(config->download_url);
     for (size_t i = 0; i < config->info_count; i++) {
         free(config->info[i].name);
         free(config->info[i].value);
@@ -395,12 +425,17 @@ static const struct stor_option_doc b2_options[] = {
                       "5M to 5G; K/M/G = powers of 1000, KiB/MiB/GiB = powers of 1024)"},
     {"part_size", "SIZE of one part of a large file (default: max(B2's recommended 100M, "
                   "file size / 10000), 5M to 5G, at most upload_cutoff)"},
-    {"transfers", "parts of one large file sent in parallel (default 4, 1 to 64)"},
+    {"transfers", "parts of one large file sent or fetched in parallel (default 4, 1 to 64)"},
     {"resume", "continue an unfinished large upload of the same file (same name, SHA-1 and "
                "mtime) instead of starting again (yes/no, default yes; no cancels it)"},
     {"cache", "keep the token, bucket ids and upload URLs in the disk cache (yes/no, default yes)"},
     {"timeout", "seconds without progress before a transfer is abandoned (default 120)"},
     {"connect_timeout", "seconds to wait for a connection (default 30)"},
+    /* ---- downloads and copies ---- */
+    {"download_url", "download by name through this URL instead of B2's (a CDN); the account "
+                     "token is sent to it"},
+    {"download_part_size", "bytes per parallel range of a large download (default: B2's "
+                           "recommended part size)"},
     {NULL, NULL},
 };
 
@@ -426,6 +461,10 @@ static const struct stor_backend b2_backend = {
     .remove = b2_remove,                   /* b2_hide_file */
     .get_upload_target = b2_get_upload_target, /* a pooled or new b2_get_upload_url, handed over */
     .cleanup = b2_cleanup,                 /* cancel unfinished large files (cleanup.c) */
+    /* ---- ABI 2: downloads, versions, deletes, copies ---- */
+    .get_ex = b2_get_ex,                   /* by version id, ranged, resumed, parallel ranges */
+    .remove_ex = b2_remove_ex,             /* b2_delete_file_version: one or every version */
+    .copy = b2_copy,                       /* b2_copy_file, or b2_copy_part above 5 GB */
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)

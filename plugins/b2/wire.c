@@ -427,6 +427,9 @@ int b2_wire_file(json_object *object, struct b2_file *file, char why[B2_WHY_MAX]
         if (end != mtime && *end == '\0')
             file->src_last_modified_millis = value;
     }
+    bad = 0;
+    const char *large_sha1 = get_string(get_object(object, "fileInfo"), "large_file_sha1", &bad);
+    file->large_file_sha1 = bad ? NULL : large_sha1;
     return 0;
 }
 

@@ -49,6 +49,7 @@ struct b2_file {
     int64_t content_length;
     int64_t upload_timestamp; /* -1 if absent */
     int64_t src_last_modified_millis; /* from fileInfo, -1 if absent */
+    const char *large_file_sha1;      /* from fileInfo, NULL if absent */
 };
 
 /* Parse a whole body as one JSON object (depth-limited, no trailing bytes). NULL + why if not. */

@@ -16,6 +16,8 @@
  *        arrived (at the end of the body if it is shorter): a connection broken mid-upload.
  *   POST /_test/delay    {"api": "*", "ms": 200, "count": 1, "every": 1}
  *        Delays the answer of the matching calls.
+ *   POST /_test/corrupt  {"api": "b2_download_file_by_name" | "b2_download_file_by_id" | "*", "count": 1}
+ *        Flip one byte (the middle one) of the next count download bodies; headers unchanged.
  *   POST /_test/expire   {"tokens": "account" | "upload" | "all"}
  *        Every token of that kind issued so far expires now (401 expired_auth_token on use).
  *   GET  /_test/counters
@@ -81,6 +83,8 @@ void handle_control(struct request *req, json_object *body)
 		add_rule(req, FAULT_DROP, body);
 	} else if (strcmp(what, "delay") == 0) {
 		add_rule(req, FAULT_DELAY, body);
+	} else if (strcmp(what, "corrupt") == 0) {
+		add_rule(req, FAULT_CORRUPT, body);
 	} else if (strcmp(what, "expire") == 0) {
 		json_object *tokens = NULL;
 		const char *kind = body && json_object_object_get_ex(body, "tokens", &tokens)

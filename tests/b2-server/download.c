@@ -20,6 +20,8 @@ struct download {
 	uint64_t first;              /* first byte of the file sent */
 	int fd;                      /* open descriptor of segment fd_segment (file-backed blobs) */
 	size_t fd_segment;
+	bool corrupt;                /* /_test/corrupt: flip the byte at flip_at of the body sent */
+	uint64_t flip_at;
 };
 
 static bool parse_number(const char **text, uint64_t *value)
@@ -85,6 +87,9 @@ static ssize_t read_download(void *cls, uint64_t position, char *buffer, size_t 
 		uint64_t within = offset - segment_start;
 		size_t want = segment->length - within < max ? (size_t)(segment->length - within) : max;
 		long got = blob_read(segment->blob, segment->offset + within, buffer, want, &download->fd);
+		if (got > 0 && download->corrupt && download->flip_at >= position &&
+		    download->flip_at < position + (uint64_t)got)
+			buffer[download->flip_at - position] ^= 0x01;
 		return got > 0 ? got : MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	return MHD_CONTENT_READER_END_OF_STREAM;
@@ -149,6 +154,8 @@ static void send_content(struct request *req, struct content *content)
 	download->content = content;
 	download->first = first;
 	download->fd = -1;
+	download->corrupt = length > 0 && !req->is_head && faults_take_corrupt(req->api);
+	download->flip_at = length / 2;
 	req->response = MHD_create_response_from_callback(length, 256 * 1024, read_download, download,
 							  free_download);
 	if (!req->response) {

@@ -205,7 +205,8 @@ void faults_plan(enum b2_api api, const char *test_mode, struct fault_plan *plan
 	pthread_mutex_lock(&rules_lock);
 	for (size_t i = 0; i < rule_count; i++) {
 		struct rule *rule = &rules[i];
-		if (rule->remaining == 0 || (!rule->any_api && rule->api != api))
+		if (rule->remaining == 0 || (!rule->any_api && rule->api != api) ||
+		    rule->kind == FAULT_CORRUPT)
 			continue;
 		if (rule->kind != FAULT_DELAY && plan->kind != FAULT_NONE)
 			continue; /* one error or drop per call; later rules wait for later calls */
@@ -225,6 +226,25 @@ void faults_plan(enum b2_api api, const char *test_mode, struct fault_plan *plan
 	pthread_mutex_unlock(&rules_lock);
 	if (plan->kind == FAULT_NONE && test_mode)
 		plan_test_mode(api, test_mode, plan);
+}
+
+bool faults_take_corrupt(enum b2_api api)
+{
+	bool corrupt = false;
+	pthread_mutex_lock(&rules_lock);
+	for (size_t i = 0; i < rule_count && !corrupt; i++) {
+		struct rule *rule = &rules[i];
+		if (rule->kind != FAULT_CORRUPT || rule->remaining == 0 ||
+		    (!rule->any_api && rule->api != api) || ++rule->seen % rule->every != 0)
+			continue;
+		if (rule->remaining > 0)
+			rule->remaining--;
+		corrupt = true;
+	}
+	pthread_mutex_unlock(&rules_lock);
+	if (corrupt)
+		__atomic_add_fetch(&counters[api].injected, 1, __ATOMIC_RELAXED);
+	return corrupt;
 }
 
 void faults_count_reply(enum b2_api api, unsigned status, bool injected)

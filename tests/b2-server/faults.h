@@ -41,8 +41,9 @@ const char *api_name(enum b2_api api);
 /* API_UNKNOWN when the name is not a B2 call this server knows. */
 enum b2_api api_from_name(const char *name);
 
-/* FAULT_DELAY only names a rule: a plan carries delays in delay_ms. */
-enum fault_kind { FAULT_NONE, FAULT_ERROR, FAULT_DROP, FAULT_DELAY };
+/* FAULT_DELAY only names a rule: a plan carries delays in delay_ms. FAULT_CORRUPT rules are not
+ * part of plans: downloads ask faults_take_corrupt. */
+enum fault_kind { FAULT_NONE, FAULT_ERROR, FAULT_DROP, FAULT_DELAY, FAULT_CORRUPT };
 
 /* What to do to one request, decided when its headers arrive. */
 struct fault_plan {
@@ -61,6 +62,8 @@ void faults_clear_rules(void);
 
 /* Counts the call and decides its fault. test_mode is the X-Bz-Test-Mode header or NULL. */
 void faults_plan(enum b2_api api, const char *test_mode, struct fault_plan *plan);
+/* Whether this download's body gets one byte flipped (a /_test/corrupt rule; consumes a count). */
+bool faults_take_corrupt(enum b2_api api);
 /* Counts the answer: a failure is any status >= 400 (injected or genuine). */
 void faults_count_reply(enum b2_api api, unsigned status, bool injected);
 

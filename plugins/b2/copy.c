@@ -1,0 +1,270 @@
+/* plugins/b2/copy.c — copy inside B2, never through this machine: b2_copy_file for sources up to
+ * 5 GB, above that b2_start_large_file + parallel b2_copy_part ranges + b2_finish_large_file. */
+#include "b2.h"
+#include "names.h"
+#include "sha1.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B2_MAX_PARTS 10000
+#define B2_MIN_PART 5000000LL
+
+/* The source's current version: b2_list_file_names from its name, one entry. *source holds the
+ * whole listing answer (the file entry points into it); the caller puts it. */
+static enum stor_status find_source(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                    json_object **answer, json_object **entry,
+                                    struct stor_error *err)
+{
+    json_object *request = json_object_new_object();
+    json_object_object_add(request, "startFileName", json_object_new_string(key));
+    json_object_object_add(request, "prefix", json_object_new_string(key));
+    json_object_object_add(request, "maxFileCount", json_object_new_int(1));
+    struct b2_failure failure;
+    enum stor_status status = b2_bucket_call(plugin, bucket, "b2_list_file_names", request,
+                                             "listFiles", answer, &failure, err);
+    json_object_put(request);
+    if (status != STOR_OK)
+        return status;
+    json_object *files;
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    if (json_object_object_get_ex(*answer, "files", &files) &&
+        json_object_is_type(files, json_type_array) && json_object_array_length(files) > 0 &&
+        b2_wire_file(json_object_array_get_idx(files, 0), &file, why) == 0 &&
+        strcmp(file.file_name, key) == 0 && file.file_id &&
+        (!file.action || strcmp(file.action, "upload") == 0)) {
+        *entry = json_object_array_get_idx(files, 0);
+        return STOR_OK;
+    }
+    json_object_put(*answer);
+    *answer = NULL;
+    return stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
+}
+
+static enum stor_status report(json_object *answer, const char *call, stor_object_fn on_result,
+                               void *context, struct stor_error *err)
+{
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    if (b2_wire_file(answer, &file, why) != 0)
+        return stor_fail(err, STOR_EINTERNAL, "%s: B2's answer is malformed: %s", call, why);
+    struct stor_object object = {
+        .key = file.file_name,
+        .size = file.content_length,
+        .mtime_ms = file.src_last_modified_millis >= 0 ? file.src_last_modified_millis
+                                                        : file.upload_timestamp,
+        .sha1 = b2_file_sha1(&file),
+        .id = file.file_id,
+        .content_type = file.content_type,
+    };
+    if (on_result)
+        on_result(context, &object);
+    return STOR_OK;
+}
+
+/* ---- above 5 GB: parts copied in parallel ---- */
+
+struct part_copy {
+    struct b2_plugin *plugin;
+    const char *source_id, *large_id, *key;
+    int64_t size, part;
+    int parts;
+    char (*sha1s)[B2_SHA1_HEX_LENGTH + 1];
+    pthread_mutex_t lock;
+    int next;
+    enum stor_status status;
+    struct stor_error err;
+};
+
+static enum stor_status copy_one_part(struct part_copy *copy, int number, struct stor_error *err)
+{
+    int64_t first = (int64_t)(number - 1) * copy->part;
+    int64_t last = first + copy->part < copy->size ? first + copy->part - 1 : copy->size - 1;
+    char range[80];
+    snprintf(range, sizeof range, "bytes=%" PRId64 "-%" PRId64, first, last);
+    json_object *request = json_object_new_object(), *response = NULL;
+    json_object_object_add(request, "sourceFileId", json_object_new_string(copy->source_id));
+    json_object_object_add(request, "largeFileId", json_object_new_string(copy->large_id));
+    json_object_object_add(request, "partNumber", json_object_new_int(number));
+    json_object_object_add(request, "range", json_object_new_string(range));
+    enum stor_status status = b2_api_call(copy->plugin, "b2_copy_part", request, "writeFiles",
+                                          &response, NULL, err);
+    json_object_put(request);
+    if (status != STOR_OK)
+        return status;
+    json_object *sha1;
+    if (json_object_object_get_ex(response, "contentSha1", &sha1) &&
+        json_object_is_type(sha1, json_type_string) &&
+        strlen(json_object_get_string(sha1)) == B2_SHA1_HEX_LENGTH)
+        snprintf(copy->sha1s[number - 1], B2_SHA1_HEX_LENGTH + 1, "%s", json_object_get_string(sha1));
+    else
+        status = stor_fail(err, STOR_EINTERNAL, "b2_copy_part: B2's answer has no contentSha1");
+    json_object_put(response);
+    return status;
+}
+
+static void *part_worker(void *context)
+{
+    struct part_copy *copy = context;
+    for (;;) {
+        pthread_mutex_lock(&copy->lock);
+        int number = copy->status == STOR_OK && copy->next <= copy->parts ? copy->next++ : 0;
+        pthread_mutex_unlock(&copy->lock);
+        if (number == 0 || b2_cancelled(copy->plugin))
+            return NULL;
+        struct stor_error err = {""};
+        enum stor_status status = copy_one_part(copy, number, &err);
+        if (status != STOR_OK) {
+            pthread_mutex_lock(&copy->lock);
+            if (copy->status == STOR_OK) {
+                copy->status = status;
+                copy->err = err;
+            }
+            pthread_mutex_unlock(&copy->lock);
+            return NULL;
+        }
+    }
+}
+
+static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source,
+                                   const char *bucket, const char *key, int64_t size,
+                                   stor_object_fn on_result, void *context, struct stor_error *err)
+{
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    if (b2_wire_file(source, &file, why) != 0)
+        return stor_fail(err, STOR_EINTERNAL, "b2_list_file_names: B2's answer is malformed: %s", why);
+    pthread_mutex_lock(&plugin->auth_lock);
+    int64_t part = plugin->account.recommended_part_size;
+    pthread_mutex_unlock(&plugin->auth_lock);
+    if (part < B2_MIN_PART)
+        part = 100 * 1000 * 1000;
+    if ((size + part - 1) / part > B2_MAX_PARTS)
+        part = (size + B2_MAX_PARTS - 1) / B2_MAX_PARTS;
+    json_object *request = json_object_new_object(), *response = NULL, *info;
+    json_object_object_add(request, "fileName", json_object_new_string(key));
+    json_object_object_add(request, "contentType",
+                           json_object_new_string(file.content_type ? file.content_type
+                                                                    : "application/octet-stream"));
+    if (json_object_object_get_ex(source, "fileInfo", &info) &&
+        json_object_is_type(info, json_type_object))
+        json_object_object_add(request, "fileInfo", json_object_get(info));
+    struct b2_failure failure;
+    enum stor_status status = b2_bucket_call(plugin, bucket, "b2_start_large_file", request,
+                                             "writeFiles", &response, &failure, err);
+    json_object_put(request);
+    if (status != STOR_OK)
+        return status;
+    json_object *id_object;
+    char *large_id = json_object_object_get_ex(response, "fileId", &id_object) &&
+                             json_object_is_type(id_object, json_type_string)
+                         ? strdup(json_object_get_string(id_object))
+                         : NULL;
+    json_object_put(response);
+    if (!large_id)
+        return stor_fail(err, STOR_EINTERNAL, "b2_start_large_file: B2's answer has no fileId");
+    struct part_copy copy = {.plugin = plugin, .source_id = file.file_id, .large_id = large_id,
+                             .key = key, .size = size, .part = part,
+                             .parts = (int)((size + part - 1) / part), .next = 1};
+    copy.sha1s = calloc((size_t)copy.parts, sizeof *copy.sha1s);
+    pthread_mutex_init(&copy.lock, NULL);
+    b2_log(plugin, STOR_LOG_DEBUG, "%s: copying %d parts of %lld bytes, %d at a time", key,
+           copy.parts, (long long)part, plugin->config.transfers);
+    pthread_t threads[64];
+    int started = 0;
+    if (!copy.sha1s) {
+        copy.status = stor_fail(&copy.err, STOR_EINTERNAL, "out of memory");
+    } else {
+        for (; started < plugin->config.transfers && started < copy.parts; started++)
+            if (pthread_create(&threads[started], NULL, part_worker, &copy) != 0)
+                break;
+        if (started == 0)
+            part_worker(&copy);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (copy.status == STOR_OK && b2_cancelled(plugin))
+        copy.status = stor_fail(&copy.err, STOR_ECANCELLED, "%s: cancelled", key);
+    if (copy.status == STOR_OK) {
+        request = json_object_new_object();
+        json_object *sha1s = json_object_new_array();
+        for (int i = 0; i < copy.parts; i++)
+            json_object_array_add(sha1s, json_object_new_string(copy.sha1s[i]));
+        json_object_object_add(request, "fileId", json_object_new_string(large_id));
+        json_object_object_add(request, "partSha1Array", sha1s);
+        copy.status = b2_api_call(plugin, "b2_finish_large_file", request, "writeFiles",
+                                  &response, NULL, &copy.err);
+        json_object_put(request);
+        if (copy.status == STOR_OK)
+            copy.status = report(response, "b2_finish_large_file", on_result, context, &copy.err);
+        json_object_put(response);
+    }
+    if (copy.status != STOR_OK) {
+        /* Leave no unfinished large file behind (best effort). */
+        struct stor_error ignored;
+        request = json_object_new_object();
+        json_object_object_add(request, "fileId", json_object_new_string(large_id));
+        if (b2_api_call(plugin, "b2_cancel_large_file", request, "writeFiles", &response, NULL,
+                        &ignored) == STOR_OK)
+            json_object_put(response);
+        json_object_put(request);
+        if (err)
+            *err = copy.err;
+    }
+    status = copy.status;
+    pthread_mutex_destroy(&copy.lock);
+    free(copy.sha1s);
+    free(large_id);
+    return status;
+}
+
+enum stor_status b2_copy(void *instance, const char *source_bucket, const char *source_key,
+                         const char *bucket, const char *key, stor_object_fn on_result,
+                         void *context, struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    for (const char *const *name = (const char *const[]){source_key, key, NULL}; *name; name++) {
+        const char *problem = b2_file_name_problem(*name);
+        if (problem)
+            return stor_fail(err, STOR_EINVAL, "%s: %s", *name, problem);
+    }
+    if (!*source_bucket || !*bucket)
+        return stor_fail(err, STOR_EINVAL, "a bucket name is required");
+    json_object *answer = NULL, *source = NULL;
+    enum stor_status status = find_source(plugin, source_bucket, source_key, &answer, &source, err);
+    if (status != STOR_OK)
+        return status;
+    json_object *length_object, *id_object;
+    int64_t size = json_object_object_get_ex(source, "contentLength", &length_object)
+                       ? json_object_get_int64(length_object) : 0;
+    if (size > B2_SINGLE_UPLOAD_MAX) {
+        status = copy_large(plugin, source, bucket, key, size, on_result, context, err);
+        json_object_put(answer);
+        return status;
+    }
+    json_object *request = json_object_new_object(), *response = NULL;
+    json_object_object_get_ex(source, "fileId", &id_object);
+    json_object_object_add(request, "sourceFileId", json_object_get(id_object));
+    json_object_object_add(request, "fileName", json_object_new_string(key));
+    json_object_object_add(request, "metadataDirective", json_object_new_string("COPY"));
+    json_object_put(answer);
+    if (strcmp(source_bucket, bucket) != 0) {
+        char *bucket_id;
+        status = b2_bucket_id(plugin, bucket, 0, &bucket_id, err);
+        if (status != STOR_OK) {
+            json_object_put(request);
+            return status;
+        }
+        json_object_object_add(request, "destinationBucketId", json_object_new_string(bucket_id));
+        free(bucket_id);
+    }
+    struct b2_failure failure;
+    status = b2_api_call(plugin, "b2_copy_file", request, "writeFiles", &response, &failure, err);
+    json_object_put(request);
+    if (status == STOR_OK)
+        status = report(response, "b2_copy_file", on_result, context, err);
+    json_object_put(response);
+    return status;
+}

@@ -1,0 +1,181 @@
+/* plugins/b2/versions.c — every version of every name (b2_list_file_versions, paged, bounded
+ * memory) and remove_ex: delete one version, or all versions of a name, for good. */
+#include "b2.h"
+#include "names.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define B2_VERSIONS_PAGE 1000
+
+enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, const char *prefix,
+                                  const char *exact_name, unsigned flags, stor_object_fn on_object,
+                                  void *context, struct stor_error *err)
+{
+    char *start_name = exact_name ? strdup(exact_name) : NULL, *start_id = NULL;
+    char *key_prefix = NULL;
+    enum stor_status status = STOR_OK;
+    if (exact_name && !start_name)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    if (exact_name) {
+        prefix = exact_name;
+    } else if (!prefix || !*prefix) {
+        /* A key restricted to a name prefix may only list inside it. */
+        struct b2_credentials credentials;
+        status = b2_auth_get(plugin, &credentials, err);
+        if (status != STOR_OK)
+            return status;
+        b2_credentials_free(&credentials);
+        prefix = key_prefix = b2_auth_name_prefix(plugin);
+    }
+    int done = 0;
+    do {
+        json_object *request = json_object_new_object(), *response = NULL;
+        json_object_object_add(request, "maxFileCount", json_object_new_int(B2_VERSIONS_PAGE));
+        if (prefix && *prefix)
+            json_object_object_add(request, "prefix", json_object_new_string(prefix));
+        if (!exact_name && !(flags & STOR_LIST_RECURSIVE))
+            json_object_object_add(request, "delimiter", json_object_new_string("/"));
+        if (start_name)
+            json_object_object_add(request, "startFileName", json_object_new_string(start_name));
+        if (start_id)
+            json_object_object_add(request, "startFileId", json_object_new_string(start_id));
+        free(start_name);
+        free(start_id);
+        start_name = start_id = NULL;
+        struct b2_failure failure;
+        status = b2_bucket_call(plugin, bucket, "b2_list_file_versions", request, "listFiles",
+                                &response, &failure, err);
+        json_object_put(request);
+        if (status != STOR_OK)
+            break;
+        json_object *files, *next_name, *next_id;
+        char why[B2_WHY_MAX] = "field files is missing or not an array";
+        if (!json_object_object_get_ex(response, "files", &files) ||
+            !json_object_is_type(files, json_type_array))
+            status = stor_fail(err, STOR_EINTERNAL, "b2_list_file_versions: B2's answer is malformed: %s", why);
+        for (size_t i = 0; status == STOR_OK && !done && i < json_object_array_length(files); i++) {
+            struct b2_file file;
+            if (b2_wire_file(json_object_array_get_idx(files, i), &file, why) != 0) {
+                status = stor_fail(err, STOR_EINTERNAL, "b2_list_file_versions: B2's answer is malformed: %s", why);
+                break;
+            }
+            if (exact_name && strcmp(file.file_name, exact_name) != 0) {
+                done = 1; /* the versions of one name are contiguous */
+                break;
+            }
+            const char *action = file.action ? file.action : "upload";
+            if (strcmp(action, "start") == 0)
+                continue; /* an unfinished large file is no version (see cleanup) */
+            int folder = strcmp(action, "folder") == 0, hidden = strcmp(action, "hide") == 0;
+            struct stor_object object = {
+                .key = file.file_name,
+                .is_prefix = folder,
+                .size = folder ? -1 : hidden ? 0 : file.content_length,
+                .mtime_ms = hidden || file.src_last_modified_millis < 0 ? file.upload_timestamp
+                                                                        : file.src_last_modified_millis,
+                .sha1 = folder || hidden ? NULL : b2_file_sha1(&file),
+                .id = file.file_id,
+                .content_type = folder || hidden ? NULL : file.content_type,
+                .is_hidden = hidden,
+            };
+            if (on_object && on_object(context, &object) != 0)
+                status = stor_fail(err, STOR_ECANCELLED, "listing stopped");
+        }
+        if (status == STOR_OK && !done &&
+            json_object_object_get_ex(response, "nextFileName", &next_name) &&
+            json_object_is_type(next_name, json_type_string)) {
+            start_name = strdup(json_object_get_string(next_name));
+            if (json_object_object_get_ex(response, "nextFileId", &next_id) &&
+                json_object_is_type(next_id, json_type_string))
+                start_id = strdup(json_object_get_string(next_id));
+            if (!start_name)
+                status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+        }
+        json_object_put(response);
+        if (status == STOR_OK && b2_cancelled(plugin))
+            status = stor_fail(err, STOR_ECANCELLED, "cancelled");
+    } while (status == STOR_OK && !done && start_name);
+    free(start_name);
+    free(start_id);
+    free(key_prefix);
+    return status;
+}
+
+/* b2_delete_file_version of exactly (name, id). */
+static enum stor_status delete_version(struct b2_plugin *plugin, const char *bucket,
+                                       const char *name, const char *id, struct stor_error *err)
+{
+    json_object *request = json_object_new_object(), *response = NULL;
+    json_object_object_add(request, "fileName", json_object_new_string(name));
+    json_object_object_add(request, "fileId", json_object_new_string(id));
+    struct b2_failure failure;
+    enum stor_status status = b2_api_call(plugin, "b2_delete_file_version", request, "deleteFiles",
+                                          &response, &failure, err);
+    json_object_put(request);
+    json_object_put(response);
+    if (status == STOR_ENOTFOUND ||
+        (strcmp(failure.code, "bad_request") == 0 && strstr(failure.message, "ileId")))
+        status = stor_fail(err, STOR_ENOTFOUND, "no such file version: %s/%s (id %s)", bucket,
+                           name, id);
+    return status;
+}
+
+struct version_ids {
+    char **ids;
+    size_t count, capacity;
+};
+
+static int collect_id(void *context, const struct stor_object *object)
+{
+    struct version_ids *versions = context;
+    if (!object->id)
+        return 0;
+    if (versions->count == versions->capacity) {
+        size_t capacity = versions->capacity ? versions->capacity * 2 : 16;
+        char **grown = realloc(versions->ids, capacity * sizeof *grown);
+        if (!grown)
+            return 1;
+        versions->ids = grown;
+        versions->capacity = capacity;
+    }
+    versions->ids[versions->count] = strdup(object->id);
+    return versions->ids[versions->count++] == NULL;
+}
+
+enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *key,
+                              const struct stor_remove_options *options, struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    struct stor_remove_options opts = {0};
+    if (options)
+        memcpy(&opts, options, options->struct_size < sizeof opts ? options->struct_size : sizeof opts);
+    const char *problem = b2_file_name_problem(key);
+    if (problem)
+        return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
+    if (opts.version_id)
+        return delete_version(plugin, bucket, key, opts.version_id, err);
+    if (!(opts.flags & STOR_REMOVE_ALL_VERSIONS))
+        return b2_remove(instance, bucket, key, err);
+    /* Every version of exactly this name, hide markers included; ids first, then deletes, so the
+     * listing's pages do not shift under it. */
+    struct version_ids versions = {0};
+    enum stor_status status = b2_list_versions(plugin, bucket, key, key, STOR_LIST_RECURSIVE,
+                                               collect_id, &versions, err);
+    if (status == STOR_ECANCELLED && !b2_cancelled(plugin))
+        status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+    if (status == STOR_OK && versions.count == 0)
+        status = stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
+    size_t deleted = 0;
+    for (size_t i = 0; status == STOR_OK && i < versions.count; i++) {
+        status = delete_version(plugin, bucket, key, versions.ids[i], err);
+        if (status == STOR_ENOTFOUND) /* gone meanwhile: what we wanted */
+            status = STOR_OK;
+        deleted += status == STOR_OK;
+    }
+    b2_log(plugin, STOR_LOG_INFO, "%s: %zu of %zu versions deleted", key, deleted, versions.count);
+    for (size_t i = 0; i < versions.count; i++)
+        free(versions.ids[i]);
+    free(versions.ids);
+    return status;
+}

@@ -1,0 +1,408 @@
+/* tests/test_b2_daily_integration.c — the B2 plugin's ABI 2 slots (get_ex, version listings,
+ * remove_ex, copy) called through its vtable against the B2 test server on loopback. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <stor/plugin.h>
+
+#include "b2_server_harness.h"
+
+const struct stor_backend *stor_plugin_entry(void);
+
+#define MIB (1024 * 1024)
+#define BIG (32 * MIB)
+
+static void host_log(const struct stor_host *host, enum stor_log_level level, const char *fmt, ...)
+{
+    if (!getenv("B2_TEST_VERBOSE"))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "# log %d: ", (int)level);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
+static void host_progress(const struct stor_host *host, const char *key, uint64_t done,
+                          uint64_t total)
+{
+}
+
+static int host_cancelled(const struct stor_host *host)
+{
+    return 0;
+}
+
+static const struct stor_host host = {
+    STOR_ABI_VERSION, sizeof(struct stor_host), STOR_LOG_INFO, host_log, host_progress,
+    host_cancelled, NULL,
+};
+
+struct fixture {
+    struct b2_test_server *server;
+    const struct stor_backend *b2;
+    void *instance;
+    char *big; /* BIG pseudo-random bytes */
+};
+
+static struct fixture *fx;
+
+static void open_plugin(void)
+{
+    struct stor_option options[] = {
+        {"endpoint", b2_test_server_url(fx->server)},
+        {"cache", "no"},
+        {"download_part_size", "4194304"},
+        {"transfers", "4"},
+        {"retry_time", "20"},
+    };
+    struct stor_error err = {""};
+    setenv("B2_APPLICATION_KEY_ID", B2_TEST_KEY_ID, 1);
+    setenv("B2_APPLICATION_KEY", B2_TEST_KEY, 1);
+    enum stor_status status = fx->b2->open(&host, options, sizeof options / sizeof *options,
+                                           &fx->instance, &err);
+    if (status != STOR_OK)
+        fprintf(stderr, "# open: %s\n", err.message);
+    assert_int_equal(status, STOR_OK);
+}
+
+static int setup(void **state)
+{
+    fx = calloc(1, sizeof *fx);
+    const char *const args[] = {"--bucket", "other-bucket", NULL};
+    fx->server = b2_test_server_start(args);
+    assert_non_null(fx->server);
+    fx->b2 = stor_plugin_entry();
+    open_plugin();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx->b2->close(fx->instance);
+    assert_int_equal(b2_test_server_stop(fx->server), 0);
+    free(fx->big);
+    free(fx);
+    return 0;
+}
+
+static int temp_file(void)
+{
+    char path[] = "/tmp/stor-b2-daily-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    return fd;
+}
+
+static void write_all(int fd, const char *data, size_t length)
+{
+    while (length > 0) {
+        ssize_t wrote = write(fd, data, length);
+        assert_true(wrote > 0);
+        data += wrote;
+        length -= (size_t)wrote;
+    }
+}
+
+static void put(const char *bucket, const char *key, const char *data, size_t length)
+{
+    int fd = temp_file();
+    write_all(fd, data, length);
+    lseek(fd, 0, SEEK_SET);
+    struct stor_error err = {""};
+    enum stor_status status = fx->b2->put(fx->instance, bucket, key, fd, NULL, NULL, &err);
+    if (status != STOR_OK)
+        fprintf(stderr, "# put %s: %s\n", key, err.message);
+    assert_int_equal(status, STOR_OK);
+    close(fd);
+}
+
+static void make_big(void)
+{
+    fx->big = malloc(BIG);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < BIG; i++) {
+        x = x * 1103515245 + 12345;
+        fx->big[i] = (char)(x >> 16);
+    }
+}
+
+/* The file holds exactly length bytes equal to expected. */
+static void assert_file_is(int fd, const char *expected, size_t length)
+{
+    assert_int_equal(lseek(fd, 0, SEEK_END), (off_t)length);
+    char *buffer = malloc(MIB);
+    for (size_t done = 0; done < length;) {
+        ssize_t got = pread(fd, buffer, MIB, (off_t)done);
+        assert_true(got > 0);
+        assert_memory_equal(buffer, expected + done, (size_t)got);
+        done += (size_t)got;
+    }
+    free(buffer);
+}
+
+struct got {
+    char sha1[41];
+    char id[128];
+    char key[64];
+    int64_t size;
+};
+
+static int on_got(void *context, const struct stor_object *object)
+{
+    struct got *got = context;
+    snprintf(got->sha1, sizeof got->sha1, "%s", object->sha1 ? object->sha1 : "");
+    snprintf(got->id, sizeof got->id, "%s", object->id ? object->id : "");
+    snprintf(got->key, sizeof got->key, "%s", object->key);
+    got->size = object->size;
+    return 0;
+}
+
+static enum stor_status get_ex(const char *key, const char *version, int64_t offset,
+                               int64_t length, int resume, int fd, struct got *got,
+                               struct stor_error *err)
+{
+    struct stor_get_options options = {.struct_size = sizeof options, .version_id = version,
+                                       .offset = offset, .length = length, .resume = resume};
+    return fx->b2->get_ex(fx->instance, B2_TEST_BUCKET, key, &options, fd, on_got, got, err);
+}
+
+static void reset_counters(void)
+{
+    assert_int_equal(b2_test_server_control(fx->server, "POST", "/_test/reset",
+                                            "{\"counters\":true,\"faults\":true}", NULL), 200);
+}
+
+static long counter(const char *api)
+{
+    long calls = b2_test_server_counter(fx->server, api);
+    return calls < 0 ? 0 : calls;
+}
+
+/* 32 MiB in 4 MiB ranges: one probe by name, seven ranges by id, exact bytes; then a range. */
+static void parallel_and_ranged_downloads(void **state)
+{
+    make_big();
+    put(B2_TEST_BUCKET, "big.bin", fx->big, BIG);
+    reset_counters();
+    int fd = temp_file();
+    struct got got = {0};
+    struct stor_error err = {""};
+    assert_int_equal(get_ex("big.bin", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_file_is(fd, fx->big, BIG);
+    assert_int_equal(got.size, BIG);
+    assert_int_equal(strlen(got.sha1), 40);
+    assert_int_equal(counter("b2_download_file_by_name"), 1);
+    assert_int_equal(counter("b2_download_file_by_id"), 7);
+    close(fd);
+
+    fd = temp_file();
+    assert_int_equal(get_ex("big.bin", NULL, 1000001, 5 * MIB + 3, 0, fd, &got, &err), STOR_OK);
+    assert_file_is(fd, fx->big + 1000001, 5 * MIB + 3);
+    close(fd);
+    fd = temp_file();
+    assert_int_equal(get_ex("big.bin", NULL, BIG, 10, 0, fd, &got, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "outside the file"));
+    close(fd);
+}
+
+/* An interrupted download (first half on disk) resumes and is verified whole. */
+static void resume_interrupted_download(void **state)
+{
+    make_big();
+    put(B2_TEST_BUCKET, "big.bin", fx->big, BIG);
+    int fd = temp_file();
+    write_all(fd, fx->big, BIG / 2);
+    struct got got = {0};
+    struct stor_error err = {""};
+    reset_counters();
+    assert_int_equal(get_ex("big.bin", NULL, BIG / 2, -1, 1, fd, &got, &err), STOR_OK);
+    assert_file_is(fd, fx->big, BIG);
+    assert_int_equal(got.size, BIG);
+    assert_int_equal(counter("b2_download_file_by_name"), 1);
+    close(fd);
+    /* The wrong first half is caught. */
+    fd = temp_file();
+    write_all(fd, fx->big + 1, BIG / 2);
+    assert_int_equal(get_ex("big.bin", NULL, BIG / 2, -1, 1, fd, &got, &err), STOR_EIO);
+    close(fd);
+}
+
+/* A corrupted body (headers intact) is refused with EIO, small or parallel. */
+static void corrupted_download_rejected(void **state)
+{
+    make_big();
+    put(B2_TEST_BUCKET, "big.bin", fx->big, BIG);
+    put(B2_TEST_BUCKET, "small.txt", "hello, small world", 18);
+    struct stor_error err = {""};
+    struct got got = {0};
+    for (int i = 0; i < 2; i++) {
+        const char *key = i ? "big.bin" : "small.txt";
+        assert_int_equal(b2_test_server_control(fx->server, "POST", "/_test/corrupt",
+                                                i ? "{\"api\":\"b2_download_file_by_id\",\"count\":1}"
+                                                  : "{\"api\":\"*\",\"count\":1}", NULL), 200);
+        int fd = temp_file();
+        assert_int_equal(get_ex(key, NULL, 0, -1, 0, fd, &got, &err), STOR_EIO);
+        assert_non_null(strstr(err.message, "does not match its SHA-1"));
+        close(fd);
+        fd = temp_file();
+        assert_int_equal(get_ex(key, NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+        close(fd);
+    }
+    assert_int_equal(b2_test_server_counter_field(fx->server, "b2_download_file_by_id", "injected"), 1);
+}
+
+struct listing {
+    int count;
+    char ids[8][128];
+    int hidden[8];
+    char first_key[64], last_key[64];
+};
+
+static int on_listed(void *context, const struct stor_object *object)
+{
+    struct listing *listing = context;
+    if (listing->count < 8) {
+        snprintf(listing->ids[listing->count], 128, "%s", object->id ? object->id : "");
+        listing->hidden[listing->count] = object->is_hidden;
+    }
+    if (listing->count == 0)
+        snprintf(listing->first_key, sizeof listing->first_key, "%s", object->key);
+    snprintf(listing->last_key, sizeof listing->last_key, "%s", object->key);
+    listing->count++;
+    return 0;
+}
+
+static struct listing versions_of(const char *prefix)
+{
+    struct listing listing = {0};
+    struct stor_error err = {""};
+    assert_int_equal(fx->b2->list(fx->instance, B2_TEST_BUCKET, prefix,
+                                  STOR_LIST_VERSIONS | STOR_LIST_RECURSIVE, on_listed, &listing,
+                                  &err), STOR_OK);
+    return listing;
+}
+
+static enum stor_status remove_ex(const char *key, const char *id, unsigned flags,
+                                  struct stor_error *err)
+{
+    struct stor_remove_options options = {.struct_size = sizeof options, .version_id = id,
+                                          .flags = flags};
+    return fx->b2->remove_ex(fx->instance, B2_TEST_BUCKET, key, &options, err);
+}
+
+/* Hide, delete one version, delete all, each checked through a versions listing. */
+static void hide_and_delete_versions(void **state)
+{
+    put(B2_TEST_BUCKET, "doc", "one", 3);
+    put(B2_TEST_BUCKET, "doc", "two", 3);
+    put(B2_TEST_BUCKET, "doc", "three", 5);
+    put(B2_TEST_BUCKET, "doc2", "other", 5);
+    struct stor_error err = {""};
+    assert_int_equal(remove_ex("doc", NULL, 0, &err), STOR_OK); /* hide */
+    struct listing listing = versions_of("doc");
+    assert_int_equal(listing.count, 5);
+    assert_true(listing.hidden[0]);
+    assert_false(listing.hidden[1]);
+    /* The oldest version downloads by id. */
+    char oldest[128];
+    snprintf(oldest, sizeof oldest, "%s", listing.ids[3]);
+    int fd = temp_file();
+    struct got got = {0};
+    assert_int_equal(get_ex("doc", oldest, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_file_is(fd, "one", 3);
+    close(fd);
+    /* Delete exactly that version. */
+    assert_int_equal(remove_ex("doc", oldest, 0, &err), STOR_OK);
+    listing = versions_of("doc");
+    assert_int_equal(listing.count, 4);
+    for (int i = 0; i < listing.count; i++)
+        assert_string_not_equal(listing.ids[i], oldest);
+    assert_int_equal(remove_ex("doc", oldest, 0, &err), STOR_ENOTFOUND);
+    /* Every version of doc, the hide marker included; doc2 stays. */
+    reset_counters();
+    assert_int_equal(remove_ex("doc", NULL, STOR_REMOVE_ALL_VERSIONS, &err), STOR_OK);
+    assert_int_equal(counter("b2_delete_file_version"), 3);
+    listing = versions_of("doc");
+    assert_int_equal(listing.count, 1);
+    assert_string_equal(listing.first_key, "doc2");
+    assert_int_equal(remove_ex("doc", NULL, STOR_REMOVE_ALL_VERSIONS, &err), STOR_ENOTFOUND);
+}
+
+/* 2,500 names: three pages of b2_list_file_names, and of b2_list_file_versions. */
+static void list_2500_names(void **state)
+{
+    char key[32];
+    for (int i = 0; i < 2500; i++) {
+        snprintf(key, sizeof key, "n/%05d", i);
+        put(B2_TEST_BUCKET, key, key, strlen(key));
+    }
+    reset_counters();
+    struct listing listing = {0};
+    struct stor_error err = {""};
+    assert_int_equal(fx->b2->list(fx->instance, B2_TEST_BUCKET, "n/", STOR_LIST_RECURSIVE,
+                                  on_listed, &listing, &err), STOR_OK);
+    assert_int_equal(listing.count, 2500);
+    assert_string_equal(listing.first_key, "n/00000");
+    assert_string_equal(listing.last_key, "n/02499");
+    assert_int_equal(counter("b2_list_file_names"), 3);
+    listing = versions_of("n/");
+    assert_int_equal(listing.count, 2500);
+    assert_string_equal(listing.last_key, "n/02499");
+    assert_int_equal(counter("b2_list_file_versions"), 3);
+}
+
+/* Server-side copy, same bucket and another: no download, the bytes arrive. */
+static void server_side_copy(void **state)
+{
+    make_big();
+    put(B2_TEST_BUCKET, "src.bin", fx->big, 3 * MIB);
+    reset_counters();
+    struct got got = {0};
+    struct stor_error err = {""};
+    assert_int_equal(fx->b2->copy(fx->instance, B2_TEST_BUCKET, "src.bin", B2_TEST_BUCKET,
+                                  "dst.bin", on_got, &got, &err), STOR_OK);
+    assert_string_equal(got.key, "dst.bin");
+    assert_int_equal(got.size, 3 * MIB);
+    assert_int_equal(fx->b2->copy(fx->instance, B2_TEST_BUCKET, "src.bin", "other-bucket",
+                                  "copied.bin", on_got, &got, &err), STOR_OK);
+    assert_int_equal(counter("b2_copy_file"), 2);
+    assert_int_equal(counter("b2_download_file_by_name"), 0);
+    assert_int_equal(counter("b2_download_file_by_id"), 0);
+    assert_int_equal(counter("b2_upload_file"), 0);
+    int fd = temp_file();
+    assert_int_equal(get_ex("dst.bin", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_file_is(fd, fx->big, 3 * MIB);
+    close(fd);
+    fd = temp_file();
+    assert_int_equal(fx->b2->get(fx->instance, "other-bucket", "copied.bin", fd, NULL, NULL, &err),
+                     STOR_OK);
+    assert_file_is(fd, fx->big, 3 * MIB);
+    close(fd);
+    assert_int_equal(fx->b2->copy(fx->instance, B2_TEST_BUCKET, "absent", B2_TEST_BUCKET, "x",
+                                  NULL, NULL, &err), STOR_ENOTFOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(parallel_and_ranged_downloads, setup, teardown),
+        cmocka_unit_test_setup_teardown(resume_interrupted_download, setup, teardown),
+        cmocka_unit_test_setup_teardown(corrupted_download_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(hide_and_delete_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_2500_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(server_side_copy, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,355 @@
+/* tests/test_b2_download.c — get_ex: by version id, byte ranges (206, 416), resume, SHA-1 checks
+ * (mismatch, large_file_sha1, nothing to verify) and parallel ranges, against the versioned fake. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "b2_fake_versions.h"
+
+struct fixture {
+    struct b2_test test;
+    struct vfake fake;
+};
+
+static int start(void **state, const char *const *options)
+{
+    struct fixture *fixture = calloc(1, sizeof *fixture);
+    if (b2_test_start(&fixture->test, options, 0) != 0)
+        return -1;
+    vfake_install(&fixture->fake, &fixture->test);
+    *state = fixture;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return start(state, NULL);
+}
+
+static int setup_parallel(void **state)
+{
+    static const char *const options[] = {"download_part_size=7", "transfers=3", NULL};
+    return start(state, options);
+}
+
+static int setup_cdn(void **state)
+{
+    static const char *const options[] = {"download_url=https://cdn.test/", NULL};
+    return start(state, options);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_false(fake_log_has_secret(&fixture->test.host));
+    b2_test_stop(&fixture->test);
+    vfake_free(&fixture->fake);
+    free(fixture);
+    return 0;
+}
+
+struct got {
+    char sha1[41];
+    char id[32];
+    int64_t size;
+    int calls;
+};
+
+static int on_got(void *context, const struct stor_object *object)
+{
+    struct got *got = context;
+    snprintf(got->sha1, sizeof got->sha1, "%s", object->sha1 ? object->sha1 : "");
+    snprintf(got->id, sizeof got->id, "%s", object->id ? object->id : "");
+    got->size = object->size;
+    got->calls++;
+    return 0;
+}
+
+static char *read_back(int fd)
+{
+    static char buffer[65536];
+    ssize_t length = pread(fd, buffer, sizeof buffer - 1, 0);
+    buffer[length < 0 ? 0 : length] = '\0';
+    return buffer;
+}
+
+static enum stor_status get_ex(struct fixture *fixture, const char *key, const char *version,
+                               int64_t offset, int64_t length, int resume, int fd,
+                               struct got *got, struct stor_error *err)
+{
+    struct stor_get_options options = {.struct_size = sizeof options, .version_id = version,
+                                       .offset = offset, .length = length, .resume = resume};
+    return b2_get_ex(fixture->test.plugin, FAKE_BUCKET, key, &options, fd, on_got, got, err);
+}
+
+/* A version id downloads exactly that version, by id, not the current one. */
+static void get_by_version_id(void **state)
+{
+    struct fixture *fixture = *state;
+    struct vfake_version *old = vfake_put(&fixture->fake, "f", "old bytes", 9);
+    char old_id[32];
+    snprintf(old_id, sizeof old_id, "%s", old->id);
+    vfake_put(&fixture->fake, "f", "new bytes!", 10);
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "f", old_id, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "old bytes");
+    assert_string_equal(got.id, old_id);
+    assert_int_equal(got.size, 9);
+    assert_int_equal(got.calls, 1);
+    int last = vfake_last(&fixture->fake, "b2_download_file_by_id");
+    assert_true(last >= 0);
+    assert_non_null(strstr(fixture->fake.log[last].url, "https://f.test/b2api/v2/b2_download_file_by_id?fileId=v-1"));
+    assert_int_equal(vfake_count(&fixture->fake, "/file/"), 0);
+    close(fd);
+    /* And the current version by name. */
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "f", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "new bytes!");
+    close(fd);
+    /* An unknown id is not found. */
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "f", "v-99", 0, -1, 0, fd, &got, &err), STOR_ENOTFOUND);
+    assert_non_null(strstr(err.message, "v-99"));
+    close(fd);
+}
+
+/* offset/length become a Range; 206 writes just those bytes; nothing can be verified (INFO). */
+static void get_range(void **state)
+{
+    struct fixture *fixture = *state;
+    vfake_put(&fixture->fake, "r", "0123456789", 10);
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "r", NULL, 2, 5, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "23456");
+    int last = vfake_last(&fixture->fake, "/file/");
+    assert_string_equal(fixture->fake.log[last].range, "bytes=2-6");
+    assert_string_equal(got.sha1, "");
+    assert_int_equal(got.size, 5);
+    assert_non_null(strstr(fixture->test.host.log, "r: a byte range was downloaded; the whole "
+                                                   "file's SHA-1 cannot be verified"));
+    close(fd);
+    /* To the end. */
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "r", NULL, 7, -1, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "789");
+    assert_string_equal(fixture->fake.log[vfake_last(&fixture->fake, "/file/")].range, "bytes=7-");
+    close(fd);
+}
+
+/* A range outside the file (416) is the user's to change: EINVAL, saying so. */
+static void get_range_outside_is_einval(void **state)
+{
+    struct fixture *fixture = *state;
+    vfake_put(&fixture->fake, "r", "0123456789", 10);
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "r", NULL, 10, 4, 0, fd, &got, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "outside the file"));
+    assert_int_equal(got.calls, 0);
+    assert_int_equal(get_ex(fixture, "r", NULL, -1, 4, 0, fd, &got, &err), STOR_EINVAL);
+    assert_int_equal(get_ex(fixture, "r", NULL, 0, 0, 0, fd, &got, &err), STOR_EINVAL);
+    close(fd);
+}
+
+/* Resume: the first half is read back to seed the SHA-1, the rest appended; the whole verified. */
+static void get_resume_appends_and_verifies(void **state)
+{
+    struct fixture *fixture = *state;
+    struct vfake_version *version = vfake_put(&fixture->fake, "big", "0123456789abcdefghij", 20);
+    int fd = fake_file("0123456789", 10);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "big", NULL, 10, -1, 1, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "0123456789abcdefghij");
+    assert_string_equal(fixture->fake.log[vfake_last(&fixture->fake, "/file/")].range, "bytes=10-");
+    assert_string_equal(got.sha1, version->sha1);
+    assert_int_equal(got.size, 20);
+    assert_int_equal(lseek(fd, 0, SEEK_CUR), 20);
+    close(fd);
+    /* A first part that is not this version's is caught by the whole-file SHA-1. */
+    fd = fake_file("XXXXXXXXXX", 10);
+    assert_int_equal(get_ex(fixture, "big", NULL, 10, -1, 1, fd, &got, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "does not match its SHA-1"));
+    close(fd);
+    /* Resuming into a pipe, or with a length, is refused. */
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    assert_int_equal(get_ex(fixture, "big", NULL, 10, -1, 1, pipe_fds[1], &got, &err), STOR_EINVAL);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+}
+
+/* Bytes that do not match the SHA-1 are refused with EIO; nothing is reported. */
+static void get_sha1_mismatch(void **state)
+{
+    struct fixture *fixture = *state;
+    vfake_put(&fixture->fake, "c", "some content here", 17);
+    fixture->fake.corrupt = 1;
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "c", NULL, 0, -1, 0, fd, &got, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "c: the downloaded data does not match its SHA-1"));
+    assert_int_equal(got.calls, 0);
+    close(fd);
+    /* Into a pipe too (hashed as it streams). */
+    fixture->fake.corrupt = 1;
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    assert_int_equal(get_ex(fixture, "c", NULL, 0, -1, 0, pipe_fds[1], &got, &err), STOR_EIO);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+}
+
+/* A large file ("none") is verified against large_file_sha1; without one, a warning says so. */
+static void get_large_file_sha1_and_nothing_to_verify(void **state)
+{
+    struct fixture *fixture = *state;
+    struct vfake_version *large = vfake_put(&fixture->fake, "large", "abc", 3);
+    snprintf(large->large_sha1, sizeof large->large_sha1, "%s", large->sha1);
+    snprintf(large->sha1, sizeof large->sha1, "none");
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "large", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(got.sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    close(fd);
+    large->large_sha1[39] = large->large_sha1[39] == '0' ? '1' : '0';
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "large", NULL, 0, -1, 0, fd, &got, &err), STOR_EIO);
+    close(fd);
+    assert_null(strstr(fixture->test.host.log ? fixture->test.host.log : "", "no SHA-1 to verify"));
+    large->large_sha1[0] = '\0';
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "large", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "abc");
+    assert_non_null(strstr(fixture->test.host.log, "large: no SHA-1 to verify"));
+    close(fd);
+}
+
+/* Above two parts, the rest of the object comes as parallel ranges by id, each pwritten at its
+ * place; a failed range is retried alone; the whole file is then verified. */
+static void get_parallel_ranges(void **state)
+{
+    struct fixture *fixture = *state;
+    char data[101];
+    for (int i = 0; i < 100; i++)
+        data[i] = (char)('A' + (i * 7 + i / 13) % 26);
+    data[100] = '\0';
+    struct vfake_version *version = vfake_put(&fixture->fake, "p", data, 100);
+    fixture->fake.hold_us = 2000;
+    fixture->fake.fail_match = "b2_download_file_by_id";
+    fixture->fake.fail_count = 1;
+    fixture->fake.fail_status = 503;
+    fixture->fake.fail_code = "service_unavailable";
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "p", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_memory_equal(read_back(fd), data, 101);
+    assert_string_equal(got.sha1, version->sha1);
+    assert_int_equal(got.size, 100);
+    /* One probe of 7 bytes by name, then 93 bytes in 14 ranges by id, one of them twice. */
+    assert_int_equal(vfake_count(&fixture->fake, "/file/"), 1);
+    assert_string_equal(fixture->fake.log[vfake_last(&fixture->fake, "/file/")].range, "bytes=0-6");
+    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id?fileId=v-1"), 15);
+    assert_true(fixture->fake.max_in_flight > 1);
+    assert_true(fixture->fake.max_in_flight <= 3);
+    int seen_last = 0;
+    for (size_t i = 0; i < fixture->fake.log_count; i++)
+        seen_last |= strcmp(fixture->fake.log[i].range, "bytes=98-99") == 0;
+    assert_true(seen_last);
+    close(fd);
+    /* A corrupted range is caught by the whole-file SHA-1 read back from the file. */
+    fixture->fake.corrupt = 2; /* the probe and one range */
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "p", NULL, 0, -1, 0, fd, &got, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "does not match its SHA-1"));
+    close(fd);
+}
+
+/* A small object into a regular file is one request; an empty one answers 416 and is then
+ * fetched whole. */
+static void get_small_and_empty(void **state)
+{
+    struct fixture *fixture = *state;
+    vfake_put(&fixture->fake, "small", "tiny", 4);
+    vfake_put(&fixture->fake, "empty", "", 0);
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "small", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "tiny");
+    assert_int_equal(vfake_count(&fixture->fake, "/file/"), 1);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id"), 0);
+    close(fd);
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "empty", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "");
+    assert_int_equal(got.size, 0);
+    assert_string_equal(got.sha1, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    close(fd);
+}
+
+/* download_url sends by-name downloads to a CDN; by-id ones still go to B2. */
+static void get_through_download_url(void **state)
+{
+    struct fixture *fixture = *state;
+    struct vfake_version *version = vfake_put(&fixture->fake, "d/x y", "cdn", 3);
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "d/x y", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    int last = vfake_last(&fixture->fake, "/file/");
+    assert_string_equal(fixture->fake.log[last].url, "https://cdn.test/file/bucket1/d/x%20y");
+    close(fd);
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "d/x y", version->id, 0, -1, 0, fd, &got, &err), STOR_OK);
+    last = vfake_last(&fixture->fake, "b2_download_file_by_id");
+    assert_int_equal(strncmp(fixture->fake.log[last].url, "https://f.test/", 15), 0);
+    close(fd);
+}
+
+/* Options are checked. */
+static void download_options_are_checked(void **state)
+{
+    (void)state;
+    struct b2_test test;
+    static const char *const bad[][2] = {{"download_url=ftp://x", NULL},
+                                         {"transfers=0", NULL},
+                                         {"transfers=65", NULL},
+                                         {"download_part_size=0", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_not_equal(b2_test_start(&test, bad[i], 0), 0);
+        b2_test_stop(&test);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(get_by_version_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_range_outside_is_einval, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_resume_appends_and_verifies, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_sha1_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_large_file_sha1_and_nothing_to_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_parallel_ranges, setup_parallel, teardown),
+        cmocka_unit_test_setup_teardown(get_small_and_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_through_download_url, setup_cdn, teardown),
+        cmocka_unit_test(download_options_are_checked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
