@@ -155,6 +155,12 @@ static int parse_large_file_option(struct b2_config *config, const char *name, c
     } else if (strcmp(name, "resume") == 0) {
         if (parse_boolean(value, &config->resume) != 0)
             *status = stor_fail(err, STOR_EINVAL, "option resume must be yes or no");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* ---- options of downloads and copies: 1 if name is one of them (status says how it went) ---- */
 static int download_option(struct b2_config *config, const char *name, const char *value,
                            enum stor_status *status, struct stor_error *err)
