@@ -493,6 +493,89 @@ static void secrets_never_appear_in_output(void **state)
     free(local);
 }
 
+/* A kept partial download is continued, not restarted; a damaged one is replaced. */
+static void get_continues_a_partial_download(void **state)
+{
+    size_t size = 3 * 1024 * 1024, half = 1024 * 1024;
+    char *local = local_file("whole", size, 7);
+    expect_ok(stor_b2("put", local, "test-bucket/partial/whole"));
+    size_t len;
+    char *bytes = test_read_file(local, &len);
+    char dest[4300], partial[4300];
+    snprintf(dest, sizeof dest, "%s/fetched", fx->dir);
+    snprintf(partial, sizeof partial, "%s/.fetched.stor-partial", fx->dir);
+
+    test_write_file(partial, bytes, half);
+    struct test_run run = stor_b2("get", "test-bucket/partial/whole", dest);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.err, "continued a partial download from byte 1048576"));
+    test_run_free(&run);
+    assert_same_file(local, dest);
+    assert_int_equal(access(partial, F_OK), -1);
+
+    memset(bytes, 'X', half); /* a partial file that is not this object's beginning */
+    test_write_file(partial, bytes, half);
+    run = stor_b2("get", "test-bucket/partial/whole", dest);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.err, "did not verify; starting over"));
+    test_run_free(&run);
+    assert_same_file(local, dest);
+    assert_int_equal(access(partial, F_OK), -1);
+    free(bytes);
+    free(local);
+}
+
+/* Versions, ranges, hard deletes and server-side copies through the command line. */
+static void versions_ranges_and_copies_through_the_cli(void **state)
+{
+    char *one = local_file("one", 1000, 8), *two = local_file("two", 2000, 9);
+    expect_ok(stor_b2("put", one, "test-bucket/v/name"));
+    expect_ok(stor_b2("put", two, "test-bucket/v/name"));
+    struct test_run run = stor_b2("--json", "ls", "--versions", "test-bucket/v/");
+    assert_int_equal(run.status, 0);
+    /* Newest first: the second line is the first upload. */
+    char *second = strchr(run.out, '\n');
+    assert_non_null(second);
+    struct json_object *old = json_tokener_parse(second + 1);
+    assert_non_null(old);
+    assert_int_equal(json_object_get_int64(json_object_object_get(old, "size")), 1000);
+    char old_id[256];
+    snprintf(old_id, sizeof old_id, "--version=%s", json_object_get_string(json_object_object_get(old, "id")));
+    json_object_put(old);
+    test_run_free(&run);
+
+    char back[4300];
+    snprintf(back, sizeof back, "%s/old", fx->dir);
+    expect_ok(stor_b2("get", old_id, "test-bucket/v/name", back));
+    assert_same_file(one, back);
+    run = stor_b2("get", "--range=10-19", "test-bucket/v/name", "-");
+    assert_int_equal(run.status, 0);
+    char *two_bytes = test_read_file(two, NULL);
+    assert_memory_equal(run.out, two_bytes + 10, 10);
+    assert_int_equal(strlen(run.out) <= 10, 1);
+    free(two_bytes);
+    test_run_free(&run);
+
+    control("/_test/reset", "{\"counters\": true}");
+    expect_ok(stor_b2("cp", "test-bucket/v/name", "test-bucket/v/copy"));
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_copy_file"), 1);
+    assert_true(b2_test_server_counter(fx->server, "b2_download_file_by_name") <= 0);
+    assert_true(b2_test_server_counter(fx->server, "b2_upload_file") <= 0);
+    expect_ok(stor_b2("mv", "test-bucket/v/copy", "test-bucket/v/moved"));
+
+    expect_ok(stor_b2("rm", "test-bucket/v/name"));
+    run = stor_b2("ls", "--versions", "test-bucket/v/");
+    assert_non_null(strstr(run.out, "(hidden)"));
+    test_run_free(&run);
+    expect_ok(stor_b2("rm", "--hard", "test-bucket/v/name"));
+    run = stor_b2("ls", "--versions", "test-bucket/v/");
+    assert_null(strstr(run.out, "v/name"));
+    assert_non_null(strstr(run.out, "v/moved"));
+    test_run_free(&run);
+    free(one);
+    free(two);
+}
+
 /* rclone's b2 backend against the same server: it reads what stor wrote, and the reverse. */
 static struct test_run rclone(const char *first, ...)
 {
@@ -551,6 +634,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(restricted_key_outside_its_bucket_is_refused,
                                         setup_with_restricted_key, teardown),
         T(secrets_never_appear_in_output),
+        T(get_continues_a_partial_download),
+        T(versions_ranges_and_copies_through_the_cli),
         T(rclone_reads_what_stor_wrote_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
