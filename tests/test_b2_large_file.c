@@ -408,7 +408,8 @@ static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_
     }
     if (script) {
         set_error(response, script->status, script->status == 503 ? "service_unavailable"
-                  : script->status == 429 ? "too_many_requests" : "storage_cap_exceeded", "scripted");
+                  : script->status == 429 ? "too_many_requests"
+                  : script->status == 401 ? "unauthorized" : "storage_cap_exceeded", "scripted");
         return B2_HTTP_COMPLETE;
     }
     if (!*call) {
@@ -910,6 +911,20 @@ static void resume_takes_the_part_size_of_the_parts(void **state)
     assert_int_equal(file->total, SIZE);
 }
 
+/* A key that may not list files still uploads large files, only without resuming. */
+static void unlistable_key_uploads_without_resuming(void **state)
+{
+    (void)state;
+    fail_nth("b2_list_unfinished_large_files", 1, 401);
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_OK);
+    assert_true(log_has("cannot look for an unfinished upload to resume"));
+    assert_int_equal(count("b2_start_large_file"), 1);
+    assert_int_equal(lw->files[0].state, 1);
+    assert_string_equal(result.sha1, fx->whole);
+}
+
 /* resume=no: the matching unfinished file is cancelled and a new one started. */
 static void no_resume_cancels_and_starts_again(void **state)
 {
@@ -1118,6 +1133,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(mismatching_part_is_sent_again, setup, teardown),
         cmocka_unit_test_setup_teardown(different_mtime_is_not_resumed, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_takes_the_part_size_of_the_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(unlistable_key_uploads_without_resuming, setup, teardown),
         cmocka_unit_test_setup_teardown(no_resume_cancels_and_starts_again, setup_no_resume, teardown),
         cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),

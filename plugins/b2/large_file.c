@@ -576,6 +576,14 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
     struct unfinished_match match = {.large = large};
     enum stor_status status = b2_list_unfinished(plugin, large->bucket_id, large->key,
                                                  match_unfinished, &match, err);
+    if (status == STOR_EAUTH && plugin->config.resume) {
+        /* A key that may write but not list: upload without resuming. */
+        b2_log(plugin, STOR_LOG_WARN, "%s: cannot look for an unfinished upload to resume (%s); "
+               "starting a new one", large->key, err->message);
+        err->message[0] = '\0';
+        free_match(&match);
+        return STOR_OK;
+    }
     if (match.failed)
         status = stor_fail(err, STOR_EINTERNAL, "out of memory");
     if (status != STOR_OK || !match.file_id) {
