@@ -166,12 +166,12 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
 {
     struct b2_config *config = &plugin->config;
     const char *key_file = NULL;
+    enum stor_status status = STOR_OK;
     config->retries = 8;
     config->retry_time_ms = 600 * 1000;
     config->upload_cutoff = B2_DEFAULT_UPLOAD_CUTOFF;
     config->transfers = B2_DEFAULT_TRANSFERS;
     config->resume = 1;
-    enum stor_status status = STOR_OK;
     config->disk_cache = 1;
     config->connect_timeout_s = 30;
     config->idle_timeout_s = 120;
