@@ -815,6 +815,23 @@ static void parallel_parts_lease_part_urls_exclusively(void **state)
     assert_true(count("b2_get_upload_part_url") < 3); /* a part URL served two parts */
 }
 
+/* Nine info.* options fit a small file, not a large one (B2 keeps ten entries). */
+static void nine_infos_do_not_fit_a_large_file(void **state)
+{
+    (void)state;
+    struct b2_test *test = &fx->test;
+    b2_test_stop(test);
+    assert_int_equal(b2_test_start(test, (const char *[]){"upload_cutoff=5M", "info.a=1", "info.b=2",
+                     "info.c=3", "info.d=4", "info.e=5", "info.f=6", "info.g=7", "info.h=8",
+                     "info.i=9", NULL}, 0), 0);
+    install(test);
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "8 info.* options at most"));
+    assert_int_equal(count("b2_start_large_file"), 0);
+}
+
 /* ---- failure, resume ---- */
 
 /* A part refused for good: the put fails, the unfinished file stays (not cancelled) and the
@@ -1129,6 +1146,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(expired_part_token_gets_one_new_part_url, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(part_429_waits_and_keeps_the_url, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(parallel_parts_lease_part_urls_exclusively, setup, teardown),
+        cmocka_unit_test_setup_teardown(nine_infos_do_not_fit_a_large_file, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_upload_is_kept_and_resumed, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(mismatching_part_is_sent_again, setup, teardown),
         cmocka_unit_test_setup_teardown(different_mtime_is_not_resumed, setup, teardown),

@@ -724,6 +724,17 @@ static void account_part_sizes(struct b2_plugin *plugin, int64_t *recommended, i
         *minimum = B2_PART_SIZE_MIN;
 }
 
+/* B2 takes 10 file-info entries; a large file's own two leave 8 for info.* options. */
+static enum stor_status check_info_count(const struct b2_plugin *plugin, const char *key,
+                                         struct stor_error *err)
+{
+    if (plugin->config.info_count + 2 <= 10)
+        return STOR_OK;
+    return stor_fail(err, STOR_EINVAL, "%s: a large file takes 8 info.* options at most (B2 keeps "
+                     "10 file-info entries, large_file_sha1 and src_last_modified_millis "
+                     "included); %zu were given", key, plugin->config.info_count);
+}
+
 /* One line on how to go on after a failure: the unfinished file is kept on purpose. */
 static void add_resume_hint(struct large_upload *large, struct stor_error *err)
 {
@@ -758,7 +769,9 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
     struct large_upload large = {.plugin = plugin, .bucket = bucket, .key = key, .source = source};
     pthread_mutex_init(&large.lock, NULL);
     pthread_cond_init(&large.changed, NULL);
-    enum stor_status status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
+    enum stor_status status = check_info_count(plugin, key, err);
+    if (status == STOR_OK)
+        status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
     int64_t recommended = 0, minimum = 0, part_size = 0;
     if (status == STOR_OK) {
         char why[300];
@@ -970,8 +983,10 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
     large.part_sha1 = calloc(B2_PARTS_MAX, sizeof *large.part_sha1);
     large.sent = calloc(B2_PARTS_MAX, sizeof *large.sent);
     enum stor_status status = stream.slots && large.part_sha1 && large.sent
-                                  ? b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err)
+                                  ? check_info_count(plugin, key, err)
                                   : stor_fail(err, STOR_EINTERNAL, "out of memory");
+    if (status == STOR_OK)
+        status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
     if (status == STOR_OK) {
         /* The size is not known: the part size the options or the account give, which also
          * bounds the stream (10,000 parts). */

@@ -390,7 +390,7 @@ static const struct stor_option_doc b2_options[] = {
     {"retries", "tries of one B2 call before giving up (default 8)"},
     {"retry_time", "seconds one B2 call may spend retrying (default 600)"},
     {"content_type", "Content-Type of uploads (default b2/x-auto: B2 picks by extension)"},
-    {"info.NAME", "file info NAME=VALUE stored with uploads (up to 9)"},
+    {"info.NAME", "file info NAME=VALUE stored with uploads (up to 9; 8 for large files)"},
     {"upload_cutoff", "files above this SIZE go up as large files in parts (default 200MiB, "
                       "5M to 5G; K/M/G = powers of 1000, KiB/MiB/GiB = powers of 1024)"},
     {"part_size", "SIZE of one part of a large file (default: max(B2's recommended 100M, "
