@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -407,7 +408,8 @@ static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_
     }
     if (script) {
         set_error(response, script->status, script->status == 503 ? "service_unavailable"
-                  : script->status == 429 ? "too_many_requests" : "storage_cap_exceeded", "scripted");
+                  : script->status == 429 ? "too_many_requests"
+                  : script->status == 401 ? "unauthorized" : "storage_cap_exceeded", "scripted");
         return B2_HTTP_COMPLETE;
     }
     if (!*call) {
@@ -497,6 +499,7 @@ static void on_progress(const struct stor_host *host, const char *key, uint64_t 
 
 static int start_with(const char *const *options)
 {
+    signal(SIGPIPE, SIG_IGN); /* a pipe test's writer may outlive its reader */
     fx = calloc(1, sizeof *fx);
     lw = &fx->world;
     lw->base.perform = large_perform;
@@ -812,6 +815,23 @@ static void parallel_parts_lease_part_urls_exclusively(void **state)
     assert_true(count("b2_get_upload_part_url") < 3); /* a part URL served two parts */
 }
 
+/* Nine info.* options fit a small file, not a large one (B2 keeps ten entries). */
+static void nine_infos_do_not_fit_a_large_file(void **state)
+{
+    (void)state;
+    struct b2_test *test = &fx->test;
+    b2_test_stop(test);
+    assert_int_equal(b2_test_start(test, (const char *[]){"upload_cutoff=5M", "info.a=1", "info.b=2",
+                     "info.c=3", "info.d=4", "info.e=5", "info.f=6", "info.g=7", "info.h=8",
+                     "info.i=9", NULL}, 0), 0);
+    install(test);
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "8 info.* options at most"));
+    assert_int_equal(count("b2_start_large_file"), 0);
+}
+
 /* ---- failure, resume ---- */
 
 /* A part refused for good: the put fails, the unfinished file stays (not cancelled) and the
@@ -908,6 +928,20 @@ static void resume_takes_the_part_size_of_the_parts(void **state)
     assert_int_equal(file->total, SIZE);
 }
 
+/* A key that may not list files still uploads large files, only without resuming. */
+static void unlistable_key_uploads_without_resuming(void **state)
+{
+    (void)state;
+    fail_nth("b2_list_unfinished_large_files", 1, 401);
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_OK);
+    assert_true(log_has("cannot look for an unfinished upload to resume"));
+    assert_int_equal(count("b2_start_large_file"), 1);
+    assert_int_equal(lw->files[0].state, 1);
+    assert_string_equal(result.sha1, fx->whole);
+}
+
 /* resume=no: the matching unfinished file is cancelled and a new one started. */
 static void no_resume_cancels_and_starts_again(void **state)
 {
@@ -923,6 +957,72 @@ static void no_resume_cancels_and_starts_again(void **state)
     assert_int_equal(count("b2_start_large_file"), 1);
     assert_int_equal(count(PART_POD), 3);
     assert_false(log_has("resumed"));
+}
+
+/* ---- standard input ---- */
+
+static void *write_pipe(void *context)
+{
+    int fd = *(int *)context;
+    for (size_t done = 0; done < SIZE;) {
+        ssize_t wrote = write(fd, fx->data + done, SIZE - done);
+        if (wrote <= 0)
+            break;
+        done += (size_t)wrote;
+    }
+    close(fd);
+    return NULL;
+}
+
+/* A pipe past the cutoff streams into parts as they fill; its length is checked at the finish. */
+static void pipe_above_the_cutoff_streams_into_parts(void **state)
+{
+    (void)state;
+    int ends[2];
+    assert_int_equal(pipe(ends), 0);
+    pthread_t writer;
+    assert_int_equal(pthread_create(&writer, NULL, write_pipe, &ends[1]), 0);
+    struct result result = {0};
+    struct stor_error err = {""};
+    assert_int_equal(b2_put(fx->test.plugin, FAKE_BUCKET, "piped", ends[0], on_result, &result, &err),
+                     STOR_OK);
+    pthread_join(writer, NULL);
+    close(ends[0]);
+    json_object *start = last_body("b2_start_large_file"), *info;
+    assert_true(json_object_object_get_ex(start, "fileInfo", &info));
+    assert_null(field(info, "large_file_sha1")); /* not known when the file starts */
+    assert_null(field(info, "src_last_modified_millis"));
+    json_object_put(start);
+    assert_int_equal(count(PART_POD), 3);
+    for (int number = 1; number <= 3; number++)
+        assert_string_equal(lw->files[0].parts[number].sha1, fx->parts[number - 1]);
+    assert_int_equal(lw->files[0].state, 1);
+    assert_int_equal(result.size, SIZE);
+    assert_string_equal(result.sha1, fx->whole);
+    assert_int_equal(count("b2_list_unfinished_large_files"), 0); /* nothing to resume from */
+    assert_int_equal(fake_count(fx->test.http, "pod.test/upload"), 0);
+}
+
+/* A stream that fails is cancelled: nothing could ever resume it. */
+static void failed_stream_is_cancelled(void **state)
+{
+    (void)state;
+    fail_nth(PART_POD, 2, 403);
+    int ends[2];
+    assert_int_equal(pipe(ends), 0);
+    pthread_t writer;
+    assert_int_equal(pthread_create(&writer, NULL, write_pipe, &ends[1]), 0);
+    struct result result = {0};
+    struct stor_error err = {""};
+    assert_int_equal(b2_put(fx->test.plugin, FAKE_BUCKET, "piped", ends[0], on_result, &result, &err),
+                     STOR_EIO);
+    close(ends[0]); /* the writer sees EPIPE if it was still writing */
+    pthread_join(writer, NULL);
+    assert_non_null(strstr(err.message, "cancelled (standard input cannot be resumed)"));
+    assert_int_equal(count("b2_cancel_large_file"), 1);
+    assert_int_equal(lw->files[0].state, 2);
+    assert_int_equal(count("b2_finish_large_file"), 0);
+    assert_int_equal(result.calls, 0);
 }
 
 /* ---- finish ---- */
@@ -1046,11 +1146,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(expired_part_token_gets_one_new_part_url, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(part_429_waits_and_keeps_the_url, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(parallel_parts_lease_part_urls_exclusively, setup, teardown),
+        cmocka_unit_test_setup_teardown(nine_infos_do_not_fit_a_large_file, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_upload_is_kept_and_resumed, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(mismatching_part_is_sent_again, setup, teardown),
         cmocka_unit_test_setup_teardown(different_mtime_is_not_resumed, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_takes_the_part_size_of_the_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(unlistable_key_uploads_without_resuming, setup, teardown),
         cmocka_unit_test_setup_teardown(no_resume_cancels_and_starts_again, setup_no_resume, teardown),
+        cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(lost_finish_answer_is_checked_with_get_file_info, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_finish_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(cleanup_lists_then_cancels, setup, teardown),

@@ -447,7 +447,7 @@ static struct test_run rclone(const char *first, ...)
     char endpoint[256];
     snprintf(endpoint, sizeof endpoint, "RCLONE_CONFIG_TESTB2_ENDPOINT=%s", b2_test_server_url(fx->server));
     const char *env[] = {"RCLONE_CONFIG_TESTB2_TYPE=b2", "RCLONE_CONFIG_TESTB2_ACCOUNT=" B2_TEST_KEY_ID,
-                         "RCLONE_CONFIG_TESTB2_KEY=" B2_TEST_KEY, endpoint, fx->env_home, NULL};
+                         "RCLONE_CONFIG_TESTB2_KEY=" B2_TEST_KEY, endpoint, fx->env_home, "TZ=UTC", NULL};
     return test_run(argv, env, NULL);
 }
 
@@ -460,6 +460,8 @@ static void rclone_and_stor_read_each_others_large_files(void **state)
     char *dir = scratch("tree");
     assert_int_equal(mkdir(dir, 0700), 0);
     char *local = local_file("tree/from-stor.bin", 21 * MIB, 5);
+    struct timespec times[2] = {{1600000000, 123000000}, {1600000000, 123000000}};
+    assert_int_equal(utimensat(AT_FDCWD, local, times, 0), 0);
     expect_ok(stor_b2(LARGE_OPTIONS, "put", local, "test-bucket/interop/from-stor.bin"));
     assert_int_equal(calls("b2_start_large_file"), 1);
     char *copy = scratch("rclone-cat.bin");
@@ -473,6 +475,11 @@ static void rclone_and_stor_read_each_others_large_files(void **state)
         fail_msg("rclone check: %s", run.err);
     assert_non_null(strstr(run.err, "0 differences found"));
     assert_null(strstr(run.err, "hashes could not be checked"));
+    test_run_free(&run);
+    /* rclone reads the mtime from src_last_modified_millis. */
+    run = rclone("lsl", "testb2:test-bucket/interop", NULL);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "2020-09-13 12:26:40.123000000 from-stor.bin"));
     test_run_free(&run);
     /* The other way: rclone's own large file. */
     char *theirs = local_file("theirs.bin", 16 * MIB + 3, 6);

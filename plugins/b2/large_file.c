@@ -93,9 +93,11 @@ struct large_upload {
     int part_count;
     char (*part_sha1)[B2_SHA1_HEX_LENGTH + 1];
     unsigned char *present;   /* part already on B2 with these very bytes (resume) */
-    char whole_sha1[B2_SHA1_HEX_LENGTH + 1];
+    char whole_sha1[B2_SHA1_HEX_LENGTH + 1]; /* "" for a stream: not known at the start */
+    int streaming;            /* a pipe: parts as they arrive, total unknown until the end */
 
     pthread_mutex_t lock;     /* guards everything below */
+    pthread_cond_t changed;   /* a stream's buffer was queued or freed */
     struct b2_target *idle;   /* part URLs of this file, ready for a lease */
     size_t idle_count, idle_capacity;
     int next_part;
@@ -302,7 +304,8 @@ static void report_progress(struct large_upload *large, int index, uint64_t sent
     uint64_t done = large->done;
     pthread_mutex_unlock(&large->lock);
     if (host && host->progress)
-        host->progress(host, large->key, done, (uint64_t)large->source->length);
+        host->progress(host, large->key, done,
+                       large->streaming ? 0 : (uint64_t)large->source->length);
 }
 
 static int on_part_progress(void *context, uint64_t sent, uint64_t received)
@@ -314,14 +317,11 @@ static int on_part_progress(void *context, uint64_t sent, uint64_t received)
     return b2_cancelled(job->large->plugin);
 }
 
-static enum stor_status upload_part(struct large_upload *large, int index, struct stor_error *err)
+/* Part index (its bytes in part: a range of the file, or a stream's buffer) through the pool. */
+static enum stor_status send_part(struct large_upload *large, int index,
+                                  const struct b2_upload_source *part, struct stor_error *err)
 {
-    struct part_job job = {.large = large, .index = index};
-    job.source.fd = large->source->fd;
-    job.source.offset = large->source->offset + (int64_t)index * large->part_size;
-    job.source.length = part_length(large, index);
-    job.source.spool_fd = -1;
-    job.source.mtime_ms = -1;
+    struct part_job job = {.large = large, .index = index, .source = *part};
     memcpy(job.source.sha1, large->part_sha1[index], sizeof job.source.sha1);
     snprintf(job.label, sizeof job.label, "%s (part %d of %d)", large->key, index + 1,
              large->part_count);
@@ -334,6 +334,14 @@ static enum stor_status upload_part(struct large_upload *large, int index, struc
     if (status == STOR_OK)
         report_progress(large, index, (uint64_t)job.source.length);
     return status;
+}
+
+static enum stor_status upload_part(struct large_upload *large, int index, struct stor_error *err)
+{
+    struct b2_upload_source part = {.fd = large->source->fd, .spool_fd = -1, .rest_fd = -1,
+                                    .mtime_ms = -1, .length = part_length(large, index),
+                                    .offset = large->source->offset + (int64_t)index * large->part_size};
+    return send_part(large, index, &part, err);
 }
 
 /* A worker takes the next part nobody has, until none is left or one failed. */
@@ -403,7 +411,8 @@ static enum stor_status start_large_file(struct large_upload *large, struct stor
     for (size_t i = 0; i < plugin->config.info_count; i++)
         json_object_object_add(info, plugin->config.info[i].name,
                                json_object_new_string(plugin->config.info[i].value));
-    json_object_object_add(info, "large_file_sha1", json_object_new_string(large->whole_sha1));
+    if (large->whole_sha1[0])
+        json_object_object_add(info, "large_file_sha1", json_object_new_string(large->whole_sha1));
     if (large->source->mtime_ms >= 0) {
         char mtime[32];
         snprintf(mtime, sizeof mtime, "%lld", (long long)large->source->mtime_ms);
@@ -567,6 +576,14 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
     struct unfinished_match match = {.large = large};
     enum stor_status status = b2_list_unfinished(plugin, large->bucket_id, large->key,
                                                  match_unfinished, &match, err);
+    if (status == STOR_EAUTH && plugin->config.resume) {
+        /* A key that may write but not list: upload without resuming. */
+        b2_log(plugin, STOR_LOG_WARN, "%s: cannot look for an unfinished upload to resume (%s); "
+               "starting a new one", large->key, err->message);
+        err->message[0] = '\0';
+        free_match(&match);
+        return STOR_OK;
+    }
     if (match.failed)
         status = stor_fail(err, STOR_EINTERNAL, "out of memory");
     if (status != STOR_OK || !match.file_id) {
@@ -707,6 +724,17 @@ static void account_part_sizes(struct b2_plugin *plugin, int64_t *recommended, i
         *minimum = B2_PART_SIZE_MIN;
 }
 
+/* B2 takes 10 file-info entries; a large file's own two leave 8 for info.* options. */
+static enum stor_status check_info_count(const struct b2_plugin *plugin, const char *key,
+                                         struct stor_error *err)
+{
+    if (plugin->config.info_count + 2 <= 10)
+        return STOR_OK;
+    return stor_fail(err, STOR_EINVAL, "%s: a large file takes 8 info.* options at most (B2 keeps "
+                     "10 file-info entries, large_file_sha1 and src_last_modified_millis "
+                     "included); %zu were given", key, plugin->config.info_count);
+}
+
 /* One line on how to go on after a failure: the unfinished file is kept on purpose. */
 static void add_resume_hint(struct large_upload *large, struct stor_error *err)
 {
@@ -720,13 +748,30 @@ static void add_resume_hint(struct large_upload *large, struct stor_error *err)
     strcat(err->message, hint);
 }
 
+static void large_free(struct large_upload *large)
+{
+    for (size_t i = 0; i < large->idle_count; i++)
+        b2_target_free(&large->idle[i]); /* part URLs die with their file */
+    free(large->idle);
+    free(large->bucket_id);
+    free(large->file_id);
+    free(large->part_sha1);
+    free(large->present);
+    free(large->sent);
+    pthread_cond_destroy(&large->changed);
+    pthread_mutex_destroy(&large->lock);
+}
+
 enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, const char *key,
                               const struct b2_upload_source *source, stor_object_fn on_result,
                               void *context, struct stor_error *err)
 {
     struct large_upload large = {.plugin = plugin, .bucket = bucket, .key = key, .source = source};
     pthread_mutex_init(&large.lock, NULL);
-    enum stor_status status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
+    pthread_cond_init(&large.changed, NULL);
+    enum stor_status status = check_info_count(plugin, key, err);
+    if (status == STOR_OK)
+        status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
     int64_t recommended = 0, minimum = 0, part_size = 0;
     if (status == STOR_OK) {
         char why[300];
@@ -754,14 +799,249 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
         status = finish_large_file(&large, on_result, context, err);
     if (status != STOR_OK && large.file_id)
         add_resume_hint(&large, err);
-    for (size_t i = 0; i < large.idle_count; i++)
-        b2_target_free(&large.idle[i]); /* part URLs die with their file */
-    free(large.idle);
-    free(large.bucket_id);
-    free(large.file_id);
-    free(large.part_sha1);
-    free(large.present);
-    free(large.sent);
-    pthread_mutex_destroy(&large.lock);
+    large_free(&large);
+    return status;
+}
+
+/* ---- a pipe above the cutoff: parts sent as they fill ---- */
+
+/* One part's buffer: free, queued for a worker, or being sent. */
+struct stream_slot {
+    char *buffer;
+    int64_t length;
+    int index;
+    int state;
+};
+
+enum { SLOT_FREE, SLOT_QUEUED, SLOT_SENDING };
+
+struct stream {
+    struct large_upload *large;
+    struct b2_upload_source *whole; /* length grows as the pipe is read */
+    const struct b2_upload_source *prefix; /* read before the cutoff: memory or spool file */
+    int64_t prefix_used;
+    struct stream_slot *slots;
+    int slot_count;
+    int reading_done;
+};
+
+/* Up to size bytes of the stream: the prefix first, then the pipe. 0 at the end, -1 on error. */
+static ssize_t stream_read(struct stream *stream, char *buffer, size_t size)
+{
+    const struct b2_upload_source *prefix = stream->prefix;
+    int64_t left = prefix->length - stream->prefix_used;
+    if (left > 0) {
+        size_t want = left < (int64_t)size ? (size_t)left : size;
+        ssize_t got;
+        if (prefix->fd < 0) {
+            memcpy(buffer, prefix->memory + stream->prefix_used, want);
+            got = (ssize_t)want;
+        } else {
+            do
+                got = pread(prefix->fd, buffer, want, prefix->offset + stream->prefix_used);
+            while (got < 0 && errno == EINTR);
+            if (got == 0)
+                got = -1;
+        }
+        if (got > 0)
+            stream->prefix_used += got;
+        return got;
+    }
+    ssize_t got;
+    do
+        got = read(prefix->rest_fd, buffer, size);
+    while (got < 0 && errno == EINTR);
+    return got;
+}
+
+static void *stream_worker(void *context)
+{
+    struct stream *stream = context;
+    struct large_upload *large = stream->large;
+    pthread_mutex_lock(&large->lock);
+    for (;;) {
+        struct stream_slot *next = NULL;
+        for (int i = 0; i < stream->slot_count; i++)
+            if (stream->slots[i].state == SLOT_QUEUED &&
+                (!next || stream->slots[i].index < next->index))
+                next = &stream->slots[i];
+        if (!next && (stream->reading_done || large->failed))
+            break;
+        if (!next) {
+            pthread_cond_wait(&large->changed, &large->lock);
+            continue;
+        }
+        next->state = SLOT_SENDING;
+        pthread_mutex_unlock(&large->lock);
+        struct b2_upload_source part = {.fd = -1, .spool_fd = -1, .rest_fd = -1, .mtime_ms = -1,
+                                        .memory = next->buffer, .length = next->length};
+        struct stor_error err = {""};
+        enum stor_status status = large->failed ? STOR_OK : send_part(large, next->index, &part, &err);
+        pthread_mutex_lock(&large->lock);
+        if (status != STOR_OK && !large->failed) {
+            large->failed = 1;
+            large->status = status;
+            large->err = err;
+        }
+        next->state = SLOT_FREE;
+        pthread_cond_broadcast(&large->changed);
+    }
+    pthread_mutex_unlock(&large->lock);
+    return NULL;
+}
+
+/* Fill free buffers from the stream, one part each, hashing the parts and the whole. */
+static enum stor_status read_parts(struct stream *stream, struct stor_error *err)
+{
+    struct large_upload *large = stream->large;
+    struct b2_sha1 whole;
+    if (b2_sha1_init(&whole) != 0)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    enum stor_status status = STOR_OK;
+    for (int index = 0;; index++) {
+        pthread_mutex_lock(&large->lock);
+        struct stream_slot *slot = NULL;
+        while (!large->failed && !slot) {
+            for (int i = 0; i < stream->slot_count && !slot; i++)
+                if (stream->slots[i].state == SLOT_FREE)
+                    slot = &stream->slots[i];
+            if (!slot)
+                pthread_cond_wait(&large->changed, &large->lock);
+        }
+        pthread_mutex_unlock(&large->lock);
+        if (!slot)
+            break; /* a worker failed: its error is the one to report */
+        if (!slot->buffer && !(slot->buffer = malloc((size_t)large->part_size))) {
+            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+            break;
+        }
+        int64_t length = 0;
+        while (length < large->part_size) {
+            if (b2_cancelled(large->plugin)) {
+                status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", large->key);
+                break;
+            }
+            ssize_t got = stream_read(stream, slot->buffer + length,
+                                      (size_t)(large->part_size - length));
+            if (got < 0) {
+                status = stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", large->key,
+                                   strerror(errno));
+                break;
+            }
+            if (got == 0)
+                break;
+            length += got;
+        }
+        if (status != STOR_OK || length == 0)
+            break;
+        if (index >= B2_PARTS_MAX) {
+            status = stor_fail(err, STOR_EINVAL, "%s: standard input is longer than 10,000 parts "
+                               "of %lld bytes; set a larger part_size", large->key,
+                               (long long)large->part_size);
+            break;
+        }
+        struct b2_sha1 part;
+        if (b2_sha1_init(&part) != 0) {
+            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+            break;
+        }
+        b2_sha1_update(&part, slot->buffer, (size_t)length);
+        b2_sha1_update(&whole, slot->buffer, (size_t)length);
+        b2_sha1_final(&part, large->part_sha1[index]);
+        pthread_mutex_lock(&large->lock);
+        stream->whole->length += length;
+        large->part_count = index + 1;
+        slot->index = index;
+        slot->length = length;
+        slot->state = SLOT_QUEUED;
+        pthread_cond_broadcast(&large->changed);
+        pthread_mutex_unlock(&large->lock);
+        if (length < large->part_size)
+            break; /* the pipe ended */
+    }
+    if (status == STOR_OK)
+        b2_sha1_final(&whole, large->whole_sha1);
+    else
+        b2_sha1_abandon(&whole);
+    return status;
+}
+
+enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                     const struct b2_upload_source *source,
+                                     stor_object_fn on_result, void *context,
+                                     struct stor_error *err)
+{
+    struct b2_upload_source whole = {.fd = -1, .spool_fd = -1, .rest_fd = -1, .mtime_ms = -1};
+    struct large_upload large = {.plugin = plugin, .bucket = bucket, .key = key, .source = &whole,
+                                 .streaming = 1};
+    pthread_mutex_init(&large.lock, NULL);
+    pthread_cond_init(&large.changed, NULL);
+    int slot_count = plugin->config.transfers;
+    struct stream stream = {.large = &large, .whole = &whole, .prefix = source,
+                            .slots = calloc((size_t)slot_count, sizeof *stream.slots),
+                            .slot_count = slot_count};
+    large.part_sha1 = calloc(B2_PARTS_MAX, sizeof *large.part_sha1);
+    large.sent = calloc(B2_PARTS_MAX, sizeof *large.sent);
+    enum stor_status status = stream.slots && large.part_sha1 && large.sent
+                                  ? check_info_count(plugin, key, err)
+                                  : stor_fail(err, STOR_EINTERNAL, "out of memory");
+    if (status == STOR_OK)
+        status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
+    if (status == STOR_OK) {
+        /* The size is not known: the part size the options or the account give, which also
+         * bounds the stream (10,000 parts). */
+        int64_t recommended, minimum;
+        char why[300];
+        account_part_sizes(plugin, &recommended, &minimum);
+        large.part_size = b2_part_size_for(0, plugin->config.part_size,
+                                           plugin->config.upload_cutoff, recommended, minimum, why,
+                                           sizeof why);
+        if (large.part_size < 0)
+            status = stor_fail(err, STOR_EINVAL, "%s: %s", key, why);
+    }
+    if (status == STOR_OK) {
+        b2_log(plugin, STOR_LOG_INFO, "%s: standard input above the cutoff: a large file in parts "
+               "of %lld bytes", key, (long long)large.part_size);
+        status = start_large_file(&large, err);
+    }
+    if (status == STOR_OK) {
+        pthread_t threads[B2_MAX_TRANSFERS];
+        int started = 0;
+        for (; started < slot_count; started++)
+            if (pthread_create(&threads[started], NULL, stream_worker, &stream) != 0)
+                break;
+        if (started == 0)
+            status = stor_fail(err, STOR_EINTERNAL, "cannot start a thread for the parts");
+        else
+            status = read_parts(&stream, err);
+        pthread_mutex_lock(&large.lock);
+        stream.reading_done = 1;
+        if (status != STOR_OK)
+            large.failed = 1; /* queued parts are dropped */
+        pthread_cond_broadcast(&large.changed);
+        pthread_mutex_unlock(&large.lock);
+        for (int i = 0; i < started; i++)
+            pthread_join(threads[i], NULL);
+        if (status == STOR_OK && large.failed) {
+            *err = large.err;
+            status = large.status;
+        }
+    }
+    large.streaming = 0;
+    if (status == STOR_OK)
+        status = finish_large_file(&large, on_result, context, err);
+    if (status != STOR_OK && large.file_id) {
+        /* Without the whole input nothing can resume it: cancel it rather than leave it billed. */
+        struct stor_error ignored;
+        int cancelled = b2_cancel_large_file(plugin, large.file_id, &ignored) == STOR_OK;
+        size_t length = strlen(err->message);
+        snprintf(err->message + length, sizeof err->message - length, "%s",
+                 cancelled ? "; the partial upload was cancelled (standard input cannot be resumed)"
+                           : "; the partial upload is left: stor --backend=b2 cleanup removes it");
+    }
+    for (int i = 0; stream.slots && i < slot_count; i++)
+        free(stream.slots[i].buffer);
+    free(stream.slots);
+    large_free(&large);
     return status;
 }

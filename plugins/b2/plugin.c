@@ -195,12 +195,12 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
 {
     struct b2_config *config = &plugin->config;
     const char *key_file = NULL;
+    enum stor_status status = STOR_OK;
     config->retries = 8;
     config->retry_time_ms = 600 * 1000;
     config->upload_cutoff = B2_DEFAULT_UPLOAD_CUTOFF;
     config->transfers = B2_DEFAULT_TRANSFERS;
     config->resume = 1;
-    enum stor_status status = STOR_OK;
     config->disk_cache = 1;
     config->connect_timeout_s = 30;
     config->idle_timeout_s = 120;
@@ -426,7 +426,7 @@ static const struct stor_option_doc b2_options[] = {
     {"retries", "tries of one B2 call before giving up (default 8)"},
     {"retry_time", "seconds one B2 call may spend retrying (default 600)"},
     {"content_type", "Content-Type of uploads (default b2/x-auto: B2 picks by extension)"},
-    {"info.NAME", "file info NAME=VALUE stored with uploads (up to 9)"},
+    {"info.NAME", "file info NAME=VALUE stored with uploads (up to 9; 8 for large files)"},
     {"upload_cutoff", "files above this SIZE go up as large files in parts (default 200MiB, "
                       "5M to 5G; K/M/G = powers of 1000, KiB/MiB/GiB = powers of 1024)"},
     {"part_size", "SIZE of one part of a large file (default: max(B2's recommended 100M, "

@@ -116,8 +116,8 @@ static int open_spool(void)
     return fd;
 }
 
-/* Read a pipe to its end: into memory while short, else into an unlinked spool file (which a
- * large upload then reads part by part). */
+/* Read a pipe to its end: into memory while short, else into an unlinked spool file. Above the
+ * cutoff stop: what was read is the start of a large file whose rest comes from fd. */
 static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, int fd,
                                    struct b2_upload_source *source, struct stor_error *err)
 {
@@ -157,14 +157,10 @@ static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, in
             return stor_fail(err, STOR_EIO, "%s: writing the spool file failed: %s", key,
                              strerror(errno));
         source->length += got;
-    }
-    if (source->spool_fd < 0 && b2_wants_large(plugin, source->length)) {
-        /* A large upload reads its parts with pread: put the short buffer in a file. */
-        source->spool_fd = open_spool();
-        if (source->spool_fd < 0 ||
-            write_all(source->spool_fd, source->memory, (size_t)source->length) != 0)
-            return stor_fail(err, STOR_EIO, "%s: cannot spool standard input to a temporary "
-                             "file: %s", key, strerror(errno));
+        if (b2_wants_large(plugin, source->length)) {
+            source->rest_fd = fd; /* the rest streams into parts (large_file.c) */
+            break;
+        }
     }
     if (source->spool_fd >= 0) {
         free(source->memory);
@@ -182,6 +178,7 @@ static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key
     memset(source, 0, sizeof *source);
     source->fd = -1;
     source->spool_fd = -1;
+    source->rest_fd = -1;
     source->mtime_ms = -1;
     if (fstat(fd, &info) != 0)
         return stor_fail(err, STOR_EIO, "%s: cannot stat the input: %s", key, strerror(errno));
@@ -465,8 +462,10 @@ enum stor_status b2_put(void *instance, const char *bucket, const char *key, int
     struct file_upload file = {.bucket = bucket, .key = key, .length = source.length,
                                .mtime_ms = source.mtime_ms, .on_result = on_result,
                                .context = context};
-    if (status == STOR_OK && b2_wants_large(plugin, source.length)) {
-        status = b2_put_large(plugin, bucket, key, &source, on_result, context, err);
+    if (status == STOR_OK && (source.rest_fd >= 0 || b2_wants_large(plugin, source.length))) {
+        status = source.rest_fd >= 0
+                     ? b2_put_large_stream(plugin, bucket, key, &source, on_result, context, err)
+                     : b2_put_large(plugin, bucket, key, &source, on_result, context, err);
         source_free(&source);
         return status;
     }

@@ -15,6 +15,7 @@ struct b2_upload_source {
     int spool_fd;           /* ours to close, or -1 */
     char sha1[B2_SHA1_HEX_LENGTH + 1]; /* known up front, or "" to send hex_digits_at_end */
     int64_t mtime_ms;       /* -1 when meaningless (pipes) */
+    int rest_fd;            /* a pipe whose rest follows this content (large stream), or -1 */
 };
 
 /* One body sent through leased upload targets, with the upload column of reference §2.3 on
@@ -53,6 +54,12 @@ void b2_upload_free_lines(char **lines, size_t count);
 enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, const char *key,
                               const struct b2_upload_source *source, stor_object_fn on_result,
                               void *context, struct stor_error *err);
+/* put of a pipe that went past the cutoff: source holds what was read so far, source->rest_fd
+ * the rest; parts are sent as they fill, transfers buffers of part_size at most. */
+enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                     const struct b2_upload_source *source,
+                                     stor_object_fn on_result, void *context,
+                                     struct stor_error *err);
 /* Whether a body of length bytes goes up as a large file. */
 int b2_wants_large(const struct b2_plugin *plugin, int64_t length);
 
