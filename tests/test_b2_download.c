@@ -41,7 +41,8 @@ static int setup_parallel(void **state)
 
 static int setup_cdn(void **state)
 {
-    static const char *const options[] = {"download_url=https://cdn.test/", NULL};
+    static const char *const options[] = {"download_url=https://cdn.test/", "download_part_size=2",
+                                          NULL};
     return start(state, options);
 }
 
@@ -173,7 +174,8 @@ static void get_resume_appends_and_verifies(void **state)
     struct stor_error err;
     assert_int_equal(get_ex(fixture, "big", NULL, 10, -1, 1, fd, &got, &err), STOR_OK);
     assert_string_equal(read_back(fd), "0123456789abcdefghij");
-    assert_string_equal(fixture->fake.log[vfake_last(&fixture->fake, "/file/")].range, "bytes=10-");
+    /* From the last byte already there, so a complete but unverified file still has a range. */
+    assert_string_equal(fixture->fake.log[vfake_last(&fixture->fake, "/file/")].range, "bytes=9-");
     assert_string_equal(got.sha1, version->sha1);
     assert_int_equal(got.size, 20);
     assert_int_equal(lseek(fd, 0, SEEK_CUR), 20);
@@ -182,6 +184,16 @@ static void get_resume_appends_and_verifies(void **state)
     fd = fake_file("XXXXXXXXXX", 10);
     assert_int_equal(get_ex(fixture, "big", NULL, 10, -1, 1, fd, &got, &err), STOR_EIO);
     assert_non_null(strstr(err.message, "does not match its SHA-1"));
+    close(fd);
+    /* All there already: one byte fetched again, the whole verified. */
+    fd = fake_file("0123456789abcdefghij", 20);
+    assert_int_equal(get_ex(fixture, "big", NULL, 20, -1, 1, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "0123456789abcdefghij");
+    assert_string_equal(fixture->fake.log[vfake_last(&fixture->fake, "/file/")].range, "bytes=19-");
+    close(fd);
+    /* More than the object: not this version. */
+    fd = fake_file("0123456789abcdefghijk", 21);
+    assert_int_equal(get_ex(fixture, "big", NULL, 21, -1, 1, fd, &got, &err), STOR_EINVAL);
     close(fd);
     /* Resuming into a pipe, or with a length, is refused. */
     int pipe_fds[2];
@@ -314,6 +326,11 @@ static void get_through_download_url(void **state)
     assert_int_equal(get_ex(fixture, "d/x y", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
     int last = vfake_last(&fixture->fake, "/file/");
     assert_string_equal(fixture->fake.log[last].url, "https://cdn.test/file/bucket1/d/x%20y");
+    assert_string_equal(read_back(fd), "cdn");
+    /* The second range too went through the CDN, by name. */
+    assert_int_equal(vfake_count(&fixture->fake, "https://cdn.test/file/bucket1/d/x%20y"), 2);
+    assert_string_equal(fixture->fake.log[last].range, "bytes=2-2");
+    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id"), 0);
     close(fd);
     fd = fake_file("", 0);
     assert_int_equal(get_ex(fixture, "d/x y", version->id, 0, -1, 0, fd, &got, &err), STOR_OK);
