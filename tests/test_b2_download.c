@@ -194,6 +194,7 @@ static void get_resume_appends_and_verifies(void **state)
     /* More than the object: not this version. */
     fd = fake_file("0123456789abcdefghijk", 21);
     assert_int_equal(get_ex(fixture, "big", NULL, 21, -1, 1, fd, &got, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "cannot resume: the partial file's 21 bytes"));
     close(fd);
     /* Resuming into a pipe, or with a length, is refused. */
     int pipe_fds[2];
@@ -283,6 +284,16 @@ static void get_parallel_ranges(void **state)
     for (size_t i = 0; i < fixture->fake.log_count; i++)
         seen_last |= strcmp(fixture->fake.log[i].range, "bytes=98-99") == 0;
     assert_true(seen_last);
+    close(fd);
+    /* A range refused with 401 expired_auth_token re-authorizes once and goes on. */
+    size_t authorizations = fake_count(fixture->test.http, "b2_authorize_account");
+    fixture->fake.fail_count = 1;
+    fixture->fake.fail_status = 401;
+    fixture->fake.fail_code = "expired_auth_token";
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "p", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_memory_equal(read_back(fd), data, 101);
+    assert_int_equal(fake_count(fixture->test.http, "b2_authorize_account"), authorizations + 1);
     close(fd);
     /* A corrupted range is caught by the whole-file SHA-1 read back from the file. */
     fixture->fake.corrupt = 2; /* the probe and one range */

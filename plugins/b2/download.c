@@ -427,6 +427,9 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         /* An empty file has no byte 0: ask again for all of it. */
         status = fetch(plugin, &source, -1, -1, &writer, &response, err);
     }
+    if (status == STOR_EINVAL && resume)
+        stor_fail(err, status, "%s: cannot resume: the partial file's %lld bytes are more than "
+                  "this file holds in B2", key, (long long)opts.offset);
     if (status != STOR_OK) {
         pthread_mutex_destroy(&shared.lock);
         return status;
