@@ -365,6 +365,27 @@ static void download_options_are_checked(void **state)
     }
 }
 
+/* Without download_part_size, ranges are the account's recommendedPartSize, known before the
+ * first request even on a fresh instance. */
+static void part_size_from_the_account(void **state)
+{
+    struct fixture *fixture = *state;
+    fake_script(fixture->test.http, "b2_authorize_account", 200, "Content-Type: application/json\n",
+                "{\"accountId\": \"account-1\", \"authorizationToken\": \"acct-token-1\", "
+                "\"apiUrl\": \"https://api.test\", \"downloadUrl\": \"https://f.test\", "
+                "\"recommendedPartSize\": 8, \"absoluteMinimumPartSize\": 5, \"allowed\": "
+                "{\"capabilities\": [\"listFiles\", \"readFiles\"]}}");
+    vfake_put(&fixture->fake, "twenty", "0123456789abcdefghij", 20);
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "twenty", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "0123456789abcdefghij");
+    assert_string_equal(fixture->fake.log[0].range, "bytes=0-7");
+    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id"), 2);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(get_small_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(get_through_download_url, setup_cdn, teardown),
         cmocka_unit_test(download_options_are_checked),
+        cmocka_unit_test_setup_teardown(part_size_from_the_account, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
