@@ -57,7 +57,7 @@ struct fixture {
 
 static struct fixture *fx;
 
-static void open_plugin(void)
+static void open_plugin_as(const char *key_id, const char *key)
 {
     struct stor_option options[] = {
         {"endpoint", b2_test_server_url(fx->server)},
@@ -67,8 +67,8 @@ static void open_plugin(void)
         {"retry_time", "20"},
     };
     struct stor_error err = {""};
-    setenv("B2_APPLICATION_KEY_ID", B2_TEST_KEY_ID, 1);
-    setenv("B2_APPLICATION_KEY", B2_TEST_KEY, 1);
+    setenv("B2_APPLICATION_KEY_ID", key_id, 1);
+    setenv("B2_APPLICATION_KEY", key, 1);
     enum stor_status status = fx->b2->open(&host, options, sizeof options / sizeof *options,
                                            &fx->instance, &err);
     if (status != STOR_OK)
@@ -79,11 +79,13 @@ static void open_plugin(void)
 static int setup(void **state)
 {
     fx = calloc(1, sizeof *fx);
-    const char *const args[] = {"--bucket", "other-bucket", NULL};
+    const char *const args[] = {"--bucket", "other-bucket", "--restricted-key",
+                                "nodelete-id:nodelete-key:test-bucket:listBuckets,listFiles,readFiles,writeFiles",
+                                NULL};
     fx->server = b2_test_server_start(args);
     assert_non_null(fx->server);
     fx->b2 = stor_plugin_entry();
-    open_plugin();
+    open_plugin_as(B2_TEST_KEY_ID, B2_TEST_KEY);
     return 0;
 }
 
@@ -340,6 +342,25 @@ static void hide_and_delete_versions(void **state)
     assert_int_equal(remove_ex("doc", NULL, STOR_REMOVE_ALL_VERSIONS, &err), STOR_ENOTFOUND);
 }
 
+/* A key without deleteFiles can hide but not delete: EAUTH naming the capability. */
+static void delete_needs_delete_files(void **state)
+{
+    put(B2_TEST_BUCKET, "kept", "data", 4);
+    fx->b2->close(fx->instance);
+    open_plugin_as("nodelete-id", "nodelete-key");
+    struct listing listing = versions_of("kept");
+    assert_int_equal(listing.count, 1);
+    struct stor_error err = {""};
+    assert_int_equal(remove_ex("kept", listing.ids[0], 0, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "deleteFiles"));
+    assert_int_equal(remove_ex("kept", NULL, STOR_REMOVE_ALL_VERSIONS, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "deleteFiles"));
+    assert_int_equal(remove_ex("kept", NULL, 0, &err), STOR_OK); /* hide */
+    listing = versions_of("kept");
+    assert_int_equal(listing.count, 2);
+    assert_true(listing.hidden[0]);
+}
+
 /* 2,500 names: three pages of b2_list_file_names, and of b2_list_file_versions. */
 static void list_2500_names(void **state)
 {
@@ -401,6 +422,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(resume_interrupted_download, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupted_download_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(hide_and_delete_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_needs_delete_files, setup, teardown),
         cmocka_unit_test_setup_teardown(list_2500_names, setup, teardown),
         cmocka_unit_test_setup_teardown(server_side_copy, setup, teardown),
     };

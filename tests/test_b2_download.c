@@ -41,7 +41,8 @@ static int setup_parallel(void **state)
 
 static int setup_cdn(void **state)
 {
-    static const char *const options[] = {"download_url=https://cdn.test/", NULL};
+    static const char *const options[] = {"download_url=https://cdn.test/", "download_part_size=2",
+                                          NULL};
     return start(state, options);
 }
 
@@ -173,7 +174,8 @@ static void get_resume_appends_and_verifies(void **state)
     struct stor_error err;
     assert_int_equal(get_ex(fixture, "big", NULL, 10, -1, 1, fd, &got, &err), STOR_OK);
     assert_string_equal(read_back(fd), "0123456789abcdefghij");
-    assert_string_equal(fixture->fake.log[vfake_last(&fixture->fake, "/file/")].range, "bytes=10-");
+    /* From the last byte already there, so a complete but unverified file still has a range. */
+    assert_string_equal(fixture->fake.log[vfake_last(&fixture->fake, "/file/")].range, "bytes=9-");
     assert_string_equal(got.sha1, version->sha1);
     assert_int_equal(got.size, 20);
     assert_int_equal(lseek(fd, 0, SEEK_CUR), 20);
@@ -182,6 +184,17 @@ static void get_resume_appends_and_verifies(void **state)
     fd = fake_file("XXXXXXXXXX", 10);
     assert_int_equal(get_ex(fixture, "big", NULL, 10, -1, 1, fd, &got, &err), STOR_EIO);
     assert_non_null(strstr(err.message, "does not match its SHA-1"));
+    close(fd);
+    /* All there already: one byte fetched again, the whole verified. */
+    fd = fake_file("0123456789abcdefghij", 20);
+    assert_int_equal(get_ex(fixture, "big", NULL, 20, -1, 1, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "0123456789abcdefghij");
+    assert_string_equal(fixture->fake.log[vfake_last(&fixture->fake, "/file/")].range, "bytes=19-");
+    close(fd);
+    /* More than the object: not this version. */
+    fd = fake_file("0123456789abcdefghijk", 21);
+    assert_int_equal(get_ex(fixture, "big", NULL, 21, -1, 1, fd, &got, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "cannot resume: the partial file's 21 bytes"));
     close(fd);
     /* Resuming into a pipe, or with a length, is refused. */
     int pipe_fds[2];
@@ -272,6 +285,16 @@ static void get_parallel_ranges(void **state)
         seen_last |= strcmp(fixture->fake.log[i].range, "bytes=98-99") == 0;
     assert_true(seen_last);
     close(fd);
+    /* A range refused with 401 expired_auth_token re-authorizes once and goes on. */
+    size_t authorizations = fake_count(fixture->test.http, "b2_authorize_account");
+    fixture->fake.fail_count = 1;
+    fixture->fake.fail_status = 401;
+    fixture->fake.fail_code = "expired_auth_token";
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "p", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_memory_equal(read_back(fd), data, 101);
+    assert_int_equal(fake_count(fixture->test.http, "b2_authorize_account"), authorizations + 1);
+    close(fd);
     /* A corrupted range is caught by the whole-file SHA-1 read back from the file. */
     fixture->fake.corrupt = 2; /* the probe and one range */
     fd = fake_file("", 0);
@@ -314,6 +337,11 @@ static void get_through_download_url(void **state)
     assert_int_equal(get_ex(fixture, "d/x y", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
     int last = vfake_last(&fixture->fake, "/file/");
     assert_string_equal(fixture->fake.log[last].url, "https://cdn.test/file/bucket1/d/x%20y");
+    assert_string_equal(read_back(fd), "cdn");
+    /* The second range too went through the CDN, by name. */
+    assert_int_equal(vfake_count(&fixture->fake, "https://cdn.test/file/bucket1/d/x%20y"), 2);
+    assert_string_equal(fixture->fake.log[last].range, "bytes=2-2");
+    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id"), 0);
     close(fd);
     fd = fake_file("", 0);
     assert_int_equal(get_ex(fixture, "d/x y", version->id, 0, -1, 0, fd, &got, &err), STOR_OK);
@@ -337,6 +365,27 @@ static void download_options_are_checked(void **state)
     }
 }
 
+/* Without download_part_size, ranges are the account's recommendedPartSize, known before the
+ * first request even on a fresh instance. */
+static void part_size_from_the_account(void **state)
+{
+    struct fixture *fixture = *state;
+    fake_script(fixture->test.http, "b2_authorize_account", 200, "Content-Type: application/json\n",
+                "{\"accountId\": \"account-1\", \"authorizationToken\": \"acct-token-1\", "
+                "\"apiUrl\": \"https://api.test\", \"downloadUrl\": \"https://f.test\", "
+                "\"recommendedPartSize\": 8, \"absoluteMinimumPartSize\": 5, \"allowed\": "
+                "{\"capabilities\": [\"listFiles\", \"readFiles\"]}}");
+    vfake_put(&fixture->fake, "twenty", "0123456789abcdefghij", 20);
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "twenty", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_string_equal(read_back(fd), "0123456789abcdefghij");
+    assert_string_equal(fixture->fake.log[0].range, "bytes=0-7");
+    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id"), 2);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(get_small_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(get_through_download_url, setup_cdn, teardown),
         cmocka_unit_test(download_options_are_checked),
+        cmocka_unit_test_setup_teardown(part_size_from_the_account, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

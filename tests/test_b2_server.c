@@ -1634,6 +1634,13 @@ static void test_corrupt_downloads(void **state)
 	assert_int_equal(b2_test_server_counter_field(f->server, "b2_download_file_by_id", "injected"), 1);
 	assert_int_equal(b2_test_server_control(f->server, "POST", "/_test/corrupt",
 						 "{\"api\":\"b2_nothing\"}", NULL), 400);
+	/* HEAD by id (rclone's large server-side copy reads the source's headers so). */
+	struct reply head = http("HEAD", url, headers, NULL, 0);
+	assert_int_equal(head.status, 200);
+	assert_string_equal(header(&head, "Content-Length"), "10");
+	assert_string_equal(header(&head, "X-Bz-Content-Sha1"), hex);
+	assert_null(head.body);
+	reply_free(&head);
 }
 
 static void test_thread_per_connection(void **state)

@@ -6,7 +6,7 @@
 
 builddir=${STOR_TEST_BUILDDIR:-.}
 server=${B2_TEST_SERVER:-$builddir/tests/b2-server/b2-test-server}
-plan=16
+plan=19
 count=0
 failed=0
 
@@ -184,6 +184,24 @@ else
 	not_ok "X-Bz-Test-Mode reached the server (no upload refused)"
 fi
 check "rclone check agrees after fail_some_uploads" rclone_run check "$src" "storb2:$bucket/copy3"
+
+# ---- server-side copy (b2_copy_file; b2_copy_part above --b2-copy-cutoff): nothing uploaded ----
+control POST /_test/reset >/dev/null
+if rclone_run copyto "storb2:$bucket/copy3/file1.txt" "storb2:$bucket/copied/file1.txt" &&
+	test "$(counter b2_copy_file calls)" -eq 1 && test "$(counter b2_upload_file calls)" -eq 0; then
+	ok "rclone copyto copies a small file server-side (b2_copy_file, no upload)"
+else
+	not_ok "rclone copyto copies a small file server-side (b2_copy_file, no upload)"
+fi
+control POST /_test/reset >/dev/null
+check "rclone copyto copies the 16 MB file server-side in parts" \
+	rclone_run --b2-copy-cutoff 5M copyto "storb2:$bucket/copy3/large.bin" "storb2:$bucket/copied/large.bin"
+if test "$(counter b2_copy_part calls)" -ge 3 && test "$(counter b2_upload_part calls)" -eq 0 &&
+	rclone --config "$work/rclone.conf" cat "storb2:$bucket/copied/large.bin" | cmp -s - "$src/large.bin"; then
+	ok "the copied 16 MB file went through b2_copy_part and reads back byte for byte"
+else
+	not_ok "the copied 16 MB file went through b2_copy_part and reads back byte for byte"
+fi
 
 kill "$server_pid"
 if wait "$server_pid"; then

@@ -322,6 +322,10 @@ static int64_t part_size(struct b2_plugin *plugin)
 {
     if (plugin->config.download_part_size > 0)
         return plugin->config.download_part_size;
+    struct b2_credentials credentials; /* authorized first, so the account's size is known */
+    struct stor_error ignored;         /* a failure shows again in the first request */
+    if (b2_auth_get(plugin, &credentials, &ignored) == STOR_OK)
+        b2_credentials_free(&credentials);
     pthread_mutex_lock(&plugin->auth_lock);
     int64_t part = plugin->account.recommended_part_size;
     pthread_mutex_unlock(&plugin->auth_lock);
@@ -403,14 +407,18 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
                                  .sha1 = regular ? NULL : &hash};
     if (regular && !resume && (writer.start = lseek(fd, 0, SEEK_CUR)) < 0)
         writer.start = 0;
+    /* Resuming asks from the last byte already there (rewritten with the same value): even a file
+     * complete but not yet verified gets a satisfiable range. */
     if (resume)
-        writer.start = opts.offset; /* the first offset bytes are already at [0, offset) */
+        writer.start = opts.offset - 1; /* the first offset bytes are already at [0, offset) */
     int64_t base = resume ? 0 : writer.start - (ranged ? opts.offset : 0); /* object byte 0 */
 
     /* The first request: the range asked for, the rest when resuming, or (into a regular file)
      * the first part, whose Content-Range tells whether the rest is worth parallel ranges. */
     int64_t part = part_size(plugin), first = -1, last = -1;
-    if (ranged || resume) {
+    if (resume) {
+        first = opts.offset - 1;
+    } else if (ranged) {
         first = opts.offset;
         last = opts.length > 0 ? opts.offset + opts.length - 1 : -1;
     } else if (regular) {
@@ -423,6 +431,9 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         /* An empty file has no byte 0: ask again for all of it. */
         status = fetch(plugin, &source, -1, -1, &writer, &response, err);
     }
+    if (status == STOR_EINVAL && resume)
+        stor_fail(err, status, "%s: cannot resume: the partial file's %lld bytes are more than "
+                  "this file holds in B2", key, (long long)opts.offset);
     if (status != STOR_OK) {
         pthread_mutex_destroy(&shared.lock);
         return status;
@@ -435,8 +446,10 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
                            "for", key, response.status);
     } else if (!ranged && !resume && first == 0 && response.status == 206 &&
                total > writer.written) {
-        /* The rest of a large object, by id so every range comes from this very version. */
-        const char *id = b2_http_header(&response, "X-Bz-File-Id");
+        /* The rest of a large object, by id so every range comes from this very version; through
+         * download_url (a CDN) by name, the whole-file SHA-1 then catching a name overwritten. */
+        const char *id = plugin->config.download_url ? NULL
+                                                     : b2_http_header(&response, "X-Bz-File-Id");
         struct ranges ranges = {.plugin = plugin, .shared = &shared,
                                 .source = {bucket, key, id ? id : opts.version_id}, .fd = fd,
                                 .base = base, .first = writer.written, .end = total, .part = part};
@@ -451,7 +464,7 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         char hashed[B2_SHA1_HEX_LENGTH + 1] = "";
         if (writer.sha1)
             b2_sha1_final(writer.sha1, hashed);
-        int64_t size = resume ? opts.offset + writer.written : ranged ? writer.written
+        int64_t size = resume ? opts.offset - 1 + writer.written : ranged ? writer.written
                                                                        : total;
         status = finish(plugin, key, fd, &response, ranged, hashed[0] ? hashed : NULL,
                         resume ? 0 : base, size, on_result, context, err);

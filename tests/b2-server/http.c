@@ -165,7 +165,8 @@ static void dispatch(struct request *req)
 		return;
 	}
 	bool get = strcmp(req->method, MHD_HTTP_METHOD_GET) == 0;
-	if (!get && strcmp(req->method, MHD_HTTP_METHOD_POST) != 0) {
+	bool head_by_id = req->is_head && req->api == API_DOWNLOAD_FILE_BY_ID; /* rclone's large copy */
+	if (!get && !head_by_id && strcmp(req->method, MHD_HTTP_METHOD_POST) != 0) {
 		reply_error(req, 405, "method_not_allowed", "Method %s not allowed", req->method);
 		return;
 	}
