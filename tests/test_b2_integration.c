@@ -50,6 +50,8 @@ static int setup_with_restricted_key(void **state)
 {
     const char *const args[] = {"--bucket", "other-bucket", "--restricted-key",
                                 "limited-id:limited-secret:test-bucket:listBuckets,listFiles,readFiles,writeFiles",
+                                "--restricted-key",
+                                "prefixed-id:prefixed-secret:test-bucket:listBuckets,listFiles,readFiles,writeFiles:allowed/",
                                 NULL};
     return start_server_with(state, args);
 }
@@ -399,6 +401,18 @@ static void restricted_key_outside_its_bucket_is_refused(void **state)
     assert_int_equal(b2_test_server_counter(fx->server, "b2_get_upload_url"), 0);
     assert_int_equal(b2_test_server_counter(fx->server, "b2_list_buckets"), 0);
     run = stor_b2_env("limited-id", "limited-secret", NULL, "put", local, "test-bucket/x", NULL);
+    assert_int_equal(run.status, 0);
+    test_run_free(&run);
+
+    /* A key limited to a name prefix: refused outside it, before any upload. */
+    control("/_test/reset", "{\"counters\": true}");
+    run = stor_b2_env("prefixed-id", "prefixed-secret", NULL, "put", local, "test-bucket/other/x", NULL);
+    assert_int_equal(run.status, 4);
+    assert_non_null(strstr(run.err, "restricted to names starting with allowed/"));
+    test_run_free(&run);
+    assert_true(b2_test_server_counter(fx->server, "b2_upload_file") <= 0);
+    assert_true(b2_test_server_counter(fx->server, "b2_get_upload_url") <= 0);
+    run = stor_b2_env("prefixed-id", "prefixed-secret", NULL, "put", local, "test-bucket/allowed/x", NULL);
     assert_int_equal(run.status, 0);
     test_run_free(&run);
     free(local);

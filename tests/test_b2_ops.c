@@ -212,15 +212,36 @@ static void list_stops_when_asked(void **state)
 static void list_stays_inside_the_key_prefix(void **state)
 {
     struct b2_test *test = *state;
-    test->world.name_prefix = "d/";
-    put(test, "a", "1");
+    put(test, "a", "1"); /* stored by a key without the restriction */
     put(test, "d/x", "2");
-    struct listing listing = {0};
+    test->world.name_prefix = "d/";
+    test->world.account_token_expired = 1; /* the next call re-authorizes as the restricted key */
     struct stor_error err;
+    int sink = open("/dev/null", O_WRONLY);
+    assert_int_equal(b2_get(test->plugin, FAKE_BUCKET, "d/x", sink, NULL, NULL, &err), STOR_OK);
+    close(sink);
+    struct listing listing = {0};
     assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "", STOR_LIST_RECURSIVE, on_listed, &listing, &err), STOR_OK);
     assert_int_equal(listing.count, 1);
     assert_string_equal(listing.keys[0], "d/x");
     assert_non_null(strstr(fake_last(test->http, "b2_list_file_names")->body, "\"prefix\":\"d\\/\""));
+}
+
+/* A key restricted to a name prefix cannot write outside it: refused before any upload. */
+static void put_outside_the_key_prefix_is_refused(void **state)
+{
+    struct b2_test *test = *state;
+    test->world.name_prefix = "d/";
+    char path[] = "/tmp/stor-b2-prefix-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    struct stor_error err;
+    assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "elsewhere/x", fd, NULL, NULL, &err), STOR_EAUTH);
+    close(fd);
+    assert_non_null(strstr(err.message, "restricted to names starting with d/"));
+    assert_null(fake_last(test->http, "b2_get_upload_url"));
+    assert_null(fake_last(test->http, "b2_upload_file"));
 }
 
 /* An unknown bucket: not found, by name. */
@@ -260,6 +281,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(list_pages_and_folders, setup, teardown),
         cmocka_unit_test_setup_teardown(list_stops_when_asked, setup, teardown),
         cmocka_unit_test_setup_teardown(list_stays_inside_the_key_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(put_outside_the_key_prefix_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(list_unknown_bucket, setup, teardown),
         cmocka_unit_test_setup_teardown(remove_hides, setup, teardown),
     };

@@ -216,6 +216,25 @@ char *b2_auth_name_prefix(struct b2_plugin *plugin)
     return copy;
 }
 
+enum stor_status b2_auth_check_name(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                    struct stor_error *err)
+{
+    struct b2_credentials credentials;
+    enum stor_status status = b2_auth_get(plugin, &credentials, err);
+    if (status != STOR_OK)
+        return status;
+    b2_credentials_free(&credentials);
+    if (b2_auth_refuses_bucket(plugin, bucket, err))
+        return STOR_EAUTH;
+    char *prefix = b2_auth_name_prefix(plugin);
+    if (prefix && strncmp(key, prefix, strlen(prefix)) != 0)
+        status = stor_fail(err, STOR_EAUTH,
+                           "the application key is restricted to names starting with %s: it cannot "
+                           "write %s/%s", prefix, bucket, key);
+    free(prefix);
+    return status;
+}
+
 int b2_auth_refuses_bucket(struct b2_plugin *plugin, const char *name, struct stor_error *err)
 {
     char allowed[512] = "";

@@ -152,6 +152,10 @@ void b2_credentials_free(struct b2_credentials *credentials);
 int b2_auth_has_capability(struct b2_plugin *plugin, const char *capability);
 /* The key's name prefix restriction (malloc'd), or NULL when it has none or is not known. */
 char *b2_auth_name_prefix(struct b2_plugin *plugin);
+/* Before anything is sent: the key may write bucket/key (its bucket and name-prefix restrictions
+ * allow it), else STOR_EAUTH naming what the key is restricted to. */
+enum stor_status b2_auth_check_name(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                    struct stor_error *err);
 /* Whether the key is restricted to other buckets than name; if so err says which it may use, so
  * nothing is sent to a bucket the key cannot reach. */
 int b2_auth_refuses_bucket(struct b2_plugin *plugin, const char *name, struct stor_error *err);

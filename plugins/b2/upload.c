@@ -457,8 +457,11 @@ enum stor_status b2_put(void *instance, const char *bucket, const char *key, int
     const char *problem = b2_file_name_problem(key);
     if (problem)
         return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
+    enum stor_status status = b2_auth_check_name(plugin, bucket, key, err);
+    if (status != STOR_OK)
+        return status;
     struct b2_upload_source source;
-    enum stor_status status = prepare_source(plugin, key, fd, &source, err);
+    status = prepare_source(plugin, key, fd, &source, err);
     struct file_upload file = {.bucket = bucket, .key = key, .length = source.length,
                                .mtime_ms = source.mtime_ms, .on_result = on_result,
                                .context = context};
