@@ -295,6 +295,12 @@ static void get_parallel_ranges(void **state)
     assert_memory_equal(read_back(fd), data, 101);
     assert_int_equal(fake_count(fixture->test.http, "b2_authorize_account"), authorizations + 1);
     close(fd);
+    /* The host's cancellation stops the download. */
+    fixture->test.host.cancel = 1;
+    fd = fake_file("", 0);
+    assert_int_equal(get_ex(fixture, "p", NULL, 0, -1, 0, fd, &got, &err), STOR_ECANCELLED);
+    close(fd);
+    fixture->test.host.cancel = 0;
     /* A corrupted range is caught by the whole-file SHA-1 read back from the file. */
     fixture->fake.corrupt = 2; /* the probe and one range */
     fd = fake_file("", 0);
