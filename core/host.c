@@ -164,6 +164,26 @@ static void host_progress(const struct stor_host *self, const char *key, uint64_
     pthread_mutex_unlock(&host.lock);
 }
 
+void stor_progress_scan(uint64_t files)
+{
+    if (host.mode == STOR_PROGRESS_NEVER)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&host.lock);
+    double every = host.mode == STOR_PROGRESS_LINES ? 5.0 : 0.25;
+    if (seconds_between(host.last_draw, now) >= every) {
+        if (host.mode == STOR_PROGRESS_LINES) {
+            fprintf(stderr, "stor: scanning: %llu files so far\n", (unsigned long long)files);
+        } else {
+            fprintf(stderr, "\r\033[Kscanning: %llu files so far", (unsigned long long)files);
+            host.line_shown = 1;
+        }
+        host.last_draw = now;
+    }
+    pthread_mutex_unlock(&host.lock);
+}
+
 void stor_progress_batch(uint64_t files, uint64_t bytes)
 {
     pthread_mutex_lock(&host.lock);

@@ -20,6 +20,8 @@ const struct stor_host *stor_host_init(const char *backend, int verbosity,
 /* Installs SIGINT/SIGTERM handlers that raise the cancellation flag (a second signal kills). */
 void stor_host_catch_signals(void);
 
+/* Files found so far while a directory tree is walked. */
+void stor_progress_scan(uint64_t files);
 /* A multi-file transfer: the display counts files and bytes of the whole batch. */
 void stor_progress_batch(uint64_t files, uint64_t bytes);
 /* One file of the batch finished (stored, skipped or failed): `bytes` count as done. */

@@ -108,8 +108,11 @@ static int scan_local(struct batch *b, const char *rel)
             continue;
         if (is_dir)
             rc = scan_local(b, child);
-        else if (stat(child_path, &st) == 0 && S_ISREG(st.st_mode))
+        else if (stat(child_path, &st) == 0 && S_ISREG(st.st_mode)) {
             rc = add_job(b, child, st.st_size, mtime_ms_of(&st), NULL);
+            if (b->count % 1000 == 0)
+                stor_progress_scan(b->count); /* a large tree takes a while to walk */
+        }
     }
     closedir(d);
     return rc;
@@ -271,7 +274,9 @@ static void report_file(struct batch *b, struct job *job, enum outcome outcome,
         stor_print_json(j);
         json_object_put(j);
     } else if (error) {
-        stor_error_line("%s %s: %s", b->verb, job->rel, error);
+        int shown = strlen(job->rel) > 200 ? 197 : (int)strlen(job->rel);
+        stor_error_line("%s %.*s%s: %s", b->verb, shown, job->rel,
+                        shown < (int)strlen(job->rel) ? "..." : "", error);
     } else if (b->s->verbose || b->s->dry_run) {
         char shown[4096];
         stor_printable(key, shown, sizeof shown);
@@ -455,11 +460,14 @@ static int finish(struct batch *b, struct timespec start)
         for (size_t i = 0; i < b->count; i++) {
             if (!b->jobs[i].failed)
                 continue;
-            if (len + strlen(b->jobs[i].rel) + 8 >= sizeof names) {
+            const char *rel = b->jobs[i].rel;
+            int shown = strlen(rel) > 120 ? 117 : (int)strlen(rel); /* a name, not a screenful */
+            if (len + (size_t)shown + 12 >= sizeof names) {
                 strcpy(names + len, ", ...");
                 break;
             }
-            len += (size_t)sprintf(names + len, "%s%s", len ? ", " : "", b->jobs[i].rel);
+            len += (size_t)sprintf(names + len, "%s%.*s%s", len ? ", " : "", shown, rel,
+                                   shown < (int)strlen(rel) ? "..." : "");
         }
         stor_error_line("%s -r: %zu of %zu files failed: %s", b->verb, b->failed, b->count, names);
     }
@@ -537,7 +545,9 @@ int stor_cmd_get_tree(struct stor_session *s, const char *remote, const char *di
 {
     struct batch b;
     int code = init_batch(&b, s, "get", dir, remote);
-    if (code == STOR_EXIT_OK && mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    char top[PATH_MAX];
+    snprintf(top, sizeof top, "%s/", dir);
+    if (code == STOR_EXIT_OK && (make_parents(top) != 0 || mkdir(dir, 0777) != 0) && errno != EEXIST) {
         stor_error_line("cannot create %s: %s", dir, strerror(errno));
         code = stor_errno_exit_code(errno);
     }

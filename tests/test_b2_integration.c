@@ -608,6 +608,93 @@ static struct test_run rclone(const char *first, ...)
     return test_run(argv, env, NULL);
 }
 
+/* 500 files up with put -r, back with get -r, identical; again with --skip-existing: no uploads. */
+static void five_hundred_files_round_trip_then_nothing_to_do(void **state)
+{
+    char *tree = make_tree("five-hundred", 500);
+    expect_ok(stor_b2("-q", "put", "-r", "--transfers=8", tree, "test-bucket/many"));
+    assert_int_equal(stored_uploads(), 500);
+    assert_true(b2_test_server_counter(fx->server, "b2_get_upload_url") <= 8);
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_authorize_account"), 1);
+
+    char *back;
+    assert_true(asprintf(&back, "%s/many-back", fx->dir) > 0);
+    expect_ok(stor_b2("-q", "get", "-r", "--transfers=8", "test-bucket/many", back));
+    for (int i = 0; i < 500; i++) {
+        char a[4300], b[4300];
+        snprintf(a, sizeof a, "%s/f%03d", tree, i);
+        snprintf(b, sizeof b, "%s/f%03d", back, i);
+        assert_same_file(a, b);
+    }
+    control("/_test/reset", "{\"counters\": true}");
+    struct test_run run = stor_b2("put", "-r", "--skip-existing", tree, "test-bucket/many");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "500 files: 0 stored, 500 skipped, 0 failed"));
+    test_run_free(&run);
+    assert_true(b2_test_server_counter(fx->server, "b2_upload_file") <= 0);
+
+    /* rclone agrees with what stor stored: same names, sizes and SHA-1s. */
+    run = rclone("check", tree, "testb2:test-bucket/many", NULL);
+    if (run.status != 0)
+        fail_msg("rclone check: %s", run.err);
+    test_run_free(&run);
+    /* stor's rm hides: rclone no longer lists the name, but still sees its old version. */
+    expect_ok(stor_b2("rm", "test-bucket/many/f000"));
+    run = rclone("ls", "testb2:test-bucket/many", NULL);
+    assert_null(strstr(run.out, " f000\n"));
+    test_run_free(&run);
+    run = rclone("ls", "--b2-versions", "testb2:test-bucket/many", NULL);
+    assert_non_null(strstr(run.out, "f000-v"));
+    test_run_free(&run);
+    free(back);
+    free(tree);
+}
+
+/* A name stored in B2 that would escape the download directory is refused, the rest fetched. */
+static void get_r_refuses_a_hostile_name(void **state)
+{
+    char *local = local_file("hostile", 5, 10);
+    expect_ok(stor_b2("put", local, "test-bucket/in/../../escape"));
+    expect_ok(stor_b2("put", local, "test-bucket/in/fine"));
+    char *out;
+    assert_true(asprintf(&out, "%s/inside/out", fx->dir) > 0);
+    struct test_run run = stor_b2("get", "-r", "test-bucket/in", out);
+    assert_int_equal(run.status, 7);
+    assert_non_null(strstr(run.err, "refused: the name would escape"));
+    test_run_free(&run);
+    assert_int_equal(test_count_names(fx->dir, "escape"), 0);
+    char fine[4400];
+    snprintf(fine, sizeof fine, "%s/fine", out);
+    assert_same_file(local, fine);
+    free(out);
+    free(local);
+}
+
+/* One file B2 refuses for good (its name is over 1,024 bytes) does not stop the others. */
+static void one_file_failing_for_good_is_a_partial_failure(void **state)
+{
+    char *tree = make_tree("partial", 5);
+    char path[4300];
+    snprintf(path, sizeof path, "%s", tree);
+    for (int level = 0; level < 5; level++) {
+        size_t len = strlen(path);
+        path[len] = '/';
+        memset(path + len + 1, 'd', 240);
+        path[len + 241] = '\0';
+        mkdir(path, 0777);
+    }
+    strcat(path, "/too-long");
+    test_write_file(path, "x", 1);
+    struct test_run run = stor_b2("put", "-r", tree, "test-bucket/partial");
+    assert_int_equal(run.status, 7);
+    if (!strstr(run.out, "6 files: 5 stored, 0 skipped, 1 failed") ||
+        !strstr(run.err, "1 of 6 files failed: dddd"))
+        fail_msg("out: %s\nerr: %s", run.out, run.err);
+    test_run_free(&run);
+    assert_int_equal(count_listed("test-bucket/partial/"), 5);
+    free(tree);
+}
+
 static void rclone_reads_what_stor_wrote_and_back(void **state)
 {
     assert_int_equal(access("/usr/bin/rclone", X_OK), 0); /* CI installs Debian's rclone */
@@ -650,6 +737,9 @@ int main(void)
         T(secrets_never_appear_in_output),
         T(get_continues_a_partial_download),
         T(versions_ranges_and_copies_through_the_cli),
+        T(five_hundred_files_round_trip_then_nothing_to_do),
+        T(get_r_refuses_a_hostile_name),
+        T(one_file_failing_for_good_is_a_partial_failure),
         T(rclone_reads_what_stor_wrote_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
