@@ -6,7 +6,9 @@
 # Every workload runs once as a warm-up, then $runs times; the table shows the median wall time,
 # the peak RSS over the measured runs, and the server's API call counts of the last run (the
 # counters are reset before every run). Needs bash (EPOCHREALTIME), curl, openssl; uses
-# /usr/bin/time (Debian package time) for peak RSS, else samples VmHWM; rclone when installed.
+# /usr/bin/time (Debian package time; BENCH_TIME=PATH to choose, =none to test the fallback) for
+# peak RSS, else samples VmHWM from /proc (the sampler costs CPU: figures get slower); rclone when
+# installed.
 set -u
 export LC_ALL=C
 
@@ -22,6 +24,7 @@ else
 	runs=5 small_files=1000 invocations=100 big_mib=1024 warm_leases=10000000 cold_leases=2000
 fi
 transfers=8 big_transfers=4 part_size_mib=100
+time_program=${BENCH_TIME:-/usr/bin/time} # BENCH_TIME=none tries the /proc fallback
 
 build=${STOR_BUILDDIR:-.}
 stor=$build/stor
@@ -90,23 +93,29 @@ count_calls() {
 
 # measure CMD...: run CMD (output in $work/out); TAKEN = wall seconds, RSS_KIB = its peak RSS.
 measure() {
-	local start=$EPOCHREALTIME status
-	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -f %M -o "$work/rss" "$@" >"$work/out" 2>&1
+	local start=$EPOCHREALTIME status end
+	if [ -x "$time_program" ]; then
+		"$time_program" -f %M -o "$work/rss" "$@" >"$work/out" 2>&1
 		status=$?
-	else # sample the high-water mark while it runs (misses the last few ms of short runs)
+		end=$EPOCHREALTIME
+	else # a sampler records the high-water mark while the command runs; wait times the command
+		echo 0 >"$work/rss"
 		"$@" >"$work/out" 2>&1 &
-		local pid=$! high=0 now
-		while kill -0 "$pid" 2>/dev/null; do
-			now=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status" 2>/dev/null)
-			[ -n "$now" ] && [ "$now" -gt "$high" ] && high=$now
-			sleep 0.005
-		done
+		local pid=$!
+		(
+			high=0
+			while kill -0 "$pid" 2>/dev/null; do
+				now=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status" 2>/dev/null)
+				[ -n "$now" ] && [ "$now" -gt "$high" ] && high=$now && echo "$high" >"$work/rss"
+				sleep 0.005
+			done
+		) &
+		local sampler=$!
 		wait "$pid"
 		status=$?
-		echo "$high" >"$work/rss"
+		end=$EPOCHREALTIME
+		wait "$sampler"
 	fi
-	local end=$EPOCHREALTIME
 	TAKEN=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f", b - a }')
 	RSS_KIB=$(tail -n 1 "$work/rss")
 	case $RSS_KIB in *[!0-9]* | "") RSS_KIB=0 ;; esac
@@ -392,5 +401,5 @@ awk -F'\t' '
 echo
 echo "median of $runs runs after a warm-up; peak RSS: the largest of those runs; API calls: the last run"
 echo "(server counters, reset before each run); ratio: rclone time ÷ stor time, or stor time ÷ floor time."
-[ -x /usr/bin/time ] || echo "(/usr/bin/time missing: peak RSS sampled from /proc/PID/status VmHWM every 5 ms)"
+[ -x "$time_program" ] || echo "(no time program at $time_program: peak RSS sampled from /proc/PID/status VmHWM every 5 ms, so short peaks may be missed)"
 [ -n "$rclone" ] || echo "(rclone not installed: no rclone rows)"
