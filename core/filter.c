@@ -2,6 +2,7 @@
  * because fnmatch(3) has no '**'. */
 #include "filter.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int stor_filter_add(struct stor_filter *filter, int include, const char *pattern)
@@ -34,15 +35,38 @@ static int match_class(const char **p, char c)
     return matched != negate;
 }
 
-/* Whether the whole of text matches the whole of pattern. */
-static int match(const char *p, const char *t)
+/* One match: the whole pattern and text, and the (pattern, text) positions already known not to
+ * match. Every '*' retries the rest of the pattern at each text position; without the memo many
+ * stars backtrack exponentially ("**a**a**a...b" against "aaaa..."), with it each pair runs once. */
+struct glob {
+    const char *pattern, *text;
+    size_t text_length;
+    unsigned char *failed; /* bit per (pattern offset, text offset), or NULL: no memo */
+};
+
+static int match(struct glob *g, const char *p, const char *t);
+
+/* The rest of the pattern from p against the rest of text from t, remembering a failure. */
+static int match_rest(struct glob *g, const char *p, const char *t)
+{
+    size_t bit = (size_t)(p - g->pattern) * (g->text_length + 1) + (size_t)(t - g->text);
+    if (g->failed && g->failed[bit / 8] & (1u << bit % 8))
+        return 0;
+    int matched = match(g, p, t);
+    if (!matched && g->failed)
+        g->failed[bit / 8] |= (unsigned char)(1u << bit % 8);
+    return matched;
+}
+
+/* Whether the whole of text from t matches the whole of pattern from p. */
+static int match(struct glob *g, const char *p, const char *t)
 {
     for (; *p; ) {
         if (p[0] == '*' && p[1] == '*') {
             p += 2;
             /* '**' spans any number of segments, none included: "**\/x" matches "x" too. */
             for (const char *s = t;; s++) {
-                if (match(p, s) || (*p == '/' && s == t && match(p + 1, s)))
+                if (match_rest(g, p, s) || (*p == '/' && s == t && match_rest(g, p + 1, s)))
                     return 1;
                 if (!*s)
                     return 0;
@@ -51,7 +75,7 @@ static int match(const char *p, const char *t)
         if (*p == '*') {
             p++;
             for (const char *s = t;; s++) {
-                if (match(p, s))
+                if (match_rest(g, p, s))
                     return 1;
                 if (!*s || *s == '/')
                     return 0;
@@ -88,9 +112,22 @@ static int match(const char *p, const char *t)
     return *t == '\0';
 }
 
+static int match_glob(const char *pattern, const char *text)
+{
+    size_t pattern_length = strlen(pattern), text_length = strlen(text);
+    struct glob g = {pattern, text, text_length, NULL};
+    if (strchr(pattern, '*')) {
+        size_t bits = (pattern_length + 1) * (text_length + 1);
+        g.failed = calloc(bits / 8 + 1, 1); /* NULL: slower, still correct */
+    }
+    int matched = match(&g, pattern, text);
+    free(g.failed);
+    return matched;
+}
+
 int stor_glob_match(const char *pattern, const char *text)
 {
-    return match(pattern, text);
+    return match_glob(pattern, text);
 }
 
 int stor_filter_allows(const struct stor_filter *filter, const char *path, int is_dir)
@@ -112,7 +149,7 @@ int stor_filter_allows(const struct stor_filter *filter, const char *path, int i
         int anchored = strchr(pattern, '/') != NULL;
         if (pattern[0] == '/')
             pattern++;
-        if (match(pattern, anchored ? path : base))
+        if (match_glob(pattern, anchored ? path : base))
             return filter->rules[i].include;
     }
     return 1;

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
+#include <time.h>
+
 #include "filter.h"
 
 static void stars_stay_within_a_name(void **state)
@@ -72,6 +75,28 @@ static void include_everything_else_excluded(void **state)
     assert_false(stor_filter_allows(&f, "photos/a.png", 0));
 }
 
+/* Every '*' retried the rest at every position, so many stars took
+ * exponential time (this case ran for minutes); the matcher now remembers failed positions. */
+static void many_stars_finish_quickly(void **state)
+{
+    char pattern[256] = "", stars[256] = "", text[256];
+    for (int i = 0; i < 30; i++) {
+        strcat(pattern, "**a");
+        strcat(stars, "*a");
+    }
+    memset(text, 'a', 200);
+    text[200] = '\0';
+    clock_t start = clock();
+    assert_false(stor_glob_match(strcat(pattern, "b"), text));
+    assert_false(stor_glob_match(strcat(stars, "b"), text));
+    pattern[strlen(pattern) - 1] = '\0';
+    assert_true(stor_glob_match(pattern, text));
+    struct stor_filter f = {.count = 0};
+    stor_filter_add(&f, 0, stars);
+    assert_true(stor_filter_allows(&f, text, 0));
+    assert_true(clock() - start < 2 * CLOCKS_PER_SEC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -81,6 +106,7 @@ int main(void)
         cmocka_unit_test(first_matching_rule_decides),
         cmocka_unit_test(directory_rules_and_anchors),
         cmocka_unit_test(include_everything_else_excluded),
+        cmocka_unit_test(many_stars_finish_quickly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,13 @@ static void sanitize(char *text, const char *secret)
         memmove(found + sizeof mask - 1, found + secret_length, strlen(found + secret_length) + 1);
         memcpy(found, mask, sizeof mask - 1);
     }
+    /* A field cut short mid-secret ends with the secret's first bytes: mask those too. */
+    size_t length = strlen(text);
+    for (size_t cut = secret_length - 1; cut >= 8; cut--)
+        if (length >= cut && memcmp(text + length - cut, secret, cut) == 0) {
+            memcpy(text + length - cut, mask, sizeof mask);
+            break;
+        }
 }
 
 static int64_t parse_retry_after(const char *value)

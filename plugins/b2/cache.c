@@ -198,8 +198,10 @@ static json_object *read_root(const struct b2_cache *cache)
                  !json_object_object_get_ex(root, "format", &member) ||
                  json_object_get_int(member) != B2_CACHE_FORMAT ||
                  !json_object_object_get_ex(root, "endpoint", &member) ||
+                 !json_object_is_type(member, json_type_string) || /* null: no string */
                  strcmp(json_object_get_string(member), cache->endpoint) != 0 ||
                  !json_object_object_get_ex(root, "keyId", &member) ||
+                 !json_object_is_type(member, json_type_string) ||
                  strcmp(json_object_get_string(member), cache->key_id) != 0)) {
         json_object_put(root);
         root = NULL;

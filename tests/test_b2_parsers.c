@@ -1,0 +1,98 @@
+/* tests/test_b2_parsers.c — regression cases for what fuzzing (tests/fuzz) found in the B2 plugin's
+ * parsers of untrusted input: each reproduces the input that broke it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "b2.h"
+
+#define TOKEN "4_0022623512fc8f80000000001_0186e431_d18d02_acct_tH7VW03boebOXayIc43"
+
+static int read_endpoint(json_object *root, void *context)
+{
+    json_object *member;
+    *(int *)context = json_object_object_get_ex(root, "endpoint", &member) &&
+                      json_object_is_type(member, json_type_string) &&
+                      strcmp(json_object_get_string(member), "https://api.example.com") == 0 &&
+                      !json_object_object_get_ex(root, "account", &member);
+    return 0;
+}
+
+/* {"endpoint": null} made the cache reader strcmp a NULL (a crash on the next stor run); such a
+ * file now reads as an empty cache, like any other foreign one. Also "keyId": null and numbers. */
+static void cache_with_null_fields_reads_as_empty(void **state)
+{
+    static const char *const files[] = {
+        "{\"format\":1,\"endpoint\":null,\"keyId\":\"000key\",\"account\":{}}",
+        "{\"format\":1,\"endpoint\":\"https://api.example.com\",\"keyId\":null,\"account\":{}}",
+        "{\"format\":1,\"endpoint\":7,\"keyId\":7,\"account\":{}}",
+    };
+    char directory[] = "/tmp/stor-test-parsers.XXXXXX", why[256];
+    assert_non_null(mkdtemp(directory));
+    struct b2_cache *cache =
+        b2_cache_open(directory, "https://api.example.com", "000key", why, sizeof why);
+    assert_non_null(cache);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        int fd = open(b2_cache_path(cache), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, files[i], strlen(files[i])), (ssize_t)strlen(files[i]));
+        fchmod(fd, 0600);
+        close(fd);
+        int fresh = 0;
+        assert_int_equal(b2_cache_update(cache, read_endpoint, &fresh), 0);
+        assert_true(fresh);
+    }
+    char lock[512];
+    snprintf(lock, sizeof lock, "%s", b2_cache_path(cache));
+    unlink(lock);
+    strcpy(strrchr(lock, '.'), ".lock");
+    unlink(lock);
+    b2_cache_close(cache);
+    assert_int_equal(rmdir(directory), 0);
+}
+
+/* An error message that echoes the token past the end of our 256-byte field was cut mid-token,
+ * so the whole-token mask missed it and the token's first bytes reached the user's terminal. */
+static void error_cut_mid_token_is_masked(void **state)
+{
+    char body[1024];
+    snprintf(body, sizeof body, "{\"status\":401,\"code\":\"%.50s%s\",\"message\":\"%.240s%s\"}",
+             "cccccccccccccccccccccccccccccccccccccccccccccccccc", TOKEN,
+             "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"
+             "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"
+             "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm",
+             TOKEN);
+    struct b2_http_response response = {.outcome = B2_HTTP_COMPLETE, .status = 401,
+                                        .body = body, .body_length = strlen(body)};
+    struct b2_failure failure;
+    b2_failure_from_response(&response, TOKEN, &failure);
+    assert_null(strstr(failure.message, "4_00226235"));
+    assert_null(strstr(failure.code, "4_00226235"));
+    assert_non_null(strstr(failure.message, "mmmm<token>"));
+    assert_non_null(strstr(failure.code, "cccc<token>"));
+    /* A whole token inside the field is masked as before. */
+    snprintf(body, sizeof body, "{\"code\":\"bad_auth_token\",\"message\":\"token %s is bad\"}",
+             TOKEN);
+    response.body_length = strlen(body);
+    b2_failure_from_response(&response, TOKEN, &failure);
+    assert_string_equal(failure.message, "token <token> is bad");
+    assert_int_equal(failure.kind, B2_FAILURE_EXPIRED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cache_with_null_fields_reads_as_empty),
+        cmocka_unit_test(error_cut_mid_token_is_masked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
