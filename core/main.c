@@ -50,7 +50,7 @@ static const char *const flag_names[] = {
 #define TRANSFER_HELP \
     "\ndirectory transfers (with -r):\n" \
     "  --transfers=N       files moved in parallel (default 8); without -r, parallel parts of\n" \
-    "                      one large file where the backend splits files\n" \
+    "                      one large file where the backend splits files (B2: -o transfers)\n" \
     "  --skip-existing     skip files already there with the same size and modification\n" \
     "                      time, or the same size and SHA-1\n" \
     "  --include=GLOB      take only matching paths; --exclude=GLOB leaves them out. The\n" \
@@ -529,7 +529,9 @@ int main(int argc, char **argv)
         stor_options_add(&all, options.items[i].key, options.items[i].value);
     char transfers_value[16];
     snprintf(transfers_value, sizeof transfers_value, "%d", transfers);
-    if ((flags & FLAG_TRANSFERS) && stor_options_documented(&plugin.table, "transfers"))
+    /* --transfers is files with -r, parts of the one file without (never both: N x N). */
+    if ((flags & FLAG_TRANSFERS) && !(flags & FLAG_RECURSIVE) &&
+        stor_options_documented(&plugin.table, "transfers"))
         stor_options_add(&all, "transfers", transfers_value);
     if (flags & FLAG_NO_RESUME) {
         if (!stor_options_documented(&plugin.table, "resume")) {

@@ -224,6 +224,11 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
             if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0)
                 return stor_fail(err, STOR_EINVAL, "option endpoint must be an http:// or https:// URL");
             endpoint = value;
+            /* Plain http is for test servers on this machine; anywhere else it is worth a word. */
+            if (strncmp(value, "http://", 7) == 0 && strncmp(value + 7, "127.0.0.1", 9) != 0 &&
+                strncmp(value + 7, "localhost", 9) != 0 && strncmp(value + 7, "[::1]", 5) != 0)
+                b2_log(plugin, STOR_LOG_WARN, "endpoint %s is plain http: the key and tokens "
+                       "travel unencrypted", value);
         } else if (strcmp(name, "key_file") == 0) {
             key_file = value;
         } else if (strcmp(name, "retries") == 0) {
