@@ -91,6 +91,10 @@ static enum stor_status load_file(const char *file, const char *name, struct sto
     if (st.st_mode & S_IWOTH)
         return stor_fail(err, STOR_EINVAL, "plugin %s is writable by anyone: refusing to load it",
                          file);
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return stor_fail(err, STOR_EINVAL,
+                         "plugin %s belongs to another user (uid %u): refusing to load it", file,
+                         (unsigned)st.st_uid);
 
     void *handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (!handle)

@@ -244,6 +244,9 @@ static int build_search_path(struct stor_search_path *path, const char *plugin_d
         size_t len = end ? (size_t)(end - env) : strlen(env);
         if (len && env[0] == '/')
             stor_search_path_add(path, keep_string(env, len));
+        else if (len) /* an empty entry is harmless; a relative one would search the cwd */
+            stor_error_line("ignoring STOR_PLUGIN_PATH entry '%.*s': not an absolute path",
+                            (int)len, env);
         env += len + (end ? 1 : 0);
     }
     add_build_tree(path);

@@ -222,6 +222,19 @@ static void unknown_backend_names_search_path_and_choices(void **state)
     test_run_free(&run);
 }
 
+static void relative_plugin_path_entries_are_ignored_with_a_warning(void **state)
+{
+    static char build[4200];
+    const char *argv[] = {test_build_path("stor"), "backends", NULL};
+    snprintf(build, sizeof build, "STOR_PLUGIN_PATH=relative/dir::%s", "/nonexistent");
+    const char *env[] = {fx->root_env, fx->home_env, build, NULL};
+    struct test_run run = test_run(argv, env, NULL);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.err, "ignoring STOR_PLUGIN_PATH entry 'relative/dir': not an absolute path"));
+    assert_non_null(strstr(run.out, "local"));
+    test_run_free(&run);
+}
+
 static void broken_plugins_get_clear_errors(void **state)
 {
     char dir[4200];
@@ -547,6 +560,7 @@ int main(void)
         T(not_found_exits_3_and_leaves_no_partial_file),
         T(escaping_keys_exit_2),
         T(unknown_backend_names_search_path_and_choices),
+        T(relative_plugin_path_entries_are_ignored_with_a_warning),
         T(broken_plugins_get_clear_errors),
         T(option_from_environment_and_o_overrides),
         T(json_output_parses),

@@ -206,6 +206,31 @@ static void world_writable_plugin_is_refused(void **state)
     free(so);
 }
 
+/* Only root's or the user's own plugins load (root can hand a copy to someone else to check). */
+static void plugin_of_another_user_is_refused(void **state)
+{
+    size_t len;
+    char *so = read_good_fixture(&len);
+    char *dir = test_mkdtemp(), file[4096];
+    snprintf(file, sizeof file, "%s/good.so", dir);
+    test_write_file(file, so, len);
+    free(so);
+    struct stor_search_path path = {.count = 0};
+    stor_search_path_add(&path, dir);
+    struct stor_plugin plugin;
+    struct stor_error err = {""};
+    if (geteuid() == 0) {
+        assert_int_equal(chown(file, 65534, 65534), 0);
+        assert_int_equal(stor_plugin_load("good", &path, builtins, &plugin, &err), STOR_EINVAL);
+        assert_non_null(strstr(err.message, "belongs to another user (uid 65534)"));
+    } else {
+        assert_int_equal(stor_plugin_load("good", &path, builtins, &plugin, &err), STOR_OK);
+        stor_plugin_unload(&plugin);
+    }
+    test_rmtree(dir);
+    free(dir);
+}
+
 static void first_directory_on_the_path_wins(void **state)
 {
     size_t len;
@@ -293,6 +318,7 @@ int main(void)
         cmocka_unit_test(invalid_backend_names_are_refused),
         cmocka_unit_test(not_a_shared_object_is_reported),
         cmocka_unit_test(world_writable_plugin_is_refused),
+        cmocka_unit_test(plugin_of_another_user_is_refused),
         cmocka_unit_test(first_directory_on_the_path_wins),
         cmocka_unit_test(relative_and_empty_directories_are_never_searched),
         cmocka_unit_test(builtin_local_is_the_fallback),
