@@ -440,6 +440,8 @@ static int finish(struct batch *b, struct timespec start)
         char rounded[32];
         snprintf(rounded, sizeof rounded, "%.3f", seconds);
         json_object_object_add(j, "seconds", json_object_new_double_s(seconds, rounded));
+        json_object_object_add(j, "retries",
+                               json_object_new_int64((int64_t)stor_host_counter("retries")));
         struct json_object *counters = json_object_new_object();
         stor_host_each_counter(add_counter, counters);
         json_object_object_add(j, "counters", counters);
