@@ -820,3 +820,23 @@ int fake_file(const char *data, size_t length)
     lseek(fd, 0, SEEK_SET);
     return fd;
 }
+
+int b2_test_setup(void **state, const char *const *options, int disk_cache)
+{
+    struct b2_test *test = calloc(1, sizeof *test);
+    if (!test || b2_test_start(test, options, disk_cache) != 0) {
+        free(test);
+        return -1;
+    }
+    *state = test;
+    return 0;
+}
+
+int b2_test_teardown(void **state)
+{
+    struct b2_test *test = *state;
+    int leaked = fake_log_has_secret(&test->host); /* a failing teardown fails the test */
+    b2_test_stop(test);
+    free(test);
+    return leaked ? -1 : 0;
+}

@@ -117,6 +117,11 @@ int b2_test_start(struct b2_test *test, const char *const *options, int disk_cac
 int b2_test_restart(struct b2_test *test, const char *const *options);
 void b2_test_stop(struct b2_test *test);
 
+/* CMocka fixtures around the two: a b2_test with these options (NULL-terminated, may be NULL) in
+ * *state, and a teardown that also checks no secret reached the log. */
+int b2_test_setup(void **state, const char *const *options, int disk_cache);
+int b2_test_teardown(void **state);
+
 void fake_script(struct fake_http *http, const char *match, long status, const char *headers,
                  const char *body);
 void fake_script_outcome(struct fake_http *http, const char *match, enum b2_http_outcome outcome);

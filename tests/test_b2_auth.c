@@ -22,29 +22,17 @@
 
 static int setup(void **state)
 {
-    struct b2_test *test = calloc(1, sizeof *test);
-    if (b2_test_start(test, NULL, 0) != 0)
-        return -1;
-    *state = test;
-    return 0;
+    return b2_test_setup(state, NULL, 0);
 }
 
 static int setup_cached(void **state)
 {
-    struct b2_test *test = calloc(1, sizeof *test);
-    if (b2_test_start(test, NULL, 1) != 0)
-        return -1;
-    *state = test;
-    return 0;
+    return b2_test_setup(state, NULL, 1);
 }
 
 static int teardown(void **state)
 {
-    struct b2_test *test = *state;
-    assert_false(fake_log_has_secret(&test->host));
-    b2_test_stop(test);
-    free(test);
-    return 0;
+    return b2_test_teardown(state);
 }
 
 static enum stor_status authorize(struct b2_test *test, struct stor_error *err)

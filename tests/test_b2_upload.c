@@ -25,21 +25,13 @@
 
 static int setup(void **state)
 {
-    struct b2_test *test = calloc(1, sizeof *test);
     static const char *const options[] = {"info.color=dark blue", NULL};
-    if (b2_test_start(test, options, 0) != 0)
-        return -1;
-    *state = test;
-    return 0;
+    return b2_test_setup(state, options, 0);
 }
 
 static int teardown(void **state)
 {
-    struct b2_test *test = *state;
-    assert_false(fake_log_has_secret(&test->host));
-    b2_test_stop(test);
-    free(test);
-    return 0;
+    return b2_test_teardown(state);
 }
 
 struct result {
