@@ -56,6 +56,7 @@ struct rule {
 	unsigned status;
 	char code[48], message[160];
 	int retry_after;
+	char body[512];              /* raw error body instead of the JSON one; "" = JSON */
 	uint64_t after_bytes;
 	unsigned delay_ms;
 };
@@ -138,6 +139,12 @@ bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_
 		return false;
 	}
 	const char *code = read_string(spec, "code"), *message = read_string(spec, "message");
+	const char *body = read_string(spec, "body");
+	if (body && strlen(body) >= sizeof rule.body) {
+		snprintf(error, error_size, "body is longer than %zu bytes", sizeof rule.body - 1);
+		return false;
+	}
+	snprintf(rule.body, sizeof rule.body, "%s", body ? body : "");
 	rule.remaining = count;
 	rule.every = (unsigned long)every;
 	rule.status = (unsigned)status;
@@ -221,6 +228,7 @@ void faults_plan(enum b2_api api, const char *test_mode, struct fault_plan *plan
 			plan->drop_after_bytes = rule->after_bytes;
 		} else {
 			plan_error(plan, rule->status, rule->code, rule->message, rule->retry_after);
+			snprintf(plan->body, sizeof plan->body, "%s", rule->body);
 		}
 	}
 	pthread_mutex_unlock(&rules_lock);
