@@ -129,7 +129,7 @@ bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_
 	}
 	if (!read_int(spec, "count", 1, -1, 1000000000L, &count, error, error_size) ||
 	    !read_int(spec, "every", 1, 1, 1000000, &every, error, error_size) ||
-	    !read_int(spec, "status", 503, 400, 599, &status, error, error_size) ||
+	    !read_int(spec, "status", 503, 200, 599, &status, error, error_size) ||
 	    !read_int(spec, "retry_after", -1, -1, 86400, &retry_after, error, error_size) ||
 	    !read_int(spec, "after_bytes", 1, 0, 1L << 40, &after_bytes, error, error_size) ||
 	    !read_int(spec, "ms", kind == FAULT_DELAY ? -1 : 0, 0, 600000, &delay_ms, error, error_size))
@@ -145,6 +145,10 @@ bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_
 		return false;
 	}
 	snprintf(rule.body, sizeof rule.body, "%s", body ? body : "");
+	if (status < 400 && !body) {
+		snprintf(error, error_size, "status below 400 needs a body (a broken success answer)");
+		return false;
+	}
 	rule.remaining = count;
 	rule.every = (unsigned long)every;
 	rule.status = (unsigned)status;
@@ -259,7 +263,7 @@ void faults_count_reply(enum b2_api api, unsigned status, bool injected)
 {
 	if (api == API_CONTROL || api >= API_COUNT)
 		return;
-	if (status >= 400 || status == 0)
+	if (status >= 400 || status == 0 || injected) /* an injected 200 (a raw body): the call never ran */
 		__atomic_add_fetch(&counters[api].failures, 1, __ATOMIC_RELAXED);
 	if (injected)
 		__atomic_add_fetch(&counters[api].injected, 1, __ATOMIC_RELAXED);
