@@ -253,6 +253,29 @@ static void transport_failures_are_classified(void **state)
     http->destroy(http);
 }
 
+/* A server that takes the request and never answers: a timeout, said in words (not libcurl's
+ * "Callback aborted" from the stall clock that cut it off). */
+static void a_silent_server_is_a_timeout_in_words(void **state)
+{
+    (void)state;
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(listener, (struct sockaddr *)&address, sizeof address), 0);
+    assert_int_equal(listen(listener, 8), 0); /* the kernel accepts; nobody ever answers */
+    socklen_t length = sizeof address;
+    getsockname(listener, (struct sockaddr *)&address, &length);
+    struct b2_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 1, .user_agent = "stor-b2-test"};
+    struct b2_http *http = b2_http_curl_create(&options);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", ntohs(address.sin_port));
+    struct b2_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2};
+    struct b2_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_TIMEOUT);
+    assert_string_equal(response.error, "timed out: no data moved for 1 s");
+    b2_http_response_free(&response);
+    http->destroy(http);
+    close(listener);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +283,7 @@ int main(void)
         cmocka_unit_test(error_body_in_memory_and_keep_alive),
         cmocka_unit_test(basic_auth_is_redacted_in_the_trace),
         cmocka_unit_test(transport_failures_are_classified),
+        cmocka_unit_test(a_silent_server_is_a_timeout_in_words),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

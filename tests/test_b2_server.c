@@ -1557,6 +1557,28 @@ static void test_fail_any_api_with_retry_after(void **state)
 	reply_free(&timeout);
 }
 
+/* "body" replaces the JSON error with raw text: truncated JSON, or HTML from a proxy. */
+static void test_fail_with_a_raw_body(void **state)
+{
+	struct fixture *f = *state;
+	control(f, "/_test/fail", "{\"api\":\"b2_list_buckets\",\"status\":502,\"body\":\"<html>Bad Gateway</html>\"}");
+	control(f, "/_test/fail", "{\"api\":\"b2_list_buckets\",\"status\":500,\"body\":\"{\\\"status\\\": 50\"}");
+	struct reply html = call(f, "b2_list_buckets", "{\"accountId\":\"%s\"}", B2_TEST_KEY_ID);
+	assert_int_equal(html.status, 502);
+	assert_int_equal(html.length, strlen("<html>Bad Gateway</html>"));
+	assert_memory_equal(html.body, "<html>Bad Gateway</html>", html.length);
+	assert_string_equal(header(&html, "Content-Type"), "text/html");
+	reply_free(&html);
+	struct reply truncated = call(f, "b2_list_buckets", "{\"accountId\":\"%s\"}", B2_TEST_KEY_ID);
+	assert_int_equal(truncated.status, 500);
+	assert_int_equal(truncated.length, strlen("{\"status\": 50"));
+	assert_memory_equal(truncated.body, "{\"status\": 50", truncated.length);
+	reply_free(&truncated);
+	struct reply next = call(f, "b2_list_buckets", "{\"accountId\":\"%s\"}", B2_TEST_KEY_ID);
+	assert_int_equal(next.status, 200);
+	reply_free(&next);
+}
+
 static void test_control_rejects_bad_rules(void **state)
 {
 	struct fixture *f = *state;
@@ -1894,6 +1916,7 @@ int main(void)
 		TEST(test_fail_next_calls_and_counters),
 		TEST(test_fail_every_third),
 		TEST(test_fail_any_api_with_retry_after),
+		TEST(test_fail_with_a_raw_body),
 		TEST(test_control_rejects_bad_rules),
 		TEST(test_delay),
 		TEST(test_corrupt_downloads),

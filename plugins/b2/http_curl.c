@@ -308,6 +308,9 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
     response->outcome = classify(code, &transfer);
     if (response->outcome == B2_HTTP_COMPLETE) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
+    } else if (transfer.stalled) { /* our stall clock aborted it: libcurl would say "Callback aborted" */
+        snprintf(response->error, sizeof response->error, "timed out: no data moved for %ld s",
+                 transfer.idle_timeout_s);
     } else {
         snprintf(response->error, sizeof response->error, "%s",
                  error_buffer[0] ? error_buffer : curl_easy_strerror(code));

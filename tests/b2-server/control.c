@@ -10,6 +10,9 @@
  *        "code" defaults from the status (400 bad_request, 401 expired_auth_token, 403
  *        storage_cap_exceeded, 408 request_timeout, 429 too_many_requests, 500 internal_error,
  *        503 service_unavailable); "retry_after" adds a Retry-After header (seconds).
+ *        "body": "TEXT" answers TEXT as it is instead of the JSON error (truncated JSON, an HTML
+ *        page from a proxy; Content-Type text/html when it starts with '<'); with a body the status
+ *        may be 200-399 (a broken success answer: the call does not run, it counts as a failure).
  *        An upload that fails this way has its body read first, then the error is answered.
  *   POST /_test/drop     {"api": "b2_upload_file", "count": 1, "every": 1, "after_bytes": 1}
  *        Closes the connection without an answer once `after_bytes` bytes of the request body

@@ -56,6 +56,7 @@ struct rule {
 	unsigned status;
 	char code[48], message[160];
 	int retry_after;
+	char body[512];              /* raw error body instead of the JSON one; "" = JSON */
 	uint64_t after_bytes;
 	unsigned delay_ms;
 };
@@ -128,7 +129,7 @@ bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_
 	}
 	if (!read_int(spec, "count", 1, -1, 1000000000L, &count, error, error_size) ||
 	    !read_int(spec, "every", 1, 1, 1000000, &every, error, error_size) ||
-	    !read_int(spec, "status", 503, 400, 599, &status, error, error_size) ||
+	    !read_int(spec, "status", 503, 200, 599, &status, error, error_size) ||
 	    !read_int(spec, "retry_after", -1, -1, 86400, &retry_after, error, error_size) ||
 	    !read_int(spec, "after_bytes", 1, 0, 1L << 40, &after_bytes, error, error_size) ||
 	    !read_int(spec, "ms", kind == FAULT_DELAY ? -1 : 0, 0, 600000, &delay_ms, error, error_size))
@@ -138,6 +139,16 @@ bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_
 		return false;
 	}
 	const char *code = read_string(spec, "code"), *message = read_string(spec, "message");
+	const char *body = read_string(spec, "body");
+	if (body && strlen(body) >= sizeof rule.body) {
+		snprintf(error, error_size, "body is longer than %zu bytes", sizeof rule.body - 1);
+		return false;
+	}
+	snprintf(rule.body, sizeof rule.body, "%s", body ? body : "");
+	if (status < 400 && !body) {
+		snprintf(error, error_size, "status below 400 needs a body (a broken success answer)");
+		return false;
+	}
 	rule.remaining = count;
 	rule.every = (unsigned long)every;
 	rule.status = (unsigned)status;
@@ -221,6 +232,7 @@ void faults_plan(enum b2_api api, const char *test_mode, struct fault_plan *plan
 			plan->drop_after_bytes = rule->after_bytes;
 		} else {
 			plan_error(plan, rule->status, rule->code, rule->message, rule->retry_after);
+			snprintf(plan->body, sizeof plan->body, "%s", rule->body);
 		}
 	}
 	pthread_mutex_unlock(&rules_lock);
@@ -251,7 +263,7 @@ void faults_count_reply(enum b2_api api, unsigned status, bool injected)
 {
 	if (api == API_CONTROL || api >= API_COUNT)
 		return;
-	if (status >= 400 || status == 0)
+	if (status >= 400 || status == 0 || injected) /* an injected 200 (a raw body): the call never ran */
 		__atomic_add_fetch(&counters[api].failures, 1, __ATOMIC_RELAXED);
 	if (injected)
 		__atomic_add_fetch(&counters[api].injected, 1, __ATOMIC_RELAXED);

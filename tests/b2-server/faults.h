@@ -52,6 +52,7 @@ struct fault_plan {
 	char code[48];
 	char message[160];
 	int retry_after;             /* seconds; < 0: no Retry-After header */
+	char body[512];              /* FAULT_ERROR: raw text instead of the JSON error ("" = JSON) */
 	uint64_t drop_after_bytes;   /* FAULT_DROP: close the connection after this many body bytes */
 	unsigned delay_ms;           /* sleep before answering (any kind) */
 };

@@ -203,7 +203,10 @@ static enum MHD_Result answer(struct request *req)
 {
 	bool injected = req->fault.kind == FAULT_ERROR;
 	if (injected) { /* the call never ran (uploads: never began), its body was read and dropped */
-		reply_error(req, req->fault.status, req->fault.code, "%s", req->fault.message);
+		if (req->fault.body[0])
+			reply_raw(req, req->fault.status, req->fault.body);
+		else
+			reply_error(req, req->fault.status, req->fault.code, "%s", req->fault.message);
 		if (req->fault.retry_after >= 0) {
 			char seconds[16];
 			snprintf(seconds, sizeof seconds, "%d", req->fault.retry_after);

@@ -50,6 +50,27 @@ void reply_json(struct request *req, unsigned status, json_object *body)
 		MHD_add_response_header(req->response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 }
 
+void reply_raw(struct request *req, unsigned status, const char *text)
+{
+	if (req->response)
+		return;
+	size_t length = req->is_head ? 0 : strlen(text);
+	char *copy = malloc(length + 1);
+	if (!copy)
+		return;
+	memcpy(copy, text, length);
+	copy[length] = '\0';
+	req->response = MHD_create_response_from_buffer(length, copy, MHD_RESPMEM_MUST_FREE);
+	if (!req->response) {
+		free(copy);
+		return;
+	}
+	req->status = status;
+	if (!req->is_head)
+		MHD_add_response_header(req->response, MHD_HTTP_HEADER_CONTENT_TYPE,
+					text[0] == '<' ? "text/html" : "application/json");
+}
+
 void reply_error(struct request *req, unsigned status, const char *code, const char *format, ...)
 {
 	char message[512];

@@ -19,6 +19,8 @@ void b2_error_set(struct b2_error *error, unsigned status, const char *code, con
 
 /* Each queues at most one reply per request; later calls are ignored. Takes ownership of body. */
 void reply_json(struct request *req, unsigned status, json_object *body);
+/* text as it is (no JSON, no Content-Type: application/json): a broken proxy's answer. */
+void reply_raw(struct request *req, unsigned status, const char *text);
 void reply_error(struct request *req, unsigned status, const char *code, const char *format, ...)
 	__attribute__((format(printf, 4, 5)));
 void reply_b2_error(struct request *req, const struct b2_error *error);
