@@ -64,14 +64,6 @@ static int late_answer(const struct fault *f, const char *point, const char *cal
     return f->path && strcmp(f->path, "/_test/delay") == 0 && point && strcmp(point, call) == 0;
 }
 
-/* A download answered 200 with a body that is not the object and no X-Bz-Content-Sha1: stor warns
- * "no SHA-1 to verify" and keeps the garbage as the file (reported as a defect). Expected here: */
-static int garbage_kept(const struct fault *f, enum op op)
-{
-    return op == DOWNLOAD && f->rule && strstr(f->rule, "\"status\": 200") != NULL;
-}
-#define GARBAGE "{\"fileId\": \"4_z"
-
 /* What each cell came to: NULL = not run (or failed), else printed as it is. */
 static char matrix[ROWS][OPS][40];
 
@@ -258,7 +250,7 @@ static void run_cell(const struct fault *f, enum op op, const char *point, int s
         run = stor_b2(use_endpoint, "put", local, remote, NULL);
     }
     short_budget = 0;
-    int want = garbage_kept(f, op) ? 0 : f->exit_code;
+    int want = f->exit_code;
     if (run.status != want)
         fail_msg("%s, %s at %s: exit %d (want %d): %s", f->row, op_names[op], point ? point : "every call",
                  run.status, want, run.err);
@@ -267,11 +259,7 @@ static void run_cell(const struct fault *f, enum op op, const char *point, int s
     control("/_test/reset", "{\"counters\": false, \"faults\": true}");
 
     if (op == DOWNLOAD) {
-        if (garbage_kept(f, op)) {
-            char *kept = test_read_file(dest, NULL);
-            assert_string_equal(kept, GARBAGE);
-            free(kept);
-        } else if (f->exit_code == 0) {
+        if (f->exit_code == 0) {
             assert_same_file(small_file, dest);
         } else {
             char *old = test_read_file(dest, NULL);
@@ -337,9 +325,7 @@ static void cell(void **state)
         for (int i = 0; points[c->op][i]; i++) /* one call at a time */
             run_cell(f, c->op, points[c->op][i], serial++);
     }
-    if (garbage_kept(f, c->op))
-        snprintf(matrix[c->row][c->op], sizeof matrix[0][0], "BUG: garbage kept [3]");
-    else if (f->per_point && c->op == SMALL)
+    if (f->per_point && c->op == SMALL)
         snprintf(matrix[c->row][c->op], sizeof matrix[0][0], "ok, but stored twice [1]");
     else if (f->per_point && c->op == LARGE)
         snprintf(matrix[c->row][c->op], sizeof matrix[0][0], "ok, but orphan left [2]");
@@ -383,7 +369,6 @@ static void print_matrix(void)
                matrix[r][2][0] ? matrix[r][2] : "FAIL");
     printf("# [1] b2_upload_file answered after the timeout: stored, and stored again by the retry\n");
     printf("# [2] b2_start_large_file answered after the timeout: that unfinished file stays behind\n");
-    printf("# [3] a 200 download without X-Bz-Content-Sha1 is kept unverified (only a warning)\n");
     fflush(stdout);
 }
 

@@ -346,6 +346,11 @@ static enum stor_status finish(struct b2_plugin *plugin, const char *key, int fd
     if (ranged) {
         b2_log(plugin, STOR_LOG_INFO, "%s: a byte range was downloaded; the whole file's SHA-1 "
                "cannot be verified", key);
+    } else if (!b2_http_header(response, "X-Bz-Content-Sha1")) {
+        /* B2 always sends the header ("none" for large files): an answer without it is not
+         * B2's, or is broken, and its bytes are not kept. */
+        return stor_fail(err, STOR_EIO, "%s: the download answer has no X-Bz-Content-Sha1 header: "
+                         "not accepted", key);
     } else if (!expected) {
         b2_log(plugin, STOR_LOG_WARN, "%s: no SHA-1 to verify the download against: B2 holds "
                "none for this file", key);
