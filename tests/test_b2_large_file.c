@@ -66,7 +66,7 @@ struct large_world {
     int part_uploads;
     int token_in_use[256];
     int token_shared;            /* a part token was used by two uploads at once */
-    int finish_then_timeout;     /* do the finish, lose its answer */
+    char lose_answer_of[48];     /* do the next such call, then lose its answer (a timeout) */
     int unfinished_page;         /* b2_list_unfinished_large_files page size (0: asked) */
     int parts_page;              /* b2_list_parts page size (0: asked) */
     int part_delay_us;
@@ -203,13 +203,6 @@ static void api_call(const char *call, json_object *body, struct b2_http_respons
         file->state = 1;
         file->total = total;
         set_json(response, file_object(file, "upload"));
-        if (lw->finish_then_timeout) {
-            lw->finish_then_timeout = 0;
-            free(response->body);
-            memset(response, 0, sizeof *response);
-            response->outcome = B2_HTTP_TIMEOUT;
-            snprintf(response->error, sizeof response->error, "timed out");
-        }
     } else if (strcmp(call, "b2_get_file_info") == 0) {
         if (!file)
             set_error(response, 404, "not_found", "no such file");
@@ -430,6 +423,13 @@ static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_
     json_object *body = json_tokener_parse(request->body);
     pthread_mutex_lock(&lw->lock);
     api_call(call, body, response);
+    if (strcmp(call, lw->lose_answer_of) == 0) {
+        lw->lose_answer_of[0] = '\0';
+        free(response->body);
+        memset(response, 0, sizeof *response);
+        response->outcome = B2_HTTP_TIMEOUT;
+        snprintf(response->error, sizeof response->error, "timed out");
+    }
     pthread_mutex_unlock(&lw->lock);
     json_object_put(body);
     return response->outcome;
@@ -1025,6 +1025,39 @@ static void failed_stream_is_cancelled(void **state)
     assert_int_equal(result.calls, 0);
 }
 
+/* b2_start_large_file was done but its answer lost: the unfinished file it made is found and
+ * used, not left behind while another is started. */
+static void lost_start_answer_is_found_not_started_again(void **state)
+{
+    (void)state;
+    snprintf(lw->lose_answer_of, sizeof lw->lose_answer_of, "b2_start_large_file");
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_OK);
+    assert_int_equal(count("b2_start_large_file"), 1);
+    assert_int_equal(count("b2_list_unfinished_large_files"), 2); /* resume lookup, then the check */
+    assert_int_equal(lw->file_count, 1);
+    assert_int_equal(lw->files[0].state, 1);
+    assert_int_equal(result.calls, 1);
+    assert_string_equal(result.sha1, fx->whole);
+    assert_true(log_has("b2_start_large_file: B2 did it although its answer was lost"));
+}
+
+/* Lost without having been done (a broken connection before B2 got it): nothing of ours is
+ * listed, so the start is asked again; one file in the end. */
+static void lost_start_not_done_is_started_again(void **state)
+{
+    (void)state;
+    drop_nth("b2_start_large_file", 1, B2_HTTP_TIMEOUT);
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_OK);
+    assert_int_equal(count("b2_start_large_file"), 2);
+    assert_int_equal(count("b2_list_unfinished_large_files"), 2);
+    assert_int_equal(lw->file_count, 1);
+    assert_int_equal(lw->files[0].state, 1);
+}
+
 /* ---- finish ---- */
 
 /* The finish went through but its answer was lost: the retry gets 400, b2_get_file_info shows
@@ -1032,7 +1065,7 @@ static void failed_stream_is_cancelled(void **state)
 static void lost_finish_answer_is_checked_with_get_file_info(void **state)
 {
     (void)state;
-    lw->finish_then_timeout = 1;
+    snprintf(lw->lose_answer_of, sizeof lw->lose_answer_of, "b2_finish_large_file");
     struct result result;
     struct stor_error err;
     assert_int_equal(put(&result, &err), STOR_OK);
@@ -1155,6 +1188,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_resume_cancels_and_starts_again, setup_no_resume, teardown),
         cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),
+        cmocka_unit_test_setup_teardown(lost_start_answer_is_found_not_started_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_start_not_done_is_started_again, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_finish_answer_is_checked_with_get_file_info, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_finish_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(cleanup_lists_then_cancels, setup, teardown),

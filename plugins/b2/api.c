@@ -223,9 +223,22 @@ int b2_backoff_wait(struct b2_plugin *plugin, struct b2_backoff *backoff, int64_
     return 0;
 }
 
+int b2_answer_lost(const struct b2_failure *failure)
+{
+    return failure->outcome == B2_HTTP_TIMEOUT || failure->outcome == B2_HTTP_BROKEN;
+}
+
 enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
                              const char *capability, json_object **response,
                              struct b2_failure *failure, struct stor_error *err)
+{
+    return b2_api_call_checked(plugin, call, request, capability, NULL, response, failure, err);
+}
+
+enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
+                                     json_object *request, const char *capability,
+                                     const struct b2_done_check *check, json_object **response,
+                                     struct b2_failure *failure, struct stor_error *err)
 {
     struct b2_failure local_failure;
     if (!failure)
@@ -296,6 +309,13 @@ enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_ob
             describe(failure, detail, sizeof detail);
             b2_log(plugin, STOR_LOG_INFO, "%s: %s", call, detail);
             int waited = b2_backoff_wait(plugin, &backoff, failure->retry_after_ms);
+            if (waited == 0 && check && b2_answer_lost(failure) &&
+                check->done(plugin, check->context, response)) {
+                b2_log(plugin, STOR_LOG_INFO, "%s: B2 did it although its answer was lost; not "
+                       "asking again", call);
+                status = STOR_OK;
+                break;
+            }
             if (waited == 0)
                 continue;
             if (waited == -2) {

@@ -133,6 +133,21 @@ enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_ob
                              const char *capability, json_object **response,
                              struct b2_failure *failure, struct stor_error *err);
 
+/* A call that is not idempotent: when its answer was lost (b2_answer_lost), B2 may have done it,
+ * so before asking again done() looks. 1: it was done, *response holds what B2 keeps, shaped as
+ * the call's answer; 0: not found, or cannot tell: ask again. */
+struct b2_done_check {
+    int (*done)(struct b2_plugin *plugin, void *context, json_object **response);
+    void *context;
+};
+enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
+                                     json_object *request, const char *capability,
+                                     const struct b2_done_check *check, json_object **response,
+                                     struct b2_failure *failure, struct stor_error *err);
+/* Whether the request may have reached B2 and been done although no answer came: a timeout or
+ * a connection broken after sending. */
+int b2_answer_lost(const struct b2_failure *failure);
+
 /* ---- auth.c ---- */
 struct b2_credentials {
     char *token;        /* secret */

@@ -398,6 +398,81 @@ static enum stor_status upload_parts(struct large_upload *large, struct stor_err
 
 /* ---- start, resume, finish ---- */
 
+struct unfinished_match {
+    const struct large_upload *large;
+    char *file_id;     /* the newest match */
+    char **others;     /* older matches (cancelled with resume=no) */
+    size_t other_count;
+    int failed;
+};
+
+/* Ours if the name, large_file_sha1 and src_last_modified_millis (or its absence) all match. */
+static int is_ours(const struct large_upload *large, json_object *object, struct b2_file *file)
+{
+    char why[B2_WHY_MAX];
+    if (b2_wire_file(object, file, why) != 0 || !file->file_id ||
+        strcmp(file->file_name, large->key) != 0)
+        return 0;
+    const char *sha1 = b2_wire_file_info(object, "large_file_sha1");
+    return sha1 && strcmp(sha1, large->whole_sha1) == 0 &&
+           file->src_last_modified_millis == large->source->mtime_ms;
+}
+
+static int match_unfinished(void *context, json_object *object)
+{
+    struct unfinished_match *match = context;
+    struct b2_file file;
+    if (!is_ours(match->large, object, &file))
+        return 0;
+    char *id = strdup(file.file_id);
+    char **grown = match->file_id ? realloc(match->others, (match->other_count + 1) * sizeof *grown)
+                                  : match->others;
+    if (!id || (match->file_id && !grown)) {
+        free(id);
+        match->failed = 1;
+        return 1;
+    }
+    if (match->file_id) {
+        match->others = grown;
+        match->others[match->other_count++] = match->file_id;
+    }
+    match->file_id = id;
+    return 0;
+}
+
+/* b2_start_large_file's answer was lost: if B2 started the file anyway it is listed as an
+ * unfinished file of ours (none was left when we started: try_resume took or cancelled them). */
+struct found_start {
+    const struct large_upload *large;
+    json_object *file;
+};
+
+static int keep_newest_ours(void *context, json_object *object)
+{
+    struct found_start *found = context;
+    struct b2_file file;
+    if (is_ours(found->large, object, &file)) {
+        json_object_put(found->file);
+        found->file = json_object_get(object);
+    }
+    return 0;
+}
+
+static int started_after_all(struct b2_plugin *plugin, void *context, json_object **response)
+{
+    struct found_start found = {.large = context};
+    struct stor_error ignored;
+    if (!found.large->whole_sha1[0])
+        return 0; /* a stream's start carries nothing to tell it from another's */
+    if (b2_list_unfinished(plugin, found.large->bucket_id, found.large->key, keep_newest_ours,
+                           &found, &ignored) != STOR_OK) {
+        json_object_put(found.file);
+        return 0;
+    }
+    *response = found.file;
+    return found.file != NULL;
+}
+
 static enum stor_status start_large_file(struct large_upload *large, struct stor_error *err)
 {
     struct b2_plugin *plugin = large->plugin;
@@ -423,8 +498,9 @@ static enum stor_status start_large_file(struct large_upload *large, struct stor
     json_object_object_add(request, "contentType",
                            json_object_new_string(plugin->config.content_type));
     json_object_object_add(request, "fileInfo", info);
-    enum stor_status status = b2_api_call(plugin, "b2_start_large_file", request, "writeFiles",
-                                          &response, NULL, err);
+    struct b2_done_check check = {started_after_all, large};
+    enum stor_status status = b2_api_call_checked(plugin, "b2_start_large_file", request,
+                                                  "writeFiles", &check, &response, NULL, err);
     json_object_put(request);
     if (status != STOR_OK)
         return status;
@@ -437,44 +513,6 @@ static enum stor_status start_large_file(struct large_upload *large, struct stor
         status = stor_fail(err, STOR_EINTERNAL, "out of memory");
     json_object_put(response);
     return status;
-}
-
-struct unfinished_match {
-    const struct large_upload *large;
-    char *file_id;     /* the newest match */
-    char **others;     /* older matches (cancelled with resume=no) */
-    size_t other_count;
-    int failed;
-};
-
-/* Ours if the name, large_file_sha1 and src_last_modified_millis (or its absence) all match. */
-static int match_unfinished(void *context, json_object *object)
-{
-    struct unfinished_match *match = context;
-    const struct large_upload *large = match->large;
-    struct b2_file file;
-    char why[B2_WHY_MAX];
-    if (b2_wire_file(object, &file, why) != 0 || !file.file_id ||
-        strcmp(file.file_name, large->key) != 0)
-        return 0;
-    const char *sha1 = b2_wire_file_info(object, "large_file_sha1");
-    if (!sha1 || strcmp(sha1, large->whole_sha1) != 0 ||
-        file.src_last_modified_millis != large->source->mtime_ms)
-        return 0;
-    char *id = strdup(file.file_id);
-    char **grown = match->file_id ? realloc(match->others, (match->other_count + 1) * sizeof *grown)
-                                  : match->others;
-    if (!id || (match->file_id && !grown)) {
-        free(id);
-        match->failed = 1;
-        return 1;
-    }
-    if (match->file_id) {
-        match->others = grown;
-        match->others[match->other_count++] = match->file_id;
-    }
-    match->file_id = id;
-    return 0;
 }
 
 struct listed_part {
