@@ -341,7 +341,15 @@ static enum b2_http_outcome perform(struct b2_http *base, const struct b2_http_r
     if (download_request && ++fake->in_flight > fake->max_in_flight)
         fake->max_in_flight = fake->in_flight;
     int hold = fake->hold_us;
+    int lose = fake->lose_count > 0 && fake->lose_match && strstr(request->url, fake->lose_match);
+    fake->lose_count -= lose;
     pthread_mutex_unlock(&fake->lock);
+    if (lose) {
+        free(reply.body);
+        response->outcome = B2_HTTP_TIMEOUT;
+        snprintf(response->error, sizeof response->error, "timed out (vfake)");
+        return response->outcome;
+    }
     if (download_request && hold)
         usleep((useconds_t)hold);
     response->outcome = B2_HTTP_COMPLETE;

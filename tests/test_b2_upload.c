@@ -427,7 +427,7 @@ static int file_with_mtime(const char *text)
     return fd;
 }
 
-/* What b2_list_file_versions answers: name's newest version, holding sha1 with this mtime. */
+/* What b2_list_file_names answers: name's current version, holding sha1 with this mtime. */
 static void script_newest_version(struct b2_test *test, const char *name, const char *sha1,
                                   int64_t length, const char *mtime)
 {
@@ -437,7 +437,7 @@ static void script_newest_version(struct b2_test *test, const char *name, const 
              "\"contentSha1\": \"%s\", \"contentLength\": %lld, \"contentType\": \"text/plain\", "
              "\"fileInfo\": {\"src_last_modified_millis\": \"%s\"}, \"uploadTimestamp\": 1700000000000}], "
              "\"nextFileName\": null, \"nextFileId\": null}", name, sha1, (long long)length, mtime);
-    fake_script(test->http, "b2_list_file_versions", 200, NULL, body);
+    fake_script(test->http, "b2_list_file_names", 200, NULL, body);
 }
 
 /* The body went out and the answer was lost (timeout, broken connection): B2 may have stored it.
@@ -458,8 +458,8 @@ static void lost_answer_of_a_stored_upload_is_not_sent_again(void **state)
         assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "dir/k", fd, on_result, &result, &err), STOR_OK);
         close(fd);
         assert_int_equal(fake_count(test->http, POD), 1); /* not sent twice */
-        assert_int_equal(fake_count(test->http, "b2_list_file_versions"), 1);
-        const struct fake_request *list = fake_last(test->http, "b2_list_file_versions");
+        assert_int_equal(fake_count(test->http, "b2_list_file_names"), 1);
+        const struct fake_request *list = fake_last(test->http, "b2_list_file_names");
         assert_non_null(strstr(list->body, "\"startFileName\":\"dir\\/k\""));
         assert_non_null(strstr(list->body, "\"maxFileCount\":1"));
         assert_int_equal(result.calls, 1);
@@ -470,7 +470,7 @@ static void lost_answer_of_a_stored_upload_is_not_sent_again(void **state)
     assert_non_null(strstr(test->host.log, "not uploading it again"));
 }
 
-/* The newest version is not ours (other bytes, another mtime, another length, hidden), or the
+/* The current version is not ours (other bytes, another mtime, another length), or the
  * key may not list: the body is sent again, once. */
 static void lost_answer_of_an_unstored_upload_is_sent_again(void **state)
 {
@@ -490,12 +490,12 @@ static void lost_answer_of_an_unstored_upload_is_sent_again(void **state)
         else if (variant == 2)
             script_newest_version(test, "k", sha1, 8, "1600000000123");
         else
-            fake_script(test->http, "b2_list_file_versions", 401, NULL,
+            fake_script(test->http, "b2_list_file_names", 401, NULL,
                         ERROR_BODY(401, "unauthorized", "listFiles capability missing"));
         int fd = file_with_mtime("payload");
         assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "k", fd, on_result, &result, &err), STOR_OK);
         close(fd);
-        assert_int_equal(fake_count(test->http, "b2_list_file_versions"), 1);
+        assert_int_equal(fake_count(test->http, "b2_list_file_names"), 1);
         assert_int_equal(fake_count(test->http, POD), 2);
         assert_int_equal(result.calls, 1);
         assert_string_not_equal(result.id, "stored-id-1");
@@ -514,7 +514,7 @@ static void failed_upload_that_never_arrived_is_not_looked_for(void **state)
     int fd = file_with_mtime("payload");
     assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "k", fd, on_result, &result, &err), STOR_OK);
     close(fd);
-    assert_int_equal(fake_count(test->http, "b2_list_file_versions"), 0);
+    assert_int_equal(fake_count(test->http, "b2_list_file_names"), 0);
     assert_int_equal(fake_count(test->http, POD), 3);
 }
 

@@ -251,6 +251,36 @@ static void copy_small(void **state)
                              NULL, &err), STOR_ENOTFOUND);
 }
 
+/* b2_copy_file done but its answer lost: the destination's current version is the copy, so it
+ * is not copied again (B2 would store a second version). */
+static void lost_copy_answer_is_not_copied_again(void **state)
+{
+    struct fixture *fixture = *state;
+    struct vfake_version *source = vfake_put(&fixture->fake, "src", "current", 7);
+    fixture->fake.lose_match = "b2_copy_file";
+    fixture->fake.lose_count = 1;
+    struct listing copied = {0};
+    struct stor_error err;
+    assert_int_equal(b2_copy(fixture->test.plugin, FAKE_BUCKET, "src", FAKE_BUCKET, "dst",
+                             on_copied, &copied, &err), STOR_OK);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_copy_file"), 1);
+    assert_int_equal(copied.count, 1);
+    assert_string_equal(copied.keys[0], "dst");
+    assert_string_equal(copied.sha1[0], source->sha1);
+    size_t versions_of_dst = 0;
+    for (size_t i = 0; i < fixture->fake.count; i++)
+        versions_of_dst += strcmp(fixture->fake.versions[i].name, "dst") == 0;
+    assert_int_equal(versions_of_dst, 1);
+    /* Lost before B2 copied anything (nothing there yet): copied again, once. */
+    fixture->fake.fail_match = "b2_copy_file";
+    fixture->fake.fail_count = 1;
+    fixture->fake.fail_status = 503;
+    fixture->fake.fail_code = "service_unavailable";
+    assert_int_equal(b2_copy(fixture->test.plugin, FAKE_BUCKET, "src", FAKE_BUCKET, "dst2",
+                             NULL, NULL, &err), STOR_OK);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_copy_file"), 3);
+}
+
 /* Above 5 GB: b2_start_large_file, b2_copy_part over contiguous ranges, b2_finish_large_file
  * with every part's SHA-1 in order. */
 static void copy_large_in_parts(void **state)
@@ -306,6 +336,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(remove_all_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(remove_not_found_and_no_capability, setup, teardown),
         cmocka_unit_test_setup_teardown(copy_small, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_copy_answer_is_not_copied_again, setup, teardown),
         cmocka_unit_test_setup_teardown(copy_large_in_parts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -247,6 +247,11 @@ enum stor_status b2_copy(void *instance, const char *source_bucket, const char *
                          const char *bucket, const char *key, stor_object_fn on_result,
                          void *context, struct stor_error *err);
 /* list.c: a bucket-scoped call, re-resolving the bucket name once on bad_bucket_id. */
+/* The current (newest, not hidden) version of exactly key: b2_list_file_names from key, one
+ * entry. *answer holds the listing (put it), *entry the file in it; STOR_ENOTFOUND if none. */
+enum stor_status b2_current_version(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                    json_object **answer, json_object **entry,
+                                    struct stor_error *err);
 enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
                                 json_object *request, const char *capability,
                                 json_object **response, struct b2_failure *failure,

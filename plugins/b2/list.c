@@ -139,6 +139,36 @@ enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, co
     return bucket_call(plugin, bucket, call, request, capability, response, failure, err);
 }
 
+enum stor_status b2_current_version(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                    json_object **answer, json_object **entry,
+                                    struct stor_error *err)
+{
+    json_object *request = json_object_new_object();
+    json_object_object_add(request, "startFileName", json_object_new_string(key));
+    json_object_object_add(request, "prefix", json_object_new_string(key));
+    json_object_object_add(request, "maxFileCount", json_object_new_int(1));
+    struct b2_failure failure;
+    enum stor_status status = b2_bucket_call(plugin, bucket, "b2_list_file_names", request,
+                                             "listFiles", answer, &failure, err);
+    json_object_put(request);
+    if (status != STOR_OK)
+        return status;
+    json_object *files;
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    if (json_object_object_get_ex(*answer, "files", &files) &&
+        json_object_is_type(files, json_type_array) && json_object_array_length(files) > 0 &&
+        b2_wire_file(json_object_array_get_idx(files, 0), &file, why) == 0 &&
+        strcmp(file.file_name, key) == 0 && file.file_id &&
+        (!file.action || strcmp(file.action, "upload") == 0)) {
+        *entry = json_object_array_get_idx(files, 0);
+        return STOR_OK;
+    }
+    json_object_put(*answer);
+    *answer = NULL;
+    return stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
+}
+
 const char *b2_file_sha1(const struct b2_file *file)
 {
     const char *sha1 = file->content_sha1;

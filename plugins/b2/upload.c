@@ -472,32 +472,19 @@ static enum stor_status accept_file(struct b2_plugin *plugin, void *context,
     return status;
 }
 
-/* The newest version of the name (b2_list_file_versions lists a name's versions newest first):
- * ours if it holds what we sent, with our mtime. An identical version stored earlier by someone
- * else is taken for ours too; either way the name's newest version has exactly these bytes. */
+/* Stored after all if the name's current version holds what we sent, with our mtime. An
+ * identical version stored earlier is taken for ours too: either way the name now holds exactly
+ * these bytes. */
 static int find_stored_file(struct b2_plugin *plugin, void *context, const char *sent_sha1)
 {
     const struct file_upload *upload = context;
-    json_object *request = json_object_new_object(), *response = NULL, *files;
-    if (!request)
-        return 0;
-    json_object_object_add(request, "startFileName", json_object_new_string(upload->key));
-    json_object_object_add(request, "prefix", json_object_new_string(upload->key));
-    json_object_object_add(request, "maxFileCount", json_object_new_int(1));
-    struct b2_failure failure;
+    json_object *answer, *entry;
     struct stor_error ignored;
-    enum stor_status status = b2_bucket_call(plugin, upload->bucket, "b2_list_file_versions",
-                                             request, "listFiles", &response, &failure, &ignored);
-    json_object_put(request);
+    if (b2_current_version(plugin, upload->bucket, upload->key, &answer, &entry, &ignored) != STOR_OK)
+        return 0;
     struct b2_file file;
     char why[B2_WHY_MAX];
-    int found = status == STOR_OK && json_object_object_get_ex(response, "files", &files) &&
-                json_object_is_type(files, json_type_array) &&
-                json_object_array_length(files) > 0 &&
-                b2_wire_file(json_object_array_get_idx(files, 0), &file, why) == 0 &&
-                file.file_id && strcmp(file.file_name, upload->key) == 0 &&
-                (!file.action || strcmp(file.action, "upload") == 0) &&
-                strcmp(stored_sha1(&file), sent_sha1) == 0 &&
+    int found = b2_wire_file(entry, &file, why) == 0 && strcmp(stored_sha1(&file), sent_sha1) == 0 &&
                 file.content_length == upload->length &&
                 file.src_last_modified_millis == upload->mtime_ms;
     if (found) {
@@ -505,7 +492,7 @@ static int find_stored_file(struct b2_plugin *plugin, void *context, const char 
                "uploading it again", upload->key);
         report_stored(upload, &file, sent_sha1);
     }
-    json_object_put(response);
+    json_object_put(answer);
     return found;
 }
 
