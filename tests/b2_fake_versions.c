@@ -227,6 +227,13 @@ static void api(struct vfake *fake, const char *call, json_object *body, struct 
         size_t index = (size_t)(version - fake->versions);
         memmove(version, version + 1, (fake->count - index - 1) * sizeof *version);
         fake->count--;
+    } else if (strcmp(call, "b2_get_file_info") == 0) {
+        const char *id = field(body, "fileId");
+        struct vfake_version *version = id ? by_id(fake, id) : NULL;
+        if (!version)
+            reply_error(reply, 404, "not_found", "file not found");
+        else
+            reply_json(reply, version_json(version));
     } else if (strcmp(call, "b2_hide_file") == 0) {
         const char *name = field(body, "fileName");
         struct vfake_version *current = name ? newest(fake, name) : NULL;
@@ -272,7 +279,8 @@ static void api(struct vfake *fake, const char *call, json_object *body, struct 
     } else if (strcmp(call, "b2_finish_large_file") == 0) {
         struct vfake_version *large = by_id(fake, field(body, "fileId") ? field(body, "fileId") : "");
         json_object *sha1s;
-        if (!large || !json_object_object_get_ex(body, "partSha1Array", &sha1s)) {
+        if (!large || strcmp(large->action, "start") != 0 ||
+            !json_object_object_get_ex(body, "partSha1Array", &sha1s)) {
             reply_error(reply, 400, "bad_request", "bad finish");
             return;
         }

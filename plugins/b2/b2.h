@@ -135,7 +135,7 @@ enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_ob
 
 /* A call that is not idempotent: when its answer was lost (b2_answer_lost), B2 may have done it,
  * so before asking again done() looks. 1: it was done, *response holds what B2 keeps, shaped as
- * the call's answer; 0: not found, or cannot tell: ask again. */
+ * the call's answer (as far as the caller reads it); 0: not found, or cannot tell: ask again. */
 struct b2_done_check {
     int (*done)(struct b2_plugin *plugin, void *context, json_object **response);
     void *context;
@@ -234,6 +234,11 @@ enum stor_status b2_list_unfinished(struct b2_plugin *plugin, const char *bucket
                                     struct stor_error *err);
 enum stor_status b2_cancel_large_file(struct b2_plugin *plugin, const char *file_id,
                                       struct stor_error *err);
+/* b2_get_file_info on a large file whose finish failed: whether it is finished all the same with
+ * length bytes (the answer to a finish whose reply was lost, reference §8.4). If so, *response
+ * holds the file, shaped as b2_finish_large_file's answer. */
+int b2_large_file_finished(struct b2_plugin *plugin, const char *file_id, int64_t length,
+                           json_object **response);
 enum stor_status b2_cleanup(void *instance, const char *bucket, const char *prefix,
                             int64_t older_than_ms, int dry_run, stor_object_fn on_object,
                             void *context, struct stor_error *err);

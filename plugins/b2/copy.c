@@ -165,6 +165,9 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
         copy.status = b2_api_call(plugin, "b2_finish_large_file", request, "writeFiles",
                                   &response, NULL, &copy.err);
         json_object_put(request);
+        if (copy.status != STOR_OK && copy.status != STOR_ECANCELLED &&
+            b2_large_file_finished(plugin, large_id, size, &response))
+            copy.status = STOR_OK;
         if (copy.status == STOR_OK)
             copy.status = report(response, "b2_finish_large_file", on_result, context, &copy.err);
         json_object_put(response);

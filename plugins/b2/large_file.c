@@ -677,30 +677,6 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
     return status;
 }
 
-/* b2_get_file_info on our file id: whether it is finished with our length (the answer to a
- * finish whose reply was lost, reference §8.4). On success *response holds the file. */
-static int finished_after_all(struct large_upload *large, json_object **response)
-{
-    json_object *request = json_object_new_object();
-    struct stor_error ignored;
-    if (!request)
-        return 0;
-    json_object_object_add(request, "fileId", json_object_new_string(large->file_id));
-    enum stor_status status = b2_api_call(large->plugin, "b2_get_file_info", request, "readFiles",
-                                          response, NULL, &ignored);
-    json_object_put(request);
-    struct b2_file file;
-    char why[B2_WHY_MAX];
-    if (status != STOR_OK)
-        return 0;
-    if (b2_wire_file(*response, &file, why) == 0 && file.action &&
-        strcmp(file.action, "upload") == 0 && file.content_length == large->source->length)
-        return 1;
-    json_object_put(*response);
-    *response = NULL;
-    return 0;
-}
-
 static enum stor_status finish_large_file(struct large_upload *large, stor_object_fn on_result,
                                           void *context, struct stor_error *err)
 {
@@ -719,7 +695,8 @@ static enum stor_status finish_large_file(struct large_upload *large, stor_objec
     enum stor_status status = b2_api_call(plugin, "b2_finish_large_file", request, "writeFiles",
                                           &response, NULL, err);
     json_object_put(request);
-    if (status != STOR_OK && status != STOR_ECANCELLED && finished_after_all(large, &response)) {
+    if (status != STOR_OK && status != STOR_ECANCELLED &&
+        b2_large_file_finished(plugin, large->file_id, large->source->length, &response)) {
         b2_log(plugin, STOR_LOG_INFO, "%s: b2_finish_large_file failed (%s), but the file is "
                "finished", large->key, err->message);
         status = STOR_OK;
