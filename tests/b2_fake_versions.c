@@ -322,11 +322,12 @@ static enum b2_http_outcome perform(struct b2_http *base, const struct b2_http_r
         if (strncasecmp(request->headers[i], "Range: ", 7) == 0)
             range = request->headers[i] + 7;
     struct reply reply = {0};
+    char *json = fake_json_body(request);
     pthread_mutex_lock(&fake->lock);
     if (fake->log_count < sizeof fake->log / sizeof *fake->log) {
         fake->log[fake->log_count].url = strdup(request->url);
         fake->log[fake->log_count].range = strdup(range ? range : "");
-        fake->log[fake->log_count].body = strdup(request->body ? request->body : "");
+        fake->log[fake->log_count].body = strdup(json ? json : "");
         fake->log_count++;
     }
     int download_request = strncmp(request->url, API, strlen(API)) != 0;
@@ -342,10 +343,11 @@ static enum b2_http_outcome perform(struct b2_http *base, const struct b2_http_r
         download(fake, name ? newest(fake, name) : NULL, range, &reply);
         free(name);
     } else {
-        json_object *body = request->body ? json_tokener_parse(request->body) : NULL;
+        json_object *body = json ? json_tokener_parse(json) : NULL;
         api(fake, request->url + strlen(API), body, &reply);
         json_object_put(body);
     }
+    free(json);
     if (download_request && ++fake->in_flight > fake->max_in_flight)
         fake->max_in_flight = fake->in_flight;
     int hold = fake->hold_us;

@@ -374,15 +374,9 @@ static const char *const large_calls[] = {
     "b2_start_large_file", "b2_get_upload_part_url", "b2_finish_large_file", "b2_get_file_info",
     "b2_cancel_large_file", "b2_list_unfinished_large_files", "b2_list_parts"};
 
-static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_http_request *request,
-                                          struct b2_http_response *response)
+static enum b2_http_outcome large_answer(const struct b2_http_request *request, const char *call,
+                                         const char *json, struct b2_http_response *response)
 {
-    const char *call = strncmp(request->url, API, strlen(API)) == 0 ? request->url + strlen(API) : "";
-    int ours = strncmp(request->url, PART_POD, strlen(PART_POD)) == 0;
-    for (size_t i = 0; i < sizeof large_calls / sizeof *large_calls; i++)
-        ours |= strcmp(call, large_calls[i]) == 0;
-    if (!ours)
-        return lw->test->http->base.perform(&lw->test->http->base, request, response);
     memset(response, 0, sizeof *response);
     pthread_mutex_lock(&lw->lock);
     struct logged *entry = lw->log_count < MAX_LOG ? &lw->log[lw->log_count++] : NULL;
@@ -390,7 +384,7 @@ static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_
         snprintf(entry->url, sizeof entry->url, "%s", request->url);
         const char *number = header(request, "X-Bz-Part-Number");
         entry->part_number = number ? atoi(number) : 0;
-        entry->body = request->body ? strndup(request->body, request->body_length) : NULL;
+        entry->body = json ? strdup(json) : NULL;
     }
     struct script *script = scripted(request->url);
     pthread_mutex_unlock(&lw->lock);
@@ -420,7 +414,7 @@ static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_
         set_error(response, 401, "expired_auth_token", "Authorization token has expired");
         return B2_HTTP_COMPLETE;
     }
-    json_object *body = json_tokener_parse(request->body);
+    json_object *body = json ? json_tokener_parse(json) : NULL;
     pthread_mutex_lock(&lw->lock);
     api_call(call, body, response);
     if (strcmp(call, lw->lose_answer_of) == 0) {
@@ -433,6 +427,21 @@ static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_
     pthread_mutex_unlock(&lw->lock);
     json_object_put(body);
     return response->outcome;
+}
+
+static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_http_request *request,
+                                          struct b2_http_response *response)
+{
+    const char *call = strncmp(request->url, API, strlen(API)) == 0 ? request->url + strlen(API) : "";
+    int ours = strncmp(request->url, PART_POD, strlen(PART_POD)) == 0;
+    for (size_t i = 0; i < sizeof large_calls / sizeof *large_calls; i++)
+        ours |= strcmp(call, large_calls[i]) == 0;
+    if (!ours)
+        return lw->test->http->base.perform(&lw->test->http->base, request, response);
+    char *json = call[0] ? fake_json_body(request) : NULL;
+    enum b2_http_outcome outcome = large_answer(request, call, json, response);
+    free(json);
+    return outcome;
 }
 
 static void large_destroy(struct b2_http *base)

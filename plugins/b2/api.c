@@ -223,6 +223,24 @@ int b2_backoff_wait(struct b2_plugin *plugin, struct b2_backoff *backoff, int64_
     return 0;
 }
 
+/* A JSON body handed to the transport as a stream. libcurl silently sends an in-memory body again
+ * when a reused connection dies before any answer; a stream it cannot rewind, so it fails
+ * instead, and a call that is not idempotent gets looked after rather than done twice. */
+struct memory_reader {
+    const char *data;
+    size_t length, position;
+};
+
+static ssize_t read_memory(void *context, char *buffer, size_t size)
+{
+    struct memory_reader *reader = context;
+    size_t left = reader->length - reader->position;
+    size_t count = left < size ? left : size;
+    memcpy(buffer, reader->data + reader->position, count);
+    reader->position += count;
+    return (ssize_t)count;
+}
+
 int b2_answer_lost(const struct b2_failure *failure)
 {
     return failure->outcome == B2_HTTP_TIMEOUT || failure->outcome == B2_HTTP_BROKEN;
@@ -275,6 +293,13 @@ enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
         struct b2_http_request http_request = {
             .method = "POST", .url = url, .headers = headers, .header_count = 2,
             .body = body, .body_length = strlen(body)};
+        struct memory_reader reader = {body, strlen(body), 0};
+        if (check) {
+            http_request.body = NULL;
+            http_request.read_body = read_memory;
+            http_request.read_context = &reader;
+            http_request.content_length = (int64_t)reader.length;
+        }
         struct b2_http_response http_response;
         b2_log(plugin, STOR_LOG_TRACE, "POST %s", url);
         b2_perform(plugin, transaction_class(call), &http_request, &http_response);

@@ -58,6 +58,7 @@ struct rule {
 	int retry_after;
 	char body[512];              /* raw error body instead of the JSON one; "" = JSON */
 	uint64_t after_bytes;
+	bool after_call;
 	unsigned delay_ms;
 };
 
@@ -137,6 +138,14 @@ bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_
 	if (kind == FAULT_DELAY && delay_ms < 0) {
 		snprintf(error, error_size, "ms is required");
 		return false;
+	}
+	json_object *after_call;
+	if (json_object_object_get_ex(spec, "after_call", &after_call)) {
+		if (!json_object_is_type(after_call, json_type_boolean)) {
+			snprintf(error, error_size, "after_call must be true or false");
+			return false;
+		}
+		rule.after_call = json_object_get_boolean(after_call);
 	}
 	const char *code = read_string(spec, "code"), *message = read_string(spec, "message");
 	const char *body = read_string(spec, "body");
@@ -230,6 +239,7 @@ void faults_plan(enum b2_api api, const char *test_mode, struct fault_plan *plan
 		} else if (rule->kind == FAULT_DROP) {
 			plan->kind = FAULT_DROP;
 			plan->drop_after_bytes = rule->after_bytes;
+			plan->drop_after_call = rule->after_call;
 		} else {
 			plan_error(plan, rule->status, rule->code, rule->message, rule->retry_after);
 			snprintf(plan->body, sizeof plan->body, "%s", rule->body);
