@@ -105,6 +105,13 @@ pid_t b2_cli_spawn(const struct b2_cli *cli, const char *err_path, const char *c
     return pid;
 }
 
+struct test_run b2_cli_shell(const struct b2_cli *cli, const char *command)
+{
+    struct stor_command stor;
+    stor_command(cli, NULL, B2_CLI_ARGS(NULL), &stor);
+    return test_run(B2_CLI_ARGS("/bin/sh", "-c", command), stor.env, NULL);
+}
+
 struct test_run b2_cli_rclone(const struct b2_cli *cli, const char *const *args)
 {
     const char *argv[MAX_ARGS];
