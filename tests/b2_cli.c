@@ -35,7 +35,7 @@ void b2_cli_stop(struct b2_cli *cli)
     free(cli);
 }
 
-/* argv = {program, first..., args..., NULL}; first is NULL-terminated too. */
+/* argv = {first..., args..., NULL}, from two NULL-terminated lists. */
 static void join_args(const char **argv, const char *const *first, const char *const *args)
 {
     size_t n = 0;
@@ -48,14 +48,14 @@ static void join_args(const char **argv, const char *const *first, const char *c
     argv[n] = NULL;
 }
 
-/* Storage for what stor_command fills in, alive as long as the caller needs it. */
+/* The argv and environment of one run of stor, with the strings they point into. */
 struct stor_command {
     char binary[4096], env_key_id[128], env_key[128];
     const char *argv[MAX_ARGS], *env[8];
 };
 
-static void stor_command(const struct b2_cli *cli, const struct b2_cli_as *as,
-                         const char *const *args, struct stor_command *command)
+static void fill_stor_command(const struct b2_cli *cli, const struct b2_cli_as *as,
+                              const char *const *args, struct stor_command *command)
 {
     static const struct b2_cli_as defaults = {0};
     if (!as)
@@ -77,14 +77,14 @@ struct test_run b2_cli_run(const struct b2_cli *cli, const struct b2_cli_as *as,
                            const char *const *args)
 {
     struct stor_command command;
-    stor_command(cli, as, args, &command);
+    fill_stor_command(cli, as, args, &command);
     return test_run(command.argv, command.env, NULL);
 }
 
 pid_t b2_cli_spawn(const struct b2_cli *cli, const char *err_path, const char *const *args)
 {
     struct stor_command command;
-    stor_command(cli, NULL, args, &command);
+    fill_stor_command(cli, NULL, args, &command);
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -108,7 +108,7 @@ pid_t b2_cli_spawn(const struct b2_cli *cli, const char *err_path, const char *c
 struct test_run b2_cli_shell(const struct b2_cli *cli, const char *command)
 {
     struct stor_command stor;
-    stor_command(cli, NULL, B2_CLI_ARGS(NULL), &stor);
+    fill_stor_command(cli, NULL, B2_CLI_ARGS(NULL), &stor);
     return test_run(B2_CLI_ARGS("/bin/sh", "-c", command), stor.env, NULL);
 }
 
