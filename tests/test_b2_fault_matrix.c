@@ -13,8 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "b2_server_harness.h"
-#include "test_util.h"
+#include "b2_cli.h"
 
 enum op { SMALL, LARGE, DOWNLOAD, OPS };
 static const char *const op_names[OPS] = {"small upload", "large upload", "download"};
@@ -71,72 +70,36 @@ struct cell {
 };
 static struct cell cells[ROWS * OPS];
 
-static struct b2_test_server *server;
-static char *dir, *small_file, *large_file;
-static char env_endpoint[256], env_cache[4200], env_home[4200];
+static struct b2_cli *fx;
+static char *dir; /* fx->dir: the scratch directory, the cache under it */
+static char *small_file, *large_file;
 
 /* Permanent faults get a short retry budget, so that giving up takes seconds. */
 static int short_budget;
 
+/* ./stor --backend=b2 ARGS... (NULL-terminated) against endpoint ("STOR_B2_ENDPOINT=URL"; NULL:
+ * the test server), with a short timeout and 5 MiB parts. */
 static struct test_run stor_b2(const char *endpoint, const char *first, ...)
 {
-    static char binary[4096];
-    snprintf(binary, sizeof binary, "%s", test_build_path("stor"));
-    const char *argv[40] = {binary, "--backend=b2", "-o", "timeout=1", "-o", "upload_cutoff=5MiB",
-                            "-o", "part_size=5MiB"};
-    int n = 8;
+    const char *args[40] = {"-o", "timeout=1", "-o", "upload_cutoff=5MiB", "-o", "part_size=5MiB"};
+    int n = 6;
     if (short_budget) {
-        argv[n++] = "-o";
-        argv[n++] = "retries=2";
-        argv[n++] = "-o";
-        argv[n++] = "retry_time=3";
+        args[n++] = "-o";
+        args[n++] = "retries=2";
+        args[n++] = "-o";
+        args[n++] = "retry_time=3";
     }
     va_list ap;
     va_start(ap, first);
     for (const char *a = first; a && n < 39; a = va_arg(ap, const char *))
-        argv[n++] = a;
+        args[n++] = a;
     va_end(ap);
-    argv[n] = NULL;
-    const char *env[] = {"B2_APPLICATION_KEY_ID=" B2_TEST_KEY_ID, "B2_APPLICATION_KEY=" B2_TEST_KEY,
-                         endpoint ? endpoint : env_endpoint, env_cache, env_home,
-                         "STOR_PLUGIN_PATH", "XDG_CACHE_HOME", NULL};
-    return test_run(argv, env, NULL);
+    args[n] = NULL;
+    return b2_cli_run(fx, &(struct b2_cli_as){.env_endpoint = endpoint}, args);
 }
 
-static void control(const char *path, const char *body)
-{
-    assert_int_equal(b2_test_server_control(server, "POST", path, body, NULL), 200);
-}
-
-static char *scratch_file(const char *name, size_t size, unsigned seed)
-{
-    char *path;
-    assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
-    char *data = malloc(size);
-    for (size_t i = 0; i < size; i++)
-        data[i] = (char)((i * 2654435761u + seed) >> 13);
-    test_write_file(path, data, size);
-    free(data);
-    return path;
-}
-
-static void assert_same_file(const char *a, const char *b)
-{
-    size_t la, lb;
-    char *x = test_read_file(a, &la), *y = test_read_file(b, &lb);
-    assert_non_null(x);
-    assert_non_null(y);
-    assert_int_equal(la, lb);
-    assert_memory_equal(x, y, la);
-    free(x);
-    free(y);
-}
-
-static long succeeded(const char *api)
-{
-    return b2_test_server_counter_field(server, api, "calls") -
-           b2_test_server_counter_field(server, api, "failures");
-}
+#define control(path, body) b2_cli_control(fx, path, body)
+#define succeeded(api) b2_cli_succeeded(fx, api)
 
 /* Versions stored under one name (finished uploads only), from stor's own JSON listing. */
 static int versions_of(const char *remote)
@@ -332,23 +295,17 @@ static void cell(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    server = b2_test_server_start((const char *[]){"--threads", "0", NULL});
-    assert_non_null(server);
-    dir = test_mkdtemp();
-    snprintf(env_endpoint, sizeof env_endpoint, "STOR_B2_ENDPOINT=%s", b2_test_server_url(server));
-    snprintf(env_cache, sizeof env_cache, "STOR_CACHE_DIR=%s/cache", dir);
-    snprintf(env_home, sizeof env_home, "HOME=%s", dir);
-    small_file = scratch_file("small", 3000, 1);
-    large_file = scratch_file("large", 12 * 1024 * 1024 + 12345, 2);
+    fx = b2_cli_start(B2_CLI_ARGS("--threads", "0"));
+    dir = fx->dir;
+    small_file = b2_cli_local_file(fx, "small", 3000, 1);
+    large_file = b2_cli_local_file(fx, "large", 12 * 1024 * 1024 + 12345, 2);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    assert_int_equal(b2_test_server_stop(server), 0); /* it never crashed */
-    test_rmtree(dir);
-    free(dir);
+    b2_cli_stop(fx);
     free(small_file);
     free(large_file);
     return 0;

@@ -319,11 +319,7 @@ enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
         if (failure->kind == B2_FAILURE_EXPIRED && !reauthorized) {
             b2_log(plugin, STOR_LOG_INFO, "%s: account token refused (%s), re-authorizing", call,
                    failure->code[0] ? failure->code : "401");
-            uint64_t stale = credentials.generation;
-            b2_credentials_free(&credentials);
-            status = b2_auth_refresh(plugin, stale, err);
-            if (status == STOR_OK)
-                status = b2_auth_get(plugin, &credentials, err);
+            status = b2_auth_reauthorize(plugin, &credentials, err);
             if (status != STOR_OK)
                 return status;
             reauthorized = 1;

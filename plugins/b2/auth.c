@@ -187,6 +187,17 @@ enum stor_status b2_auth_refresh(struct b2_plugin *plugin, uint64_t stale, struc
     return status;
 }
 
+enum stor_status b2_auth_reauthorize(struct b2_plugin *plugin, struct b2_credentials *credentials,
+                                     struct stor_error *err)
+{
+    uint64_t stale = credentials->generation;
+    b2_credentials_free(credentials);
+    enum stor_status status = b2_auth_refresh(plugin, stale, err);
+    if (status == STOR_OK)
+        status = b2_auth_get(plugin, credentials, err);
+    return status;
+}
+
 void b2_credentials_free(struct b2_credentials *credentials)
 {
     free(credentials->token);

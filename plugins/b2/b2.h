@@ -162,6 +162,10 @@ enum stor_status b2_auth_get(struct b2_plugin *plugin, struct b2_credentials *cr
 /* The token of generation stale was refused: get a new one unless another thread already did. */
 enum stor_status b2_auth_refresh(struct b2_plugin *plugin, uint64_t stale,
                                  struct stor_error *err);
+/* B2 refused credentials' token as expired: swap in a fresh copy (one refresh among all threads).
+ * On failure credentials is left empty, so there is nothing to free. */
+enum stor_status b2_auth_reauthorize(struct b2_plugin *plugin, struct b2_credentials *credentials,
+                                     struct stor_error *err);
 void b2_credentials_free(struct b2_credentials *credentials);
 /* 1 if the key has capability, 0 if it lacks it, -1 if not known yet. */
 int b2_auth_has_capability(struct b2_plugin *plugin, const char *capability);
