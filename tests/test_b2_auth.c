@@ -348,6 +348,66 @@ static void unsafe_cache_file_is_refused(void **state)
     chmod(test->cache_dir, 0700);
 }
 
+/* ---- no downgrade from https to plain http ---- */
+
+#define HTTP_ACCOUNT(api, download) \
+    "{\"accountId\": \"account-1\", \"authorizationToken\": \"acct-token-7\", \"apiUrl\": \"" api \
+    "\", \"downloadUrl\": \"" download "\", \"allowed\": {\"capabilities\": [\"listBuckets\"]}}"
+
+/* Under an https endpoint, an authorize answer pointing at plain http:// is refused in one line
+ * naming the field, without the token; nothing is sent there. */
+static void plain_http_account_urls_under_https_are_refused(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    fake_script(test->http, AUTHORIZE, 200, NULL, HTTP_ACCOUNT("http://api.test", "https://f.test"));
+    assert_int_equal(authorize(test, &err), STOR_EINTERNAL);
+    assert_string_equal(err.message, "b2_authorize_account: apiUrl is plain http:// while the "
+                        "endpoint is https: refused, the token and data sent there would travel "
+                        "in clear");
+    fake_script(test->http, AUTHORIZE, 200, NULL, HTTP_ACCOUNT("https://api.test", "http://f.test"));
+    assert_int_equal(authorize(test, &err), STOR_EINTERNAL);
+    assert_non_null(strstr(err.message, "downloadUrl is plain http:// while the endpoint is https"));
+    assert_null(strstr(err.message, "acct-token"));
+    assert_null(strchr(err.message, '\n'));
+    assert_int_equal(fake_count(test->http, "http://"), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK); /* B2's proper answer is taken */
+    assert_string_equal(test->plugin->account.api_url, "https://api.test");
+}
+
+/* An http endpoint (a test server on this machine) may hand out http URLs. */
+static void plain_http_account_urls_under_http_endpoint_are_used(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(b2_test_restart(test, (const char *[]){"endpoint=http://127.0.0.1:8181", NULL}), 0);
+    fake_script(test->http, AUTHORIZE, 200, NULL,
+                HTTP_ACCOUNT("http://127.0.0.1:8181", "http://127.0.0.1:8181"));
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_string_equal(test->plugin->account.api_url, "http://127.0.0.1:8181");
+    assert_string_equal(test->plugin->account.download_url, "http://127.0.0.1:8181");
+}
+
+/* A cached account with a plain http apiUrl (written by an older version) is not used. */
+static void cached_plain_http_account_is_not_used(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    char *json = cache_file(test->cache_dir, ".json");
+    json_object *root = json_object_from_file(json), *account;
+    assert_non_null(root);
+    assert_true(json_object_object_get_ex(root, "account", &account));
+    json_object_object_add(account, "apiUrl", json_object_new_string("http://api.test"));
+    assert_int_equal(json_object_to_file(json, root), 0);
+    json_object_put(root);
+    free(json);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    assert_string_equal(test->plugin->account.api_url, "https://api.test");
+}
+
 /* A cached token older than its life is not used. */
 static void expired_cache_entry_is_replaced(void **state)
 {
@@ -487,6 +547,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(corrupt_cache_is_replaced, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(unsafe_cache_file_is_refused, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(expired_cache_entry_is_replaced, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(plain_http_account_urls_under_https_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(plain_http_account_urls_under_http_endpoint_are_used, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(cached_plain_http_account_is_not_used, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(refresh_skips_the_refused_cached_token, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(refresh_adopts_another_process_token, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(concurrent_processes_authorize_once, setup_cached, teardown),
