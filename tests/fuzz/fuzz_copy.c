@@ -1,6 +1,7 @@
 /* tests/fuzz/fuzz_copy.c — copy answers through copy.c. Mode byte bit 0 clear: a small source, the
  * rest of the input is the b2_copy_file answer. Set: a source above 5 GB, the rest is up to three
- * NUL-separated answers: b2_start_large_file, b2_copy_part (for every part), b2_finish_large_file. */
+ * NUL-separated answers: b2_start_large_file, b2_copy_part (for every part), b2_finish_large_file.
+ * Bit 1 set: a first NUL-separated piece answers the source lookup (b2_list_file_names) instead. */
 #include "fuzz_calls.h"
 
 static const char small_source[] =
@@ -18,11 +19,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    int large = data[0] & 1;
-    const char *answers[3];
-    size_t lengths[3];
-    size_t count = fuzz_pieces(data + 1, size - 1, answers, lengths, large ? 3 : 1);
+    int large = data[0] & 1, lookup = data[0] & 2;
+    const char *pieces[4];
+    size_t piece_lengths[4];
+    size_t count = fuzz_pieces(data + 1, size - 1, pieces, piece_lengths, (large ? 3 : 1) + !!lookup);
     struct b2_plugin *plugin = fuzz_plugin(data, size);
+    if (lookup && count > 1)
+        fuzz_answer("b2_list_file_names", 200, pieces[0], piece_lengths[0], 1);
+    const char **answers = lookup && count > 1 ? pieces + 1 : pieces;
+    size_t *lengths = lookup && count > 1 ? piece_lengths + 1 : piece_lengths;
+    count -= lookup && count > 1;
     if (large) {
         fuzz_answer("b2_list_file_names", 200, large_source, sizeof large_source - 1, -1);
         static const char *const calls[] = {"b2_start_large_file", "b2_copy_part",
