@@ -70,6 +70,7 @@ struct large_world {
     int unfinished_page;         /* b2_list_unfinished_large_files page size (0: asked) */
     int parts_page;              /* b2_list_parts page size (0: asked) */
     int part_delay_us;
+    int plain_http_part_urls;    /* b2_get_upload_part_url hands out http:// URLs */
     struct script scripts[8];
     int script_count;
     struct logged log[MAX_LOG];
@@ -175,7 +176,8 @@ static void api_call(const char *call, json_object *body, struct b2_http_respons
         }
         int serial = ++lw->part_serial;
         char url[64], token[64];
-        snprintf(url, sizeof url, PART_POD "%d", serial);
+        snprintf(url, sizeof url, "%s%d", lw->plain_http_part_urls ? "http://pod.test/part/" : PART_POD,
+                 serial);
         snprintf(token, sizeof token, "part-token-%d", serial);
         json_object *object = json_object_new_object();
         json_object_object_add(object, "fileId", json_object_new_string(file->id));
@@ -738,6 +740,21 @@ static void large_put_sends_parts_and_finishes(void **state)
     assert_int_equal(count("b2_get_file_info"), 0);
 }
 
+/* Under the https endpoint a plain http:// part URL is refused: no part is sent in clear. */
+static void plain_http_part_url_is_refused(void **state)
+{
+    (void)state;
+    lw->plain_http_part_urls = 1;
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_EINTERNAL);
+    assert_non_null(strstr(err.message, "b2_get_upload_part_url: uploadUrl is plain http:// while "
+                                        "the endpoint is https: refused"));
+    assert_null(strstr(err.message, "part-token-"));
+    assert_int_equal(count("http://pod.test"), 0);
+    assert_int_equal(result.calls, 0);
+}
+
 /* A file at the cutoff is one b2_upload_file; one byte above, parts. */
 static void cutoff_decides(void **state)
 {
@@ -1183,6 +1200,7 @@ int main(void)
         cmocka_unit_test(sizes_parse_with_units),
         cmocka_unit_test(options_are_validated_when_parsed),
         cmocka_unit_test_setup_teardown(large_put_sends_parts_and_finishes, setup, teardown),
+        cmocka_unit_test_setup_teardown(plain_http_part_url_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(cutoff_decides, setup, teardown),
         cmocka_unit_test_setup_teardown(part_503_gets_a_fresh_part_url, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(expired_part_token_gets_one_new_part_url, setup_one_worker, teardown),

@@ -237,6 +237,14 @@ enum stor_status b2_copy(void *instance, const char *source_bucket, const char *
     json_object *length_object, *id_object;
     int64_t size = json_object_object_get_ex(source, "contentLength", &length_object)
                        ? json_object_get_int64(length_object) : 0;
+    /* No B2 file is negative or above 10,000 parts of 5 GB; such a length would also overflow
+     * the part arithmetic of copy_large. */
+    if (size < 0 || size > B2_PARTS_MAX * B2_PART_SIZE_MAX) {
+        json_object_put(answer);
+        return stor_fail(err, STOR_EINTERNAL, "b2_list_file_names: B2's answer is malformed: "
+                         "contentLength %lld of %s/%s is out of range", (long long)size,
+                         source_bucket, source_key);
+    }
     if (size > B2_SINGLE_UPLOAD_MAX) {
         status = copy_large(plugin, source, bucket, key, size, on_result, context, err);
         json_object_put(answer);

@@ -200,11 +200,15 @@ static enum stor_status get_part_url(struct large_upload *large, struct b2_targe
     if (status != STOR_OK)
         return status;
     char why[B2_WHY_MAX];
-    if (b2_wire_upload_part_url(response, large->file_id, target, why) != 0)
+    if (b2_wire_upload_part_url(response, large->file_id, target, why) != 0) {
         status = stor_fail(err, STOR_EINTERNAL, "b2_get_upload_part_url: B2's answer is "
                            "malformed: %s", why);
-    else
+    } else if (b2_wire_url_keeps_tls(plugin->config.endpoint, "uploadUrl", target->url, why) != 0) {
+        b2_target_free(target);
+        status = stor_fail(err, STOR_EINTERNAL, "b2_get_upload_part_url: %s", why);
+    } else {
         target->issued_at_ms = b2_clock_now(&plugin->clock);
+    }
     json_object_put(response);
     return status;
 }
