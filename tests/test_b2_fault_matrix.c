@@ -46,6 +46,7 @@ static const struct fault faults[] = {
     {"HTML instead of JSON (502)", "/_test/fail", "{\"api\": \"API\", \"status\": 502, \"count\": 1, \"body\": \"<html><body>502 Bad Gateway</body></html>\"}", 0, -1, 0},
     {"200 with truncated JSON", "/_test/fail", "{\"api\": \"API\", \"status\": 200, \"count\": 1, \"body\": \"{\\\"fileId\\\": \\\"4_z\"}", 1, -1, 0},
     {"dropped mid-body", "/_test/drop", "{\"api\": \"API\", \"count\": 1, \"after_bytes\": 500}", 0, -1, 0},
+    {"connection reset mid-body", "/_test/drop", "{\"api\": \"API\", \"count\": 1, \"after_bytes\": 500, \"reset\": true}", 0, -1, 0},
     {"slow past timeout", "/_test/delay", "{\"api\": \"API\", \"ms\": 2500, \"count\": 1}", 0, -1, 1},
     {"done, answer lost", "/_test/drop", "{\"api\": \"API\", \"count\": 1, \"after_call\": true}", 0, -1, 1},
     {"corrupted body", "/_test/corrupt", "{\"api\": \"API\", \"count\": 1}", 1, DOWNLOAD, 0},
@@ -263,6 +264,17 @@ static void run_cell(const struct fault *f, enum op op, const char *point, int s
             assert_int_equal(clean.status, 0);
             test_run_free(&clean);
             assert_int_equal(unfinished(remote), 0);
+            /* Asked not to resume, the same failure leaves nothing behind. */
+            install(f, point, op);
+            short_budget = 1;
+            struct test_run again = stor_b2(use_endpoint, "put", "--no-resume", local, remote, NULL);
+            short_budget = 0;
+            control("/_test/reset", "{\"counters\": false, \"faults\": true}");
+            if (again.status != want || !strstr(again.err, "cancelled (resume=no)"))
+                fail_msg("%s at %s with --no-resume: exit %d: %s", f->row, point, again.status, again.err);
+            assert_one_line_error(&again);
+            test_run_free(&again);
+            assert_int_equal(unfinished(remote), 0);
         }
     }
     test_run_free(&run);
@@ -318,6 +330,9 @@ static void print_matrix(void)
         printf("# %-28s | %-28s | %-28s | %-28s\n", faults[r].row,
                matrix[r][0][0] ? matrix[r][0] : "FAIL", matrix[r][1][0] ? matrix[r][1] : "FAIL",
                matrix[r][2][0] ? matrix[r][2] : "FAIL");
+    printf("# ok: stored once / fetched exactly; failed cleanly: one line, the documented exit code,\n"
+           "# nothing half-written (a failed large upload kept for resume, or with --no-resume\n"
+           "# cancelled); each fault at each call of the operation in turn\n");
     fflush(stdout);
 }
 

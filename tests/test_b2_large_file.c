@@ -969,6 +969,21 @@ static void unlistable_key_uploads_without_resuming(void **state)
 }
 
 /* resume=no: the matching unfinished file is cancelled and a new one started. */
+/* With resume=no a failed upload leaves nothing behind: its unfinished file is cancelled. */
+static void failed_upload_without_resume_is_cancelled(void **state)
+{
+    (void)state;
+    fail_nth(PART_POD, 3, 403);
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "the partial upload was cancelled (resume=no)"));
+    assert_null(strstr(err.message, "run the same put again"));
+    assert_int_equal(count("b2_cancel_large_file"), 1);
+    assert_int_equal(lw->files[0].state, 2);
+    assert_int_equal(result.calls, 0);
+}
+
 static void no_resume_cancels_and_starts_again(void **state)
 {
     (void)state;
@@ -1213,6 +1228,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(resume_takes_the_part_size_of_the_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(unlistable_key_uploads_without_resuming, setup, teardown),
         cmocka_unit_test_setup_teardown(no_resume_cancels_and_starts_again, setup_no_resume, teardown),
+        cmocka_unit_test_setup_teardown(failed_upload_without_resume_is_cancelled, setup_no_resume, teardown),
         cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(lost_start_answer_is_found_not_started_again, setup, teardown),

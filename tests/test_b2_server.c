@@ -1726,6 +1726,12 @@ static void test_drop_connection_after_the_call(void **state)
 	reply_free(&again);
 	assert_int_equal(b2_test_server_control(f->server, "POST", "/_test/drop",
 						"{\"api\":\"b2_upload_file\",\"after_call\":1}", NULL), 400);
+	/* "reset": the connection ends with RST, which the client sees as a reset, not an EOF. */
+	control(f, "/_test/drop", "{\"api\":\"b2_list_file_names\",\"after_call\":true,\"reset\":true}");
+	struct reply reset = call(f, "b2_list_file_names", "{\"bucketId\":\"%s\"}", f->bucket_id);
+	if (reset.result != CURLE_RECV_ERROR && reset.result != CURLE_SEND_ERROR)
+		fail_msg("a reset connection gave curl result %d", reset.result);
+	reply_free(&reset);
 }
 
 static void test_expire_all_tokens(void **state)

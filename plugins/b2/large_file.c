@@ -755,16 +755,32 @@ static enum stor_status check_info_count(const struct b2_plugin *plugin, const c
 }
 
 /* One line on how to go on after a failure: the unfinished file is kept on purpose. */
-static void add_resume_hint(struct large_upload *large, struct stor_error *err)
+static void append_to_error(struct stor_error *err, const char *text)
 {
-    char hint[300];
-    snprintf(hint, sizeof hint, "; the unfinished upload is kept: run the same put again to "
-             "resume it, or cancel it with: stor --backend=b2 cleanup %s/%s", large->bucket,
-             large->key);
-    size_t room = sizeof err->message - strlen(hint) - 1;
+    size_t room = sizeof err->message - strlen(text) - 1;
     if (strlen(err->message) > room)
         err->message[room] = '\0';
-    strcat(err->message, hint);
+    strcat(err->message, text);
+}
+
+/* A failed upload's unfinished file: kept for the next put to resume (the default), else
+ * cancelled, so that nothing half-written is left billed. The error says which. */
+static void keep_or_cancel(struct large_upload *large, int resumable, struct stor_error *err)
+{
+    char text[400];
+    struct stor_error ignored;
+    if (resumable && large->plugin->config.resume) {
+        snprintf(text, sizeof text, "; the unfinished upload is kept: run the same put again to "
+                 "resume it, or cancel it with: stor --backend=b2 cleanup %s/%s", large->bucket,
+                 large->key);
+    } else if (b2_cancel_large_file(large->plugin, large->file_id, &ignored) == STOR_OK) {
+        snprintf(text, sizeof text, "; the partial upload was cancelled (%s)",
+                 resumable ? "resume=no" : "standard input cannot be resumed");
+    } else {
+        snprintf(text, sizeof text, "; the partial upload is left: stor --backend=b2 cleanup "
+                 "%s/%s removes it", large->bucket, large->key);
+    }
+    append_to_error(err, text);
 }
 
 static void large_free(struct large_upload *large)
@@ -817,7 +833,7 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
     if (status == STOR_OK)
         status = finish_large_file(&large, on_result, context, err);
     if (status != STOR_OK && large.file_id)
-        add_resume_hint(&large, err);
+        keep_or_cancel(&large, 1, err);
     large_free(&large);
     return status;
 }
@@ -1049,15 +1065,8 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
     large.streaming = 0;
     if (status == STOR_OK)
         status = finish_large_file(&large, on_result, context, err);
-    if (status != STOR_OK && large.file_id) {
-        /* Without the whole input nothing can resume it: cancel it rather than leave it billed. */
-        struct stor_error ignored;
-        int cancelled = b2_cancel_large_file(plugin, large.file_id, &ignored) == STOR_OK;
-        size_t length = strlen(err->message);
-        snprintf(err->message + length, sizeof err->message - length, "%s",
-                 cancelled ? "; the partial upload was cancelled (standard input cannot be resumed)"
-                           : "; the partial upload is left: stor --backend=b2 cleanup removes it");
-    }
+    if (status != STOR_OK && large.file_id)
+        keep_or_cancel(&large, 0, err); /* without the whole input nothing could resume it */
     for (int i = 0; stream.slots && i < slot_count; i++)
         free(stream.slots[i].buffer);
     free(stream.slots);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -196,6 +197,14 @@ static void sleep_ms(unsigned ms)
 static enum MHD_Result drop(struct request *req)
 {
 	faults_count_reply(req->api, 0, true);
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (req->fault.drop_with_reset && info) {
+		/* Disconnecting a TCP socket (AF_UNSPEC) sends RST at once, as a crashed proxy or a
+		 * NAT would; MHD's own close would shut down with a FIN first. */
+		struct sockaddr unspecified = {.sa_family = AF_UNSPEC};
+		connect(info->connect_fd, &unspecified, sizeof unspecified);
+	}
 	return MHD_NO;
 }
 
