@@ -46,6 +46,7 @@ static const struct fault faults[] = {
     {"HTML instead of JSON (502)", "/_test/fail", "{\"api\": \"API\", \"status\": 502, \"count\": 1, \"body\": \"<html><body>502 Bad Gateway</body></html>\"}", 0, -1, 0},
     {"200 with truncated JSON", "/_test/fail", "{\"api\": \"API\", \"status\": 200, \"count\": 1, \"body\": \"{\\\"fileId\\\": \\\"4_z\"}", 1, -1, 0},
     {"dropped mid-body", "/_test/drop", "{\"api\": \"API\", \"count\": 1, \"after_bytes\": 500}", 0, -1, 0},
+    {"dropped after the request", "/_test/drop", "{\"api\": \"API\", \"count\": 1, \"after_bytes\": 1000000000}", 0, -1, 0},
     {"connection reset mid-body", "/_test/drop", "{\"api\": \"API\", \"count\": 1, \"after_bytes\": 500, \"reset\": true}", 0, -1, 0},
     {"slow past timeout", "/_test/delay", "{\"api\": \"API\", \"ms\": 2500, \"count\": 1}", 0, -1, 1},
     {"done, answer lost", "/_test/drop", "{\"api\": \"API\", \"count\": 1, \"after_call\": true}", 0, -1, 1},
