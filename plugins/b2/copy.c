@@ -175,12 +175,7 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
     if (copy.status != STOR_OK) {
         /* Leave no unfinished large file behind (best effort). */
         struct stor_error ignored;
-        request = json_object_new_object();
-        json_object_object_add(request, "fileId", json_object_new_string(large_id));
-        if (b2_api_call(plugin, "b2_cancel_large_file", request, "writeFiles", &response, NULL,
-                        &ignored) == STOR_OK)
-            json_object_put(response);
-        json_object_put(request);
+        b2_cancel_large_file(plugin, large_id, &ignored);
         if (err)
             *err = copy.err;
     }
