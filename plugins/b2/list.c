@@ -64,8 +64,8 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
         free(start);
         start = NULL;
         struct b2_failure failure;
-        status = bucket_call(plugin, bucket, "b2_list_file_names", request, "listFiles", NULL, &response,
-                             &failure, err);
+        status = bucket_call(plugin, bucket, "b2_list_file_names", request, "listFiles", NULL,
+                             &response, &failure, err);
         json_object_put(request);
         if (status != STOR_OK)
             break;
