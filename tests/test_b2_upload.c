@@ -470,6 +470,28 @@ static void lost_answer_of_a_stored_upload_is_not_sent_again(void **state)
     assert_non_null(strstr(test->host.log, "not uploading it again"));
 }
 
+/* A 200 whose body is cut: B2 stored the file, so it is looked up, not reported as a failure
+ * (which a rerun would turn into a second version); not found, the answer stays malformed. */
+static void broken_success_answer_is_looked_up(void **state)
+{
+    struct b2_test *test = *state;
+    char sha1[41];
+    sha1_of("payload", sha1);
+    struct result result = {0};
+    struct stor_error err;
+    fake_script(test->http, POD, 200, NULL, "{\"fileId\": \"4_z");
+    script_newest_version(test, "k", sha1, 7, "1600000000123");
+    int fd = file_with_mtime("payload");
+    assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "k", fd, on_result, &result, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, POD), 1);
+    assert_string_equal(result.id, "stored-id-1");
+    fake_script(test->http, POD, 200, NULL, "{\"fileId\": \"4_z");
+    fake_script(test->http, "b2_list_file_names", 200, NULL, "{\"files\": [], \"nextFileName\": null}");
+    assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "k", fd, on_result, &result, &err), STOR_EINTERNAL);
+    assert_non_null(strstr(err.message, "malformed"));
+    close(fd);
+}
+
 /* The current version is not ours (other bytes, another mtime, another length), or the
  * key may not list: the body is sent again, once. */
 static void lost_answer_of_an_unstored_upload_is_sent_again(void **state)
@@ -742,6 +764,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(lost_answer_of_a_stored_upload_is_not_sent_again, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_answer_of_an_unstored_upload_is_sent_again, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_upload_that_never_arrived_is_not_looked_for, setup, teardown),
+        cmocka_unit_test_setup_teardown(broken_success_answer_is_looked_up, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN); /* a refused pipe upload closes the pipe under its writer */
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -295,8 +295,13 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
             b2_sha1_abandon(&reader.sha1);
         b2_failure_from_response(&response, target.token, &failure);
         if (failure.kind == B2_FAILURE_NONE) {
-            status = job->accept(plugin, job->context, &response,
-                                 hex_at_end ? reader.trailer : source->sha1, err);
+            const char *sent_sha1 = hex_at_end ? reader.trailer : source->sha1;
+            status = job->accept(plugin, job->context, &response, sent_sha1, err);
+            /* A 2xx with a broken body: B2 stored it, so look rather than fail (a rerun would
+             * store it twice). */
+            if (status == STOR_EINTERNAL && job->find_stored &&
+                job->find_stored(plugin, job->context, sent_sha1))
+                status = STOR_OK;
             b2_http_response_free(&response);
             job->give_back(plugin, job->context, &target); /* the pod answered: it is good */
             have_target = 0;
