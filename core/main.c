@@ -76,7 +76,8 @@ static const struct command commands[] = {
      "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object.\n"
      "With -r, LOCAL is a directory and every file below it is stored under BUCKET/KEY/.\n"
      "A large upload that failed or was killed is resumed by the next put of the same file to\n"
-     "the same name, where the backend supports it; --no-resume starts afresh.\n"
+     "the same name, where the backend supports it; --no-resume starts afresh, and cancels\n"
+     "what a failed upload started instead of keeping it.\n"
      TRANSFER_HELP},
     {"get", "[-r [TRANSFER OPTIONS]] [--version=ID] [--range=A-B] BUCKET/KEY LOCAL", 2,
      FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_VERSION | FLAG_RANGE,

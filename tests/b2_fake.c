@@ -840,3 +840,21 @@ int b2_test_teardown(void **state)
     free(test);
     return leaked ? -1 : 0;
 }
+
+char *fake_json_body(const struct b2_http_request *request)
+{
+    if (request->body)
+        return strndup(request->body, request->body_length);
+    if (!request->read_body || request->content_length < 0)
+        return NULL;
+    char *text = calloc((size_t)request->content_length + 1, 1);
+    size_t length = 0;
+    while (text && length < (size_t)request->content_length) {
+        ssize_t got = request->read_body(request->read_context, text + length,
+                                         (size_t)request->content_length - length);
+        if (got <= 0)
+            break;
+        length += (size_t)got;
+    }
+    return text;
+}

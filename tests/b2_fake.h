@@ -134,6 +134,10 @@ int64_t fake_slept(struct fake_clock *clock);
 /* 1 if a secret (key, any token) appears in the log. */
 int fake_log_has_secret(struct fake_host *host);
 
+/* A JSON call's body as text, sent from memory or streamed (which drains the stream); malloc'd,
+ * NULL if there is none. */
+char *fake_json_body(const struct b2_http_request *request);
+
 /* A temporary regular file holding data, open for reading at offset 0. */
 int fake_file(const char *data, size_t length);
 

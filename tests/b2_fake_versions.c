@@ -227,6 +227,13 @@ static void api(struct vfake *fake, const char *call, json_object *body, struct 
         size_t index = (size_t)(version - fake->versions);
         memmove(version, version + 1, (fake->count - index - 1) * sizeof *version);
         fake->count--;
+    } else if (strcmp(call, "b2_get_file_info") == 0) {
+        const char *id = field(body, "fileId");
+        struct vfake_version *version = id ? by_id(fake, id) : NULL;
+        if (!version)
+            reply_error(reply, 404, "not_found", "file not found");
+        else
+            reply_json(reply, version_json(version));
     } else if (strcmp(call, "b2_hide_file") == 0) {
         const char *name = field(body, "fileName");
         struct vfake_version *current = name ? newest(fake, name) : NULL;
@@ -272,7 +279,8 @@ static void api(struct vfake *fake, const char *call, json_object *body, struct 
     } else if (strcmp(call, "b2_finish_large_file") == 0) {
         struct vfake_version *large = by_id(fake, field(body, "fileId") ? field(body, "fileId") : "");
         json_object *sha1s;
-        if (!large || !json_object_object_get_ex(body, "partSha1Array", &sha1s)) {
+        if (!large || strcmp(large->action, "start") != 0 ||
+            !json_object_object_get_ex(body, "partSha1Array", &sha1s)) {
             reply_error(reply, 400, "bad_request", "bad finish");
             return;
         }
@@ -314,11 +322,12 @@ static enum b2_http_outcome perform(struct b2_http *base, const struct b2_http_r
         if (strncasecmp(request->headers[i], "Range: ", 7) == 0)
             range = request->headers[i] + 7;
     struct reply reply = {0};
+    char *json = fake_json_body(request);
     pthread_mutex_lock(&fake->lock);
     if (fake->log_count < sizeof fake->log / sizeof *fake->log) {
         fake->log[fake->log_count].url = strdup(request->url);
         fake->log[fake->log_count].range = strdup(range ? range : "");
-        fake->log[fake->log_count].body = strdup(request->body ? request->body : "");
+        fake->log[fake->log_count].body = strdup(json ? json : "");
         fake->log_count++;
     }
     int download_request = strncmp(request->url, API, strlen(API)) != 0;
@@ -334,14 +343,23 @@ static enum b2_http_outcome perform(struct b2_http *base, const struct b2_http_r
         download(fake, name ? newest(fake, name) : NULL, range, &reply);
         free(name);
     } else {
-        json_object *body = request->body ? json_tokener_parse(request->body) : NULL;
+        json_object *body = json ? json_tokener_parse(json) : NULL;
         api(fake, request->url + strlen(API), body, &reply);
         json_object_put(body);
     }
+    free(json);
     if (download_request && ++fake->in_flight > fake->max_in_flight)
         fake->max_in_flight = fake->in_flight;
     int hold = fake->hold_us;
+    int lose = fake->lose_count > 0 && fake->lose_match && strstr(request->url, fake->lose_match);
+    fake->lose_count -= lose;
     pthread_mutex_unlock(&fake->lock);
+    if (lose) {
+        free(reply.body);
+        response->outcome = B2_HTTP_TIMEOUT;
+        snprintf(response->error, sizeof response->error, "timed out (vfake)");
+        return response->outcome;
+    }
     if (download_request && hold)
         usleep((useconds_t)hold);
     response->outcome = B2_HTTP_COMPLETE;

@@ -32,6 +32,9 @@ struct vfake {
     int fail_count;
     long fail_status;
     const char *fail_code;
+    /* The next lose_count requests whose URL contains lose_match are done, then time out. */
+    const char *lose_match;
+    int lose_count;
     int corrupt;                  /* flip a byte of the next this many download bodies */
     int in_flight, max_in_flight; /* concurrent downloads */
     int hold_us;                  /* keep each download this long, to make workers overlap */

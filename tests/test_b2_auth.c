@@ -328,6 +328,96 @@ static void corrupt_cache_is_replaced(void **state)
     assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
 }
 
+/* The warning names the file and the reason; the file was replaced by one of ours, 0600. */
+static void assert_refused_and_replaced(struct b2_test *test, const char *json, const char *reason)
+{
+    char line[600];
+    snprintf(line, sizeof line, "cache file %s ignored: it %s", json, reason);
+    if (!test->host.log || !strstr(test->host.log, line))
+        fail_msg("log lacks '%s':\n%s", line, test->host.log ? test->host.log : "");
+    struct stat info;
+    assert_int_equal(stat(json, &info), 0);
+    assert_int_equal(info.st_uid, geteuid());
+    assert_int_equal(info.st_mode & 0777, 0600);
+}
+
+/* A user id that is not ours (nobody, unless we are nobody). */
+static uid_t another_uid(void)
+{
+    return geteuid() == 65534 ? 65533 : 65534;
+}
+
+/* A cache file owned by another user is not trusted: authorize afresh, say so, replace it. Not as
+ * root (chown fails), a group-writable file stands in, so the warning is still checked. */
+static void cache_file_of_another_user_is_refused(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    char *json = cache_file(test->cache_dir, ".json");
+    const char *reason = "is owned by another user";
+    if (chown(json, another_uid(), (gid_t)-1) != 0) {
+        assert_int_not_equal(geteuid(), 0);
+        chmod(json, 0620);
+        reason = "is writable by group or others";
+    }
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    assert_refused_and_replaced(test, json, reason);
+    free(json);
+}
+
+/* A cache directory owned by another user disables the disk cache, saying why (not as root:
+ * a world-writable one stands in). */
+static void cache_directory_of_another_user_is_refused(void **state)
+{
+    struct b2_test *test = *state;
+    const char *reason = "is owned by another user";
+    if (chown(test->cache_dir, another_uid(), (gid_t)-1) != 0) {
+        assert_int_not_equal(geteuid(), 0);
+        chmod(test->cache_dir, 0707);
+        reason = "is writable by group or others";
+    }
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_null(test->plugin->cache);
+    char line[400];
+    snprintf(line, sizeof line, "no disk cache (cache directory %s refused: it %s)", test->cache_dir,
+             reason);
+    if (!test->host.log || !strstr(test->host.log, line))
+        fail_msg("log lacks '%s':\n%s", line, test->host.log ? test->host.log : "");
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK); /* from memory */
+    assert_int_equal(chown(test->cache_dir, geteuid(), (gid_t)-1), 0);
+    chmod(test->cache_dir, 0700);
+}
+
+/* A symbolic link or a FIFO in the cache file's place is refused without hanging. */
+static void cache_file_not_regular_is_refused(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    char *json = cache_file(test->cache_dir, ".json");
+    assert_int_equal(unlink(json), 0);
+    assert_int_equal(mkfifo(json, 0600), 0);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    assert_refused_and_replaced(test, json, "is not a regular file");
+    char elsewhere[300];
+    snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", test->cache_dir);
+    assert_int_equal(rename(json, elsewhere), 0);
+    assert_int_equal(symlink(elsewhere, json), 0);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 3);
+    char line[600];
+    snprintf(line, sizeof line, "cache file %s ignored: it is a symbolic link", json);
+    assert_non_null(strstr(test->host.log, line));
+    free(json);
+}
+
 /* A cache file others may write is not trusted. */
 static void unsafe_cache_file_is_refused(void **state)
 {
@@ -336,16 +426,77 @@ static void unsafe_cache_file_is_refused(void **state)
     assert_int_equal(authorize(test, &err), STOR_OK);
     char *json = cache_file(test->cache_dir, ".json");
     chmod(json, 0666);
-    free(json);
     assert_int_equal(b2_test_restart(test, NULL), 0);
     assert_int_equal(authorize(test, &err), STOR_OK);
     assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    assert_refused_and_replaced(test, json, "is writable by group or others");
+    free(json);
     /* A group-writable cache directory disables the disk cache altogether. */
     chmod(test->cache_dir, 0770);
     assert_int_equal(b2_test_restart(test, NULL), 0);
     assert_null(test->plugin->cache);
     assert_non_null(strstr(test->host.log, "writable by group or others"));
     chmod(test->cache_dir, 0700);
+}
+
+/* ---- no downgrade from https to plain http ---- */
+
+#define HTTP_ACCOUNT(api, download) \
+    "{\"accountId\": \"account-1\", \"authorizationToken\": \"acct-token-7\", \"apiUrl\": \"" api \
+    "\", \"downloadUrl\": \"" download "\", \"allowed\": {\"capabilities\": [\"listBuckets\"]}}"
+
+/* Under an https endpoint, an authorize answer pointing at plain http:// is refused in one line
+ * naming the field, without the token; nothing is sent there. */
+static void plain_http_account_urls_under_https_are_refused(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    fake_script(test->http, AUTHORIZE, 200, NULL, HTTP_ACCOUNT("http://api.test", "https://f.test"));
+    assert_int_equal(authorize(test, &err), STOR_EINTERNAL);
+    assert_string_equal(err.message, "b2_authorize_account: apiUrl is plain http:// while the "
+                        "endpoint is https: refused, the token and data sent there would travel "
+                        "in clear");
+    fake_script(test->http, AUTHORIZE, 200, NULL, HTTP_ACCOUNT("https://api.test", "http://f.test"));
+    assert_int_equal(authorize(test, &err), STOR_EINTERNAL);
+    assert_non_null(strstr(err.message, "downloadUrl is plain http:// while the endpoint is https"));
+    assert_null(strstr(err.message, "acct-token"));
+    assert_null(strchr(err.message, '\n'));
+    assert_int_equal(fake_count(test->http, "http://"), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK); /* B2's proper answer is taken */
+    assert_string_equal(test->plugin->account.api_url, "https://api.test");
+}
+
+/* An http endpoint (a test server on this machine) may hand out http URLs. */
+static void plain_http_account_urls_under_http_endpoint_are_used(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(b2_test_restart(test, (const char *[]){"endpoint=http://127.0.0.1:8181", NULL}), 0);
+    fake_script(test->http, AUTHORIZE, 200, NULL,
+                HTTP_ACCOUNT("http://127.0.0.1:8181", "http://127.0.0.1:8181"));
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_string_equal(test->plugin->account.api_url, "http://127.0.0.1:8181");
+    assert_string_equal(test->plugin->account.download_url, "http://127.0.0.1:8181");
+}
+
+/* A cached account with a plain http apiUrl (written by an older version) is not used. */
+static void cached_plain_http_account_is_not_used(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    char *json = cache_file(test->cache_dir, ".json");
+    json_object *root = json_object_from_file(json), *account;
+    assert_non_null(root);
+    assert_true(json_object_object_get_ex(root, "account", &account));
+    json_object_object_add(account, "apiUrl", json_object_new_string("http://api.test"));
+    assert_int_equal(json_object_to_file(json, root), 0);
+    json_object_put(root);
+    free(json);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    assert_string_equal(test->plugin->account.api_url, "https://api.test");
 }
 
 /* A cached token older than its life is not used. */
@@ -486,7 +637,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(cache_permissions_and_reuse, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(corrupt_cache_is_replaced, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(unsafe_cache_file_is_refused, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(cache_file_of_another_user_is_refused, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(cache_directory_of_another_user_is_refused, setup_cached,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(cache_file_not_regular_is_refused, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(expired_cache_entry_is_replaced, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(plain_http_account_urls_under_https_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(plain_http_account_urls_under_http_endpoint_are_used, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(cached_plain_http_account_is_not_used, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(refresh_skips_the_refused_cached_token, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(refresh_adopts_another_process_token, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(concurrent_processes_authorize_once, setup_cached, teardown),

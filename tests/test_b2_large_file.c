@@ -66,11 +66,12 @@ struct large_world {
     int part_uploads;
     int token_in_use[256];
     int token_shared;            /* a part token was used by two uploads at once */
-    int finish_then_timeout;     /* do the finish, lose its answer */
+    char lose_answer_of[48];     /* do the next such call, then lose its answer (a timeout) */
     int unfinished_page;         /* b2_list_unfinished_large_files page size (0: asked) */
     int parts_page;              /* b2_list_parts page size (0: asked) */
     int part_delay_us;
     int misreported_part;        /* this part's answer names another SHA-1 than the one stored */
+    int plain_http_part_urls;    /* b2_get_upload_part_url hands out http:// URLs */
     struct script scripts[8];
     int script_count;
     struct logged log[MAX_LOG];
@@ -176,7 +177,8 @@ static void api_call(const char *call, json_object *body, struct b2_http_respons
         }
         int serial = ++lw->part_serial;
         char url[64], token[64];
-        snprintf(url, sizeof url, PART_POD "%d", serial);
+        snprintf(url, sizeof url, "%s%d", lw->plain_http_part_urls ? "http://pod.test/part/" : PART_POD,
+                 serial);
         snprintf(token, sizeof token, "part-token-%d", serial);
         json_object *object = json_object_new_object();
         json_object_object_add(object, "fileId", json_object_new_string(file->id));
@@ -204,13 +206,6 @@ static void api_call(const char *call, json_object *body, struct b2_http_respons
         file->state = 1;
         file->total = total;
         set_json(response, file_object(file, "upload"));
-        if (lw->finish_then_timeout) {
-            lw->finish_then_timeout = 0;
-            free(response->body);
-            memset(response, 0, sizeof *response);
-            response->outcome = B2_HTTP_TIMEOUT;
-            snprintf(response->error, sizeof response->error, "timed out");
-        }
     } else if (strcmp(call, "b2_get_file_info") == 0) {
         if (!file)
             set_error(response, 404, "not_found", "no such file");
@@ -385,15 +380,9 @@ static const char *const large_calls[] = {
     "b2_start_large_file", "b2_get_upload_part_url", "b2_finish_large_file", "b2_get_file_info",
     "b2_cancel_large_file", "b2_list_unfinished_large_files", "b2_list_parts"};
 
-static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_http_request *request,
-                                          struct b2_http_response *response)
+static enum b2_http_outcome large_answer(const struct b2_http_request *request, const char *call,
+                                         const char *json, struct b2_http_response *response)
 {
-    const char *call = strncmp(request->url, API, strlen(API)) == 0 ? request->url + strlen(API) : "";
-    int ours = strncmp(request->url, PART_POD, strlen(PART_POD)) == 0;
-    for (size_t i = 0; i < sizeof large_calls / sizeof *large_calls; i++)
-        ours |= strcmp(call, large_calls[i]) == 0;
-    if (!ours)
-        return lw->test->http->base.perform(&lw->test->http->base, request, response);
     memset(response, 0, sizeof *response);
     pthread_mutex_lock(&lw->lock);
     struct logged *entry = lw->log_count < MAX_LOG ? &lw->log[lw->log_count++] : NULL;
@@ -401,7 +390,7 @@ static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_
         snprintf(entry->url, sizeof entry->url, "%s", request->url);
         const char *number = header(request, "X-Bz-Part-Number");
         entry->part_number = number ? atoi(number) : 0;
-        entry->body = request->body ? strndup(request->body, request->body_length) : NULL;
+        entry->body = json ? strdup(json) : NULL;
     }
     struct script *script = scripted(request->url);
     pthread_mutex_unlock(&lw->lock);
@@ -431,12 +420,34 @@ static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_
         set_error(response, 401, "expired_auth_token", "Authorization token has expired");
         return B2_HTTP_COMPLETE;
     }
-    json_object *body = json_tokener_parse(request->body);
+    json_object *body = json ? json_tokener_parse(json) : NULL;
     pthread_mutex_lock(&lw->lock);
     api_call(call, body, response);
+    if (strcmp(call, lw->lose_answer_of) == 0) {
+        lw->lose_answer_of[0] = '\0';
+        free(response->body);
+        memset(response, 0, sizeof *response);
+        response->outcome = B2_HTTP_TIMEOUT;
+        snprintf(response->error, sizeof response->error, "timed out");
+    }
     pthread_mutex_unlock(&lw->lock);
     json_object_put(body);
     return response->outcome;
+}
+
+static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_http_request *request,
+                                          struct b2_http_response *response)
+{
+    const char *call = strncmp(request->url, API, strlen(API)) == 0 ? request->url + strlen(API) : "";
+    int ours = strncmp(request->url, PART_POD, strlen(PART_POD)) == 0;
+    for (size_t i = 0; i < sizeof large_calls / sizeof *large_calls; i++)
+        ours |= strcmp(call, large_calls[i]) == 0;
+    if (!ours)
+        return lw->test->http->base.perform(&lw->test->http->base, request, response);
+    char *json = call[0] ? fake_json_body(request) : NULL;
+    enum b2_http_outcome outcome = large_answer(request, call, json, response);
+    free(json);
+    return outcome;
 }
 
 static void large_destroy(struct b2_http *base)
@@ -750,6 +761,21 @@ static void part_answered_with_another_sha1_is_refused(void **state)
     assert_int_equal(lw->files[0].state, 0);
 }
 
+/* Under the https endpoint a plain http:// part URL is refused: no part is sent in clear. */
+static void plain_http_part_url_is_refused(void **state)
+{
+    (void)state;
+    lw->plain_http_part_urls = 1;
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_EINTERNAL);
+    assert_non_null(strstr(err.message, "b2_get_upload_part_url: uploadUrl is plain http:// while "
+                                        "the endpoint is https: refused"));
+    assert_null(strstr(err.message, "part-token-"));
+    assert_int_equal(count("http://pod.test"), 0);
+    assert_int_equal(result.calls, 0);
+}
+
 /* A file at the cutoff is one b2_upload_file; one byte above, parts. */
 static void cutoff_decides(void **state)
 {
@@ -964,6 +990,21 @@ static void unlistable_key_uploads_without_resuming(void **state)
 }
 
 /* resume=no: the matching unfinished file is cancelled and a new one started. */
+/* With resume=no a failed upload leaves nothing behind: its unfinished file is cancelled. */
+static void failed_upload_without_resume_is_cancelled(void **state)
+{
+    (void)state;
+    fail_nth(PART_POD, 3, 403);
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "the partial upload was cancelled (resume=no)"));
+    assert_null(strstr(err.message, "run the same put again"));
+    assert_int_equal(count("b2_cancel_large_file"), 1);
+    assert_int_equal(lw->files[0].state, 2);
+    assert_int_equal(result.calls, 0);
+}
+
 static void no_resume_cancels_and_starts_again(void **state)
 {
     (void)state;
@@ -1046,6 +1087,39 @@ static void failed_stream_is_cancelled(void **state)
     assert_int_equal(result.calls, 0);
 }
 
+/* b2_start_large_file was done but its answer lost: the unfinished file it made is found and
+ * used, not left behind while another is started. */
+static void lost_start_answer_is_found_not_started_again(void **state)
+{
+    (void)state;
+    snprintf(lw->lose_answer_of, sizeof lw->lose_answer_of, "b2_start_large_file");
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_OK);
+    assert_int_equal(count("b2_start_large_file"), 1);
+    assert_int_equal(count("b2_list_unfinished_large_files"), 2); /* resume lookup, then the check */
+    assert_int_equal(lw->file_count, 1);
+    assert_int_equal(lw->files[0].state, 1);
+    assert_int_equal(result.calls, 1);
+    assert_string_equal(result.sha1, fx->whole);
+    assert_true(log_has("b2_start_large_file: B2 did it although its answer was lost"));
+}
+
+/* Lost without having been done (a broken connection before B2 got it): nothing of ours is
+ * listed, so the start is asked again; one file in the end. */
+static void lost_start_not_done_is_started_again(void **state)
+{
+    (void)state;
+    drop_nth("b2_start_large_file", 1, B2_HTTP_TIMEOUT);
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_OK);
+    assert_int_equal(count("b2_start_large_file"), 2);
+    assert_int_equal(count("b2_list_unfinished_large_files"), 2);
+    assert_int_equal(lw->file_count, 1);
+    assert_int_equal(lw->files[0].state, 1);
+}
+
 /* ---- finish ---- */
 
 /* The finish went through but its answer was lost: the retry gets 400, b2_get_file_info shows
@@ -1053,7 +1127,7 @@ static void failed_stream_is_cancelled(void **state)
 static void lost_finish_answer_is_checked_with_get_file_info(void **state)
 {
     (void)state;
-    lw->finish_then_timeout = 1;
+    snprintf(lw->lose_answer_of, sizeof lw->lose_answer_of, "b2_finish_large_file");
     struct result result;
     struct stor_error err;
     assert_int_equal(put(&result, &err), STOR_OK);
@@ -1163,6 +1237,7 @@ int main(void)
         cmocka_unit_test(options_are_validated_when_parsed),
         cmocka_unit_test_setup_teardown(large_put_sends_parts_and_finishes, setup, teardown),
         cmocka_unit_test_setup_teardown(part_answered_with_another_sha1_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(plain_http_part_url_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(cutoff_decides, setup, teardown),
         cmocka_unit_test_setup_teardown(part_503_gets_a_fresh_part_url, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(expired_part_token_gets_one_new_part_url, setup_one_worker, teardown),
@@ -1175,8 +1250,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(resume_takes_the_part_size_of_the_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(unlistable_key_uploads_without_resuming, setup, teardown),
         cmocka_unit_test_setup_teardown(no_resume_cancels_and_starts_again, setup_no_resume, teardown),
+        cmocka_unit_test_setup_teardown(failed_upload_without_resume_is_cancelled, setup_no_resume, teardown),
         cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),
+        cmocka_unit_test_setup_teardown(lost_start_answer_is_found_not_started_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_start_not_done_is_started_again, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_finish_answer_is_checked_with_get_file_info, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_finish_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(cleanup_lists_then_cancels, setup, teardown),

@@ -17,157 +17,37 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "b2_server_harness.h"
-#include "test_util.h"
+#include "b2_cli.h"
 
 #define MIB (1 << 20)
 #define BIG (64 * MIB)
 #define PARTS 13 /* 64 MiB in 5 MiB parts */
 #define LARGE_OPTIONS "-o", "upload_cutoff=10MiB", "-o", "part_size=5MiB"
 
-struct fixture {
-    struct b2_test_server *server;
-    char *dir; /* scratch: HOME, the cache, local files */
-    char env_endpoint[256], env_cache[4200], env_home[4200];
-};
-
-static struct fixture *fx;
+static struct b2_cli *fx;
 
 static int setup(void **state)
 {
     (void)state;
-    fx = calloc(1, sizeof *fx);
     /* A thread per connection: a delayed part stalls only its own connection. */
-    fx->server = b2_test_server_start((const char *const[]){"--threads", "0", NULL});
-    assert_non_null(fx->server);
-    fx->dir = test_mkdtemp();
-    snprintf(fx->env_endpoint, sizeof fx->env_endpoint, "STOR_B2_ENDPOINT=%s",
-             b2_test_server_url(fx->server));
-    snprintf(fx->env_cache, sizeof fx->env_cache, "STOR_CACHE_DIR=%s/cache", fx->dir);
-    snprintf(fx->env_home, sizeof fx->env_home, "HOME=%s", fx->dir);
+    fx = b2_cli_start(B2_CLI_ARGS("--threads", "0"));
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    assert_int_equal(b2_test_server_stop(fx->server), 0); /* it never crashed */
-    test_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
+    b2_cli_stop(fx);
     return 0;
 }
 
-static const char *stor_path(void)
-{
-    static char binary[4096];
-    snprintf(binary, sizeof binary, "%s", test_build_path("stor"));
-    return binary;
-}
-
-static void stor_env(const char **env)
-{
-    const char *entries[] = {"B2_APPLICATION_KEY_ID=" B2_TEST_KEY_ID, "B2_APPLICATION_KEY=" B2_TEST_KEY,
-                             fx->env_endpoint, fx->env_cache, fx->env_home, "STOR_PLUGIN_PATH",
-                             "XDG_CACHE_HOME", NULL};
-    memcpy(env, entries, sizeof entries);
-}
-
-/* ./stor --backend=b2 ARGS... (NULL-terminated) into argv. */
-static void stor_argv(const char **argv, const char *first, va_list ap)
-{
-    argv[0] = stor_path();
-    argv[1] = "--backend=b2";
-    int n = 2;
-    for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    argv[n] = NULL;
-}
-
-static struct test_run stor_run(const char *first, ...)
-{
-    const char *argv[32], *env[8];
-    va_list ap;
-    va_start(ap, first);
-    stor_argv(argv, first, ap);
-    va_end(ap);
-    stor_env(env);
-    return test_run(argv, env, NULL);
-}
-
-#define stor_b2(...) stor_run(__VA_ARGS__, NULL)
-
-/* Starts stor in the background, its stderr into err_path. */
-static pid_t stor_spawn(const char *err_path, const char *first, ...)
-{
-    const char *argv[32], *env[8];
-    va_list ap;
-    va_start(ap, first);
-    stor_argv(argv, first, ap);
-    va_end(ap);
-    stor_env(env);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR), err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(err, 2);
-        for (const char **e = env; *e; e++) {
-            if (strchr(*e, '='))
-                putenv((char *)*e);
-            else
-                unsetenv(*e);
-        }
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void expect_ok(struct test_run run)
-{
-    if (run.status != 0)
-        fail_msg("stor exited %d: %s", run.status, run.err);
-    test_run_free(&run);
-}
-
-static char *local_file(const char *name, size_t size, unsigned seed)
-{
-    char *path;
-    assert_true(asprintf(&path, "%s/%s", fx->dir, name) > 0);
-    char *data = malloc(size + 1);
-    for (size_t i = 0; i < size; i++)
-        data[i] = (char)((i * 2654435761u + seed) >> 13);
-    test_write_file(path, data, size);
-    free(data);
-    return path;
-}
-
-static char *scratch(const char *name)
-{
-    char *path;
-    assert_true(asprintf(&path, "%s/%s", fx->dir, name) > 0);
-    return path;
-}
-
-static void assert_same_file(const char *a, const char *b)
-{
-    size_t la, lb;
-    char *x = test_read_file(a, &la), *y = test_read_file(b, &lb);
-    assert_non_null(x);
-    assert_non_null(y);
-    assert_int_equal(la, lb);
-    assert_memory_equal(x, y, la);
-    free(x);
-    free(y);
-}
-
-static void control(const char *path, const char *body)
-{
-    assert_int_equal(b2_test_server_control(fx->server, "POST", path, body, NULL), 200);
-}
+/* ./stor --backend=b2 ARGS..., in the foreground or in the background (its stderr into err_path). */
+#define stor_b2(...) b2_cli_run(fx, NULL, B2_CLI_ARGS(__VA_ARGS__))
+#define stor_spawn(err_path, ...) b2_cli_spawn(fx, err_path, B2_CLI_ARGS(__VA_ARGS__))
+#define rclone(...) b2_cli_rclone(fx, B2_CLI_ARGS(__VA_ARGS__))
+#define local_file(name, size, seed) b2_cli_local_file(fx, name, size, seed)
+#define scratch(name) b2_cli_path(fx, name)
+#define control(path, body) b2_cli_control(fx, path, body)
 
 static long calls(const char *api)
 {
@@ -196,7 +76,7 @@ static void large_file_through_503s_and_expired_part_tokens(void **state)
     control("/_test/fail", "{\"api\":\"b2_upload_part\",\"status\":503,\"count\":4,\"every\":3}");
     control("/_test/delay", "{\"api\":\"b2_upload_part\",\"ms\":100,\"count\":-1}");
     pid_t pid = stor_spawn(err_path, LARGE_OPTIONS, "--transfers=4", "put", local,
-                           "test-bucket/large/big.bin", NULL);
+                           "test-bucket/large/big.bin");
     for (int i = 0; i < 400 && calls("b2_upload_part") < 6; i++)
         sleep_ms(25);
     control("/_test/expire", "{\"tokens\":\"upload\"}");
@@ -231,7 +111,7 @@ static void killed_upload_resumes_with_the_missing_parts(void **state)
     char *local = local_file("big.bin", BIG, 2), *err_path = scratch("killed.err");
     control("/_test/delay", "{\"api\":\"b2_upload_part\",\"ms\":150,\"count\":-1}");
     pid_t pid = stor_spawn(err_path, LARGE_OPTIONS, "-o", "transfers=2", "put", local,
-                           "test-bucket/large/killed.bin", NULL);
+                           "test-bucket/large/killed.bin");
     for (int i = 0; i < 400 && calls("b2_upload_part") < 6; i++)
         sleep_ms(25);
     assert_int_equal(kill(pid, SIGKILL), 0);
@@ -301,10 +181,9 @@ static void large_pipe_goes_up_in_parts(void **state)
     (void)state;
     char *local = local_file("piped.bin", 23 * MIB + 5, 4), *command;
     assert_true(asprintf(&command, "cat '%s' | '%s' --backend=b2 -o upload_cutoff=10MiB -o "
-                         "part_size=5MiB put - test-bucket/large/piped.bin", local, stor_path()) > 0);
-    const char *argv[] = {"/bin/sh", "-c", command, NULL}, *env[8];
-    stor_env(env);
-    struct test_run run = test_run(argv, env, NULL);
+                         "part_size=5MiB put - test-bucket/large/piped.bin", local,
+                         test_build_path("stor")) > 0);
+    struct test_run run = b2_cli_shell(fx, command);
     if (run.status != 0)
         fail_msg("piped put failed: %s", run.err);
     test_run_free(&run);
@@ -316,9 +195,8 @@ static void large_pipe_goes_up_in_parts(void **state)
     assert_same_file(local, back);
     free(command);
     assert_true(asprintf(&command, "head -c 9000000 '%s' | '%s' --backend=b2 -o upload_cutoff=10MiB "
-                         "put - test-bucket/large/short.bin", local, stor_path()) > 0);
-    argv[2] = command;
-    run = test_run(argv, env, NULL);
+                         "put - test-bucket/large/short.bin", local, test_build_path("stor")) > 0);
+    run = b2_cli_shell(fx, command);
     if (run.status != 0)
         fail_msg("short piped put failed: %s", run.err);
     test_run_free(&run);
@@ -433,24 +311,6 @@ static void cleanup_lists_and_cancels_unfinished_uploads(void **state)
     free(local);
 }
 
-/* rclone's b2 backend against the same server. */
-static struct test_run rclone(const char *first, ...)
-{
-    const char *argv[20] = {"/usr/bin/rclone", "--config", "/dev/null", "--low-level-retries", "3"};
-    int n = 5;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a && n < 19; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    char endpoint[256];
-    snprintf(endpoint, sizeof endpoint, "RCLONE_CONFIG_TESTB2_ENDPOINT=%s", b2_test_server_url(fx->server));
-    const char *env[] = {"RCLONE_CONFIG_TESTB2_TYPE=b2", "RCLONE_CONFIG_TESTB2_ACCOUNT=" B2_TEST_KEY_ID,
-                         "RCLONE_CONFIG_TESTB2_KEY=" B2_TEST_KEY, endpoint, fx->env_home, "TZ=UTC", NULL};
-    return test_run(argv, env, NULL);
-}
-
 /* rclone reads stor's large file byte for byte and sees it identical (size, SHA-1 from
  * large_file_sha1); stor reads rclone's large file. */
 static void rclone_and_stor_read_each_others_large_files(void **state)
@@ -465,26 +325,26 @@ static void rclone_and_stor_read_each_others_large_files(void **state)
     expect_ok(stor_b2(LARGE_OPTIONS, "put", local, "test-bucket/interop/from-stor.bin"));
     assert_int_equal(calls("b2_start_large_file"), 1);
     char *copy = scratch("rclone-cat.bin");
-    struct test_run run = rclone("copyto", "testb2:test-bucket/interop/from-stor.bin", copy, NULL);
+    struct test_run run = rclone("copyto", "testb2:test-bucket/interop/from-stor.bin", copy);
     if (run.status != 0)
         fail_msg("rclone copyto: %s", run.err);
     test_run_free(&run);
     assert_same_file(local, copy);
-    run = rclone("check", dir, "testb2:test-bucket/interop", NULL);
+    run = rclone("check", dir, "testb2:test-bucket/interop");
     if (run.status != 0)
         fail_msg("rclone check: %s", run.err);
     assert_non_null(strstr(run.err, "0 differences found"));
     assert_null(strstr(run.err, "hashes could not be checked"));
     test_run_free(&run);
     /* rclone reads the mtime from src_last_modified_millis. */
-    run = rclone("lsl", "testb2:test-bucket/interop", NULL);
+    run = rclone("lsl", "testb2:test-bucket/interop");
     assert_int_equal(run.status, 0);
     assert_non_null(strstr(run.out, "2020-09-13 12:26:40.123000000 from-stor.bin"));
     test_run_free(&run);
     /* The other way: rclone's own large file. */
     char *theirs = local_file("theirs.bin", 16 * MIB + 3, 6);
     run = rclone("copyto", "--b2-upload-cutoff", "10M", "--b2-chunk-size", "5M", theirs,
-                 "testb2:test-bucket/interop2/from-rclone.bin", NULL);
+                 "testb2:test-bucket/interop2/from-rclone.bin");
     if (run.status != 0)
         fail_msg("rclone copyto: %s", run.err);
     test_run_free(&run);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "b2.h"
+#include "b2_fake.h"
 
 #define TOKEN "4_0022623512fc8f80000000001_0186e431_d18d02_acct_tH7VW03boebOXayIc43"
 
@@ -88,11 +89,41 @@ static void error_cut_mid_token_is_masked(void **state)
     assert_int_equal(failure.kind, B2_FAILURE_EXPIRED);
 }
 
+/* A copy source listed with contentLength near INT64_MAX overflowed copy_large's part count
+ * (signed overflow, UBSan; then a huge calloc). Out-of-range lengths, negative ones too, are now
+ * a malformed answer and nothing is started. */
+static void copy_source_with_absurd_length_is_malformed(void **state)
+{
+    (void)state;
+    static const char *const lengths[] = {"9223372036854775807", "50000000000001", "-1"};
+    for (size_t i = 0; i < sizeof lengths / sizeof *lengths; i++) {
+        struct b2_test test;
+        assert_int_equal(b2_test_start(&test, NULL, 0), 0);
+        char answer[300];
+        snprintf(answer, sizeof answer, "{\"files\": [{\"action\": \"upload\", \"fileName\": "
+                 "\"src\", \"fileId\": \"4_zsrc\", \"contentLength\": %s}]}", lengths[i]);
+        fake_script(test.http, "b2_list_file_names", 200, NULL, answer);
+        struct stor_error err = {""};
+        enum stor_status status = b2_copy(test.plugin, FAKE_BUCKET, "src", FAKE_BUCKET, "dst",
+                                          NULL, NULL, &err);
+        if (status != STOR_EINTERNAL)
+            fail_msg("status %d: %s", (int)status, err.message);
+        char expected[200];
+        snprintf(expected, sizeof expected, "contentLength %s of bucket1/src is out of range",
+                 lengths[i]);
+        assert_non_null(strstr(err.message, expected));
+        assert_int_equal(fake_count(test.http, "b2_start_large_file"), 0);
+        assert_int_equal(fake_count(test.http, "b2_copy"), 0);
+        b2_test_stop(&test);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cache_with_null_fields_reads_as_empty),
         cmocka_unit_test(error_cut_mid_token_is_masked),
+        cmocka_unit_test(copy_source_with_absurd_length_is_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

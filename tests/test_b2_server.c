@@ -1707,6 +1707,33 @@ static void test_drop_connection_mid_upload(void **state)
 	free(data);
 }
 
+/* after_call: the upload is done and stored, only its answer is lost (the connection closes). */
+static void test_drop_connection_after_the_call(void **state)
+{
+	struct fixture *f = *state;
+	control(f, "/_test/drop", "{\"api\":\"b2_upload_file\",\"after_call\":true}");
+	struct target target = upload_target(f);
+	struct reply lost = upload_to(&target, "done-unanswered", "bytes", 5, NULL, NULL);
+	assert_int_not_equal(lost.result, CURLE_OK);
+	reply_free(&lost);
+	assert_int_equal(b2_test_server_counter_field(f->server, "b2_upload_file", "injected"), 1);
+	struct reply stored = download(f, "HEAD", "done-unanswered", NULL);
+	assert_int_equal(stored.status, 200);
+	reply_free(&stored);
+	/* The token was released with the call: the same target uploads again. */
+	struct reply again = upload_to(&target, "done-unanswered", "bytes", 5, NULL, NULL);
+	assert_int_equal(again.status, 200);
+	reply_free(&again);
+	assert_int_equal(b2_test_server_control(f->server, "POST", "/_test/drop",
+						"{\"api\":\"b2_upload_file\",\"after_call\":1}", NULL), 400);
+	/* "reset": the connection ends with RST, which the client sees as a reset, not an EOF. */
+	control(f, "/_test/drop", "{\"api\":\"b2_list_file_names\",\"after_call\":true,\"reset\":true}");
+	struct reply reset = call(f, "b2_list_file_names", "{\"bucketId\":\"%s\"}", f->bucket_id);
+	if (reset.result != CURLE_RECV_ERROR && reset.result != CURLE_SEND_ERROR)
+		fail_msg("a reset connection gave curl result %d", reset.result);
+	reply_free(&reset);
+}
+
 static void test_expire_all_tokens(void **state)
 {
 	struct fixture *f = *state;
@@ -1922,6 +1949,7 @@ int main(void)
 		TEST(test_corrupt_downloads),
 		cmocka_unit_test(test_thread_per_connection),
 		TEST(test_drop_connection_mid_upload),
+		TEST(test_drop_connection_after_the_call),
 		TEST(test_expire_all_tokens),
 		TEST(test_x_bz_test_mode),
 		TEST(test_malformed_requests),

@@ -417,6 +417,107 @@ static void upload_rejections_condemn_the_target(void **state)
     assert_string_equal(fake_request_header(fake_last(test->http, POD), "Authorization"), "upload-token-7");
 }
 
+/* A file open with a known mtime (1600000000123 ms), for the lost-answer tests. */
+static int file_with_mtime(const char *text)
+{
+    int fd = fake_file(text, strlen(text));
+    struct timespec times[2] = {{.tv_sec = 1600000000, .tv_nsec = 123000000},
+                                {.tv_sec = 1600000000, .tv_nsec = 123000000}};
+    futimens(fd, times);
+    return fd;
+}
+
+/* What b2_list_file_names answers: name's current version, holding sha1 with this mtime. */
+static void script_newest_version(struct b2_test *test, const char *name, const char *sha1,
+                                  int64_t length, const char *mtime)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"files\": [{\"action\": \"upload\", \"fileId\": \"stored-id-1\", \"fileName\": \"%s\", "
+             "\"contentSha1\": \"%s\", \"contentLength\": %lld, \"contentType\": \"text/plain\", "
+             "\"fileInfo\": {\"src_last_modified_millis\": \"%s\"}, \"uploadTimestamp\": 1700000000000}], "
+             "\"nextFileName\": null, \"nextFileId\": null}", name, sha1, (long long)length, mtime);
+    fake_script(test->http, "b2_list_file_names", 200, NULL, body);
+}
+
+/* The body went out and the answer was lost (timeout, broken connection): B2 may have stored it.
+ * stor looks at the name's newest version before sending again, and finds it there. */
+static void lost_answer_of_a_stored_upload_is_not_sent_again(void **state)
+{
+    struct b2_test *test = *state;
+    char sha1[41];
+    sha1_of("payload", sha1);
+    const enum b2_http_outcome lost[] = {B2_HTTP_TIMEOUT, B2_HTTP_BROKEN};
+    for (size_t i = 0; i < 2; i++) {
+        struct result result = {0};
+        struct stor_error err;
+        fake_forget_requests(test->http);
+        fake_script_outcome(test->http, POD, lost[i]);
+        script_newest_version(test, "dir/k", sha1, 7, "1600000000123");
+        int fd = file_with_mtime("payload");
+        assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "dir/k", fd, on_result, &result, &err), STOR_OK);
+        close(fd);
+        assert_int_equal(fake_count(test->http, POD), 1); /* not sent twice */
+        assert_int_equal(fake_count(test->http, "b2_list_file_names"), 1);
+        const struct fake_request *list = fake_last(test->http, "b2_list_file_names");
+        assert_non_null(strstr(list->body, "\"startFileName\":\"dir\\/k\""));
+        assert_non_null(strstr(list->body, "\"maxFileCount\":1"));
+        assert_int_equal(result.calls, 1);
+        assert_string_equal(result.id, "stored-id-1");
+        assert_string_equal(result.sha1, sha1);
+        assert_int_equal(result.size, 7);
+    }
+    assert_non_null(strstr(test->host.log, "not uploading it again"));
+}
+
+/* The current version is not ours (other bytes, another mtime, another length), or the
+ * key may not list: the body is sent again, once. */
+static void lost_answer_of_an_unstored_upload_is_sent_again(void **state)
+{
+    struct b2_test *test = *state;
+    char sha1[41], other[41];
+    sha1_of("payload", sha1);
+    sha1_of("other", other);
+    for (int variant = 0; variant < 4; variant++) {
+        struct result result = {0};
+        struct stor_error err;
+        fake_forget_requests(test->http);
+        fake_script_outcome(test->http, POD, B2_HTTP_TIMEOUT);
+        if (variant == 0)
+            script_newest_version(test, "k", other, 7, "1600000000123");
+        else if (variant == 1)
+            script_newest_version(test, "k", sha1, 7, "1600000000999");
+        else if (variant == 2)
+            script_newest_version(test, "k", sha1, 8, "1600000000123");
+        else
+            fake_script(test->http, "b2_list_file_names", 401, NULL,
+                        ERROR_BODY(401, "unauthorized", "listFiles capability missing"));
+        int fd = file_with_mtime("payload");
+        assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "k", fd, on_result, &result, &err), STOR_OK);
+        close(fd);
+        assert_int_equal(fake_count(test->http, "b2_list_file_names"), 1);
+        assert_int_equal(fake_count(test->http, POD), 2);
+        assert_int_equal(result.calls, 1);
+        assert_string_not_equal(result.id, "stored-id-1");
+    }
+}
+
+/* No answer because nothing got there (refused connection), or B2 answered with an error: no
+ * need to look, the body is sent again straight away. */
+static void failed_upload_that_never_arrived_is_not_looked_for(void **state)
+{
+    struct b2_test *test = *state;
+    struct result result = {0};
+    struct stor_error err;
+    fake_script_outcome(test->http, POD, B2_HTTP_CONNECT);
+    fake_script(test->http, POD, 503, NULL, ERROR_BODY(503, "service_unavailable", "busy"));
+    int fd = file_with_mtime("payload");
+    assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "k", fd, on_result, &result, &err), STOR_OK);
+    close(fd);
+    assert_int_equal(fake_count(test->http, "b2_list_file_names"), 0);
+    assert_int_equal(fake_count(test->http, POD), 3);
+}
+
 /* 401 unauthorized from the pod: one new target; refused again, it is the key's restriction. */
 static void unauthorized_upload_is_fatal_on_a_fresh_target(void **state)
 {
@@ -638,6 +739,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(content_type_and_info_options, setup, teardown),
         cmocka_unit_test_setup_teardown(warm_cache_put_is_one_request, setup, teardown),
         cmocka_unit_test_setup_teardown(persisted_target_is_leased_exclusively, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_answer_of_a_stored_upload_is_not_sent_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_answer_of_an_unstored_upload_is_sent_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_upload_that_never_arrived_is_not_looked_for, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN); /* a refused pipe upload closes the pipe under its writer */
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -393,6 +393,65 @@ static void malformed_deep_nesting(void **state)
     malformed(state, 200, body, "not JSON");
 }
 
+/* ---- no downgrade from https to plain http ---- */
+
+/* Under an https endpoint a plain http:// uploadUrl is refused in one line that names the problem
+ * and not the token; nothing is sent to it, it is not retried, the next lease asks again. */
+static void plain_http_upload_url_under_https_is_refused(void **state)
+{
+    struct b2_test *test = *state;
+    fake_script(test->http, GET_UPLOAD_URL, 200, NULL,
+                "{\"bucketId\": \"bkt00000001\", \"uploadUrl\": \"http://pod.test/upload/9\", "
+                "\"authorizationToken\": \"upload-token-99\"}");
+    struct b2_target target;
+    struct stor_error err;
+    assert_int_equal(lease(test, &target, &err), STOR_EINTERNAL);
+    assert_string_equal(err.message, "b2_get_upload_url: uploadUrl is plain http:// while the "
+                        "endpoint is https: refused, the token and data sent there would travel "
+                        "in clear");
+    assert_null(strstr(err.message, "upload-token"));
+    assert_int_equal(fake_count(test->http, GET_UPLOAD_URL), 1);
+    assert_int_equal(fake_count(test->http, "http://pod.test"), 0);
+    assert_int_equal(test->plugin->idle_count, 0);
+    assert_int_equal(lease(test, &target, &err), STOR_OK);
+    assert_string_equal(target.url, "https://pod.test/upload/1");
+    b2_target_free(&target);
+}
+
+/* A test server on this machine (http endpoint) hands out http URLs: they are used. */
+static int setup_plain_http(void **state)
+{
+    static const char *const options[] = {"endpoint=http://127.0.0.1:8181", NULL};
+    if (b2_test_setup(state, options, 0) != 0)
+        return -1;
+    struct b2_test *test = *state;
+    fake_script(test->http, "b2_authorize_account", 200, NULL,
+                "{\"accountId\": \"account-1\", \"authorizationToken\": \"acct-token-1\", "
+                "\"apiInfo\": {\"storageApi\": {\"apiUrl\": \"http://127.0.0.1:8181\", "
+                "\"downloadUrl\": \"http://127.0.0.1:8181\", \"recommendedPartSize\": 100000000, "
+                "\"absoluteMinimumPartSize\": 5000000, \"allowed\": {\"capabilities\": "
+                "[\"listBuckets\", \"writeFiles\"], \"buckets\": [], \"namePrefix\": null}}}}");
+    fake_script(test->http, "b2_list_buckets", 200, NULL,
+                "{\"buckets\": [{\"bucketId\": \"bkt00000001\", \"bucketName\": \"bucket1\"}]}");
+    return 0;
+}
+
+static void plain_http_urls_under_http_endpoint_are_used(void **state)
+{
+    struct b2_test *test = *state;
+    fake_script(test->http, GET_UPLOAD_URL, 200, NULL,
+                "{\"bucketId\": \"bkt00000001\", \"uploadUrl\": "
+                "\"http://127.0.0.1:8181/b2api/v2/b2_upload_file/bkt00000001\", "
+                "\"authorizationToken\": \"upload-token-1\"}");
+    struct b2_target target;
+    struct stor_error err;
+    assert_int_equal(lease(test, &target, &err), STOR_OK);
+    assert_string_equal(target.url, "http://127.0.0.1:8181/b2api/v2/b2_upload_file/bkt00000001");
+    assert_string_equal(fake_last(test->http, GET_UPLOAD_URL)->url,
+                        "http://127.0.0.1:8181/b2api/v2/b2_get_upload_url");
+    b2_target_free(&target);
+}
+
 /* 100 sequential leases, each returned after "success": one b2_get_upload_url in all. */
 static void pool_reuses_a_returned_target(void **state)
 {
@@ -588,6 +647,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_empty_upload_url, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_other_bucket, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_deep_nesting, setup, teardown),
+        cmocka_unit_test_setup_teardown(plain_http_upload_url_under_https_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(plain_http_urls_under_http_endpoint_are_used, setup_plain_http,
+                                        teardown),
         cmocka_unit_test_setup_teardown(pool_reuses_a_returned_target, setup, teardown),
         cmocka_unit_test_setup_teardown(pool_leases_are_exclusive, setup, teardown),
         cmocka_unit_test_setup_teardown(pool_drops_targets_before_24_hours, setup, teardown),

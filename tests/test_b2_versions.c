@@ -251,6 +251,78 @@ static void copy_small(void **state)
                              NULL, &err), STOR_ENOTFOUND);
 }
 
+/* b2_copy_file done but its answer lost: the destination's current version is the copy, so it
+ * is not copied again (B2 would store a second version). */
+static void lost_copy_answer_is_not_copied_again(void **state)
+{
+    struct fixture *fixture = *state;
+    struct vfake_version *source = vfake_put(&fixture->fake, "src", "current", 7);
+    fixture->fake.lose_match = "b2_copy_file";
+    fixture->fake.lose_count = 1;
+    struct listing copied = {0};
+    struct stor_error err;
+    assert_int_equal(b2_copy(fixture->test.plugin, FAKE_BUCKET, "src", FAKE_BUCKET, "dst",
+                             on_copied, &copied, &err), STOR_OK);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_copy_file"), 1);
+    assert_int_equal(copied.count, 1);
+    assert_string_equal(copied.keys[0], "dst");
+    assert_string_equal(copied.sha1[0], source->sha1);
+    size_t versions_of_dst = 0;
+    for (size_t i = 0; i < fixture->fake.count; i++)
+        versions_of_dst += strcmp(fixture->fake.versions[i].name, "dst") == 0;
+    assert_int_equal(versions_of_dst, 1);
+    /* Lost before B2 copied anything (nothing there yet): copied again, once. */
+    fixture->fake.fail_match = "b2_copy_file";
+    fixture->fake.fail_count = 1;
+    fixture->fake.fail_status = 503;
+    fixture->fake.fail_code = "service_unavailable";
+    assert_int_equal(b2_copy(fixture->test.plugin, FAKE_BUCKET, "src", FAKE_BUCKET, "dst2",
+                             NULL, NULL, &err), STOR_OK);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_copy_file"), 3);
+}
+
+/* b2_hide_file done but its answer lost: the name has no current version, so rm succeeded; asked
+ * again, B2 would answer "not present" and rm would call a file it just hid missing. */
+static void lost_hide_answer_is_success(void **state)
+{
+    struct fixture *fixture = *state;
+    vfake_put(&fixture->fake, "doomed", "bytes", 5);
+    fixture->fake.lose_match = "b2_hide_file";
+    fixture->fake.lose_count = 1;
+    struct stor_error err;
+    assert_int_equal(b2_remove(fixture->test.plugin, FAKE_BUCKET, "doomed", &err), STOR_OK);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_hide_file"), 1);
+    assert_int_equal(fixture->fake.count, 2); /* the version and one hide marker */
+    /* An error answer (nothing done) is not looked into: the retry hides it. */
+    vfake_put(&fixture->fake, "doomed", "again", 5);
+    fixture->fake.fail_match = "b2_hide_file";
+    fixture->fake.fail_count = 1;
+    fixture->fake.fail_status = 503;
+    fixture->fake.fail_code = "service_unavailable";
+    assert_int_equal(b2_remove(fixture->test.plugin, FAKE_BUCKET, "doomed", &err), STOR_OK);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_hide_file"), 3);
+    assert_string_equal(fixture->fake.versions[fixture->fake.count - 1].action, "hide");
+}
+
+/* b2_delete_file_version done but its answer lost: B2 no longer knows the id, so the delete
+ * succeeded (asked again, B2 would say the version is not there). */
+static void lost_delete_answer_is_success(void **state)
+{
+    struct fixture *fixture = *state;
+    vfake_put(&fixture->fake, "a", "one", 3); /* v-1 */
+    vfake_put(&fixture->fake, "a", "two", 3); /* v-2 */
+    fixture->fake.lose_match = "b2_delete_file_version";
+    fixture->fake.lose_count = 1;
+    struct stor_error err;
+    assert_int_equal(remove_ex(fixture, "a", "v-1", 0, &err), STOR_OK);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_delete_file_version"), 1);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_get_file_info"), 1);
+    assert_int_equal(fixture->fake.count, 1);
+    assert_string_equal(fixture->fake.versions[0].id, "v-2");
+    /* A version really missing is still reported missing. */
+    assert_int_equal(remove_ex(fixture, "a", "v-1", 0, &err), STOR_ENOTFOUND);
+}
+
 /* Above 5 GB: b2_start_large_file, b2_copy_part over contiguous ranges, b2_finish_large_file
  * with every part's SHA-1 in order. */
 static void copy_large_in_parts(void **state)
@@ -295,6 +367,17 @@ static void copy_large_in_parts(void **state)
     assert_int_equal(b2_copy(fixture->test.plugin, FAKE_BUCKET, "huge", FAKE_BUCKET, "huge3", NULL,
                              NULL, &err), STOR_EINVAL);
     assert_int_equal(fixture->fake.cancelled_large, 1);
+    /* The finish done but its answer lost: b2_get_file_info shows the copy finished. */
+    fixture->fake.lose_match = "b2_finish_large_file";
+    fixture->fake.lose_count = 1;
+    fixture->fake.part_count = 0;
+    memset(&copied, 0, sizeof copied);
+    assert_int_equal(b2_copy(fixture->test.plugin, FAKE_BUCKET, "huge", FAKE_BUCKET, "huge4",
+                             on_copied, &copied, &err), STOR_OK);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_get_file_info"), 1);
+    assert_int_equal(copied.count, 1);
+    assert_int_equal(copied.sizes[0], 12000000001LL);
+    assert_int_equal(fixture->fake.cancelled_large, 1);
 }
 
 int main(void)
@@ -306,6 +389,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(remove_all_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(remove_not_found_and_no_capability, setup, teardown),
         cmocka_unit_test_setup_teardown(copy_small, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_copy_answer_is_not_copied_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_hide_answer_is_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_delete_answer_is_success, setup, teardown),
         cmocka_unit_test_setup_teardown(copy_large_in_parts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,6 +97,18 @@ int test_count_names(const char *path, const char *needle)
     return count;
 }
 
+void assert_same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = test_read_file(a, &la), *y = test_read_file(b, &lb);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_int_equal(la, lb);
+    assert_memory_equal(x, y, la);
+    free(x);
+    free(y);
+}
+
 const char *test_build_path(const char *relative)
 {
     static char path[4096];
@@ -178,4 +190,11 @@ void test_run_free(struct test_run *run)
 {
     free(run->out);
     free(run->err);
+}
+
+void expect_ok(struct test_run run)
+{
+    if (run.status != 0)
+        fail_msg("stor exited %d: %s", run.status, run.err);
+    test_run_free(&run);
 }

@@ -16,6 +16,9 @@ char *test_read_file(const char *path, size_t *len);
 /* Number of directory entries under path (recursively) whose name contains needle. */
 int test_count_names(const char *path, const char *needle);
 
+/* Asserts that the files at a and b hold the same bytes. */
+void assert_same_file(const char *a, const char *b);
+
 /* Path under $STOR_TEST_BUILDDIR (set by make check); asserts it is set. Static buffer. */
 const char *test_build_path(const char *relative);
 
@@ -29,5 +32,7 @@ struct test_run {
  * feeding `input` (may be NULL) on stdin. */
 struct test_run test_run(const char *const *argv, const char *const *env, const char *input);
 void test_run_free(struct test_run *run);
+/* Asserts that run (of stor) exited 0, showing its stderr if not; frees it. */
+void expect_ok(struct test_run run);
 
 #endif

@@ -223,9 +223,40 @@ int b2_backoff_wait(struct b2_plugin *plugin, struct b2_backoff *backoff, int64_
     return 0;
 }
 
+/* A JSON body handed to the transport as a stream. libcurl silently sends an in-memory body again
+ * when a reused connection dies before any answer; a stream it cannot rewind, so it fails
+ * instead, and a call that is not idempotent gets looked after rather than done twice. */
+struct memory_reader {
+    const char *data;
+    size_t length, position;
+};
+
+static ssize_t read_memory(void *context, char *buffer, size_t size)
+{
+    struct memory_reader *reader = context;
+    size_t left = reader->length - reader->position;
+    size_t count = left < size ? left : size;
+    memcpy(buffer, reader->data + reader->position, count);
+    reader->position += count;
+    return (ssize_t)count;
+}
+
+int b2_answer_lost(const struct b2_failure *failure)
+{
+    return failure->outcome == B2_HTTP_TIMEOUT || failure->outcome == B2_HTTP_BROKEN;
+}
+
 enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
                              const char *capability, json_object **response,
                              struct b2_failure *failure, struct stor_error *err)
+{
+    return b2_api_call_checked(plugin, call, request, capability, NULL, response, failure, err);
+}
+
+enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
+                                     json_object *request, const char *capability,
+                                     const struct b2_done_check *check, json_object **response,
+                                     struct b2_failure *failure, struct stor_error *err)
 {
     struct b2_failure local_failure;
     if (!failure)
@@ -262,6 +293,13 @@ enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_ob
         struct b2_http_request http_request = {
             .method = "POST", .url = url, .headers = headers, .header_count = 2,
             .body = body, .body_length = strlen(body)};
+        struct memory_reader reader = {body, strlen(body), 0};
+        if (check) {
+            http_request.body = NULL;
+            http_request.read_body = read_memory;
+            http_request.read_context = &reader;
+            http_request.content_length = (int64_t)reader.length;
+        }
         struct b2_http_response http_response;
         b2_log(plugin, STOR_LOG_TRACE, "POST %s", url);
         b2_perform(plugin, transaction_class(call), &http_request, &http_response);
@@ -281,11 +319,7 @@ enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_ob
         if (failure->kind == B2_FAILURE_EXPIRED && !reauthorized) {
             b2_log(plugin, STOR_LOG_INFO, "%s: account token refused (%s), re-authorizing", call,
                    failure->code[0] ? failure->code : "401");
-            uint64_t stale = credentials.generation;
-            b2_credentials_free(&credentials);
-            status = b2_auth_refresh(plugin, stale, err);
-            if (status == STOR_OK)
-                status = b2_auth_get(plugin, &credentials, err);
+            status = b2_auth_reauthorize(plugin, &credentials, err);
             if (status != STOR_OK)
                 return status;
             reauthorized = 1;
@@ -296,6 +330,13 @@ enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_ob
             describe(failure, detail, sizeof detail);
             b2_log(plugin, STOR_LOG_INFO, "%s: %s", call, detail);
             int waited = b2_backoff_wait(plugin, &backoff, failure->retry_after_ms);
+            if (waited == 0 && check && b2_answer_lost(failure) &&
+                check->done(plugin, check->context, response)) {
+                b2_log(plugin, STOR_LOG_INFO, "%s: B2 did it although its answer was lost; not "
+                       "asking again", call);
+                status = STOR_OK;
+                break;
+            }
             if (waited == 0)
                 continue;
             if (waited == -2) {

@@ -12,6 +12,15 @@ static int account_fresh(const struct b2_plugin *plugin, const struct b2_account
            now < account->authorized_at_ms + B2_TOKEN_LIFE_MS - B2_TOKEN_MARGIN_MS;
 }
 
+/* The account's URLs do not downgrade an https endpoint to plain http (tokens in clear). */
+static int account_keeps_tls(const struct b2_plugin *plugin, const struct b2_account *account,
+                             char why[B2_WHY_MAX])
+{
+    const char *endpoint = plugin->config.endpoint;
+    return b2_wire_url_keeps_tls(endpoint, "apiUrl", account->api_url, why) == 0 &&
+           b2_wire_url_keeps_tls(endpoint, "downloadUrl", account->download_url, why) == 0;
+}
+
 /* b2_authorize_account over the network, through /b2api/v4/ and, if the server does not know
  * v4 (404), /b2api/v2/. Basic auth is done by the transport from the key id and key. */
 static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *account,
@@ -44,6 +53,10 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
             json_object_put(root);
             if (parsed != 0)
                 return stor_fail(err, STOR_EINTERNAL, "%s: B2's answer is malformed: %s", call, why);
+            if (!account_keeps_tls(plugin, account, why)) {
+                b2_account_free(account);
+                return stor_fail(err, STOR_EINTERNAL, "%s: %s", call, why);
+            }
             account->authorized_at_ms = b2_clock_now(&plugin->clock);
             return STOR_OK;
         }
@@ -99,6 +112,7 @@ static int refresh_through_cache(json_object *root, void *context)
     if (json_object_object_get_ex(root, "account", &cached) &&
         b2_wire_account(cached, &refresh->account, why) == 0) {
         if (account_fresh(plugin, &refresh->account) &&
+            account_keeps_tls(plugin, &refresh->account, why) &&
             (!refresh->refused_token || strcmp(refresh->account.token, refresh->refused_token) != 0)) {
             b2_log(plugin, STOR_LOG_DEBUG, "using the cached authorization of key %s",
                    plugin->config.key_id);
@@ -184,6 +198,17 @@ enum stor_status b2_auth_refresh(struct b2_plugin *plugin, uint64_t stale, struc
         free(refused);
     }
     pthread_mutex_unlock(&plugin->auth_lock);
+    return status;
+}
+
+enum stor_status b2_auth_reauthorize(struct b2_plugin *plugin, struct b2_credentials *credentials,
+                                     struct stor_error *err)
+{
+    uint64_t stale = credentials->generation;
+    b2_credentials_free(credentials);
+    enum stor_status status = b2_auth_refresh(plugin, stale, err);
+    if (status == STOR_OK)
+        status = b2_auth_get(plugin, credentials, err);
     return status;
 }
 

@@ -133,6 +133,21 @@ enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_ob
                              const char *capability, json_object **response,
                              struct b2_failure *failure, struct stor_error *err);
 
+/* A call that is not idempotent: when its answer was lost (b2_answer_lost), B2 may have done it,
+ * so before asking again done() looks. 1: it was done, *response holds what B2 keeps, shaped as
+ * the call's answer (as far as the caller reads it); 0: not found, or cannot tell: ask again. */
+struct b2_done_check {
+    int (*done)(struct b2_plugin *plugin, void *context, json_object **response);
+    void *context;
+};
+enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
+                                     json_object *request, const char *capability,
+                                     const struct b2_done_check *check, json_object **response,
+                                     struct b2_failure *failure, struct stor_error *err);
+/* Whether the request may have reached B2 and been done although no answer came: a timeout or
+ * a connection broken after sending. */
+int b2_answer_lost(const struct b2_failure *failure);
+
 /* ---- auth.c ---- */
 struct b2_credentials {
     char *token;        /* secret */
@@ -147,6 +162,10 @@ enum stor_status b2_auth_get(struct b2_plugin *plugin, struct b2_credentials *cr
 /* The token of generation stale was refused: get a new one unless another thread already did. */
 enum stor_status b2_auth_refresh(struct b2_plugin *plugin, uint64_t stale,
                                  struct stor_error *err);
+/* B2 refused credentials' token as expired: swap in a fresh copy (one refresh among all threads).
+ * On failure credentials is left empty, so there is nothing to free. */
+enum stor_status b2_auth_reauthorize(struct b2_plugin *plugin, struct b2_credentials *credentials,
+                                     struct stor_error *err);
 void b2_credentials_free(struct b2_credentials *credentials);
 /* 1 if the key has capability, 0 if it lacks it, -1 if not known yet. */
 int b2_auth_has_capability(struct b2_plugin *plugin, const char *capability);
@@ -219,6 +238,11 @@ enum stor_status b2_list_unfinished(struct b2_plugin *plugin, const char *bucket
                                     struct stor_error *err);
 enum stor_status b2_cancel_large_file(struct b2_plugin *plugin, const char *file_id,
                                       struct stor_error *err);
+/* b2_get_file_info on a large file whose finish failed: whether it is finished all the same with
+ * length bytes (the answer to a finish whose reply was lost, reference §8.4). If so, *response
+ * holds the file, shaped as b2_finish_large_file's answer. */
+int b2_large_file_finished(struct b2_plugin *plugin, const char *file_id, int64_t length,
+                           json_object **response);
 enum stor_status b2_cleanup(void *instance, const char *bucket, const char *prefix,
                             int64_t older_than_ms, int dry_run, stor_object_fn on_object,
                             void *context, struct stor_error *err);
@@ -232,6 +256,11 @@ enum stor_status b2_copy(void *instance, const char *source_bucket, const char *
                          const char *bucket, const char *key, stor_object_fn on_result,
                          void *context, struct stor_error *err);
 /* list.c: a bucket-scoped call, re-resolving the bucket name once on bad_bucket_id. */
+/* The current (newest, not hidden) version of exactly key: b2_list_file_names from key, one
+ * entry. *answer holds the listing (put it), *entry the file in it; STOR_ENOTFOUND if none. */
+enum stor_status b2_current_version(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                    json_object **answer, json_object **entry,
+                                    struct stor_error *err);
 enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
                                 json_object *request, const char *capability,
                                 json_object **response, struct b2_failure *failure,

@@ -21,6 +21,8 @@ struct b2_cache {
     char *directory;
     char *endpoint;
     char *key_id;
+    b2_cache_warn_fn warn; /* or NULL */
+    void *warn_context;
 };
 
 /* mkdir -p with mode 0700 for what we create. */
@@ -153,6 +155,20 @@ const char *b2_cache_path(const struct b2_cache *cache)
     return cache->path;
 }
 
+void b2_cache_on_warning(struct b2_cache *cache, b2_cache_warn_fn warn, void *context)
+{
+    cache->warn = warn;
+    cache->warn_context = context;
+}
+
+static void warn_refused(const struct b2_cache *cache, const char *reason)
+{
+    char line[600];
+    snprintf(line, sizeof line, "cache file %s ignored: it %s", cache->path, reason);
+    if (cache->warn)
+        cache->warn(cache->warn_context, line);
+}
+
 static json_object *empty_root(const struct b2_cache *cache)
 {
     json_object *root = json_object_new_object();
@@ -167,13 +183,23 @@ static json_object *empty_root(const struct b2_cache *cache)
 /* The cached root if the file is ours, safe, well formed and for this endpoint + key id. */
 static json_object *read_root(const struct b2_cache *cache)
 {
-    int fd = open(cache->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
+    /* O_NONBLOCK: a FIFO put in its place must not hang us; it is refused below. */
+    int fd = open(cache->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            warn_refused(cache, "is a symbolic link");
         return NULL;
+    }
     struct stat info;
     json_object *root = NULL;
-    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || unsafe_reason(&info) ||
-        info.st_size <= 0 || info.st_size > B2_CACHE_MAX_BYTES) {
+    if (fstat(fd, &info) != 0) {
+        close(fd);
+        return NULL;
+    }
+    const char *refused = S_ISREG(info.st_mode) ? unsafe_reason(&info) : "is not a regular file";
+    if (refused)
+        warn_refused(cache, refused);
+    if (refused || info.st_size <= 0 || info.st_size > B2_CACHE_MAX_BYTES) {
         close(fd);
         return NULL;
     }

@@ -15,6 +15,10 @@ struct b2_cache *b2_cache_open(const char *dir, const char *endpoint, const char
                                char *why, size_t why_size);
 void b2_cache_close(struct b2_cache *cache);
 const char *b2_cache_path(const struct b2_cache *cache);
+/* Who hears, in one line naming the file and the reason, that an existing cache file was refused
+ * (another owner, writable by others, not a regular file) and so read as empty. */
+typedef void (*b2_cache_warn_fn)(void *context, const char *line);
+void b2_cache_on_warning(struct b2_cache *cache, b2_cache_warn_fn warn, void *context);
 
 /* Lock exclusively, read the file (an unreadable, corrupt, foreign or unsafe file reads as an
  * empty cache), call update with the root object, and when update returns > 0 write the root

@@ -1,5 +1,6 @@
 /* plugins/b2/cleanup.c — unfinished large files: listing them (b2_list_unfinished_large_files,
- * paged), cancelling one (b2_cancel_large_file), and the ABI 2 cleanup slot built on both. */
+ * paged), cancelling one (b2_cancel_large_file), telling whether one got finished after all
+ * (b2_get_file_info), and the ABI 2 cleanup slot built on them. */
 #include "b2.h"
 
 #include <stdlib.h>
@@ -125,4 +126,27 @@ enum stor_status b2_cleanup(void *instance, const char *bucket, const char *pref
         status = cleanup.status;
     free(bucket_id);
     return status;
+}
+
+int b2_large_file_finished(struct b2_plugin *plugin, const char *file_id, int64_t length,
+                           json_object **response)
+{
+    json_object *request = json_object_new_object();
+    struct stor_error ignored;
+    if (!request)
+        return 0;
+    json_object_object_add(request, "fileId", json_object_new_string(file_id));
+    enum stor_status status = b2_api_call(plugin, "b2_get_file_info", request, "readFiles",
+                                          response, NULL, &ignored);
+    json_object_put(request);
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    if (status != STOR_OK)
+        return 0;
+    if (b2_wire_file(*response, &file, why) == 0 && file.action &&
+        strcmp(file.action, "upload") == 0 && file.content_length == length)
+        return 1;
+    json_object_put(*response);
+    *response = NULL;
+    return 0;
 }

@@ -11,38 +11,6 @@
 #define B2_MAX_PARTS 10000
 #define B2_MIN_PART 5000000LL
 
-/* The source's current version: b2_list_file_names from its name, one entry. *source holds the
- * whole listing answer (the file entry points into it); the caller puts it. */
-static enum stor_status find_source(struct b2_plugin *plugin, const char *bucket, const char *key,
-                                    json_object **answer, json_object **entry,
-                                    struct stor_error *err)
-{
-    json_object *request = json_object_new_object();
-    json_object_object_add(request, "startFileName", json_object_new_string(key));
-    json_object_object_add(request, "prefix", json_object_new_string(key));
-    json_object_object_add(request, "maxFileCount", json_object_new_int(1));
-    struct b2_failure failure;
-    enum stor_status status = b2_bucket_call(plugin, bucket, "b2_list_file_names", request,
-                                             "listFiles", answer, &failure, err);
-    json_object_put(request);
-    if (status != STOR_OK)
-        return status;
-    json_object *files;
-    struct b2_file file;
-    char why[B2_WHY_MAX];
-    if (json_object_object_get_ex(*answer, "files", &files) &&
-        json_object_is_type(files, json_type_array) && json_object_array_length(files) > 0 &&
-        b2_wire_file(json_object_array_get_idx(files, 0), &file, why) == 0 &&
-        strcmp(file.file_name, key) == 0 && file.file_id &&
-        (!file.action || strcmp(file.action, "upload") == 0)) {
-        *entry = json_object_array_get_idx(files, 0);
-        return STOR_OK;
-    }
-    json_object_put(*answer);
-    *answer = NULL;
-    return stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
-}
-
 static enum stor_status report(json_object *answer, const char *call, stor_object_fn on_result,
                                void *context, struct stor_error *err)
 {
@@ -197,6 +165,9 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
         copy.status = b2_api_call(plugin, "b2_finish_large_file", request, "writeFiles",
                                   &response, NULL, &copy.err);
         json_object_put(request);
+        if (copy.status != STOR_OK && copy.status != STOR_ECANCELLED &&
+            b2_large_file_finished(plugin, large_id, size, &response))
+            copy.status = STOR_OK;
         if (copy.status == STOR_OK)
             copy.status = report(response, "b2_finish_large_file", on_result, context, &copy.err);
         json_object_put(response);
@@ -204,12 +175,7 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
     if (copy.status != STOR_OK) {
         /* Leave no unfinished large file behind (best effort). */
         struct stor_error ignored;
-        request = json_object_new_object();
-        json_object_object_add(request, "fileId", json_object_new_string(large_id));
-        if (b2_api_call(plugin, "b2_cancel_large_file", request, "writeFiles", &response, NULL,
-                        &ignored) == STOR_OK)
-            json_object_put(response);
-        json_object_put(request);
+        b2_cancel_large_file(plugin, large_id, &ignored);
         if (err)
             *err = copy.err;
     }
@@ -218,6 +184,33 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
     free(copy.sha1s);
     free(large_id);
     return status;
+}
+
+/* b2_copy_file's answer was lost: the copy was done if the destination's current version holds
+ * the source's bytes (as for a lost upload's answer, upload.c). */
+struct copied_check {
+    const char *bucket;
+    const char *key;
+    char sha1[B2_SHA1_HEX_LENGTH + 1]; /* "" when the source has none: cannot tell */
+    int64_t size;
+};
+
+static int copied_after_all(struct b2_plugin *plugin, void *context, json_object **response)
+{
+    const struct copied_check *copied = context;
+    json_object *answer, *entry;
+    struct stor_error ignored;
+    if (!copied->sha1[0] ||
+        b2_current_version(plugin, copied->bucket, copied->key, &answer, &entry, &ignored) != STOR_OK)
+        return 0;
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    const char *sha1 = b2_wire_file(entry, &file, why) == 0 ? b2_file_sha1(&file) : NULL;
+    int done = sha1 && strcmp(sha1, copied->sha1) == 0 && file.content_length == copied->size;
+    if (done)
+        *response = json_object_get(entry);
+    json_object_put(answer);
+    return done;
 }
 
 enum stor_status b2_copy(void *instance, const char *source_bucket, const char *source_key,
@@ -233,17 +226,30 @@ enum stor_status b2_copy(void *instance, const char *source_bucket, const char *
     if (!*source_bucket || !*bucket)
         return stor_fail(err, STOR_EINVAL, "a bucket name is required");
     json_object *answer = NULL, *source = NULL;
-    enum stor_status status = find_source(plugin, source_bucket, source_key, &answer, &source, err);
+    enum stor_status status = b2_current_version(plugin, source_bucket, source_key, &answer, &source, err);
     if (status != STOR_OK)
         return status;
     json_object *length_object, *id_object;
     int64_t size = json_object_object_get_ex(source, "contentLength", &length_object)
                        ? json_object_get_int64(length_object) : 0;
+    /* No B2 file is negative or above 10,000 parts of 5 GB; such a length would also overflow
+     * the part arithmetic of copy_large. */
+    if (size < 0 || size > B2_PARTS_MAX * B2_PART_SIZE_MAX) {
+        json_object_put(answer);
+        return stor_fail(err, STOR_EINTERNAL, "b2_list_file_names: B2's answer is malformed: "
+                         "contentLength %lld of %s/%s is out of range", (long long)size,
+                         source_bucket, source_key);
+    }
     if (size > B2_SINGLE_UPLOAD_MAX) {
         status = copy_large(plugin, source, bucket, key, size, on_result, context, err);
         json_object_put(answer);
         return status;
     }
+    struct copied_check copied = {.bucket = bucket, .key = key, .size = size};
+    struct b2_file source_file;
+    char why[B2_WHY_MAX];
+    if (b2_wire_file(source, &source_file, why) == 0 && b2_file_sha1(&source_file))
+        snprintf(copied.sha1, sizeof copied.sha1, "%s", b2_file_sha1(&source_file));
     json_object *request = json_object_new_object(), *response = NULL;
     json_object_object_get_ex(source, "fileId", &id_object);
     json_object_object_add(request, "sourceFileId", json_object_get(id_object));
@@ -261,7 +267,9 @@ enum stor_status b2_copy(void *instance, const char *source_bucket, const char *
         free(bucket_id);
     }
     struct b2_failure failure;
-    status = b2_api_call(plugin, "b2_copy_file", request, "writeFiles", &response, &failure, err);
+    struct b2_done_check check = {copied_after_all, &copied};
+    status = b2_api_call_checked(plugin, "b2_copy_file", request, "writeFiles", &check, &response,
+                                 &failure, err);
     json_object_put(request);
     if (status == STOR_OK)
         status = report(response, "b2_copy_file", on_result, context, err);

@@ -201,11 +201,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
             writer->written = 0; /* the retry overwrites the same bytes */
         }
         if (failure.kind == B2_FAILURE_EXPIRED && !reauthorized) {
-            uint64_t stale = credentials.generation;
-            b2_credentials_free(&credentials);
-            status = b2_auth_refresh(plugin, stale, err);
-            if (status == STOR_OK)
-                status = b2_auth_get(plugin, &credentials, err);
+            status = b2_auth_reauthorize(plugin, &credentials, err);
             if (status != STOR_OK)
                 return status;
             reauthorized = 1;

@@ -34,7 +34,8 @@ struct b2_http_request {
     const char *basic_password;      /*   never turned into a header the plugin could log */
     const char *body;                /* in-memory body (POST), body_length bytes, or NULL */
     size_t body_length;
-    b2_http_read_fn read_body;       /* or a streamed body of exactly content_length bytes */
+    b2_http_read_fn read_body;       /* or a streamed body of exactly content_length bytes, */
+                                     /*   never sent twice by the transport on its own */
     void *read_context;
     int64_t content_length;
     b2_http_write_fn write_body;     /* 2xx body goes here if set; other bodies stay in memory */

@@ -228,11 +228,15 @@ static enum stor_status get_part_url(struct large_upload *large, struct b2_targe
     if (status != STOR_OK)
         return status;
     char why[B2_WHY_MAX];
-    if (b2_wire_upload_part_url(response, large->file_id, target, why) != 0)
+    if (b2_wire_upload_part_url(response, large->file_id, target, why) != 0) {
         status = stor_fail(err, STOR_EINTERNAL, "b2_get_upload_part_url: B2's answer is "
                            "malformed: %s", why);
-    else
+    } else if (b2_wire_url_keeps_tls(plugin->config.endpoint, "uploadUrl", target->url, why) != 0) {
+        b2_target_free(target);
+        status = stor_fail(err, STOR_EINTERNAL, "b2_get_upload_part_url: %s", why);
+    } else {
         target->issued_at_ms = b2_clock_now(&plugin->clock);
+    }
     json_object_put(response);
     return status;
 }
@@ -426,6 +430,81 @@ static enum stor_status upload_parts(struct large_upload *large, struct stor_err
 
 /* ---- start, resume, finish ---- */
 
+struct unfinished_match {
+    const struct large_upload *large;
+    char *file_id;     /* the newest match */
+    char **others;     /* older matches (cancelled with resume=no) */
+    size_t other_count;
+    int failed;
+};
+
+/* Ours if the name, large_file_sha1 and src_last_modified_millis (or its absence) all match. */
+static int is_ours(const struct large_upload *large, json_object *object, struct b2_file *file)
+{
+    char why[B2_WHY_MAX];
+    if (b2_wire_file(object, file, why) != 0 || !file->file_id ||
+        strcmp(file->file_name, large->key) != 0)
+        return 0;
+    const char *sha1 = b2_wire_file_info(object, "large_file_sha1");
+    return sha1 && strcmp(sha1, large->whole_sha1) == 0 &&
+           file->src_last_modified_millis == large->source->mtime_ms;
+}
+
+static int match_unfinished(void *context, json_object *object)
+{
+    struct unfinished_match *match = context;
+    struct b2_file file;
+    if (!is_ours(match->large, object, &file))
+        return 0;
+    char *id = strdup(file.file_id);
+    char **grown = match->file_id ? realloc(match->others, (match->other_count + 1) * sizeof *grown)
+                                  : match->others;
+    if (!id || (match->file_id && !grown)) {
+        free(id);
+        match->failed = 1;
+        return 1;
+    }
+    if (match->file_id) {
+        match->others = grown;
+        match->others[match->other_count++] = match->file_id;
+    }
+    match->file_id = id;
+    return 0;
+}
+
+/* b2_start_large_file's answer was lost: if B2 started the file anyway it is listed as an
+ * unfinished file of ours (none was left when we started: try_resume took or cancelled them). */
+struct found_start {
+    const struct large_upload *large;
+    json_object *file;
+};
+
+static int keep_newest_ours(void *context, json_object *object)
+{
+    struct found_start *found = context;
+    struct b2_file file;
+    if (is_ours(found->large, object, &file)) {
+        json_object_put(found->file);
+        found->file = json_object_get(object);
+    }
+    return 0;
+}
+
+static int started_after_all(struct b2_plugin *plugin, void *context, json_object **response)
+{
+    struct found_start found = {.large = context};
+    struct stor_error ignored;
+    if (!found.large->whole_sha1[0])
+        return 0; /* a stream's start carries nothing to tell it from another's */
+    if (b2_list_unfinished(plugin, found.large->bucket_id, found.large->key, keep_newest_ours,
+                           &found, &ignored) != STOR_OK) {
+        json_object_put(found.file);
+        return 0;
+    }
+    *response = found.file;
+    return found.file != NULL;
+}
+
 static enum stor_status start_large_file(struct large_upload *large, struct stor_error *err)
 {
     struct b2_plugin *plugin = large->plugin;
@@ -451,8 +530,9 @@ static enum stor_status start_large_file(struct large_upload *large, struct stor
     json_object_object_add(request, "contentType",
                            json_object_new_string(plugin->config.content_type));
     json_object_object_add(request, "fileInfo", info);
-    enum stor_status status = b2_api_call(plugin, "b2_start_large_file", request, "writeFiles",
-                                          &response, NULL, err);
+    struct b2_done_check check = {started_after_all, large};
+    enum stor_status status = b2_api_call_checked(plugin, "b2_start_large_file", request,
+                                                  "writeFiles", &check, &response, NULL, err);
     json_object_put(request);
     if (status != STOR_OK)
         return status;
@@ -465,44 +545,6 @@ static enum stor_status start_large_file(struct large_upload *large, struct stor
         status = stor_fail(err, STOR_EINTERNAL, "out of memory");
     json_object_put(response);
     return status;
-}
-
-struct unfinished_match {
-    const struct large_upload *large;
-    char *file_id;     /* the newest match */
-    char **others;     /* older matches (cancelled with resume=no) */
-    size_t other_count;
-    int failed;
-};
-
-/* Ours if the name, large_file_sha1 and src_last_modified_millis (or its absence) all match. */
-static int match_unfinished(void *context, json_object *object)
-{
-    struct unfinished_match *match = context;
-    const struct large_upload *large = match->large;
-    struct b2_file file;
-    char why[B2_WHY_MAX];
-    if (b2_wire_file(object, &file, why) != 0 || !file.file_id ||
-        strcmp(file.file_name, large->key) != 0)
-        return 0;
-    const char *sha1 = b2_wire_file_info(object, "large_file_sha1");
-    if (!sha1 || strcmp(sha1, large->whole_sha1) != 0 ||
-        file.src_last_modified_millis != large->source->mtime_ms)
-        return 0;
-    char *id = strdup(file.file_id);
-    char **grown = match->file_id ? realloc(match->others, (match->other_count + 1) * sizeof *grown)
-                                  : match->others;
-    if (!id || (match->file_id && !grown)) {
-        free(id);
-        match->failed = 1;
-        return 1;
-    }
-    if (match->file_id) {
-        match->others = grown;
-        match->others[match->other_count++] = match->file_id;
-    }
-    match->file_id = id;
-    return 0;
 }
 
 struct listed_part {
@@ -667,30 +709,6 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
     return status;
 }
 
-/* b2_get_file_info on our file id: whether it is finished with our length (the answer to a
- * finish whose reply was lost, reference §8.4). On success *response holds the file. */
-static int finished_after_all(struct large_upload *large, json_object **response)
-{
-    json_object *request = json_object_new_object();
-    struct stor_error ignored;
-    if (!request)
-        return 0;
-    json_object_object_add(request, "fileId", json_object_new_string(large->file_id));
-    enum stor_status status = b2_api_call(large->plugin, "b2_get_file_info", request, "readFiles",
-                                          response, NULL, &ignored);
-    json_object_put(request);
-    struct b2_file file;
-    char why[B2_WHY_MAX];
-    if (status != STOR_OK)
-        return 0;
-    if (b2_wire_file(*response, &file, why) == 0 && file.action &&
-        strcmp(file.action, "upload") == 0 && file.content_length == large->source->length)
-        return 1;
-    json_object_put(*response);
-    *response = NULL;
-    return 0;
-}
-
 static enum stor_status finish_large_file(struct large_upload *large, stor_object_fn on_result,
                                           void *context, struct stor_error *err)
 {
@@ -709,7 +727,8 @@ static enum stor_status finish_large_file(struct large_upload *large, stor_objec
     enum stor_status status = b2_api_call(plugin, "b2_finish_large_file", request, "writeFiles",
                                           &response, NULL, err);
     json_object_put(request);
-    if (status != STOR_OK && status != STOR_ECANCELLED && finished_after_all(large, &response)) {
+    if (status != STOR_OK && status != STOR_ECANCELLED &&
+        b2_large_file_finished(plugin, large->file_id, large->source->length, &response)) {
         b2_log(plugin, STOR_LOG_INFO, "%s: b2_finish_large_file failed (%s), but the file is "
                "finished", large->key, err->message);
         status = STOR_OK;
@@ -764,16 +783,32 @@ static enum stor_status check_info_count(const struct b2_plugin *plugin, const c
 }
 
 /* One line on how to go on after a failure: the unfinished file is kept on purpose. */
-static void add_resume_hint(struct large_upload *large, struct stor_error *err)
+static void append_to_error(struct stor_error *err, const char *text)
 {
-    char hint[300];
-    snprintf(hint, sizeof hint, "; the unfinished upload is kept: run the same put again to "
-             "resume it, or cancel it with: stor --backend=b2 cleanup %s/%s", large->bucket,
-             large->key);
-    size_t room = sizeof err->message - strlen(hint) - 1;
+    size_t room = sizeof err->message - strlen(text) - 1;
     if (strlen(err->message) > room)
         err->message[room] = '\0';
-    strcat(err->message, hint);
+    strcat(err->message, text);
+}
+
+/* A failed upload's unfinished file: kept for the next put to resume (the default), else
+ * cancelled, so that nothing half-written is left billed. The error says which. */
+static void keep_or_cancel(struct large_upload *large, int resumable, struct stor_error *err)
+{
+    char text[400];
+    struct stor_error ignored;
+    if (resumable && large->plugin->config.resume) {
+        snprintf(text, sizeof text, "; the unfinished upload is kept: run the same put again to "
+                 "resume it, or cancel it with: stor --backend=b2 cleanup %s/%s", large->bucket,
+                 large->key);
+    } else if (b2_cancel_large_file(large->plugin, large->file_id, &ignored) == STOR_OK) {
+        snprintf(text, sizeof text, "; the partial upload was cancelled (%s)",
+                 resumable ? "resume=no" : "standard input cannot be resumed");
+    } else {
+        snprintf(text, sizeof text, "; the partial upload is left: stor --backend=b2 cleanup "
+                 "%s/%s removes it", large->bucket, large->key);
+    }
+    append_to_error(err, text);
 }
 
 static void large_free(struct large_upload *large)
@@ -826,7 +861,7 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
     if (status == STOR_OK)
         status = finish_large_file(&large, on_result, context, err);
     if (status != STOR_OK && large.file_id)
-        add_resume_hint(&large, err);
+        keep_or_cancel(&large, 1, err);
     large_free(&large);
     return status;
 }
@@ -1058,15 +1093,8 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
     large.streaming = 0;
     if (status == STOR_OK)
         status = finish_large_file(&large, on_result, context, err);
-    if (status != STOR_OK && large.file_id) {
-        /* Without the whole input nothing can resume it: cancel it rather than leave it billed. */
-        struct stor_error ignored;
-        int cancelled = b2_cancel_large_file(plugin, large.file_id, &ignored) == STOR_OK;
-        size_t length = strlen(err->message);
-        snprintf(err->message + length, sizeof err->message - length, "%s",
-                 cancelled ? "; the partial upload was cancelled (standard input cannot be resumed)"
-                           : "; the partial upload is left: stor --backend=b2 cleanup removes it");
-    }
+    if (status != STOR_OK && large.file_id)
+        keep_or_cancel(&large, 0, err); /* without the whole input nothing could resume it */
     for (int i = 0; stream.slots && i < slot_count; i++)
         free(stream.slots[i].buffer);
     free(stream.slots);

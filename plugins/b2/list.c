@@ -12,8 +12,8 @@
 /* Call a bucket-scoped API, re-resolving the bucket name once if B2 says bad_bucket_id. */
 static enum stor_status bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
                                     json_object *request, const char *capability,
-                                    json_object **response, struct b2_failure *failure,
-                                    struct stor_error *err)
+                                    const struct b2_done_check *check, json_object **response,
+                                    struct b2_failure *failure, struct stor_error *err)
 {
     memset(failure, 0, sizeof *failure);
     for (int attempt = 0;; attempt++) {
@@ -23,7 +23,8 @@ static enum stor_status bucket_call(struct b2_plugin *plugin, const char *bucket
             return status;
         json_object_object_add(request, "bucketId", json_object_new_string(bucket_id));
         free(bucket_id);
-        status = b2_api_call(plugin, call, request, capability, response, failure, err);
+        status = b2_api_call_checked(plugin, call, request, capability, check, response, failure,
+                                     err);
         if (status == STOR_ENOTFOUND && (strcmp(failure->code, "bad_bucket_id") == 0 ||
                                          strcmp(failure->code, "invalid_bucket_id") == 0)) {
             if (attempt == 0)
@@ -63,8 +64,8 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
         free(start);
         start = NULL;
         struct b2_failure failure;
-        status = bucket_call(plugin, bucket, "b2_list_file_names", request, "listFiles", &response,
-                             &failure, err);
+        status = bucket_call(plugin, bucket, "b2_list_file_names", request, "listFiles", NULL,
+                             &response, &failure, err);
         json_object_put(request);
         if (status != STOR_OK)
             break;
@@ -108,6 +109,28 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
     return status;
 }
 
+struct hidden_check {
+    const char *bucket;
+    const char *key;
+};
+
+/* b2_hide_file's answer was lost: done if the name has no current version any more (asked
+ * again, B2 would say already_hidden and rm would report a file it just hid as missing). */
+static int hidden_after_all(struct b2_plugin *plugin, void *context, json_object **response)
+{
+    const struct hidden_check *hidden = context;
+    json_object *answer, *entry;
+    struct stor_error ignored;
+    enum stor_status status = b2_current_version(plugin, hidden->bucket, hidden->key, &answer,
+                                                 &entry, &ignored);
+    if (status == STOR_OK)
+        json_object_put(answer);
+    if (status != STOR_ENOTFOUND)
+        return 0;
+    *response = json_object_new_object(); /* rm reads nothing from the answer */
+    return *response != NULL;
+}
+
 enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
                            struct stor_error *err)
 {
@@ -118,8 +141,10 @@ enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
     json_object *request = json_object_new_object(), *response = NULL;
     json_object_object_add(request, "fileName", json_object_new_string(key));
     struct b2_failure failure;
+    struct hidden_check hidden = {bucket, key};
+    struct b2_done_check check = {hidden_after_all, &hidden};
     enum stor_status status = bucket_call(plugin, bucket, "b2_hide_file", request, "writeFiles",
-                                          &response, &failure, err);
+                                          &check, &response, &failure, err);
     json_object_put(request);
     json_object_put(response);
     if (status != STOR_OK && (strcmp(failure.code, "no_such_file") == 0 ||
@@ -136,7 +161,37 @@ enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, co
                                 json_object **response, struct b2_failure *failure,
                                 struct stor_error *err)
 {
-    return bucket_call(plugin, bucket, call, request, capability, response, failure, err);
+    return bucket_call(plugin, bucket, call, request, capability, NULL, response, failure, err);
+}
+
+enum stor_status b2_current_version(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                    json_object **answer, json_object **entry,
+                                    struct stor_error *err)
+{
+    json_object *request = json_object_new_object();
+    json_object_object_add(request, "startFileName", json_object_new_string(key));
+    json_object_object_add(request, "prefix", json_object_new_string(key));
+    json_object_object_add(request, "maxFileCount", json_object_new_int(1));
+    struct b2_failure failure;
+    enum stor_status status = b2_bucket_call(plugin, bucket, "b2_list_file_names", request,
+                                             "listFiles", answer, &failure, err);
+    json_object_put(request);
+    if (status != STOR_OK)
+        return status;
+    json_object *files;
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    if (json_object_object_get_ex(*answer, "files", &files) &&
+        json_object_is_type(files, json_type_array) && json_object_array_length(files) > 0 &&
+        b2_wire_file(json_object_array_get_idx(files, 0), &file, why) == 0 &&
+        strcmp(file.file_name, key) == 0 && file.file_id &&
+        (!file.action || strcmp(file.action, "upload") == 0)) {
+        *entry = json_object_array_get_idx(files, 0);
+        return STOR_OK;
+    }
+    json_object_put(*answer);
+    *answer = NULL;
+    return stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
 }
 
 const char *b2_file_sha1(const struct b2_file *file)

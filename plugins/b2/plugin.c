@@ -311,6 +311,11 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
     return config->key_id && config->key ? STOR_OK : stor_fail(err, STOR_EINTERNAL, "out of memory");
 }
 
+static void warn_about_cache(void *context, const char *line)
+{
+    b2_log(context, STOR_LOG_WARN, "%s", line);
+}
+
 enum stor_status b2_plugin_create(const struct stor_host *host, const struct stor_option *options,
                                   size_t option_count, struct b2_clock clock,
                                   struct b2_plugin **result, struct stor_error *err)
@@ -336,6 +341,8 @@ enum stor_status b2_plugin_create(const struct stor_host *host, const struct sto
                                       plugin->config.key_id, why, sizeof why);
         if (!plugin->cache)
             b2_log(plugin, STOR_LOG_WARN, "no disk cache (%s): every run authorizes anew", why);
+        else
+            b2_cache_on_warning(plugin->cache, warn_about_cache, plugin);
     }
     *result = plugin;
     return STOR_OK;

@@ -79,8 +79,14 @@ static int take_persisted(json_object *root, void *context)
     for (size_t i = count; i-- > 0;) {
         json_object *entry = json_object_array_get_idx(list, i);
         struct b2_target target;
+        char why[B2_WHY_MAX];
         if (b2_wire_target_from_json(entry, &target) != 0)
             continue;
+        /* Dropped, as B2 would have been refused handing it out (cache of an older version). */
+        if (b2_wire_url_keeps_tls(take->plugin->config.endpoint, "uploadUrl", target.url, why) != 0) {
+            b2_target_free(&target);
+            continue;
+        }
         if (!take->found && b2_target_usable(take->plugin, &target) &&
             (target.bucket_id = strdup(take->bucket_id))) {
             *take->target = target;
@@ -116,10 +122,14 @@ static enum stor_status get_upload_url(struct b2_plugin *plugin, const char *buc
     if (status != STOR_OK)
         return status;
     char why[B2_WHY_MAX];
-    if (b2_wire_upload_url(response, bucket_id, target, why) != 0)
+    if (b2_wire_upload_url(response, bucket_id, target, why) != 0) {
         status = stor_fail(err, STOR_EINTERNAL, "b2_get_upload_url: B2's answer is malformed: %s", why);
-    else
+    } else if (b2_wire_url_keeps_tls(plugin->config.endpoint, "uploadUrl", target->url, why) != 0) {
+        b2_target_free(target);
+        status = stor_fail(err, STOR_EINTERNAL, "b2_get_upload_url: %s", why);
+    } else {
         target->issued_at_ms = b2_clock_now(&plugin->clock);
+    }
     json_object_put(response);
     return status;
 }

@@ -68,6 +68,13 @@ static ssize_t read_body(void *context, char *buffer, size_t size)
     return (ssize_t)count;
 }
 
+/* Whether every byte (and the trailing digits) was handed to the transport. */
+static int body_went_out(const struct body_reader *reader)
+{
+    return reader->position == reader->source->length &&
+           (!reader->hashing || reader->trailer_sent == B2_SHA1_HEX_LENGTH);
+}
+
 static int on_progress(void *context, uint64_t sent, uint64_t received)
 {
     (void)received;
@@ -264,6 +271,7 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
     struct b2_failure failure = {0};
     struct b2_target target = {0};
     int have_target = 0, want_fresh = 0, target_is_fresh = 0, targets_used = 0;
+    char lost_sha1[B2_SHA1_HEX_LENGTH + 1] = ""; /* a body that went out, answer lost */
     enum stor_status status = STOR_ETRANSIENT;
     const char *label = job->label;
     while (targets_used < B2_UPLOAD_TARGET_TRIES) {
@@ -271,6 +279,12 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
             status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
             break;
         }
+        /* B2 has no idempotent upload: sent again, a stored body would be stored twice. */
+        if (lost_sha1[0] && job->find_stored && job->find_stored(plugin, job->context, lost_sha1)) {
+            status = STOR_OK;
+            break;
+        }
+        lost_sha1[0] = '\0';
         if (!have_target) {
             /* After a failure that condemned a target, the next comes from B2, not the pool,
              * which may be stale for the same reason. */
@@ -366,6 +380,8 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
             have_target = 0;
             break;
         }
+        if (b2_answer_lost(&failure) && body_went_out(&reader))
+            snprintf(lost_sha1, sizeof lost_sha1, "%s", hex_at_end ? reader.trailer : source->sha1);
         /* Drop the target for good: after a timeout B2 may still count its token as in use. */
         b2_log(plugin, is_token_limit(&failure) ? STOR_LOG_WARN : STOR_LOG_INFO,
                "%s: upload target rejected (%s); getting a new one", label, detail);
@@ -438,6 +454,28 @@ static int file_headers(struct b2_plugin *plugin, void *context, char **lines, s
     return (int)count;
 }
 
+static const char *stored_sha1(const struct b2_file *file)
+{
+    const char *stored = file->content_sha1 ? file->content_sha1 : "";
+    return strncmp(stored, "unverified:", 11) == 0 ? stored + 11 : stored;
+}
+
+static void report_stored(const struct file_upload *upload, const struct b2_file *file,
+                          const char *sent_sha1)
+{
+    struct stor_object object = {
+        .key = file->file_name,
+        .size = file->content_length,
+        .mtime_ms = file->src_last_modified_millis >= 0 ? file->src_last_modified_millis
+                                                         : file->upload_timestamp,
+        .sha1 = sent_sha1,
+        .id = file->file_id,
+        .content_type = file->content_type,
+    };
+    if (upload->on_result)
+        upload->on_result(upload->context, &object);
+}
+
 /* The stored file as B2 reported it, checked against what we sent. */
 static enum stor_status accept_file(struct b2_plugin *plugin, void *context,
                                     const struct b2_http_response *response,
@@ -453,32 +491,40 @@ static enum stor_status accept_file(struct b2_plugin *plugin, void *context,
         if (root && !why[0])
             snprintf(why, sizeof why, "field fileId is missing");
         status = stor_fail(err, STOR_EINTERNAL, "b2_upload_file: B2's answer is malformed: %s", why);
-        goto done;
-    }
-    const char *stored = file.content_sha1 ? file.content_sha1 : "";
-    if (strncmp(stored, "unverified:", 11) == 0)
-        stored += 11;
-    if (strcmp(stored, sent_sha1) != 0 || file.content_length != upload->length) {
+    } else if (strcmp(stored_sha1(&file), sent_sha1) != 0 || file.content_length != upload->length) {
         status = stor_fail(err, STOR_EIO,
                            "%s: B2 stored %lld bytes with SHA-1 %.40s, but %lld bytes with SHA-1 "
-                           "%s were sent", upload->key, (long long)file.content_length, stored,
-                           (long long)upload->length, sent_sha1);
-        goto done;
+                           "%s were sent", upload->key, (long long)file.content_length,
+                           stored_sha1(&file), (long long)upload->length, sent_sha1);
+    } else {
+        report_stored(upload, &file, sent_sha1);
     }
-    struct stor_object object = {
-        .key = file.file_name,
-        .size = file.content_length,
-        .mtime_ms = file.src_last_modified_millis >= 0 ? file.src_last_modified_millis
-                                                        : file.upload_timestamp,
-        .sha1 = sent_sha1,
-        .id = file.file_id,
-        .content_type = file.content_type,
-    };
-    if (upload->on_result)
-        upload->on_result(upload->context, &object);
-done:
     json_object_put(root);
     return status;
+}
+
+/* Stored after all if the name's current version holds what we sent, with our mtime. An
+ * identical version stored earlier is taken for ours too: either way the name now holds exactly
+ * these bytes. */
+static int find_stored_file(struct b2_plugin *plugin, void *context, const char *sent_sha1)
+{
+    const struct file_upload *upload = context;
+    json_object *answer, *entry;
+    struct stor_error ignored;
+    if (b2_current_version(plugin, upload->bucket, upload->key, &answer, &entry, &ignored) != STOR_OK)
+        return 0;
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    int found = b2_wire_file(entry, &file, why) == 0 && strcmp(stored_sha1(&file), sent_sha1) == 0 &&
+                file.content_length == upload->length &&
+                file.src_last_modified_millis == upload->mtime_ms;
+    if (found) {
+        b2_log(plugin, STOR_LOG_INFO, "%s: the answer was lost, but B2 has stored it; not "
+               "uploading it again", upload->key);
+        report_stored(upload, &file, sent_sha1);
+    }
+    json_object_put(answer);
+    return found;
 }
 
 enum stor_status b2_put(void *instance, const char *bucket, const char *key, int fd,
@@ -508,7 +554,8 @@ enum stor_status b2_put(void *instance, const char *bucket, const char *key, int
     if (status == STOR_OK) {
         struct b2_upload_job job = {.label = key, .source = &source, .lease = lease_from_bucket,
                                  .give_back = return_to_bucket_pool, .headers = file_headers,
-                                 .accept = accept_file, .context = &file};
+                                 .accept = accept_file, .find_stored = find_stored_file,
+                                 .context = &file};
         status = b2_upload_through_targets(plugin, &job, err);
     }
     free(file.encoded_name);

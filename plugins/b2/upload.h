@@ -34,6 +34,10 @@ struct b2_upload_job {
     enum stor_status (*accept)(struct b2_plugin *plugin, void *context,
                                const struct b2_http_response *response, const char *sent_sha1,
                                struct stor_error *err);
+    /* A body whose answer was lost after it all went out may be stored already: look before
+     * sending it again. 1: stored, and reported as accept would; 0: send again. NULL: sending
+     * again is harmless (a part replaces itself). */
+    int (*find_stored)(struct b2_plugin *plugin, void *context, const char *sent_sha1);
     void *context;
     /* Progress of this body (bytes sent so far), or NULL to report it under label. */
     b2_http_progress_fn progress;

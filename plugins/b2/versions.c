@@ -102,6 +102,26 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
     return status;
 }
 
+/* b2_delete_file_version's answer was lost: done if B2 no longer knows the id (asked again, it
+ * would say the version is not there, and rm would report a version it just deleted missing). */
+static int deleted_after_all(struct b2_plugin *plugin, void *context, json_object **response)
+{
+    json_object *request = json_object_new_object(), *info = NULL;
+    if (!request)
+        return 0;
+    json_object_object_add(request, "fileId", json_object_new_string(context));
+    struct b2_failure failure;
+    struct stor_error ignored;
+    enum stor_status status = b2_api_call(plugin, "b2_get_file_info", request, "readFiles", &info,
+                                          &failure, &ignored);
+    json_object_put(request);
+    json_object_put(info);
+    if (status != STOR_ENOTFOUND || failure.http_status != 404)
+        return 0;
+    *response = json_object_new_object(); /* rm reads nothing from the answer */
+    return *response != NULL;
+}
+
 /* b2_delete_file_version of exactly (name, id). */
 static enum stor_status delete_version(struct b2_plugin *plugin, const char *bucket,
                                        const char *name, const char *id, struct stor_error *err)
@@ -110,8 +130,9 @@ static enum stor_status delete_version(struct b2_plugin *plugin, const char *buc
     json_object_object_add(request, "fileName", json_object_new_string(name));
     json_object_object_add(request, "fileId", json_object_new_string(id));
     struct b2_failure failure;
-    enum stor_status status = b2_api_call(plugin, "b2_delete_file_version", request, "deleteFiles",
-                                          &response, &failure, err);
+    struct b2_done_check check = {deleted_after_all, (void *)id};
+    enum stor_status status = b2_api_call_checked(plugin, "b2_delete_file_version", request,
+                                                  "deleteFiles", &check, &response, &failure, err);
     json_object_put(request);
     json_object_put(response);
     if (status == STOR_ENOTFOUND ||

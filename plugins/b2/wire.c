@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define B2_JSON_MAX_DEPTH 32
 
@@ -484,4 +485,14 @@ const char *b2_wire_file_info(json_object *file, const char *key)
     int bad = 0;
     const char *value = get_string(get_object(file, "fileInfo"), key, &bad);
     return bad ? NULL : value;
+}
+
+int b2_wire_url_keeps_tls(const char *endpoint, const char *field, const char *url,
+                          char why[B2_WHY_MAX])
+{
+    if (strncasecmp(endpoint, "https://", 8) != 0 || strncasecmp(url, "http://", 7) != 0)
+        return 0;
+    snprintf(why, B2_WHY_MAX, "%s is plain http:// while the endpoint is https: refused, the "
+             "token and data sent there would travel in clear", field);
+    return -1;
 }

@@ -89,6 +89,12 @@ struct b2_part {
 int b2_wire_upload_part_url(json_object *root, const char *file_id, struct b2_target *target,
                             char why[B2_WHY_MAX]);
 int b2_wire_part(json_object *object, struct b2_part *part, char why[B2_WHY_MAX]);
+
+/* A URL B2 handed out (field names it: uploadUrl, apiUrl, ...) checked against the endpoint we
+ * were configured with: under an https endpoint a plain http:// URL is refused, since the tokens
+ * and data sent to it would travel in clear. 0 if fine, -1 with why (never the URL's token). */
+int b2_wire_url_keeps_tls(const char *endpoint, const char *field, const char *url,
+                          char why[B2_WHY_MAX]);
 /* The string value of fileInfo[key] in a file object, or NULL. */
 const char *b2_wire_file_info(json_object *file, const char *key);
 

@@ -17,6 +17,8 @@
  *   POST /_test/drop     {"api": "b2_upload_file", "count": 1, "every": 1, "after_bytes": 1}
  *        Closes the connection without an answer once `after_bytes` bytes of the request body
  *        arrived (at the end of the body if it is shorter): a connection broken mid-upload.
+ *        "after_call": true instead runs the call, then closes without answering: the answer
+ *        is lost although the call was done. "reset": true closes with a TCP reset (RST).
  *   POST /_test/delay    {"api": "*", "ms": 200, "count": 1, "every": 1}
  *        Delays the answer of the matching calls.
  *   POST /_test/corrupt  {"api": "b2_download_file_by_name" | "b2_download_file_by_id" | "*", "count": 1}

@@ -58,6 +58,8 @@ struct rule {
 	int retry_after;
 	char body[512];              /* raw error body instead of the JSON one; "" = JSON */
 	uint64_t after_bytes;
+	bool after_call;
+	bool reset;
 	unsigned delay_ms;
 };
 
@@ -110,6 +112,20 @@ static const char *read_string(json_object *spec, const char *name)
 	return json_object_get_string(value);
 }
 
+static bool read_bool(json_object *spec, const char *name, bool *value, char *error,
+		      size_t error_size)
+{
+	json_object *member;
+	if (!json_object_object_get_ex(spec, name, &member))
+		return true;
+	if (!json_object_is_type(member, json_type_boolean)) {
+		snprintf(error, error_size, "%s must be true or false", name);
+		return false;
+	}
+	*value = json_object_get_boolean(member);
+	return true;
+}
+
 bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_t error_size)
 {
 	struct rule rule = {.kind = kind, .any_api = true, .retry_after = -1};
@@ -138,6 +154,9 @@ bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_
 		snprintf(error, error_size, "ms is required");
 		return false;
 	}
+	if (!read_bool(spec, "after_call", &rule.after_call, error, error_size) ||
+	    !read_bool(spec, "reset", &rule.reset, error, error_size))
+		return false;
 	const char *code = read_string(spec, "code"), *message = read_string(spec, "message");
 	const char *body = read_string(spec, "body");
 	if (body && strlen(body) >= sizeof rule.body) {
@@ -230,6 +249,8 @@ void faults_plan(enum b2_api api, const char *test_mode, struct fault_plan *plan
 		} else if (rule->kind == FAULT_DROP) {
 			plan->kind = FAULT_DROP;
 			plan->drop_after_bytes = rule->after_bytes;
+			plan->drop_after_call = rule->after_call;
+			plan->drop_with_reset = rule->reset;
 		} else {
 			plan_error(plan, rule->status, rule->code, rule->message, rule->retry_after);
 			snprintf(plan->body, sizeof plan->body, "%s", rule->body);

@@ -54,6 +54,8 @@ struct fault_plan {
 	int retry_after;             /* seconds; < 0: no Retry-After header */
 	char body[512];              /* FAULT_ERROR: raw text instead of the JSON error ("" = JSON) */
 	uint64_t drop_after_bytes;   /* FAULT_DROP: close the connection after this many body bytes */
+	bool drop_after_call;        /* FAULT_DROP: do the call, then close instead of answering */
+	bool drop_with_reset;        /* FAULT_DROP: close with a TCP reset (RST), not an orderly FIN */
 	unsigned delay_ms;           /* sleep before answering (any kind) */
 };
 

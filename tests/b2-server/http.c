@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -196,7 +197,21 @@ static void sleep_ms(unsigned ms)
 static enum MHD_Result drop(struct request *req)
 {
 	faults_count_reply(req->api, 0, true);
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (req->fault.drop_with_reset && info) {
+		/* Disconnecting a TCP socket (AF_UNSPEC) sends RST at once, as a crashed proxy or a
+		 * NAT would; MHD's own close would shut down with a FIN first. */
+		struct sockaddr unspecified = {.sa_family = AF_UNSPEC};
+		connect(info->connect_fd, &unspecified, sizeof unspecified);
+	}
 	return MHD_NO;
+}
+
+/* A drop before the call ran (mid-body); a drop after_call runs it and loses the answer. */
+static bool drops_early(const struct request *req)
+{
+	return req->fault.kind == FAULT_DROP && !req->fault.drop_after_call;
 }
 
 static enum MHD_Result answer(struct request *req)
@@ -217,6 +232,8 @@ static enum MHD_Result answer(struct request *req)
 	}
 	/* Free the upload token before the client can see the answer and send its next upload. */
 	upload_release(req);
+	if (req->fault.kind == FAULT_DROP) /* after_call: done, and the answer is lost */
+		return drop(req);
 	if (req->fault.delay_ms)
 		sleep_ms(req->fault.delay_ms);
 	if (!req->response)
@@ -248,9 +265,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 			return MHD_NO;
 		route(req);
 		faults_plan(req->api, request_header(req, "X-Bz-Test-Mode"), &req->fault);
-		if (req->fault.kind == FAULT_DROP && req->fault.drop_after_bytes == 0)
+		if (drops_early(req) && req->fault.drop_after_bytes == 0)
 			return drop(req);
-		if (is_streamed(req) && req->fault.kind == FAULT_NONE)
+		if (is_streamed(req) && (req->fault.kind == FAULT_NONE || req->fault.drop_after_call))
 			upload_begin(req);
 		return MHD_YES;
 	}
@@ -258,7 +275,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		size_t size = *upload_data_size;
 		*upload_data_size = 0;
 		req->body_bytes_seen += size;
-		if (req->fault.kind == FAULT_DROP && req->body_bytes_seen >= req->fault.drop_after_bytes)
+		if (drops_early(req) && req->body_bytes_seen >= req->fault.drop_after_bytes)
 			return drop(req);
 		if (req->fault.kind == FAULT_ERROR)
 			return MHD_YES; /* the body is read and dropped, the fault answered at the end */
@@ -268,7 +285,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 			buffer_body(req, upload_data, size);
 		return MHD_YES;
 	}
-	if (req->fault.kind == FAULT_DROP)
+	if (drops_early(req))
 		return drop(req);
 	return answer(req);
 }

@@ -10,7 +10,7 @@ for target in "$@"; do
     mkdir -p "$work"
     extra=
     case $target in
-    fuzz_wire_*|fuzz_cache|fuzz_response) extra=-dict=$corpus/../b2.dict ;;
+    fuzz_wire_*|fuzz_cache|fuzz_response|fuzz_list_*|fuzz_copy|fuzz_large_*) extra=-dict=$corpus/../b2.dict ;;
     fuzz_remote) extra=-close_fd_mask=2 ;; # usage errors go to stderr, by design
     esac
     log=$bin/$target.log
