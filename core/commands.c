@@ -122,8 +122,10 @@ struct json_object *stor_object_json(const char *bucket, const struct stor_objec
 int stor_keep_result(void *context, const struct stor_object *object)
 {
     struct stor_result *r = context;
-    json_object_put(r->json);
-    r->json = stor_object_json(NULL, object);
+    if (r->want_json) { /* only --json prints it: built for every file of a put -r, it was waste */
+        json_object_put(r->json);
+        r->json = stor_object_json(NULL, object);
+    }
     r->size = object->size;
     r->mtime_ms = object->mtime_ms;
     snprintf(r->sha1, sizeof r->sha1, "%s", object->sha1 ? object->sha1 : "");
@@ -151,6 +153,7 @@ enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const c
                              struct stor_result *result, struct stor_error *err)
 {
     memset(result, 0, sizeof *result);
+    result->want_json = s->json;
     enum stor_status status =
         s->plugin->table.put(s->instance, bucket, key, fd, stor_keep_result, result, err);
     if (status != STOR_OK) {
@@ -246,6 +249,7 @@ enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, co
 {
     pthread_once(&file_mode_once, read_umask);
     memset(result, 0, sizeof *result);
+    result->want_json = s->json;
     char partial[PATH_MAX + 32];
     const char *slash = strrchr(path, '/');
     int dir_len = slash ? (int)(slash - path) + 1 : 0;
@@ -277,6 +281,7 @@ enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, co
         s->host->log(s->host, STOR_LOG_WARN, "%s: the partial download did not verify; starting over", path);
         json_object_put(result->json);
         memset(result, 0, sizeof *result);
+        result->want_json = s->json;
         resume_from = 0;
         if (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0)
             status = fetch(s, bucket, key, fd, 0, result, err);

@@ -53,7 +53,8 @@ struct stor_result {
     int64_t size, mtime_ms;
     char sha1[41];
     char id[256];
-    struct json_object *json; /* the object as JSON, owned; json_object_put it */
+    struct json_object *json; /* the object as JSON when want_json, owned; json_object_put it */
+    int want_json;            /* set from the session: only --json prints it */
 };
 
 /* One object between a file descriptor or a path and the backend; err says what failed. */

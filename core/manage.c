@@ -209,7 +209,7 @@ static int copy_command(struct stor_session *s, const char *source, const char *
     }
     if (move && !s->plugin->table.remove)
         return stor_report_unsupported(s, "mv");
-    struct stor_result r = {0};
+    struct stor_result r = {.want_json = s->json};
     struct stor_error err = {""};
     enum stor_status status =
         s->plugin->table.copy

@@ -89,17 +89,17 @@ static int scan_local(struct batch *b, const char *rel)
     while (rc == 0 && (de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        char child[PATH_MAX], child_path[2 * PATH_MAX];
+        char child[PATH_MAX];
         if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >= (int)sizeof child)
             continue;
-        snprintf(child_path, sizeof child_path, "%s/%s", b->dir, child);
         int is_dir = de->d_type == DT_DIR, is_file = de->d_type == DT_REG;
         struct stat st;
         if (!is_dir && !is_file) {
             /* Symbolic links and unknown types: look once. Links to files are followed; links
              * to directories are not, so a loop cannot hold the walk. */
             struct stat lst;
-            if (stat(child_path, &st) != 0 || lstat(child_path, &lst) != 0)
+            if (fstatat(dirfd(d), de->d_name, &st, 0) != 0 ||
+                fstatat(dirfd(d), de->d_name, &lst, AT_SYMLINK_NOFOLLOW) != 0)
                 continue;
             is_file = S_ISREG(st.st_mode);
             is_dir = S_ISDIR(st.st_mode) && !S_ISLNK(lst.st_mode);
@@ -108,7 +108,8 @@ static int scan_local(struct batch *b, const char *rel)
             continue;
         if (is_dir)
             rc = scan_local(b, child);
-        else if (stat(child_path, &st) == 0 && S_ISREG(st.st_mode)) {
+        else if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode)) {
+            /* Relative to the open directory: one name to look up, not the whole path. */
             rc = add_job(b, child, st.st_size, mtime_ms_of(&st), NULL);
             if (b->count % 1000 == 0)
                 stor_progress_scan(b->count); /* a large tree takes a while to walk */

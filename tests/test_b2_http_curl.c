@@ -25,8 +25,10 @@ struct server {
     int port;
     pthread_t thread;
     const char *reply;      /* raw HTTP response; "" = close without answering */
-    char request[1 << 16];  /* headers and body of the last request */
+    int answers_per_connection; /* then the next request is read and not answered; 0: no limit */
+    char request[1 << 17];  /* headers and body of the last request */
     size_t request_length;
+    size_t first_read;      /* bytes the first read of the last request got */
     int accepts;
     int requests;
     int stop;
@@ -46,12 +48,14 @@ static void *serve(void *context)
         if (connection < 0)
             break;
         server->accepts++;
-        for (;;) { /* requests on this connection (keep-alive) */
+        for (int answered = 0;; answered++) { /* requests on this connection (keep-alive) */
             size_t have = 0;
             char *end = NULL;
             ssize_t got = 0;
             while (!end && have < sizeof server->request - 1 &&
                    (got = read(connection, server->request + have, sizeof server->request - 1 - have)) > 0) {
+                if (have == 0)
+                    server->first_read = (size_t)got;
                 have += (size_t)got;
                 server->request[have] = '\0';
                 end = strstr(server->request, "\r\n\r\n");
@@ -65,7 +69,8 @@ static void *serve(void *context)
             server->request[have] = '\0';
             server->request_length = have;
             server->requests++;
-            if (!server->reply[0])
+            if (!server->reply[0] ||
+                (server->answers_per_connection && answered == server->answers_per_connection))
                 break;
             if (write(connection, server->reply, strlen(server->reply)) < 0)
                 break;
@@ -176,6 +181,43 @@ static void streamed_post_has_content_length(void **state)
     server_stop(&server);
 }
 
+/* A short streamed body goes with the headers in one write. Either way, a request that finds its
+ * kept-alive connection dead is not sent again on a new one (for an upload that is a broken
+ * connection: B2 wants a fresh target). */
+static void small_body_in_one_write_and_never_resent(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {4096, 100000}; /* read up front; streamed */
+    for (size_t i = 0; i < 2; i++) {
+        struct server server;
+        server_start(&server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+        server.answers_per_connection = 1;
+        struct b2_http *http = transport(NULL);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/upload", server.port);
+        const char *headers[] = {"Expect:"};
+        struct counting_reader reader = {sizes[i]};
+        struct b2_http_request request = {.method = "POST", .url = url, .headers = headers,
+                                          .header_count = 1, .read_body = read_pattern,
+                                          .read_context = &reader,
+                                          .content_length = (int64_t)sizes[i]};
+        struct b2_http_response response;
+        assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
+        assert_int_equal(response.status, 200);
+        b2_http_response_free(&response);
+        size_t header_length = (size_t)(strstr(server.request, "\r\n\r\n") + 4 - server.request);
+        assert_int_equal(server.request_length - header_length, sizes[i]);
+        if (sizes[i] == 4096)
+            assert_int_equal(server.first_read, server.request_length);
+        reader.left = sizes[i];
+        assert_int_equal(http->perform(http, &request, &response), B2_HTTP_BROKEN);
+        b2_http_response_free(&response);
+        http->destroy(http);
+        server_stop(&server);
+        /* libcurl may have connected again, but it sent nothing there. */
+        assert_int_equal(server.requests, 2);
+    }
+}
+
 /* Error bodies stay in memory even when a body sink is set; the connection is reused. */
 static void error_body_in_memory_and_keep_alive(void **state)
 {
@@ -280,6 +322,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(streamed_post_has_content_length),
+        cmocka_unit_test(small_body_in_one_write_and_never_resent),
         cmocka_unit_test(error_body_in_memory_and_keep_alive),
         cmocka_unit_test(basic_auth_is_redacted_in_the_trace),
         cmocka_unit_test(transport_failures_are_classified),

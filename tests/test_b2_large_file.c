@@ -70,6 +70,7 @@ struct large_world {
     int unfinished_page;         /* b2_list_unfinished_large_files page size (0: asked) */
     int parts_page;              /* b2_list_parts page size (0: asked) */
     int part_delay_us;
+    int misreported_part;        /* this part's answer names another SHA-1 than the one stored */
     int plain_http_part_urls;    /* b2_get_upload_part_url hands out http:// URLs */
     struct script scripts[8];
     int script_count;
@@ -335,7 +336,10 @@ static void upload_part(const struct b2_http_request *request, struct b2_http_re
         json_object_object_add(object, "fileId", json_object_new_string(file->id));
         json_object_object_add(object, "partNumber", json_object_new_int(number));
         json_object_object_add(object, "contentLength", json_object_new_int64(length));
-        json_object_object_add(object, "contentSha1", json_object_new_string(hex));
+        json_object_object_add(object, "contentSha1",
+                               json_object_new_string(number == lw->misreported_part
+                                                          ? "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+                                                          : hex));
         set_json(response, object);
         if (++lw->part_uploads == lw->expire_after_parts)
             lw->expired_parts_below = lw->part_serial + 1;
@@ -738,6 +742,23 @@ static void large_put_sends_parts_and_finishes(void **state)
     assert_int_equal(fx->progress_total, SIZE);
     assert_int_equal(count("b2_list_unfinished_large_files"), 1); /* looked for one to resume */
     assert_int_equal(count("b2_get_file_info"), 0);
+}
+
+/* A part B2 says it stored with another SHA-1 than the one hashed and sent is an error, and the
+ * file is not finished with it. */
+static void part_answered_with_another_sha1_is_refused(void **state)
+{
+    (void)state;
+    lw->misreported_part = 2;
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "B2 stored part 2"));
+    assert_non_null(strstr(err.message, fx->parts[1]));
+    assert_non_null(strstr(err.message, "resume"));
+    assert_int_equal(count("b2_finish_large_file"), 0);
+    assert_int_equal(result.calls, 0);
+    assert_int_equal(lw->files[0].state, 0);
 }
 
 /* Under the https endpoint a plain http:// part URL is refused: no part is sent in clear. */
@@ -1215,6 +1236,7 @@ int main(void)
         cmocka_unit_test(sizes_parse_with_units),
         cmocka_unit_test(options_are_validated_when_parsed),
         cmocka_unit_test_setup_teardown(large_put_sends_parts_and_finishes, setup, teardown),
+        cmocka_unit_test_setup_teardown(part_answered_with_another_sha1_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(plain_http_part_url_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(cutoff_decides, setup, teardown),
         cmocka_unit_test_setup_teardown(part_503_gets_a_fresh_part_url, setup_one_worker, teardown),

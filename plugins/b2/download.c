@@ -248,7 +248,15 @@ struct ranges {
     int64_t next;       /* next range to hand out */
     enum stor_status status;
     struct stor_error err;
+    unsigned char *complete;  /* per range: all its bytes are in fd (under shared->lock) */
+    pthread_cond_t completed; /* a range completed or one failed */
 };
+
+/* Range index of the range starting at object byte first. */
+static int64_t range_index(const struct ranges *ranges, int64_t first)
+{
+    return (first - ranges->first) / ranges->part;
+}
 
 static void *range_worker(void *context)
 {
@@ -277,27 +285,90 @@ static void *range_worker(void *context)
                                    response.status, (long long)first, (long long)last);
             b2_http_response_free(&response);
         }
-        if (status != STOR_OK) {
-            pthread_mutex_lock(&shared->lock);
+        pthread_mutex_lock(&shared->lock);
+        if (status == STOR_OK) {
+            ranges->complete[range_index(ranges, first)] = 1;
+        } else {
             if (!shared->failed || ranges->status == STOR_ECANCELLED) {
                 ranges->status = status;
                 ranges->err = err;
             }
             shared->failed = 1;
-            pthread_mutex_unlock(&shared->lock);
-            return NULL;
         }
+        pthread_cond_broadcast(&ranges->completed);
+        pthread_mutex_unlock(&shared->lock);
+        if (status != STOR_OK)
+            return NULL;
     }
 }
 
-/* Fetch object bytes [first, end) with up to `transfers` threads, each pwriting its ranges. */
-static enum stor_status fetch_ranges(struct ranges *ranges, int transfers, struct stor_error *err)
+#define B2_HASH_BUFFER (1 << 20)
+
+/* Add length bytes of fd from offset to sha1. 0, or -1 when they cannot be read. */
+static int hash_from_fd(struct b2_sha1 *sha1, int fd, int64_t offset, int64_t length, char *buffer)
+{
+    while (length > 0) {
+        size_t want = length < B2_HASH_BUFFER ? (size_t)length : B2_HASH_BUFFER;
+        ssize_t got = pread(fd, buffer, want, offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        b2_sha1_update(sha1, buffer, (size_t)got);
+        offset += got;
+        length -= got;
+    }
+    return 0;
+}
+
+/* The whole object's SHA-1, read back from fd as the ranges complete, in order: the same bytes
+ * the check after the download read, but while later ranges are still arriving. hex is "" when
+ * a range failed or fd could not be read (finish then reads the file back itself). */
+static void hash_completed_ranges(struct ranges *ranges, int64_t count,
+                                  char hex[B2_SHA1_HEX_LENGTH + 1])
+{
+    struct shared *shared = ranges->shared;
+    struct b2_sha1 sha1;
+    char *buffer = malloc(B2_HASH_BUFFER);
+    hex[0] = '\0';
+    if (!buffer || b2_sha1_init(&sha1) != 0) {
+        free(buffer);
+        return;
+    }
+    /* Object bytes [0, first) came with the first request, before any range. */
+    int ok = hash_from_fd(&sha1, ranges->fd, ranges->base, ranges->first, buffer) == 0;
+    for (int64_t index = 0; ok && index < count; index++) {
+        pthread_mutex_lock(&shared->lock);
+        while (!ranges->complete[index] && !shared->failed)
+            pthread_cond_wait(&ranges->completed, &shared->lock);
+        ok = ranges->complete[index];
+        pthread_mutex_unlock(&shared->lock);
+        int64_t from = ranges->first + index * ranges->part;
+        int64_t to = from + ranges->part < ranges->end ? from + ranges->part : ranges->end;
+        ok = ok && hash_from_fd(&sha1, ranges->fd, ranges->base + from, to - from, buffer) == 0;
+    }
+    if (ok)
+        b2_sha1_final(&sha1, hex);
+    else
+        b2_sha1_abandon(&sha1);
+    free(buffer);
+}
+
+/* Fetch object bytes [first, end) with up to `transfers` threads, each pwriting its ranges,
+ * while this thread hashes the whole object into hex as they complete ("" if it could not). */
+static enum stor_status fetch_ranges(struct ranges *ranges, int transfers,
+                                     char hex[B2_SHA1_HEX_LENGTH + 1], struct stor_error *err)
 {
     int64_t count = (ranges->end - ranges->first + ranges->part - 1) / ranges->part;
     if (transfers > count)
         transfers = (int)count;
     ranges->next = ranges->first;
     ranges->status = STOR_OK;
+    hex[0] = '\0';
+    ranges->complete = calloc((size_t)count, 1);
+    if (!ranges->complete)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    pthread_cond_init(&ranges->completed, NULL);
     pthread_t threads[64];
     int started = 0;
     for (; started < transfers; started++)
@@ -305,10 +376,17 @@ static enum stor_status fetch_ranges(struct ranges *ranges, int transfers, struc
             break;
     if (started == 0)
         range_worker(ranges);
+    hash_completed_ranges(ranges, count, hex);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    if (ranges->status != STOR_OK && err)
-        *err = ranges->err;
+    pthread_cond_destroy(&ranges->completed);
+    free(ranges->complete);
+    ranges->complete = NULL;
+    if (ranges->status != STOR_OK) {
+        hex[0] = '\0';
+        if (err)
+            *err = ranges->err;
+    }
     return ranges->status;
 }
 
@@ -427,6 +505,7 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         last = part - 1;
     }
     struct b2_http_response response;
+    char hashed[B2_SHA1_HEX_LENGTH + 1] = ""; /* the whole object's, when hashed on the way */
     enum stor_status status = fetch(plugin, &source, first, last, &writer, &response, err);
     if (status == STOR_EINVAL && !ranged && !resume && first == 0) {
         /* An empty file has no byte 0: ask again for all of it. */
@@ -459,10 +538,9 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         pthread_mutex_unlock(&shared.lock);
         b2_log(plugin, STOR_LOG_DEBUG, "%s: %lld bytes in ranges of %lld, %d at a time", key,
                (long long)total, (long long)part, plugin->config.transfers);
-        status = fetch_ranges(&ranges, plugin->config.transfers, err);
+        status = fetch_ranges(&ranges, plugin->config.transfers, hashed, err);
     }
     if (status == STOR_OK) {
-        char hashed[B2_SHA1_HEX_LENGTH + 1] = "";
         if (writer.sha1)
             b2_sha1_final(writer.sha1, hashed);
         int64_t size = resume ? opts.offset - 1 + writer.written : ranged ? writer.written

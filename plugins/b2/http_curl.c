@@ -11,6 +11,9 @@
 
 /* Error bodies are small JSON; a listing page of 1000 names is well under this. */
 #define B2_HTTP_MAX_MEMORY_BODY (32u << 20)
+/* A streamed body up to this size is read before the request and handed to libcurl with the
+ * headers, which it then sends in one write (libcurl's MAX_INITIAL_POST_SIZE is 64 KiB). */
+#define B2_HTTP_ONE_WRITE_BODY_MAX (60u << 10)
 
 /* Handles are pooled rather than kept per thread: the host's threads outlive this plugin (it may
  * be unloaded first), so thread-local destructors would call into unmapped code. */
@@ -31,6 +34,8 @@ struct transfer {
     int local_failure;    /* the body reader or writer failed */
     int cancelled;
     int stalled;          /* no byte moved for idle_timeout_s */
+    int attempts;         /* times libcurl was about to send the request */
+    int resend_refused;   /* a dead kept-alive connection: libcurl wanted to send it again */
     long idle_timeout_s;
     curl_off_t last_bytes;
     struct timespec last_move;
@@ -134,6 +139,42 @@ static size_t on_read(char *buffer, size_t size, size_t count, void *context)
     return (size_t)got;
 }
 
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* libcurl resends an in-memory body on a new connection, silently, when a kept-alive connection
+ * turns out dead after sending. A streamed body could not be resent (CURLE_SEND_FAIL_REWIND): the
+ * connection broke, so an upload gets a fresh target (B2's rule) and a checked call is looked
+ * after rather than done twice (api.c). Read up front, it keeps that by refusing the second
+ * attempt. */
+static int on_prerequest(void *context, char *remote_ip, char *local_ip, int remote_port,
+                         int local_port)
+{
+    (void)remote_ip, (void)local_ip, (void)remote_port, (void)local_port;
+    struct transfer *transfer = context;
+    if (transfer->attempts++ == 0)
+        return CURL_PREREQFUNC_OK;
+    transfer->resend_refused = 1;
+    return CURL_PREREQFUNC_ABORT;
+}
+
+/* A short streamed body, read whole into memory (malloc'd; NULL on failure). */
+static char *read_whole_body(struct transfer *transfer)
+{
+    const struct b2_http_request *request = transfer->request;
+    size_t length = (size_t)request->content_length;
+    char *body = malloc(length > 0 ? length : 1);
+    size_t have = 0;
+    while (body && have < length) {
+        ssize_t got = request->read_body(request->read_context, body + have, length - have);
+        if (got <= 0) {
+            free(body);
+            return NULL;
+        }
+        have += (size_t)got;
+    }
+    return body;
+}
+#endif
+
 static int on_progress(void *context, curl_off_t download_total, curl_off_t downloaded,
                        curl_off_t upload_total, curl_off_t uploaded)
 {
@@ -196,6 +237,8 @@ static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, voi
 
 static enum b2_http_outcome classify(CURLcode code, const struct transfer *transfer)
 {
+    if (transfer->resend_refused)
+        return B2_HTTP_BROKEN;
     if (transfer->stalled)
         return B2_HTTP_TIMEOUT;
     if (transfer->cancelled)
@@ -245,6 +288,7 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
         return response->outcome = B2_HTTP_FAILED;
     }
     struct curl_slist *headers = NULL;
+    char *whole_body = NULL; /* a short streamed body, read up front */
     for (size_t i = 0; i < request->header_count; i++) {
         struct curl_slist *more = curl_slist_append(headers, request->headers[i]);
         if (!more) {
@@ -291,6 +335,23 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (strcmp(request->method, "POST") == 0) {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075000
+        if (request->read_body && request->content_length <= B2_HTTP_ONE_WRITE_BODY_MAX) {
+            /* Headers and body in one write, not two: a small upload then costs one send and
+             * one poll less here, and one wake-up less on the server. */
+            whole_body = read_whole_body(&transfer);
+            if (!whole_body) {
+                curl_slist_free_all(headers);
+                give_back_handle(http, curl);
+                snprintf(response->error, sizeof response->error, "reading the body failed");
+                return response->outcome = B2_HTTP_LOCAL;
+            }
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, whole_body);
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->content_length);
+            curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, on_prerequest);
+            curl_easy_setopt(curl, CURLOPT_PREREQDATA, &transfer);
+        } else
+#endif
         if (request->read_body) {
             /* A streamed body with a known size: libcurl sends Content-Length, never chunks. */
             curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
@@ -318,6 +379,7 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(headers);
+    free(whole_body);
     give_back_handle(http, curl);
     return response->outcome;
 }

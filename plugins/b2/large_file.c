@@ -1,5 +1,6 @@
 /* plugins/b2/large_file.c — files above the cutoff as B2 large files (reference §8): part sizing,
- * a per-file pool of part URLs, parts in parallel (hashed, then sent: read twice), resume, finish. */
+ * a per-file pool of part URLs, parts in parallel (hashed, then sent: read twice; the whole file's
+ * SHA-1 is computed beside the part hashes, on a second thread), resume, finish. */
 #include "b2.h"
 #include "sha1.h"
 #include "upload.h"
@@ -115,53 +116,80 @@ static int64_t part_length(const struct large_upload *large, int index)
     return left < large->part_size ? left : large->part_size;
 }
 
-/* Part SHA-1s at large->part_size (and the whole file's when whole is set), in one pass. */
+/* The SHA-1 of length bytes of the input from offset, read with pread into buffer. */
+static enum stor_status hash_range(const struct large_upload *large, int64_t offset, int64_t length,
+                                   char *buffer, char hex[B2_SHA1_HEX_LENGTH + 1],
+                                   struct stor_error *err)
+{
+    struct b2_sha1 sha1;
+    if (b2_sha1_init(&sha1) != 0)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    for (int64_t left = length; left > 0;) {
+        if (b2_cancelled(large->plugin)) {
+            b2_sha1_abandon(&sha1);
+            return stor_fail(err, STOR_ECANCELLED, "%s: cancelled", large->key);
+        }
+        size_t want = left < B2_HASH_BUFFER ? (size_t)left : B2_HASH_BUFFER;
+        ssize_t got = pread(large->source->fd, buffer, want, offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            b2_sha1_abandon(&sha1);
+            return stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", large->key,
+                             got == 0 ? "the file shrank" : strerror(errno));
+        }
+        b2_sha1_update(&sha1, buffer, (size_t)got);
+        offset += got;
+        left -= got;
+    }
+    b2_sha1_final(&sha1, hex);
+    return STOR_OK;
+}
+
+/* The whole file's SHA-1, on a thread of its own beside the part hashes. */
+struct whole_hash {
+    const struct large_upload *large;
+    char hex[B2_SHA1_HEX_LENGTH + 1];
+    enum stor_status status;
+    struct stor_error err;
+};
+
+static void *hash_whole_file(void *context)
+{
+    struct whole_hash *whole = context;
+    const struct large_upload *large = whole->large;
+    char *buffer = malloc(B2_HASH_BUFFER);
+    whole->status = buffer ? hash_range(large, large->source->offset, large->source->length,
+                                        buffer, whole->hex, &whole->err)
+                           : stor_fail(&whole->err, STOR_EINTERNAL, "out of memory");
+    free(buffer);
+    return NULL;
+}
+
+/* Part SHA-1s at large->part_size, and the whole file's when whole is set. Two hashes of every
+ * byte on one core were the slowest step of a large put: the whole file's is computed on a
+ * second thread while this one hashes the parts. */
 static enum stor_status hash_parts(struct large_upload *large, int whole, struct stor_error *err)
 {
-    const struct b2_upload_source *source = large->source;
+    struct whole_hash whole_hash = {.large = large, .status = STOR_OK};
+    pthread_t whole_thread;
+    int threaded = whole && pthread_create(&whole_thread, NULL, hash_whole_file, &whole_hash) == 0;
     char *buffer = malloc(B2_HASH_BUFFER);
-    struct b2_sha1 file_hash = {0}, part_hash = {0};
-    enum stor_status status = STOR_OK;
-    if (!buffer || (whole && b2_sha1_init(&file_hash) != 0)) {
-        free(buffer);
-        return stor_fail(err, STOR_EINTERNAL, "out of memory");
-    }
-    for (int index = 0; index < large->part_count && status == STOR_OK; index++) {
-        if (b2_sha1_init(&part_hash) != 0) {
-            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
-            break;
-        }
-        int64_t offset = source->offset + (int64_t)index * large->part_size;
-        for (int64_t left = part_length(large, index); left > 0;) {
-            if (b2_cancelled(large->plugin)) {
-                status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", large->key);
-                break;
-            }
-            size_t want = left < B2_HASH_BUFFER ? (size_t)left : B2_HASH_BUFFER;
-            ssize_t got = pread(source->fd, buffer, want, offset);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got <= 0) {
-                status = stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", large->key,
-                                   got == 0 ? "the file shrank" : strerror(errno));
-                break;
-            }
-            b2_sha1_update(&part_hash, buffer, (size_t)got);
-            if (whole)
-                b2_sha1_update(&file_hash, buffer, (size_t)got);
-            offset += got;
-            left -= got;
-        }
-        if (status == STOR_OK)
-            b2_sha1_final(&part_hash, large->part_sha1[index]);
-        else
-            b2_sha1_abandon(&part_hash);
+    enum stor_status status = buffer ? STOR_OK : stor_fail(err, STOR_EINTERNAL, "out of memory");
+    for (int index = 0; index < large->part_count && status == STOR_OK; index++)
+        status = hash_range(large, large->source->offset + (int64_t)index * large->part_size,
+                            part_length(large, index), buffer, large->part_sha1[index], err);
+    free(buffer);
+    if (threaded)
+        pthread_join(whole_thread, NULL);
+    else if (whole && status == STOR_OK)
+        hash_whole_file(&whole_hash); /* no thread to be had: after the parts */
+    if (whole && status == STOR_OK && whole_hash.status != STOR_OK) {
+        *err = whole_hash.err;
+        status = whole_hash.status;
     }
     if (whole && status == STOR_OK)
-        b2_sha1_final(&file_hash, large->whole_sha1);
-    else if (file_hash.context)
-        b2_sha1_abandon(&file_hash);
-    free(buffer);
+        memcpy(large->whole_sha1, whole_hash.hex, sizeof large->whole_sha1);
     return status;
 }
 

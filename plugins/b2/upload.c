@@ -15,6 +15,8 @@
 
 /* A pipe's bytes are kept in memory up to this much, then spooled to an unlinked temp file. */
 #define B2_PIPE_MEMORY_MAX (8u << 20)
+/* A regular file up to this size is read once into memory, then hashed and sent from there. */
+#define B2_SMALL_FILE_MEMORY (64u << 10)
 
 struct body_reader {
     const struct b2_upload_source *source;
@@ -178,6 +180,33 @@ static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, in
     return STOR_OK;
 }
 
+/* Read a small file's content into memory and hash it: one pread instead of one to hash and one
+ * to send, and the bytes sent are the bytes hashed. */
+static enum stor_status read_small_file(const char *key, struct b2_upload_source *source,
+                                        struct stor_error *err)
+{
+    source->memory = malloc(source->length > 0 ? (size_t)source->length : 1);
+    if (!source->memory)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    for (int64_t done = 0; done < source->length;) {
+        ssize_t got = pread(source->fd, source->memory + done, (size_t)(source->length - done),
+                            source->offset + done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", key,
+                             got == 0 ? "the file shrank" : strerror(errno));
+        done += got;
+    }
+    struct b2_sha1 sha1;
+    if (b2_sha1_init(&sha1) != 0)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    b2_sha1_update(&sha1, source->memory, (size_t)source->length);
+    b2_sha1_final(&sha1, source->sha1);
+    source->fd = -1; /* the content is in memory now */
+    return STOR_OK;
+}
+
 static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key, int fd,
                                        struct b2_upload_source *source, struct stor_error *err)
 {
@@ -200,6 +229,8 @@ static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key
     source->mtime_ms = (int64_t)info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000;
     if (b2_wants_large(plugin, source->length))
         return STOR_OK; /* hashed part by part by large_file.c */
+    if (source->length <= B2_SMALL_FILE_MEMORY)
+        return read_small_file(key, source, err);
     if (b2_sha1_of_fd(fd, source->offset, source->length, source->sha1) != 0)
         return stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", key, strerror(errno));
     return STOR_OK;

@@ -11,7 +11,7 @@ struct b2_upload_source {
     int fd;                 /* the caller's regular file, or our spool file, or -1 */
     int64_t offset;         /* where the content starts in fd */
     int64_t length;         /* content bytes */
-    char *memory;           /* a short pipe's content, when fd is -1 */
+    char *memory;           /* a short pipe's or a small file's content, when fd is -1 */
     int spool_fd;           /* ours to close, or -1 */
     char sha1[B2_SHA1_HEX_LENGTH + 1]; /* known up front, or "" to send hex_digits_at_end */
     int64_t mtime_ms;       /* -1 when meaningless (pipes) */
