@@ -309,6 +309,39 @@ static void get_parallel_ranges(void **state)
     close(fd);
 }
 
+/* Standard output redirected to a file is a regular file that cannot be read back: it is
+ * written in one stream and hashed on the way, not in parallel ranges verified by reading. */
+static void get_into_a_write_only_file(void **state)
+{
+    struct fixture *fixture = *state;
+    char data[101];
+    for (int i = 0; i < 100; i++)
+        data[i] = (char)('a' + (i * 5) % 26);
+    data[100] = '\0';
+    struct vfake_version *version = vfake_put(&fixture->fake, "w", data, 100);
+    char path[] = "/tmp/stor-test-write-only-XXXXXX";
+    int reader = mkstemp(path);
+    assert_true(reader >= 0);
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    unlink(path);
+    assert_true(fd >= 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "w", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_memory_equal(read_back(reader), data, 101);
+    assert_string_equal(got.sha1, version->sha1);
+    assert_int_equal(vfake_count(&fixture->fake, "/file/"), 1);
+    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id"), 0);
+    /* Still verified: a corrupted body is refused. */
+    fixture->fake.corrupt = 1;
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    assert_int_equal(get_ex(fixture, "w", NULL, 0, -1, 0, fd, &got, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "SHA-1"));
+    close(fd);
+    close(reader);
+}
+
 /* A small object into a regular file is one request; an empty one answers 416 and is then
  * fetched whole. */
 static void get_small_and_empty(void **state)
@@ -364,7 +397,8 @@ static void download_options_are_checked(void **state)
     static const char *const bad[][2] = {{"download_url=ftp://x", NULL},
                                          {"transfers=0", NULL},
                                          {"transfers=65", NULL},
-                                         {"download_part_size=0", NULL}};
+                                         {"download_part_size=0", NULL},
+                                         {"download_part_size=5X", NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_not_equal(b2_test_start(&test, bad[i], 0), 0);
         b2_test_stop(&test);
@@ -401,6 +435,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(get_resume_appends_and_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(get_sha1_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(get_large_file_sha1_and_nothing_to_verify, setup, teardown),
+cmocka_unit_test_setup_teardown(get_into_a_write_only_file, setup_parallel, teardown),
         cmocka_unit_test_setup_teardown(get_parallel_ranges, setup_parallel, teardown),
         cmocka_unit_test_setup_teardown(get_small_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(get_through_download_url, setup_cdn, teardown),

@@ -5,6 +5,7 @@
 #include "sha1.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,7 +470,10 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
     struct stat info;
     if (fstat(fd, &info) != 0)
         return stor_fail(err, STOR_EIO, "%s: cannot stat the output: %s", key, strerror(errno));
-    int regular = S_ISREG(info.st_mode);
+    /* A regular file we can read back gets parallel ranges, restarts and a SHA-1 read back from
+     * it; a write-only one (standard output redirected to a file) is written like a pipe. */
+    int flags = fcntl(fd, F_GETFL);
+    int regular = S_ISREG(info.st_mode) && flags >= 0 && (flags & O_ACCMODE) != O_WRONLY;
     if (opts.resume && (!regular || opts.length != -1))
         return stor_fail(err, STOR_EINVAL, "%s: resuming needs a regular file and the rest of "
                          "the object (no length)", key);

@@ -165,7 +165,6 @@ static int parse_large_file_option(struct b2_config *config, const char *name, c
 static int download_option(struct b2_config *config, const char *name, const char *value,
                            enum stor_status *status, struct stor_error *err)
 {
-    long long number;
     *status = STOR_OK;
     if (strcmp(name, "download_url") == 0) {
         if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0)
@@ -179,11 +178,13 @@ static int download_option(struct b2_config *config, const char *name, const cha
         if (*status == STOR_OK && !config->download_url)
             *status = stor_fail(err, STOR_EINTERNAL, "out of memory");
     } else if (strcmp(name, "download_part_size") == 0) {
-        if (parse_integer(value, 1, B2_SINGLE_UPLOAD_MAX, &number) != 0)
-            *status = stor_fail(err, STOR_EINVAL, "option download_part_size must be bytes, from "
-                                "1 to %lld", B2_SINGLE_UPLOAD_MAX);
+        int64_t size;
+        if (b2_parse_size(value, &size) != 0 || size < 1 || size > B2_SINGLE_UPLOAD_MAX)
+            *status = stor_fail(err, STOR_EINVAL, "option download_part_size must be a size from "
+                                "1 to %lld bytes, e.g. 100M or 64MiB; got '%s'",
+                                B2_SINGLE_UPLOAD_MAX, value);
         else
-            config->download_part_size = number;
+            config->download_part_size = size;
     } else {
         return 0;
     }
@@ -455,7 +456,7 @@ static const struct stor_option_doc b2_options[] = {
     /* ---- downloads and copies ---- */
     {"download_url", "download by name through this URL instead of B2's (a CDN); the account "
                      "token is sent to it"},
-    {"download_part_size", "bytes per parallel range of a large download (default: B2's "
+    {"download_part_size", "SIZE of each parallel range of a large download (default: B2's "
                            "recommended part size)"},
     {NULL, NULL},
 };
