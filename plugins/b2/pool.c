@@ -82,7 +82,7 @@ static int take_persisted(json_object *root, void *context)
         char why[B2_WHY_MAX];
         if (b2_wire_target_from_json(entry, &target) != 0)
             continue;
-        /* Dropped, as B2 would have been refused handing it out (cache of an older version). */
+        /* Dropped: straight from B2 it would have been refused (a cache from an older stor). */
         if (b2_wire_url_keeps_tls(take->plugin->config.endpoint, "uploadUrl", target.url, why) != 0) {
             b2_target_free(&target);
             continue;
