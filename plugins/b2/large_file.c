@@ -892,20 +892,8 @@ struct stream {
 static ssize_t stream_read(struct stream *stream, char *buffer, size_t size)
 {
     const struct b2_upload_source *prefix = stream->prefix;
-    int64_t left = prefix->length - stream->prefix_used;
-    if (left > 0) {
-        size_t want = left < (int64_t)size ? (size_t)left : size;
-        ssize_t got;
-        if (prefix->fd < 0) {
-            memcpy(buffer, prefix->memory + stream->prefix_used, want);
-            got = (ssize_t)want;
-        } else {
-            do
-                got = pread(prefix->fd, buffer, want, prefix->offset + stream->prefix_used);
-            while (got < 0 && errno == EINTR);
-            if (got == 0)
-                got = -1;
-        }
+    if (stream->prefix_used < prefix->length) {
+        ssize_t got = b2_source_read(prefix, stream->prefix_used, buffer, size);
         if (got > 0)
             stream->prefix_used += got;
         return got;

@@ -33,24 +33,32 @@ struct progress_context {
     uint64_t total;
 };
 
+ssize_t b2_source_read(const struct b2_upload_source *source, int64_t position, char *buffer,
+                       size_t size)
+{
+    int64_t left = source->length - position;
+    if (left <= 0)
+        return 0;
+    size_t want = left < (int64_t)size ? (size_t)left : size;
+    if (source->fd < 0) {
+        memcpy(buffer, source->memory + position, want);
+        return (ssize_t)want;
+    }
+    ssize_t got;
+    do
+        got = pread(source->fd, buffer, want, source->offset + position);
+    while (got < 0 && errno == EINTR);
+    return got > 0 ? got : -1; /* an error, or the file shrank since we measured it */
+}
+
 static ssize_t read_body(void *context, char *buffer, size_t size)
 {
     struct body_reader *reader = context;
     const struct b2_upload_source *source = reader->source;
-    int64_t left = source->length - reader->position;
-    if (left > 0) {
-        size_t want = left < (int64_t)size ? (size_t)left : size;
-        ssize_t got;
-        if (source->fd < 0) {
-            memcpy(buffer, source->memory + reader->position, want);
-            got = (ssize_t)want;
-        } else {
-            do
-                got = pread(source->fd, buffer, want, source->offset + reader->position);
-            while (got < 0 && errno == EINTR);
-            if (got <= 0)
-                return -1; /* an error, or the file shrank since we measured it */
-        }
+    if (reader->position < source->length) {
+        ssize_t got = b2_source_read(source, reader->position, buffer, size);
+        if (got < 0)
+            return -1;
         if (reader->hashing)
             b2_sha1_update(&reader->sha1, buffer, (size_t)got);
         reader->position += got;

@@ -48,6 +48,11 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
                                            const struct b2_upload_job *job,
                                            struct stor_error *err);
 
+/* Up to size bytes of source's content from position (memory, or pread of its fd): 0 at the
+ * end, -1 on a read error or a file that shrank since it was measured. */
+ssize_t b2_source_read(const struct b2_upload_source *source, int64_t position, char *buffer,
+                       size_t size);
+
 /* Append a formatted header line to lines (malloc'd). 0, or -1 when full or out of memory. */
 int b2_upload_add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
