@@ -439,3 +439,25 @@ int vfake_last(struct vfake *fake, const char *part)
             return (int)i;
     return -1;
 }
+
+int vfake_setup(void **state, const char *const *options)
+{
+    struct vfake_fixture *fixture = calloc(1, sizeof *fixture);
+    if (!fixture || b2_test_start(&fixture->test, options, 0) != 0) {
+        free(fixture);
+        return -1;
+    }
+    vfake_install(&fixture->fake, &fixture->test);
+    *state = fixture;
+    return 0;
+}
+
+int vfake_teardown(void **state)
+{
+    struct vfake_fixture *fixture = *state;
+    int leaked = fake_log_has_secret(&fixture->test.host); /* a failing teardown fails the test */
+    b2_test_stop(&fixture->test);
+    vfake_free(&fixture->fake);
+    free(fixture);
+    return leaked ? -1 : 0;
+}

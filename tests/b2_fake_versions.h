@@ -53,6 +53,16 @@ struct vfake {
     size_t log_count;
 };
 
+/* A plugin instance with vfake in front of its transport, for CMocka fixtures. */
+struct vfake_fixture {
+    struct b2_test test;
+    struct vfake fake;
+};
+/* *state = a vfake_fixture whose instance has these options (NULL-terminated, may be NULL);
+ * the teardown fails the test when a secret reached the log. */
+int vfake_setup(void **state, const char *const *options);
+int vfake_teardown(void **state);
+
 /* Put vfake in front of test's transport. */
 void vfake_install(struct vfake *fake, struct b2_test *test);
 /* Store a new version of name; returns it (its id is "v-<serial>"). */

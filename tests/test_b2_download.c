@@ -13,47 +13,22 @@
 
 #include "b2_fake_versions.h"
 
-struct fixture {
-    struct b2_test test;
-    struct vfake fake;
-};
-
-static int start(void **state, const char *const *options)
-{
-    struct fixture *fixture = calloc(1, sizeof *fixture);
-    if (b2_test_start(&fixture->test, options, 0) != 0)
-        return -1;
-    vfake_install(&fixture->fake, &fixture->test);
-    *state = fixture;
-    return 0;
-}
-
 static int setup(void **state)
 {
-    return start(state, NULL);
+    return vfake_setup(state, NULL);
 }
 
 static int setup_parallel(void **state)
 {
     static const char *const options[] = {"download_part_size=7", "transfers=3", NULL};
-    return start(state, options);
+    return vfake_setup(state, options);
 }
 
 static int setup_cdn(void **state)
 {
     static const char *const options[] = {"download_url=https://cdn.test/", "download_part_size=2",
                                           NULL};
-    return start(state, options);
-}
-
-static int teardown(void **state)
-{
-    struct fixture *fixture = *state;
-    assert_false(fake_log_has_secret(&fixture->test.host));
-    b2_test_stop(&fixture->test);
-    vfake_free(&fixture->fake);
-    free(fixture);
-    return 0;
+    return vfake_setup(state, options);
 }
 
 struct got {
@@ -81,7 +56,7 @@ static char *read_back(int fd)
     return buffer;
 }
 
-static enum stor_status get_ex(struct fixture *fixture, const char *key, const char *version,
+static enum stor_status get_ex(struct vfake_fixture *fixture, const char *key, const char *version,
                                int64_t offset, int64_t length, int resume, int fd,
                                struct got *got, struct stor_error *err)
 {
@@ -93,7 +68,7 @@ static enum stor_status get_ex(struct fixture *fixture, const char *key, const c
 /* A version id downloads exactly that version, by id, not the current one. */
 static void get_by_version_id(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     struct vfake_version *old = vfake_put(&fixture->fake, "f", "old bytes", 9);
     char old_id[32];
     snprintf(old_id, sizeof old_id, "%s", old->id);
@@ -126,7 +101,7 @@ static void get_by_version_id(void **state)
 /* offset/length become a Range; 206 writes just those bytes; nothing can be verified (INFO). */
 static void get_range(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "r", "0123456789", 10);
     int fd = fake_file("", 0);
     struct got got = {0};
@@ -151,7 +126,7 @@ static void get_range(void **state)
 /* A range outside the file (416) is the user's to change: EINVAL, saying so. */
 static void get_range_outside_is_einval(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "r", "0123456789", 10);
     int fd = fake_file("", 0);
     struct got got = {0};
@@ -167,7 +142,7 @@ static void get_range_outside_is_einval(void **state)
 /* Resume: the first half is read back to seed the SHA-1, the rest appended; the whole verified. */
 static void get_resume_appends_and_verifies(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     struct vfake_version *version = vfake_put(&fixture->fake, "big", "0123456789abcdefghij", 20);
     int fd = fake_file("0123456789", 10);
     struct got got = {0};
@@ -207,7 +182,7 @@ static void get_resume_appends_and_verifies(void **state)
 /* Bytes that do not match the SHA-1 are refused with EIO; nothing is reported. */
 static void get_sha1_mismatch(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "c", "some content here", 17);
     fixture->fake.corrupt = 1;
     int fd = fake_file("", 0);
@@ -229,7 +204,7 @@ static void get_sha1_mismatch(void **state)
 /* A large file ("none") is verified against large_file_sha1; without one, a warning says so. */
 static void get_large_file_sha1_and_nothing_to_verify(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     struct vfake_version *large = vfake_put(&fixture->fake, "large", "abc", 3);
     snprintf(large->large_sha1, sizeof large->large_sha1, "%s", large->sha1);
     snprintf(large->sha1, sizeof large->sha1, "none");
@@ -256,7 +231,7 @@ static void get_large_file_sha1_and_nothing_to_verify(void **state)
  * place; a failed range is retried alone; the whole file is then verified. */
 static void get_parallel_ranges(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     char data[101];
     for (int i = 0; i < 100; i++)
         data[i] = (char)('A' + (i * 7 + i / 13) % 26);
@@ -313,7 +288,7 @@ static void get_parallel_ranges(void **state)
  * written in one stream and hashed on the way, not in parallel ranges verified by reading. */
 static void get_into_a_write_only_file(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     char data[101];
     for (int i = 0; i < 100; i++)
         data[i] = (char)('a' + (i * 5) % 26);
@@ -346,7 +321,7 @@ static void get_into_a_write_only_file(void **state)
  * fetched whole. */
 static void get_small_and_empty(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "small", "tiny", 4);
     vfake_put(&fixture->fake, "empty", "", 0);
     int fd = fake_file("", 0);
@@ -368,7 +343,7 @@ static void get_small_and_empty(void **state)
 /* download_url sends by-name downloads to a CDN; by-id ones still go to B2. */
 static void get_through_download_url(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     struct vfake_version *version = vfake_put(&fixture->fake, "d/x y", "cdn", 3);
     int fd = fake_file("", 0);
     struct got got = {0};
@@ -409,7 +384,7 @@ static void download_options_are_checked(void **state)
  * first request even on a fresh instance. */
 static void part_size_from_the_account(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     fake_script(fixture->test.http, "b2_authorize_account", 200, "Content-Type: application/json\n",
                 "{\"accountId\": \"account-1\", \"authorizationToken\": \"acct-token-1\", "
                 "\"apiUrl\": \"https://api.test\", \"downloadUrl\": \"https://f.test\", "
@@ -429,18 +404,18 @@ static void part_size_from_the_account(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(get_by_version_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(get_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(get_range_outside_is_einval, setup, teardown),
-        cmocka_unit_test_setup_teardown(get_resume_appends_and_verifies, setup, teardown),
-        cmocka_unit_test_setup_teardown(get_sha1_mismatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(get_large_file_sha1_and_nothing_to_verify, setup, teardown),
-cmocka_unit_test_setup_teardown(get_into_a_write_only_file, setup_parallel, teardown),
-        cmocka_unit_test_setup_teardown(get_parallel_ranges, setup_parallel, teardown),
-        cmocka_unit_test_setup_teardown(get_small_and_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(get_through_download_url, setup_cdn, teardown),
+        cmocka_unit_test_setup_teardown(get_by_version_id, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(get_range, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(get_range_outside_is_einval, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(get_resume_appends_and_verifies, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(get_sha1_mismatch, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(get_large_file_sha1_and_nothing_to_verify, setup, vfake_teardown),
+cmocka_unit_test_setup_teardown(get_into_a_write_only_file, setup_parallel, vfake_teardown),
+        cmocka_unit_test_setup_teardown(get_parallel_ranges, setup_parallel, vfake_teardown),
+        cmocka_unit_test_setup_teardown(get_small_and_empty, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(get_through_download_url, setup_cdn, vfake_teardown),
         cmocka_unit_test(download_options_are_checked),
-        cmocka_unit_test_setup_teardown(part_size_from_the_account, setup, teardown),
+        cmocka_unit_test_setup_teardown(part_size_from_the_account, setup, vfake_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

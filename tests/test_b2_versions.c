@@ -11,29 +11,9 @@
 
 #include "b2_fake_versions.h"
 
-struct fixture {
-    struct b2_test test;
-    struct vfake fake;
-};
-
 static int setup(void **state)
 {
-    struct fixture *fixture = calloc(1, sizeof *fixture);
-    if (b2_test_start(&fixture->test, NULL, 0) != 0)
-        return -1;
-    vfake_install(&fixture->fake, &fixture->test);
-    *state = fixture;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *fixture = *state;
-    assert_false(fake_log_has_secret(&fixture->test.host));
-    b2_test_stop(&fixture->test);
-    vfake_free(&fixture->fake);
-    free(fixture);
-    return 0;
+    return vfake_setup(state, NULL);
 }
 
 struct listing {
@@ -60,7 +40,7 @@ static int on_listed(void *context, const struct stor_object *object)
     return 0;
 }
 
-static struct listing *list_versions(struct fixture *fixture, const char *prefix)
+static struct listing *list_versions(struct vfake_fixture *fixture, const char *prefix)
 {
     static struct listing listing;
     memset(&listing, 0, sizeof listing);
@@ -75,7 +55,7 @@ static struct listing *list_versions(struct fixture *fixture, const char *prefix
  * skipped, over pages that continue at nextFileName + nextFileId. */
 static void versions_listing_pages(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "a", "one", 3);        /* v-1 */
     vfake_put(&fixture->fake, "a", "two!", 4);       /* v-2 */
     vfake_marker(&fixture->fake, "a", "hide");       /* v-3 */
@@ -117,7 +97,7 @@ static void versions_listing_pages(void **state)
  * src_last_modified_millis as mtime. */
 static void plain_listing_fields(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     fixture->fake.names_to_inner = 1;
     fake_script(fixture->test.http, "b2_list_file_names", 200, "Content-Type: application/json\n",
                 "{\"files\": [{\"action\": \"upload\", \"fileId\": \"id-1\", \"fileName\": \"big\", "
@@ -144,7 +124,7 @@ static void plain_listing_fields(void **state)
     assert_int_equal(listing.mtimes[1], 1700000000999);
 }
 
-static enum stor_status remove_ex(struct fixture *fixture, const char *key, const char *id,
+static enum stor_status remove_ex(struct vfake_fixture *fixture, const char *key, const char *id,
                                   unsigned flags, struct stor_error *err)
 {
     struct stor_remove_options options = {.struct_size = sizeof options, .version_id = id,
@@ -155,7 +135,7 @@ static enum stor_status remove_ex(struct fixture *fixture, const char *key, cons
 /* A version id deletes exactly that version; no flags hides; hide markers are versions too. */
 static void remove_one_version_and_hide(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "a", "one", 3);  /* v-1 */
     vfake_put(&fixture->fake, "a", "two", 3);  /* v-2 */
     struct stor_error err;
@@ -180,7 +160,7 @@ static void remove_one_version_and_hide(void **state)
 /* Every version of exactly that name goes, markers included; "ab" next to it stays. */
 static void remove_all_versions(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "a", "one", 3);
     vfake_put(&fixture->fake, "a", "two", 3);
     vfake_marker(&fixture->fake, "a", "hide");
@@ -204,7 +184,7 @@ static void remove_all_versions(void **state)
 /* An unknown version is not found; a key without deleteFiles is EAUTH naming it. */
 static void remove_not_found_and_no_capability(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "a", "one", 3);
     struct stor_error err;
     assert_int_equal(remove_ex(fixture, "a", "v-77", 0, &err), STOR_ENOTFOUND);
@@ -228,7 +208,7 @@ static int on_copied(void *context, const struct stor_object *object)
 /* A small copy is one b2_copy_file of the source's current version; nothing is downloaded. */
 static void copy_small(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "src", "old", 3);
     struct vfake_version *current = vfake_put(&fixture->fake, "src", "current", 7);
     struct listing copied = {0};
@@ -255,7 +235,7 @@ static void copy_small(void **state)
  * is not copied again (B2 would store a second version). */
 static void lost_copy_answer_is_not_copied_again(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     struct vfake_version *source = vfake_put(&fixture->fake, "src", "current", 7);
     fixture->fake.lose_match = "b2_copy_file";
     fixture->fake.lose_count = 1;
@@ -285,7 +265,7 @@ static void lost_copy_answer_is_not_copied_again(void **state)
  * again, B2 would answer "not present" and rm would call a file it just hid missing. */
 static void lost_hide_answer_is_success(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "doomed", "bytes", 5);
     fixture->fake.lose_match = "b2_hide_file";
     fixture->fake.lose_count = 1;
@@ -308,7 +288,7 @@ static void lost_hide_answer_is_success(void **state)
  * succeeded (asked again, B2 would say the version is not there). */
 static void lost_delete_answer_is_success(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     vfake_put(&fixture->fake, "a", "one", 3); /* v-1 */
     vfake_put(&fixture->fake, "a", "two", 3); /* v-2 */
     fixture->fake.lose_match = "b2_delete_file_version";
@@ -327,7 +307,7 @@ static void lost_delete_answer_is_success(void **state)
  * with every part's SHA-1 in order. */
 static void copy_large_in_parts(void **state)
 {
-    struct fixture *fixture = *state;
+    struct vfake_fixture *fixture = *state;
     struct vfake_version *huge = vfake_put(&fixture->fake, "huge", "", 0);
     huge->length = 12000000001LL; /* virtual: parts are copied, never downloaded */
     struct listing copied = {0};
@@ -383,16 +363,16 @@ static void copy_large_in_parts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(versions_listing_pages, setup, teardown),
-        cmocka_unit_test_setup_teardown(plain_listing_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(remove_one_version_and_hide, setup, teardown),
-        cmocka_unit_test_setup_teardown(remove_all_versions, setup, teardown),
-        cmocka_unit_test_setup_teardown(remove_not_found_and_no_capability, setup, teardown),
-        cmocka_unit_test_setup_teardown(copy_small, setup, teardown),
-        cmocka_unit_test_setup_teardown(lost_copy_answer_is_not_copied_again, setup, teardown),
-        cmocka_unit_test_setup_teardown(lost_hide_answer_is_success, setup, teardown),
-        cmocka_unit_test_setup_teardown(lost_delete_answer_is_success, setup, teardown),
-        cmocka_unit_test_setup_teardown(copy_large_in_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(versions_listing_pages, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(plain_listing_fields, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(remove_one_version_and_hide, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(remove_all_versions, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(remove_not_found_and_no_capability, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(copy_small, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(lost_copy_answer_is_not_copied_again, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(lost_hide_answer_is_success, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(lost_delete_answer_is_success, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(copy_large_in_parts, setup, vfake_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
