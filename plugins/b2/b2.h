@@ -271,5 +271,8 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
                                   void *context, struct stor_error *err);
 /* The SHA-1 to report for a listed file (contentSha1, else large_file_sha1), or NULL. */
 const char *b2_file_sha1(const struct b2_file *file);
+/* A stored file as the host sees it: its name, size, mtime (src_last_modified_millis, else the
+ * upload time), id and type, with sha1 as given. Points into file. */
+struct stor_object b2_file_object(const struct b2_file *file, const char *sha1);
 
 #endif

@@ -18,15 +18,7 @@ static enum stor_status report(json_object *answer, const char *call, stor_objec
     char why[B2_WHY_MAX];
     if (b2_wire_file(answer, &file, why) != 0)
         return stor_fail(err, STOR_EINTERNAL, "%s: B2's answer is malformed: %s", call, why);
-    struct stor_object object = {
-        .key = file.file_name,
-        .size = file.content_length,
-        .mtime_ms = file.src_last_modified_millis >= 0 ? file.src_last_modified_millis
-                                                        : file.upload_timestamp,
-        .sha1 = b2_file_sha1(&file),
-        .id = file.file_id,
-        .content_type = file.content_type,
-    };
+    struct stor_object object = b2_file_object(&file, b2_file_sha1(&file));
     if (on_result)
         on_result(context, &object);
     return STOR_OK;

@@ -745,15 +745,7 @@ static enum stor_status finish_large_file(struct large_upload *large, stor_objec
                            "sent", large->key, (long long)file.content_length,
                            (long long)large->source->length);
     } else if (on_result) {
-        struct stor_object object = {
-            .key = file.file_name,
-            .size = file.content_length,
-            .mtime_ms = file.src_last_modified_millis >= 0 ? file.src_last_modified_millis
-                                                            : file.upload_timestamp,
-            .sha1 = large->whole_sha1,
-            .id = file.file_id,
-            .content_type = file.content_type,
-        };
+        struct stor_object object = b2_file_object(&file, large->whole_sha1);
         on_result(context, &object);
     }
     json_object_put(response);

@@ -194,6 +194,20 @@ enum stor_status b2_current_version(struct b2_plugin *plugin, const char *bucket
     return stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
 }
 
+struct stor_object b2_file_object(const struct b2_file *file, const char *sha1)
+{
+    struct stor_object object = {
+        .key = file->file_name,
+        .size = file->content_length,
+        .mtime_ms = file->src_last_modified_millis >= 0 ? file->src_last_modified_millis
+                                                         : file->upload_timestamp,
+        .sha1 = sha1,
+        .id = file->file_id,
+        .content_type = file->content_type,
+    };
+    return object;
+}
+
 const char *b2_file_sha1(const struct b2_file *file)
 {
     const char *sha1 = file->content_sha1;

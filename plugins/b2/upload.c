@@ -476,15 +476,7 @@ static const char *stored_sha1(const struct b2_file *file)
 static void report_stored(const struct file_upload *upload, const struct b2_file *file,
                           const char *sent_sha1)
 {
-    struct stor_object object = {
-        .key = file->file_name,
-        .size = file->content_length,
-        .mtime_ms = file->src_last_modified_millis >= 0 ? file->src_last_modified_millis
-                                                         : file->upload_timestamp,
-        .sha1 = sent_sha1,
-        .id = file->file_id,
-        .content_type = file->content_type,
-    };
+    struct stor_object object = b2_file_object(file, sent_sha1);
     if (upload->on_result)
         upload->on_result(upload->context, &object);
 }
