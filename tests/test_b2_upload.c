@@ -428,7 +428,7 @@ static int file_with_mtime(const char *text)
 }
 
 /* What b2_list_file_names answers: name's current version, holding sha1 with this mtime. */
-static void script_newest_version(struct b2_test *test, const char *name, const char *sha1,
+static void script_current_version(struct b2_test *test, const char *name, const char *sha1,
                                   int64_t length, const char *mtime)
 {
     char body[1024];
@@ -441,7 +441,7 @@ static void script_newest_version(struct b2_test *test, const char *name, const 
 }
 
 /* The body went out and the answer was lost (timeout, broken connection): B2 may have stored it.
- * stor looks at the name's newest version before sending again, and finds it there. */
+ * stor looks at the name's current version before sending again, and finds it there. */
 static void lost_answer_of_a_stored_upload_is_not_sent_again(void **state)
 {
     struct b2_test *test = *state;
@@ -453,7 +453,7 @@ static void lost_answer_of_a_stored_upload_is_not_sent_again(void **state)
         struct stor_error err;
         fake_forget_requests(test->http);
         fake_script_outcome(test->http, POD, lost[i]);
-        script_newest_version(test, "dir/k", sha1, 7, "1600000000123");
+        script_current_version(test, "dir/k", sha1, 7, "1600000000123");
         int fd = file_with_mtime("payload");
         assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "dir/k", fd, on_result, &result, &err), STOR_OK);
         close(fd);
@@ -480,7 +480,7 @@ static void broken_success_answer_is_looked_up(void **state)
     struct result result = {0};
     struct stor_error err;
     fake_script(test->http, POD, 200, NULL, "{\"fileId\": \"4_z");
-    script_newest_version(test, "k", sha1, 7, "1600000000123");
+    script_current_version(test, "k", sha1, 7, "1600000000123");
     int fd = file_with_mtime("payload");
     assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "k", fd, on_result, &result, &err), STOR_OK);
     assert_int_equal(fake_count(test->http, POD), 1);
@@ -506,11 +506,11 @@ static void lost_answer_of_an_unstored_upload_is_sent_again(void **state)
         fake_forget_requests(test->http);
         fake_script_outcome(test->http, POD, B2_HTTP_TIMEOUT);
         if (variant == 0)
-            script_newest_version(test, "k", other, 7, "1600000000123");
+            script_current_version(test, "k", other, 7, "1600000000123");
         else if (variant == 1)
-            script_newest_version(test, "k", sha1, 7, "1600000000999");
+            script_current_version(test, "k", sha1, 7, "1600000000999");
         else if (variant == 2)
-            script_newest_version(test, "k", sha1, 8, "1600000000123");
+            script_current_version(test, "k", sha1, 8, "1600000000123");
         else
             fake_script(test->http, "b2_list_file_names", 401, NULL,
                         ERROR_BODY(401, "unauthorized", "listFiles capability missing"));
