@@ -605,6 +605,39 @@ static void one_file_failing_for_good_is_a_partial_failure(void **state)
     free(tree);
 }
 
+/* B2 keeps '.' and '..' segments literally: a get of such a name reaches exactly that name, never
+ * the object (or the other bucket's file) a normalised URL would name. */
+static void dot_segments_reach_exactly_that_name(void **state)
+{
+    char *dotted = b2_cli_path(fx, "dotted"), *plain = b2_cli_path(fx, "plain");
+    char *secret = b2_cli_path(fx, "secret");
+    test_write_file(dotted, "x/../t data", 11);
+    test_write_file(plain, "plain t", 7);
+    test_write_file(secret, "other bucket", 12);
+    expect_ok(stor_b2("put", dotted, "test-bucket/x/../t"));
+    expect_ok(stor_b2("put", plain, "test-bucket/t"));
+    expect_ok(stor_b2("put", secret, "other-bucket/secret"));
+    char *back = b2_cli_path(fx, "back");
+    expect_ok(stor_b2("get", "test-bucket/x/../t", back));
+    assert_same_file(dotted, back);
+    struct test_run run = stor_b2("get", "test-bucket/x/../t", "-");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "x/../t data"); /* not the object t */
+    test_run_free(&run);
+    run = stor_b2("get", "test-bucket/./t", "-");
+    assert_int_equal(run.status, 3);
+    assert_string_equal(run.out, "");
+    test_run_free(&run);
+    run = stor_b2("get", "test-bucket/../other-bucket/secret", "-");
+    assert_int_equal(run.status, 3);
+    assert_string_equal(run.out, "");
+    test_run_free(&run);
+    free(back);
+    free(dotted);
+    free(plain);
+    free(secret);
+}
+
 static void rclone_reads_what_stor_wrote_and_back(void **state)
 {
     assert_int_equal(access("/usr/bin/rclone", X_OK), 0); /* CI installs Debian's rclone */
@@ -650,6 +683,8 @@ int main(void)
         T(five_hundred_files_round_trip_then_nothing_to_do),
         T(get_r_refuses_a_hostile_name),
         T(one_file_failing_for_good_is_a_partial_failure),
+        cmocka_unit_test_setup_teardown(dot_segments_reach_exactly_that_name,
+                                        setup_with_restricted_key, teardown),
         T(rclone_reads_what_stor_wrote_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

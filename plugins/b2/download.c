@@ -124,7 +124,7 @@ static char *source_url(struct b2_plugin *plugin, const struct source *source,
     }
     const char *base = plugin->config.download_url ? plugin->config.download_url
                                                    : credentials->download_url;
-    char *bucket = b2_percent_encode(source->bucket), *key = b2_percent_encode(source->key);
+    char *bucket = b2_url_path_encode(source->bucket), *key = b2_url_path_encode(source->key);
     if (bucket && key && asprintf(&url, "%s/file/%s/%s", base, bucket, key) < 0)
         url = NULL;
     free(bucket);

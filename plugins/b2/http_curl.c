@@ -301,6 +301,8 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
     }
     char error_buffer[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(curl, CURLOPT_URL, request->url);
+    /* Never squash "/./" or "/../": a B2 name keeps them (names.c encodes them as well). */
+    curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

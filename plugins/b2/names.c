@@ -32,6 +32,37 @@ char *b2_percent_encode(const char *text)
     return encoded;
 }
 
+/* A segment that is exactly "." or ".." would be removed by URL normalisation (libcurl, proxies,
+ * CDNs): B2 names keep them literally, so in a URL path their dots go out as %2E. */
+char *b2_url_path_encode(const char *name)
+{
+    char *encoded = b2_percent_encode(name);
+    if (!encoded)
+        return NULL;
+    char *out = malloc(strlen(encoded) * 3 + 1), *o = out;
+    if (!out) {
+        free(encoded);
+        return NULL;
+    }
+    for (const char *segment = encoded;;) {
+        size_t length = strcspn(segment, "/");
+        if ((length == 1 || length == 2) && strspn(segment, ".") == length) {
+            for (size_t i = 0; i < length; i++, o += 3)
+                memcpy(o, "%2E", 3);
+        } else {
+            memcpy(o, segment, length);
+            o += length;
+        }
+        if (!segment[length])
+            break;
+        *o++ = '/';
+        segment += length + 1;
+    }
+    *o = '\0';
+    free(encoded);
+    return out;
+}
+
 static int hex_value(char c)
 {
     if (c >= '0' && c <= '9')

@@ -8,6 +8,9 @@
 /* Encode every byte outside B2's literal set (A-Z a-z 0-9 . _ - / ~ ! $ ' ( ) * ; = : @) as %XX;
  * so '+' -> %2B, ' ' -> %20, and '/' stays. Returns a malloc'd string, NULL if out of memory. */
 char *b2_percent_encode(const char *text);
+/* b2_percent_encode for a URL path (download by name): besides, a "." or ".." segment goes out
+ * as %2E / %2E%2E, so nothing on the way can normalise it into another name. */
+char *b2_url_path_encode(const char *name);
 /* Decode %XX and '+' (B2 reads '+' as a space). Returns malloc'd text, NULL if out of memory or
  * malformed (a '%' without two hex digits, or an encoded NUL). */
 char *b2_percent_decode(const char *text);
