@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,34 +241,153 @@ static enum stor_status fetch(struct stor_session *s, const char *bucket, const 
     return b->get_ex(s->instance, bucket, key, &options, fd, stor_keep_result, result, err);
 }
 
-/* Downloads land in ".NAME.stor-partial" beside the destination, locked against a second stor.
- * Complete and verified, it is renamed into place; interrupted by a temporary failure or a
- * signal, it stays, and the next get of the same object continues where it stopped. */
-enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, const char *key,
-                                  const char *path, struct stor_result *result,
-                                  struct stor_error *err)
+/* Downloads land in ".NAME.stor-partial" beside the destination, locked against a second stor and
+ * marked as stor's own (an extended attribute naming the object). Complete and verified, it is
+ * renamed into place; interrupted by a temporary failure or a signal, it stays, and the next get
+ * of the same object continues where it stopped. A file of that name that stor did not make (no
+ * mark, a link, another owner) is never resumed, written or removed: the download then goes to a
+ * fresh unique name and is not resumable. */
+#define PARTIAL_MARK_ATTR "user.stor.partial"
+
+int stor_is_partial_name(const char *name)
+{
+    size_t length = strlen(name), suffix = strlen(STOR_PARTIAL_SUFFIX);
+    if (name[0] != '.')
+        return 0;
+    if (length > suffix && strcmp(name + length - suffix, STOR_PARTIAL_SUFFIX) == 0)
+        return 1;
+    const char *unique = strstr(name, STOR_PARTIAL_SUFFIX ".");
+    return unique != NULL && unique != name;
+}
+
+/* What the mark says: which object the partial file holds the first bytes of. */
+static void partial_mark(const char *bucket, const char *key, const char *version, char *out,
+                         size_t size)
+{
+    snprintf(out, size, "%s/%s%s%s", bucket, key, version ? "\n" : "", version ? version : "");
+}
+
+/* The partial file at dir/name is ours to continue: a regular file of this user, one link, with
+ * the mark of this very object. */
+static int partial_is_ours(int fd, const char *mark)
+{
+    struct stat st;
+    char found[8192];
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
+        return 0;
+    ssize_t n = fgetxattr(fd, PARTIAL_MARK_ATTR, found, sizeof found - 1);
+    if (n < 0)
+        return 0;
+    found[n] = '\0';
+    return strcmp(found, mark) == 0;
+}
+
+/* Opens (creating if need be) the partial file for dir/name into *fd. *resumable: it may be kept
+ * and continued (it carries our mark). partial holds its name. */
+static enum stor_status open_partial(int dir, const char *name, const char *mark, char *partial,
+                                     size_t size, int *fd, int *resumable, struct stor_error *err)
+{
+    *resumable = 0;
+    if (snprintf(partial, size, ".%s%s", name, STOR_PARTIAL_SUFFIX) >= (int)size)
+        return stor_fail(err, STOR_EINVAL, "destination name too long: %s", name);
+    *fd = openat(dir, partial, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (*fd >= 0) {
+        *resumable = fsetxattr(*fd, PARTIAL_MARK_ATTR, mark, strlen(mark), 0) == 0;
+        return STOR_OK;
+    }
+    if (errno == EEXIST) {
+        *fd = openat(dir, partial, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (*fd >= 0 && partial_is_ours(*fd, mark)) {
+            *resumable = 1;
+            return STOR_OK;
+        }
+        if (*fd >= 0)
+            close(*fd);
+    } else if (errno != ELOOP) {
+        return stor_fail(err, errno == ENOENT ? STOR_ENOTFOUND : STOR_EIO, "cannot write %s: %s",
+                         name, strerror(errno));
+    }
+    /* Someone else's file (or link, or a partial of another object) has that name: leave it. */
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned char random[6];
+        if (getentropy(random, sizeof random) != 0)
+            break;
+        if (snprintf(partial, size, ".%s%s.%02x%02x%02x%02x%02x%02x", name, STOR_PARTIAL_SUFFIX,
+                     random[0], random[1], random[2], random[3], random[4], random[5]) >= (int)size)
+            return stor_fail(err, STOR_EINVAL, "destination name too long: %s", name);
+        *fd = openat(dir, partial, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (*fd >= 0)
+            return STOR_OK;
+        if (errno != EEXIST)
+            break;
+    }
+    return stor_fail(err, STOR_EIO, "cannot write %s: %s", name, strerror(errno));
+}
+
+/* A destination that exists and is not a regular file (a device, a FIFO, a socket) is written
+ * into, as "-" is: *fd is then open on it (else -1: a regular file, or nothing there yet). A
+ * symbolic link is refused, never replaced nor followed. */
+static enum stor_status open_special_destination(int dir, const char *name, int *fd,
+                                                 struct stor_error *err)
+{
+    struct stat st;
+    *fd = -1;
+    if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISREG(st.st_mode))
+        return STOR_OK;
+    if (S_ISLNK(st.st_mode))
+        return stor_fail(err, STOR_EINVAL,
+                         "%s is a symbolic link: stor neither replaces nor follows it (name its "
+                         "target instead)", name);
+    if (S_ISDIR(st.st_mode))
+        return stor_fail(err, STOR_EINVAL, "%s is a directory", name);
+    /* Blocks until a FIFO has a reader; a signal ends the wait (no SA_RESTART). */
+    *fd = openat(dir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (*fd < 0 && errno == EINTR)
+        return stor_fail(err, STOR_ECANCELLED, "interrupted while waiting to write %s", name);
+    if (*fd < 0)
+        return stor_fail(err, STOR_EIO, "cannot write %s: %s", name, strerror(errno));
+    return STOR_OK;
+}
+
+static void restart_result(struct stor_session *s, struct stor_result *result)
+{
+    json_object_put(result->json);
+    memset(result, 0, sizeof *result);
+    result->want_json = s->json;
+}
+
+enum stor_status stor_get_at(struct stor_session *s, const char *bucket, const char *key, int dir,
+                             const char *name, struct stor_result *result, struct stor_error *err)
 {
     pthread_once(&file_mode_once, read_umask);
     memset(result, 0, sizeof *result);
     result->want_json = s->json;
-    char partial[PATH_MAX + 32];
-    const char *slash = strrchr(path, '/');
-    int dir_len = slash ? (int)(slash - path) + 1 : 0;
-    if (snprintf(partial, sizeof partial, "%.*s.%s.stor-partial", dir_len, path, path + dir_len) >=
-        (int)sizeof partial)
-        return stor_fail(err, STOR_EINVAL, "destination path too long: %s", path);
-    int fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return stor_fail(err, errno == ENOENT ? STOR_ENOTFOUND : STOR_EIO, "cannot write %s: %s",
-                         path, strerror(errno));
+    if (stor_is_partial_name(name))
+        return stor_fail(err, STOR_EINVAL, "%s: names like this are stor's partial downloads", name);
+    int fd;
+    enum stor_status opened = open_special_destination(dir, name, &fd, err);
+    if (opened != STOR_OK)
+        return opened;
+    if (fd >= 0) {
+        enum stor_status status = fetch(s, bucket, key, fd, 0, result, err);
+        if (close(fd) != 0 && status == STOR_OK)
+            status = stor_fail(err, STOR_EIO, "cannot write %s: %s", name, strerror(errno));
+        return status;
+    }
+    char mark[8192], partial[NAME_MAX + 64];
+    partial_mark(bucket, key, s->version_id, mark, sizeof mark);
+    int marked;
+    opened = open_partial(dir, name, mark, partial, sizeof partial, &fd, &marked, err);
+    if (opened != STOR_OK)
+        return opened;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
-        return stor_fail(err, STOR_EINVAL, "another stor is downloading to %s", path);
+        return stor_fail(err, STOR_EIO, "another stor is downloading to %s", name);
     }
     struct stat st;
     int64_t resume_from = 0;
-    int resumable = s->plugin->table.get_ex && s->range_start < 0;
-    if (fstat(fd, &st) == 0 && st.st_size > 0 && resumable)
+    int resumable = marked && s->plugin->table.get_ex && s->range_start < 0;
+    if (resumable && fstat(fd, &st) == 0 && st.st_size > 0)
         resume_from = st.st_size;
     else if (ftruncate(fd, 0) != 0)
         resume_from = -1;
@@ -278,15 +398,13 @@ enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, co
         status = fetch(s, bucket, key, fd, resume_from, result, err);
     if (status == STOR_EIO && resume_from > 0) {
         /* What was kept belongs to another version, or was damaged: start over once. */
-        s->host->log(s->host, STOR_LOG_WARN, "%s: the partial download did not verify; starting over", path);
-        json_object_put(result->json);
-        memset(result, 0, sizeof *result);
-        result->want_json = s->json;
+        s->host->log(s->host, STOR_LOG_WARN, "%s: the partial download did not verify; starting over", name);
+        restart_result(s, result);
         resume_from = 0;
         if (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0)
             status = fetch(s, bucket, key, fd, 0, result, err);
     } else if (status == STOR_OK && resume_from > 0) {
-        s->host->log(s->host, STOR_LOG_WARN, "%s: continued a partial download from byte %lld", path,
+        s->host->log(s->host, STOR_LOG_WARN, "%s: continued a partial download from byte %lld", name,
                      (long long)resume_from);
     }
     if (status == STOR_OK && result->mtime_ms >= 0) {
@@ -296,25 +414,54 @@ enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, co
         };
         futimens(fd, times);
     }
+    /* The finished file is the user's, not a partial: it loses the mark before it gets its name. */
+    if (status == STOR_OK && marked && fremovexattr(fd, PARTIAL_MARK_ATTR) != 0)
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", name, strerror(errno));
     if (status == STOR_OK && (fchmod(fd, file_mode) != 0 || fsync(fd) != 0))
-        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", name, strerror(errno));
     int keep = (status == STOR_ETRANSIENT || status == STOR_ECANCELLED) && resumable &&
                fstat(fd, &st) == 0 && st.st_size > 0;
-    if (close(fd) != 0 && status == STOR_OK)
-        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
-    if (status == STOR_OK && rename(partial, path) != 0)
-        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", path, strerror(errno));
+    /* The name must still be our file, and the destination still a regular file or nothing. */
+    struct stat here, there;
+    if (status == STOR_OK &&
+        (fstat(fd, &here) != 0 || fstatat(dir, partial, &there, AT_SYMLINK_NOFOLLOW) != 0 ||
+         here.st_dev != there.st_dev || here.st_ino != there.st_ino))
+        status = stor_fail(err, STOR_EIO, "cannot write %s: its partial file was replaced meanwhile", name);
+    if (status == STOR_OK && fstatat(dir, name, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+        !S_ISREG(there.st_mode))
+        status = stor_fail(err, STOR_EIO, "%s appeared meanwhile as something else than a regular file: left as it is", name);
+    if (status == STOR_OK && renameat(dir, partial, dir, name) != 0)
+        status = stor_fail(err, STOR_EIO, "cannot write %s: %s", name, strerror(errno));
     if (status != STOR_OK) {
         if (keep) {
             size_t len = strlen(err->message);
             snprintf(err->message + len, sizeof err->message - len,
                      " (%lld bytes kept: the same get continues from there)", (long long)st.st_size);
-        } else {
-            unlink(partial);
+        } else if (fstat(fd, &here) == 0 && fstatat(dir, partial, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+                   here.st_dev == there.st_dev && here.st_ino == there.st_ino) {
+            unlinkat(dir, partial, 0); /* only ever the file we made */
         }
         json_object_put(result->json);
         result->json = NULL;
     }
+    close(fd);
+    return status;
+}
+
+enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, const char *key,
+                                  const char *path, struct stor_result *result,
+                                  struct stor_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+             slash ? path : ".");
+    int dir = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return stor_fail(err, errno == ENOENT || errno == ENOTDIR ? STOR_ENOTFOUND : STOR_EIO,
+                         "cannot write %s: %s", path, strerror(errno));
+    enum stor_status status = stor_get_at(s, bucket, key, dir, slash ? slash + 1 : path, result, err);
+    close(dir);
     return status;
 }
 

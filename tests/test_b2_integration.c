@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -435,6 +436,18 @@ static void secrets_never_appear_in_output(void **state)
     free(local);
 }
 
+/* What stor marks its own partial downloads with: the object they hold the start of. */
+static void mark_partial(const char *path, const char *object)
+{
+    assert_int_equal(setxattr(path, "user.stor.partial", object, strlen(object), 0), 0);
+}
+
+static size_t test_read_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
 /* A kept partial download is continued, not restarted; a damaged one is replaced. */
 static void get_continues_a_partial_download(void **state)
 {
@@ -447,8 +460,18 @@ static void get_continues_a_partial_download(void **state)
     snprintf(dest, sizeof dest, "%s/fetched", fx->dir);
     snprintf(partial, sizeof partial, "%s/.fetched.stor-partial", fx->dir);
 
+    /* Without stor's mark the file is somebody else's: left alone, and the get starts afresh. */
     test_write_file(partial, bytes, half);
     struct test_run run = stor_b2("get", "test-bucket/partial/whole", dest);
+    assert_int_equal(run.status, 0);
+    assert_null(strstr(run.err, "continued a partial download"));
+    test_run_free(&run);
+    assert_same_file(local, dest);
+    assert_int_equal(test_read_file_size(partial), half);
+    unlink(dest);
+
+    mark_partial(partial, "test-bucket/partial/whole");
+    run = stor_b2("get", "test-bucket/partial/whole", dest);
     assert_int_equal(run.status, 0);
     assert_non_null(strstr(run.err, "continued a partial download from byte 1048576"));
     test_run_free(&run);
@@ -457,6 +480,7 @@ static void get_continues_a_partial_download(void **state)
 
     memset(bytes, 'X', half); /* a partial file that is not this object's beginning */
     test_write_file(partial, bytes, half);
+    mark_partial(partial, "test-bucket/partial/whole");
     run = stor_b2("get", "test-bucket/partial/whole", dest);
     assert_int_equal(run.status, 0);
     assert_non_null(strstr(run.err, "did not verify; starting over"));
