@@ -497,6 +497,7 @@ struct listing {
     const struct stor_session *session;
     const char *bucket;
     size_t count;
+    int write_errno; /* stdout failed (a closed pipe, a full disk): the listing stopped for it */
 };
 
 static int print_entry(void *context, const struct stor_object *o)
@@ -529,7 +530,11 @@ static int print_entry(void *context, const struct stor_object *o)
         putchar('\n');
     }
     l->count++;
-    return ferror(stdout) ? -1 : 0;
+    if (ferror(stdout)) {
+        l->write_errno = errno ? errno : EIO;
+        return -1;
+    }
+    return 0;
 }
 
 int stor_cmd_ls(struct stor_session *s, const char *remote)
@@ -539,13 +544,17 @@ int stor_cmd_ls(struct stor_session *s, const char *remote)
     int code = stor_split_remote(remote, bucket, sizeof bucket, &prefix, 0, "BUCKET[/PREFIX]");
     if (code != STOR_EXIT_OK)
         return code;
-    struct listing l = {s, bucket, 0};
+    struct listing l = {s, bucket, 0, 0};
     struct stor_error err = {""};
     if (s->versions && s->plugin->table.abi_version < 2)
         return stor_report_unsupported(s, "ls --versions");
     unsigned flags = (s->recursive ? STOR_LIST_RECURSIVE : 0) | (s->versions ? STOR_LIST_VERSIONS : 0);
     enum stor_status status =
         s->plugin->table.list(s->instance, bucket, prefix, flags, print_entry, &l, &err);
+    if (l.write_errno) {
+        stor_error_line("cannot write the listing: %s", strerror(l.write_errno));
+        return STOR_EXIT_FAILURE;
+    }
     if (fflush(stdout) != 0 && status == STOR_OK) {
         stor_error_line("cannot write the listing: %s", strerror(errno));
         return STOR_EXIT_FAILURE;

@@ -37,6 +37,7 @@ struct stor_session {
     int transfers;     /* parallel files */
     int dry_run;
     int skip_existing;
+    int follow_links;  /* put -r -L: follow symbolic links (each directory entered once) */
     const struct stor_filter *filter;
     /* versions and ranges */
     int versions;            /* ls --versions */

@@ -40,11 +40,12 @@ enum {
     FLAG_RANGE = 1 << 9,      /* --range */
     FLAG_OLDER = 1 << 10,     /* --older-than */
     FLAG_NO_RESUME = 1 << 11, /* --no-resume */
+    FLAG_FOLLOW = 1 << 12,    /* -L, --follow-links */
 };
 
 static const char *const flag_names[] = {
     "-l", "-r", "--transfers", "--skip-existing/--include/--exclude", "--dry-run", "--versions",
-    "--hard", "--version", "--yes", "--range", "--older-than", "--no-resume",
+    "--hard", "--version", "--yes", "--range", "--older-than", "--no-resume", "-L",
 };
 
 #define TRANSFER_HELP \
@@ -59,6 +60,8 @@ static const char *const flag_names[] = {
     "                      directories only (never entered); '*' and '?' stay within a name,\n" \
     "                      '**' crosses '/'\n" \
     "  --dry-run           say what would be done, do nothing\n" \
+    "  -L, --follow-links  put -r: follow symbolic links (each directory is entered once);\n" \
+    "                      without it links, FIFOs and devices are left out and counted\n" \
     "Each file is reported with -v (every file, and a summary object, with --json); one failed\n" \
     "file does not stop the others: the run ends with a summary and exit code 7."
 
@@ -71,8 +74,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"put", "[-r [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY", 2,
-     FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_NO_RESUME,
+    {"put", "[-r [-L] [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY", 2,
+     FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_NO_RESUME | FLAG_FOLLOW,
      "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object.\n"
      "With -r, LOCAL is a directory and every file below it is stored under BUCKET/KEY/.\n"
      "A large upload that failed or was killed is resumed by the next put of the same file to\n"
@@ -382,7 +385,7 @@ int main(int argc, char **argv)
         {"versions", no_argument, NULL, 'W'},      {"hard", no_argument, NULL, 'H'},
         {"version", required_argument, NULL, 'i'}, {"yes", no_argument, NULL, 'y'},
         {"range", required_argument, NULL, 'R'},   {"older-than", required_argument, NULL, 'O'},
-        {"no-resume", no_argument, NULL, 'N'},
+        {"no-resume", no_argument, NULL, 'N'},    {"follow-links", no_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     const char *version_id = NULL;
@@ -400,7 +403,7 @@ int main(int argc, char **argv)
     int opt;
 
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "b:o:vqhVlry", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "b:o:vqhVlryL", long_options, NULL)) != -1) {
         switch (opt) {
         case 'b': backend = optarg; backend_given = 1; break;
         case 'P': plugin_dir = optarg; break;
@@ -429,6 +432,7 @@ int main(int argc, char **argv)
         case 'H': flags |= FLAG_HARD; break;
         case 'y': flags |= FLAG_YES; break;
         case 'N': flags |= FLAG_NO_RESUME; break;
+        case 'L': flags |= FLAG_FOLLOW; break;
         case 'R':
             if (parse_range(optarg, &range_start, &range_end) != 0)
                 return usage_error("--range expects A-B or A- (bytes, A <= B), got '%s'", optarg);
@@ -512,6 +516,8 @@ int main(int argc, char **argv)
         return usage_error("--dry-run applies to %s -r only", command->name);
     if ((flags & (FLAG_RANGE | FLAG_VERSION)) && tree)
         return usage_error("--range and --version name one object: not with -r");
+    if ((flags & FLAG_FOLLOW) && !tree)
+        return usage_error("-L applies to put -r only");
     if ((flags & FLAG_HARD) && (flags & FLAG_VERSION))
         return usage_error("--hard deletes every version; --version one: choose one");
     if (arg_count - 1 != command->arg_count) {
@@ -566,6 +572,7 @@ int main(int argc, char **argv)
         .transfers = transfers,
         .dry_run = dry_run,
         .skip_existing = skip_existing,
+        .follow_links = (flags & FLAG_FOLLOW) != 0,
         .filter = &filter,
         .long_list = (flags & FLAG_LONG) != 0,
         .recursive = (flags & FLAG_RECURSIVE) != 0,

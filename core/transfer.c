@@ -22,6 +22,8 @@ struct job {
     int64_t size, mtime_ms;
     const char *sha1; /* remote SHA-1 (get -r), may be NULL */
     int failed;
+    dev_t dev;        /* put -r: the file the scan saw, checked again when it is opened */
+    ino_t ino;
 };
 
 /* What the remote side holds, for --skip-existing and get -r. */
@@ -46,9 +48,14 @@ struct batch {
     size_t count, capacity, next;
     struct remote_index remote;
     pthread_mutex_t lock; /* guards next, the counters and stdout */
-    size_t stored, skipped, failed;
+    size_t stored, skipped, failed, interrupted;
     uint64_t bytes;
     int first_failure_code;
+    /* put -r: what the walk left out, reported in the summary */
+    size_t links, specials, partials, too_long;
+    int top;                   /* the local directory, open */
+    struct { dev_t dev; ino_t ino; } *visited; /* directories entered (-L: loops) */
+    size_t visited_count, visited_capacity;
 };
 
 static int add_job(struct batch *b, const char *rel, int64_t size, int64_t mtime_ms, const char *sha1)
@@ -64,7 +71,7 @@ static int add_job(struct batch *b, const char *rel, int64_t size, int64_t mtime
     char *copy = strdup(rel);
     if (!copy)
         return -1;
-    b->jobs[b->count++] = (struct job){copy, size, mtime_ms, sha1, 0};
+    b->jobs[b->count++] = (struct job){copy, size, mtime_ms, sha1, 0, 0, 0};
     return 0;
 }
 
@@ -73,16 +80,107 @@ static int64_t mtime_ms_of(const struct stat *st)
     return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 }
 
-/* Walks dir/rel depth first; the filter sees each name before anything is stat'ed, so excluded
- * directories are never entered. */
-static int scan_local(struct batch *b, const char *rel)
+/* Opens the directory rel ("" for top itself) below the open directory top, one component at a
+ * time and never through a symbolic link unless follow: a link swapped in after the scan cannot
+ * lead outside the tree. With create, missing directories are made on the way. */
+static int open_directory_beneath(int top, const char *rel, int follow, int create)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s%s%s", b->dir, rel[0] ? "/" : "", rel);
-    DIR *d = opendir(path);
+    int dir = dup(top);
+    char component[NAME_MAX + 1];
+    for (const char *p = rel; dir >= 0 && *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || n > NAME_MAX) {
+            close(dir);
+            errno = n ? ENAMETOOLONG : EINVAL;
+            return -1;
+        }
+        memcpy(component, p, n);
+        component[n] = '\0';
+        int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+        int next = openat(dir, component, flags);
+        /* Another worker may make the same directory at the same moment: EEXIST is fine. */
+        if (next < 0 && errno == ENOENT && create &&
+            (mkdirat(dir, component, 0777) == 0 || errno == EEXIST))
+            next = openat(dir, component, flags);
+        int e = errno;
+        close(dir);
+        errno = e;
+        dir = next;
+        p += n + (p[n] == '/');
+    }
+    return dir;
+}
+
+/* The walk: one directory at a time from a list (no recursion, so a deep tree cannot exhaust the
+ * stack), each opened beneath the top without following links. */
+struct pending_dirs {
+    char **rels;
+    size_t count, capacity;
+};
+
+static int push_dir(struct pending_dirs *p, const char *rel)
+{
+    if (p->count == p->capacity) {
+        size_t capacity = p->capacity ? p->capacity * 2 : 64;
+        char **grown = realloc(p->rels, capacity * sizeof *grown);
+        if (!grown)
+            return -1;
+        p->rels = grown;
+        p->capacity = capacity;
+    }
+    return (p->rels[p->count] = strdup(rel)) ? (p->count++, 0) : -1;
+}
+
+/* -L: each directory is entered once, so a link loop (or a second link to one) ends the descent. */
+static int first_visit(struct batch *b, const struct stat *st)
+{
+    for (size_t i = 0; i < b->visited_count; i++)
+        if (b->visited[i].dev == st->st_dev && b->visited[i].ino == st->st_ino)
+            return 0;
+    if (b->visited_count == b->visited_capacity) {
+        size_t capacity = b->visited_capacity ? b->visited_capacity * 2 : 64;
+        void *grown = realloc(b->visited, capacity * sizeof *b->visited);
+        if (!grown)
+            return 0;
+        b->visited = grown;
+        b->visited_capacity = capacity;
+    }
+    b->visited[b->visited_count].dev = st->st_dev;
+    b->visited[b->visited_count++].ino = st->st_ino;
+    return 1;
+}
+
+static void left_out(struct batch *b, size_t *counter, const char *rel, const char *why)
+{
+    (*counter)++;
+    if (b->s->verbose) {
+        char shown[4096];
+        stor_printable(rel, shown, sizeof shown);
+        stor_host_progress_done();
+        printf("left out %s (%s)\n", shown, why);
+    }
+}
+
+/* One directory of the walk: files become jobs, directories join the list. The filter sees each
+ * name before anything is stat'ed, so excluded directories are never entered. */
+static int scan_directory(struct batch *b, int top, const char *rel, struct pending_dirs *pending)
+{
+    int follow = b->s->follow_links;
+    int fd = open_directory_beneath(top, rel, follow, 0);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
-        stor_error_line("cannot read directory %s: %s", path, strerror(errno));
+        char shown[4096];
+        stor_printable(rel[0] ? rel : b->dir, shown, sizeof shown);
+        stor_error_line("cannot read directory %s: %s", shown, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
+    struct stat st;
+    if (fstat(dirfd(d), &st) == 0 && !first_visit(b, &st) && rel[0]) {
+        closedir(d);
+        left_out(b, &b->links, rel, "a directory already walked: a link loop or a second link");
+        return 0;
     }
     int rc = 0;
     struct dirent *de;
@@ -90,32 +188,66 @@ static int scan_local(struct batch *b, const char *rel)
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
         char child[PATH_MAX];
-        if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >= (int)sizeof child)
+        if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >= (int)sizeof child) {
+            char shown[512];
+            stor_printable(rel, shown, sizeof shown);
+            stor_error_line("skipping a name in %s: the path is longer than %d bytes", shown, PATH_MAX - 1);
+            b->too_long++;
             continue;
-        int is_dir = de->d_type == DT_DIR, is_file = de->d_type == DT_REG;
-        struct stat st;
-        if (!is_dir && !is_file) {
-            /* Symbolic links and unknown types: look once. Links to files are followed; links
-             * to directories are not, so a loop cannot hold the walk. */
-            struct stat lst;
-            if (fstatat(dirfd(d), de->d_name, &st, 0) != 0 ||
-                fstatat(dirfd(d), de->d_name, &lst, AT_SYMLINK_NOFOLLOW) != 0)
-                continue;
-            is_file = S_ISREG(st.st_mode);
-            is_dir = S_ISDIR(st.st_mode) && !S_ISLNK(lst.st_mode);
         }
-        if ((!is_dir && !is_file) || !stor_filter_allows(b->s->filter, child, is_dir))
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue; /* gone since readdir */
+        if (S_ISLNK(st.st_mode)) {
+            struct stat target;
+            if (!follow) {
+                left_out(b, &b->links, child, "a symbolic link: -L follows links");
+                continue;
+            }
+            if (fstatat(dirfd(d), de->d_name, &target, 0) != 0) {
+                left_out(b, &b->links, child, "a dangling symbolic link");
+                continue;
+            }
+            st = target;
+        }
+        int is_dir = S_ISDIR(st.st_mode);
+        if (!is_dir && !S_ISREG(st.st_mode)) {
+            left_out(b, &b->specials, child, "not a regular file");
             continue;
-        if (is_dir)
-            rc = scan_local(b, child);
-        else if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode)) {
-            /* Relative to the open directory: one name to look up, not the whole path. */
+        }
+        if (!is_dir && stor_is_partial_name(de->d_name)) {
+            left_out(b, &b->partials, child, "a name reserved for stor's partial downloads");
+            continue;
+        }
+        if (!stor_filter_allows(b->s->filter, child, is_dir))
+            continue;
+        if (is_dir) {
+            rc = push_dir(pending, child);
+        } else {
             rc = add_job(b, child, st.st_size, mtime_ms_of(&st), NULL);
+            if (rc == 0) {
+                b->jobs[b->count - 1].dev = st.st_dev;
+                b->jobs[b->count - 1].ino = st.st_ino;
+            }
             if (b->count % 1000 == 0)
                 stor_progress_scan(b->count); /* a large tree takes a while to walk */
         }
     }
     closedir(d);
+    return rc;
+}
+
+static int scan_local(struct batch *b, int top)
+{
+    struct pending_dirs pending = {0};
+    int rc = push_dir(&pending, "");
+    while (rc == 0 && pending.count > 0) {
+        char *rel = pending.rels[--pending.count];
+        rc = scan_directory(b, top, rel, &pending);
+        free(rel);
+    }
+    while (pending.count > 0)
+        free(pending.rels[--pending.count]);
+    free(pending.rels);
     return rc;
 }
 
@@ -175,18 +307,18 @@ static const struct remote_entry *find_remote(const struct batch *b, const char 
     return bsearch(&wanted, b->remote.items, b->remote.count, sizeof wanted, compare_remote);
 }
 
-static int sha1_of_file(const char *path, char hex[41])
+/* Hashes the file open on fd from its start (pread: its offset stays for the upload). */
+static int sha1_of_file(int fd, char hex[41])
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
     char buf[65536];
     ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
+    off_t at = 0;
+    while ((n = pread(fd, buf, sizeof buf, at)) > 0) {
         EVP_DigestUpdate(ctx, buf, (size_t)n);
-    close(fd);
+        at += n;
+    }
     unsigned char digest[EVP_MAX_MD_SIZE];
     EVP_DigestFinal_ex(ctx, digest, NULL);
     EVP_MD_CTX_free(ctx);
@@ -196,15 +328,56 @@ static int sha1_of_file(const char *path, char hex[41])
 }
 
 /* Same size and modification time, or same size and SHA-1: the copy there is this file. */
-static int same_content(const char *local_path, int64_t local_size, int64_t local_mtime,
-                        int64_t size, int64_t mtime_ms, const char *sha1)
+static int same_content(int fd, int64_t local_size, int64_t local_mtime, int64_t size,
+                        int64_t mtime_ms, const char *sha1)
 {
     if (size != local_size)
         return 0;
     if (mtime_ms >= 0 && mtime_ms == local_mtime)
         return 1;
     char hex[41];
-    return sha1 && strlen(sha1) == 40 && sha1_of_file(local_path, hex) == 0 && strcmp(hex, sha1) == 0;
+    return sha1 && strlen(sha1) == 40 && sha1_of_file(fd, hex) == 0 && strcmp(hex, sha1) == 0;
+}
+
+/* The parent directory of rel below the top (opened without following links) and rel's last
+ * name; -1 if it cannot be opened. */
+static int open_parent_beneath(int top, const char *rel, int follow, int create, const char **name)
+{
+    const char *slash = strrchr(rel, '/');
+    *name = slash ? slash + 1 : rel;
+    if (!slash)
+        return dup(top);
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%.*s", (int)(slash - rel), rel);
+    return open_directory_beneath(top, parent, follow, create);
+}
+
+/* put -r opens each file as the scan saw it: beneath the top without following links (unless
+ * -L), not blocking on a FIFO swapped in since, and only if it is still that regular file. */
+static int open_scanned_file(struct batch *b, const struct job *job, char *why, size_t why_size)
+{
+    const char *name;
+    int follow = b->s->follow_links;
+    int dir = open_parent_beneath(b->top, job->rel, follow, 0, &name);
+    int fd = dir < 0 ? -1
+                     : openat(dir, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+    int e = errno;
+    if (dir >= 0)
+        close(dir);
+    if (fd < 0) {
+        snprintf(why, why_size, "cannot open: %s", e == ELOOP ? "it became a symbolic link" : strerror(e));
+        errno = e;
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != job->dev || st.st_ino != job->ino) {
+        close(fd);
+        snprintf(why, why_size, "it was replaced since the scan (no longer the same regular file)");
+        errno = ESTALE;
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
 }
 
 /* A remote name becomes a local path only if it stays inside the target directory. */
@@ -215,8 +388,8 @@ static const char *unsafe_relative_path(const char *rel)
     if (rel[0] == '/')
         return "absolute path";
     for (const char *p = rel; *p; p++)
-        if ((unsigned char)*p < 32 || *p == 127 || *p == '\\')
-            return "control character or backslash";
+        if ((unsigned char)*p < 32 || *p == 127)
+            return "control character";
     for (const char *seg = rel; seg;) {
         const char *end = strchr(seg, '/');
         size_t n = end ? (size_t)(end - seg) : strlen(seg);
@@ -229,13 +402,15 @@ static const char *unsafe_relative_path(const char *rel)
     return NULL;
 }
 
-enum outcome { DONE, SKIPPED, FAILED };
+enum outcome { DONE, SKIPPED, FAILED, INTERRUPTED };
 
 static const char *outcome_word(const struct batch *b, enum outcome outcome)
 {
     int put = strcmp(b->verb, "put") == 0;
     if (outcome == FAILED)
         return "failed";
+    if (outcome == INTERRUPTED)
+        return "interrupted";
     if (outcome == SKIPPED)
         return b->s->dry_run ? "would skip" : "skipped";
     return b->s->dry_run ? (put ? "would store" : "would fetch") : (put ? "stored" : "fetched");
@@ -253,6 +428,8 @@ static void report_file(struct batch *b, struct job *job, enum outcome outcome,
             b->first_failure_code = code;
     } else if (outcome == SKIPPED) {
         b->skipped++;
+    } else if (outcome == INTERRUPTED) {
+        b->interrupted++;
     } else {
         b->stored++;
         b->bytes += (uint64_t)(job->size > 0 ? job->size : 0);
@@ -274,10 +451,11 @@ static void report_file(struct batch *b, struct job *job, enum outcome outcome,
             json_object_object_add(j, "error", json_object_new_string(error));
         stor_print_json(j);
         json_object_put(j);
-    } else if (error) {
-        int shown = strlen(job->rel) > 200 ? 197 : (int)strlen(job->rel);
-        stor_error_line("%s %.*s%s: %s", b->verb, shown, job->rel,
-                        shown < (int)strlen(job->rel) ? "..." : "", error);
+    } else if (error && outcome != INTERRUPTED) {
+        char shown[4096];
+        stor_printable(job->rel, shown, sizeof shown);
+        int length = (int)strlen(shown), cut = length > 200 ? 197 : length;
+        stor_error_line("%s %.*s%s: %s", b->verb, cut, shown, cut < length ? "..." : "", error);
     } else if (b->s->verbose || b->s->dry_run) {
         char shown[4096];
         stor_printable(key, shown, sizeof shown);
@@ -288,60 +466,67 @@ static void report_file(struct batch *b, struct job *job, enum outcome outcome,
     stor_progress_file_done(key, (uint64_t)(job->size > 0 ? job->size : 0));
 }
 
+/* A file whose transfer ended: stored or fetched, failed, or cut short by the user's signal. */
+static void report_status(struct batch *b, struct job *job, enum stor_status status,
+                          const struct stor_result *r, const struct stor_error *err)
+{
+    if (status == STOR_OK)
+        report_file(b, job, DONE, r, NULL, 0);
+    else if (status == STOR_ECANCELLED)
+        report_file(b, job, INTERRUPTED, NULL, err->message, STOR_EXIT_CANCELLED);
+    else
+        report_file(b, job, FAILED, NULL, err->message, stor_exit_code(status));
+}
+
 static void put_one(struct batch *b, struct job *job)
 {
-    char path[PATH_MAX], key[4096];
-    snprintf(path, sizeof path, "%s/%s", b->dir, job->rel);
+    char key[4096], why[512];
     snprintf(key, sizeof key, "%s%s", b->prefix, job->rel);
+    if (b->s->dry_run && !b->s->skip_existing) {
+        report_file(b, job, DONE, NULL, NULL, 0);
+        return;
+    }
+    int fd = open_scanned_file(b, job, why, sizeof why);
+    if (fd < 0) {
+        report_file(b, job, FAILED, NULL, why, errno == ESTALE ? STOR_EXIT_FAILURE : stor_errno_exit_code(errno));
+        return;
+    }
     if (b->s->skip_existing) {
         const struct remote_entry *e = find_remote(b, key);
-        if (e && same_content(path, job->size, job->mtime_ms, e->size, e->mtime_ms, e->sha1)) {
+        if (e && same_content(fd, job->size, job->mtime_ms, e->size, e->mtime_ms, e->sha1)) {
+            close(fd);
             report_file(b, job, SKIPPED, NULL, NULL, 0);
             return;
         }
     }
     if (b->s->dry_run) {
+        close(fd);
         report_file(b, job, DONE, NULL, NULL, 0);
-        return;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        char message[512];
-        snprintf(message, sizeof message, "cannot open: %s", strerror(errno));
-        report_file(b, job, FAILED, NULL, message, stor_errno_exit_code(errno));
         return;
     }
     struct stor_result r;
     struct stor_error err = {""};
     enum stor_status status = stor_put_fd(b->s, b->bucket, key, fd, &r, &err);
     close(fd);
-    if (status == STOR_OK)
-        report_file(b, job, DONE, &r, NULL, 0);
-    else
-        report_file(b, job, FAILED, NULL, err.message, stor_exit_code(status));
+    report_status(b, job, status, &r, &err);
     json_object_put(r.json);
 }
 
-static int make_parents(char *path)
+/* Whether the local file dir/name already holds this object (--skip-existing). */
+static int already_there(int dir, const char *name, const struct job *job)
 {
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(path, 0777);
-        int e = errno;
-        *p = '/';
-        if (rc != 0 && e != EEXIST) {
-            errno = e;
-            return -1;
-        }
-    }
-    return 0;
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    int same = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+               same_content(fd, st.st_size, mtime_ms_of(&st), job->size, job->mtime_ms, job->sha1);
+    if (fd >= 0)
+        close(fd);
+    return same;
 }
 
 static void get_one(struct batch *b, struct job *job)
 {
-    char path[PATH_MAX], key[4096];
+    char key[4096];
     const char *unsafe = unsafe_relative_path(job->rel);
     if (unsafe) {
         char message[512];
@@ -349,32 +534,36 @@ static void get_one(struct batch *b, struct job *job)
         report_file(b, job, FAILED, NULL, message, STOR_EXIT_USAGE);
         return;
     }
-    snprintf(path, sizeof path, "%s/%s", b->dir, job->rel);
     snprintf(key, sizeof key, "%s%s", b->prefix, job->rel);
-    struct stat st;
-    if (b->s->skip_existing && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-        same_content(path, st.st_size, mtime_ms_of(&st), job->size, job->mtime_ms, job->sha1)) {
+    /* Directories are made and entered one by one beneath the target, never through a link. */
+    const char *name = job->rel;
+    int dir = b->top >= 0 ? open_parent_beneath(b->top, job->rel, 0, !b->s->dry_run, &name)
+                          : (errno = ENOENT, -1); /* a dry run into a directory not made yet */
+    if (dir < 0 && !(b->s->dry_run && errno == ENOENT)) {
+        char message[512];
+        snprintf(message, sizeof message, "cannot create its directory: %s",
+                 errno == ELOOP || errno == ENOTDIR ? "a symbolic link or a file is in the way" : strerror(errno));
+        report_file(b, job, FAILED, NULL, message, STOR_EXIT_FAILURE);
+        return;
+    }
+    if (b->s->skip_existing && dir >= 0 && already_there(dir, name, job)) {
+        close(dir);
         report_file(b, job, SKIPPED, NULL, NULL, 0);
         return;
     }
     if (b->s->dry_run) {
+        if (dir >= 0)
+            close(dir);
         report_file(b, job, DONE, NULL, NULL, 0);
         return;
     }
     struct stor_result r;
     struct stor_error err = {""};
-    enum stor_status status;
-    if (make_parents(path) != 0)
-        status = stor_fail(&err, STOR_EIO, "cannot create the directories of %s: %s", path,
-                           strerror(errno));
-    else
-        status = stor_get_to_path(b->s, b->bucket, key, path, &r, &err);
-    if (status == STOR_OK) {
-        report_file(b, job, DONE, &r, NULL, 0);
+    enum stor_status status = stor_get_at(b->s, b->bucket, key, dir, name, &r, &err);
+    close(dir);
+    report_status(b, job, status, &r, &err);
+    if (status == STOR_OK)
         json_object_put(r.json);
-    } else {
-        report_file(b, job, FAILED, NULL, err.message, stor_exit_code(status));
-    }
 }
 
 static void *worker(void *arg)
@@ -437,6 +626,13 @@ static int finish(struct batch *b, struct timespec start)
         json_object_object_add(j, "skipped", json_object_new_int64((int64_t)b->skipped));
         json_object_object_add(j, "failed", json_object_new_int64((int64_t)b->failed));
         json_object_object_add(j, "notStarted", json_object_new_int64((int64_t)not_started));
+        json_object_object_add(j, "interrupted", json_object_new_int64((int64_t)b->interrupted));
+        struct json_object *out = json_object_new_object();
+        json_object_object_add(out, "links", json_object_new_int64((int64_t)b->links));
+        json_object_object_add(out, "special", json_object_new_int64((int64_t)b->specials));
+        json_object_object_add(out, "partial", json_object_new_int64((int64_t)b->partials));
+        json_object_object_add(out, "tooLong", json_object_new_int64((int64_t)b->too_long));
+        json_object_object_add(j, "leftOut", out);
         json_object_object_add(j, "bytes", json_object_new_int64((int64_t)b->bytes));
         char rounded[32];
         snprintf(rounded, sizeof rounded, "%.3f", seconds);
@@ -449,13 +645,25 @@ static int finish(struct batch *b, struct timespec start)
         stor_print_json(j);
         json_object_put(j);
     } else if (!b->s->quiet) {
-        printf("%s -r: %zu files: %zu %s, %zu skipped, %zu failed; %.1f MiB in %.2f s (%.1f MiB/s); "
-               "%llu retries%s\n",
-               b->verb, b->count, b->stored, done_word, b->skipped, b->failed,
-               (double)b->bytes / 1048576.0, seconds,
-               seconds > 0 ? (double)b->bytes / 1048576.0 / seconds : 0.0,
-               (unsigned long long)stor_host_counter("retries"), cancelled ? " (interrupted)" : "");
+        char speed[64] = "";
+        if (!b->s->dry_run)
+            snprintf(speed, sizeof speed, " (%.1f MiB/s)",
+                     seconds > 0 ? (double)b->bytes / 1048576.0 / seconds : 0.0);
+        printf("%s -r: %zu files: %zu %s, %zu skipped, %zu failed", b->verb, b->count, b->stored,
+               done_word, b->skipped, b->failed);
+        if (b->interrupted || cancelled)
+            printf(", %zu interrupted, %zu not started", b->interrupted, not_started);
+        printf("; %.1f MiB in %.2f s%s; %llu retries%s\n", (double)b->bytes / 1048576.0, seconds,
+               speed, (unsigned long long)stor_host_counter("retries"),
+               cancelled ? " (interrupted)" : "");
     }
+    if (b->links || b->specials || b->partials || b->too_long)
+        stor_error_line("%s -r left out %zu symbolic link%s (-L follows them), %zu special file%s "
+                        "(FIFOs, devices, sockets), %zu stor partial download%s and %zu path%s too long%s",
+                        b->verb, b->links, b->links == 1 ? "" : "s", b->specials,
+                        b->specials == 1 ? "" : "s", b->partials, b->partials == 1 ? "" : "s",
+                        b->too_long, b->too_long == 1 ? "" : "s",
+                        b->s->verbose ? "" : " (-v names them)");
     if (b->failed) {
         /* Named in job order, whatever order the workers finished in. */
         char names[1024] = "";
@@ -476,9 +684,7 @@ static int finish(struct batch *b, struct timespec start)
     }
     if (cancelled)
         return STOR_EXIT_CANCELLED;
-    if (b->failed)
-        return b->failed == b->count ? b->first_failure_code : STOR_EXIT_PARTIAL;
-    return STOR_EXIT_OK;
+    return b->failed || b->too_long ? STOR_EXIT_PARTIAL : STOR_EXIT_OK;
 }
 
 static void free_batch(struct batch *b)
@@ -491,7 +697,32 @@ static void free_batch(struct batch *b)
         free(b->remote.items[i].sha1);
     }
     free(b->remote.items);
+    free(b->visited);
+    if (b->top >= 0)
+        close(b->top);
     pthread_mutex_destroy(&b->lock);
+}
+
+/* mkdir -p of a path the user named. */
+static int make_directories(const char *path)
+{
+    char copy[PATH_MAX];
+    if (snprintf(copy, sizeof copy, "%s/", path) >= (int)sizeof copy) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(copy, 0777), e = errno;
+        *p = '/';
+        if (rc != 0 && e != EEXIST) {
+            errno = e;
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* BUCKET[/PREFIX] with the prefix taken as a directory: "photos" means "photos/". */
@@ -502,6 +733,7 @@ static int init_batch(struct batch *b, struct stor_session *s, const char *verb,
     b->s = s;
     b->verb = verb;
     b->dir = dir;
+    b->top = -1;
     pthread_mutex_init(&b->lock, NULL);
     const char *prefix;
     int code = stor_split_remote(remote, b->bucket, sizeof b->bucket, &prefix, 0, "BUCKET[/PREFIX]");
@@ -520,12 +752,11 @@ int stor_cmd_put_tree(struct stor_session *s, const char *dir, const char *remot
 {
     struct batch b;
     int code = init_batch(&b, s, "put", dir, remote);
-    struct stat st;
-    if (code == STOR_EXIT_OK && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        stor_error_line("%s is not a directory", dir);
+    if (code == STOR_EXIT_OK && (b.top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        stor_error_line("%s is not a directory: %s", dir, strerror(errno));
         code = errno == ENOENT ? STOR_EXIT_NOT_FOUND : STOR_EXIT_USAGE;
     }
-    if (code == STOR_EXIT_OK && scan_local(&b, "") != 0)
+    if (code == STOR_EXIT_OK && scan_local(&b, b.top) != 0)
         code = STOR_EXIT_FAILURE;
     if (code == STOR_EXIT_OK && s->skip_existing)
         code = list_remote(&b);
@@ -548,10 +779,14 @@ int stor_cmd_get_tree(struct stor_session *s, const char *remote, const char *di
 {
     struct batch b;
     int code = init_batch(&b, s, "get", dir, remote);
-    char top[PATH_MAX];
-    snprintf(top, sizeof top, "%s/", dir);
-    if (code == STOR_EXIT_OK && (make_parents(top) != 0 || mkdir(dir, 0777) != 0) && errno != EEXIST) {
+    /* The target itself is the user's path (links followed); below it nothing is. */
+    if (code == STOR_EXIT_OK && !s->dry_run && make_directories(dir) != 0) {
         stor_error_line("cannot create %s: %s", dir, strerror(errno));
+        code = stor_errno_exit_code(errno);
+    }
+    if (code == STOR_EXIT_OK && (b.top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 &&
+        !(s->dry_run && errno == ENOENT)) {
+        stor_error_line("cannot open %s: %s", dir, strerror(errno));
         code = stor_errno_exit_code(errno);
     }
     if (code == STOR_EXIT_OK)
@@ -559,6 +794,13 @@ int stor_cmd_get_tree(struct stor_session *s, const char *remote, const char *di
     size_t prefix_len = strlen(b.prefix);
     for (size_t i = 0; code == STOR_EXIT_OK && i < b.remote.count; i++) {
         const struct remote_entry *e = &b.remote.items[i];
+        if (strncmp(e->key, b.prefix, prefix_len) != 0) {
+            char shown[512];
+            stor_printable(e->key, shown, sizeof shown);
+            stor_error_line("the backend listed '%s', outside %s/%s: nothing fetched", shown, b.bucket, b.prefix);
+            code = STOR_EXIT_FAILURE;
+            break;
+        }
         const char *rel = e->key + prefix_len;
         /* Every directory on the way must pass the filter too, as put -r would not descend. */
         int allowed = 1;

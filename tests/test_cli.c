@@ -93,7 +93,7 @@ static void usage_errors_exit_2(void **state)
     test_run_free(&run);
     expect_failure(stor("frobnicate"), 2, "unknown command 'frobnicate'");
     expect_failure(stor("--colour", "ls", "x"), 2, "unknown or incomplete option '--colour'");
-    expect_failure(stor("put", "onlyone"), 2, "put expects [-r [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY");
+    expect_failure(stor("put", "onlyone"), 2, "put expects [-r [-L] [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY");
     expect_failure(stor("put", "a", "b", "c"), 2, "LOCAL BUCKET/KEY");
     expect_failure(stor("--skip-existing", "put", "a", "b/c"), 2, "--skip-existing/--include/--exclude apply to put -r only");
     expect_failure(stor("--hard", "get", "b/k", "-"), 2, "--hard does not apply to get");
@@ -123,7 +123,7 @@ static void help_and_version(void **state)
 
     run = stor("put", "--help");
     assert_int_equal(run.status, 0);
-    assert_non_null(strstr(run.out, "usage: stor [GLOBAL OPTIONS] put [-r [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY"));
+    assert_non_null(strstr(run.out, "usage: stor [GLOBAL OPTIONS] put [-r [-L] [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY"));
     test_run_free(&run);
 
     run = stor("--backend=local", "--help");

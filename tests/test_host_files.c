@@ -211,6 +211,159 @@ static void get_r_refuses_objects_named_like_partial_files(void **state)
     free(out);
 }
 
+static char *tree_dir(const char *name)
+{
+    char *path = path_of(name);
+    assert_int_equal(mkdir(path, 0777), 0);
+    return path;
+}
+
+static char *in(const char *dir_path, const char *name)
+{
+    char *path;
+    assert_true(asprintf(&path, "%s/%s", dir_path, name) > 0);
+    return path;
+}
+
+/* Whether the local backend holds bucket/key (stor get to standard output). */
+static int stored(const char *key)
+{
+    struct test_run run = stor("get", key, "-");
+    int found = run.status == 0;
+    test_run_free(&run);
+    return found;
+}
+
+/* put -r leaves symbolic links out (and says so); -L follows them, entering each directory once. */
+static void put_r_leaves_links_out_unless_asked(void **state)
+{
+    char *secret = file_with("secret", "outside the tree"), *tree = tree_dir("tree");
+    char *plain = in(tree, "plain"), *link = in(tree, "link"), *loop = in(tree, "loop");
+    test_write_file(plain, "inside", 6);
+    assert_int_equal(symlink(secret, link), 0);
+    assert_int_equal(symlink(tree, loop), 0); /* a directory link back to the top */
+    struct test_run run = stor("put", "-r", tree, "b/t");
+    if (run.status != 0 || !strstr(run.err, "left out 2 symbolic links"))
+        fail_msg("exit %d, stderr %s", run.status, run.err);
+    test_run_free(&run);
+    assert_true(stored("b/t/plain"));
+    assert_false(stored("b/t/link"));
+
+    run = stor("put", "-r", "-L", tree, "b/l");
+    if (run.status != 0)
+        fail_msg("exit %d, stderr %s", run.status, run.err);
+    test_run_free(&run);
+    assert_true(stored("b/l/link"));
+    assert_true(stored("b/l/plain"));
+    assert_false(stored("b/l/loop/plain")); /* the loop was entered once, as the top */
+    free(secret), free(tree), free(plain), free(link), free(loop);
+}
+
+/* FIFOs (which would block an open), sockets and stor's own partial files are left out and
+ * counted; nothing hangs. */
+static void put_r_leaves_special_files_out(void **state)
+{
+    char *tree = tree_dir("tree"), *fifo = in(tree, "fifo"), *plain = in(tree, "plain");
+    char *partial = in(tree, ".x.stor-partial");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    test_write_file(plain, "x", 1);
+    test_write_file(partial, "half", 4);
+    struct test_run run = stor("put", "-r", "-v", tree, "b/s");
+    if (run.status != 0 || !strstr(run.err, "1 special file") ||
+        !strstr(run.err, "1 stor partial download") || !strstr(run.out, "left out fifo"))
+        fail_msg("exit %d, out %s, err %s", run.status, run.out, run.err);
+    test_run_free(&run);
+    assert_true(stored("b/s/plain"));
+    assert_false(stored("b/s/fifo"));
+    free(tree), free(fifo), free(plain), free(partial);
+}
+
+/* A tree 1,000 directories deep is walked without recursion. */
+static void put_r_walks_a_very_deep_tree(void **state)
+{
+    char *tree = tree_dir("deep");
+    size_t length = strlen(tree);
+    char *path = malloc(length + 2 * 1000 + 16);
+    memcpy(path, tree, length + 1);
+    for (int level = 0; level < 1000; level++) {
+        strcat(path, "/d");
+        assert_int_equal(mkdir(path, 0777), 0);
+    }
+    strcat(path, "/f");
+    test_write_file(path, "bottom", 6);
+    /* A dry run: the walk is the point (the local backend keeps keys under 1,024 bytes). */
+    struct test_run run = stor("put", "-r", "--dry-run", tree, "b/deep");
+    if (run.status != 0 || !strstr(run.out, "1 files: 1 would store"))
+        fail_msg("exit %d, out %s, err %s", run.status, run.out, run.err);
+    test_run_free(&run);
+    free(path);
+    free(tree);
+}
+
+/* A directory link planted inside get -r's target does not lead the download outside it. */
+static void get_r_does_not_follow_a_planted_directory_link(void **state)
+{
+    store("b/d/sub/f", "payload");
+    store("b/d/g", "fine");
+    char *out = tree_dir("out"), *elsewhere = tree_dir("elsewhere"), *sub = in(out, "sub");
+    assert_int_equal(symlink(elsewhere, sub), 0);
+    struct test_run run = stor("get", "-r", "b/d", out);
+    if (run.status != 7 || !strstr(run.err, "symbolic link"))
+        fail_msg("exit %d, err %s", run.status, run.err);
+    test_run_free(&run);
+    assert_int_equal(test_count_names(elsewhere, "f"), 0);
+    char *g = in(out, "g");
+    assert_content(g, "fine");
+    free(out), free(elsewhere), free(sub), free(g);
+}
+
+/* A backslash is an ordinary character in a POSIX name: what put -r stored, get -r fetches. */
+static void backslash_names_round_trip(void **state)
+{
+    char *tree = tree_dir("tree"), *odd = in(tree, "a\\b");
+    test_write_file(odd, "slash", 5);
+    expect_status(stor("put", "-r", tree, "b/bs"), 0, NULL);
+    char *out = path_of("out");
+    expect_status(stor("get", "-r", "b/bs", out), 0, NULL);
+    char *back = in(out, "a\\b");
+    assert_content(back, "slash");
+    free(tree), free(odd), free(out), free(back);
+}
+
+/* A get -r where every file fails is still a transfer with failures: exit 7, as documented. */
+static void get_r_where_every_file_fails_exits_7(void **state)
+{
+    store("b/e/f", "one");
+    char *out = tree_dir("out"), *blocker = in(out, "f");
+    assert_int_equal(mkdir(blocker, 0777), 0); /* a directory where the file should go */
+    struct test_run run = stor("get", "-r", "b/e", out);
+    if (run.status != 7)
+        fail_msg("exit %d, err %s", run.status, run.err);
+    test_run_free(&run);
+    free(out), free(blocker);
+}
+
+/* ls whose output cannot be written exits 1 with the reason, not 130 (the code of Ctrl-C). */
+static void ls_to_a_full_device_exits_1(void **state)
+{
+    char *tree = tree_dir("many");
+    for (int i = 0; i < 400; i++) { /* more than one stdio buffer of listing */
+        char name[64];
+        snprintf(name, sizeof name, "%s/file-with-a-longish-name-%03d", tree, i);
+        test_write_file(name, "x", 1);
+    }
+    expect_status(stor("put", "-r", tree, "b/many"), 0, NULL);
+    char stor_env[4200];
+    snprintf(stor_env, sizeof stor_env, "STOR=%s", test_build_path("stor"));
+    const char *args[] = {"/bin/sh", "-c", "exec \"$STOR\" ls b/many/ >/dev/full", NULL};
+    const char *env[] = {root_env, home_env, stor_env, NULL};
+    struct test_run run = test_run(args, env, NULL);
+    if (run.status != 1 || !strstr(run.err, "No space left"))
+        fail_msg("exit %d, err %s", run.status, run.err);
+    test_run_free(&run);
+    free(tree);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -221,6 +374,13 @@ int main(void)
         T(a_planted_partial_symlink_is_not_followed),
         T(a_users_file_with_the_partial_name_is_kept),
         T(get_r_refuses_objects_named_like_partial_files),
+        T(put_r_leaves_links_out_unless_asked),
+        T(put_r_leaves_special_files_out),
+        T(put_r_walks_a_very_deep_tree),
+        T(get_r_does_not_follow_a_planted_directory_link),
+        T(backslash_names_round_trip),
+        T(get_r_where_every_file_fails_exits_7),
+        T(ls_to_a_full_device_exits_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
