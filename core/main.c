@@ -352,6 +352,26 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
+/* The command word, found before getopt runs: the first argument that is neither an option nor
+ * the value of one. A command's own options win over global ones of the same name, so
+ * `get --version ID` needs to know the command before --version is read. */
+static const struct command *command_in(int argc, char **argv)
+{
+    static const char *const valued[] = {"-b", "--backend", "-o", "--option", "--plugin-dir",
+                                         "--transfers", "--include", "--exclude", "--progress",
+                                         "--range", "--older-than", NULL};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return i + 1 < argc ? find_command(argv[i + 1]) : NULL;
+        if (argv[i][0] != '-' || !argv[i][1])
+            return find_command(argv[i]);
+        for (const char *const *v = valued; *v; v++)
+            if (strcmp(argv[i], *v) == 0)
+                i++; /* its value follows */
+    }
+    return NULL;
+}
+
 static int run_command(const struct command *c, struct stor_session *s, char **args)
 {
     if (strcmp(c->name, "put") == 0)
@@ -402,6 +422,8 @@ int main(int argc, char **argv)
     unsigned flags = 0;
     int opt;
 
+    const struct command *early = command_in(argc, argv);
+    int takes_version_id = early && (early->flags & FLAG_VERSION);
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "b:o:vqhVlryL", long_options, NULL)) != -1) {
         switch (opt) {
@@ -419,6 +441,8 @@ int main(int argc, char **argv)
             printf("stor %s (plugin ABI %d)\n", PACKAGE_VERSION, STOR_ABI_VERSION);
             return STOR_EXIT_OK;
         case 'i': /* --version alone is stor's version; --version=ID picks an object version */
+            if (!optarg && takes_version_id && optind < argc)
+                optarg = argv[optind++]; /* get/rm --version ID: the command's option */
             if (!optarg) {
                 printf("stor %s (plugin ABI %d)\n", PACKAGE_VERSION, STOR_ABI_VERSION);
                 return STOR_EXIT_OK;

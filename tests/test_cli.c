@@ -549,10 +549,56 @@ static void unsupported_features_say_so(void **state)
     free(local);
 }
 
+/* Every option that takes a value works in the space form too, and a command's own option wins
+ * over the global one of the same name: `get --version ID` is the object's version, never stor's. */
+static void options_take_their_values_after_a_space(void **state)
+{
+    char *local = scratch_file("x", "space form");
+    struct test_run run = stor("put", local, "demo/k");
+    assert_int_equal(run.status, 0);
+    test_run_free(&run);
+    char root_option[4300], plugin_dir[4200];
+    snprintf(root_option, sizeof root_option, "root=%s/root", fx->dir);
+    snprintf(plugin_dir, sizeof plugin_dir, "%s", test_build_path("tests/fixtures/.libs"));
+    run = stor("--backend", "local", "-o", root_option, "--plugin-dir", plugin_dir, "--progress",
+               "never", "get", "--range", "0-4", "demo/k", "-");
+    if (run.status == 0)
+        assert_string_equal(run.out, "space");
+    else /* a backend without ranges says so: the value was taken, not the next word */
+        assert_non_null(strstr(run.err, "does not support get --range"));
+    test_run_free(&run);
+    char *out;
+    assert_true(asprintf(&out, "%s/tree-out", fx->dir) > 0);
+    run = stor("get", "-r", "--transfers", "2", "--include", "k", "--exclude", "*", "demo", out);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "1 files: 1 fetched"));
+    test_run_free(&run);
+    run = stor("cleanup", "--older-than", "7d", "--dry-run", "demo");
+    assert_int_not_equal(run.status, 2); /* 0, or 6 where the backend has no cleanup */
+    test_run_free(&run);
+    const char *versioned[][4] = {{"get", "demo/k", "-", NULL}, {"rm", "demo/k", NULL, NULL}};
+    for (int i = 0; i < 2; i++) {
+        run = stor(versioned[i][0], "--version", "4_zID", versioned[i][1], versioned[i][2]);
+        if (run.status == 0 || strstr(run.out, "plugin ABI"))
+            fail_msg("%s --version ID: exit %d, out %s", versioned[i][0], run.status, run.out);
+        test_run_free(&run);
+    }
+    run = stor("get", "demo/k", "-");
+    assert_string_equal(run.out, "space form"); /* rm --version ID did not remove the object */
+    test_run_free(&run);
+    run = stor("--version");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "plugin ABI"));
+    test_run_free(&run);
+    free(out);
+    free(local);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
+        T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),
         T(help_and_version),
         T(put_ls_get_rm_round_trip),
