@@ -118,9 +118,25 @@ static void copy_source_with_absurd_length_is_malformed(void **state)
     }
 }
 
+/* B2's codes are enums, not secrets: a 401 expired_auth_token is classified on the raw code even
+ * when the token's text resembles the code's tail (b2sdk's simulator hands out "auth_token_1"),
+ * which redacting first turned into "expired_<token>" and a fatal failure. */
+static void expired_token_is_classified_before_redaction(void **state)
+{
+    char body[] = "{\"status\":401,\"code\":\"expired_auth_token\",\"message\":\"token auth_token_1 expired\"}";
+    struct b2_http_response response = {.outcome = B2_HTTP_COMPLETE, .status = 401, .body = body,
+                                        .body_length = strlen(body)};
+    struct b2_failure failure;
+    b2_failure_from_response(&response, "auth_token_1", &failure);
+    assert_int_equal(failure.kind, B2_FAILURE_EXPIRED);
+    assert_string_equal(failure.code, "expired_auth_token");
+    assert_null(strstr(failure.message, "auth_token_1")); /* the printed words stay masked */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(expired_token_is_classified_before_redaction),
         cmocka_unit_test(cache_with_null_fields_reads_as_empty),
         cmocka_unit_test(error_cut_mid_token_is_masked),
         cmocka_unit_test(copy_source_with_absurd_length_is_malformed),

@@ -82,9 +82,8 @@ void b2_failure_from_response(const struct b2_http_response *response, const cha
         return;
     b2_wire_error(response->body, response->body_length, failure->code, sizeof failure->code,
                   failure->message, sizeof failure->message);
-    sanitize(failure->code, secret);
-    sanitize(failure->message, secret);
     failure->retry_after_ms = parse_retry_after(b2_http_header(response, "Retry-After"));
+    /* Classify on B2's raw code (an enum, not a secret); only what will be printed is masked. */
     if (status == 401 && (!failure->code[0] || strcmp(failure->code, "bad_auth_token") == 0 ||
                           strcmp(failure->code, "expired_auth_token") == 0))
         failure->kind = B2_FAILURE_EXPIRED;
@@ -92,6 +91,11 @@ void b2_failure_from_response(const struct b2_http_response *response, const cha
         failure->kind = B2_FAILURE_TRANSIENT;
     else
         failure->kind = B2_FAILURE_FATAL;
+    /* B2's codes are lower-case words with '_' (callers compare them: auth_token_limit...);
+     * anything else in the field could carry what the server echoed, so it is masked. */
+    if (strspn(failure->code, "abcdefghijklmnopqrstuvwxyz_") != strlen(failure->code))
+        sanitize(failure->code, secret);
+    sanitize(failure->message, secret);
 }
 
 /* "HTTP 503 service_unavailable: too busy" or the transport's words. */
