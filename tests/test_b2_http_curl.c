@@ -174,6 +174,8 @@ static void streamed_post_has_content_length(void **state)
     assert_non_null(strcasestr(server.request, "\r\nContent-Length: 40000\r\n"));
     assert_null(strcasestr(server.request, "chunked"));
     assert_null(strcasestr(server.request, "Expect:"));
+    /* No Content-Type the caller did not give (libcurl's default is a form's). */
+    assert_null(strcasestr(server.request, "Content-Type"));
     assert_non_null(strstr(server.request, "\r\nX-Bz-File-Name: a%20b\r\n"));
     assert_int_equal(server.request_length - (size_t)(strstr(server.request, "\r\n\r\n") + 4 - server.request), 40000);
     b2_http_response_free(&response);
@@ -206,6 +208,7 @@ static void small_body_in_one_write_and_never_resent(void **state)
         b2_http_response_free(&response);
         size_t header_length = (size_t)(strstr(server.request, "\r\n\r\n") + 4 - server.request);
         assert_int_equal(server.request_length - header_length, sizes[i]);
+        assert_null(strcasestr(server.request, "x-www-form-urlencoded"));
         if (sizes[i] == 4096)
             assert_int_equal(server.first_read, server.request_length);
         reader.left = sizes[i];

@@ -287,7 +287,12 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
         snprintf(response->error, sizeof response->error, "cannot create a libcurl handle");
         return response->outcome = B2_HTTP_FAILED;
     }
-    struct curl_slist *headers = NULL;
+    /* A POST carries only the Content-Type its caller names: libcurl would otherwise call every
+     * body a form (application/x-www-form-urlencoded), which B2's uploads are not. */
+    int typed = 0;
+    for (size_t i = 0; i < request->header_count; i++)
+        typed |= strncasecmp(request->headers[i], "Content-Type:", 13) == 0;
+    struct curl_slist *headers = typed ? NULL : curl_slist_append(NULL, "Content-Type:");
     char *whole_body = NULL; /* a short streamed body, read up front */
     for (size_t i = 0; i < request->header_count; i++) {
         struct curl_slist *more = curl_slist_append(headers, request->headers[i]);
