@@ -262,9 +262,94 @@ static void remove_hides(void **state)
     assert_int_equal(b2_remove(test->plugin, FAKE_BUCKET, "gone", &err), STOR_ENOTFOUND);
 }
 
+#define LISTED_FILE(name)                                                                          \
+    "{\"action\": \"upload\", \"fileId\": \"id-" name "\", \"fileName\": \"" name "\", "            \
+    "\"contentLength\": 1, \"contentSha1\": \"a9993e364706816aba3e25717850c26c9cd0d89d\", "      \
+    "\"contentType\": \"text/plain\", \"uploadTimestamp\": 1700000000000, \"fileInfo\": {}}"
+
+/* A server that lists a name outside the prefix asked for is not believed: the listing fails and
+ * the name never reaches the caller (rm -r would hide it, get -r write it). */
+static void list_refuses_names_outside_the_prefix(void **state)
+{
+    struct b2_test *test = *state;
+    static const char *const lies[] = {"other/secret", "pr", "pre"};
+    for (size_t i = 0; i < 3; i++) {
+        char body[1024];
+        snprintf(body, sizeof body, "{\"files\": [" LISTED_FILE("pre/ok") ", "
+                 "{\"action\": \"upload\", \"fileId\": \"id-x\", \"fileName\": \"%s\", "
+                 "\"contentLength\": 1, \"contentSha1\": \"a9993e364706816aba3e25717850c26c9cd0d89d\", "
+                 "\"contentType\": \"text/plain\", \"uploadTimestamp\": 1700000000000, "
+                 "\"fileInfo\": {}}], \"nextFileName\": null}", lies[i]);
+        fake_script(test->http, "b2_list_file_names", 200, "Content-Type: application/json\n", body);
+        struct listing listing = {0};
+        struct stor_error err = {""};
+        assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "pre/", STOR_LIST_RECURSIVE, on_listed,
+                                 &listing, &err), STOR_EINTERNAL);
+        assert_int_equal(listing.count, 1); /* pre/ok only */
+        assert_non_null(strstr(err.message, "outside the prefix"));
+    }
+}
+
+/* A cursor that does not advance (nextFileName equal to, or before, where the page started) ends
+ * the listing with an error instead of a loop without end. */
+static void list_stops_at_a_cursor_that_does_not_advance(void **state)
+{
+    struct b2_test *test = *state;
+    for (int i = 0; i < 6; i++)
+        fake_script(test->http, "b2_list_file_names", 200, "Content-Type: application/json\n",
+                    "{\"files\": [" LISTED_FILE("a") "], \"nextFileName\": \"a\"}");
+    struct listing listing = {0};
+    struct stor_error err = {""};
+    assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "", STOR_LIST_RECURSIVE, on_listed,
+                             &listing, &err), STOR_EINTERNAL);
+    assert_non_null(strstr(err.message, "did not advance"));
+    assert_true(fake_count(test->http, "b2_list_file_names") <= 2);
+}
+
+/* Versions, unfinished large files and parts: the same two lies. cleanup must never cancel an
+ * unfinished file outside its prefix. */
+static void other_listings_refuse_lies_too(void **state)
+{
+    struct b2_test *test = *state;
+    struct listing listing = {0};
+    struct stor_error err = {""};
+    for (int i = 0; i < 4; i++)
+        fake_script(test->http, "b2_list_file_versions", 200, "Content-Type: application/json\n",
+                    "{\"files\": [" LISTED_FILE("a") "], \"nextFileName\": \"a\", \"nextFileId\": \"id-a\"}");
+    assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "", STOR_LIST_RECURSIVE | STOR_LIST_VERSIONS,
+                             on_listed, &listing, &err), STOR_EINTERNAL);
+    assert_non_null(strstr(err.message, "did not advance"));
+    assert_true(fake_count(test->http, "b2_list_file_versions") <= 2);
+
+    fake_script(test->http, "b2_list_file_versions", 200, "Content-Type: application/json\n",
+                "{\"files\": [" LISTED_FILE("elsewhere") "], \"nextFileName\": null}");
+    memset(&listing, 0, sizeof listing);
+    assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "pre/", STOR_LIST_RECURSIVE | STOR_LIST_VERSIONS,
+                             on_listed, &listing, &err), STOR_EINTERNAL);
+    assert_int_equal(listing.count, 0);
+
+    fake_script(test->http, "b2_list_unfinished_large_files", 200, "Content-Type: application/json\n",
+                "{\"files\": [{\"fileId\": \"u-1\", \"fileName\": \"outside/big\", \"action\": \"start\", "
+                "\"uploadTimestamp\": 1000, \"fileInfo\": {}, \"contentType\": \"b2/x-auto\"}], "
+                "\"nextFileId\": null}");
+    assert_int_equal(b2_cleanup(test->plugin, FAKE_BUCKET, "pre/", 0, 0, NULL, NULL, &err),
+                     STOR_EINTERNAL);
+    assert_non_null(strstr(err.message, "outside the prefix"));
+    assert_int_equal(fake_count(test->http, "b2_cancel_large_file"), 0);
+
+    for (int i = 0; i < 4; i++)
+        fake_script(test->http, "b2_list_unfinished_large_files", 200, "Content-Type: application/json\n",
+                    "{\"files\": [], \"nextFileId\": \"u-9\"}");
+    assert_int_equal(b2_cleanup(test->plugin, FAKE_BUCKET, "", 0, 1, NULL, NULL, &err), STOR_EINTERNAL);
+    assert_true(fake_count(test->http, "b2_list_unfinished_large_files") <= 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(other_listings_refuse_lies_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_refuses_names_outside_the_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_stops_at_a_cursor_that_does_not_advance, setup, teardown),
         cmocka_unit_test_setup_teardown(get_downloads_and_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(get_refuses_a_sha1_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(get_uses_large_file_sha1, setup, teardown),

@@ -265,6 +265,11 @@ enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, co
                                 json_object *request, const char *capability,
                                 json_object **response, struct b2_failure *failure,
                                 struct stor_error *err);
+/* A listing that cannot be believed: a name outside the prefix asked for, or a cursor that does
+ * not advance (which would loop for good). Both STOR_EINTERNAL, with a message naming the call. */
+enum stor_status b2_listed_outside(struct stor_error *err, const char *call, const char *name,
+                                   const char *prefix);
+enum stor_status b2_cursor_stuck(struct stor_error *err, const char *call, const char *field);
 /* versions.c: b2_list_file_versions (STOR_LIST_VERSIONS listings). exact_name: only that name. */
 enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, const char *prefix,
                                   const char *exact_name, unsigned flags, stor_object_fn on_object,

@@ -10,7 +10,7 @@ enum stor_status b2_list_unfinished(struct b2_plugin *plugin, const char *bucket
                                     const char *prefix, b2_unfinished_fn on_file, void *context,
                                     struct stor_error *err)
 {
-    char *start = NULL;
+    char *start = NULL, *started = NULL;
     enum stor_status status = STOR_OK;
     do {
         json_object *request = json_object_new_object(), *response = NULL, *files, *next;
@@ -24,7 +24,8 @@ enum stor_status b2_list_unfinished(struct b2_plugin *plugin, const char *bucket
         if (start)
             json_object_object_add(request, "startFileId", json_object_new_string(start));
         json_object_object_add(request, "maxFileCount", json_object_new_int(100));
-        free(start);
+        free(started);
+        started = start; /* the next page's cursor must differ from it */
         start = NULL;
         status = b2_api_call(plugin, "b2_list_unfinished_large_files", request, "listFiles",
                              &response, NULL, err);
@@ -38,16 +39,29 @@ enum stor_status b2_list_unfinished(struct b2_plugin *plugin, const char *bucket
                                "is malformed: field files is missing or not an array");
             break;
         }
-        for (size_t i = 0; i < json_object_array_length(files) && status == STOR_OK; i++)
-            if (on_file(context, json_object_array_get_idx(files, i)) != 0)
+        for (size_t i = 0; i < json_object_array_length(files) && status == STOR_OK; i++) {
+            json_object *file = json_object_array_get_idx(files, i), *name;
+            const char *file_name = json_object_object_get_ex(file, "fileName", &name) &&
+                                            json_object_is_type(name, json_type_string)
+                                        ? json_object_get_string(name)
+                                        : "";
+            /* Never act on an unfinished file outside the prefix, whatever B2 says. */
+            if (prefix && strncmp(file_name, prefix, strlen(prefix)) != 0)
+                status = b2_listed_outside(err, "b2_list_unfinished_large_files", file_name, prefix);
+            else if (on_file(context, file) != 0)
                 status = STOR_ECANCELLED;
+        }
         if (status == STOR_OK && json_object_object_get_ex(response, "nextFileId", &next) &&
-            json_object_is_type(next, json_type_string) && *json_object_get_string(next) &&
-            !(start = strdup(json_object_get_string(next))))
-            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+            json_object_is_type(next, json_type_string) && *json_object_get_string(next)) {
+            if (started && strcmp(json_object_get_string(next), started) == 0)
+                status = b2_cursor_stuck(err, "b2_list_unfinished_large_files", "nextFileId");
+            else if (!(start = strdup(json_object_get_string(next))))
+                status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+        }
         json_object_put(response);
     } while (status == STOR_OK && start);
     free(start);
+    free(started);
     return status;
 }
 

@@ -600,11 +600,15 @@ static enum stor_status list_parts(struct b2_plugin *plugin, const char *file_id
             snprintf(entry->sha1, sizeof entry->sha1, "%s", part.content_sha1);
         }
         json_object *next;
-        start = json_object_object_get_ex(response, "nextPartNumber", &next) &&
-                        json_object_is_type(next, json_type_int)
-                    ? json_object_get_int64(next)
-                    : 0;
+        int64_t next_start = json_object_object_get_ex(response, "nextPartNumber", &next) &&
+                                     json_object_is_type(next, json_type_int)
+                                 ? json_object_get_int64(next)
+                                 : 0;
         json_object_put(response);
+        /* Part numbers only grow, and there are at most 10,000: anything else would loop. */
+        if (status == STOR_OK && next_start > 0 && (next_start <= start || next_start > B2_PARTS_MAX))
+            status = b2_cursor_stuck(err, "b2_list_parts", "nextPartNumber");
+        start = next_start;
     }
     return status;
 }

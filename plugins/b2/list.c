@@ -39,7 +39,7 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
                          stor_object_fn on_object, void *context, struct stor_error *err)
 {
     struct b2_plugin *plugin = instance;
-    char *start = NULL, *key_prefix = NULL;
+    char *start = NULL, *started = NULL, *key_prefix = NULL;
     enum stor_status status = STOR_OK;
     if (flags & STOR_LIST_VERSIONS)
         return b2_list_versions(plugin, bucket, prefix, NULL, flags, on_object, context, err);
@@ -61,7 +61,8 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
             json_object_object_add(request, "delimiter", json_object_new_string("/"));
         if (start)
             json_object_object_add(request, "startFileName", json_object_new_string(start));
-        free(start);
+        free(started);
+        started = start; /* where this page begins, to check the next one's cursor against */
         start = NULL;
         struct b2_failure failure;
         status = bucket_call(plugin, bucket, "b2_list_file_names", request, "listFiles", NULL,
@@ -80,6 +81,10 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
                 status = stor_fail(err, STOR_EINTERNAL, "b2_list_file_names: B2's answer is malformed: %s", why);
                 break;
             }
+            if (prefix && strncmp(file.file_name, prefix, strlen(prefix)) != 0) {
+                status = b2_listed_outside(err, "b2_list_file_names", file.file_name, prefix);
+                break;
+            }
             int folder = file.action && strcmp(file.action, "folder") == 0;
             struct stor_object object = {
                 .key = file.file_name,
@@ -96,8 +101,10 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
         }
         if (status == STOR_OK && json_object_object_get_ex(response, "nextFileName", &next) &&
             json_object_is_type(next, json_type_string)) {
-            start = strdup(json_object_get_string(next));
-            if (!start)
+            /* Names come in ascending order: a page must end beyond where it began. */
+            if (started && strcmp(json_object_get_string(next), started) <= 0)
+                status = b2_cursor_stuck(err, "b2_list_file_names", "nextFileName");
+            else if (!(start = strdup(json_object_get_string(next))))
                 status = stor_fail(err, STOR_EINTERNAL, "out of memory");
         }
         json_object_put(response);
@@ -105,6 +112,7 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
             status = stor_fail(err, STOR_ECANCELLED, "cancelled");
     } while (status == STOR_OK && start);
     free(start);
+    free(started);
     free(key_prefix);
     return status;
 }
@@ -154,7 +162,24 @@ enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
     return status;
 }
 
-/* ---- shared with versions.c and copy.c ---- */
+/* ---- shared with versions.c, cleanup.c, large_file.c and copy.c ---- */
+
+enum stor_status b2_listed_outside(struct stor_error *err, const char *call, const char *name,
+                                   const char *prefix)
+{
+    char shown[200];
+    b2_printable_name(name, shown, sizeof shown);
+    return stor_fail(err, STOR_EINTERNAL,
+                     "%s: B2 listed '%s', outside the prefix asked for ('%.200s'): not believed",
+                     call, shown, prefix);
+}
+
+enum stor_status b2_cursor_stuck(struct stor_error *err, const char *call, const char *field)
+{
+    return stor_fail(err, STOR_EINTERNAL,
+                     "%s: B2's listing did not advance (%s repeats or goes back): stopped", call,
+                     field);
+}
 
 enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
                                 json_object *request, const char *capability,

@@ -119,3 +119,23 @@ const char *b2_file_name_problem(const char *name)
     }
     return NULL;
 }
+
+void b2_printable_name(const char *name, char *out, size_t size)
+{
+    size_t length = strlen(name), o = 0;
+    size_t keep = size > 8 ? size - 8 : 0; /* room for "..." and the NUL */
+    for (size_t i = 0; i < length && o < keep; i++) {
+        unsigned char c = (unsigned char)name[i];
+        out[o++] = c < 32 || c == 127 ? '?' : (char)c;
+    }
+    if (o < length && size >= 4) {
+        while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+            o--; /* do not cut a UTF-8 sequence in half */
+        if (o > 0 && (unsigned char)out[o - 1] >= 0xC0)
+            o--;
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    if (size)
+        out[o < size ? o : size - 1] = '\0';
+}

@@ -14,6 +14,9 @@ char *b2_url_path_encode(const char *name);
 /* Decode %XX and '+' (B2 reads '+' as a space). Returns malloc'd text, NULL if out of memory or
  * malformed (a '%' without two hex digits, or an encoded NUL). */
 char *b2_percent_decode(const char *text);
+/* name as it may appear in a one-line message: control bytes as '?', and cut with "..." to fit
+ * size, so that a long name never pushes the reason out of a 512-byte error. */
+void b2_printable_name(const char *name, char *out, size_t size);
 /* NULL if name is a valid B2 file name, else why not (a constant string). */
 const char *b2_file_name_problem(const char *name);
 

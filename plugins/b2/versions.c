@@ -13,6 +13,7 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
                                   void *context, struct stor_error *err)
 {
     char *start_name = exact_name ? strdup(exact_name) : NULL, *start_id = NULL;
+    char *started_name = NULL, *started_id = NULL;
     char *key_prefix = NULL;
     enum stor_status status = STOR_OK;
     if (exact_name && !start_name)
@@ -40,8 +41,10 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
             json_object_object_add(request, "startFileName", json_object_new_string(start_name));
         if (start_id)
             json_object_object_add(request, "startFileId", json_object_new_string(start_id));
-        free(start_name);
-        free(start_id);
+        free(started_name);
+        free(started_id);
+        started_name = start_name; /* where this page begins: the next cursor must pass it */
+        started_id = start_id;
         start_name = start_id = NULL;
         struct b2_failure failure;
         status = b2_bucket_call(plugin, bucket, "b2_list_file_versions", request, "listFiles",
@@ -58,6 +61,10 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
             struct b2_file file;
             if (b2_wire_file(json_object_array_get_idx(files, i), &file, why) != 0) {
                 status = stor_fail(err, STOR_EINTERNAL, "b2_list_file_versions: B2's answer is malformed: %s", why);
+                break;
+            }
+            if (prefix && strncmp(file.file_name, prefix, strlen(prefix)) != 0) {
+                status = b2_listed_outside(err, "b2_list_file_versions", file.file_name, prefix);
                 break;
             }
             if (exact_name && strcmp(file.file_name, exact_name) != 0) {
@@ -91,6 +98,11 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
                 start_id = strdup(json_object_get_string(next_id));
             if (!start_name)
                 status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+            else if (started_name &&
+                     (strcmp(start_name, started_name) < 0 ||
+                      (strcmp(start_name, started_name) == 0 &&
+                       (!start_id || (started_id && strcmp(start_id, started_id) == 0)))))
+                status = b2_cursor_stuck(err, "b2_list_file_versions", "nextFileName/nextFileId");
         }
         json_object_put(response);
         if (status == STOR_OK && b2_cancelled(plugin))
@@ -98,6 +110,8 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
     } while (status == STOR_OK && !done && start_name);
     free(start_name);
     free(start_id);
+    free(started_name);
+    free(started_id);
     free(key_prefix);
     return status;
 }
