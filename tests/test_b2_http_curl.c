@@ -321,9 +321,75 @@ static void a_silent_server_is_a_timeout_in_words(void **state)
     close(listener);
 }
 
+/* A hostile answer: a trickle (a byte every 0.3 s, never idle long enough for the stall clock)
+ * or an endless body. */
+struct hostile {
+    int listener, port, mode; /* mode 0: trickle; 1: a huge body */
+    pthread_t thread;
+};
+
+static void *serve_hostile(void *context)
+{
+    struct hostile *h = context;
+    int connection = accept(h->listener, NULL, NULL);
+    if (connection < 0)
+        return NULL;
+    char request[4096];
+    if (read(connection, request, sizeof request) <= 0) {
+        close(connection);
+        return NULL;
+    }
+    const char *head = h->mode == 0 ? "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{"
+                                    : "HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n[";
+    if (send(connection, head, strlen(head), MSG_NOSIGNAL) > 0) {
+        static char chunk[65536];
+        memset(chunk, ' ', sizeof chunk);
+        for (int i = 0; i < (h->mode == 0 ? 40 : 1600); i++) {
+            if (h->mode == 0)
+                usleep(300000);
+            if (send(connection, chunk, h->mode == 0 ? 1 : sizeof chunk, MSG_NOSIGNAL) < 0)
+                break;
+        }
+    }
+    close(connection);
+    return NULL;
+}
+
+static void hostile_answers_end_in_words(void **state)
+{
+    (void)state;
+    static const char *const expected[] = {"timed out: the answer did not arrive whole within 1 s",
+                                           "the answer is larger than 4 MiB"};
+    static const enum b2_http_outcome outcomes[] = {B2_HTTP_TIMEOUT, B2_HTTP_FAILED};
+    for (int mode = 0; mode < 2; mode++) {
+        struct hostile h = {.mode = mode};
+        h.listener = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        assert_int_equal(bind(h.listener, (struct sockaddr *)&address, sizeof address), 0);
+        assert_int_equal(listen(h.listener, 8), 0);
+        socklen_t length = sizeof address;
+        getsockname(h.listener, (struct sockaddr *)&address, &length);
+        pthread_create(&h.thread, NULL, serve_hostile, &h);
+        struct b2_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 1, .user_agent = "stor-b2-test"};
+        struct b2_http *http = b2_http_curl_create(&options);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/b2api/v2/b2_list_file_names", ntohs(address.sin_port));
+        struct b2_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2};
+        struct b2_http_response response;
+        assert_int_equal(http->perform(http, &request, &response), outcomes[mode]);
+        if (!strstr(response.error, expected[mode]))
+            fail_msg("error \"%s\", expected \"%s\"", response.error, expected[mode]);
+        b2_http_response_free(&response);
+        http->destroy(http);
+        shutdown(h.listener, SHUT_RDWR);
+        close(h.listener);
+        pthread_join(h.thread, NULL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hostile_answers_end_in_words),
         cmocka_unit_test(streamed_post_has_content_length),
         cmocka_unit_test(small_body_in_one_write_and_never_resent),
         cmocka_unit_test(error_body_in_memory_and_keep_alive),

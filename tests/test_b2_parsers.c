@@ -133,9 +133,45 @@ static void expired_token_is_classified_before_redaction(void **state)
     assert_null(strstr(failure.message, "auth_token_1")); /* the printed words stay masked */
 }
 
+/* Tokens and URLs from the server go into request lines and headers: refused when received if
+ * they carry CR/LF (a header injected into the upload) or name another scheme than http(s). */
+static void unsafe_tokens_and_urls_are_refused_when_received(void **state)
+{
+    static const char *const accounts[] = {
+        "{\"accountId\":\"a\",\"authorizationToken\":\"tok\\r\\nX-Injected: 1\",\"apiUrl\":\"https://api\",\"downloadUrl\":\"https://f\"}",
+        "{\"accountId\":\"a\",\"authorizationToken\":\"tok\",\"apiUrl\":\"file:///etc\",\"downloadUrl\":\"https://f\"}",
+        "{\"accountId\":\"a\",\"authorizationToken\":\"tok\",\"apiUrl\":\"https://api\",\"downloadUrl\":\"ftp://f\"}",
+        "{\"accountId\":\"a\",\"authorizationToken\":\"tok\",\"apiUrl\":\"https://api\\u0007\",\"downloadUrl\":\"https://f\"}",
+    };
+    for (size_t i = 0; i < 4; i++) {
+        json_object *root = json_tokener_parse(accounts[i]);
+        assert_non_null(root);
+        struct b2_account account;
+        char why[B2_WHY_MAX] = "";
+        assert_int_equal(b2_wire_account(root, &account, why), -1);
+        assert_non_null(strstr(why, i == 0 ? "authorizationToken" : i == 2 ? "downloadUrl" : "apiUrl"));
+        json_object_put(root);
+    }
+    json_object *root = json_tokener_parse(
+        "{\"bucketId\":\"b\",\"uploadUrl\":\"https://u\",\"authorizationToken\":\"t\\nX: y\"}");
+    struct b2_target target;
+    char why[B2_WHY_MAX] = "";
+    assert_int_equal(b2_wire_upload_url(root, "b", &target, why), -1);
+    json_object_put(root);
+    /* b2_get_upload_part_url without fileId (b2sdk's simulator): fine, stor knows the file. */
+    root = json_tokener_parse("{\"uploadUrl\":\"https://u/part\",\"authorizationToken\":\"t1\"}");
+    assert_int_equal(b2_wire_upload_part_url(root, "file-1", &target, why), 0);
+    b2_target_free(&target);
+    json_object_put(root);
+    root = json_tokener_parse("{\"fileId\":\"other\",\"uploadUrl\":\"https://u/part\",\"authorizationToken\":\"t1\"}");
+    assert_int_equal(b2_wire_upload_part_url(root, "file-1", &target, why), -1);
+    json_object_put(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(unsafe_tokens_and_urls_are_refused_when_received),
         cmocka_unit_test(expired_token_is_classified_before_redaction),
         cmocka_unit_test(cache_with_null_fields_reads_as_empty),
         cmocka_unit_test(error_cut_mid_token_is_masked),

@@ -168,12 +168,26 @@ enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const
     return stor_fail(err, STOR_EIO, "%s: B2 answered %s", call, detail);
 }
 
+static int cancelled_now(void *context, uint64_t sent, uint64_t received)
+{
+    (void)sent;
+    (void)received;
+    return b2_cancelled(context);
+}
+
 void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
                 const struct b2_http_request *request, struct b2_http_response *response)
 {
     b2_count(plugin, "requests", 1);
     b2_count(plugin, transaction_class, 1);
-    plugin->http->perform(plugin->http, request, response);
+    /* Every exchange watches the user's Ctrl-C, JSON calls as much as transfers (those bring
+     * their own progress callback, which polls it too). */
+    struct b2_http_request watched = *request;
+    if (!watched.progress) {
+        watched.progress = cancelled_now;
+        watched.progress_context = plugin;
+    }
+    plugin->http->perform(plugin->http, &watched, response);
 }
 
 /* B2 bills calls in three classes (reference §13); the host can show what a run cost. */

@@ -10,7 +10,9 @@
 #include <strings.h>
 
 /* Error bodies are small JSON; a listing page of 1000 names is well under this. */
-#define B2_HTTP_MAX_MEMORY_BODY (32u << 20)
+/* An answer kept in memory is JSON (or an error): a 1,000-name listing is under 1 MB. json-c's
+ * tree takes ~250 times the text, so a hostile 32 MB answer once took 7.7 GB: 4 MiB is ample. */
+#define B2_HTTP_MAX_MEMORY_BODY (4u << 20)
 /* A streamed body up to this size is read before the request and handed to libcurl with the
  * headers, which it then sends in one write (libcurl's MAX_INITIAL_POST_SIZE is 64 KiB). */
 #define B2_HTTP_ONE_WRITE_BODY_MAX (60u << 10)
@@ -39,6 +41,9 @@ struct transfer {
     long idle_timeout_s;
     curl_off_t last_bytes;
     struct timespec last_move;
+    struct timespec started;
+    int too_slow;         /* an answer kept in memory took longer than idle_timeout_s in all */
+    int too_large;        /* an answer kept in memory passed B2_HTTP_MAX_MEMORY_BODY */
 };
 
 static CURL *take_handle(struct b2_http_curl *http)
@@ -114,8 +119,10 @@ static size_t on_body(char *data, size_t size, size_t count, void *context)
         size_t capacity = transfer->body_capacity ? transfer->body_capacity : 4096;
         while (capacity < response->body_length + length + 1)
             capacity *= 2;
-        if (capacity > B2_HTTP_MAX_MEMORY_BODY)
+        if (capacity > B2_HTTP_MAX_MEMORY_BODY) {
+            transfer->too_large = 1;
             return 0;
+        }
         char *grown = realloc(response->body, capacity);
         if (!grown)
             return 0;
@@ -195,6 +202,16 @@ static int on_progress(void *context, curl_off_t download_total, curl_off_t down
         transfer->stalled = 1;
         return 1;
     }
+    /* A trickle keeps the stall clock happy: an answer with no body sink (JSON, small) must
+     * arrive whole within the timeout, a byte every few seconds or not. */
+    if (!transfer->started.tv_sec)
+        transfer->started = now;
+    double elapsed = (double)(now.tv_sec - transfer->started.tv_sec) +
+                     (double)(now.tv_nsec - transfer->started.tv_nsec) / 1e9;
+    if (!request->write_body && !request->read_body && elapsed >= (double)transfer->idle_timeout_s) {
+        transfer->too_slow = 1;
+        return 1;
+    }
     if (request->progress &&
         request->progress(request->progress_context, (uint64_t)uploaded, (uint64_t)downloaded)) {
         transfer->cancelled = 1;
@@ -239,10 +256,12 @@ static enum b2_http_outcome classify(CURLcode code, const struct transfer *trans
 {
     if (transfer->resend_refused)
         return B2_HTTP_BROKEN;
-    if (transfer->stalled)
+    if (transfer->stalled || transfer->too_slow)
         return B2_HTTP_TIMEOUT;
     if (transfer->cancelled)
         return B2_HTTP_CANCELLED;
+    if (transfer->too_large)
+        return B2_HTTP_FAILED;
     if (transfer->local_failure)
         return B2_HTTP_LOCAL;
     switch (code) {
@@ -379,6 +398,13 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
     } else if (transfer.stalled) { /* our stall clock aborted it: libcurl would say "Callback aborted" */
         snprintf(response->error, sizeof response->error, "timed out: no data moved for %ld s",
                  transfer.idle_timeout_s);
+    } else if (transfer.too_slow) {
+        snprintf(response->error, sizeof response->error,
+                 "timed out: the answer did not arrive whole within %ld s", transfer.idle_timeout_s);
+    } else if (transfer.too_large) {
+        snprintf(response->error, sizeof response->error,
+                 "the answer is larger than %u MiB: refused (a B2 answer is far smaller)",
+                 B2_HTTP_MAX_MEMORY_BODY >> 20);
     } else {
         snprintf(response->error, sizeof response->error, "%s",
                  error_buffer[0] ? error_buffer : curl_easy_strerror(code));
