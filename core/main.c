@@ -321,7 +321,11 @@ static int parse_range(const char *text, int64_t *start, int64_t *end)
         return 0;
     }
     const char *second = rest + 1;
-    return parse_count(second, &rest, end) != 0 || *rest || *end < *start ? -1 : 0;
+    if (parse_count(second, &rest, end) != 0 || *rest || *end < *start)
+        return -1;
+    if (*end >= INT64_MAX - 1)
+        *end = -1; /* as far as a 64-bit offset goes: to the end (and B - A + 1 cannot overflow) */
+    return 0;
 }
 
 /* 90s, 30m, 12h, 7d (a bare number is seconds). */

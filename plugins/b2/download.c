@@ -1,9 +1,12 @@
 /* plugins/b2/download.c — get and get_ex: by name or version id, whole, ranged or resumed, large
  * objects as parallel ranges pwritten into the caller's fd; the whole-object SHA-1 is verified. */
 #include "b2.h"
+
+#include <ctype.h>
 #include "names.h"
 #include "sha1.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -92,12 +95,24 @@ static const char *expected_sha1(const struct b2_http_response *response)
     return sha1 && strlen(sha1) == B2_SHA1_HEX_LENGTH ? sha1 : NULL;
 }
 
+/* No B2 file is near this (10 TB is the limit): larger numbers from a server are refused, so no
+ * sum or difference of sizes can overflow. */
+#define B2_SIZE_SANE_MAX (1LL << 50)
+
+/* A size a server sent: decimal digits only, at most B2_SIZE_SANE_MAX; else -1. */
+static int64_t parse_size_field(const char *text)
+{
+    if (!text || !isdigit((unsigned char)*text))
+        return -1;
+    errno = 0;
+    char *end;
+    long long number = strtoll(text, &end, 10);
+    return errno == 0 && *end == '\0' && number <= B2_SIZE_SANE_MAX ? number : -1;
+}
+
 static int64_t header_int(const struct b2_http_response *response, const char *name)
 {
-    const char *value = b2_http_header(response, name);
-    char *end;
-    long long number = value ? strtoll(value, &end, 10) : -1;
-    return value && end != value && *end == '\0' ? number : -1;
+    return parse_size_field(b2_http_header(response, name));
 }
 
 /* The object's size from "Content-Range: bytes A-B/TOTAL", or -1. */
@@ -105,9 +120,7 @@ static int64_t range_total(const struct b2_http_response *response)
 {
     const char *range = b2_http_header(response, "Content-Range");
     const char *slash = range ? strchr(range, '/') : NULL;
-    char *end;
-    long long total = slash ? strtoll(slash + 1, &end, 10) : -1;
-    return slash && end != slash + 1 && *end == '\0' ? total : -1;
+    return slash ? parse_size_field(slash + 1) : -1;
 }
 
 static char *source_url(struct b2_plugin *plugin, const struct source *source,
