@@ -2,7 +2,6 @@
  * objects as parallel ranges pwritten into the caller's fd; the whole-object SHA-1 is verified. */
 #include "b2.h"
 
-#include <ctype.h>
 #include "names.h"
 #include "sha1.h"
 
