@@ -18,16 +18,19 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "text.h"
 
 void stor_error_line(const char *fmt, ...)
 {
-    char line[2048];
+    char line[2048], shown[8192];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* Names and servers' words inside: no byte of them may drive the terminal or end the line. */
+    stor_escape_text(line, shown, sizeof shown);
     stor_host_progress_done();
-    fprintf(stderr, "stor: %s\n", line);
+    fprintf(stderr, "stor: %s\n", shown);
 }
 
 int stor_exit_code(enum stor_status status)
@@ -83,6 +86,11 @@ int stor_split_remote(const char *remote, char *bucket, size_t size, const char 
         stor_error_line("expected %s, got '%s'", usage, remote);
         return STOR_EXIT_USAGE;
     }
+    long bad = stor_utf8_problem(remote);
+    if (bad >= 0) {
+        stor_error_line("'%s' is not valid UTF-8 (byte %ld): object names are UTF-8", remote, bad + 1);
+        return STOR_EXIT_USAGE;
+    }
     memcpy(bucket, remote, bucket_len);
     bucket[bucket_len] = '\0';
     return STOR_EXIT_OK;
@@ -96,6 +104,20 @@ void stor_format_time(int64_t ms, char *out, size_t size)
         snprintf(out, size, "-");
 }
 
+struct json_object *stor_json_text(const char *text)
+{
+    if (stor_utf8_problem(text) < 0)
+        return json_object_new_string(text);
+    size_t size = strlen(text) * 3 + 1;
+    char *valid = malloc(size);
+    if (!valid)
+        return NULL;
+    stor_valid_utf8(text, valid, size);
+    struct json_object *j = json_object_new_string(valid);
+    free(valid);
+    return j;
+}
+
 void stor_print_json(struct json_object *value)
 {
     puts(json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -106,7 +128,7 @@ struct json_object *stor_object_json(const char *bucket, const struct stor_objec
     struct json_object *j = json_object_new_object();
     if (bucket)
         json_object_object_add(j, "bucket", json_object_new_string(bucket));
-    json_object_object_add(j, "key", json_object_new_string(o->key));
+    json_object_object_add(j, "key", stor_json_text(o->key));
     if (o->is_prefix) {
         json_object_object_add(j, "prefix", json_object_new_boolean(1));
         return j;

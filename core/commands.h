@@ -89,6 +89,8 @@ int stor_report_unsupported(const struct stor_session *s, const char *what);
 int stor_keep_result(void *context, const struct stor_object *object);
 struct json_object *stor_object_json(const char *bucket, const struct stor_object *object);
 void stor_print_json(struct json_object *value);
+/* A JSON string of text from outside, made valid UTF-8 (json-c passes any bytes through). */
+struct json_object *stor_json_text(const char *text);
 /* ms since the epoch as 2026-01-31T12:00:00Z, or "-" when unknown (negative). */
 void stor_format_time(int64_t ms, char *out, size_t size);
 

@@ -1,6 +1,7 @@
 /* host.c — host services for plugins. Thread-safe: plugins call them from worker threads, so a
  * log line is written with one call and the progress state sits behind one mutex. */
 #include "host.h"
+#include "text.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -40,10 +41,7 @@ static const char *const level_names[] = {"error", "warning", "info", "debug", "
 
 void stor_printable(const char *text, char *out, size_t size)
 {
-    size_t i = 0;
-    for (; text[i] && i + 1 < size; i++)
-        out[i] = (unsigned char)text[i] < 32 || text[i] == 127 ? '?' : text[i];
-    out[i] = '\0';
+    stor_escape_text(text, out, size);
 }
 
 static void clear_line_locked(void)

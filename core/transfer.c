@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "host.h"
+#include "text.h"
 
 /* One file to move: its path relative to the local directory, which is also its key suffix. */
 struct job {
@@ -439,8 +440,8 @@ static void report_file(struct batch *b, struct job *job, enum outcome outcome,
     if (b->s->json) {
         struct json_object *j = json_object_new_object();
         json_object_object_add(j, "bucket", json_object_new_string(b->bucket));
-        json_object_object_add(j, "key", json_object_new_string(key));
-        json_object_object_add(j, "local", json_object_new_string(job->rel));
+        json_object_object_add(j, "key", stor_json_text(key));
+        json_object_object_add(j, "local", stor_json_text(job->rel));
         json_object_object_add(j, "status", json_object_new_string(state));
         json_object_object_add(j, "size", json_object_new_int64(job->size));
         if (r && r->sha1[0])
@@ -448,7 +449,7 @@ static void report_file(struct batch *b, struct job *job, enum outcome outcome,
         if (r && r->id[0])
             json_object_object_add(j, "id", json_object_new_string(r->id));
         if (error)
-            json_object_object_add(j, "error", json_object_new_string(error));
+            json_object_object_add(j, "error", stor_json_text(error));
         stor_print_json(j);
         json_object_put(j);
     } else if (error && outcome != INTERRUPTED) {
@@ -482,6 +483,12 @@ static void put_one(struct batch *b, struct job *job)
 {
     char key[4096], why[512];
     snprintf(key, sizeof key, "%s%s", b->prefix, job->rel);
+    long bad = stor_utf8_problem(job->rel);
+    if (bad >= 0) {
+        snprintf(why, sizeof why, "the name is not valid UTF-8 (byte %ld): object names are UTF-8", bad + 1);
+        report_file(b, job, FAILED, NULL, why, STOR_EXIT_USAGE);
+        return;
+    }
     if (b->s->dry_run && !b->s->skip_existing) {
         report_file(b, job, DONE, NULL, NULL, 0);
         return;

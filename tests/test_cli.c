@@ -594,10 +594,42 @@ static void options_take_their_values_after_a_space(void **state)
     free(local);
 }
 
+/* Names that are not UTF-8 are refused before anything is sent (exit 2, the byte named); control
+ * bytes in a name never reach the terminal raw; --json stays valid UTF-8. */
+static void names_are_utf8_and_printed_escaped(void **state)
+{
+    char *local = scratch_file("x", "x");
+    expect_failure(stor("put", local, "demo/bad\xff" "name"), 2, "not valid UTF-8 (byte 9)");
+    expect_failure(stor("put", local, "demo/over\xc0\xaflong"), 2, "not valid UTF-8 (byte 10)");
+    expect_failure(stor("put", local, "demo/sur\xed\xa0\x80" "rogate"), 2, "not valid UTF-8");
+    struct test_run run = stor("get", "demo/a\x1b]0;owned\x07" "b\xc2\x9b" "c", "-");
+    assert_int_not_equal(run.status, 0);
+    assert_null(strchr(run.err, '\x1b'));
+    assert_null(strchr(run.err, '\x07'));
+    assert_null(strstr(run.err, "\xc2\x9b"));
+    assert_non_null(strstr(run.err, "\\x1B]0;owned\\x07b\\u009Bc"));
+    assert_one_error_line(&run, "stor: ");
+    test_run_free(&run);
+
+    char tree[4300], odd[4400];
+    snprintf(tree, sizeof tree, "%s/latin1", fx->dir);
+    mkdir(tree, 0777);
+    snprintf(odd, sizeof odd, "%s/caf\xe9", tree); /* ISO-8859-1, not UTF-8 */
+    test_write_file(odd, "x", 1);
+    run = stor("--json", "put", "-r", tree, "demo/latin1");
+    assert_int_equal(run.status, 7);
+    assert_non_null(strstr(run.out, "not valid UTF-8 (byte 4)"));
+    assert_non_null(strstr(run.out, "caf\xef\xbf\xbd")); /* U+FFFD in the JSON, not the raw byte */
+    assert_null(strstr(run.out, "caf\xe9"));
+    test_run_free(&run);
+    free(local);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
+        T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),
         T(help_and_version),

@@ -1,0 +1,87 @@
+/* text.c — what stor prints of names and of other programs' words: UTF-8 checked, control
+ * bytes (C0, DEL, C1) and broken sequences escaped, so one error stays one line on a terminal. */
+#include "text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), its code point in *code; 0 if not valid
+ * (stray continuation, overlong form, surrogate, beyond U+10FFFF, cut short). */
+static size_t utf8_sequence(const unsigned char *s, unsigned long *code)
+{
+    if (s[0] < 0x80) {
+        *code = s[0];
+        return 1;
+    }
+    size_t length = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC0 ? 2 : 0;
+    if (length == 0 || s[0] > 0xF4)
+        return 0;
+    unsigned long c = s[0] & (0x7F >> length);
+    for (size_t i = 1; i < length; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = c << 6 | (s[i] & 0x3F);
+    }
+    static const unsigned long smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (c < smallest[length] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *code = c;
+    return length;
+}
+
+long stor_utf8_problem(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; s[i];) {
+        unsigned long code;
+        size_t n = utf8_sequence(s + i, &code);
+        if (n == 0)
+            return (long)i;
+        i += n;
+    }
+    return -1;
+}
+
+void stor_escape_text(const char *text, char *out, size_t size)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t o = 0;
+    for (size_t i = 0; s[i] && o + 1 < size;) {
+        unsigned long code;
+        size_t n = utf8_sequence(s + i, &code);
+        char escape[16] = "";
+        if (n == 0)
+            snprintf(escape, sizeof escape, "\\x%02X", s[i]); /* not UTF-8: the byte itself */
+        else if (code < 0x20 || code == 0x7F)
+            snprintf(escape, sizeof escape, "\\x%02lX", code);
+        else if (code >= 0x80 && code <= 0x9F)
+            snprintf(escape, sizeof escape, "\\u%04lX", code); /* C1: a terminal obeys them */
+        size_t length = escape[0] ? strlen(escape) : n;
+        if (o + length >= size)
+            break;
+        memcpy(out + o, escape[0] ? escape : (const char *)s + i, length);
+        o += length;
+        i += n ? n : 1;
+    }
+    if (size)
+        out[o] = '\0';
+}
+
+void stor_valid_utf8(const char *text, char *out, size_t size)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t o = 0;
+    for (size_t i = 0; s[i];) {
+        unsigned long code;
+        size_t n = utf8_sequence(s + i, &code);
+        const char *piece = n ? (const char *)s + i : "\xEF\xBF\xBD"; /* U+FFFD */
+        size_t length = n ? n : 3;
+        if (o + length >= size)
+            break;
+        memcpy(out + o, piece, length);
+        o += length;
+        i += n ? n : 1;
+    }
+    if (size)
+        out[o] = '\0';
+}

@@ -1,0 +1,17 @@
+/* text.h — checking and escaping text from outside (names, servers' messages) before stor prints
+ * it on a terminal or in JSON. */
+#ifndef STOR_TEXT_H
+#define STOR_TEXT_H
+
+#include <stddef.h>
+
+/* -1 if text is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), else
+ * the offset of the first byte that is not. */
+long stor_utf8_problem(const char *text);
+/* text for a terminal: C0 and DEL as \xHH, C1 as \u0080..\u009F, bytes that are not UTF-8 as
+ * \xHH; the rest as is. Cut to fit size. */
+void stor_escape_text(const char *text, char *out, size_t size);
+/* text as valid UTF-8 for JSON: what is not UTF-8 becomes U+FFFD. Cut to fit size. */
+void stor_valid_utf8(const char *text, char *out, size_t size);
+
+#endif
