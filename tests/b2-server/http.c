@@ -142,10 +142,17 @@ static json_object *request_json(struct request *req)
 	json_object *body = json_tokener_parse_ex(tokener, req->body, (int)req->body_length);
 	bool complete = json_tokener_get_error(tokener) == json_tokener_success &&
 			json_tokener_get_parse_end(tokener) == req->body_length;
+	if (!body && json_tokener_get_error(tokener) == json_tokener_continue) {
+		/* A bare literal (null, 7) waits for what follows: the end of the body ends it. */
+		body = json_tokener_parse_ex(tokener, "", 1);
+		complete = json_tokener_get_error(tokener) == json_tokener_success;
+	}
 	json_tokener_free(tokener);
 	if (!body || !complete || !json_object_is_type(body, json_type_object)) {
 		json_object_put(body);
-		reply_error(req, 400, "bad_request", "The request body is not a JSON object");
+		/* B2's code for a body that does not parse (b2sdk maps it to its own error). */
+		reply_error(req, 400, !complete ? "bad_json" : "bad_request",
+			    "The request body is not a JSON object");
 		return NULL;
 	}
 	return body;

@@ -221,7 +221,11 @@ json_object *version_json(const struct version *version, int api_version)
 	json_object_object_add(file, "action", json_object_new_string(action_name(version->action)));
 	json_object_object_add(file, "bucketId", json_object_new_string(version->bucket->id));
 	json_object_object_add(file, "contentLength", json_object_new_int64((int64_t)version->length));
-	json_object_object_add(file, "contentSha1", string_or_null(version->sha1));
+	/* A hide marker holds no bytes: B2 gives the SHA-1 of nothing, never null (b2sdk needs it). */
+	json_object_object_add(file, "contentSha1",
+			       version->action == ACTION_HIDE && !version->sha1
+				       ? json_object_new_string("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+				       : string_or_null(version->sha1));
 	json_object_object_add(file, "contentMd5", NULL);
 	json_object_object_add(file, "contentType", string_or_null(version->content_type));
 	json_object_object_add(file, "fileId", json_object_new_string(version->file_id));
@@ -938,6 +942,8 @@ json_object *store_copy_file(const struct key *key, const struct copy_request *c
 			store.used_bytes += length;
 			version_publish(version);
 			result = version_json(version, copy->api_version);
+			/* B2 answers a copy with action "copy" (listings say "upload" later). */
+			json_object_object_add(result, "action", json_object_new_string("copy"));
 		}
 	}
 	pthread_mutex_unlock(&store.lock);
