@@ -248,6 +248,45 @@ void handle_get_upload_url(struct request *req, json_object *body)
 	reply_json(req, 200, result);
 }
 
+/* A token anyone may use to download names under a prefix of one bucket, until it expires. */
+void handle_get_download_authorization(struct request *req, json_object *body)
+{
+	const struct key *key = require_account(req, CAP_SHARE_FILES);
+	const char *bucket_id, *prefix;
+	int64_t seconds;
+	struct b2_error error;
+	if (!key || !body_string_required(req, body, "bucketId", &bucket_id) ||
+	    !body_string_required(req, body, "fileNamePrefix", &prefix) ||
+	    !body_integer(req, body, "validDurationInSeconds", -1, &seconds))
+		return;
+	if (seconds < 1 || seconds > 604800) {
+		reply_error(req, 400, "bad_request",
+			    "validDurationInSeconds must be between 1 and 604800 (one week)");
+		return;
+	}
+	if (!store_check_bucket(key, bucket_id, &error)) {
+		reply_b2_error(req, &error);
+		return;
+	}
+	if (!key_allows_name(key, prefix)) {
+		reply_error(req, 401, "unauthorized", "The prefix is outside the key's name prefix");
+		return;
+	}
+	json_object *buckets = store_list_buckets(key, bucket_id, NULL,
+						  BUCKET_ALL_PUBLIC | BUCKET_ALL_PRIVATE | BUCKET_SNAPSHOT);
+	json_object *list = json_object_object_get(buckets, "buckets");
+	json_object *name = json_object_object_get(json_object_array_get_idx(list, 0), "bucketName");
+	char token[96];
+	auth_issue_download_token(key, name ? json_object_get_string(name) : "", prefix, seconds * 1000, token,
+				  sizeof token);
+	json_object_put(buckets);
+	json_object *result = json_object_new_object();
+	json_object_object_add(result, "bucketId", json_object_new_string(bucket_id));
+	json_object_object_add(result, "fileNamePrefix", json_object_new_string(prefix));
+	json_object_object_add(result, "authorizationToken", json_object_new_string(token));
+	reply_json(req, 200, result);
+}
+
 static void list_files(struct request *req, json_object *body, bool all_versions)
 {
 	const struct key *key = require_account(req, CAP_LIST_FILES);

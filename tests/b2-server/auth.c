@@ -31,7 +31,10 @@ struct token {
 	const struct key *key;
 	int64_t expires_ms;
 	bool is_upload;
+	bool is_download;            /* b2_get_download_authorization: bucket + name prefix */
 	bool busy;                   /* an upload is running with this token */
+	char bucket_name[64];
+	char *prefix;
 	char url_id[24];
 	char target_id[96];
 };
@@ -42,7 +45,10 @@ static struct lh_table *tokens; /* token string → struct token */
 static void free_token_entry(struct lh_entry *entry)
 {
 	free((void *)lh_entry_k(entry));
-	free(lh_entry_v(entry));
+	struct token *token = lh_entry_v(entry);
+	if (token)
+		free(token->prefix);
+	free(token);
 }
 
 static struct lh_table *token_table(void)
@@ -222,7 +228,38 @@ enum token_status auth_check_account_token(const char *text, const struct key **
 	enum token_status status = TOKEN_BAD;
 	pthread_mutex_lock(&token_lock);
 	struct token *token = find_token(text);
-	if (token && !token->is_upload) {
+	if (token && !token->is_upload && !token->is_download) {
+		status = token->expires_ms <= now_ms() ? TOKEN_EXPIRED : TOKEN_OK;
+		*key = token->key;
+	}
+	pthread_mutex_unlock(&token_lock);
+	return status;
+}
+
+void auth_issue_download_token(const struct key *key, const char *bucket_name, const char *prefix,
+			       int64_t ttl_ms, char *text, size_t text_size)
+{
+	char random[65];
+	random_hex(random, 24);
+	snprintf(text, text_size, "3_%s_dnld", random);
+	struct token *token = calloc(1, sizeof *token);
+	if (!token || !(token->prefix = strdup(prefix)))
+		abort();
+	token->key = key;
+	token->is_download = true;
+	token->expires_ms = now_ms() + ttl_ms;
+	snprintf(token->bucket_name, sizeof token->bucket_name, "%s", bucket_name);
+	insert_token(text, token);
+}
+
+enum token_status auth_check_download_token(const char *text, const char *bucket_name,
+					    const char *file_name, const struct key **key)
+{
+	enum token_status status = TOKEN_BAD;
+	pthread_mutex_lock(&token_lock);
+	struct token *token = text ? find_token(text) : NULL;
+	if (token && token->is_download && strcmp(token->bucket_name, bucket_name) == 0 &&
+	    strncmp(file_name, token->prefix, strlen(token->prefix)) == 0) {
 		status = token->expires_ms <= now_ms() ? TOKEN_EXPIRED : TOKEN_OK;
 		*key = token->key;
 	}

@@ -56,6 +56,15 @@ enum token_status auth_begin_upload(const char *token, const char *url_id, const
 				    const struct key **key);
 void auth_end_upload(const char *token);
 
+/* A download authorization (b2_get_download_authorization): reads names starting with prefix in
+ * one bucket, for ttl_ms. */
+void auth_issue_download_token(const struct key *key, const char *bucket_name, const char *prefix,
+			       int64_t ttl_ms, char *token, size_t token_size);
+/* TOKEN_OK (and *key, the issuing key) when token is a download authorization that covers
+ * bucket_name/file_name; TOKEN_BAD when it is none or covers something else. */
+enum token_status auth_check_download_token(const char *token, const char *bucket_name,
+					    const char *file_name, const struct key **key);
+
 /* Control API: every account / upload token issued so far expires now. */
 void auth_expire_account_tokens(void);
 void auth_expire_upload_tokens(void);

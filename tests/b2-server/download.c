@@ -182,14 +182,23 @@ static void send_content(struct request *req, struct content *content)
 	free(encoded_name);
 }
 
-/* The account token from the header, else from ?Authorization=. */
-static const struct key *download_key(struct request *req)
+/* The account token from the header, else from ?Authorization=; by name (bucket_name and
+ * file_name given) also a download authorization covering that name. */
+static const struct key *download_key(struct request *req, const char *bucket_name,
+				      const char *file_name)
 {
 	const char *token = request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
 	char *from_query = NULL;
 	if (!token && request_query(req, "Authorization"))
 		token = from_query = percent_decode(request_query(req, "Authorization"), true);
-	const struct key *key = require_token(req, token, CAP_READ_FILES);
+	const struct key *key = NULL;
+	enum token_status shared = bucket_name && file_name
+					   ? auth_check_download_token(token, bucket_name, file_name, &key)
+					   : TOKEN_BAD;
+	if (shared == TOKEN_EXPIRED)
+		reply_error(req, 401, "expired_auth_token", "Authorization token has expired");
+	else if (shared != TOKEN_OK)
+		key = require_token(req, token, CAP_READ_FILES);
 	free(from_query);
 	return key;
 }
@@ -207,7 +216,7 @@ void handle_download_file_by_name(struct request *req)
 	}
 	char *bucket_name = strndup(req->path_rest, (size_t)(slash - req->path_rest));
 	char *file_name = percent_decode(slash + 1, true);
-	const struct key *key = download_key(req);
+	const struct key *key = download_key(req, bucket_name, file_name);
 	struct b2_error error;
 	if (!key) {
 		/* answered */
@@ -229,7 +238,7 @@ void handle_download_file_by_id(struct request *req, json_object *body)
 	const char *file_id;
 	if (!body_string_required(req, body, "fileId", &file_id))
 		return;
-	const struct key *key = download_key(req);
+	const struct key *key = download_key(req, NULL, NULL);
 	if (!key)
 		return;
 	struct b2_error error;

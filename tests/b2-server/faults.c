@@ -13,6 +13,7 @@ static const char *const api_names[API_COUNT] = {
 	[API_LIST_BUCKETS] = "b2_list_buckets",
 	[API_CREATE_BUCKET] = "b2_create_bucket",
 	[API_DELETE_BUCKET] = "b2_delete_bucket",
+	[API_GET_DOWNLOAD_AUTHORIZATION] = "b2_get_download_authorization",
 	[API_GET_UPLOAD_URL] = "b2_get_upload_url",
 	[API_UPLOAD_FILE] = "b2_upload_file",
 	[API_START_LARGE_FILE] = "b2_start_large_file",

@@ -32,6 +32,7 @@ enum b2_api {
 	API_HIDE_FILE,
 	API_COPY_FILE,
 	API_COPY_PART,
+	API_GET_DOWNLOAD_AUTHORIZATION,
 	API_CONTROL,                 /* /_test/: never counted, never failed */
 	API_COUNT
 };

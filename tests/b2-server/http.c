@@ -43,6 +43,7 @@ static const struct {
 	{API_HIDE_FILE, handle_hide_file},
 	{API_COPY_FILE, handle_copy_file},
 	{API_COPY_PART, handle_copy_part},
+	{API_GET_DOWNLOAD_AUTHORIZATION, handle_get_download_authorization},
 	{API_CONTROL, handle_control},
 };
 

@@ -74,7 +74,7 @@ json_handler handle_authorize_account, handle_list_buckets, handle_create_bucket
 	handle_delete_file_version, handle_copy_file, handle_copy_part,
 	handle_start_large_file, handle_get_upload_part_url, handle_finish_large_file,
 	handle_cancel_large_file, handle_list_unfinished_large_files, handle_list_parts,
-	handle_download_file_by_id;
+	handle_download_file_by_id, handle_get_download_authorization;
 
 /* Downloads by name: GET|HEAD /file/<bucket>/<name>. */
 void handle_download_file_by_name(struct request *req);
