@@ -18,6 +18,7 @@
 #include "host.h"
 #include "loader.h"
 #include "options.h"
+#include "paths.h"
 
 #ifndef STOR_PKGLIBDIR
 #error "STOR_PKGLIBDIR must name the installed plugin directory"
