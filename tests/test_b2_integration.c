@@ -668,6 +668,20 @@ static void dot_segments_reach_exactly_that_name(void **state)
     free(secret);
 }
 
+/* Missing credentials are an authentication failure (exit 4) that names the missing variable. */
+static void missing_credentials_name_the_variable(void **state)
+{
+    struct test_run run = stor_b2_as("", "some-secret", "ls", "test-bucket");
+    assert_int_equal(run.status, 4);
+    if (!strstr(run.err, "B2_APPLICATION_KEY_ID is not set") || strstr(run.err, "B2_APPLICATION_KEY is"))
+        fail_msg("stderr: %s", run.err);
+    test_run_free(&run);
+    run = stor_b2_as("some-id", "", "ls", "test-bucket");
+    assert_int_equal(run.status, 4);
+    assert_non_null(strstr(run.err, "B2_APPLICATION_KEY is not set"));
+    test_run_free(&run);
+}
+
 static void rclone_reads_what_stor_wrote_and_back(void **state)
 {
     assert_int_equal(access("/usr/bin/rclone", X_OK), 0); /* CI installs Debian's rclone */
@@ -715,6 +729,7 @@ int main(void)
         T(one_file_failing_for_good_is_a_partial_failure),
         cmocka_unit_test_setup_teardown(dot_segments_reach_exactly_that_name,
                                         setup_with_restricted_key, teardown),
+        T(missing_credentials_name_the_variable),
         T(rclone_reads_what_stor_wrote_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -304,9 +304,14 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
     if (key_file)
         return read_key_file(key_file, config, plugin, err);
     const char *id = getenv("B2_APPLICATION_KEY_ID"), *key = getenv("B2_APPLICATION_KEY");
-    if (!id || !*id || !key || !*key)
-        return stor_fail(err, STOR_EINVAL, "no B2 credentials: set B2_APPLICATION_KEY_ID and "
-                         "B2_APPLICATION_KEY, or use -o key_file=PATH");
+    int no_id = !id || !*id, no_key = !key || !*key;
+    if (no_id || no_key) /* an authentication failure (exit 4), naming what is missing */
+        return stor_fail(err, STOR_EAUTH, "no B2 credentials: %s %s not set (set both, or use -o "
+                         "key_file=PATH)",
+                         no_id && no_key ? "B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY"
+                         : no_id         ? "B2_APPLICATION_KEY_ID"
+                                         : "B2_APPLICATION_KEY",
+                         no_id && no_key ? "are" : "is");
     config->key_id = strdup(id);
     config->key = strdup(key);
     return config->key_id && config->key ? STOR_OK : stor_fail(err, STOR_EINTERNAL, "out of memory");
