@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -161,20 +162,63 @@ static void print_command_help(const struct command *c)
     printf("usage: stor [GLOBAL OPTIONS] %s %s\n\n%s\n", c->name, c->args, c->help);
 }
 
+/* The terminal's width for help text: $COLUMNS, else the terminal's, else 80. */
+static int help_width(void)
+{
+    const char *columns = getenv("COLUMNS");
+    int width = columns ? atoi(columns) : 0;
+    struct winsize size;
+    if (width <= 0 && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0)
+        width = size.ws_col;
+    return width >= 40 ? width : 80;
+}
+
+/* text wrapped at word boundaries to width; continued lines (and those after a newline in
+ * text) are indented by indent columns. The cursor starts at column. */
+static void print_wrapped(const char *text, int column, int indent, int width)
+{
+    int line_empty = 1; /* no word yet on this line */
+    for (;;) {
+        while (*text == ' ')
+            text++;
+        if (!*text)
+            break;
+        if (*text == '\n' || (!line_empty && column + 1 + (int)strcspn(text, " \n") > width)) {
+            printf("\n%*s", indent, "");
+            column = indent;
+            line_empty = 1;
+            text += *text == '\n';
+            continue;
+        }
+        size_t word = strcspn(text, " \n");
+        column += printf("%s%.*s", line_empty ? "" : " ", (int)word, text);
+        text += word;
+        line_empty = 0;
+    }
+    putchar('\n');
+}
+
 static void print_backend_help(const struct stor_plugin *plugin)
 {
     const struct stor_backend *b = &plugin->table;
-    printf("backend %s: %s\nplugin: %s (ABI %u)\n", b->name, b->description ? b->description : "",
-           plugin->path, b->abi_version);
+    int width = help_width();
+    print_wrapped(b->description ? b->description : "", printf("backend %s: ", b->name), 2, width);
+    printf("plugin: %s (ABI %u)\n", plugin->path, b->abi_version);
     if (b->options && b->options[0].key) {
-        char prefix[80];
+        char prefix[80], header[160];
         stor_env_name(b->name, "", prefix, sizeof prefix);
-        printf("\noptions (-o KEY=VALUE, or %sKEY in the environment):\n", prefix);
-        for (const struct stor_option_doc *o = b->options; o->key; o++)
-            printf("  %-18s %s\n", o->key, o->help ? o->help : "");
+        snprintf(header, sizeof header, "options (-o KEY=VALUE, or %s<KEY> in the environment):", prefix);
+        putchar('\n');
+        print_wrapped(header, 0, 2, width);
+        for (const struct stor_option_doc *o = b->options; o->key; o++) {
+            int at = printf("  %-18s ", o->key);
+            print_wrapped(o->help ? o->help : "", at, 21, width);
+        }
     }
-    if (b->notes)
-        printf("\n%s\n", b->notes);
+    if (b->notes) {
+        putchar('\n');
+        print_wrapped(b->notes, 0, 0, width);
+    }
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -396,7 +440,7 @@ static int run_command(const struct command *c, struct stor_session *s, char **a
     return stor_cmd_upload_target(s, args[0]);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     static const struct option long_options[] = {
         {"backend", required_argument, NULL, 'b'}, {"plugin-dir", required_argument, NULL, 'P'},
@@ -616,7 +660,15 @@ int main(int argc, char **argv)
     int code = run_command(command, &session, args + 1);
     plugin.table.close(instance);
     stor_plugin_unload(&plugin);
-    if (fflush(stdout) != 0 && code == STOR_EXIT_OK) {
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    int code = run(argc, argv);
+    /* Whatever printed it (a listing, --help, --version): output that did not reach its
+     * destination (a full disk, a closed pipe) is a failure. */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && code == STOR_EXIT_OK) {
         stor_error_line("cannot write output: %m");
         code = STOR_EXIT_FAILURE;
     }

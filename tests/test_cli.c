@@ -128,7 +128,7 @@ static void help_and_version(void **state)
 
     run = stor("--backend=local", "--help");
     assert_int_equal(run.status, 0);
-    assert_non_null(strstr(run.out, "STOR_LOCAL_KEY"));
+    assert_non_null(strstr(run.out, "STOR_LOCAL_<KEY>"));
     assert_non_null(strstr(run.out, "  root "));
     test_run_free(&run);
 }
@@ -625,10 +625,41 @@ static void names_are_utf8_and_printed_escaped(void **state)
     free(local);
 }
 
+/* Help fits the terminal (COLUMNS), and output that cannot be written is a failure, not exit 0. */
+static void help_is_wrapped_and_its_write_errors_count(void **state)
+{
+    char plugin_dir[4200];
+    snprintf(plugin_dir, sizeof plugin_dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
+    const char *argv[] = {test_build_path("stor"), "--backend=local", "--help", NULL};
+    static char binary[4096];
+    snprintf(binary, sizeof binary, "%s", argv[0]);
+    argv[0] = binary;
+    const char *env[] = {"COLUMNS=60", fx->home_env, NULL};
+    struct test_run run = test_run(argv, env, NULL);
+    assert_int_equal(run.status, 0);
+    for (const char *line = run.out; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t length = end ? (size_t)(end - line) : strlen(line);
+        if (length > 60 && memchr(line, ' ', length))
+            fail_msg("a help line of %zu columns: %.*s", length, (int)length, line);
+        line += length + (end != NULL);
+    }
+    test_run_free(&run);
+    char stor_env[4200];
+    snprintf(stor_env, sizeof stor_env, "STOR=%s", binary);
+    const char *full[] = {"/bin/sh", "-c", "\"$STOR\" --help >/dev/full", NULL};
+    const char *full_env[] = {stor_env, fx->home_env, NULL};
+    run = test_run(full, full_env, NULL);
+    assert_int_equal(run.status, 1);
+    assert_one_error_line(&run, "cannot write output");
+    test_run_free(&run);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
+        T(help_is_wrapped_and_its_write_errors_count),
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),
