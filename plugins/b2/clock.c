@@ -21,22 +21,28 @@ static void system_sleep_ms(void *context, int64_t ms)
         ;
 }
 
-/* Jitter only has to keep clients out of step, not be unpredictable: xorshift32 per thread. */
+/* Jitter only has to keep clients out of step, not be unpredictable: one xorshift32 shared by
+ * every thread, advanced atomically. (A __thread state here lived in dynamic TLS of the dlopen'ed
+ * plugin, which LeakSanitizer's exit-time scan crashed on: "Tracer caught signal 11".) */
+static uint32_t random_state;
+
 static uint32_t system_random(void *context)
 {
     (void)context;
-    static __thread uint32_t state;
-    if (state == 0) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        state = (uint32_t)now.tv_nsec ^ (uint32_t)(uintptr_t)&state ^ 0x9e3779b9u;
-        if (state == 0)
-            state = 1;
-    }
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    return state;
+    uint32_t old = __atomic_load_n(&random_state, __ATOMIC_RELAXED), next;
+    do {
+        next = old;
+        if (next == 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            next = ((uint32_t)now.tv_nsec ^ 0x9e3779b9u) | 1;
+        }
+        next ^= next << 13;
+        next ^= next >> 17;
+        next ^= next << 5;
+    } while (!__atomic_compare_exchange_n(&random_state, &old, next, 1, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return next;
 }
 
 struct b2_clock b2_clock_system(void)
