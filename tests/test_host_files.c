@@ -114,16 +114,13 @@ static void get_writes_into_a_fifo(void **state)
     store("b/k", "through the pipe");
     char *fifo = path_of("fifo"), *copy = path_of("copy");
     assert_int_equal(mkfifo(fifo, 0600), 0);
+    /* The reader is another program (exec'd at once: under valgrind a forked copy of this
+     * test would report the test's own heap as lost when it exits). */
     pid_t reader = fork();
     if (reader == 0) {
         alarm(30);
-        int in = open(fifo, O_RDONLY), out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        char buf[256];
-        ssize_t n;
-        while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-            if (write(out, buf, (size_t)n) != n)
-                _exit(1);
-        _exit(in >= 0 && out >= 0 ? 0 : 1);
+        execl("/bin/sh", "sh", "-c", "exec cat \"$0\" >\"$1\"", fifo, copy, (char *)NULL);
+        _exit(127);
     }
     expect_status(stor("get", "b/k", fifo), 0, NULL);
     int status;
