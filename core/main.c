@@ -203,7 +203,9 @@ static void print_backend_help(const struct stor_plugin *plugin)
     const struct stor_backend *b = &plugin->table;
     int width = help_width();
     print_wrapped(b->description ? b->description : "", printf("backend %s: ", b->name), 2, width);
-    printf("plugin: %s (ABI %u)\n", plugin->path, b->abi_version);
+    char origin[4200]; /* the path may be long: wrapped like the rest */
+    snprintf(origin, sizeof origin, "plugin: %s (ABI %u)", plugin->path, b->abi_version);
+    print_wrapped(origin, 0, 2, width);
     if (b->options && b->options[0].key) {
         char prefix[80], header[160];
         stor_env_name(b->name, "", prefix, sizeof prefix);

@@ -217,8 +217,9 @@ static void options_are_checked(void **state)
     assert_int_equal(open_with(test, (const char *[]){"upload_cutoff=6000000000", NULL}, &err), STOR_EINVAL);
     assert_int_equal(open_with(test, (const char *[]){"cache=maybe", NULL}, &err), STOR_EINVAL);
     assert_int_equal(open_with(test, (const char *[]){"retry_time=30", "timeout=5", NULL}, &err), STOR_OK);
-    unsetenv("B2_APPLICATION_KEY");
-    assert_int_equal(open_with(test, (const char *[]){NULL}, &err), STOR_EINVAL);
+    unsetenv("B2_APPLICATION_KEY"); /* missing credentials are an authentication failure */
+    assert_int_equal(open_with(test, (const char *[]){NULL}, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "B2_APPLICATION_KEY is not set"));
     assert_non_null(strstr(err.message, "key_file"));
     setenv("B2_APPLICATION_KEY", FAKE_KEY, 1);
 }
