@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stor/plugin.h"
@@ -380,6 +382,102 @@ static void unknown_options_are_refused_by_name(void **state)
     assert_non_null(strstr(err.message, "unknown option 'colour'"));
 }
 
+/* Links planted below the root — as a bucket, a key's directory or an object — are never
+ * followed: nothing outside the root is read, written or removed through them. */
+static void links_below_the_root_are_never_followed(void **state)
+{
+    struct fixture *f = *state;
+    char *outside = test_mkdtemp(), path[4096], link[4096];
+    snprintf(path, sizeof path, "%s/secret", outside);
+    test_write_file(path, "outside", 7);
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "real", "x", &seen, &err), STOR_OK);
+
+    snprintf(link, sizeof link, "%s/linked", f->root); /* a bucket that is a link */
+    assert_int_equal(symlink(outside, link), 0);
+    assert_int_equal(put_bytes(f, "linked", "new", "x", &seen, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "symbolic link"));
+    enum stor_status status;
+    assert_null(get_bytes(f, "linked", "secret", &status));
+    assert_int_equal(status, STOR_ENOTFOUND);
+    struct collected c = {""};
+    assert_int_not_equal(local->list(f->instance, "linked", "", 0, collect, &c, &err), STOR_OK);
+    assert_string_equal(c.keys, "");
+    assert_int_equal(local->remove(f->instance, "linked", "secret", &err), STOR_ENOTFOUND);
+
+    snprintf(link, sizeof link, "%s/demo/dir", f->root); /* a key's directory that is a link */
+    assert_int_equal(symlink(outside, link), 0);
+    assert_int_equal(put_bytes(f, "demo", "dir/new", "x", &seen, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "symbolic link"));
+    assert_null(get_bytes(f, "demo", "dir/secret", &status));
+    assert_int_equal(status, STOR_ENOTFOUND);
+    assert_int_equal(local->remove(f->instance, "demo", "dir/secret", &err), STOR_ENOTFOUND);
+    assert_int_not_equal(local->list(f->instance, "demo", "dir/", 0, collect, &c, &err), STOR_OK);
+    list(f, "", STOR_LIST_RECURSIVE, "real "); /* the link is not a prefix, nor walked */
+
+    snprintf(link, sizeof link, "%s/demo/leaf", f->root); /* an object that is a link */
+    assert_int_equal(symlink(path, link), 0);
+    assert_null(get_bytes(f, "demo", "leaf", &status));
+    assert_int_equal(status, STOR_ENOTFOUND);
+    assert_int_equal(local->remove(f->instance, "demo", "leaf", &err), STOR_ENOTFOUND);
+    assert_int_equal(put_bytes(f, "demo", "leaf", "stored", &seen, &err), STOR_OK);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISREG(st.st_mode)); /* the link itself was replaced */
+
+    char *kept = test_read_file(path, NULL);
+    assert_string_equal(kept, "outside");
+    free(kept);
+    assert_int_equal(test_count_names(outside, "new"), 0);
+    test_rmtree(outside);
+    free(outside);
+}
+
+/* A FIFO planted as an object is not one: get says so at once instead of hanging in open. */
+static void special_files_are_not_objects(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "real", "x", &seen, &err), STOR_OK);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/demo/fifo", f->root);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    enum stor_status status;
+    assert_null(get_bytes(f, "demo", "fifo", &status));
+    assert_int_equal(status, STOR_ENOTFOUND);
+    assert_int_equal(local->remove(f->instance, "demo", "fifo", &err), STOR_ENOTFOUND);
+    list(f, "", 0, "real ");
+}
+
+/* A put killed mid-write leaves no temporary file behind (it had no name yet). */
+static void a_killed_put_leaves_nothing_behind(void **state)
+{
+    struct fixture *f = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        close(fds[1]);
+        struct stor_error err = {""};
+        local->put(f->instance, "demo", "k", fds[0], NULL, NULL, &err);
+        _exit(0);
+    }
+    close(fds[0]);
+    char block[65536] = {0};
+    assert_int_equal(write(fds[1], block, sizeof block), (ssize_t)sizeof block);
+    for (int i = 0; i < 1000 && test_count_names(f->root, "demo") == 0; i++)
+        usleep(2000); /* until the child has made the bucket and is writing */
+    usleep(20000);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    close(fds[1]);
+    assert_int_equal(test_count_names(f->root, "demo"), 1);
+    assert_int_equal(test_count_names(f->root, ".stor-tmp-"), 0);
+    list(f, "", STOR_LIST_RECURSIVE, "");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -397,6 +495,9 @@ int main(void)
         T(remove_deletes_and_prunes_empty_prefixes),
         T(new_objects_follow_the_umask),
         T(upload_target_is_the_bucket_directory),
+        T(links_below_the_root_are_never_followed),
+        T(special_files_are_not_objects),
+        T(a_killed_put_leaves_nothing_behind),
         cmocka_unit_test(unknown_options_are_refused_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

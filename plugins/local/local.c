@@ -1,5 +1,6 @@
 /* local.c — the local backend: a bucket is a directory under a root, a key a file path below it.
- * Writes are atomic (temporary file, fsync, rename), so no reader ever sees half an object. */
+ * Writes are atomic (temporary file, fsync, rename), so no reader ever sees half an object; every
+ * path below the root is walked without following links (beneath.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,11 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "stor/plugin.h"
 
-#define TEMP_PREFIX ".stor-tmp-"
+#define TEMP_PREFIX LOCAL_TEMP_PREFIX
 #define COPY_BUFFER (256 * 1024)
-#define MAX_KEY 1024
+#define MAX_KEY LOCAL_MAX_KEY
 
 struct local {
     const struct stor_host *host;
@@ -94,40 +96,38 @@ static enum stor_status check_key(const char *key, struct stor_error *err)
     return check_key_path(key, 0, err);
 }
 
-static enum stor_status object_path(const struct local *self, const char *bucket, const char *key,
-                                    char *path, size_t size, struct stor_error *err)
+static enum stor_status check_names(const char *bucket, const char *key, struct stor_error *err)
 {
     enum stor_status status = check_bucket(bucket, err);
-    if (status == STOR_OK && key)
-        status = check_key(key, err);
-    if (status != STOR_OK)
-        return status;
-    int n = key ? snprintf(path, size, "%s/%s/%s", self->root, bucket, key)
-                : snprintf(path, size, "%s/%s", self->root, bucket);
-    if (n < 0 || (size_t)n >= size)
-        return stor_fail(err, STOR_EINVAL, "path for %s/%s is too long", bucket, key ? key : "");
-    return STOR_OK;
+    return status == STOR_OK && key ? check_key(key, err) : status;
 }
 
-/* mkdir -p for the parents of path (the last component is left alone). */
-static int make_parents(char *path)
+static size_t dirs_length(const char *key) /* "a/b/c" -> 4, the length of "a/b/" */
 {
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        struct stat st;
-        int rc = mkdir(path, 0777);
-        int e = errno;
-        if (rc != 0 && e == EEXIST && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
-            e = ENOTDIR; /* an object stands where a prefix is needed */
-        *p = '/';
-        if (rc != 0 && e != EEXIST) {
-            errno = e;
-            return -1;
-        }
-    }
-    return 0;
+    const char *slash = strrchr(key, '/');
+    return slash ? (size_t)(slash - key) + 1 : 0;
+}
+
+/* Why a walk to bucket/key's directory failed, as one error; `doing` is "store", "read"... */
+static enum stor_status walk_failed(const struct local *self, const struct local_chain *chain,
+                                    const char *bucket, const char *key, const char *doing,
+                                    struct stor_error *err)
+{
+    int e = errno;
+    if (chain->link)
+        return stor_fail(err, strcmp(doing, "store") == 0 ? STOR_EINVAL : STOR_ENOTFOUND,
+                         "cannot %s %s/%s: a symbolic link below %s stands in its path, and "
+                         "links below the root are never followed",
+                         doing, bucket, key ? key : "", self->root);
+    if (chain->depth <= 1 && (e == ENOENT || e == ENOTDIR))
+        return stor_fail(err, STOR_ENOTFOUND, "no bucket '%s' under %s", bucket, self->root);
+    if (e == ENOTDIR && strcmp(doing, "store") == 0)
+        return stor_fail(err, STOR_EINVAL, "cannot store %s/%s: a parent of it is an object",
+                         bucket, key);
+    if (e == ENOENT || e == ENOTDIR)
+        return stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key ? key : "");
+    return stor_fail(err, errno_status(e), "cannot %s %s/%s: %s", doing, bucket, key ? key : "",
+                     strerror(e));
 }
 
 static void sha1_hex(const unsigned char digest[20], char hex[41])
@@ -218,28 +218,29 @@ static enum stor_status local_put(void *instance, const char *bucket, const char
                                   stor_object_fn on_result, void *context, struct stor_error *err)
 {
     struct local *self = instance;
-    char path[PATH_MAX], temp[PATH_MAX + 32];
-    enum stor_status status = object_path(self, bucket, key, path, sizeof path, err);
+    enum stor_status status = check_names(bucket, key, err);
     if (status != STOR_OK)
         return status;
-
+    struct local_chain chain;
+    if (local_chain_open(&chain, self->root, bucket, key, dirs_length(key), 1) != 0) {
+        status = walk_failed(self, &chain, bucket, key, "store", err);
+        local_chain_close(&chain);
+        return status;
+    }
+    int dir = local_chain_last(&chain);
+    const char *leaf = key + dirs_length(key);
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return stor_fail(err, STOR_EINVAL, "cannot store %s/%s: it is a prefix of other keys",
-                         bucket, key);
-    if (make_parents(path) != 0)
-        return errno == ENOTDIR
-                   ? stor_fail(err, STOR_EINVAL, "cannot store %s/%s: a parent of it is an object",
-                               bucket, key)
-                   : stor_fail(err, errno_status(errno), "cannot store %s/%s: %s", bucket, key,
-                               strerror(errno));
-
-    const char *slash = strrchr(path, '/');
-    snprintf(temp, sizeof temp, "%.*s/" TEMP_PREFIX "XXXXXX", (int)(slash - path), path);
-    int out = mkostemp(temp, O_CLOEXEC);
-    if (out < 0)
-        return stor_fail(err, errno_status(errno), "cannot store %s/%s: %s", bucket, key,
-                         strerror(errno));
+    struct local_temp temp = {.fd = -1};
+    if (fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        status = stor_fail(err, STOR_EINVAL, "cannot store %s/%s: it is a prefix of other keys",
+                           bucket, key);
+    else if (local_temp_create(&temp, dir) != 0)
+        status = stor_fail(err, errno_status(errno), "cannot store %s/%s: %s", bucket, key,
+                           strerror(errno));
+    if (status != STOR_OK) {
+        local_chain_close(&chain);
+        return status;
+    }
 
     uint64_t total = 0, copied = 0;
     struct stat in_st = {0};
@@ -248,60 +249,43 @@ static enum stor_status local_put(void *instance, const char *bucket, const char
         total = (uint64_t)(in_st.st_size - (pos > 0 ? pos : 0));
     }
     char sha1[41];
-    status = copy_stream(self, fd, out, key, total, sha1, &copied, err);
+    status = copy_stream(self, fd, temp.fd, key, total, sha1, &copied, err);
     if (status == STOR_OK && S_ISREG(in_st.st_mode)) {
         /* Keep the source's modification time, as B2's src_last_modified_millis does: ls shows
          * when the data changed, and --skip-existing can compare without hashing. */
         struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, in_st.st_mtim};
-        futimens(out, times);
+        futimens(temp.fd, times);
     }
-    if (status == STOR_OK && (fchmod(out, self->file_mode) != 0 || fsync(out) != 0))
+    if (status == STOR_OK && (fchmod(temp.fd, self->file_mode) != 0 || fsync(temp.fd) != 0))
         status = stor_fail(err, STOR_EIO, "cannot store %s/%s: %s", bucket, key, strerror(errno));
-    if (close(out) != 0 && status == STOR_OK)
-        status = stor_fail(err, STOR_EIO, "cannot store %s/%s: %s", bucket, key, strerror(errno));
-    if (status == STOR_OK && rename(temp, path) != 0)
-        status = stor_fail(err, errno_status(errno), "cannot store %s/%s: %s", bucket, key,
-                           strerror(errno));
-    if (status != STOR_OK) {
-        unlink(temp);
-        return status;
+    if (status == STOR_OK && local_temp_commit(&temp, dir, leaf) != 0)
+        status = stor_fail(err, errno == EISDIR ? STOR_EINVAL : errno_status(errno),
+                           "cannot store %s/%s: %s", bucket, key, strerror(errno));
+    if (status == STOR_OK) {
+        fsync(dir); /* the rename is durable only once the directory entry is on disk */
+        if (fstat(temp.fd, &st) != 0)
+            status = stor_fail(err, STOR_EIO, "stored %s/%s but cannot stat it: %s", bucket, key,
+                               strerror(errno));
     }
-    /* The rename is durable only once the directory entry is on disk. */
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-        fsync(dir_fd);
-        close(dir_fd);
+    local_temp_discard(&temp, dir);
+    local_chain_close(&chain);
+    if (status == STOR_OK)
+        report(key, &st, sha1, on_result, context);
+    return status;
+}
+
+/* Opens the directory holding bucket/key (the bucket itself when key is NULL) without creating
+ * anything; on failure err says why and the chain is closed. */
+static enum stor_status open_existing(const struct local *self, const char *bucket,
+                                      const char *key, const char *doing,
+                                      struct local_chain *chain, struct stor_error *err)
+{
+    enum stor_status status = check_names(bucket, key, err);
+    if (status == STOR_OK &&
+        local_chain_open(chain, self->root, bucket, key, key ? dirs_length(key) : 0, 0) != 0) {
+        status = walk_failed(self, chain, bucket, key, doing, err);
+        local_chain_close(chain);
     }
-    if (stat(path, &st) != 0)
-        return stor_fail(err, STOR_EIO, "stored %s/%s but cannot stat it: %s", bucket, key,
-                         strerror(errno));
-    report(key, &st, sha1, on_result, context);
-    return STOR_OK;
-}
-
-static enum stor_status no_bucket(const struct local *self, const char *bucket,
-                                  struct stor_error *err)
-{
-    return stor_fail(err, STOR_ENOTFOUND, "no bucket '%s' under %s", bucket, self->root);
-}
-
-static int bucket_exists(const struct local *self, const char *bucket)
-{
-    char path[PATH_MAX];
-    struct stat st;
-    return snprintf(path, sizeof path, "%s/%s", self->root, bucket) < (int)sizeof path &&
-           stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* object_path for something that must already exist: the bucket is checked too. */
-static enum stor_status existing_path(const struct local *self, const char *bucket, const char *key,
-                                      char *path, size_t size, struct stor_error *err)
-{
-    enum stor_status status = object_path(self, bucket, key, path, size, err);
-    if (status == STOR_OK && !bucket_exists(self, bucket))
-        status = no_bucket(self, bucket, err);
     return status;
 }
 
@@ -309,20 +293,24 @@ static enum stor_status local_get(void *instance, const char *bucket, const char
                                   stor_object_fn on_result, void *context, struct stor_error *err)
 {
     struct local *self = instance;
-    char path[PATH_MAX];
-    enum stor_status status = existing_path(self, bucket, key, path, sizeof path, err);
+    struct local_chain chain;
+    enum stor_status status = open_existing(self, bucket, key, "read", &chain, err);
     if (status != STOR_OK)
         return status;
-    int in = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted as an object must not hang the open; it is refused below. */
+    int in = openat(local_chain_last(&chain), key + dirs_length(key),
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    local_chain_close(&chain);
     struct stat st;
     if (in < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
         int e = in < 0 ? errno : ENOENT;
         if (in >= 0)
             close(in);
-        if (e == ENOENT || e == ENOTDIR || e == EISDIR)
+        if (e == ENOENT || e == ENOTDIR || e == EISDIR || e == ELOOP)
             return stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
         return stor_fail(err, errno_status(e), "cannot read %s/%s: %s", bucket, key, strerror(e));
     }
+    fcntl(in, F_SETFL, fcntl(in, F_GETFL) & ~O_NONBLOCK);
     char sha1[41];
     uint64_t copied;
     status = copy_stream(self, in, fd, key, (uint64_t)st.st_size, sha1, &copied, err);
@@ -335,10 +323,11 @@ static enum stor_status local_get(void *instance, const char *bucket, const char
 }
 
 /* One directory entry of a listing; directories sort as "name/" so that the walk below emits
- * keys in ascending byte order, as B2 does. */
+ * keys in ascending byte order, as B2 does. Links and special files are not objects. */
 struct entry {
     char *sort_name;
     int is_dir;
+    int64_t size, mtime_ms;
 };
 
 static int compare_entries(const void *a, const void *b)
@@ -352,32 +341,37 @@ struct walk {
     void *context;
     int recursive;
     struct stor_error *err;
+    char key[MAX_KEY + 2]; /* the key prefix of the directory being read, then each name */
 };
 
-static enum stor_status walk_dir(struct walk *w, const char *dir, const char *key_prefix,
-                                 const char *leaf_prefix)
+/* Reads directory dir's entries that start with leaf_prefix, sorted; *count of them. */
+static enum stor_status read_entries(struct walk *w, int dir, const char *leaf_prefix,
+                                     struct entry **out, size_t *count)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT || errno == ENOTDIR
-                   ? STOR_OK
-                   : stor_fail(w->err, errno_status(errno), "cannot list %s: %s", dir, strerror(errno));
+    *out = NULL;
+    *count = 0;
+    int copy = dup(dir);
+    DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
+    if (!d) {
+        if (copy >= 0)
+            close(copy);
+        return stor_fail(w->err, errno_status(errno), "cannot list %s: %s", w->key, strerror(errno));
+    }
     struct entry *entries = NULL;
-    size_t count = 0, capacity = 0;
+    size_t n = 0, capacity = 0, key_len = strlen(w->key);
     enum stor_status status = STOR_OK;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         const char *name = de->d_name;
+        struct stat st;
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
             strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0 ||
-            strncmp(name, leaf_prefix, strlen(leaf_prefix)) != 0)
+            strncmp(name, leaf_prefix, strlen(leaf_prefix)) != 0 ||
+            key_len + strlen(name) + 1 > MAX_KEY || /* no key could name it */
+            fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
             continue;
-        struct stat st;
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
-            stat(path, &st) != 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
-            continue;
-        if (count == capacity) {
+        if (n == capacity) {
             capacity = capacity ? capacity * 2 : 64;
             struct entry *grown = realloc(entries, capacity * sizeof *entries);
             if (!grown) {
@@ -386,39 +380,50 @@ static enum stor_status walk_dir(struct walk *w, const char *dir, const char *ke
             }
             entries = grown;
         }
-        int is_dir = S_ISDIR(st.st_mode);
-        if (asprintf(&entries[count].sort_name, "%s%s", name, is_dir ? "/" : "") < 0) {
+        struct entry *e = &entries[n];
+        e->is_dir = S_ISDIR(st.st_mode);
+        e->size = st.st_size;
+        e->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (asprintf(&e->sort_name, "%s%s", name, e->is_dir ? "/" : "") < 0) {
             status = stor_fail(w->err, STOR_EINTERNAL, "out of memory");
             break;
         }
-        entries[count++].is_dir = is_dir;
+        n++;
     }
     closedir(d);
-    qsort(entries, count, sizeof *entries, compare_entries);
+    qsort(entries, n, sizeof *entries, compare_entries);
+    *out = entries;
+    *count = n;
+    return status;
+}
 
+static enum stor_status walk_dir(struct walk *w, int dir, const char *leaf_prefix)
+{
+    struct entry *entries;
+    size_t count, key_len = strlen(w->key);
+    enum stor_status status = read_entries(w, dir, leaf_prefix, &entries, &count);
     for (size_t i = 0; i < count && status == STOR_OK; i++) {
-        char key[PATH_MAX], path[PATH_MAX];
-        snprintf(key, sizeof key, "%s%s", key_prefix, entries[i].sort_name);
-        snprintf(path, sizeof path, "%s/%s", dir, entries[i].sort_name);
-        struct stat st;
-        if (entries[i].is_dir && w->recursive) {
-            status = walk_dir(w, path, key, "");
-        } else if (entries[i].is_dir) {
-            struct stor_object object = {.key = key, .is_prefix = 1, .size = -1, .mtime_ms = -1};
-            if (w->on_object(w->context, &object) != 0)
-                status = stor_fail(w->err, STOR_ECANCELLED, "listing stopped");
-        } else if (stat(path, &st) == 0) {
-            struct stor_object object = {
-                .key = key,
-                .size = st.st_size,
-                .mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000,
-            };
+        struct entry *e = &entries[i];
+        snprintf(w->key + key_len, sizeof w->key - key_len, "%s", e->sort_name);
+        if (e->is_dir && w->recursive) {
+            size_t name_len = strlen(e->sort_name) - 1;
+            e->sort_name[name_len] = '\0'; /* the directory's own name, without "/" */
+            int child = openat(dir, e->sort_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (child >= 0) { /* gone or swapped for a link since it was read: skipped */
+                status = walk_dir(w, child, "");
+                close(child);
+            }
+        } else {
+            struct stor_object object = {.key = w->key, .is_prefix = e->is_dir,
+                                         .size = e->is_dir ? -1 : e->size,
+                                         .mtime_ms = e->is_dir ? -1 : e->mtime_ms};
             if (w->on_object(w->context, &object) != 0)
                 status = stor_fail(w->err, STOR_ECANCELLED, "listing stopped");
         }
         if (status == STOR_OK && w->self->host->cancelled(w->self->host))
             status = stor_fail(w->err, STOR_ECANCELLED, "listing cancelled");
     }
+    w->key[key_len] = '\0';
     for (size_t i = 0; i < count; i++)
         free(entries[i].sort_name);
     free(entries);
@@ -430,48 +435,61 @@ static enum stor_status local_list(void *instance, const char *bucket, const cha
                                    struct stor_error *err)
 {
     struct local *self = instance;
-    char dir[PATH_MAX];
-    enum stor_status status = existing_path(self, bucket, NULL, dir, sizeof dir, err);
-    if (status != STOR_OK)
-        return status;
-
     /* "a/b/c" lists entries of directory a/b whose names start with "c". */
-    const char *slash = strrchr(prefix, '/');
-    size_t dir_len = slash ? (size_t)(slash - prefix) + 1 : 0;
-    char key_prefix[PATH_MAX];
-    snprintf(key_prefix, sizeof key_prefix, "%.*s", (int)dir_len, prefix);
-    if (dir_len && (status = check_key_path(key_prefix, 1, err)) != STOR_OK)
-        return status;
-    size_t n = strlen(dir);
-    if (snprintf(dir + n, sizeof dir - n, "/%s", key_prefix) >= (int)(sizeof dir - n))
-        return stor_fail(err, STOR_EINVAL, "prefix too long");
-    struct walk w = {self, on_object, context, (flags & STOR_LIST_RECURSIVE) != 0, err};
-    return walk_dir(&w, dir, key_prefix, prefix + dir_len);
+    size_t dir_len = dirs_length(prefix);
+    struct walk *w = calloc(1, sizeof *w);
+    if (!w)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    *w = (struct walk){self, on_object, context, (flags & STOR_LIST_RECURSIVE) != 0, err, ""};
+    enum stor_status status = STOR_OK;
+    if (dir_len > MAX_KEY)
+        status = stor_fail(err, STOR_EINVAL, "prefix too long");
+    else if (dir_len)
+        status = check_key_path(memcpy(w->key, prefix, dir_len), 1, err);
+    if (status == STOR_OK && (status = check_names(bucket, NULL, err)) == STOR_OK) {
+        struct local_chain chain;
+        if (local_chain_open(&chain, self->root, bucket, prefix, dir_len, 0) == 0)
+            status = walk_dir(w, local_chain_last(&chain), prefix + dir_len);
+        else if (chain.link || chain.depth <= 1 || (errno != ENOENT && errno != ENOTDIR))
+            status = walk_failed(self, &chain, bucket, w->key, "list", err);
+        local_chain_close(&chain); /* else a prefix with no directory: it lists nothing */
+    }
+    free(w);
+    return status;
 }
 
 static enum stor_status local_remove(void *instance, const char *bucket, const char *key,
                                      struct stor_error *err)
 {
     struct local *self = instance;
-    char path[PATH_MAX];
-    enum stor_status status = existing_path(self, bucket, key, path, sizeof path, err);
+    struct local_chain chain;
+    enum stor_status status = open_existing(self, bucket, key, "remove", &chain, err);
     if (status != STOR_OK)
         return status;
-    if (unlink(path) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR || errno == EPERM)
-            return stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
-        return stor_fail(err, errno_status(errno), "cannot remove %s/%s: %s", bucket, key,
-                         strerror(errno));
-    }
-    /* Prune directories the object alone kept alive, up to (not including) the bucket. */
-    size_t bucket_len = strlen(self->root) + 1 + strlen(bucket);
-    for (char *slash = strrchr(path, '/'); slash && (size_t)(slash - path) > bucket_len;
-         slash = strrchr(path, '/')) {
-        *slash = '\0';
-        if (rmdir(path) != 0)
+    int dir = local_chain_last(&chain);
+    const char *leaf = key + dirs_length(key);
+    struct stat st;
+    int e = fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0 ? errno
+            : !S_ISREG(st.st_mode)                         ? ENOENT /* links are not objects */
+            : unlinkat(dir, leaf, 0) != 0                  ? errno
+                                                           : 0;
+    if (e)
+        status = e == ENOENT ? stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key)
+                             : stor_fail(err, errno_status(e), "cannot remove %s/%s: %s", bucket,
+                                         key, strerror(e));
+    /* Prune the directories the object alone kept alive, deepest first, up to the bucket:
+     * directory j of the key is removed from fd[j], its parent in the chain. */
+    for (size_t j = chain.depth - 2; status == STOR_OK && j >= 1; j--) {
+        const char *name = key;
+        for (size_t k = 1; k < j; k++)
+            name = strchr(name, '/') + 1;
+        char segment[MAX_KEY + 1];
+        snprintf(segment, sizeof segment, "%.*s", (int)strcspn(name, "/"), name);
+        if (unlinkat(chain.fd[j], segment, AT_REMOVEDIR) != 0)
             break;
     }
-    return STOR_OK;
+    local_chain_close(&chain);
+    return status;
 }
 
 /* Upload targets for the local backend are the bucket directory as a file:// URL; no token. */
@@ -480,10 +498,14 @@ static enum stor_status local_get_upload_target(void *instance, const char *buck
                                                 struct stor_error *err)
 {
     struct local *self = instance;
-    char path[PATH_MAX];
-    enum stor_status status = existing_path(self, bucket, NULL, path, sizeof path, err);
+    struct local_chain chain;
+    enum stor_status status = open_existing(self, bucket, NULL, "use", &chain, err);
     if (status != STOR_OK)
         return status;
+    local_chain_close(&chain);
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", self->root, bucket) >= (int)sizeof path)
+        return stor_fail(err, STOR_EINVAL, "path for bucket %s is too long", bucket);
     char url[3 * PATH_MAX + 16] = "file://";
     size_t len = strlen(url);
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
