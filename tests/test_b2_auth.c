@@ -217,6 +217,18 @@ static void options_are_checked(void **state)
     assert_int_equal(open_with(test, (const char *[]){"upload_cutoff=6000000000", NULL}, &err), STOR_EINVAL);
     assert_int_equal(open_with(test, (const char *[]){"cache=maybe", NULL}, &err), STOR_EINVAL);
     assert_int_equal(open_with(test, (const char *[]){"retry_time=30", "timeout=5", NULL}, &err), STOR_OK);
+    /* A password in a URL option is refused without being echoed; plain http is worth a word. */
+    static const char *const with_userinfo[] = {"endpoint=https://me:hunter2secret@auth.test",
+                                                "download_url=http://me:hunter2secret@cdn.test/x",
+                                                "endpoint=https://auth.test/a b"};
+    for (size_t i = 0; i < sizeof with_userinfo / sizeof *with_userinfo; i++) {
+        assert_int_equal(open_with(test, (const char *[]){with_userinfo[i], NULL}, &err), STOR_EINVAL);
+        assert_null(strstr(err.message, "hunter2"));
+    }
+    assert_null(test->host.log ? strstr(test->host.log, "hunter2") : NULL);
+    assert_int_equal(open_with(test, (const char *[]){"download_url=http://cdn.test", NULL}, &err), STOR_OK);
+    assert_non_null(test->host.log);
+    assert_non_null(strstr(test->host.log, "download_url http://cdn.test is plain http"));
     unsetenv("B2_APPLICATION_KEY"); /* missing credentials are an authentication failure */
     assert_int_equal(open_with(test, (const char *[]){NULL}, &err), STOR_EAUTH);
     assert_non_null(strstr(err.message, "B2_APPLICATION_KEY is not set"));
@@ -623,6 +635,52 @@ static void concurrent_writers_keep_the_file_whole(void **state)
     assert_int_equal(files, 2);
 }
 
+/* The disk cache is bound to the key, not only its id: a wrong key finds the cache cold and is
+ * refused by B2, instead of "working" on the token the right key cached. */
+static void a_wrong_key_does_not_use_the_warm_cache(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    setenv("B2_APPLICATION_KEY", "wrong-secret-value", 1);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_EAUTH);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    setenv("B2_APPLICATION_KEY", FAKE_KEY, 1);
+    assert_int_equal(b2_test_restart(test, NULL), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* A writer killed between writing its temporary cache file and renaming it leaves the file; the
+ * next holder of the lock removes it (links and other files of the directory are left alone). */
+static void a_killed_writers_temporary_cache_file_is_removed(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    char stale[4200], link[4200], other[4200];
+    snprintf(stale, sizeof stale, "%s.Ab12Cd", b2_cache_path(test->plugin->cache));
+    snprintf(link, sizeof link, "%s.Ln12Ln", b2_cache_path(test->plugin->cache));
+    snprintf(other, sizeof other, "%s/keep.json.Ab12Cd", test->cache_dir);
+    write_text(stale, "{\"format\":1");
+    write_text(other, "mine");
+    assert_int_equal(symlink(other, link), 0);
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(other, F_OK), 0);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    unlink(link);
+    unlink(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -634,6 +692,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(token_is_refreshed_before_24_hours, setup, teardown),
         cmocka_unit_test_setup_teardown(refresh_is_single_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(options_are_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_wrong_key_does_not_use_the_warm_cache, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(a_killed_writers_temporary_cache_file_is_removed, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(key_file_and_endpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(cache_permissions_and_reuse, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(corrupt_cache_is_replaced, setup_cached, teardown),

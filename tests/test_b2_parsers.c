@@ -40,7 +40,7 @@ static void cache_with_null_fields_reads_as_empty(void **state)
     char directory[] = "/tmp/stor-test-parsers.XXXXXX", why[256];
     assert_non_null(mkdtemp(directory));
     struct b2_cache *cache =
-        b2_cache_open(directory, "https://api.example.com", "000key", why, sizeof why);
+        b2_cache_open(directory, "https://api.example.com", "000key", "the-key", why, sizeof why);
     assert_non_null(cache);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         int fd = open(b2_cache_path(cache), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -75,7 +75,7 @@ static void error_cut_mid_token_is_masked(void **state)
     struct b2_http_response response = {.outcome = B2_HTTP_COMPLETE, .status = 401,
                                         .body = body, .body_length = strlen(body)};
     struct b2_failure failure;
-    b2_failure_from_response(&response, TOKEN, &failure);
+    b2_failure_from_response(&response, NULL, TOKEN, &failure);
     assert_null(strstr(failure.message, "4_00226235"));
     assert_null(strstr(failure.code, "4_00226235"));
     assert_non_null(strstr(failure.message, "mmmm<token>"));
@@ -84,7 +84,7 @@ static void error_cut_mid_token_is_masked(void **state)
     snprintf(body, sizeof body, "{\"code\":\"bad_auth_token\",\"message\":\"token %s is bad\"}",
              TOKEN);
     response.body_length = strlen(body);
-    b2_failure_from_response(&response, TOKEN, &failure);
+    b2_failure_from_response(&response, NULL, TOKEN, &failure);
     assert_string_equal(failure.message, "token <token> is bad");
     assert_int_equal(failure.kind, B2_FAILURE_EXPIRED);
 }
@@ -127,7 +127,7 @@ static void expired_token_is_classified_before_redaction(void **state)
     struct b2_http_response response = {.outcome = B2_HTTP_COMPLETE, .status = 401, .body = body,
                                         .body_length = strlen(body)};
     struct b2_failure failure;
-    b2_failure_from_response(&response, "auth_token_1", &failure);
+    b2_failure_from_response(&response, NULL, "auth_token_1", &failure);
     assert_int_equal(failure.kind, B2_FAILURE_EXPIRED);
     assert_string_equal(failure.code, "expired_auth_token");
     assert_null(strstr(failure.message, "auth_token_1")); /* the printed words stay masked */
@@ -168,10 +168,31 @@ static void unsafe_tokens_and_urls_are_refused_when_received(void **state)
     json_object_put(root);
 }
 
+/* A server that echoes the application key, or the Basic-auth header it was sent, in the error
+ * of any call (not only b2_authorize_account) gets neither printed. */
+static void echoed_keys_are_masked_in_every_call(void **state)
+{
+    (void)state;
+    struct b2_test test;
+    assert_int_equal(b2_test_start(&test, NULL, 0), 0);
+    const char *basic = "a2V5LWlkLTAwMDE6U0VDUkVULWFwcGxpY2F0aW9uLWtleS0wMDAx"; /* id:key */
+    char answer[400];
+    snprintf(answer, sizeof answer, "{\"status\": 400, \"code\": \"bad_request\", \"message\": "
+             "\"you sent Basic %s and %s\"}", basic, FAKE_KEY);
+    fake_script(test.http, "b2_list_file_names", 400, NULL, answer);
+    struct stor_error err = {""};
+    assert_int_not_equal(b2_list(test.plugin, FAKE_BUCKET, "", 0, NULL, NULL, &err), STOR_OK);
+    assert_non_null(strstr(err.message, "you sent Basic"));
+    assert_null(strstr(err.message, basic));
+    assert_null(strstr(err.message, FAKE_KEY));
+    b2_test_stop(&test);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unsafe_tokens_and_urls_are_refused_when_received),
+        cmocka_unit_test(echoed_keys_are_masked_in_every_call),
         cmocka_unit_test(expired_token_is_classified_before_redaction),
         cmocka_unit_test(cache_with_null_fields_reads_as_empty),
         cmocka_unit_test(error_cut_mid_token_is_masked),

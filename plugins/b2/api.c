@@ -6,12 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* B2's words go into one-line messages the host prints: no control bytes, no secrets. */
-static void sanitize(char *text, const char *secret)
+/* Cuts one secret out of text, also where text ends partway through it. */
+static void mask_secret(char *text, const char *secret)
 {
-    for (char *c = text; *c; c++)
-        if ((unsigned char)*c < 32 || *c == 127)
-            *c = ' ';
     size_t secret_length = secret ? strlen(secret) : 0;
     if (secret_length < 8)
         return;
@@ -28,6 +25,19 @@ static void sanitize(char *text, const char *secret)
             memcpy(text + length - cut, mask, sizeof mask);
             break;
         }
+}
+
+/* B2's words go into one-line messages the host prints: no control bytes, no secrets. */
+static void sanitize(char *text, const struct b2_config *config, const char *token)
+{
+    for (char *c = text; *c; c++)
+        if ((unsigned char)*c < 32 || *c == 127)
+            *c = ' ';
+    mask_secret(text, token);
+    if (config) {
+        mask_secret(text, config->key);
+        mask_secret(text, config->key_basic);
+    }
 }
 
 static int64_t parse_retry_after(const char *value)
@@ -49,7 +59,8 @@ static int64_t parse_retry_after(const char *value)
     return seconds * 1000;
 }
 
-void b2_failure_from_response(const struct b2_http_response *response, const char *secret,
+void b2_failure_from_response(const struct b2_http_response *response,
+                              const struct b2_config *config, const char *token,
                               struct b2_failure *failure)
 {
     memset(failure, 0, sizeof *failure);
@@ -68,13 +79,13 @@ void b2_failure_from_response(const struct b2_http_response *response, const cha
     case B2_HTTP_TIMEOUT:
         failure->kind = B2_FAILURE_TRANSIENT;
         snprintf(failure->message, sizeof failure->message, "%s", response->error);
-        sanitize(failure->message, secret);
+        sanitize(failure->message, config, token);
         return;
     case B2_HTTP_LOCAL:
     case B2_HTTP_FAILED:
         failure->kind = B2_FAILURE_FATAL;
         snprintf(failure->message, sizeof failure->message, "%s", response->error);
-        sanitize(failure->message, secret);
+        sanitize(failure->message, config, token);
         return;
     }
     long status = response->status;
@@ -94,8 +105,8 @@ void b2_failure_from_response(const struct b2_http_response *response, const cha
     /* B2's codes are lower-case words with '_' (callers compare them: auth_token_limit...);
      * anything else in the field could carry what the server echoed, so it is masked. */
     if (strspn(failure->code, "abcdefghijklmnopqrstuvwxyz_") != strlen(failure->code))
-        sanitize(failure->code, secret);
-    sanitize(failure->message, secret);
+        sanitize(failure->code, config, token);
+    sanitize(failure->message, config, token);
 }
 
 /* "HTTP 503 service_unavailable: too busy" or the transport's words. */
@@ -323,7 +334,7 @@ enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
         b2_perform(plugin, transaction_class(call), &http_request, &http_response);
         free(url);
         free(authorization);
-        b2_failure_from_response(&http_response, credentials.token, failure);
+        b2_failure_from_response(&http_response, &plugin->config, credentials.token, failure);
         if (failure->kind == B2_FAILURE_NONE) {
             char why[B2_WHY_MAX];
             *response = b2_wire_parse(http_response.body, http_response.body_length, why);

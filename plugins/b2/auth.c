@@ -44,7 +44,7 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
         b2_perform(plugin, "class_c", &request, &response);
         free(url);
         struct b2_failure failure;
-        b2_failure_from_response(&response, plugin->config.key, &failure);
+        b2_failure_from_response(&response, &plugin->config, NULL, &failure);
         if (failure.kind == B2_FAILURE_NONE) {
             char why[B2_WHY_MAX];
             json_object *root = b2_wire_parse(response.body, response.body_length, why);

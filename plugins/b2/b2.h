@@ -31,6 +31,7 @@ struct b2_config {
     char *endpoint;         /* no trailing '/' */
     char *key_id;
     char *key;              /* secret */
+    char *key_basic;        /* secret: Base64 of "key_id:key", as Basic auth sends it */
     int retries;            /* tries of one API call */
     int64_t retry_time_ms;  /* and the time they may take */
     char *content_type;
@@ -106,8 +107,10 @@ struct b2_failure {
     int64_t retry_after_ms; /* -1 if none */
 };
 
-/* Classify a response; secret (the token that was sent) is cut out of B2's message. */
-void b2_failure_from_response(const struct b2_http_response *response, const char *secret,
+/* Classify a response. The token that was sent, and the account's key in each form (config may
+ * be NULL), are cut out of what B2 said: a server may echo any of them. */
+void b2_failure_from_response(const struct b2_http_response *response,
+                              const struct b2_config *config, const char *token,
                               struct b2_failure *failure);
 /* Report failure of call as the user should read it. capability: what call needs, or NULL. */
 enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const char *call,

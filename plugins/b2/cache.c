@@ -2,6 +2,7 @@
  * What goes into the JSON is decided by auth.c, bucket.c and pool.c; this file only keeps it safe. */
 #include "cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -21,6 +22,8 @@ struct b2_cache {
     char *directory;
     char *endpoint;
     char *key_id;
+    char key_check[65]; /* hex SHA-256 of the key: a wrong key never reads another's cache */
+    char *stem;         /* the file name without ".json" */
     b2_cache_warn_fn warn; /* or NULL */
     void *warn_context;
 };
@@ -62,27 +65,31 @@ static char *join(const char *a, const char *b)
     return asprintf(&joined, "%s%s", a, b) < 0 ? NULL : joined;
 }
 
-/* The file name: SHA-256 of endpoint and key id, so neither appears in a directory listing. */
-static int cache_file_stem(const char *endpoint, const char *key_id, char stem[64])
+/* Hex SHA-256 of a and b (with a NUL between), cut to hex_length digits. */
+static int sha256_hex(const char *a, const char *b, char *hex, size_t hex_length)
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_MD_CTX *context = EVP_MD_CTX_new();
     int ok = context && EVP_DigestInit_ex(context, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(context, endpoint, strlen(endpoint) + 1) == 1 &&
-             EVP_DigestUpdate(context, key_id, strlen(key_id)) == 1 &&
+             EVP_DigestUpdate(context, a, strlen(a) + 1) == 1 &&
+             EVP_DigestUpdate(context, b, strlen(b)) == 1 &&
              EVP_DigestFinal_ex(context, digest, &length) == 1;
     EVP_MD_CTX_free(context);
-    if (!ok)
-        return -1;
+    for (unsigned int i = 0; ok && i < length && 2 * i < hex_length; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return ok ? 0 : -1;
+}
+
+/* The file name: a hash of endpoint and key id, so neither appears in a directory listing. */
+static int cache_file_stem(const char *endpoint, const char *key_id, char stem[64])
+{
     strcpy(stem, "b2-");
-    for (unsigned int i = 0; i < 16; i++)
-        snprintf(stem + 3 + 2 * i, 3, "%02x", digest[i]);
-    return 0;
+    return sha256_hex(endpoint, key_id, stem + 3, 32);
 }
 
 struct b2_cache *b2_cache_open(const char *dir, const char *endpoint, const char *key_id,
-                               char *why, size_t why_size)
+                               const char *key, char *why, size_t why_size)
 {
     char *directory = NULL;
     const char *env;
@@ -117,7 +124,8 @@ struct b2_cache *b2_cache_open(const char *dir, const char *endpoint, const char
     }
     char stem[64];
     struct b2_cache *cache = calloc(1, sizeof *cache);
-    if (!cache || cache_file_stem(endpoint, key_id, stem) != 0) {
+    if (!cache || cache_file_stem(endpoint, key_id, stem) != 0 ||
+        sha256_hex("stor b2 cache key check", key, cache->key_check, 64) != 0) {
         free(cache);
         free(directory);
         snprintf(why, why_size, "out of memory");
@@ -130,7 +138,8 @@ struct b2_cache *b2_cache_open(const char *dir, const char *endpoint, const char
         cache->lock_path = NULL;
     cache->endpoint = strdup(endpoint);
     cache->key_id = strdup(key_id);
-    if (!cache->path || !cache->lock_path || !cache->endpoint || !cache->key_id) {
+    cache->stem = strdup(stem);
+    if (!cache->path || !cache->lock_path || !cache->endpoint || !cache->key_id || !cache->stem) {
         b2_cache_close(cache);
         snprintf(why, why_size, "out of memory");
         return NULL;
@@ -147,6 +156,7 @@ void b2_cache_close(struct b2_cache *cache)
     free(cache->directory);
     free(cache->endpoint);
     free(cache->key_id);
+    free(cache->stem);
     free(cache);
 }
 
@@ -176,11 +186,20 @@ static json_object *empty_root(const struct b2_cache *cache)
         json_object_object_add(root, "format", json_object_new_int(B2_CACHE_FORMAT));
         json_object_object_add(root, "endpoint", json_object_new_string(cache->endpoint));
         json_object_object_add(root, "keyId", json_object_new_string(cache->key_id));
+        json_object_object_add(root, "keyCheck", json_object_new_string(cache->key_check));
     }
     return root;
 }
 
-/* The cached root if the file is ours, safe, well formed and for this endpoint + key id. */
+static int string_member_is(json_object *root, const char *name, const char *expected)
+{
+    json_object *member;
+    return json_object_object_get_ex(root, name, &member) &&
+           json_object_is_type(member, json_type_string) && /* null: no string */
+           strcmp(json_object_get_string(member), expected) == 0;
+}
+
+/* The cached root if the file is ours, safe, well formed and for this endpoint, key id and key. */
 static json_object *read_root(const struct b2_cache *cache)
 {
     /* O_NONBLOCK: a FIFO put in its place must not hang us; it is refused below. */
@@ -223,12 +242,9 @@ static json_object *read_root(const struct b2_cache *cache)
     if (root && (!json_object_is_type(root, json_type_object) ||
                  !json_object_object_get_ex(root, "format", &member) ||
                  json_object_get_int(member) != B2_CACHE_FORMAT ||
-                 !json_object_object_get_ex(root, "endpoint", &member) ||
-                 !json_object_is_type(member, json_type_string) || /* null: no string */
-                 strcmp(json_object_get_string(member), cache->endpoint) != 0 ||
-                 !json_object_object_get_ex(root, "keyId", &member) ||
-                 !json_object_is_type(member, json_type_string) ||
-                 strcmp(json_object_get_string(member), cache->key_id) != 0)) {
+                 !string_member_is(root, "endpoint", cache->endpoint) ||
+                 !string_member_is(root, "keyId", cache->key_id) ||
+                 !string_member_is(root, "keyCheck", cache->key_check))) {
         json_object_put(root);
         root = NULL;
     }
@@ -265,6 +281,27 @@ static int write_root(const struct b2_cache *cache, json_object *root)
     return ok ? 0 : -1;
 }
 
+/* Temporary files of this cache left by a writer that was killed: only a lock holder writes
+ * one, so while we hold the lock every one there is stale. Removes ours, never through links. */
+static void remove_stale_temporaries(const struct b2_cache *cache)
+{
+    DIR *directory = opendir(cache->directory);
+    if (!directory)
+        return;
+    char prefix[80];
+    size_t prefix_length = (size_t)snprintf(prefix, sizeof prefix, "%s.json.", cache->stem);
+    struct dirent *entry;
+    while ((entry = readdir(directory)) != NULL) {
+        struct stat info;
+        if (strncmp(entry->d_name, prefix, prefix_length) == 0 &&
+            strlen(entry->d_name) == prefix_length + 6 &&
+            fstatat(dirfd(directory), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(info.st_mode) && info.st_uid == geteuid())
+            unlinkat(dirfd(directory), entry->d_name, 0);
+    }
+    closedir(directory);
+}
+
 int b2_cache_update(struct b2_cache *cache, b2_cache_update_fn update, void *context)
 {
     int lock_fd = open(cache->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -276,6 +313,7 @@ int b2_cache_update(struct b2_cache *cache, b2_cache_update_fn update, void *con
             return -1;
         }
     }
+    remove_stale_temporaries(cache);
     json_object *root = read_root(cache);
     if (!root)
         root = empty_root(cache);

@@ -8,11 +8,12 @@
 
 struct b2_cache;
 
-/* Open (creating the directory 0700) the cache for this endpoint and key id. dir is the
+/* Open (creating the directory 0700) the cache for this endpoint and key id; what it holds is
+ * bound to a hash of key, so another key with the same id reads it as empty. dir is the
  * directory to use, or NULL for $STOR_CACHE_DIR, $XDG_CACHE_HOME/stor, ~/.cache/stor. NULL when
  * there is no usable cache (why says which problem; the plugin then works from memory). */
 struct b2_cache *b2_cache_open(const char *dir, const char *endpoint, const char *key_id,
-                               char *why, size_t why_size);
+                               const char *key, char *why, size_t why_size);
 void b2_cache_close(struct b2_cache *cache);
 const char *b2_cache_path(const struct b2_cache *cache);
 /* Who hears, in one line naming the file and the reason, that an existing cache file was refused
@@ -20,7 +21,7 @@ const char *b2_cache_path(const struct b2_cache *cache);
 typedef void (*b2_cache_warn_fn)(void *context, const char *line);
 void b2_cache_on_warning(struct b2_cache *cache, b2_cache_warn_fn warn, void *context);
 
-/* Lock exclusively, read the file (an unreadable, corrupt, foreign or unsafe file reads as an
+/* Lock exclusively, remove temporary files a killed writer left, read the file (an unreadable, corrupt, foreign or unsafe file reads as an
  * empty cache), call update with the root object, and when update returns > 0 write the root
  * back atomically (temporary file + rename) before unlocking. Returns update's result, or -1 if
  * the lock cannot be taken. Other processes wait on the lock, so work done inside update (such

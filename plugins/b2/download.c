@@ -182,7 +182,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         free(url);
         free(authorization);
         struct b2_failure failure;
-        b2_failure_from_response(&response, credentials.token, &failure);
+        b2_failure_from_response(&response, &plugin->config, credentials.token, &failure);
         if (failure.kind == B2_FAILURE_NONE) {
             *kept = response;
             break;

@@ -2,6 +2,8 @@
  * the const vtable stor_plugin_entry returns. The operations live in upload.c, download.c, list.c. */
 #include "b2.h"
 
+#include <openssl/evp.h>
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +69,32 @@ static int parse_boolean(const char *text, int *value)
     return -1;
 }
 
+
+/* Keeps the key id and key, and the key's Basic-auth form (Base64 of "id:key"): a server that
+ * echoes the Authorization header back must not get it printed. */
+static enum stor_status set_credentials(struct b2_config *config, const char *id, const char *key,
+                                        struct stor_error *err)
+{
+    free(config->key_id);
+    if (config->key)
+        explicit_bzero(config->key, strlen(config->key));
+    free(config->key);
+    free(config->key_basic);
+    config->key_id = strdup(id);
+    config->key = strdup(key);
+    size_t plain_length = strlen(id) + 1 + strlen(key);
+    char *plain = malloc(plain_length + 1);
+    config->key_basic = malloc(4 * ((plain_length + 2) / 3) + 1);
+    if (plain && config->key_basic) {
+        snprintf(plain, plain_length + 1, "%s:%s", id, key);
+        EVP_EncodeBlock((unsigned char *)config->key_basic, (unsigned char *)plain, (int)plain_length);
+        explicit_bzero(plain, plain_length);
+    }
+    free(plain);
+    return config->key_id && config->key && config->key_basic
+               ? STOR_OK
+               : stor_fail(err, STOR_EINTERNAL, "out of memory");
+}
 /* A file-info key B2 accepts: <= 50 bytes of letters, digits and -_.~!#$%^&*'+`| ; "b2-" keys
  * are B2's own and only the five it knows pass. */
 static int info_name_valid(const char *name)
@@ -114,12 +142,9 @@ static enum stor_status read_key_file(const char *path, struct b2_config *config
     if (!id || !key || !*id || !*key)
         return stor_fail(err, STOR_EINVAL, "key_file %s must hold two lines: the application key "
                          "id, then the application key", path);
-    free(config->key_id);
-    free(config->key);
-    config->key_id = strdup(id);
-    config->key = strdup(key);
+    enum stor_status status = set_credentials(config, id, key, err);
     explicit_bzero(text, sizeof text);
-    return config->key_id && config->key ? STOR_OK : stor_fail(err, STOR_EINTERNAL, "out of memory");
+    return status;
 }
 
 /* ---- large-file options: transfers, part_size, upload_cutoff, resume ---- */
@@ -161,15 +186,45 @@ static int parse_large_file_option(struct b2_config *config, const char *name, c
     return 1;
 }
 
+/* ---- URL options: endpoint, download_url ---- */
+
+/* http(s), one line, and no user name or password in it: those would be echoed in messages
+ * and sent to every host; B2's credentials have their own variables. */
+static enum stor_status check_url_option(const char *name, const char *value,
+                                         struct stor_error *err)
+{
+    size_t scheme = strncmp(value, "https://", 8) == 0 ? 8 : strncmp(value, "http://", 7) == 0 ? 7 : 0;
+    if (!scheme)
+        return stor_fail(err, STOR_EINVAL, "option %s must be an http:// or https:// URL", name);
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        if (*c <= ' ' || *c == 127)
+            return stor_fail(err, STOR_EINVAL, "option %s: a URL has no spaces or control "
+                             "characters", name);
+    const char *authority = value + scheme;
+    if (memchr(authority, '@', strcspn(authority, "/?#")))
+        return stor_fail(err, STOR_EINVAL, "option %s must not hold a user name or password "
+                         "(the key goes in B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY or "
+                         "-o key_file)", name);
+    return STOR_OK;
+}
+
+/* Plain http is for test servers on this machine; anywhere else tokens travel in clear. */
+static void warn_if_plain_http(struct b2_plugin *plugin, const char *name, const char *url)
+{
+    if (url && strncmp(url, "http://", 7) == 0 && strncmp(url + 7, "127.0.0.1", 9) != 0 &&
+        strncmp(url + 7, "localhost", 9) != 0 && strncmp(url + 7, "[::1]", 5) != 0)
+        b2_log(plugin, STOR_LOG_WARN, "%s %s is plain http: %s travel unencrypted", name, url,
+               strcmp(name, "endpoint") == 0 ? "the key and tokens" : "the account's token and "
+               "the data");
+}
+
 /* ---- options of downloads and copies: 1 if name is one of them (status says how it went) ---- */
 static int download_option(struct b2_config *config, const char *name, const char *value,
                            enum stor_status *status, struct stor_error *err)
 {
     *status = STOR_OK;
     if (strcmp(name, "download_url") == 0) {
-        if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0)
-            *status = stor_fail(err, STOR_EINVAL, "option download_url must be an http:// or "
-                                "https:// URL");
+        *status = check_url_option(name, value, err);
         free(config->download_url);
         config->download_url = *status == STOR_OK ? strdup(value) : NULL;
         size_t length = config->download_url ? strlen(config->download_url) : 0;
@@ -222,14 +277,9 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
                              "every user (ps, shell history); set B2_APPLICATION_KEY_ID and "
                              "B2_APPLICATION_KEY, or use -o key_file=PATH", name);
         if (strcmp(name, "endpoint") == 0) {
-            if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0)
-                return stor_fail(err, STOR_EINVAL, "option endpoint must be an http:// or https:// URL");
+            if ((status = check_url_option(name, value, err)) != STOR_OK)
+                return status;
             endpoint = value;
-            /* Plain http is for test servers on this machine; anywhere else it is worth a word. */
-            if (strncmp(value, "http://", 7) == 0 && strncmp(value + 7, "127.0.0.1", 9) != 0 &&
-                strncmp(value + 7, "localhost", 9) != 0 && strncmp(value + 7, "[::1]", 5) != 0)
-                b2_log(plugin, STOR_LOG_WARN, "endpoint %s is plain http: the key and tokens "
-                       "travel unencrypted", value);
         } else if (strcmp(name, "key_file") == 0) {
             key_file = value;
         } else if (strcmp(name, "retries") == 0) {
@@ -300,6 +350,8 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
     size_t length = strlen(config->endpoint);
     while (length > 0 && config->endpoint[length - 1] == '/')
         config->endpoint[--length] = '\0';
+    warn_if_plain_http(plugin, "endpoint", config->endpoint);
+    warn_if_plain_http(plugin, "download_url", config->download_url);
 
     if (key_file)
         return read_key_file(key_file, config, plugin, err);
@@ -312,9 +364,7 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
                          : no_id         ? "B2_APPLICATION_KEY_ID"
                                          : "B2_APPLICATION_KEY",
                          no_id && no_key ? "are" : "is");
-    config->key_id = strdup(id);
-    config->key = strdup(key);
-    return config->key_id && config->key ? STOR_OK : stor_fail(err, STOR_EINTERNAL, "out of memory");
+    return set_credentials(config, id, key, err);
 }
 
 static void warn_about_cache(void *context, const char *line)
@@ -344,7 +394,8 @@ enum stor_status b2_plugin_create(const struct stor_host *host, const struct sto
     if (plugin->config.disk_cache) {
         char why[300];
         plugin->cache = b2_cache_open(plugin->config.cache_dir, plugin->config.endpoint,
-                                      plugin->config.key_id, why, sizeof why);
+                                      plugin->config.key_id, plugin->config.key, why,
+                                      sizeof why);
         if (!plugin->cache)
             b2_log(plugin, STOR_LOG_WARN, "no disk cache (%s): every run authorizes anew", why);
         else
@@ -374,6 +425,9 @@ void b2_plugin_destroy(struct b2_plugin *plugin)
     if (config->key)
         explicit_bzero(config->key, strlen(config->key));
     free(config->key);
+    if (config->key_basic)
+        explicit_bzero(config->key_basic, strlen(config->key_basic));
+    free(config->key_basic);
     free(config->content_type);
     free(config->cache_dir);
     free(config->download_url);

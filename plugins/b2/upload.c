@@ -332,7 +332,7 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
         b2_upload_free_lines(lines, line_count);
         if (reader.sha1.context)
             b2_sha1_abandon(&reader.sha1);
-        b2_failure_from_response(&response, target.token, &failure);
+        b2_failure_from_response(&response, &plugin->config, target.token, &failure);
         if (failure.kind == B2_FAILURE_NONE) {
             const char *sent_sha1 = hex_at_end ? reader.trailer : source->sha1;
             status = job->accept(plugin, job->context, &response, sent_sha1, err);

@@ -29,7 +29,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char directory[] = "/tmp/stor-fuzz-cache.XXXXXX", why[256];
     if (!mkdtemp(directory) || !(cache = b2_cache_open(directory, "https://api.example.com",
-                                                      "000fuzzkey", why, sizeof why)))
+                                                      "000fuzzkey", "fuzz-application-key", why,
+                                                      sizeof why)))
         abort();
     atexit(remove_directory);
     return 0;
