@@ -72,6 +72,8 @@ struct large_world {
     int part_delay_us;
     int misreported_part;        /* this part's answer names another SHA-1 than the one stored */
     int plain_http_part_urls;    /* b2_get_upload_part_url hands out http:// URLs */
+    int change_at_part;          /* before reading this part, another writer changes change_fd */
+    int change_fd;
     struct script scripts[8];
     int script_count;
     struct logged log[MAX_LOG];
@@ -300,6 +302,11 @@ static void upload_part(const struct b2_http_request *request, struct b2_http_re
     if (refused || expired) {
         set_error(response, 401, refused ? "bad_auth_token" : "expired_auth_token", "part token");
         return;
+    }
+    const char *part_text = header(request, "X-Bz-Part-Number");
+    if (lw->change_at_part && part_text && atoi(part_text) == lw->change_at_part) {
+        assert_int_equal(pwrite(lw->change_fd, "changed", 7, 0), 7);
+        futimens(lw->change_fd, NULL); /* its mtime is now */
     }
     char *buffer = malloc(1 << 16);
     struct b2_sha1 sha1;
@@ -1005,6 +1012,25 @@ static void failed_upload_without_resume_is_cancelled(void **state)
     assert_int_equal(result.calls, 0);
 }
 
+/* The file changes while its parts go up: B2 sees other bytes than were hashed. No later put
+ * could resume that upload (the file it was for is gone), so it is cancelled, and the error
+ * says the file changed (exit 1), not "run the same put again". */
+static void a_file_changed_during_upload_is_cancelled_not_kept(void **state)
+{
+    (void)state;
+    lw->change_fd = fx->fd;
+    lw->change_at_part = 1;
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "the file changed while it was uploaded"));
+    assert_non_null(strstr(err.message, "the partial upload was cancelled (the file changed)"));
+    assert_null(strstr(err.message, "run the same put again"));
+    assert_int_equal(count("b2_cancel_large_file"), 1);
+    assert_int_equal(lw->files[0].state, 2);
+    assert_int_equal(result.calls, 0);
+}
+
 static void no_resume_cancels_and_starts_again(void **state)
 {
     (void)state;
@@ -1251,6 +1277,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unlistable_key_uploads_without_resuming, setup, teardown),
         cmocka_unit_test_setup_teardown(no_resume_cancels_and_starts_again, setup_no_resume, teardown),
         cmocka_unit_test_setup_teardown(failed_upload_without_resume_is_cancelled, setup_no_resume, teardown),
+        cmocka_unit_test_setup_teardown(a_file_changed_during_upload_is_cancelled_not_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(lost_start_answer_is_found_not_started_again, setup, teardown),

@@ -417,6 +417,31 @@ static void upload_rejections_condemn_the_target(void **state)
     assert_string_equal(fake_request_header(fake_last(test->http, POD), "Authorization"), "upload-token-7");
 }
 
+/* B2 hashing other bytes than we did: from the caller's file (over 64 KiB, so sent from the
+ * file), the file changed under us: exit 1 saying so, not a usage error. From memory the bytes
+ * were damaged on the way: a fresh target and the same bytes again. */
+static void a_sha1_mismatch_says_the_file_changed(void **state)
+{
+    struct b2_test *test = *state;
+    struct result result = {0};
+    struct stor_error err;
+    size_t size = 200 << 10;
+    char *data = malloc(size);
+    memset(data, 'f', size);
+    int fd = fake_file(data, size);
+    free(data);
+    fake_script(test->http, POD, 400, NULL,
+                ERROR_BODY(400, "bad_request", "Sha1 did not match data received"));
+    assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "big", fd, on_result, &result, &err), STOR_EIO);
+    close(fd);
+    assert_non_null(strstr(err.message, "big: the file changed while it was uploaded"));
+    assert_int_equal(result.calls, 0);
+    fake_script(test->http, POD, 400, NULL,
+                ERROR_BODY(400, "bad_request", "Sha1 did not match data received"));
+    assert_int_equal(put_text(test, "small", "small", &result, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, GET_UPLOAD_URL), 2);
+}
+
 /* A file open with a known mtime (1600000000123 ms), for the lost-answer tests. */
 static int file_with_mtime(const char *text)
 {
@@ -750,6 +775,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(concurrent_expiry_reauthorizes_once, setup, teardown),
         cmocka_unit_test_setup_teardown(pod_503_gets_a_fresh_target, setup, teardown),
         cmocka_unit_test_setup_teardown(upload_rejections_condemn_the_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_sha1_mismatch_says_the_file_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(five_rejected_targets_give_up, setup, teardown),
         cmocka_unit_test_setup_teardown(unauthorized_upload_is_fatal_on_a_fresh_target, setup, teardown),
         cmocka_unit_test_setup_teardown(counters_reach_the_host, setup, teardown),

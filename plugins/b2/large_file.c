@@ -370,7 +370,10 @@ static enum stor_status send_part(struct large_upload *large, int index,
 
 static enum stor_status upload_part(struct large_upload *large, int index, struct stor_error *err)
 {
-    struct b2_upload_source part = {.fd = large->source->fd, .spool_fd = -1, .rest_fd = -1,
+    /* spool_fd only marks a spooled pipe as ours (upload.c tells it from the caller's file);
+     * its owner closes it. */
+    struct b2_upload_source part = {.fd = large->source->fd, .spool_fd = large->source->spool_fd,
+                                    .rest_fd = -1,
                                     .mtime_ms = -1, .length = part_length(large, index),
                                     .offset = large->source->offset + (int64_t)index * large->part_size};
     return send_part(large, index, &part, err);
@@ -788,18 +791,20 @@ static void append_to_error(struct stor_error *err, const char *text)
 }
 
 /* A failed upload's unfinished file: kept for the next put to resume (the default), else
- * cancelled, so that nothing half-written is left billed. The error says which. */
-static void keep_or_cancel(struct large_upload *large, int resumable, struct stor_error *err)
+ * cancelled, so that nothing half-written is left billed. The error says which. not_resumable:
+ * why no later put could resume it, or NULL. */
+static void keep_or_cancel(struct large_upload *large, const char *not_resumable,
+                           struct stor_error *err)
 {
     char text[400];
     struct stor_error ignored;
-    if (resumable && large->plugin->config.resume) {
+    if (!not_resumable && large->plugin->config.resume) {
         snprintf(text, sizeof text, "; the unfinished upload is kept: run the same put again to "
                  "resume it, or cancel it with: stor --backend=b2 cleanup %s/%s", large->bucket,
                  large->key);
     } else if (b2_cancel_large_file(large->plugin, large->file_id, &ignored) == STOR_OK) {
         snprintf(text, sizeof text, "; the partial upload was cancelled (%s)",
-                 resumable ? "resume=no" : "standard input cannot be resumed");
+                 not_resumable ? not_resumable : "resume=no");
     } else {
         snprintf(text, sizeof text, "; the partial upload is left: stor --backend=b2 cleanup "
                  "%s/%s removes it", large->bucket, large->key);
@@ -857,7 +862,7 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
     if (status == STOR_OK)
         status = finish_large_file(&large, on_result, context, err);
     if (status != STOR_OK && large.file_id)
-        keep_or_cancel(&large, 1, err);
+        keep_or_cancel(&large, b2_source_changed(source) ? "the file changed" : NULL, err);
     large_free(&large);
     return status;
 }
@@ -1078,7 +1083,7 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
     if (status == STOR_OK)
         status = finish_large_file(&large, on_result, context, err);
     if (status != STOR_OK && large.file_id)
-        keep_or_cancel(&large, 0, err); /* without the whole input nothing could resume it */
+        keep_or_cancel(&large, "standard input cannot be resumed", err);
     for (int i = 0; stream.slots && i < slot_count; i++)
         free(stream.slots[i].buffer);
     free(stream.slots);

@@ -51,6 +51,20 @@ ssize_t b2_source_read(const struct b2_upload_source *source, int64_t position, 
     return got > 0 ? got : -1; /* an error, or the file shrank since we measured it */
 }
 
+static int is_callers_file(const struct b2_upload_source *source)
+{
+    return source->fd >= 0 && source->fd != source->spool_fd;
+}
+
+int b2_source_changed(const struct b2_upload_source *source)
+{
+    struct stat info;
+    return is_callers_file(source) &&
+           (fstat(source->fd, &info) != 0 || info.st_size < source->offset + source->length ||
+            (source->mtime_ms >= 0 &&
+             (int64_t)info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000 != source->mtime_ms));
+}
+
 static ssize_t read_body(void *context, char *buffer, size_t size)
 {
     struct body_reader *reader = context;
@@ -358,8 +372,8 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
             break; /* the pod may still count the token as in use: dropped below */
         }
         if (failure.outcome == B2_HTTP_LOCAL) {
-            status = stor_fail(err, STOR_EIO, "%s: reading the input failed during the upload "
-                               "(did the file change?)", label);
+            status = stor_fail(err, STOR_EIO, "%s: reading the input failed during the upload%s",
+                               label, b2_source_changed(source) ? ": the file changed (it shrank)" : "");
             break;
         }
         if (failure.outcome == B2_HTTP_COMPLETE && failure.http_status == 429) {
@@ -384,8 +398,20 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
                                failure.message[0] ? failure.message : "unauthorized");
             break;
         }
+        /* B2 hashed other bytes than we did: from the caller's file, the file changed under us
+         * (a usage error it is not); from our own copy, the bytes were damaged on the way. */
+        int sha1_mismatch = failure.http_status == 400 &&
+                            strstr(failure.message, "Sha1 did not match") != NULL;
+        if (sha1_mismatch && is_callers_file(source)) {
+            status = stor_fail(err, STOR_EIO, "%s: the file changed while it was uploaded (B2 "
+                               "received other bytes than were hashed); put it again once it is "
+                               "no longer being written", label);
+            job->give_back(plugin, job->context, &target);
+            have_target = 0;
+            break;
+        }
         int condemned = failure.kind == B2_FAILURE_TRANSIENT || failure.kind == B2_FAILURE_EXPIRED ||
-                        failure.http_status == 401 || is_token_limit(&failure);
+                        failure.http_status == 401 || is_token_limit(&failure) || sha1_mismatch;
         if (!condemned) {
             status = b2_fail(plugin, err, job->call ? job->call : "b2_upload_file", &failure,
                              "writeFiles");

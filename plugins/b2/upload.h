@@ -53,6 +53,10 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
 ssize_t b2_source_read(const struct b2_upload_source *source, int64_t position, char *buffer,
                        size_t size);
 
+/* Whether source is the caller's own file and it is no longer what was measured (size or
+ * modification time differ): then what was hashed and what was sent may not agree. */
+int b2_source_changed(const struct b2_upload_source *source);
+
 /* Append a formatted header line to lines (malloc'd). 0, or -1 when full or out of memory. */
 int b2_upload_add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
