@@ -74,6 +74,7 @@ struct large_world {
     int plain_http_part_urls;    /* b2_get_upload_part_url hands out http:// URLs */
     int change_at_part;          /* before reading this part, another writer changes change_fd */
     int change_fd;
+    int finish_at_part;          /* before this part, another put finishes the unfinished file */
     struct script scripts[8];
     int script_count;
     struct logged log[MAX_LOG];
@@ -308,6 +309,13 @@ static void upload_part(const struct b2_http_request *request, struct b2_http_re
         assert_int_equal(pwrite(lw->change_fd, "changed", 7, 0), 7);
         futimens(lw->change_fd, NULL); /* its mtime is now */
     }
+    if (lw->finish_at_part && part_text && atoi(part_text) == lw->finish_at_part) {
+        pthread_mutex_lock(&lw->lock);
+        lw->files[0].state = 1;
+        lw->files[0].total = lw->files[0].parts[1].length + lw->files[0].parts[2].length +
+                             (request->content_length > 0 ? request->content_length : 0);
+        pthread_mutex_unlock(&lw->lock);
+    }
     char *buffer = malloc(1 << 16);
     struct b2_sha1 sha1;
     b2_sha1_init(&sha1);
@@ -334,7 +342,9 @@ static void upload_part(const struct b2_http_request *request, struct b2_http_re
             file = &lw->files[i]; /* the tests upload one large file at a time */
     if (!declared || strcmp(declared, hex) != 0 || length != request->content_length) {
         set_error(response, 400, "bad_request", "Sha1 did not match data received");
-    } else if (!file || number < 1 || number > MAX_PARTS) {
+    } else if (!file) {
+        set_error(response, 400, "bad_request", "No active upload for: 4_zlarge");
+    } else if (number < 1 || number > MAX_PARTS) {
         set_error(response, 400, "bad_request", "bad part");
     } else {
         file->parts[number].length = length;
@@ -1031,6 +1041,24 @@ static void a_file_changed_during_upload_is_cancelled_not_kept(void **state)
     assert_int_equal(result.calls, 0);
 }
 
+/* Two puts of one large file resume the same upload; the other one finishes it while this one
+ * still sends its last part, which B2 refuses ("No active upload"). The object is stored with
+ * these bytes: a success, found by looking, and nothing is cancelled. */
+static void a_file_another_put_finished_is_a_success(void **state)
+{
+    (void)state;
+    lw->finish_at_part = 3;
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_OK);
+    assert_int_equal(result.calls, 1);
+    assert_int_equal(result.size, SIZE);
+    assert_true(log_has("finished meanwhile, by another put of it"));
+    assert_int_equal(count("b2_get_file_info"), 1);
+    assert_int_equal(count("b2_cancel_large_file"), 0);
+    assert_int_equal(count("b2_finish_large_file"), 0);
+}
+
 static void no_resume_cancels_and_starts_again(void **state)
 {
     (void)state;
@@ -1278,6 +1306,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_resume_cancels_and_starts_again, setup_no_resume, teardown),
         cmocka_unit_test_setup_teardown(failed_upload_without_resume_is_cancelled, setup_no_resume, teardown),
         cmocka_unit_test_setup_teardown(a_file_changed_during_upload_is_cancelled_not_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_file_another_put_finished_is_a_success, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(lost_start_answer_is_found_not_started_again, setup, teardown),

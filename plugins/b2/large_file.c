@@ -716,6 +716,28 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
     return status;
 }
 
+/* B2's answer naming the finished file: checked against what was sent, then reported. */
+static enum stor_status report_finished(struct large_upload *large, json_object *response,
+                                        stor_object_fn on_result, void *context,
+                                        struct stor_error *err)
+{
+    enum stor_status status = STOR_OK;
+    char why[B2_WHY_MAX] = "";
+    struct b2_file file;
+    if (b2_wire_file(response, &file, why) != 0 || !file.file_id) {
+        status = stor_fail(err, STOR_EINTERNAL, "b2_finish_large_file: B2's answer is malformed: "
+                           "%s", why[0] ? why : "field fileId is missing");
+    } else if (file.content_length != large->source->length) {
+        status = stor_fail(err, STOR_EIO, "%s: B2 finished the file with %lld bytes, but %lld were "
+                           "sent", large->key, (long long)file.content_length,
+                           (long long)large->source->length);
+    } else if (on_result) {
+        struct stor_object object = b2_file_object(&file, large->whole_sha1);
+        on_result(context, &object);
+    }
+    return status;
+}
+
 static enum stor_status finish_large_file(struct large_upload *large, stor_object_fn on_result,
                                           void *context, struct stor_error *err)
 {
@@ -740,23 +762,28 @@ static enum stor_status finish_large_file(struct large_upload *large, stor_objec
                "finished", large->key, err->message);
         status = STOR_OK;
     }
-    if (status != STOR_OK)
-        return status;
-    char why[B2_WHY_MAX] = "";
-    struct b2_file file;
-    if (b2_wire_file(response, &file, why) != 0 || !file.file_id) {
-        status = stor_fail(err, STOR_EINTERNAL, "b2_finish_large_file: B2's answer is malformed: "
-                           "%s", why[0] ? why : "field fileId is missing");
-    } else if (file.content_length != large->source->length) {
-        status = stor_fail(err, STOR_EIO, "%s: B2 finished the file with %lld bytes, but %lld were "
-                           "sent", large->key, (long long)file.content_length,
-                           (long long)large->source->length);
-    } else if (on_result) {
-        struct stor_object object = b2_file_object(&file, large->whole_sha1);
-        on_result(context, &object);
-    }
+    if (status == STOR_OK)
+        status = report_finished(large, response, on_result, context, err);
     json_object_put(response);
     return status;
+}
+
+/* Another put of the same file may have resumed this very upload and finished it while our
+ * parts were going: B2 then refuses them, "No active upload". The object is stored, so that is
+ * a success, found by looking rather than failing with advice to run the put again. */
+static int finished_by_another_put(struct large_upload *large, stor_object_fn on_result,
+                                   void *context, const struct stor_error *err)
+{
+    json_object *response = NULL;
+    struct stor_error ignored;
+    if (!strstr(err->message, "No active upload") ||
+        !b2_large_file_finished(large->plugin, large->file_id, large->source->length, &response))
+        return 0;
+    b2_log(large->plugin, STOR_LOG_INFO, "%s: %s; but the file was finished meanwhile, by "
+           "another put of it", large->key, err->message);
+    int reported = report_finished(large, response, on_result, context, &ignored) == STOR_OK;
+    json_object_put(response);
+    return reported;
 }
 
 /* The account's part sizes, known once authorized. */
@@ -857,10 +884,13 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
     }
     if (status == STOR_OK && !large.file_id)
         status = start_large_file(&large, err);
-    if (status == STOR_OK)
+    if (status == STOR_OK) {
         status = upload_parts(&large, err);
-    if (status == STOR_OK)
-        status = finish_large_file(&large, on_result, context, err);
+        if (status == STOR_OK)
+            status = finish_large_file(&large, on_result, context, err);
+        else if (status != STOR_ECANCELLED && finished_by_another_put(&large, on_result, context, err))
+            status = STOR_OK;
+    }
     if (status != STOR_OK && large.file_id)
         keep_or_cancel(&large, b2_source_changed(source) ? "the file changed" : NULL, err);
     large_free(&large);
