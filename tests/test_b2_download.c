@@ -24,6 +24,12 @@ static int setup_parallel(void **state)
     return vfake_setup(state, options);
 }
 
+static int setup_two_tries(void **state)
+{
+    static const char *const options[] = {"retries=2", NULL};
+    return vfake_setup(state, options);
+}
+
 static int setup_cdn(void **state)
 {
     static const char *const options[] = {"download_url=https://cdn.test/", "download_part_size=2",
@@ -380,25 +386,74 @@ static void download_options_are_checked(void **state)
     }
 }
 
+static void authorize_with_part_size(struct vfake_fixture *fixture, const char *size)
+{
+    char answer[600];
+    snprintf(answer, sizeof answer,
+             "{\"accountId\": \"account-1\", \"authorizationToken\": \"acct-token-1\", "
+             "\"apiUrl\": \"https://api.test\", \"downloadUrl\": \"https://f.test\", "
+             "\"recommendedPartSize\": %s, \"absoluteMinimumPartSize\": 5, \"allowed\": "
+             "{\"capabilities\": [\"listFiles\", \"readFiles\"]}}", size);
+    fake_script(fixture->test.http, "b2_authorize_account", 200, "Content-Type: application/json\n",
+                answer);
+}
+
 /* Without download_part_size, ranges are the account's recommendedPartSize, known before the
  * first request even on a fresh instance. */
 static void part_size_from_the_account(void **state)
 {
     struct vfake_fixture *fixture = *state;
-    fake_script(fixture->test.http, "b2_authorize_account", 200, "Content-Type: application/json\n",
-                "{\"accountId\": \"account-1\", \"authorizationToken\": \"acct-token-1\", "
-                "\"apiUrl\": \"https://api.test\", \"downloadUrl\": \"https://f.test\", "
-                "\"recommendedPartSize\": 8, \"absoluteMinimumPartSize\": 5, \"allowed\": "
-                "{\"capabilities\": [\"listFiles\", \"readFiles\"]}}");
-    vfake_put(&fixture->fake, "twenty", "0123456789abcdefghij", 20);
+    authorize_with_part_size(fixture, "6000000");
+    size_t size = 7000000;
+    char *data = malloc(size);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (char)('a' + i % 26);
+    vfake_put(&fixture->fake, "seven", data, size);
     int fd = fake_file("", 0);
     struct got got = {0};
     struct stor_error err;
-    assert_int_equal(get_ex(fixture, "twenty", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
-    assert_string_equal(read_back(fd), "0123456789abcdefghij");
-    assert_string_equal(fixture->fake.log[0].range, "bytes=0-7");
-    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id"), 2);
+    assert_int_equal(get_ex(fixture, "seven", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_int_equal(lseek(fd, 0, SEEK_END), (off_t)size);
+    assert_string_equal(fixture->fake.log[0].range, "bytes=0-5999999");
+    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id"), 1); /* after the first */
     close(fd);
+    free(data);
+}
+
+/* A server's recommendedPartSize of 1 would make a 3,000-byte get 3,000 range requests: the
+ * account's size is bounded below by B2's 5 MB part minimum, so it is one request. */
+static void a_tiny_recommended_part_size_is_bounded(void **state)
+{
+    struct vfake_fixture *fixture = *state;
+    authorize_with_part_size(fixture, "1");
+    char data[3000];
+    memset(data, 'x', sizeof data);
+    vfake_put(&fixture->fake, "small", data, sizeof data);
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "small", NULL, 0, -1, 0, fd, &got, &err), STOR_OK);
+    assert_int_equal(lseek(fd, 0, SEEK_END), 3000);
+    assert_string_equal(fixture->fake.log[0].range, "bytes=0-4999999");
+    assert_int_equal(vfake_count(&fixture->fake, "b2_download_file_by_id"), 0);
+    close(fd);
+}
+
+/* A download that never gets an answer ends in the transport's words and a count that reads
+ * right, never "HTTP 0" (there was no HTTP status) or "1 times". */
+static void failed_downloads_say_what_happened(void **state)
+{
+    struct vfake_fixture *fixture = *state;
+    vfake_put(&fixture->fake, "k", "data", 4);
+    fixture->fake.lose_match = "/file/";
+    fixture->fake.lose_count = 10;
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "k", NULL, 0, -1, 0, fd, &got, &err), STOR_ETRANSIENT);
+    close(fd);
+    assert_non_null(strstr(err.message, "k: download failed 2 times; last error: timed out (vfake)"));
+    assert_null(strstr(err.message, "HTTP 0"));
 }
 
 int main(void)
@@ -415,6 +470,8 @@ cmocka_unit_test_setup_teardown(get_into_a_write_only_file, setup_parallel, vfak
         cmocka_unit_test_setup_teardown(get_small_and_empty, setup, vfake_teardown),
         cmocka_unit_test_setup_teardown(get_through_download_url, setup_cdn, vfake_teardown),
         cmocka_unit_test(download_options_are_checked),
+        cmocka_unit_test_setup_teardown(a_tiny_recommended_part_size_is_bounded, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(failed_downloads_say_what_happened, setup_two_tries, vfake_teardown),
         cmocka_unit_test_setup_teardown(part_size_from_the_account, setup, vfake_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -109,8 +109,7 @@ void b2_failure_from_response(const struct b2_http_response *response,
     sanitize(failure->message, config, token);
 }
 
-/* "HTTP 503 service_unavailable: too busy" or the transport's words. */
-static void describe(const struct b2_failure *failure, char *text, size_t size)
+void b2_failure_describe(const struct b2_failure *failure, char *text, size_t size)
 {
     if (failure->outcome != B2_HTTP_COMPLETE)
         snprintf(text, size, "%s", failure->message);
@@ -123,7 +122,7 @@ enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const
                          const struct b2_failure *failure, const char *capability)
 {
     char detail[400];
-    describe(failure, detail, sizeof detail);
+    b2_failure_describe(failure, detail, sizeof detail);
     const char *code = failure->code;
     switch (failure->kind) {
     case B2_FAILURE_NONE:
@@ -356,7 +355,7 @@ enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
         }
         if (failure->kind == B2_FAILURE_TRANSIENT) {
             char detail[400];
-            describe(failure, detail, sizeof detail);
+            b2_failure_describe(failure, detail, sizeof detail);
             b2_log(plugin, STOR_LOG_INFO, "%s: %s", call, detail);
             int waited = b2_backoff_wait(plugin, &backoff, failure->retry_after_ms);
             if (waited == 0 && check && b2_answer_lost(failure) &&

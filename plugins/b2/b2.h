@@ -112,6 +112,8 @@ struct b2_failure {
 void b2_failure_from_response(const struct b2_http_response *response,
                               const struct b2_config *config, const char *token,
                               struct b2_failure *failure);
+/* "HTTP 503 service_unavailable: too busy", or the transport's words when there was no answer. */
+void b2_failure_describe(const struct b2_failure *failure, char *text, size_t size);
 /* Report failure of call as the user should read it. capability: what call needs, or NULL. */
 enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const char *call,
                          const struct b2_failure *failure, const char *capability);

@@ -224,10 +224,12 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
             int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
             if (waited == 0)
                 continue;
+            char detail[400];
+            b2_failure_describe(&failure, detail, sizeof detail);
             status = waited == -2 ? stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key)
-                                  : stor_fail(err, STOR_ETRANSIENT, "%s: download failed %d times; "
-                                              "last error: HTTP %ld %s %s", key, backoff.tries,
-                                              failure.http_status, failure.code, failure.message);
+                                  : stor_fail(err, STOR_ETRANSIENT, "%s: download failed %d time%s; "
+                                              "last error: %s", key, backoff.tries,
+                                              backoff.tries == 1 ? "" : "s", detail);
             break;
         }
         if (failure.http_status == 416)
@@ -416,7 +418,8 @@ static int64_t part_size(struct b2_plugin *plugin)
     pthread_mutex_lock(&plugin->auth_lock);
     int64_t part = plugin->account.recommended_part_size;
     pthread_mutex_unlock(&plugin->auth_lock);
-    return part > 0 ? part : 100 * 1000 * 1000;
+    /* A server's tiny size would split a small file into a request per byte: bounded below. */
+    return part <= 0 ? 100 * 1000 * 1000 : part < B2_PART_SIZE_MIN ? B2_PART_SIZE_MIN : part;
 }
 
 /* Verify the whole object against B2's SHA-1 (hashing fd back unless already hashed) and

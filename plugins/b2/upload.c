@@ -362,11 +362,7 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
         }
         b2_http_response_free(&response);
         char detail[400];
-        if (failure.outcome == B2_HTTP_COMPLETE)
-            snprintf(detail, sizeof detail, "HTTP %ld %s %s", failure.http_status, failure.code,
-                     failure.message);
-        else
-            snprintf(detail, sizeof detail, "%s", failure.message);
+        b2_failure_describe(&failure, detail, sizeof detail);
         if (failure.kind == B2_FAILURE_CANCELLED) {
             status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
             break; /* the pod may still count the token as in use: dropped below */
