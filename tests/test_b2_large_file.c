@@ -75,6 +75,7 @@ struct large_world {
     int change_at_part;          /* before reading this part, another writer changes change_fd */
     int change_fd;
     int finish_at_part;          /* before this part, another put finishes the unfinished file */
+    int finish_names_another;    /* b2_finish_large_file's answer names another file */
     struct script scripts[8];
     int script_count;
     struct logged log[MAX_LOG];
@@ -208,7 +209,10 @@ static void api_call(const char *call, json_object *body, struct b2_http_respons
         }
         file->state = 1;
         file->total = total;
-        set_json(response, file_object(file, "upload"));
+        json_object *answer = file_object(file, "upload");
+        if (lw->finish_names_another)
+            json_object_object_add(answer, "fileName", json_object_new_string("another/file.bin"));
+        set_json(response, answer);
     } else if (strcmp(call, "b2_get_file_info") == 0) {
         if (!file)
             set_error(response, 404, "not_found", "no such file");
@@ -1059,6 +1063,18 @@ static void a_file_another_put_finished_is_a_success(void **state)
     assert_int_equal(count("b2_finish_large_file"), 0);
 }
 
+/* A finish answer naming another file than the one finished is not taken as this one stored. */
+static void a_finish_answer_naming_another_file_is_refused(void **state)
+{
+    (void)state;
+    lw->finish_names_another = 1;
+    struct result result;
+    struct stor_error err;
+    assert_int_equal(put(&result, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "names another file than was finished"));
+    assert_int_equal(result.calls, 0);
+}
+
 static void no_resume_cancels_and_starts_again(void **state)
 {
     (void)state;
@@ -1307,6 +1323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(failed_upload_without_resume_is_cancelled, setup_no_resume, teardown),
         cmocka_unit_test_setup_teardown(a_file_changed_during_upload_is_cancelled_not_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(a_file_another_put_finished_is_a_success, setup_one_worker, teardown),
+        cmocka_unit_test_setup_teardown(a_finish_answer_naming_another_file_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(lost_start_answer_is_found_not_started_again, setup, teardown),

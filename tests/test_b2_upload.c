@@ -442,6 +442,29 @@ static void a_sha1_mismatch_says_the_file_changed(void **state)
     assert_int_equal(fake_count(test->http, GET_UPLOAD_URL), 2);
 }
 
+/* An upload answer naming another file or another bucket than was sent is a lie, not a
+ * success: the object is not reported as stored. */
+static void an_answer_naming_another_file_is_refused(void **state)
+{
+    struct b2_test *test = *state;
+    struct result result = {0};
+    struct stor_error err;
+    char sha1[41], answer[600];
+    sha1_of("x", sha1);
+    static const char *const lies[][2] = {{"other-name", FAKE_BUCKET_ID}, {"k", "another-bucket-id"}};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(answer, sizeof answer, "{\"fileId\": \"4_zlie\", \"fileName\": \"%s\", "
+                 "\"bucketId\": \"%s\", \"contentLength\": 1, \"contentSha1\": \"%s\", "
+                 "\"action\": \"upload\"}", lies[i][0], lies[i][1], sha1);
+        fake_script(test->http, POD, 200, NULL, answer);
+        assert_int_equal(put_text(test, "k", "x", &result, &err), STOR_EIO);
+        assert_non_null(strstr(err.message, "names another file than was uploaded"));
+        assert_int_equal(result.calls, 0);
+    }
+    assert_int_equal(put_text(test, "k", "x", &result, &err), STOR_OK); /* the truth is taken */
+    assert_int_equal(result.calls, 1);
+}
+
 /* A file open with a known mtime (1600000000123 ms), for the lost-answer tests. */
 static int file_with_mtime(const char *text)
 {
@@ -776,6 +799,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pod_503_gets_a_fresh_target, setup, teardown),
         cmocka_unit_test_setup_teardown(upload_rejections_condemn_the_target, setup, teardown),
         cmocka_unit_test_setup_teardown(a_sha1_mismatch_says_the_file_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_answer_naming_another_file_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(five_rejected_targets_give_up, setup, teardown),
         cmocka_unit_test_setup_teardown(unauthorized_upload_is_fatal_on_a_fresh_target, setup, teardown),
         cmocka_unit_test_setup_teardown(counters_reach_the_host, setup, teardown),

@@ -727,6 +727,9 @@ static enum stor_status report_finished(struct large_upload *large, json_object 
     if (b2_wire_file(response, &file, why) != 0 || !file.file_id) {
         status = stor_fail(err, STOR_EINTERNAL, "b2_finish_large_file: B2's answer is malformed: "
                            "%s", why[0] ? why : "field fileId is missing");
+    } else if (strcmp(file.file_name, large->key) != 0 || strcmp(file.file_id, large->file_id) != 0) {
+        status = stor_fail(err, STOR_EIO, "%s: B2's answer names another file than was finished: "
+                           "not taken as stored", large->key);
     } else if (file.content_length != large->source->length) {
         status = stor_fail(err, STOR_EIO, "%s: B2 finished the file with %lld bytes, but %lld were "
                            "sent", large->key, (long long)file.content_length,

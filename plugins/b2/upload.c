@@ -446,6 +446,7 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
 
 struct file_upload {
     const char *bucket;
+    char bucket_id[128]; /* of the target last leased: the answer must name it */
     const char *key;
     char *encoded_name;
     int64_t length;
@@ -457,8 +458,11 @@ struct file_upload {
 static enum stor_status lease_from_bucket(struct b2_plugin *plugin, void *context, int fresh,
                                           struct b2_target *target, struct stor_error *err)
 {
-    const struct file_upload *file = context;
-    return b2_lease_for_bucket(plugin, file->bucket, fresh, target, err);
+    struct file_upload *file = context;
+    enum stor_status status = b2_lease_for_bucket(plugin, file->bucket, fresh, target, err);
+    if (status == STOR_OK)
+        snprintf(file->bucket_id, sizeof file->bucket_id, "%s", target->bucket_id);
+    return status;
 }
 
 static void return_to_bucket_pool(struct b2_plugin *plugin, void *context, struct b2_target *target)
@@ -518,6 +522,14 @@ static enum stor_status accept_file(struct b2_plugin *plugin, void *context,
         if (root && !why[0])
             snprintf(why, sizeof why, "field fileId is missing");
         status = stor_fail(err, STOR_EINTERNAL, "b2_upload_file: B2's answer is malformed: %s", why);
+    } else if (strcmp(file.file_name, upload->key) != 0 ||
+               (file.bucket_id && strcmp(file.bucket_id, upload->bucket_id) != 0)) {
+        char name[160]; /* a server's text, printed escaped by the host */
+        snprintf(name, sizeof name, "%s", file.file_name);
+        status = stor_fail(err, STOR_EIO, "%s: B2's answer names another file than was uploaded "
+                           "(%s '%s'): not taken as stored", upload->key,
+                           strcmp(file.file_name, upload->key) != 0 ? "name" : "bucket id",
+                           strcmp(file.file_name, upload->key) != 0 ? name : file.bucket_id);
     } else if (strcmp(stored_sha1(&file), sent_sha1) != 0 || file.content_length != upload->length) {
         status = stor_fail(err, STOR_EIO,
                            "%s: B2 stored %lld bytes with SHA-1 %.40s, but %lld bytes with SHA-1 "

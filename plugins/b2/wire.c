@@ -426,6 +426,7 @@ int b2_wire_file(json_object *object, struct b2_file *file, char why[B2_WHY_MAX]
     file->file_id = get_string(object, "fileId", &bad);
     file->content_sha1 = get_string(object, "contentSha1", &bad);
     file->content_type = get_string(object, "contentType", &bad);
+    file->bucket_id = get_string(object, "bucketId", &bad);
     if (bad) {
         snprintf(why, B2_WHY_MAX, "a file field is not a string");
         return -1;

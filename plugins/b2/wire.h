@@ -44,6 +44,7 @@ struct b2_file {
     const char *action;       /* "upload", "hide", "folder", "start", ... */
     const char *file_id;      /* NULL for folders */
     const char *file_name;
+    const char *bucket_id;    /* NULL if absent */
     const char *content_sha1; /* NULL, "none", hex, or "unverified:hex" */
     const char *content_type;
     int64_t content_length;
