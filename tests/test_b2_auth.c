@@ -681,6 +681,34 @@ static void a_killed_writers_temporary_cache_file_is_removed(void **state)
     unlink(other);
 }
 
+static int ignore_listed(void *context, const struct stor_object *object)
+{
+    (void)context;
+    (void)object;
+    return 0;
+}
+
+/* A cached apiUrl that cannot be reached (B2 moved the account) is not used for the rest of its
+ * 24 h: after two connection failures running, stor authorizes again. A token this process just
+ * got is not re-fetched for a host that is down. */
+static void an_unreachable_cached_api_url_is_authorized_again(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err;
+    assert_int_equal(authorize(test, &err), STOR_OK);
+    fake_script_outcome(test->http, "b2_list_file_names", B2_HTTP_CONNECT);
+    fake_script_outcome(test->http, "b2_list_file_names", B2_HTTP_CONNECT);
+    assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "", 0, ignore_listed, NULL, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 1); /* fresh: not authorized again */
+
+    assert_int_equal(b2_test_restart(test, NULL), 0); /* a new process, on the cached token */
+    fake_script_outcome(test->http, "b2_list_file_names", B2_HTTP_CONNECT);
+    fake_script_outcome(test->http, "b2_list_file_names", B2_HTTP_CONNECT);
+    assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "", 0, ignore_listed, NULL, &err), STOR_OK);
+    assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
+    assert_non_null(strstr(test->host.log, "cannot reach the cached apiUrl"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -693,6 +721,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refresh_is_single_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(options_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(a_wrong_key_does_not_use_the_warm_cache, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(an_unreachable_cached_api_url_is_authorized_again, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(a_killed_writers_temporary_cache_file_is_removed, setup_cached, teardown),
         cmocka_unit_test_setup_teardown(key_file_and_endpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(cache_permissions_and_reuse, setup_cached, teardown),

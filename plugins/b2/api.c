@@ -300,7 +300,7 @@ enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
         return status;
     struct b2_backoff backoff;
     b2_backoff_start(plugin, &backoff);
-    int reauthorized = 0;
+    int reauthorized = 0, unreachable = 0;
     for (;;) {
         if (b2_cancelled(plugin)) {
             status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
@@ -344,6 +344,18 @@ enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
             break;
         }
         b2_http_response_free(&http_response);
+        /* A cached apiUrl that cannot be reached twice running may be one B2 moved the account
+         * from: authorize again (the token is good for 24 h, the host perhaps not). */
+        unreachable = failure->outcome == B2_HTTP_CONNECT ? unreachable + 1 : 0;
+        if (unreachable == 2 && credentials.from_cache && !reauthorized) {
+            b2_log(plugin, STOR_LOG_INFO, "%s: cannot reach the cached apiUrl %s (%s); "
+                   "authorizing again", call, credentials.api_url, failure->message);
+            status = b2_auth_reauthorize(plugin, &credentials, err);
+            if (status != STOR_OK)
+                return status;
+            reauthorized = 1;
+            continue;
+        }
         if (failure->kind == B2_FAILURE_EXPIRED && !reauthorized) {
             b2_log(plugin, STOR_LOG_INFO, "%s: account token refused (%s), re-authorizing", call,
                    failure->code[0] ? failure->code : "401");

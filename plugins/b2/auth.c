@@ -116,6 +116,7 @@ static int refresh_through_cache(json_object *root, void *context)
             (!refresh->refused_token || strcmp(refresh->account.token, refresh->refused_token) != 0)) {
             b2_log(plugin, STOR_LOG_DEBUG, "using the cached authorization of key %s",
                    plugin->config.key_id);
+            refresh->account.from_cache = 1;
             refresh->status = STOR_OK;
             return 0;
         }
@@ -163,6 +164,7 @@ static enum stor_status copy_credentials(struct b2_plugin *plugin,
     credentials->download_url = strdup(account->download_url);
     credentials->account_id = strdup(account->account_id);
     credentials->generation = plugin->auth_generation;
+    credentials->from_cache = account->from_cache;
     if (!credentials->token || !credentials->api_url || !credentials->download_url ||
         !credentials->account_id) {
         b2_credentials_free(credentials);

@@ -160,6 +160,7 @@ struct b2_credentials {
     char *download_url;
     char *account_id;
     uint64_t generation;
+    int from_cache;     /* the account came from the disk cache (its apiUrl may be stale) */
 };
 /* Copy the current account token (authorizing, or loading the disk cache, first if needed). */
 enum stor_status b2_auth_get(struct b2_plugin *plugin, struct b2_credentials *credentials,

@@ -29,6 +29,7 @@ struct b2_account {
     size_t bucket_count;
     char *name_prefix;             /* NULL when the key is not restricted to a prefix */
     int64_t authorized_at_ms;      /* our clock, not B2's */
+    int from_cache;                /* taken from the disk cache, not authorized by this process */
 };
 
 /* One upload URL and its token (b2_get_upload_url), valid 24 h from issued_at_ms. */
