@@ -76,6 +76,7 @@ struct large_world {
     int change_fd;
     int finish_at_part;          /* before this part, another put finishes the unfinished file */
     int finish_names_another;    /* b2_finish_large_file's answer names another file */
+    int interrupt_at_part;       /* the user presses Ctrl-C while this part goes up */
     struct script scripts[8];
     int script_count;
     struct logged log[MAX_LOG];
@@ -313,6 +314,8 @@ static void upload_part(const struct b2_http_request *request, struct b2_http_re
         assert_int_equal(pwrite(lw->change_fd, "changed", 7, 0), 7);
         futimens(lw->change_fd, NULL); /* its mtime is now */
     }
+    if (lw->interrupt_at_part && part_text && atoi(part_text) == lw->interrupt_at_part)
+        lw->test->host.cancel = 1;
     if (lw->finish_at_part && part_text && atoi(part_text) == lw->finish_at_part) {
         pthread_mutex_lock(&lw->lock);
         lw->files[0].state = 1;
@@ -1157,6 +1160,28 @@ static void failed_stream_is_cancelled(void **state)
     assert_int_equal(result.calls, 0);
 }
 
+/* Ctrl-C during a stream: its unfinished large file is cancelled all the same (that one call
+ * still goes out), as nothing could ever resume it. */
+static void an_interrupted_stream_is_cancelled(void **state)
+{
+    (void)state;
+    lw->interrupt_at_part = 2;
+    int ends[2];
+    assert_int_equal(pipe(ends), 0);
+    pthread_t writer;
+    assert_int_equal(pthread_create(&writer, NULL, write_pipe, &ends[1]), 0);
+    struct result result = {0};
+    struct stor_error err = {""};
+    assert_int_equal(b2_put(fx->test.plugin, FAKE_BUCKET, "piped", ends[0], on_result, &result, &err),
+                     STOR_ECANCELLED);
+    close(ends[0]);
+    pthread_join(writer, NULL);
+    assert_non_null(strstr(err.message, "cancelled (standard input cannot be resumed)"));
+    assert_int_equal(count("b2_cancel_large_file"), 1);
+    assert_int_equal(lw->files[0].state, 2);
+    assert_int_equal(result.calls, 0);
+}
+
 /* b2_start_large_file was done but its answer lost: the unfinished file it made is found and
  * used, not left behind while another is started. */
 static void lost_start_answer_is_found_not_started_again(void **state)
@@ -1324,6 +1349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_file_changed_during_upload_is_cancelled_not_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(a_file_another_put_finished_is_a_success, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(a_finish_answer_naming_another_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_interrupted_stream_is_cancelled, setup, teardown),
         cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),
         cmocka_unit_test_setup_teardown(lost_start_answer_is_found_not_started_again, setup, teardown),

@@ -274,17 +274,46 @@ int b2_answer_lost(const struct b2_failure *failure)
     return failure->outcome == B2_HTTP_TIMEOUT || failure->outcome == B2_HTTP_BROKEN;
 }
 
+static int keep_going(void *context, uint64_t sent, uint64_t received)
+{
+    (void)context;
+    (void)sent;
+    (void)received;
+    return 0;
+}
+
+static enum stor_status api_call(struct b2_plugin *plugin, const char *call, json_object *request,
+                                 const char *capability, const struct b2_done_check *check,
+                                 int after_cancel, json_object **response,
+                                 struct b2_failure *failure, struct stor_error *err);
+
 enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
                              const char *capability, json_object **response,
                              struct b2_failure *failure, struct stor_error *err)
 {
-    return b2_api_call_checked(plugin, call, request, capability, NULL, response, failure, err);
+    return api_call(plugin, call, request, capability, NULL, 0, response, failure, err);
 }
 
 enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
                                      json_object *request, const char *capability,
                                      const struct b2_done_check *check, json_object **response,
                                      struct b2_failure *failure, struct stor_error *err)
+{
+    return api_call(plugin, call, request, capability, check, 0, response, failure, err);
+}
+
+enum stor_status b2_api_call_after_cancel(struct b2_plugin *plugin, const char *call,
+                                          json_object *request, const char *capability,
+                                          json_object **response, struct stor_error *err)
+{
+    return api_call(plugin, call, request, capability, NULL, 1, response, NULL, err);
+}
+
+/* after_cancel: one try that does not watch the user's Ctrl-C (backing off does: it ends). */
+static enum stor_status api_call(struct b2_plugin *plugin, const char *call, json_object *request,
+                                 const char *capability, const struct b2_done_check *check,
+                                 int after_cancel, json_object **response,
+                                 struct b2_failure *failure, struct stor_error *err)
 {
     struct b2_failure local_failure;
     if (!failure)
@@ -302,7 +331,7 @@ enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
     b2_backoff_start(plugin, &backoff);
     int reauthorized = 0, unreachable = 0;
     for (;;) {
-        if (b2_cancelled(plugin)) {
+        if (b2_cancelled(plugin) && !after_cancel) {
             status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
             break;
         }
@@ -320,7 +349,8 @@ enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
         const char *headers[] = {authorization, "Content-Type: application/json"};
         struct b2_http_request http_request = {
             .method = "POST", .url = url, .headers = headers, .header_count = 2,
-            .body = body, .body_length = strlen(body)};
+            .body = body, .body_length = strlen(body),
+            .progress = after_cancel ? keep_going : NULL};
         struct memory_reader reader = {body, strlen(body), 0};
         if (check) {
             http_request.body = NULL;

@@ -149,6 +149,12 @@ enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
                                      json_object *request, const char *capability,
                                      const struct b2_done_check *check, json_object **response,
                                      struct b2_failure *failure, struct stor_error *err);
+/* One try of call even after the user's Ctrl-C: the clean-up a cancelled operation owes (its
+ * unfinished large file cancelled, so that nothing is left billed). A second Ctrl-C ends the
+ * process, so this cannot hold it up against the user's will. */
+enum stor_status b2_api_call_after_cancel(struct b2_plugin *plugin, const char *call,
+                                          json_object *request, const char *capability,
+                                          json_object **response, struct stor_error *err);
 /* Whether the request may have reached B2 and been done although no answer came: a timeout or
  * a connection broken after sending. */
 int b2_answer_lost(const struct b2_failure *failure);

@@ -72,8 +72,13 @@ enum stor_status b2_cancel_large_file(struct b2_plugin *plugin, const char *file
     if (!request)
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
     json_object_object_add(request, "fileId", json_object_new_string(file_id));
-    enum stor_status status = b2_api_call(plugin, "b2_cancel_large_file", request, "writeFiles",
-                                          &response, NULL, err);
+    /* After Ctrl-C this is the clean-up of what was cut short: it still goes out, once. */
+    enum stor_status status =
+        b2_cancelled(plugin)
+            ? b2_api_call_after_cancel(plugin, "b2_cancel_large_file", request, "writeFiles",
+                                       &response, err)
+            : b2_api_call(plugin, "b2_cancel_large_file", request, "writeFiles", &response, NULL,
+                          err);
     json_object_put(request);
     json_object_put(response);
     return status;
