@@ -478,6 +478,30 @@ static void a_killed_put_leaves_nothing_behind(void **state)
     list(f, "", STOR_LIST_RECURSIVE, "");
 }
 
+/* An error about a long key keeps its reason: the middle of the message is elided instead of
+ * its end cut off, and the cut never splits a UTF-8 character. */
+static void a_long_key_does_not_hide_the_reason(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    char key[1024] = "a";
+    assert_int_equal(put_bytes(f, "demo", key, "x", &seen, &err), STOR_OK);
+    strcat(key, "/");
+    while (strlen(key) < 900)
+        strcat(key, "\xc3\xa9"); /* é */
+    assert_int_equal(put_bytes(f, "demo", key, "x", &seen, &err), STOR_EINVAL);
+    assert_true(strlen(err.message) < STOR_ERROR_MAX);
+    assert_non_null(strstr(err.message, "..."));
+    size_t length = strlen(err.message), suffix = strlen("a parent of it is an object");
+    assert_string_equal(err.message + length - suffix, "a parent of it is an object");
+    for (const unsigned char *c = (const unsigned char *)err.message; *c; c++)
+        if (*c == 0xc3)
+            assert_int_equal(c[1], 0xa9);
+        else if (*c == 0xa9)
+            assert_int_equal(c[-1], 0xc3);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -498,6 +522,7 @@ int main(void)
         T(links_below_the_root_are_never_followed),
         T(special_files_are_not_objects),
         T(a_killed_put_leaves_nothing_behind),
+        T(a_long_key_does_not_hide_the_reason),
         cmocka_unit_test(unknown_options_are_refused_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,12 +42,29 @@ struct stor_error {
     char message[STOR_ERROR_MAX];
 };
 
-/* Fill err (if not NULL) and return status, so a plugin can write `return stor_fail(...)`. */
+/* Fill err (if not NULL) and return status, so a plugin can write `return stor_fail(...)`.
+ * A message too long for the buffer (a long key) keeps its start and its end, where the reason
+ * is, with "..." between; cuts fall between UTF-8 characters. */
 static inline enum stor_status stor_vfail(struct stor_error *err, enum stor_status status,
                                           const char *fmt, va_list ap)
 {
-    if (err)
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+    if (!err)
+        return status;
+    char whole[4 * STOR_ERROR_MAX];
+    int n = vsnprintf(whole, sizeof whole, fmt, ap);
+    size_t length = n < 0 ? 0 : (size_t)n < sizeof whole ? (size_t)n : sizeof whole - 1;
+    if (length < sizeof err->message) {
+        memcpy(err->message, whole, length + 1);
+        return status;
+    }
+    size_t head = STOR_ERROR_MAX / 4, tail_start = length - (STOR_ERROR_MAX - 1 - head - 3);
+    while (head > 0 && ((unsigned char)whole[head] & 0xC0) == 0x80)
+        head--; /* whole[head] starts a character: the head ends before it */
+    while (tail_start < length && ((unsigned char)whole[tail_start] & 0xC0) == 0x80)
+        tail_start++;
+    memcpy(err->message, whole, head);
+    memcpy(err->message + head, "...", 3);
+    memcpy(err->message + head + 3, whole + tail_start, length - tail_start + 1);
     return status;
 }
 
