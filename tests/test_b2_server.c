@@ -1689,6 +1689,30 @@ static void test_thread_per_connection(void **state)
 	free(f);
 }
 
+/* /_test/lie: the call answers head + repeat x times + tail instead of running; bad specs are
+ * refused by name. */
+static void test_lie_answers_what_it_is_told(void **state)
+{
+	struct fixture *f = *state;
+	control(f, "/_test/lie", "{\"api\":\"b2_list_buckets\",\"body\":\"[\",\"repeat\":\"ab\","
+		   "\"times\":3,\"tail\":\"]\",\"status\":299}");
+	struct reply told = call(f, "b2_list_buckets", "{\"accountId\":\"%s\"}", B2_TEST_KEY_ID);
+	assert_int_equal(told.status, 299);
+	assert_int_equal(told.length, 8);
+	assert_memory_equal(told.body, "[ababab]", 8);
+	reply_free(&told);
+	struct reply truth = call(f, "b2_list_buckets", "{\"accountId\":\"%s\"}", B2_TEST_KEY_ID);
+	assert_int_equal(truth.status, 200); /* count 1: the next call runs */
+	reply_free(&truth);
+	assert_int_equal(b2_test_server_counter_field(f->server, "b2_list_buckets", "injected"), 1);
+	static const char *const bad[] = {"{\"api\":\"b2_list_buckets\"}",
+					  "{\"api\":\"b2_list_buckets\",\"body\":\"x\",\"times\":-1}",
+					  "{\"api\":\"b2_list_buckets\",\"body\":\"x\",\"repeat\":\"yy\","
+					  "\"times\":4294967296}"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(b2_test_server_control(f->server, "POST", "/_test/lie", bad[i], NULL), 400);
+}
+
 static void test_drop_connection_mid_upload(void **state)
 {
 	struct fixture *f = *state;
@@ -1955,6 +1979,7 @@ int main(void)
 		TEST(test_corrupt_downloads),
 		cmocka_unit_test(test_thread_per_connection),
 		TEST(test_drop_connection_mid_upload),
+		TEST(test_lie_answers_what_it_is_told),
 		TEST(test_drop_connection_after_the_call),
 		TEST(test_expire_all_tokens),
 		TEST(test_x_bz_test_mode),

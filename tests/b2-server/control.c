@@ -88,6 +88,8 @@ void handle_control(struct request *req, json_object *body)
 		add_rule(req, FAULT_DROP, body);
 	} else if (strcmp(what, "delay") == 0) {
 		add_rule(req, FAULT_DELAY, body);
+	} else if (strcmp(what, "lie") == 0) {
+		add_rule(req, FAULT_LIE, body);
 	} else if (strcmp(what, "corrupt") == 0) {
 		add_rule(req, FAULT_CORRUPT, body);
 	} else if (strcmp(what, "expire") == 0) {

@@ -62,6 +62,7 @@ struct rule {
 	bool after_call;
 	bool reset;
 	unsigned delay_ms;
+	struct lie lie;              /* FAULT_LIE */
 };
 
 #define MAX_RULES 64
@@ -127,6 +128,21 @@ static bool read_bool(json_object *spec, const char *name, bool *value, char *er
 	return true;
 }
 
+/* Takes the rule (and its lie's strings, freed if it does not fit). */
+static bool add(struct rule *rule, char *error, size_t error_size)
+{
+	pthread_mutex_lock(&rules_lock);
+	bool added = rule_count < MAX_RULES;
+	if (added)
+		rules[rule_count++] = *rule;
+	pthread_mutex_unlock(&rules_lock);
+	if (!added) {
+		lie_clear(&rule->lie);
+		snprintf(error, error_size, "too many rules (%d): reset first", MAX_RULES);
+	}
+	return added;
+}
+
 bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_t error_size)
 {
 	struct rule rule = {.kind = kind, .any_api = true, .retry_after = -1};
@@ -143,6 +159,15 @@ bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_
 			snprintf(error, error_size, "unknown api '%s'", api);
 			return false;
 		}
+	}
+	if (kind == FAULT_LIE) {
+		if (!read_int(spec, "count", 1, -1, 1000000000L, &count, error, error_size) ||
+		    !read_int(spec, "every", 1, 1, 1000000, &every, error, error_size) ||
+		    !lie_parse(spec, &rule.lie, error, error_size))
+			return false;
+		rule.remaining = count;
+		rule.every = (unsigned long)every;
+		return add(&rule, error, error_size);
 	}
 	if (!read_int(spec, "count", 1, -1, 1000000000L, &count, error, error_size) ||
 	    !read_int(spec, "every", 1, 1, 1000000, &every, error, error_size) ||
@@ -177,20 +202,14 @@ bool faults_add_rule(enum fault_kind kind, json_object *spec, char *error, size_
 	rule.delay_ms = (unsigned)(delay_ms > 0 ? delay_ms : 0);
 	snprintf(rule.code, sizeof rule.code, "%s", code ? code : default_code(rule.status));
 	snprintf(rule.message, sizeof rule.message, "%s", message ? message : "injected by the B2 test server");
-
-	pthread_mutex_lock(&rules_lock);
-	bool added = rule_count < MAX_RULES;
-	if (added)
-		rules[rule_count++] = rule;
-	pthread_mutex_unlock(&rules_lock);
-	if (!added)
-		snprintf(error, error_size, "too many rules (%d): reset first", MAX_RULES);
-	return added;
+	return add(&rule, error, error_size);
 }
 
 void faults_clear_rules(void)
 {
 	pthread_mutex_lock(&rules_lock);
+	for (size_t i = 0; i < rule_count; i++)
+		lie_clear(&rules[i].lie);
 	rule_count = 0;
 	pthread_mutex_unlock(&rules_lock);
 }
@@ -247,6 +266,10 @@ void faults_plan(enum b2_api api, const char *test_mode, struct fault_plan *plan
 			rule->remaining--;
 		if (rule->kind == FAULT_DELAY) {
 			plan->delay_ms += rule->delay_ms;
+		} else if (rule->kind == FAULT_LIE) {
+			plan->kind = FAULT_LIE;
+			plan->status = rule->lie.status;
+			plan->lie = lie_copy(&rule->lie);
 		} else if (rule->kind == FAULT_DROP) {
 			plan->kind = FAULT_DROP;
 			plan->drop_after_bytes = rule->after_bytes;

@@ -8,6 +8,8 @@
 
 #include <json-c/json.h>
 
+#include "lies.h"
+
 enum b2_api {
 	API_UNKNOWN,
 	API_AUTHORIZE_ACCOUNT,
@@ -43,8 +45,9 @@ const char *api_name(enum b2_api api);
 enum b2_api api_from_name(const char *name);
 
 /* FAULT_DELAY only names a rule: a plan carries delays in delay_ms. FAULT_CORRUPT rules are not
- * part of plans: downloads ask faults_take_corrupt. */
-enum fault_kind { FAULT_NONE, FAULT_ERROR, FAULT_DROP, FAULT_DELAY, FAULT_CORRUPT };
+ * part of plans: downloads ask faults_take_corrupt. FAULT_LIE answers what the rule says instead
+ * of running the call (lies.h). */
+enum fault_kind { FAULT_NONE, FAULT_ERROR, FAULT_DROP, FAULT_DELAY, FAULT_CORRUPT, FAULT_LIE };
 
 /* What to do to one request, decided when its headers arrive. */
 struct fault_plan {
@@ -58,6 +61,7 @@ struct fault_plan {
 	bool drop_after_call;        /* FAULT_DROP: do the call, then close instead of answering */
 	bool drop_with_reset;        /* FAULT_DROP: close with a TCP reset (RST), not an orderly FIN */
 	unsigned delay_ms;           /* sleep before answering (any kind) */
+	struct lie *lie;             /* FAULT_LIE: the answer, owned by the plan */
 };
 
 /* Installs a rule from the control API's JSON; false with a message when the JSON is wrong. */

@@ -224,8 +224,12 @@ static bool drops_early(const struct request *req)
 
 static enum MHD_Result answer(struct request *req)
 {
-	bool injected = req->fault.kind == FAULT_ERROR;
-	if (injected) { /* the call never ran (uploads: never began), its body was read and dropped */
+	bool injected = req->fault.kind == FAULT_ERROR || req->fault.kind == FAULT_LIE;
+	if (req->fault.kind == FAULT_LIE) { /* told instead of running the call */
+		req->response = req->fault.lie ? lie_response(req->fault.lie) : NULL;
+		req->fault.lie = NULL;
+		req->status = req->fault.status;
+	} else if (injected) { /* the call never ran (uploads: never began), its body was read and dropped */
 		if (req->fault.body[0])
 			reply_raw(req, req->fault.status, req->fault.body);
 		else
@@ -285,7 +289,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		req->body_bytes_seen += size;
 		if (drops_early(req) && req->body_bytes_seen >= req->fault.drop_after_bytes)
 			return drop(req);
-		if (req->fault.kind == FAULT_ERROR)
+		if (req->fault.kind == FAULT_ERROR || req->fault.kind == FAULT_LIE)
 			return MHD_YES; /* the body is read and dropped, the fault answered at the end */
 		if (is_streamed(req))
 			upload_receive(req, upload_data, size);
@@ -310,6 +314,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
 	upload_release(req);
 	if (req->response)
 		MHD_destroy_response(req->response);
+	lie_free(req->fault.lie);
 	free(req->body);
 	free(req->path);
 	free(req);

@@ -1,0 +1,197 @@
+/* test_b2_hostile.c — `stor --backend=b2` against a B2 test server that lies (POST /_test/lie):
+ * listings that name files outside the prefix or never advance, answers that would explode in
+ * memory or trickle in, tokens with CR/LF, URLs of another scheme, uploads answered for another
+ * file. Each ends in a clear one-line error and the right exit code; nothing outside the target
+ * or the prefix is read, written or removed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "b2_cli.h"
+
+static struct b2_cli *fx;
+
+/* A thread per connection: a trickling answer holds up only its own connection. */
+static int setup(void **state)
+{
+    fx = b2_cli_start(B2_CLI_ARGS("--threads", "0"));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    b2_cli_stop(fx);
+    return 0;
+}
+
+#define stor_b2(...) b2_cli_run(fx, NULL, B2_CLI_ARGS(__VA_ARGS__))
+#define control(path, body) b2_cli_control(fx, path, body)
+
+/* Installs a lie: the next count calls of api (-1: until reset) answer head + repeat × times
+ * + tail, at bytes_per_second (0: at once). */
+static void lie(const char *api, int count, const char *head, const char *repeat, long times,
+                const char *tail, int bytes_per_second)
+{
+    json_object *spec = json_object_new_object();
+    json_object_object_add(spec, "api", json_object_new_string(api));
+    json_object_object_add(spec, "count", json_object_new_int(count));
+    json_object_object_add(spec, "body", json_object_new_string(head));
+    if (repeat) {
+        json_object_object_add(spec, "repeat", json_object_new_string(repeat));
+        json_object_object_add(spec, "times", json_object_new_int64(times));
+    }
+    if (tail)
+        json_object_object_add(spec, "tail", json_object_new_string(tail));
+    if (bytes_per_second)
+        json_object_object_add(spec, "bytes_per_second", json_object_new_int(bytes_per_second));
+    control("/_test/lie", json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN));
+    json_object_put(spec);
+}
+
+/* A b2_list_file_names answer listing name, then next ("null" or a JSON string). */
+static void lie_listing(const char *name, const char *next)
+{
+    char body[600];
+    snprintf(body, sizeof body,
+             "{\"files\": [{\"action\": \"upload\", \"fileId\": \"4_zlie\", \"fileName\": \"%s\", "
+             "\"contentLength\": 6, \"contentSha1\": \"0000000000000000000000000000000000000000\", "
+             "\"contentType\": \"text/plain\", \"fileInfo\": {}, \"uploadTimestamp\": 1700000000000}], "
+             "\"nextFileName\": %s}", name, next);
+    lie("b2_list_file_names", -1, body, NULL, 0, NULL, 0);
+}
+
+static void put_text(const char *remote, const char *text)
+{
+    char *path = b2_cli_path(fx, "upload");
+    test_write_file(path, text, strlen(text));
+    expect_ok(stor_b2("put", path, remote));
+    free(path);
+}
+
+/* One line on stderr holding expected; the exit code is status. */
+static void expect_failure(struct test_run run, int status, const char *expected)
+{
+    if (run.status != status || !strstr(run.err, expected))
+        fail_msg("exit %d (wanted %d), stderr: %s (wanted '%s')", run.status, status, run.err,
+                 expected);
+    const char *newline = strchr(run.err, '\n');
+    if (newline && newline[1])
+        fail_msg("more than one line on stderr: %s", run.err);
+    test_run_free(&run);
+}
+
+/* A listing of pre/ that names elsewhere/secret: get -r writes nothing outside its target, rm -r
+ * removes nothing outside the prefix. */
+static void names_outside_the_prefix_are_not_believed(void **state)
+{
+    put_text("test-bucket/pre/a", "inside");
+    put_text("test-bucket/elsewhere/secret", "keep me");
+    char *target = b2_cli_path(fx, "target");
+    assert_int_equal(mkdir(target, 0700), 0);
+    lie_listing("elsewhere/secret", "null");
+    expect_failure(stor_b2("get", "-r", "test-bucket/pre/", target), 1, "outside the prefix");
+    expect_failure(stor_b2("rm", "-r", "--yes", "test-bucket/pre/"), 1, "outside the prefix");
+    control("/_test/reset", "{\"faults\": true}");
+    struct test_run run = stor_b2("get", "test-bucket/elsewhere/secret", "-");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "keep me"); /* not removed */
+    test_run_free(&run);
+    assert_int_equal(test_count_names(target, "secret"), 0);
+    char *outside = b2_cli_path(fx, "elsewhere");
+    assert_int_equal(access(outside, F_OK), -1);
+    free(outside);
+    free(target);
+}
+
+/* A cursor that names the last file again would page forever: ls stops with an error. */
+static void a_cursor_that_does_not_advance_stops_the_listing(void **state)
+{
+    put_text("test-bucket/pre/a", "inside");
+    lie_listing("pre/a", "\"pre/a\"");
+    expect_failure(stor_b2("ls", "-r", "test-bucket/pre/"), 1, "did not advance");
+}
+
+/* 39 MB of tiny JSON objects would take gigabytes as a tree: refused by size, at once. */
+static void an_answer_that_would_explode_in_memory_is_refused(void **state)
+{
+    put_text("test-bucket/pre/a", "inside");
+    lie("b2_list_file_names", -1, "{\"files\": [", "{},", 13000000, "{}]}", 0);
+    expect_failure(stor_b2("ls", "-r", "test-bucket/pre/"), 1, "larger than");
+}
+
+/* An answer that trickles in (2 bytes a second) is cut off by the deadline, not waited on. */
+static void a_trickling_answer_meets_the_deadline(void **state)
+{
+    put_text("test-bucket/pre/a", "inside");
+    lie("b2_list_file_names", -1, "{\"files\": [], \"nextFileName\": null}", NULL, 0, NULL, 2);
+    expect_failure(stor_b2("-o", "timeout=2", "-o", "retries=1", "ls", "-r", "test-bucket/pre/"),
+                   5, "did not arrive whole within 2 s");
+}
+
+/* A token with CR/LF would inject a header; a URL of another scheme would leave HTTP: both are
+ * refused when the authorization arrives, before any other call. */
+static void unsafe_tokens_and_urls_are_refused_on_arrival(void **state)
+{
+    static const char *const lies[][3] = {
+        {"4_token\r\nX-Injected: yes", "http://127.0.0.1:1", "authorizationToken"},
+        {"4_token", "file:///etc/passwd", "apiUrl"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        json_object *answer = json_object_new_object(), *allowed = json_object_new_object();
+        json_object *capabilities = json_object_new_array();
+        json_object_array_add(capabilities, json_object_new_string("listFiles"));
+        json_object_object_add(allowed, "capabilities", capabilities);
+        json_object_object_add(answer, "accountId", json_object_new_string("test-account"));
+        json_object_object_add(answer, "authorizationToken", json_object_new_string(lies[i][0]));
+        json_object_object_add(answer, "apiUrl", json_object_new_string(lies[i][1]));
+        json_object_object_add(answer, "downloadUrl", json_object_new_string(lies[i][1]));
+        json_object_object_add(answer, "recommendedPartSize", json_object_new_int(100000000));
+        json_object_object_add(answer, "absoluteMinimumPartSize", json_object_new_int(5000000));
+        json_object_object_add(answer, "allowed", allowed);
+        control("/_test/reset", "{\"counters\": true}");
+        lie("b2_authorize_account", -1, json_object_to_json_string_ext(answer, JSON_C_TO_STRING_PLAIN),
+            NULL, 0, NULL, 0);
+        json_object_put(answer);
+        struct test_run run = stor_b2("-o", "cache=no", "ls", "test-bucket");
+        assert_non_null(strstr(run.err, lies[i][2]));
+        assert_null(strstr(run.err, "X-Injected"));
+        expect_failure(run, 1, "malformed");
+        assert_int_equal(b2_test_server_counter(fx->server, "b2_list_file_names"), 0);
+        control("/_test/reset", "{\"faults\": true}");
+    }
+}
+
+/* An upload answered for another file name is not taken as stored. */
+static void an_upload_answered_for_another_file_is_not_stored(void **state)
+{
+    put_text("test-bucket/warm", "x"); /* authorized, bucket known */
+    lie("b2_upload_file", 1, "{\"action\": \"upload\", \"fileId\": \"4_zlie\", \"fileName\": "
+        "\"someone-else\", \"contentLength\": 6, \"contentSha1\": "
+        "\"0000000000000000000000000000000000000000\"}", NULL, 0, NULL, 0);
+    char *path = b2_cli_path(fx, "upload");
+    test_write_file(path, "mine!!", 6);
+    expect_failure(stor_b2("put", path, "test-bucket/mine"), 1, "names another file than was uploaded");
+    free(path);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(names_outside_the_prefix_are_not_believed),
+        T(a_cursor_that_does_not_advance_stops_the_listing),
+        T(an_answer_that_would_explode_in_memory_is_refused),
+        T(a_trickling_answer_meets_the_deadline),
+        T(unsafe_tokens_and_urls_are_refused_on_arrival),
+        T(an_upload_answered_for_another_file_is_not_stored),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
