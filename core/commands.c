@@ -195,8 +195,12 @@ int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
         return code;
     int fd = STDIN_FILENO;
     if (strcmp(local, "-") != 0) {
-        fd = open(local, O_RDONLY | O_CLOEXEC);
+        fd = open(local, O_RDONLY | O_CLOEXEC); /* a FIFO blocks until a writer comes; Ctrl-C ends it */
         struct stat st;
+        if (fd < 0 && errno == EINTR) {
+            stor_error_line("interrupted while waiting to read %s", local);
+            return STOR_EXIT_CANCELLED;
+        }
         if (fd < 0) {
             stor_error_line("cannot open %s: %s", local, strerror(errno));
             return stor_errno_exit_code(errno);

@@ -361,6 +361,27 @@ static void ls_to_a_full_device_exits_1(void **state)
     free(tree);
 }
 
+/* Ctrl-C while put waits for a FIFO's writer is an interruption (130), not an I/O error (1). */
+static void ctrl_c_while_put_waits_for_a_fifo_exits_130(void **state)
+{
+    char *fifo = path_of("fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char stor_env[4200], fifo_env[4200];
+    snprintf(stor_env, sizeof stor_env, "STOR=%s", test_build_path("stor"));
+    snprintf(fifo_env, sizeof fifo_env, "FIFO=%s", fifo);
+    /* SIGINT once stor sleeps in the FIFO's open (its wait channel says so), not before. */
+    const char *args[] = {"/bin/sh", "-c",
+                          "\"$STOR\" put \"$FIFO\" b/k & pid=$!; i=0; "
+                          "until grep -q partner /proc/$pid/wchan 2>/dev/null || [ $i -gt 1000 ]; "
+                          "do sleep 0.01; i=$((i+1)); done; kill -INT $pid; wait $pid", NULL};
+    const char *env[] = {root_env, home_env, stor_env, fifo_env, NULL};
+    struct test_run run = test_run(args, env, NULL);
+    if (run.status != 130 || !strstr(run.err, "interrupted while waiting to read"))
+        fail_msg("exit %d, err %s", run.status, run.err);
+    test_run_free(&run);
+    free(fifo);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -378,6 +399,7 @@ int main(void)
         T(backslash_names_round_trip),
         T(get_r_where_every_file_fails_exits_7),
         T(ls_to_a_full_device_exits_1),
+        T(ctrl_c_while_put_waits_for_a_fifo_exits_130),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
