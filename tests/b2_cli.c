@@ -83,6 +83,12 @@ struct test_run b2_cli_run(const struct b2_cli *cli, const struct b2_cli_as *as,
 
 pid_t b2_cli_spawn(const struct b2_cli *cli, const char *err_path, const char *const *args)
 {
+    return b2_cli_spawn_to(cli, "/dev/null", err_path, args);
+}
+
+pid_t b2_cli_spawn_to(const struct b2_cli *cli, const char *out_path, const char *err_path,
+                      const char *const *args)
+{
     struct stor_command command;
     fill_stor_command(cli, NULL, args, &command);
     fflush(NULL);
@@ -90,8 +96,9 @@ pid_t b2_cli_spawn(const struct b2_cli *cli, const char *err_path, const char *c
     assert_true(pid >= 0);
     if (pid == 0) {
         int null = open("/dev/null", O_RDWR), err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(null, 0);
-        dup2(null, 1);
+        dup2(out, 1);
         dup2(err, 2);
         for (const char **e = command.env; *e; e++) {
             if (strchr(*e, '='))

@@ -36,6 +36,9 @@ struct test_run b2_cli_run(const struct b2_cli *cli, const struct b2_cli_as *as,
                            const char *const *args);
 /* The same in the background as the master key: stdin and stdout /dev/null, stderr into err_path. */
 pid_t b2_cli_spawn(const struct b2_cli *cli, const char *err_path, const char *const *args);
+/* The same with stdout into out_path. */
+pid_t b2_cli_spawn_to(const struct b2_cli *cli, const char *out_path, const char *err_path,
+                      const char *const *args);
 /* Runs /bin/sh -c command in the environment b2_cli_run gives stor, for pipes into stor. */
 struct test_run b2_cli_shell(const struct b2_cli *cli, const char *command);
 /* Runs /usr/bin/rclone args... with a remote "testb2:" on the fixture's server. */

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "b2_cli.h"
@@ -182,6 +184,87 @@ static void an_upload_answered_for_another_file_is_not_stored(void **state)
     free(path);
 }
 
+/* Waits for pid up to 60 s (a hang fails the test instead of holding up the suite); its exit. */
+static int wait_exit(pid_t pid)
+{
+    int status = 0;
+    for (int i = 0; i < 6000; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    fail_msg("stor did not finish within 60 s");
+    return -1;
+}
+
+static void wait_for_uploads(long count)
+{
+    for (int i = 0; i < 2000 && b2_test_server_counter(fx->server, "b2_upload_file") < count; i++)
+        usleep(5000);
+    assert_true(b2_test_server_counter(fx->server, "b2_upload_file") >= count);
+}
+
+static char *tree_of(const char *name, int files)
+{
+    char *tree = b2_cli_path(fx, name);
+    assert_int_equal(mkdir(tree, 0700), 0);
+    for (int i = 0; i < files; i++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/f%d", tree, i);
+        test_write_file(path, "content", 7);
+    }
+    return tree;
+}
+
+/* A file the scan saw as regular, swapped for a FIFO before its turn: put -r neither hangs in
+ * the FIFO's open nor reads it; the file is reported, the rest stored, exit 7. */
+static void a_file_swapped_for_a_fifo_after_the_scan_is_not_waited_on(void **state)
+{
+    char *tree = tree_of("tree", 2), *err = b2_cli_path(fx, "err"), swap[4300], fifo[4300];
+    control("/_test/delay", "{\"api\": \"b2_upload_file\", \"ms\": 1500, \"count\": 1}");
+    pid_t pid = b2_cli_spawn(fx, err, B2_CLI_ARGS("put", "-r", "--transfers=1", tree, "test-bucket/t"));
+    wait_for_uploads(1); /* f0 is in flight, held by the delay: f1 is not open yet */
+    snprintf(fifo, sizeof fifo, "%s/fifo", fx->dir);
+    snprintf(swap, sizeof swap, "%s/f1", tree);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(rename(fifo, swap), 0);
+    assert_int_equal(wait_exit(pid), 7);
+    char *said = test_read_file(err, NULL);
+    assert_non_null(strstr(said, "f1: it was replaced since the scan"));
+    free(said);
+    struct test_run run = stor_b2("ls", "-r", "test-bucket/t/");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "t/f0"));
+    assert_null(strstr(run.out, "t/f1"));
+    test_run_free(&run);
+    free(tree);
+    free(err);
+}
+
+/* Ctrl-C during put -r: files in flight are "interrupted", never "failed" (they may well be
+ * stored), and the run exits 130. */
+static void ctrl_c_during_put_r_says_interrupted_not_failed(void **state)
+{
+    char *tree = tree_of("many", 8), *out = b2_cli_path(fx, "out"), *err = b2_cli_path(fx, "err");
+    control("/_test/delay", "{\"api\": \"b2_upload_file\", \"ms\": 700, \"count\": -1}");
+    pid_t pid = b2_cli_spawn_to(fx, out, err,
+                                B2_CLI_ARGS("put", "-r", "--transfers=2", tree, "test-bucket/m"));
+    wait_for_uploads(3); /* two done or in flight, one more in flight */
+    kill(pid, SIGINT);
+    assert_int_equal(wait_exit(pid), 130);
+    char *summary = test_read_file(out, NULL), *said = test_read_file(err, NULL);
+    if (!strstr(summary, " 0 failed") || !strstr(summary, "interrupted"))
+        fail_msg("summary: %s; stderr: %s", summary, said);
+    assert_null(strstr(said, "failed"));
+    free(summary);
+    free(said);
+    free(tree);
+    free(out);
+    free(err);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -192,6 +275,8 @@ int main(void)
         T(a_trickling_answer_meets_the_deadline),
         T(unsafe_tokens_and_urls_are_refused_on_arrival),
         T(an_upload_answered_for_another_file_is_not_stored),
+        T(a_file_swapped_for_a_fifo_after_the_scan_is_not_waited_on),
+        T(ctrl_c_during_put_r_says_interrupted_not_failed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
