@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "b2_cli.h"
@@ -265,6 +266,27 @@ static void ctrl_c_during_put_r_says_interrupted_not_failed(void **state)
     free(err);
 }
 
+/* Ctrl-C during a JSON call whose answer is slow (30 s) ends it at once: exit 130 long before
+ * the answer would come. */
+static void ctrl_c_ends_a_slow_json_call(void **state)
+{
+    put_text("test-bucket/a", "x");
+    char *err = b2_cli_path(fx, "err");
+    control("/_test/reset", "{\"counters\": true}");
+    control("/_test/delay", "{\"api\": \"b2_list_file_names\", \"ms\": 30000, \"count\": 1}");
+    pid_t pid = b2_cli_spawn(fx, err, B2_CLI_ARGS("ls", "test-bucket"));
+    for (int i = 0; i < 2000 && b2_test_server_counter(fx->server, "b2_list_file_names") < 1; i++)
+        usleep(5000);
+    usleep(100000); /* into the wait for the answer */
+    struct timespec before, after;
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    kill(pid, SIGINT);
+    assert_int_equal(wait_exit(pid), 130);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    assert_true(after.tv_sec - before.tv_sec < 15); /* the answer was due in 30 s */
+    free(err);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -277,6 +299,7 @@ int main(void)
         T(an_upload_answered_for_another_file_is_not_stored),
         T(a_file_swapped_for_a_fifo_after_the_scan_is_not_waited_on),
         T(ctrl_c_during_put_r_says_interrupted_not_failed),
+        T(ctrl_c_ends_a_slow_json_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
