@@ -344,6 +344,24 @@ static void restricted_key_outside_its_bucket_is_refused(void **state)
     run = stor_b2_as("prefixed-id", "prefixed-secret", "put", local, "test-bucket/allowed/x");
     assert_int_equal(run.status, 0);
     test_run_free(&run);
+
+    /* Listings and cleanup wider than the key's prefix are narrowed to it, not refused by B2;
+     * one beside it is refused in words. */
+    static const char *const wide[][3] = {{"ls", "-r", "test-bucket"}, {"ls", "-r", "test-bucket/all"},
+                                          {"ls", "--versions", "test-bucket"},
+                                          {"cleanup", "test-bucket", "--dry-run"}};
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) {
+        run = stor_b2_as("prefixed-id", "prefixed-secret", wide[i][0], wide[i][1], wide[i][2]);
+        if (run.status != 0)
+            fail_msg("%s %s %s: exit %d: %s", wide[i][0], wide[i][1], wide[i][2], run.status, run.err);
+        if (i < 3 && !strstr(run.out, "allowed/x"))
+            fail_msg("%s %s %s does not list allowed/x: %s", wide[i][0], wide[i][1], wide[i][2], run.out);
+        test_run_free(&run);
+    }
+    run = stor_b2_as("prefixed-id", "prefixed-secret", "ls", "test-bucket/other/");
+    assert_int_equal(run.status, 4);
+    assert_non_null(strstr(run.err, "cannot list other/"));
+    test_run_free(&run);
     free(local);
 }
 

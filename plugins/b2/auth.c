@@ -243,6 +243,33 @@ char *b2_auth_name_prefix(struct b2_plugin *plugin)
     return copy;
 }
 
+enum stor_status b2_auth_listing_prefix(struct b2_plugin *plugin, const char *asked,
+                                        char **narrowed, struct stor_error *err)
+{
+    *narrowed = NULL;
+    struct b2_credentials credentials;
+    enum stor_status status = b2_auth_get(plugin, &credentials, err);
+    if (status != STOR_OK)
+        return status;
+    b2_credentials_free(&credentials);
+    char *key_prefix = b2_auth_name_prefix(plugin);
+    if (!asked)
+        asked = "";
+    size_t asked_length = strlen(asked), key_length = key_prefix ? strlen(key_prefix) : 0;
+    if (!key_prefix || (asked_length >= key_length && strncmp(asked, key_prefix, key_length) == 0)) {
+        free(key_prefix); /* no restriction, or asked is inside it */
+        return STOR_OK;
+    }
+    if (strncmp(key_prefix, asked, asked_length) == 0) {
+        *narrowed = key_prefix; /* wider than the key may see: only its part */
+        return STOR_OK;
+    }
+    status = stor_fail(err, STOR_EAUTH, "the application key is restricted to names starting "
+                       "with %s: it cannot list %s", key_prefix, asked);
+    free(key_prefix);
+    return status;
+}
+
 enum stor_status b2_auth_check_name(struct b2_plugin *plugin, const char *bucket, const char *key,
                                     struct stor_error *err)
 {

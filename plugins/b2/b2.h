@@ -183,6 +183,12 @@ void b2_credentials_free(struct b2_credentials *credentials);
 int b2_auth_has_capability(struct b2_plugin *plugin, const char *capability);
 /* The key's name prefix restriction (malloc'd), or NULL when it has none or is not known. */
 char *b2_auth_name_prefix(struct b2_plugin *plugin);
+/* The prefix a listing of `asked` sends under the key (B2 answers 401 to one wider than the
+ * key's name prefix): asked itself when it lies inside the key's prefix, the key's prefix when
+ * asked is wider ("" or "all" for "allowed/"). *narrowed is malloc'd, or NULL to send asked as
+ * is; STOR_EAUTH when the two do not meet. Authorizes first if needed. */
+enum stor_status b2_auth_listing_prefix(struct b2_plugin *plugin, const char *asked,
+                                        char **narrowed, struct stor_error *err);
 /* Before anything is sent: the key may write bucket/key (its bucket and name-prefix restrictions
  * allow it), else STOR_EAUTH naming what the key is restricted to. */
 enum stor_status b2_auth_check_name(struct b2_plugin *plugin, const char *bucket, const char *key,

@@ -137,10 +137,18 @@ enum stor_status b2_cleanup(void *instance, const char *bucket, const char *pref
     enum stor_status status = b2_bucket_id(plugin, bucket, 0, &bucket_id, err);
     if (status != STOR_OK)
         return status;
+    char *narrowed = NULL;
+    status = b2_auth_listing_prefix(plugin, prefix, &narrowed, err);
+    if (status != STOR_OK) {
+        free(bucket_id);
+        return status;
+    }
     struct cleanup cleanup = {.plugin = plugin, .older_than_ms = older_than_ms,
                               .now_ms = b2_clock_now(&plugin->clock), .dry_run = dry_run,
                               .on_object = on_object, .context = context, .err = err};
-    status = b2_list_unfinished(plugin, bucket_id, prefix, clean_one, &cleanup, err);
+    status = b2_list_unfinished(plugin, bucket_id, narrowed ? narrowed : prefix, clean_one,
+                                &cleanup, err);
+    free(narrowed);
     if (status == STOR_ECANCELLED && cleanup.status != STOR_OK)
         status = cleanup.status;
     free(bucket_id);

@@ -43,15 +43,11 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
     enum stor_status status = STOR_OK;
     if (flags & STOR_LIST_VERSIONS)
         return b2_list_versions(plugin, bucket, prefix, NULL, flags, on_object, context, err);
-    if (!prefix || !*prefix) {
-        /* A key restricted to a name prefix may only list inside it: B2 would answer 401. */
-        struct b2_credentials credentials;
-        status = b2_auth_get(plugin, &credentials, err);
-        if (status != STOR_OK)
-            return status;
-        b2_credentials_free(&credentials);
-        prefix = key_prefix = b2_auth_name_prefix(plugin);
-    }
+    status = b2_auth_listing_prefix(plugin, prefix, &key_prefix, err);
+    if (status != STOR_OK)
+        return status;
+    if (key_prefix)
+        prefix = key_prefix;
     do {
         json_object *request = json_object_new_object(), *response = NULL;
         json_object_object_add(request, "maxFileCount", json_object_new_int(B2_LIST_PAGE));

@@ -20,14 +20,14 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
     if (exact_name) {
         prefix = exact_name;
-    } else if (!prefix || !*prefix) {
-        /* A key restricted to a name prefix may only list inside it. */
-        struct b2_credentials credentials;
-        status = b2_auth_get(plugin, &credentials, err);
-        if (status != STOR_OK)
+    } else {
+        status = b2_auth_listing_prefix(plugin, prefix, &key_prefix, err);
+        if (status != STOR_OK) {
+            free(start_name);
             return status;
-        b2_credentials_free(&credentials);
-        prefix = key_prefix = b2_auth_name_prefix(plugin);
+        }
+        if (key_prefix)
+            prefix = key_prefix;
     }
     int done = 0;
     do {
