@@ -36,6 +36,7 @@ struct vfake {
     const char *lose_match;
     int lose_count;
     int corrupt;                  /* flip a byte of the next this many download bodies */
+    int ignore_range;             /* answer downloads whole (200), as a CDN that drops Range may */
     int in_flight, max_in_flight; /* concurrent downloads */
     int hold_us;                  /* keep each download this long, to make workers overlap */
     /* What was asked: copy parts (number, range) and the last finish's part SHA-1 count. */

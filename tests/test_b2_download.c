@@ -456,6 +456,25 @@ static void failed_downloads_say_what_happened(void **state)
     assert_null(strstr(err.message, "HTTP 0"));
 }
 
+/* A CDN that ignores Range answers 200 with the whole object: a ranged get into a pipe must
+ * not see one byte of it (a pipe cannot be taken back), and fails saying why. */
+static void a_whole_answer_to_a_range_never_reaches_a_pipe(void **state)
+{
+    struct vfake_fixture *fixture = *state;
+    vfake_put(&fixture->fake, "k", "0123456789", 10);
+    fixture->fake.ignore_range = 1;
+    int ends[2];
+    assert_int_equal(pipe(ends), 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "k", NULL, 2, 3, 0, ends[1], &got, &err), STOR_EIO);
+    close(ends[1]);
+    char buffer[16];
+    assert_int_equal(read(ends[0], buffer, sizeof buffer), 0); /* nothing was written */
+    close(ends[0]);
+    assert_non_null(strstr(err.message, "without the range asked for"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +490,7 @@ cmocka_unit_test_setup_teardown(get_into_a_write_only_file, setup_parallel, vfak
         cmocka_unit_test_setup_teardown(get_through_download_url, setup_cdn, vfake_teardown),
         cmocka_unit_test(download_options_are_checked),
         cmocka_unit_test_setup_teardown(a_tiny_recommended_part_size_is_bounded, setup, vfake_teardown),
+        cmocka_unit_test_setup_teardown(a_whole_answer_to_a_range_never_reaches_a_pipe, setup_cdn, vfake_teardown),
         cmocka_unit_test_setup_teardown(failed_downloads_say_what_happened, setup_two_tries, vfake_teardown),
         cmocka_unit_test_setup_teardown(part_size_from_the_account, setup, vfake_teardown),
     };

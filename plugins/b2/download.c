@@ -37,6 +37,7 @@ struct body_writer {
     int64_t start;    /* file position of the first byte of this request */
     int64_t written;
     struct b2_sha1 *sha1; /* hash as it arrives (pipes only), or NULL */
+    int partial_only; /* a range was asked for: a whole-object 200 must not reach fd */
     int error;        /* errno of a failed write */
 };
 
@@ -175,6 +176,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         struct b2_http_request request = {
             .method = "GET", .url = url, .headers = headers, .header_count = range[0] ? 2 : 1,
             .write_body = write_body, .write_context = writer,
+            .write_status = writer->partial_only && range[0] ? 206 : 0,
             .progress = on_progress, .progress_context = writer};
         struct b2_http_response response;
         b2_log(plugin, STOR_LOG_TRACE, "GET %s %s", url, range);
@@ -288,7 +290,7 @@ static void *range_worker(void *context)
         if (stop)
             return NULL;
         struct body_writer writer = {.shared = shared, .fd = ranges->fd, .regular = 1,
-                                     .start = ranges->base + first};
+                                     .start = ranges->base + first, .partial_only = 1};
         struct b2_http_response response;
         struct stor_error err = {""};
         enum stor_status status = fetch(ranges->plugin, &ranges->source, first, last, &writer,
@@ -501,8 +503,10 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
     pthread_mutex_init(&shared.lock, NULL);
     struct source source = {bucket, key, opts.version_id};
     struct b2_sha1 hash;
+    /* A server (a CDN) that ignores Range would send the whole object: into a pipe that could
+     * not be taken back, so only a 206 answer reaches fd when a range is asked for. */
     struct body_writer writer = {.shared = &shared, .fd = fd, .regular = regular,
-                                 .sha1 = regular ? NULL : &hash};
+                                 .sha1 = regular ? NULL : &hash, .partial_only = ranged || resume};
     if (regular && !resume && (writer.start = lseek(fd, 0, SEEK_CUR)) < 0)
         writer.start = 0;
     /* Resuming asks from the last byte already there (rewritten with the same value): even a file

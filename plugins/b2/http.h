@@ -40,6 +40,8 @@ struct b2_http_request {
     int64_t content_length;
     b2_http_write_fn write_body;     /* 2xx body goes here if set; other bodies stay in memory */
     void *write_context;
+    long write_status;               /* if set, only a body of this status reaches write_body: */
+                                     /*   another 2xx ends at its headers, COMPLETE, no body */
     b2_http_progress_fn progress;    /* optional */
     void *progress_context;
 };

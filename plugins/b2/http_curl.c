@@ -44,6 +44,7 @@ struct transfer {
     struct timespec started;
     int too_slow;         /* an answer kept in memory took longer than idle_timeout_s in all */
     int too_large;        /* an answer kept in memory passed B2_HTTP_MAX_MEMORY_BODY */
+    int wrong_status;     /* a 2xx other than request->write_status: ended before its body */
 };
 
 static CURL *take_handle(struct b2_http_curl *http)
@@ -108,6 +109,11 @@ static size_t on_body(char *data, size_t size, size_t count, void *context)
     size_t length = size * count;
     long status = 0;
     curl_easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300 && transfer->request->write_body &&
+        transfer->request->write_status && status != transfer->request->write_status) {
+        transfer->wrong_status = 1; /* not one byte of it reaches the destination */
+        return 0;
+    }
     if (status >= 200 && status < 300 && transfer->request->write_body) {
         if (transfer->request->write_body(transfer->request->write_context, data, length) != 0) {
             transfer->local_failure = 1;
@@ -392,7 +398,7 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
     }
 
     CURLcode code = curl_easy_perform(curl);
-    response->outcome = classify(code, &transfer);
+    response->outcome = transfer.wrong_status ? B2_HTTP_COMPLETE : classify(code, &transfer);
     if (response->outcome == B2_HTTP_COMPLETE) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
     } else if (transfer.stalled) { /* our stall clock aborted it: libcurl would say "Callback aborted" */
