@@ -391,7 +391,8 @@ static enum stor_status read_entries(struct walk *w, int dir, const char *leaf_p
         n++;
     }
     closedir(d);
-    qsort(entries, n, sizeof *entries, compare_entries);
+    if (n > 1) /* entries is NULL when there are none, and qsort's pointer may not be */
+        qsort(entries, n, sizeof *entries, compare_entries);
     *out = entries;
     *count = n;
     return status;
