@@ -619,6 +619,8 @@ static void test_upload_and_download(void **state)
 	assert_string_equal(text(up.json, "action"), "upload");
 	assert_string_equal(text(up.json, "fileName"), "dir/hello.txt");
 	assert_string_equal(text(up.json, "contentSha1"), hex);
+	/* B2 gives the hex MD5 of a small file, as b2sdk reads it (not null). */
+	assert_string_equal(text(up.json, "contentMd5"), "360a11df1bcc38392743d49f913308d4");
 	assert_int_equal(json_object_get_int64(member(up.json, "contentLength")), strlen(content));
 	/* Go canonicalises header names: B2 lower-cases info keys. */
 	assert_string_equal(text(up.json, "fileInfo.src_last_modified_millis"), "1700000000000");
@@ -1008,6 +1010,12 @@ static void test_large_file_round_trip(void **state)
 	reply_free(&one);
 	struct reply two = upload_part(&large, 2, data + first_length, second_length, false);
 	assert_int_equal(two.status, 200);
+	unsigned char md5[16];
+	char md5_hex[33];
+	EVP_Digest(data + first_length, second_length, md5, NULL, EVP_md5(), NULL);
+	for (int i = 0; i < 16; i++)
+		snprintf(md5_hex + 2 * i, 3, "%02x", md5[i]);
+	assert_string_equal(text(two.json, "contentMd5"), md5_hex); /* a part's MD5 too */
 	reply_free(&two);
 
 	struct reply parts = call(f, "b2_list_parts", "{\"fileId\":\"%s\"}", large.file_id);

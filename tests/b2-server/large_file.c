@@ -54,7 +54,8 @@ static json_object *part_json(const char *file_id, int number, const struct part
 	json_object_object_add(json, "partNumber", json_object_new_int(number));
 	json_object_object_add(json, "contentLength", json_object_new_int64((int64_t)part->length));
 	json_object_object_add(json, "contentSha1", json_object_new_string(part->sha1));
-	json_object_object_add(json, "contentMd5", NULL);
+	json_object_object_add(json, "contentMd5",
+			       part->md5[0] ? json_object_new_string(part->md5) : NULL);
 	json_object_object_add(json, "uploadTimestamp", json_object_new_int64(part->upload_timestamp));
 	return json;
 }
@@ -63,7 +64,7 @@ static json_object *part_json(const char *file_id, int number, const struct part
  * checked the part number. */
 static json_object *put_part_locked(struct version *version, int number, struct segment *segments,
 				    size_t segment_count, uint64_t length, const char *sha1,
-				    struct b2_error *error)
+				    const char *md5, struct b2_error *error)
 {
 	struct large_upload *large = version->large;
 	if ((size_t)number > large->capacity) {
@@ -89,13 +90,14 @@ static json_object *put_part_locked(struct version *version, int number, struct 
 	part->segment_count = segment_count;
 	part->length = length;
 	snprintf(part->sha1, sizeof part->sha1, "%s", sha1);
+	snprintf(part->md5, sizeof part->md5, "%s", md5 ? md5 : "");
 	part->upload_timestamp = now_ms();
 	store.used_bytes += length;
 	return part_json(version->file_id, number, part);
 }
 
 json_object *store_put_part(const char *file_id, int part_number, struct blob *blob,
-			    const char *sha1, struct b2_error *error)
+			    const char *sha1, const char *md5, struct b2_error *error)
 {
 	json_object *result = NULL;
 	pthread_mutex_lock(&store.lock);
@@ -108,7 +110,8 @@ json_object *store_put_part(const char *file_id, int part_number, struct blob *b
 		struct segment *segment = malloc(sizeof *segment);
 		*segment = (struct segment){blob, 0, blob_length(blob)};
 		blob_ref(blob);
-		result = put_part_locked(version, part_number, segment, 1, blob_length(blob), sha1, error);
+		result = put_part_locked(version, part_number, segment, 1, blob_length(blob), sha1, md5,
+					 error);
 	}
 	pthread_mutex_unlock(&store.lock);
 	return result;
@@ -437,7 +440,8 @@ void handle_copy_part(struct request *req, json_object *body)
 			struct segment *segments = slice_segments(source, first, length, &count);
 			char hex[41];
 			if (sha1_of_segments(segments, count, hex)) {
-				result = put_part_locked(target, (int)number, segments, count, length, hex, &error);
+				result = put_part_locked(target, (int)number, segments, count, length, hex,
+							 NULL, &error);
 			} else {
 				segments_free(segments, count);
 				b2_error_set(&error, 500, "internal_error", "could not read the source");

@@ -9,6 +9,6 @@
 bool store_check_large_file(const struct key *key, const char *file_id, struct b2_error *error);
 /* Stores (or replaces) part part_number; takes a reference on blob. Returns the part object. */
 json_object *store_put_part(const char *file_id, int part_number, struct blob *blob,
-			    const char *sha1, struct b2_error *error);
+			    const char *sha1, const char *md5, struct b2_error *error);
 
 #endif

@@ -96,6 +96,7 @@ void version_free(struct version *version)
 	free(version->file_name);
 	free(version->content_type);
 	free(version->sha1);
+	free(version->md5);
 	free(version);
 }
 
@@ -226,7 +227,7 @@ json_object *version_json(const struct version *version, int api_version)
 			       version->action == ACTION_HIDE && !version->sha1
 				       ? json_object_new_string("da39a3ee5e6b4b0d3255bfef95601890afd80709")
 				       : string_or_null(version->sha1));
-	json_object_object_add(file, "contentMd5", NULL);
+	json_object_object_add(file, "contentMd5", string_or_null(version->md5)); /* B2: small files */
 	json_object_object_add(file, "contentType", string_or_null(version->content_type));
 	json_object_object_add(file, "fileId", json_object_new_string(version->file_id));
 	/* A deep copy: json-c's reference counts and print buffers are not thread-safe. */
@@ -471,6 +472,7 @@ json_object *store_add_upload(const struct new_upload *upload, struct b2_error *
 		struct version *version = version_new(bucket, upload->file_name, ACTION_UPLOAD);
 		version->content_type = strdup(upload->content_type);
 		version->sha1 = strdup(upload->sha1);
+		version->md5 = upload->md5 ? strdup(upload->md5) : NULL;
 		version->length = length;
 		version->file_info = upload->file_info;
 		version->segments = malloc(sizeof *version->segments);
@@ -926,13 +928,15 @@ json_object *store_copy_file(const struct key *key, const struct copy_request *c
 			version->length = length;
 			version->segments = slice_segments(source, first, length, &version->segment_count);
 			char hex[41];
-			if (!copy->has_range || length == source->length)
+			if (!copy->has_range || length == source->length) {
 				version->sha1 = strdup(source->sha1);
-			else
+				version->md5 = source->md5 ? strdup(source->md5) : NULL;
+			} else {
 				version->sha1 = strdup(sha1_of_segments(version->segments,
 									version->segment_count, hex)
 								       ? hex
 								       : "none");
+			}
 			const struct version *metadata = copy->replace_metadata ? NULL : source;
 			version->content_type = strdup(metadata ? source->content_type : copy->content_type);
 			if (metadata && source->file_info)

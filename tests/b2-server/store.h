@@ -48,7 +48,7 @@ bool store_has_room(uint64_t bytes);
 
 struct new_upload {
 	const struct key *key;
-	const char *bucket_id, *file_name, *content_type, *sha1;
+	const char *bucket_id, *file_name, *content_type, *sha1, *md5;
 	json_object *file_info;      /* taken */
 	struct blob *blob;           /* a reference is taken */
 	int api_version;

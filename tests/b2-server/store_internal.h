@@ -18,6 +18,7 @@ struct part {
 	size_t segment_count;
 	uint64_t length;
 	char sha1[41];
+	char md5[33];                /* hex, "" when unknown (copied parts) */
 	int64_t upload_timestamp;
 };
 
@@ -34,6 +35,7 @@ struct version {
 	enum version_action action;
 	char *content_type;
 	char *sha1;                  /* hex, "none" (large file) or NULL (hide marker) */
+	char *md5;                   /* hex for a small upload and its whole copies, else NULL */
 	uint64_t length;
 	json_object *file_info;
 	int64_t upload_timestamp;

@@ -29,7 +29,7 @@ struct upload {
 	json_object *file_info;
 	int part_number;
 	struct blob *blob;
-	EVP_MD_CTX *sha1;
+	EVP_MD_CTX *sha1, *md5;      /* B2 reports both: contentSha1 and contentMd5 */
 	uint64_t content_length;     /* without the trailing hex digits */
 	uint64_t received;
 	bool digits_at_end, do_not_verify;
@@ -267,7 +267,10 @@ void upload_begin(struct request *req)
 	}
 	upload->blob = blob_create(upload->content_length);
 	upload->sha1 = EVP_MD_CTX_new();
-	if (!upload->blob || !upload->sha1 || EVP_DigestInit_ex(upload->sha1, EVP_sha1(), NULL) != 1)
+	upload->md5 = EVP_MD_CTX_new();
+	if (!upload->blob || !upload->sha1 || !upload->md5 ||
+	    EVP_DigestInit_ex(upload->sha1, EVP_sha1(), NULL) != 1 ||
+	    EVP_DigestInit_ex(upload->md5, EVP_md5(), NULL) != 1)
 		reply_error(req, 500, "internal_error", "Cannot store the upload");
 }
 
@@ -281,7 +284,8 @@ void upload_receive(struct request *req, const char *data, size_t size)
 								  : upload->content_length);
 	size_t content = size < content_left ? size : (size_t)content_left;
 	if (content > 0 && (!blob_append(upload->blob, data, content) ||
-			    EVP_DigestUpdate(upload->sha1, data, content) != 1)) {
+			    EVP_DigestUpdate(upload->sha1, data, content) != 1 ||
+			    EVP_DigestUpdate(upload->md5, data, content) != 1)) {
 		reply_error(req, 500, "internal_error", "Cannot store the upload");
 		return;
 	}
@@ -298,11 +302,14 @@ void upload_finish(struct request *req)
 	struct upload *upload = req->upload;
 	if (!upload || request_has_reply(req))
 		return;
-	unsigned char digest[20];
-	char actual[SHA1_HEX_LENGTH + 1], stored[64];
+	unsigned char digest[20], md5_digest[16];
+	char actual[SHA1_HEX_LENGTH + 1], stored[64], md5[33];
 	EVP_DigestFinal_ex(upload->sha1, digest, NULL);
+	EVP_DigestFinal_ex(upload->md5, md5_digest, NULL);
 	for (int i = 0; i < 20; i++)
 		snprintf(actual + 2 * i, 3, "%02x", digest[i]);
+	for (int i = 0; i < 16; i++)
+		snprintf(md5 + 2 * i, 3, "%02x", md5_digest[i]);
 	if (upload->digits_at_end) {
 		upload->trailer[upload->trailer_length] = '\0';
 		if (!is_sha1_hex(upload->trailer)) {
@@ -321,7 +328,8 @@ void upload_finish(struct request *req)
 	struct b2_error error;
 	json_object *result;
 	if (req->api == API_UPLOAD_PART) {
-		result = store_put_part(upload->target_id, upload->part_number, upload->blob, stored, &error);
+		result = store_put_part(upload->target_id, upload->part_number, upload->blob, stored, md5,
+					&error);
 	} else {
 		struct new_upload file = {
 			.key = upload->key,
@@ -329,6 +337,7 @@ void upload_finish(struct request *req)
 			.file_name = upload->file_name,
 			.content_type = upload->content_type,
 			.sha1 = stored,
+			.md5 = md5,
 			.file_info = upload->file_info,
 			.blob = upload->blob,
 			.api_version = req->api_version,
@@ -352,8 +361,8 @@ void upload_release(struct request *req)
 		free(upload->token);
 	}
 	blob_unref(upload->blob);
-	if (upload->sha1)
-		EVP_MD_CTX_free(upload->sha1);
+	EVP_MD_CTX_free(upload->sha1);
+	EVP_MD_CTX_free(upload->md5);
 	json_object_put(upload->file_info);
 	free(upload->file_name);
 	free(upload->content_type);
