@@ -217,6 +217,13 @@ int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
     if (fd != STDIN_FILENO)
         close(fd);
     stor_host_progress_done();
+    if (status == STOR_ECANCELLED) { /* say what the interruption left, not only that it came */
+        char shown[512];
+        stor_printable(key, shown, sizeof shown);
+        stor_error_line("interrupted: %s/%s was not stored, and what it held before is unchanged "
+                        "(%s)", bucket, shown, err.message);
+        return STOR_EXIT_CANCELLED;
+    }
     if (status != STOR_OK)
         return stor_report_failure(status, &err);
     print_result(s, &r, "stored", bucket, key, NULL);

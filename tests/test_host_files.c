@@ -382,6 +382,33 @@ static void ctrl_c_while_put_waits_for_a_fifo_exits_130(void **state)
     free(fifo);
 }
 
+/* Ctrl-C during put says what was left: the object not stored, what it held before unchanged. */
+static void ctrl_c_during_put_says_what_was_left(void **state)
+{
+    store("b/k", "before");
+    char *fifo = path_of("input");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char stor_env[4200], fifo_env[4200];
+    snprintf(stor_env, sizeof stor_env, "STOR=%s", test_build_path("stor"));
+    snprintf(fifo_env, sizeof fifo_env, "FIFO=%s", fifo);
+    /* stor reads its standard input from the FIFO, held open and silent, until SIGINT. */
+    const char *args[] = {"/bin/sh", "-c",
+                          "\"$STOR\" put - b/k <\"$FIFO\" & pid=$!; exec 4>\"$FIFO\"; i=0; "
+                          "until grep -q pipe_read /proc/$pid/wchan 2>/dev/null || [ $i -gt 1000 ]; "
+                          "do sleep 0.01; i=$((i+1)); done; kill -INT $pid; wait $pid", NULL};
+    const char *env[] = {root_env, home_env, stor_env, fifo_env, NULL};
+    struct test_run run = test_run(args, env, NULL);
+    if (run.status != 130 || !strstr(run.err, "interrupted: b/k was not stored, and what it held "
+                                              "before is unchanged"))
+        fail_msg("exit %d, err %s", run.status, run.err);
+    test_run_free(&run);
+    run = stor("get", "b/k", "-");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "before");
+    test_run_free(&run);
+    free(fifo);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -400,6 +427,7 @@ int main(void)
         T(get_r_where_every_file_fails_exits_7),
         T(ls_to_a_full_device_exits_1),
         T(ctrl_c_while_put_waits_for_a_fifo_exits_130),
+        T(ctrl_c_during_put_says_what_was_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
