@@ -186,13 +186,8 @@ enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const c
     return status;
 }
 
-int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
+static int put_named(struct stor_session *s, const char *local, const char *bucket, const char *key)
 {
-    char bucket[256];
-    const char *key;
-    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
-    if (code != STOR_EXIT_OK)
-        return code;
     int fd = STDIN_FILENO;
     if (strcmp(local, "-") != 0) {
         fd = open(local, O_RDONLY | O_CLOEXEC); /* a FIFO blocks until a writer comes; Ctrl-C ends it */
@@ -228,6 +223,32 @@ int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
         return stor_report_failure(status, &err);
     print_result(s, &r, "stored", bucket, key, NULL);
     return STOR_EXIT_OK;
+}
+
+int stor_cmd_put(struct stor_session *s, const char *local, const char *remote)
+{
+    char bucket[256], *joined = NULL;
+    const char *key;
+    size_t length = strlen(remote);
+    /* BUCKET/PREFIX/ (or BUCKET alone) keeps the file's own name under it, as cp does. */
+    if (strcmp(local, "-") != 0 && length && (remote[length - 1] == '/' || !strchr(remote, '/'))) {
+        const char *base = strrchr(local, '/') ? strrchr(local, '/') + 1 : local;
+        if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+            stor_error_line("%s has no file name to keep: name the key (BUCKET/KEY)", local);
+            return STOR_EXIT_USAGE;
+        }
+        if (asprintf(&joined, "%s%s%s", remote, strchr(remote, '/') ? "" : "/", base) < 0)
+            return STOR_EXIT_FAILURE;
+        remote = joined;
+    }
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
+    if (code != STOR_EXIT_OK) {
+        free(joined);
+        return code;
+    }
+    code = put_named(s, local, bucket, key);
+    free(joined);
+    return code;
 }
 
 /* Where a download goes: LOCAL itself, or LOCAL/<last segment of key> when LOCAL is a directory. */

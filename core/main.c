@@ -78,7 +78,8 @@ struct command {
 static const struct command commands[] = {
     {"put", "[-r [-L] [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY", 2,
      FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_NO_RESUME | FLAG_FOLLOW,
-     "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object.\n"
+     "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object;\n"
+     "to BUCKET/PREFIX/ (or BUCKET alone) the file keeps its own name, as cp does.\n"
      "With -r, LOCAL is a directory and every file below it is stored under BUCKET/KEY/.\n"
      "A large upload that failed or was killed is resumed by the next put of the same file to\n"
      "the same name, where the backend supports it; --no-resume starts afresh, and cancels\n"

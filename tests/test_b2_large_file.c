@@ -680,9 +680,9 @@ static void sizes_parse_with_units(void **state)
     static const struct {
         const char *text;
         int64_t bytes;
-    } good[] = {{"5000000", 5000000}, {"5M", 5000000}, {"5MB", 5000000}, {"5m", 5000000},
-                {"5MiB", 5242880}, {"64KiB", 65536}, {"2G", 2000000000LL}, {"1GiB", 1LL << 30},
-                {"10k", 10000}, {"1TiB", 1LL << 40}};
+    } good[] = {{"5000000", 5000000}, {"5M", 5242880}, {"5MB", 5000000}, {"5m", 5242880},
+                {"5MiB", 5242880}, {"64KiB", 65536}, {"2G", 2LL << 30}, {"2GB", 2000000000LL},
+                {"1GiB", 1LL << 30}, {"10k", 10240}, {"10kB", 10000}, {"1TiB", 1LL << 40}};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         assert_int_equal(b2_parse_size(good[i].text, &bytes), 0);
         assert_int_equal(bytes, good[i].bytes);
@@ -806,7 +806,7 @@ static void cutoff_decides(void **state)
     (void)state;
     struct b2_test *test = &fx->test;
     b2_test_stop(test);
-    assert_int_equal(b2_test_start(test, (const char *[]){"upload_cutoff=10000000", "part_size=5M", NULL}, 0), 0);
+    assert_int_equal(b2_test_start(test, (const char *[]){"upload_cutoff=10000000", "part_size=5MB", NULL}, 0), 0);
     install(test);
     struct result result;
     struct stor_error err = {""};

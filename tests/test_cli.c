@@ -104,7 +104,9 @@ static void usage_errors_exit_2(void **state)
     expect_failure(stor("--progress=sometimes", "ls", "b"), 2, "--progress expects auto, always, never or lines");
     expect_failure(stor("-o", "novalue", "ls", "x"), 2, "-o expects KEY=VALUE, got 'novalue'");
     expect_failure(stor("-l", "rm", "b/k"), 2, "-l does not apply to rm");
-    expect_failure(stor("put", "/etc/hostname", "bucketonly"), 2, "expected BUCKET/KEY, got 'bucketonly'");
+    expect_failure(stor("put", "-", "bucketonly"), 2, "expected BUCKET/KEY, got 'bucketonly'");
+    expect_failure(stor("put", "-", "bucket/"), 2, "expected BUCKET/KEY, got 'bucket/'");
+    expect_failure(stor("put", "/tmp/", "bucket/"), 2, "/tmp/ has no file name to keep");
     expect_failure(stor("get", "b/", "-"), 2, "expected BUCKET/KEY");
     expect_failure(stor("-o", "colour=blue", "ls", "x"), 2, "unknown option 'colour'");
 }
@@ -664,6 +666,20 @@ static void help_is_wrapped_and_its_write_errors_count(void **state)
     test_run_free(&run);
 }
 
+/* put FILE BUCKET/PREFIX/ (or BUCKET alone) keeps FILE's name under it, as cp does. */
+static void put_into_a_prefix_keeps_the_file_name(void **state)
+{
+    char *local = scratch_file("notes.txt", "kept name");
+    expect_ok(stor("put", local, "demo/dir/"));
+    expect_ok(stor("put", local, "demo"));
+    struct test_run run = stor("ls", "-r", "demo");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, " dir/notes.txt\n"));
+    assert_non_null(strstr(run.out, " notes.txt\n"));
+    test_run_free(&run);
+    free(local);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -672,6 +688,7 @@ int main(void)
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),
+        T(put_into_a_prefix_keeps_the_file_name),
         T(help_and_version),
         T(put_ls_get_rm_round_trip),
         T(stdin_upload),

@@ -22,10 +22,12 @@ int b2_parse_size(const char *text, int64_t *bytes)
         const char *suffix;
         int64_t factor;
     } units[] = {
+        /* A bare K/M/G/T is a power of 1024, as in rclone and coreutils; KB/MB/GB/TB are
+         * powers of 1000 (B2's own limits: 5 MB parts, 5 GB uploads). */
         {"", 1}, {"b", 1},
-        {"k", 1000LL}, {"kb", 1000LL}, {"m", 1000000LL}, {"mb", 1000000LL},
-        {"g", 1000000000LL}, {"gb", 1000000000LL}, {"t", 1000000000000LL}, {"tb", 1000000000000LL},
+        {"k", 1LL << 10}, {"m", 1LL << 20}, {"g", 1LL << 30}, {"t", 1LL << 40},
         {"kib", 1LL << 10}, {"mib", 1LL << 20}, {"gib", 1LL << 30}, {"tib", 1LL << 40},
+        {"kb", 1000LL}, {"mb", 1000000LL}, {"gb", 1000000000LL}, {"tb", 1000000000000LL},
     };
     if (!text || !isdigit((unsigned char)*text))
         return -1;

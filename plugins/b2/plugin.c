@@ -165,7 +165,7 @@ static int parse_large_file_option(struct b2_config *config, const char *name, c
     } else if (strcmp(name, "part_size") == 0) {
         if (b2_parse_size(value, &size) != 0 || size < B2_PART_SIZE_MIN || size > B2_PART_SIZE_MAX)
             *status = stor_fail(err, STOR_EINVAL, "option part_size must be a size from %lld "
-                                "(5M) to %lld (5G) bytes, e.g. 100M or 64MiB; got '%s'",
+                                "(5MB) to %lld (5GB) bytes, e.g. 100MB or 64M; got '%s'",
                                 B2_PART_SIZE_MIN, B2_PART_SIZE_MAX, value);
         else
             config->part_size = size;
@@ -173,7 +173,7 @@ static int parse_large_file_option(struct b2_config *config, const char *name, c
         if (b2_parse_size(value, &size) != 0 || size < B2_PART_SIZE_MIN ||
             size > B2_SINGLE_UPLOAD_MAX)
             *status = stor_fail(err, STOR_EINVAL, "option upload_cutoff must be a size from %lld "
-                                "(5M) to %lld (5G) bytes, e.g. 200MiB; got '%s'", B2_PART_SIZE_MIN,
+                                "(5MB) to %lld (5GB) bytes, e.g. 200M; got '%s'", B2_PART_SIZE_MIN,
                                 B2_SINGLE_UPLOAD_MAX, value);
         else
             config->upload_cutoff = size;
@@ -236,7 +236,7 @@ static int download_option(struct b2_config *config, const char *name, const cha
         int64_t size;
         if (b2_parse_size(value, &size) != 0 || size < 1 || size > B2_SINGLE_UPLOAD_MAX)
             *status = stor_fail(err, STOR_EINVAL, "option download_part_size must be a size from "
-                                "1 to %lld bytes, e.g. 100M or 64MiB; got '%s'",
+                                "1 to %lld bytes, e.g. 100MB or 64M; got '%s'",
                                 B2_SINGLE_UPLOAD_MAX, value);
         else
             config->download_part_size = size;
@@ -502,10 +502,11 @@ static const struct stor_option_doc b2_options[] = {
     {"retry_time", "seconds one B2 call may spend retrying (default 600)"},
     {"content_type", "Content-Type of uploads (default b2/x-auto: B2 picks by extension)"},
     {"info.NAME", "file info NAME=VALUE stored with uploads (up to 9; 8 for large files)"},
-    {"upload_cutoff", "files above this SIZE go up as large files in parts (default 200MiB, "
-                      "5M to 5G; K/M/G = powers of 1000, KiB/MiB/GiB = powers of 1024)"},
-    {"part_size", "SIZE of one part of a large file (default: max(B2's recommended 100M, "
-                  "file size / 10000), 5M to 5G, at most upload_cutoff)"},
+    {"upload_cutoff", "files above this SIZE go up as large files in parts (default 200M, "
+                      "5MB to 5GB; K/M/G (or KiB/MiB/GiB) = powers of 1024 as in rclone, "
+                      "KB/MB/GB = powers of 1000)"},
+    {"part_size", "SIZE of one part of a large file (default: max(B2's recommended 100MB, "
+                  "file size / 10000), 5MB to 5GB, at most upload_cutoff)"},
     {"transfers", "parts of one large file sent or fetched in parallel (default 4, 1 to 64)"},
     {"resume", "continue an unfinished large upload of the same file (same name, SHA-1 and "
                "mtime) instead of starting again (yes/no, default yes; no cancels it)"},
