@@ -9,6 +9,9 @@
 #include <dirent.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -724,6 +727,38 @@ static void rclone_reads_what_stor_wrote_and_back(void **state)
     free(local);
 }
 
+/* With B2 out of reach, stor says so at once on a terminal (one line, with how long it keeps
+ * trying) instead of a silent minute, then exits 5; a script's stderr keeps one error line. */
+static void an_unreachable_endpoint_is_said_at_once(void **state)
+{
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t length = sizeof address;
+    assert_int_equal(bind(probe, (struct sockaddr *)&address, sizeof address), 0);
+    assert_int_equal(getsockname(probe, (struct sockaddr *)&address, &length), 0);
+    close(probe); /* nothing listens there now */
+    char command[4600];
+    snprintf(command, sizeof command,
+             "STOR_B2_ENDPOINT=http://127.0.0.1:%u; export STOR_B2_ENDPOINT; "
+             "script -qec \"'%s' --backend=b2 -o retries=2 -o cache=no ls test-bucket\" /dev/null",
+             ntohs(address.sin_port), test_build_path("stor"));
+    struct test_run run = b2_cli_shell(fx, command); /* script(1) gives stor a terminal */
+    assert_int_equal(run.status, 5);
+    const char *said = strstr(run.out, "cannot reach B2");
+    if (!said || !strstr(said, "trying again for up to 600 s or 2 tries") ||
+        strstr(said + 1, "cannot reach B2") || strstr(run.out, "HTTP 0"))
+        fail_msg("terminal: %s", run.out);
+    test_run_free(&run);
+    snprintf(command, sizeof command,
+             "STOR_B2_ENDPOINT=http://127.0.0.1:%u '%s' --backend=b2 -o retries=2 -o cache=no "
+             "ls test-bucket", ntohs(address.sin_port), test_build_path("stor"));
+    run = b2_cli_shell(fx, command);
+    assert_int_equal(run.status, 5);
+    assert_null(strstr(run.err, "cannot reach B2"));
+    assert_ptr_equal(strchr(run.err, '\n'), run.err + strlen(run.err) - 1); /* one line */
+    test_run_free(&run);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -748,6 +783,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(dot_segments_reach_exactly_that_name,
                                         setup_with_restricted_key, teardown),
         T(missing_credentials_name_the_variable),
+        T(an_unreachable_endpoint_is_said_at_once),
         T(rclone_reads_what_stor_wrote_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Cuts one secret out of text, also where text ends partway through it. */
 static void mask_secret(char *text, const char *secret)
@@ -107,6 +108,18 @@ void b2_failure_from_response(const struct b2_http_response *response,
     if (strspn(failure->code, "abcdefghijklmnopqrstuvwxyz_") != strlen(failure->code))
         sanitize(failure->code, config, token);
     sanitize(failure->message, config, token);
+}
+
+void b2_note_unreachable(struct b2_plugin *plugin, const char *call,
+                         const struct b2_failure *failure)
+{
+    if (failure->outcome != B2_HTTP_CONNECT ||
+        __atomic_exchange_n(&plugin->said_unreachable, 1, __ATOMIC_RELAXED))
+        return;
+    /* For a person at a terminal; a script's stderr keeps its one error line (-v shows it). */
+    b2_log(plugin, isatty(STDERR_FILENO) ? STOR_LOG_WARN : STOR_LOG_INFO, "%s: cannot reach B2 (%s); trying again for up to %lld s or %d "
+           "tries (-o retry_time=S, -o retries=N)", call, failure->message,
+           (long long)(plugin->config.retry_time_ms / 1000), plugin->config.retries);
 }
 
 void b2_failure_describe(const struct b2_failure *failure, char *text, size_t size)
@@ -399,6 +412,7 @@ static enum stor_status api_call(struct b2_plugin *plugin, const char *call, jso
             char detail[400];
             b2_failure_describe(failure, detail, sizeof detail);
             b2_log(plugin, STOR_LOG_INFO, "%s: %s", call, detail);
+            b2_note_unreachable(plugin, call, failure);
             int waited = b2_backoff_wait(plugin, &backoff, failure->retry_after_ms);
             if (waited == 0 && check && b2_answer_lost(failure) &&
                 check->done(plugin, check->context, response)) {

@@ -78,8 +78,10 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
                              failure.message[0] ? failure.message : "unauthorized");
         }
         if (failure.kind == B2_FAILURE_TRANSIENT) {
-            b2_log(plugin, STOR_LOG_INFO, "%s: HTTP %ld %s %s", call, failure.http_status,
-                   failure.code, failure.message);
+            char detail[400];
+            b2_failure_describe(&failure, detail, sizeof detail);
+            b2_log(plugin, STOR_LOG_INFO, "%s: %s", call, detail);
+            b2_note_unreachable(plugin, call, &failure);
             int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
             if (waited == 0)
                 continue;

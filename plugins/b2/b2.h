@@ -62,6 +62,7 @@ struct b2_plugin {
     pthread_mutex_t auth_lock;
     struct b2_account account; /* account.token == NULL until authorized */
     uint64_t auth_generation;  /* bumped on every new token */
+    int said_unreachable;      /* the one warning that B2 cannot be reached was given */
 
     pthread_mutex_t bucket_lock;
     pthread_mutex_t bucket_lookup_lock; /* one b2_list_buckets at a time: threads share it */
@@ -112,6 +113,10 @@ struct b2_failure {
 void b2_failure_from_response(const struct b2_http_response *response,
                               const struct b2_config *config, const char *token,
                               struct b2_failure *failure);
+/* The first time a call cannot connect, says so once per run, with how long stor keeps trying:
+ * a silent minute looks like a hang. At the default level on a terminal, else at -v. */
+void b2_note_unreachable(struct b2_plugin *plugin, const char *call,
+                         const struct b2_failure *failure);
 /* "HTTP 503 service_unavailable: too busy", or the transport's words when there was no answer. */
 void b2_failure_describe(const struct b2_failure *failure, char *text, size_t size);
 /* Report failure of call as the user should read it. capability: what call needs, or NULL. */

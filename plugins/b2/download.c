@@ -223,6 +223,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
             continue;
         }
         if (failure.kind == B2_FAILURE_TRANSIENT) {
+            b2_note_unreachable(plugin, key, &failure);
             int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
             if (waited == 0)
                 continue;
