@@ -540,8 +540,7 @@ static void unsupported_features_say_so(void **state)
     struct test_run run = stor("put", local, "demo/x");
     test_run_free(&run);
     expect_failure(stor("cleanup", "demo"), 6, "backend local does not support cleanup");
-    expect_failure(stor("get", "--version=abc", "demo/x", "-"), 6, "does not support get --version");
-    expect_failure(stor("get", "--range=0-1", "demo/x", "-"), 6, "does not support get --range");
+    expect_failure(stor("get", "--version=abc", "demo/x", "-"), 6, "the local backend keeps no versions");
     expect_failure(stor("--no-resume", "put", local, "demo/y"), 6, "does not resume uploads");
     expect_failure(stor("rm", "--version=abc", "demo/x"), 6, "does not support rm --version");
     run = stor("ls", "--versions", "demo"); /* no versions: each object is its only version */
@@ -564,10 +563,8 @@ static void options_take_their_values_after_a_space(void **state)
     snprintf(plugin_dir, sizeof plugin_dir, "%s", test_build_path("tests/fixtures/.libs"));
     run = stor("--backend", "local", "-o", root_option, "--plugin-dir", plugin_dir, "--progress",
                "never", "get", "--range", "0-4", "demo/k", "-");
-    if (run.status == 0)
-        assert_string_equal(run.out, "space");
-    else /* a backend without ranges says so: the value was taken, not the next word */
-        assert_non_null(strstr(run.err, "does not support get --range"));
+    assert_int_equal(run.status, 0); /* the value was taken, not the next word */
+    assert_string_equal(run.out, "space");
     test_run_free(&run);
     char *out;
     assert_true(asprintf(&out, "%s/tree-out", fx->dir) > 0);
@@ -680,6 +677,26 @@ static void put_into_a_prefix_keeps_the_file_name(void **state)
     free(local);
 }
 
+/* The local backend serves byte ranges, and refuses one outside the object in words. */
+static void local_get_serves_ranges(void **state)
+{
+    char *local = scratch_file("ten", "0123456789");
+    expect_ok(stor("put", local, "demo/ten"));
+    static const struct {
+        const char *range, *bytes;
+    } cases[] = {{"2-4", "234"}, {"7-", "789"}, {"0-0", "0"}, {"8-100", "89"}, {"0-", "0123456789"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char option[64];
+        snprintf(option, sizeof option, "--range=%s", cases[i].range);
+        struct test_run run = stor("get", option, "demo/ten", "-");
+        if (run.status != 0 || strcmp(run.out, cases[i].bytes) != 0)
+            fail_msg("%s: exit %d, out '%s', err %s", option, run.status, run.out, run.err);
+        test_run_free(&run);
+    }
+    expect_failure(stor("get", "--range=10-", "demo/ten", "-"), 2, "outside the object");
+    free(local);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -707,6 +724,7 @@ int main(void)
         T(rm_r_asks_or_needs_yes),
         T(cp_and_mv_stream_through_stor_without_server_side_copy),
         T(unsupported_features_say_so),
+        T(local_get_serves_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -502,6 +502,35 @@ static void a_long_key_does_not_hide_the_reason(void **state)
             assert_int_equal(c[-1], 0xc3);
 }
 
+/* get_ex: ranges, and resuming a partial file only when it holds the object's own first bytes. */
+static void get_ex_serves_ranges_and_resumes(void **state)
+{
+    struct fixture *f = *state;
+    struct seen seen = {"", 0, 0};
+    struct stor_error err = {""};
+    assert_int_equal(put_bytes(f, "demo", "k", "0123456789", &seen, &err), STOR_OK);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.partial", f->root);
+    test_write_file(path, "0123", 4);
+    int fd = open(path, O_RDWR);
+    struct stor_get_options resume = {.struct_size = sizeof resume, .offset = 4, .length = -1, .resume = 1};
+    assert_int_equal(local->get_ex(f->instance, "demo", "k", &resume, fd, remember, &seen, &err), STOR_OK);
+    close(fd);
+    char *whole = test_read_file(path, NULL);
+    assert_string_equal(whole, "0123456789");
+    free(whole);
+    assert_string_equal(seen.sha1, "87acec17cd9dcd20a716cc2cf67417b71c8a7016"); /* the whole one */
+    test_write_file(path, "abcd", 4); /* another object's start */
+    fd = open(path, O_RDWR);
+    assert_int_equal(local->get_ex(f->instance, "demo", "k", &resume, fd, remember, &seen, &err), STOR_EIO);
+    close(fd);
+    assert_non_null(strstr(err.message, "cannot resume"));
+    struct stor_get_options versioned = {.struct_size = sizeof versioned, .version_id = "v1", .length = -1};
+    assert_int_equal(local->get_ex(f->instance, "demo", "k", &versioned, fd, remember, &seen, &err),
+                     STOR_EUNSUPPORTED);
+    unlink(path);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -523,6 +552,7 @@ int main(void)
         T(special_files_are_not_objects),
         T(a_killed_put_leaves_nothing_behind),
         T(a_long_key_does_not_hide_the_reason),
+        T(get_ex_serves_ranges_and_resumes),
         cmocka_unit_test(unknown_options_are_refused_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -154,27 +154,24 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Copies in to out until EOF, hashing as it goes; reports progress and honours cancellation.
- * Returns STOR_OK or a status with err filled; `what` names the object in messages. */
-static enum stor_status copy_stream(const struct local *self, int in, int out, const char *what,
-                                    uint64_t total, char sha1[41], uint64_t *copied,
-                                    struct stor_error *err)
+/* Copies up to limit bytes of in to out (until EOF), hashing into sha as it goes; reports
+ * progress and honours cancellation. Returns STOR_OK or a status with err filled; `what` names
+ * the object in messages. */
+static enum stor_status copy_some(const struct local *self, int in, int out, const char *what,
+                                  uint64_t limit, uint64_t total, EVP_MD_CTX *sha,
+                                  uint64_t *copied, struct stor_error *err)
 {
     char *buf = malloc(COPY_BUFFER);
-    EVP_MD_CTX *sha = EVP_MD_CTX_new();
-    if (!buf || !sha || !EVP_DigestInit_ex(sha, EVP_sha1(), NULL)) {
-        free(buf);
-        EVP_MD_CTX_free(sha);
+    if (!buf)
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
-    }
     enum stor_status status = STOR_OK;
     uint64_t done = 0;
-    for (;;) {
+    while (done < limit) {
         if (self->host->cancelled(self->host)) {
             status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", what);
             break;
         }
-        ssize_t n = read(in, buf, COPY_BUFFER);
+        ssize_t n = read(in, buf, limit - done < COPY_BUFFER ? (size_t)(limit - done) : COPY_BUFFER);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -193,11 +190,38 @@ static enum stor_status copy_stream(const struct local *self, int in, int out, c
         self->host->progress(self->host, what, done, total);
     }
     free(buf);
+    *copied = done;
+    return status;
+}
+
+static EVP_MD_CTX *sha1_start(void)
+{
+    EVP_MD_CTX *sha = EVP_MD_CTX_new();
+    if (sha && !EVP_DigestInit_ex(sha, EVP_sha1(), NULL)) {
+        EVP_MD_CTX_free(sha);
+        sha = NULL;
+    }
+    return sha;
+}
+
+static void sha1_finish(EVP_MD_CTX *sha, char hex[41])
+{
     unsigned char digest[EVP_MAX_MD_SIZE];
     EVP_DigestFinal_ex(sha, digest, NULL);
     EVP_MD_CTX_free(sha);
-    sha1_hex(digest, sha1);
-    *copied = done;
+    sha1_hex(digest, hex);
+}
+
+/* Copies all of in to out, hashing it: put's and a whole get's copy. */
+static enum stor_status copy_stream(const struct local *self, int in, int out, const char *what,
+                                    uint64_t total, char sha1[41], uint64_t *copied,
+                                    struct stor_error *err)
+{
+    EVP_MD_CTX *sha = sha1_start();
+    if (!sha)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    enum stor_status status = copy_some(self, in, out, what, UINT64_MAX, total, sha, copied, err);
+    sha1_finish(sha, sha1);
     return status;
 }
 
@@ -289,28 +313,39 @@ static enum stor_status open_existing(const struct local *self, const char *buck
     return status;
 }
 
-static enum stor_status local_get(void *instance, const char *bucket, const char *key, int fd,
-                                  stor_object_fn on_result, void *context, struct stor_error *err)
+/* Opens bucket/key for reading: a regular file below the root, never through a link. */
+static enum stor_status open_object(const struct local *self, const char *bucket, const char *key,
+                                    int *in, struct stat *st, struct stor_error *err)
 {
-    struct local *self = instance;
     struct local_chain chain;
     enum stor_status status = open_existing(self, bucket, key, "read", &chain, err);
     if (status != STOR_OK)
         return status;
     /* O_NONBLOCK: a FIFO planted as an object must not hang the open; it is refused below. */
-    int in = openat(local_chain_last(&chain), key + dirs_length(key),
-                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    *in = openat(local_chain_last(&chain), key + dirs_length(key),
+                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     local_chain_close(&chain);
-    struct stat st;
-    if (in < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = in < 0 ? errno : ENOENT;
-        if (in >= 0)
-            close(in);
+    if (*in < 0 || fstat(*in, st) != 0 || !S_ISREG(st->st_mode)) {
+        int e = *in < 0 ? errno : ENOENT;
+        if (*in >= 0)
+            close(*in);
         if (e == ENOENT || e == ENOTDIR || e == EISDIR || e == ELOOP)
             return stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
         return stor_fail(err, errno_status(e), "cannot read %s/%s: %s", bucket, key, strerror(e));
     }
-    fcntl(in, F_SETFL, fcntl(in, F_GETFL) & ~O_NONBLOCK);
+    fcntl(*in, F_SETFL, fcntl(*in, F_GETFL) & ~O_NONBLOCK);
+    return STOR_OK;
+}
+
+static enum stor_status local_get(void *instance, const char *bucket, const char *key, int fd,
+                                  stor_object_fn on_result, void *context, struct stor_error *err)
+{
+    struct local *self = instance;
+    int in;
+    struct stat st;
+    enum stor_status status = open_object(self, bucket, key, &in, &st, err);
+    if (status != STOR_OK)
+        return status;
     char sha1[41];
     uint64_t copied;
     status = copy_stream(self, in, fd, key, (uint64_t)st.st_size, sha1, &copied, err);
@@ -319,6 +354,73 @@ static enum stor_status local_get(void *instance, const char *bucket, const char
         status = stor_fail(err, STOR_EIO, "%s/%s changed while it was read", bucket, key);
     if (status == STOR_OK)
         report(key, &st, sha1, on_result, context);
+    return status;
+}
+
+/* Whether fd's first length bytes are the object's (in), hashing the object's into sha. */
+static int same_start(int fd, int in, uint64_t length, EVP_MD_CTX *sha)
+{
+    char ours[65536], theirs[65536];
+    for (uint64_t at = 0; at < length;) {
+        size_t want = length - at < sizeof ours ? (size_t)(length - at) : sizeof ours;
+        ssize_t a = pread(fd, ours, want, (off_t)at), b = pread(in, theirs, want, (off_t)at);
+        if (a <= 0 || a != b || memcmp(ours, theirs, (size_t)a) != 0)
+            return 0;
+        EVP_DigestUpdate(sha, theirs, (size_t)b);
+        at += (uint64_t)a;
+    }
+    return 1;
+}
+
+/* ABI 2: a byte range, or the rest of a partial file (no versions: rm deletes for good). */
+static enum stor_status local_get_ex(void *instance, const char *bucket, const char *key,
+                                     const struct stor_get_options *options, int fd,
+                                     stor_object_fn on_result, void *context,
+                                     struct stor_error *err)
+{
+    struct local *self = instance;
+    if (options->version_id)
+        return stor_fail(err, STOR_EUNSUPPORTED, "the local backend keeps no versions: %s/%s has "
+                         "only its current content", bucket, key);
+    int in;
+    struct stat st;
+    enum stor_status status = open_object(self, bucket, key, &in, &st, err);
+    if (status != STOR_OK)
+        return status;
+    uint64_t size = (uint64_t)st.st_size, offset = (uint64_t)options->offset;
+    if (options->offset < 0 || (offset > 0 && offset >= size && !options->resume) ||
+        (options->resume && offset > size)) {
+        close(in);
+        return stor_fail(err, STOR_EINVAL, "%s/%s: the range starting at byte %lld is outside "
+                         "the object (%llu bytes)", bucket, key, (long long)options->offset,
+                         (unsigned long long)size);
+    }
+    EVP_MD_CTX *sha = sha1_start();
+    if (!sha) {
+        close(in);
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    }
+    /* A resumed file must hold the object's own first bytes; they are hashed with the rest. */
+    if (options->resume && !same_start(fd, in, offset, sha))
+        status = stor_fail(err, STOR_EIO, "%s/%s: the partial file does not hold this object's "
+                           "first %llu bytes: cannot resume", bucket, key,
+                           (unsigned long long)offset);
+    uint64_t rest = size - offset, limit = rest, copied = 0;
+    if (!options->resume && options->length >= 0 && (uint64_t)options->length < rest)
+        limit = (uint64_t)options->length;
+    if (status == STOR_OK && (lseek(in, (off_t)offset, SEEK_SET) < 0 ||
+                              (options->resume && lseek(fd, (off_t)offset, SEEK_SET) < 0)))
+        status = stor_fail(err, STOR_EIO, "%s/%s: cannot seek: %s", bucket, key, strerror(errno));
+    if (status == STOR_OK)
+        status = copy_some(self, in, fd, key, limit, limit, sha, &copied, err);
+    close(in);
+    if (status == STOR_OK && copied != limit)
+        status = stor_fail(err, STOR_EIO, "%s/%s changed while it was read", bucket, key);
+    char sha1[41];
+    sha1_finish(sha, sha1);
+    int whole = options->resume || (offset == 0 && limit == size); /* only then is it its SHA-1 */
+    if (status == STOR_OK)
+        report(key, &st, whole ? sha1 : NULL, on_result, context);
     return status;
 }
 
@@ -587,8 +689,8 @@ const struct stor_backend stor_local_backend = {
     .options = local_options,
     .notes = "A bucket is a directory under the root, created by the first put. Writes are atomic:\n"
              "a temporary file is written, flushed to disk and renamed into place. There are no\n"
-             "versions: rm deletes the file for good. upload-target prints the bucket directory\n"
-             "as a file:// URL with no token.",
+             "versions: rm deletes the file for good. get --range works, and an interrupted get\n"
+             "resumes. upload-target prints the bucket directory as a file:// URL with no token.",
     .open = local_open,                               /* open */
     .close = local_close,                             /* close */
     .put = local_put,                                 /* put */
@@ -596,6 +698,7 @@ const struct stor_backend stor_local_backend = {
     .list = local_list,                               /* list */
     .remove = local_remove,                           /* remove */
     .get_upload_target = local_get_upload_target,     /* get_upload_target */
+    .get_ex = local_get_ex,                           /* get_ex */
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)
