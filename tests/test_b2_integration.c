@@ -759,6 +759,26 @@ static void an_unreachable_endpoint_is_said_at_once(void **state)
     test_run_free(&run);
 }
 
+/* A missing bucket or object reads the same on b2 as on local: "no bucket 'X'", "no object
+ * B/K", exit 3, whatever the command. */
+static void missing_buckets_and_objects_read_as_on_local(void **state)
+{
+    static const char *const bucketless[][3] = {{"get", "nob/k", "-"}, {"ls", "nob", NULL},
+                                                {"rm", "nob/k", NULL}};
+    for (size_t i = 0; i < sizeof bucketless / sizeof *bucketless; i++) {
+        struct test_run run = bucketless[i][2]
+                                  ? stor_b2(bucketless[i][0], bucketless[i][1], bucketless[i][2])
+                                  : stor_b2(bucketless[i][0], bucketless[i][1]);
+        if (run.status != 3 || !strstr(run.err, "no bucket 'nob'"))
+            fail_msg("%s %s: exit %d, %s", bucketless[i][0], bucketless[i][1], run.status, run.err);
+        test_run_free(&run);
+    }
+    struct test_run run = stor_b2("get", "test-bucket/none", "-");
+    if (run.status != 3 || !strstr(run.err, "no object test-bucket/none"))
+        fail_msg("exit %d, %s", run.status, run.err);
+    test_run_free(&run);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -784,6 +804,7 @@ int main(void)
                                         setup_with_restricted_key, teardown),
         T(missing_credentials_name_the_variable),
         T(an_unreachable_endpoint_is_said_at_once),
+        T(missing_buckets_and_objects_read_as_on_local),
         T(rclone_reads_what_stor_wrote_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -243,7 +243,7 @@ static void list_unknown_bucket(void **state)
     struct listing listing = {0};
     struct stor_error err;
     assert_int_equal(b2_list(test->plugin, "nobucket", "", 0, on_listed, &listing, &err), STOR_ENOTFOUND);
-    assert_non_null(strstr(err.message, "no such bucket: nobucket"));
+    assert_non_null(strstr(err.message, "no bucket 'nobucket'"));
 }
 
 /* remove hides: the file leaves listings; removing it again is not found. */

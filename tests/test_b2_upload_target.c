@@ -65,7 +65,7 @@ static void request_is_the_seed_request(void **state)
     b2_target_free(&target);
 }
 
-/* 400 bad_bucket_id: the name is looked up again once; still bad -> "no such bucket". */
+/* 400 bad_bucket_id: the name is looked up again once; still bad -> "no bucket". */
 static void bad_bucket_id_is_no_such_bucket(void **state)
 {
     struct b2_test *test = *state;
@@ -74,7 +74,7 @@ static void bad_bucket_id_is_no_such_bucket(void **state)
     struct b2_target target;
     struct stor_error err;
     assert_int_equal(lease(test, &target, &err), STOR_ENOTFOUND);
-    assert_non_null(strstr(err.message, "no such bucket: bucket1"));
+    assert_non_null(strstr(err.message, "no bucket 'bucket1'"));
     assert_int_equal(fake_count(test->http, "b2_list_buckets"), 2);
     assert_int_equal(fake_count(test->http, GET_UPLOAD_URL), 2);
 }

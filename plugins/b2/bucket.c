@@ -143,7 +143,7 @@ static enum stor_status look_up(struct b2_plugin *plugin, const char *name, int 
             if (result < 0)
                 status = stor_fail(err, STOR_EINTERNAL, "b2_list_buckets: B2's answer is malformed: %s", why);
             else if (result == 0)
-                status = stor_fail(err, STOR_ENOTFOUND, "no such bucket: %s", name);
+                status = stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", name);
         }
         json_object_put(response);
     }

@@ -145,6 +145,19 @@ static char *source_url(struct b2_plugin *plugin, const struct source *source,
     return url;
 }
 
+/* A download by name found nothing: the bucket or the object, said as the local backend says it
+ * (the bucket's id is known, or one b2_list_buckets call finds out). */
+static enum stor_status missing(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                struct stor_error *err)
+{
+    char *id = NULL;
+    struct stor_error lookup;
+    enum stor_status found = b2_bucket_id(plugin, bucket, 0, &id, &lookup);
+    free(id);
+    return found == STOR_ENOTFOUND ? stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket)
+                                   : stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
+}
+
 /* One GET of bytes first..last (last -1: to the end; first -1: no Range at all) into writer, with
  * retries and one re-authorization. On STOR_OK *kept holds the response's status and headers. */
 static enum stor_status fetch(struct b2_plugin *plugin, const struct source *source, int64_t first,
@@ -240,9 +253,9 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
                                "the file (B2 says: %s)", key, (long long)first, failure.message);
         else if (failure.http_status == 404)
             status = source->file_id
-                         ? stor_fail(err, STOR_ENOTFOUND, "no such file version: %s/%s (id %s)",
-                                     source->bucket, key, source->file_id)
-                         : stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", source->bucket, key);
+                         ? stor_fail(err, STOR_ENOTFOUND, "no version %s of %s/%s",
+                                     source->file_id, source->bucket, key)
+                         : missing(plugin, source->bucket, key, err);
         else
             status = b2_fail(plugin, err, source->file_id ? "b2_download_file_by_id"
                                                           : "b2_download_file_by_name",

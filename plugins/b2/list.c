@@ -29,7 +29,7 @@ static enum stor_status bucket_call(struct b2_plugin *plugin, const char *bucket
                                          strcmp(failure->code, "invalid_bucket_id") == 0)) {
             if (attempt == 0)
                 continue;
-            return stor_fail(err, STOR_ENOTFOUND, "no such bucket: %s", bucket);
+            return stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket);
         }
         return status;
     }
@@ -154,7 +154,7 @@ enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
     if (status != STOR_OK && (strcmp(failure.code, "no_such_file") == 0 ||
                               strcmp(failure.code, "file_not_present") == 0 ||
                               strcmp(failure.code, "already_hidden") == 0))
-        status = stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
+        status = stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
     return status;
 }
 
@@ -212,7 +212,7 @@ enum stor_status b2_current_version(struct b2_plugin *plugin, const char *bucket
     }
     json_object_put(*answer);
     *answer = NULL;
-    return stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
+    return stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
 }
 
 struct stor_object b2_file_object(const struct b2_file *file, const char *sha1)

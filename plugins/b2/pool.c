@@ -198,9 +198,9 @@ enum stor_status b2_lease_for_bucket(struct b2_plugin *plugin, const char *bucke
             return status;
         status = b2_pool_lease(plugin, bucket_id, 1, target, &failure, err);
         if (status == STOR_ENOTFOUND && strcmp(failure.code, "bad_bucket_id") == 0)
-            status = stor_fail(err, STOR_ENOTFOUND, "no such bucket: %s", bucket);
+            status = stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket);
     } else if (status == STOR_ENOTFOUND) {
-        status = stor_fail(err, STOR_ENOTFOUND, "no such bucket: %s", bucket);
+        status = stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket);
     }
     free(bucket_id);
     return status;

@@ -151,8 +151,7 @@ static enum stor_status delete_version(struct b2_plugin *plugin, const char *buc
     json_object_put(response);
     if (status == STOR_ENOTFOUND ||
         (strcmp(failure.code, "bad_request") == 0 && strstr(failure.message, "ileId")))
-        status = stor_fail(err, STOR_ENOTFOUND, "no such file version: %s/%s (id %s)", bucket,
-                           name, id);
+        status = stor_fail(err, STOR_ENOTFOUND, "no version %s of %s/%s", id, bucket, name);
     return status;
 }
 
@@ -200,7 +199,7 @@ enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *ke
     if (status == STOR_ECANCELLED && !b2_cancelled(plugin))
         status = stor_fail(err, STOR_EINTERNAL, "out of memory");
     if (status == STOR_OK && versions.count == 0)
-        status = stor_fail(err, STOR_ENOTFOUND, "no such file: %s/%s", bucket, key);
+        status = stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
     size_t deleted = 0;
     for (size_t i = 0; status == STOR_OK && i < versions.count; i++) {
         status = delete_version(plugin, bucket, key, versions.ids[i], err);
