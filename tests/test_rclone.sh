@@ -4,70 +4,14 @@
 # Emits TAP. Starts its own server on an ephemeral loopback port; no network beyond loopback.
 # rclone missing is a failure, never a skip (CI installs it).
 
-builddir=${STOR_TEST_BUILDDIR:-.}
-server=${B2_TEST_SERVER:-$builddir/tests/b2-server/b2-test-server}
+. "${STOR_TEST_SRCDIR:-.}/tests/interop_lib.sh"
 plan=19
-count=0
-failed=0
-
-ok() {
-	count=$((count + 1))
-	echo "ok $count - $1"
-}
-not_ok() {
-	count=$((count + 1))
-	failed=$((failed + 1))
-	echo "not ok $count - $1"
-}
-# check "description" command...: ok when the command succeeds.
-check() {
-	description=$1
-	shift
-	if "$@" >"$work/last.out" 2>&1; then
-		ok "$description"
-	else
-		not_ok "$description"
-		sed 's/^/# /' "$work/last.out" | tail -n 30
-	fi
-}
-bail() {
-	echo "Bail out! $1"
-	exit 1
-}
 
 echo "1..$plan"
 command -v rclone >/dev/null 2>&1 || bail "rclone is not installed (Debian package rclone): this test needs it"
 command -v curl >/dev/null 2>&1 || bail "curl is not installed (Debian package curl): this test needs it"
-test -x "$server" || bail "no server binary at $server (run make first)"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/stor-rclone-test.XXXXXX") || bail "mktemp failed"
-server_pid=
-cleanup() {
-	if test -n "$server_pid"; then
-		kill "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-
-key_id=rclone-account
-key=rclone-master-key
 bucket=rclone-bucket
-# setpriv (util-linux) makes the server die with this script even if it is killed outright.
-lifeline=
-command -v setpriv >/dev/null 2>&1 && lifeline="setpriv --pdeathsig KILL --"
-$lifeline "$server" --port 0 --key-id "$key_id" --key "$key" --bucket "$bucket" >"$work/port" 2>"$work/server.err" &
-server_pid=$!
-port=
-for _ in $(seq 1 100); do
-	port=$(head -n 1 "$work/port" 2>/dev/null)
-	test -n "$port" && break
-	sleep 0.1
-done
-test -n "$port" || bail "the server printed no port: $(cat "$work/server.err")"
-url=http://127.0.0.1:$port
+start_server rclone-account rclone-master-key --bucket "$bucket"
 
 control() { # control METHOD PATH [JSON]
 	if test -n "$3"; then
