@@ -635,6 +635,14 @@ static int part_uploads_of(int number)
     return n;
 }
 
+/* The unfinished large file was cancelled (nothing left billed) and no object reported. */
+static void assert_cancelled_and_not_stored(const struct result *result)
+{
+    assert_int_equal(count("b2_cancel_large_file"), 1);
+    assert_int_equal(lw->files[0].state, 2);
+    assert_int_equal(result->calls, 0);
+}
+
 /* ---- part sizing ---- */
 
 static void part_size_without_tuning(void **state)
@@ -1024,9 +1032,7 @@ static void failed_upload_without_resume_is_cancelled(void **state)
     assert_int_equal(put(&result, &err), STOR_EIO);
     assert_non_null(strstr(err.message, "the partial upload was cancelled (resume=no)"));
     assert_null(strstr(err.message, "run the same put again"));
-    assert_int_equal(count("b2_cancel_large_file"), 1);
-    assert_int_equal(lw->files[0].state, 2);
-    assert_int_equal(result.calls, 0);
+    assert_cancelled_and_not_stored(&result);
 }
 
 /* The file changes while its parts go up: B2 sees other bytes than were hashed. No later put
@@ -1043,9 +1049,7 @@ static void a_file_changed_during_upload_is_cancelled_not_kept(void **state)
     assert_non_null(strstr(err.message, "the file changed while it was uploaded"));
     assert_non_null(strstr(err.message, "the partial upload was cancelled (the file changed)"));
     assert_null(strstr(err.message, "run the same put again"));
-    assert_int_equal(count("b2_cancel_large_file"), 1);
-    assert_int_equal(lw->files[0].state, 2);
-    assert_int_equal(result.calls, 0);
+    assert_cancelled_and_not_stored(&result);
 }
 
 /* Two puts of one large file resume the same upload; the other one finishes it while this one
@@ -1177,9 +1181,7 @@ static void an_interrupted_stream_is_cancelled(void **state)
     close(ends[0]);
     pthread_join(writer, NULL);
     assert_non_null(strstr(err.message, "cancelled (standard input cannot be resumed)"));
-    assert_int_equal(count("b2_cancel_large_file"), 1);
-    assert_int_equal(lw->files[0].state, 2);
-    assert_int_equal(result.calls, 0);
+    assert_cancelled_and_not_stored(&result);
 }
 
 /* b2_start_large_file was done but its answer lost: the unfinished file it made is found and

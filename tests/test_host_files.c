@@ -361,43 +361,45 @@ static void ls_to_a_full_device_exits_1(void **state)
     free(tree);
 }
 
-/* Ctrl-C while put waits for a FIFO's writer is an interruption (130), not an I/O error (1). */
-static void ctrl_c_while_put_waits_for_a_fifo_exits_130(void **state)
+/* Starts `"$STOR" START` in the background with $FIFO a new FIFO (after `then`, run by the
+ * shell), waits until stor sleeps in the kernel on `waits_in` (its wait channel), then sends
+ * SIGINT and returns stor's exit. Never a timed guess: SIGINT comes once stor is waiting. */
+static struct test_run interrupt_when_waiting(const char *start, const char *then,
+                                              const char *waits_in)
 {
     char *fifo = path_of("fifo");
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    char stor_env[4200], fifo_env[4200];
+    char stor_env[4200], fifo_env[4200], script[1024];
     snprintf(stor_env, sizeof stor_env, "STOR=%s", test_build_path("stor"));
     snprintf(fifo_env, sizeof fifo_env, "FIFO=%s", fifo);
-    /* SIGINT once stor sleeps in the FIFO's open (its wait channel says so), not before. */
-    const char *args[] = {"/bin/sh", "-c",
-                          "\"$STOR\" put \"$FIFO\" b/k & pid=$!; i=0; "
-                          "until grep -q partner /proc/$pid/wchan 2>/dev/null || [ $i -gt 1000 ]; "
-                          "do sleep 0.01; i=$((i+1)); done; kill -INT $pid; wait $pid", NULL};
+    snprintf(script, sizeof script,
+             "\"$STOR\" %s & pid=$!; %s; i=0; "
+             "until grep -q %s /proc/$pid/wchan 2>/dev/null || [ $i -gt 1000 ]; "
+             "do sleep 0.01; i=$((i+1)); done; kill -INT $pid; wait $pid", start, then, waits_in);
+    const char *args[] = {"/bin/sh", "-c", script, NULL};
     const char *env[] = {root_env, home_env, stor_env, fifo_env, NULL};
     struct test_run run = test_run(args, env, NULL);
+    unlink(fifo);
+    free(fifo);
+    return run;
+}
+
+/* Ctrl-C while put waits for a FIFO's writer is an interruption (130), not an I/O error (1). */
+static void ctrl_c_while_put_waits_for_a_fifo_exits_130(void **state)
+{
+    struct test_run run = interrupt_when_waiting("put \"$FIFO\" b/k", ":", "partner");
     if (run.status != 130 || !strstr(run.err, "interrupted while waiting to read"))
         fail_msg("exit %d, err %s", run.status, run.err);
     test_run_free(&run);
-    free(fifo);
 }
 
 /* Ctrl-C during put says what was left: the object not stored, what it held before unchanged. */
 static void ctrl_c_during_put_says_what_was_left(void **state)
 {
     store("b/k", "before");
-    char *fifo = path_of("input");
-    assert_int_equal(mkfifo(fifo, 0600), 0);
-    char stor_env[4200], fifo_env[4200];
-    snprintf(stor_env, sizeof stor_env, "STOR=%s", test_build_path("stor"));
-    snprintf(fifo_env, sizeof fifo_env, "FIFO=%s", fifo);
     /* stor reads its standard input from the FIFO, held open and silent, until SIGINT. */
-    const char *args[] = {"/bin/sh", "-c",
-                          "\"$STOR\" put - b/k <\"$FIFO\" & pid=$!; exec 4>\"$FIFO\"; i=0; "
-                          "until grep -q pipe_read /proc/$pid/wchan 2>/dev/null || [ $i -gt 1000 ]; "
-                          "do sleep 0.01; i=$((i+1)); done; kill -INT $pid; wait $pid", NULL};
-    const char *env[] = {root_env, home_env, stor_env, fifo_env, NULL};
-    struct test_run run = test_run(args, env, NULL);
+    struct test_run run = interrupt_when_waiting("put - b/k <\"$FIFO\"", "exec 4>\"$FIFO\"",
+                                                 "pipe_read");
     if (run.status != 130 || !strstr(run.err, "interrupted: b/k was not stored, and what it held "
                                               "before is unchanged"))
         fail_msg("exit %d, err %s", run.status, run.err);
@@ -406,7 +408,6 @@ static void ctrl_c_during_put_says_what_was_left(void **state)
     assert_int_equal(run.status, 0);
     assert_string_equal(run.out, "before");
     test_run_free(&run);
-    free(fifo);
 }
 
 int main(void)
