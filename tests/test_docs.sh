@@ -74,5 +74,11 @@ got=$(complete_words "$stor" get --ver | tr '\n' ' ')
 [ "$got" = "--version= " ] && ok "bash completes a command's options" ||
 	not_ok "bash completes a command's options" "got: $got"
 
+if command -v zsh >/dev/null 2>&1 && zsh -n "$srcdir/completions/zsh/_stor" 2>"$work/zsh.err"; then
+	ok "the zsh completion parses"
+else
+	not_ok "the zsh completion parses" "$(cat "$work/zsh.err" 2>/dev/null || echo 'zsh is not installed (Debian: zsh)')"
+fi
+
 echo "1..$count"
 [ "$failed" -eq 0 ]
