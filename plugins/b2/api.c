@@ -117,8 +117,9 @@ void b2_note_unreachable(struct b2_plugin *plugin, const char *call,
         __atomic_exchange_n(&plugin->said_unreachable, 1, __ATOMIC_RELAXED))
         return;
     /* For a person at a terminal; a script's stderr keeps its one error line (-v shows it). */
-    b2_log(plugin, isatty(STDERR_FILENO) ? STOR_LOG_WARN : STOR_LOG_INFO, "%s: cannot reach B2 (%s); trying again for up to %lld s or %d "
-           "tries (-o retry_time=S, -o retries=N)", call, failure->message,
+    b2_log(plugin, isatty(STDERR_FILENO) ? STOR_LOG_WARN : STOR_LOG_INFO,
+           "%s: cannot reach B2 (%s); trying again for up to %lld s or %d tries "
+           "(-o retry_time=S, -o retries=N)", call, failure->message,
            (long long)(plugin->config.retry_time_ms / 1000), plugin->config.retries);
 }
 
@@ -295,33 +296,6 @@ static int keep_going(void *context, uint64_t sent, uint64_t received)
     return 0;
 }
 
-static enum stor_status api_call(struct b2_plugin *plugin, const char *call, json_object *request,
-                                 const char *capability, const struct b2_done_check *check,
-                                 int after_cancel, json_object **response,
-                                 struct b2_failure *failure, struct stor_error *err);
-
-enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
-                             const char *capability, json_object **response,
-                             struct b2_failure *failure, struct stor_error *err)
-{
-    return api_call(plugin, call, request, capability, NULL, 0, response, failure, err);
-}
-
-enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
-                                     json_object *request, const char *capability,
-                                     const struct b2_done_check *check, json_object **response,
-                                     struct b2_failure *failure, struct stor_error *err)
-{
-    return api_call(plugin, call, request, capability, check, 0, response, failure, err);
-}
-
-enum stor_status b2_api_call_after_cancel(struct b2_plugin *plugin, const char *call,
-                                          json_object *request, const char *capability,
-                                          json_object **response, struct stor_error *err)
-{
-    return api_call(plugin, call, request, capability, NULL, 1, response, NULL, err);
-}
-
 /* after_cancel: one try that does not watch the user's Ctrl-C (backing off does: it ends). */
 static enum stor_status api_call(struct b2_plugin *plugin, const char *call, json_object *request,
                                  const char *capability, const struct b2_done_check *check,
@@ -436,4 +410,26 @@ static enum stor_status api_call(struct b2_plugin *plugin, const char *call, jso
     }
     b2_credentials_free(&credentials);
     return status;
+}
+
+enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
+                             const char *capability, json_object **response,
+                             struct b2_failure *failure, struct stor_error *err)
+{
+    return api_call(plugin, call, request, capability, NULL, 0, response, failure, err);
+}
+
+enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
+                                     json_object *request, const char *capability,
+                                     const struct b2_done_check *check, json_object **response,
+                                     struct b2_failure *failure, struct stor_error *err)
+{
+    return api_call(plugin, call, request, capability, check, 0, response, failure, err);
+}
+
+enum stor_status b2_api_call_after_cancel(struct b2_plugin *plugin, const char *call,
+                                          json_object *request, const char *capability,
+                                          json_object **response, struct stor_error *err)
+{
+    return api_call(plugin, call, request, capability, NULL, 1, response, NULL, err);
 }
