@@ -59,10 +59,12 @@ static int is_callers_file(const struct b2_upload_source *source)
 int b2_source_changed(const struct b2_upload_source *source)
 {
     struct stat info;
-    return is_callers_file(source) &&
-           (fstat(source->fd, &info) != 0 || info.st_size < source->offset + source->length ||
-            (source->mtime_ms >= 0 &&
-             (int64_t)info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000 != source->mtime_ms));
+    if (!is_callers_file(source))
+        return 0;
+    if (fstat(source->fd, &info) != 0 || info.st_size < source->offset + source->length)
+        return 1;
+    int64_t mtime_ms = (int64_t)info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000;
+    return source->mtime_ms >= 0 && mtime_ms != source->mtime_ms;
 }
 
 static ssize_t read_body(void *context, char *buffer, size_t size)
@@ -369,7 +371,8 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
         }
         if (failure.outcome == B2_HTTP_LOCAL) {
             status = stor_fail(err, STOR_EIO, "%s: reading the input failed during the upload%s",
-                               label, b2_source_changed(source) ? ": the file changed (it shrank)" : "");
+                               label,
+                               b2_source_changed(source) ? ": the file changed (it shrank)" : "");
             break;
         }
         if (failure.outcome == B2_HTTP_COMPLETE && failure.http_status == 429) {
