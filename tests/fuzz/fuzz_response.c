@@ -5,19 +5,27 @@
 #include "http_curl.c"
 
 #define SECRET "secret-token-0123456789"
+#define KEY "secret-application-key-0001"
+#define KEY_BASIC "a2V5LWlkOnNlY3JldC1hcHBsaWNhdGlvbi1rZXktMDAwMQ==" /* "key-id:" KEY */
 
 static const long statuses[] = {200, 206, 400, 401, 403, 404, 408, 416, 429, 500, 503};
 
-/* Whether text holds the secret, or ends in 8 or more of its first bytes (a field cut mid-secret). */
-static int leaks(const char *text)
+/* Whether text holds secret, or ends in 8 or more of its first bytes (a field cut mid-secret). */
+static int leaks_one(const char *text, const char *secret)
 {
-    if (strstr(text, SECRET))
+    if (strstr(text, secret))
         return 1;
-    size_t length = strlen(text);
-    for (size_t cut = 8; cut < sizeof SECRET - 1 && cut <= length; cut++)
-        if (memcmp(text + length - cut, SECRET, cut) == 0)
+    size_t length = strlen(text), secret_length = strlen(secret);
+    for (size_t cut = 8; cut < secret_length && cut <= length; cut++)
+        if (memcmp(text + length - cut, secret, cut) == 0)
             return 1;
     return 0;
+}
+
+/* The token sent, the key and its Basic-auth form: none may be echoed into a message. */
+static int leaks(const char *text)
+{
+    return leaks_one(text, SECRET) || leaks_one(text, KEY) || leaks_one(text, KEY_BASIC);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -48,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (value)
         (void)strlen(value);
     struct b2_failure failure;
-    b2_failure_from_response(&response, SECRET, &failure);
+    struct b2_config config = {.key = KEY, .key_basic = KEY_BASIC};
+    b2_failure_from_response(&response, &config, SECRET, &failure);
     if (failure.retry_after_ms < -1 || failure.retry_after_ms > 24 * 3600 * 1000LL ||
         leaks(failure.message) || leaks(failure.code))
         abort();
