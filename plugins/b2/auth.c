@@ -189,6 +189,15 @@ enum stor_status b2_auth_get(struct b2_plugin *plugin, struct b2_credentials *cr
     return status;
 }
 
+enum stor_status b2_auth_ensure(struct b2_plugin *plugin, struct stor_error *err)
+{
+    struct b2_credentials credentials;
+    enum stor_status status = b2_auth_get(plugin, &credentials, err);
+    if (status == STOR_OK)
+        b2_credentials_free(&credentials);
+    return status;
+}
+
 enum stor_status b2_auth_refresh(struct b2_plugin *plugin, uint64_t stale, struct stor_error *err)
 {
     pthread_mutex_lock(&plugin->auth_lock);
@@ -249,11 +258,9 @@ enum stor_status b2_auth_listing_prefix(struct b2_plugin *plugin, const char *as
                                         char **narrowed, struct stor_error *err)
 {
     *narrowed = NULL;
-    struct b2_credentials credentials;
-    enum stor_status status = b2_auth_get(plugin, &credentials, err);
+    enum stor_status status = b2_auth_ensure(plugin, err);
     if (status != STOR_OK)
         return status;
-    b2_credentials_free(&credentials);
     char *key_prefix = b2_auth_name_prefix(plugin);
     if (!asked)
         asked = "";
@@ -275,11 +282,9 @@ enum stor_status b2_auth_listing_prefix(struct b2_plugin *plugin, const char *as
 enum stor_status b2_auth_check_name(struct b2_plugin *plugin, const char *bucket, const char *key,
                                     struct stor_error *err)
 {
-    struct b2_credentials credentials;
-    enum stor_status status = b2_auth_get(plugin, &credentials, err);
+    enum stor_status status = b2_auth_ensure(plugin, err);
     if (status != STOR_OK)
         return status;
-    b2_credentials_free(&credentials);
     if (b2_auth_refuses_bucket(plugin, bucket, err))
         return STOR_EAUTH;
     char *prefix = b2_auth_name_prefix(plugin);

@@ -176,6 +176,8 @@ struct b2_credentials {
 /* Copy the current account token (authorizing, or loading the disk cache, first if needed). */
 enum stor_status b2_auth_get(struct b2_plugin *plugin, struct b2_credentials *credentials,
                              struct stor_error *err);
+/* Authorizes (or loads the disk cache) if needed, so the account's fields are known. */
+enum stor_status b2_auth_ensure(struct b2_plugin *plugin, struct stor_error *err);
 /* The token of generation stale was refused: get a new one unless another thread already did. */
 enum stor_status b2_auth_refresh(struct b2_plugin *plugin, uint64_t stale,
                                  struct stor_error *err);

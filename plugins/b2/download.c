@@ -427,10 +427,8 @@ static int64_t part_size(struct b2_plugin *plugin)
 {
     if (plugin->config.download_part_size > 0)
         return plugin->config.download_part_size;
-    struct b2_credentials credentials; /* authorized first, so the account's size is known */
-    struct stor_error ignored;         /* a failure shows again in the first request */
-    if (b2_auth_get(plugin, &credentials, &ignored) == STOR_OK)
-        b2_credentials_free(&credentials);
+    struct stor_error ignored; /* a failure shows again in the first request */
+    b2_auth_ensure(plugin, &ignored); /* so that the account's size is known */
     pthread_mutex_lock(&plugin->auth_lock);
     int64_t part = plugin->account.recommended_part_size;
     pthread_mutex_unlock(&plugin->auth_lock);

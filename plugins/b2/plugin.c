@@ -69,7 +69,6 @@ static int parse_boolean(const char *text, int *value)
     return -1;
 }
 
-
 /* Keeps the key id and key, and the key's Basic-auth form (Base64 of "id:key"): a server that
  * echoes the Authorization header back must not get it printed. */
 static enum stor_status set_credentials(struct b2_config *config, const char *id, const char *key,
@@ -95,6 +94,7 @@ static enum stor_status set_credentials(struct b2_config *config, const char *id
                ? STOR_OK
                : stor_fail(err, STOR_EINTERNAL, "out of memory");
 }
+
 /* A file-info key B2 accepts: <= 50 bytes of letters, digits and -_.~!#$%^&*'+`| ; "b2-" keys
  * are B2's own and only the five it knows pass. */
 static int info_name_valid(const char *name)
