@@ -52,6 +52,8 @@ static inline enum stor_status stor_vfail(struct stor_error *err, enum stor_stat
         return status;
     char whole[4 * STOR_ERROR_MAX];
     int n = vsnprintf(whole, sizeof whole, fmt, ap);
+    if (n < 0)
+        whole[0] = '\0'; /* an encoding error leaves the buffer undefined */
     size_t length = n < 0 ? 0 : (size_t)n < sizeof whole ? (size_t)n : sizeof whole - 1;
     if (length < sizeof err->message) {
         memcpy(err->message, whole, length + 1);
