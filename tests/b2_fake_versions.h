@@ -37,6 +37,7 @@ struct vfake {
     int lose_count;
     int corrupt;                  /* flip a byte of the next this many download bodies */
     int ignore_range;             /* answer downloads whole (200), as a CDN that drops Range may */
+    int shift_range;              /* answer a range one byte later than asked, saying so (206) */
     int in_flight, max_in_flight; /* concurrent downloads */
     int hold_us;                  /* keep each download this long, to make workers overlap */
     /* What was asked: copy parts (number, range) and the last finish's part SHA-1 count. */

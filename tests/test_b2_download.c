@@ -475,6 +475,25 @@ static void a_whole_answer_to_a_range_never_reaches_a_pipe(void **state)
     assert_non_null(strstr(err.message, "without the range asked for"));
 }
 
+/* A server that answers another stretch than the range asked (206, its Content-Range saying
+ * so, as many bytes) is not believed: in a ranged get, and in the ranges of a large get, where a
+ * file without a whole SHA-1 would otherwise be assembled from the wrong bytes. */
+static void a_range_answered_from_elsewhere_is_refused(void **state)
+{
+    struct vfake_fixture *fixture = *state;
+    vfake_put(&fixture->fake, "k", "0123456789abcdefghijklmnopqrstuvwxyz", 36);
+    fixture->fake.shift_range = 1;
+    int fd = fake_file("", 0);
+    struct got got = {0};
+    struct stor_error err;
+    assert_int_equal(get_ex(fixture, "k", NULL, 2, 3, 0, fd, &got, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "asked for bytes from 2, B2 answered bytes 3-5/36"));
+    assert_int_equal(get_ex(fixture, "k", NULL, 0, -1, 0, fd, &got, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "not accepted"));
+    assert_int_equal(got.calls, 0);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +510,7 @@ cmocka_unit_test_setup_teardown(get_into_a_write_only_file, setup_parallel, vfak
         cmocka_unit_test(download_options_are_checked),
         cmocka_unit_test_setup_teardown(a_tiny_recommended_part_size_is_bounded, setup, vfake_teardown),
         cmocka_unit_test_setup_teardown(a_whole_answer_to_a_range_never_reaches_a_pipe, setup_cdn, vfake_teardown),
+        cmocka_unit_test_setup_teardown(a_range_answered_from_elsewhere_is_refused, setup_parallel, vfake_teardown),
         cmocka_unit_test_setup_teardown(failed_downloads_say_what_happened, setup_two_tries, vfake_teardown),
         cmocka_unit_test_setup_teardown(part_size_from_the_account, setup, vfake_teardown),
     };

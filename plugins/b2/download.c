@@ -123,6 +123,20 @@ static int64_t range_total(const struct b2_http_response *response)
     return slash ? parse_size_field(slash + 1) : -1;
 }
 
+/* Whether a 206 carries the very bytes asked for: "Content-Range: bytes A-B/TOTAL" with A the
+ * first byte asked, B no further than the last, and B - A + 1 bytes received. A server that
+ * answers another stretch would otherwise be written in place of the one asked for. */
+static int range_is_the_one_asked(const struct b2_http_response *response, int64_t first,
+                                  int64_t last, int64_t received)
+{
+    const char *range = b2_http_header(response, "Content-Range");
+    long long a, b;
+    int used = 0;
+    if (!range || sscanf(range, "bytes %lld-%lld/%n", &a, &b, &used) != 2 || !used)
+        return 0;
+    return a == first && b >= a && (last < 0 || b <= last) && b - a + 1 == received;
+}
+
 static char *source_url(struct b2_plugin *plugin, const struct source *source,
                         const struct b2_credentials *credentials)
 {
@@ -198,6 +212,22 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         free(authorization);
         struct b2_failure failure;
         b2_failure_from_response(&response, &plugin->config, credentials.token, &failure);
+        if (failure.kind == B2_FAILURE_NONE && response.status == 206 && first >= 0 &&
+            !range_is_the_one_asked(&response, first, last, writer->written)) {
+            const char *said = b2_http_header(&response, "Content-Range");
+            char shown[80];
+            snprintf(shown, sizeof shown, "%s", said ? said : "no Content-Range");
+            for (char *c = shown; *c; c++)
+                if ((unsigned char)*c < 32 || *c == 127)
+                    *c = '?';
+            status = stor_fail(err, STOR_EIO, "%s: asked for bytes from %lld, B2 answered %s (%lld "
+                               "bytes): not accepted", key, (long long)first, shown,
+                               (long long)writer->written);
+            b2_http_response_free(&response);
+            if (writer->sha1)
+                b2_sha1_abandon(writer->sha1);
+            break;
+        }
         if (failure.kind == B2_FAILURE_NONE) {
             *kept = response;
             break;
