@@ -86,9 +86,12 @@ int stor_split_remote(const char *remote, char *bucket, size_t size, const char 
         stor_error_line("expected %s, got '%s'", usage, remote);
         return STOR_EXIT_USAGE;
     }
-    long bad = stor_utf8_problem(remote);
-    if (bad >= 0) {
-        stor_error_line("'%s' is not valid UTF-8 (byte %ld): object names are UTF-8", remote, bad + 1);
+    char why[128], shown[1024], name[1024];
+    snprintf(name, sizeof name, "%.*s", (int)bucket_len, remote);
+    if (stor_key_problem(name, 0, why, sizeof why) ||
+        stor_key_problem(*key, slash ? (size_t)(*key - remote) : 0, why, sizeof why)) {
+        stor_escape_text(remote, shown, sizeof shown);
+        stor_error_line("'%s' %s", shown, why);
         return STOR_EXIT_USAGE;
     }
     memcpy(bucket, remote, bucket_len);

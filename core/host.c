@@ -259,7 +259,7 @@ void stor_host_catch_signals(void)
 }
 
 const struct stor_host *stor_host_init(const char *backend, int verbosity,
-                                       enum stor_progress_mode mode)
+                                       enum stor_progress_mode mode, enum stor_intent intent)
 {
     int level = STOR_LOG_WARN + verbosity;
     if (level < STOR_LOG_ERROR)
@@ -279,6 +279,7 @@ const struct stor_host *stor_host_init(const char *backend, int verbosity,
         .progress = host_progress,
         .cancelled = host_cancelled,
         .count = host_count,
+        .intent = intent,
     };
     return &host.pub;
 }

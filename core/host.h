@@ -13,9 +13,10 @@ enum stor_progress_mode {
 };
 
 /* Fills the shared host services; `backend` prefixes log lines. verbosity: -1 quiet (errors
- * only, no progress), 0 default (warnings), 1.. each -v one level more. */
+ * only, no progress), 0 default (warnings), 1.. each -v one level more; intent is the command's
+ * (a reading command lets the plugin create nothing). */
 const struct stor_host *stor_host_init(const char *backend, int verbosity,
-                                       enum stor_progress_mode mode);
+                                       enum stor_progress_mode mode, enum stor_intent intent);
 
 /* Installs SIGINT/SIGTERM handlers that raise the cancellation flag (a second signal kills). */
 void stor_host_catch_signals(void);

@@ -78,6 +78,92 @@ static void adopt_table(struct stor_plugin *plugin, const struct stor_backend *t
     size_t n = table->struct_size < sizeof plugin->table ? table->struct_size : sizeof plugin->table;
     memset(&plugin->table, 0, sizeof plugin->table);
     memcpy(&plugin->table, table, n);
+    plugin->capabilities = stor_plugin_capabilities(&plugin->table);
+}
+
+/* Slot each capability needs (NULL: none beyond ABI 1). */
+static int capability_has_slot(const struct stor_backend *b, uint64_t capability)
+{
+    switch (capability) {
+    case STOR_CAP_VERSIONS:
+    case STOR_CAP_RANGED_GET:
+    case STOR_CAP_RESUME_GET:
+        return b->get_ex != NULL;
+    case STOR_CAP_SERVER_COPY:
+        return b->copy != NULL;
+    case STOR_CAP_SHARE:
+        return b->share != NULL;
+    case STOR_CAP_METADATA:
+    case STOR_CAP_MTIME:
+    case STOR_CAP_ENCRYPTION:
+    case STOR_CAP_RETENTION:
+        return b->put_ex != NULL;
+    case STOR_CAP_BUCKETS:
+        return b->list_buckets && b->create_bucket && b->delete_bucket;
+    case STOR_CAP_CLEANUP:
+        return b->cleanup != NULL;
+    case STOR_CAP_UPLOAD_TARGET:
+        return b->get_upload_target != NULL;
+    default:
+        return 1;
+    }
+}
+
+uint64_t stor_plugin_capabilities(const struct stor_backend *b)
+{
+    uint64_t declared;
+    if (b->abi_version >= 3) {
+        declared = b->capabilities;
+    } else {
+        /* Older tables say nothing: what their slots could do, as ABI 2 hosts assumed. */
+        declared = STOR_CAP_DELIMITER | STOR_CAP_UPLOAD_TARGET | STOR_CAP_SERVER_COPY |
+                   STOR_CAP_CLEANUP;
+        if (b->abi_version >= 2)
+            declared |= STOR_CAP_VERSIONS | STOR_CAP_RANGED_GET | STOR_CAP_RESUME_GET;
+    }
+    uint64_t usable = 0;
+    for (uint64_t bit = 1; bit && bit <= declared; bit <<= 1)
+        if ((declared & bit) && capability_has_slot(b, bit))
+            usable |= bit;
+    return usable;
+}
+
+static const struct {
+    uint64_t bit;
+    const char *name;
+} capability_names[] = {
+    {STOR_CAP_VERSIONS, "versions"},       {STOR_CAP_SERVER_COPY, "server-copy"},
+    {STOR_CAP_RANGED_GET, "ranged-get"},   {STOR_CAP_RESUME_GET, "resume-get"},
+    {STOR_CAP_RESUME_PUT, "resume-put"},   {STOR_CAP_SHARE, "share"},
+    {STOR_CAP_METADATA, "metadata"},       {STOR_CAP_MTIME, "mtime"},
+    {STOR_CAP_SHA1, "sha1"},               {STOR_CAP_MD5, "md5"},
+    {STOR_CAP_BUCKETS, "buckets"},         {STOR_CAP_DELIMITER, "delimiter"},
+    {STOR_CAP_CLEANUP, "cleanup"},         {STOR_CAP_UPLOAD_TARGET, "upload-target"},
+    {STOR_CAP_ENCRYPTION, "encryption"},   {STOR_CAP_RETENTION, "retention"},
+};
+
+const char *stor_capability_name(uint64_t bit)
+{
+    for (size_t i = 0; i < sizeof capability_names / sizeof capability_names[0]; i++)
+        if (capability_names[i].bit == bit)
+            return capability_names[i].name;
+    return NULL;
+}
+
+void stor_capabilities_text(uint64_t capabilities, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof capability_names / sizeof capability_names[0]; i++) {
+        if (!(capabilities & capability_names[i].bit))
+            continue;
+        int n = snprintf(out + used, size - used, "%s%s", used ? "," : "", capability_names[i].name);
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+    if (used == 0)
+        snprintf(out, size, "-");
 }
 
 static enum stor_status load_file(const char *file, const char *name, struct stor_plugin *plugin,

@@ -11,6 +11,7 @@
  * past what the plugin provided, so slots newer than the plugin read as NULL (unsupported). */
 struct stor_plugin {
     struct stor_backend table;
+    uint64_t capabilities; /* what the host may use: stor_plugin_capabilities(&table) */
     void *handle;       /* dlopen handle, NULL for a built-in backend */
     char path[4096];    /* file it came from, or "built-in" */
 };
@@ -37,6 +38,14 @@ enum stor_status stor_plugin_check(const struct stor_backend *table, const char 
                                    const char *where, struct stor_error *err);
 
 void stor_plugin_unload(struct stor_plugin *plugin);
+
+/* The STOR_CAP_* bits the host may rely on: a table's declared ones (or, for ABI 1 and 2 tables,
+ * what their slots could do) less those whose slot is NULL. */
+uint64_t stor_plugin_capabilities(const struct stor_backend *table);
+/* "versions", "server-copy", ... for one bit (NULL if unknown); and a comma-separated list of
+ * all set in capabilities ("-" for none). */
+const char *stor_capability_name(uint64_t bit);
+void stor_capabilities_text(uint64_t capabilities, char *out, size_t size);
 
 /* Calls visit for every backend found (first of each name wins, then built-ins not shadowed):
  * with the loaded plugin, or with plugin NULL and the reason it could not be loaded. */

@@ -73,6 +73,7 @@ struct command {
     int arg_count;
     unsigned flags;       /* command options it accepts */
     const char *help;
+    enum stor_intent intent; /* STOR_INTENT_READ: the backend may create nothing */
 };
 
 static const struct command commands[] = {
@@ -84,7 +85,7 @@ static const struct command commands[] = {
      "A large upload that failed or was killed is resumed by the next put of the same file to\n"
      "the same name, where the backend supports it; --no-resume starts afresh, and cancels\n"
      "what a failed upload started instead of keeping it.\n"
-     TRANSFER_HELP},
+     TRANSFER_HELP, STOR_INTENT_WRITE},
     {"get", "[-r [TRANSFER OPTIONS]] [--version=ID] [--range=A-B] BUCKET/KEY LOCAL", 2,
      FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_VERSION | FLAG_RANGE,
      "Fetch BUCKET/KEY into LOCAL (- for standard output; a directory keeps the key's last\n"
@@ -94,13 +95,13 @@ static const struct command commands[] = {
      "  --range=A-B       bytes A to B inclusive (A- for the rest); nothing to verify then\n"
      "With -r, every object under BUCKET/KEY/ goes below the directory LOCAL; a name that\n"
      "would escape it is refused and reported.\n"
-     TRANSFER_HELP},
+     TRANSFER_HELP, STOR_INTENT_READ},
     {"ls", "[-l] [-r] [--versions] BUCKET[/PREFIX]", 1, FLAG_LONG | FLAG_RECURSIVE | FLAG_VERSIONS,
      "List one level of keys under PREFIX with size and modification time (UTC); JSON Lines\n"
      "with --json.\n"
      "  -l, --long        also SHA-1, content type and id where the backend knows them\n"
      "  -r, --recursive   every key under PREFIX, not one level\n"
-     "  --versions        every version with its id, hidden ones marked"},
+     "  --versions        every version with its id, hidden ones marked", STOR_INTENT_READ},
     {"rm", "[--hard | --version=ID] [-r [--yes] [--dry-run]] BUCKET/KEY", 1,
      FLAG_RECURSIVE | FLAG_HARD | FLAG_VERSION | FLAG_YES | FLAG_DRY_RUN,
      "Remove BUCKET/KEY. What that means is the backend's (see stor --backend=NAME --help):\n"
@@ -108,22 +109,22 @@ static const struct command commands[] = {
      "  --hard            delete every version for good\n"
      "  --version=ID      delete that one version for good\n"
      "  -r                everything under BUCKET/KEY/; asks on a terminal, needs --yes elsewhere\n"
-     "  --dry-run         list what would go"},
+     "  --dry-run         list what would go", STOR_INTENT_WRITE},
     {"cp", "BUCKET/KEY BUCKET/KEY2", 2, 0,
      "Copy an object inside the service: the bytes never pass through this machine where the\n"
      "backend can copy; otherwise stor fetches it into a temporary file (in $TMPDIR) and\n"
-     "stores that, with bounded memory."},
+     "stores that, with bounded memory.", STOR_INTENT_WRITE},
     {"mv", "[--hard] BUCKET/KEY BUCKET/KEY2", 2, FLAG_HARD,
-     "Copy, then remove the source (--hard: every version of it, for good)."},
+     "Copy, then remove the source (--hard: every version of it, for good).", STOR_INTENT_WRITE},
     {"cleanup", "[--older-than=DURATION] [--dry-run] BUCKET[/PREFIX]", 1, FLAG_OLDER | FLAG_DRY_RUN,
      "Cancel unfinished large uploads under PREFIX, listing each.\n"
      "  --older-than=DURATION   only those started longer ago: 90s, 30m, 12h, 7d\n"
-     "  --dry-run               list only"},
+     "  --dry-run               list only", STOR_INTENT_WRITE},
     {"upload-target", "BUCKET", 1, 0,
      "Print an upload target for BUCKET as JSON {bucketId, uploadUrl, authorizationToken,\n"
      "expiresAt}. The target is handed over: stor will not use it itself. This is the only\n"
-     "command that prints a credential."},
-    {"backends", "", 0, 0, "List the backends found, with their plugin ABI version and description."},
+     "command that prints a credential.", STOR_INTENT_WRITE},
+    {"backends", "", 0, 0, "List the backends found, with their plugin ABI version and description.", STOR_INTENT_READ},
 };
 
 static void usage_summary(FILE *out)
@@ -206,6 +207,10 @@ static void print_backend_help(const struct stor_plugin *plugin)
     print_wrapped(b->description ? b->description : "", printf("backend %s: ", b->name), 2, width);
     char origin[4200]; /* the path may be long: wrapped like the rest */
     snprintf(origin, sizeof origin, "plugin: %s (ABI %u)", plugin->path, b->abi_version);
+    print_wrapped(origin, 0, 2, width);
+    char caps[512];
+    stor_capabilities_text(plugin->capabilities, caps, sizeof caps);
+    snprintf(origin, sizeof origin, "can: %s", caps);
     print_wrapped(origin, 0, 2, width);
     if (b->options && b->options[0].key) {
         char prefix[80], header[160];
@@ -325,13 +330,20 @@ static void show_backend(void *context, const char *name, const struct stor_plug
         struct json_object *j = json_object_new_object();
         json_object_object_add(j, "name", json_object_new_string(name));
         json_object_object_add(j, "abiVersion", json_object_new_int((int)plugin->table.abi_version));
+        struct json_object *caps = json_object_new_array();
+        for (uint64_t bit = 1; bit; bit <<= 1)
+            if ((plugin->capabilities & bit) && stor_capability_name(bit))
+                json_object_array_add(caps, json_object_new_string(stor_capability_name(bit)));
+        json_object_object_add(j, "capabilities", caps);
         json_object_object_add(j, "description",
                                json_object_new_string(plugin->table.description ? plugin->table.description : ""));
         json_object_object_add(j, "path", json_object_new_string(plugin->path));
         json_object_array_add(l->array, j);
     } else {
-        printf("%-10s ABI %-3u %s  (%s)\n", name, plugin->table.abi_version,
-               plugin->table.description ? plugin->table.description : "", plugin->path);
+        char caps[512];
+        stor_capabilities_text(plugin->capabilities, caps, sizeof caps);
+        printf("%-10s ABI %-3u %s  (%s)\n           can: %s\n", name, plugin->table.abi_version,
+               plugin->table.description ? plugin->table.description : "", plugin->path, caps);
     }
 }
 
@@ -630,7 +642,8 @@ static int run(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN); /* a closed pipe becomes EPIPE, reported like any write error */
     stor_host_catch_signals();
-    const struct stor_host *host = stor_host_init(plugin.table.name, verbosity, progress);
+    const struct stor_host *host = stor_host_init(plugin.table.name, verbosity, progress,
+                                                  command->intent);
     void *instance = NULL;
     status = plugin.table.open(host, all.items, all.count, &instance, &err);
     if (status != STOR_OK) {

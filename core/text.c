@@ -42,6 +42,41 @@ long stor_utf8_problem(const char *text)
     return -1;
 }
 
+int stor_key_problem(const char *key, size_t shown_at, char *why, size_t size)
+{
+    long bad = stor_utf8_problem(key);
+    if (bad >= 0) {
+        snprintf(why, size, "is not valid UTF-8 (byte %zu): object names are UTF-8",
+                 shown_at + (size_t)bad + 1);
+        return 1;
+    }
+    if (key[0] == '/') {
+        snprintf(why, size, "starts with '/'");
+        return 1;
+    }
+    for (size_t i = 0; key[i]; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c < 0x20 || c == 0x7f) {
+            snprintf(why, size, "holds a control character (byte %zu)", shown_at + i + 1);
+            return 1;
+        }
+    }
+    for (const char *segment = key; *segment;) {
+        size_t n = strcspn(segment, "/");
+        int last = segment[n] == '\0';
+        if (n == 0) {
+            snprintf(why, size, "has an empty segment ('//')");
+            return 1;
+        }
+        if ((n == 1 && segment[0] == '.') || (n == 2 && segment[0] == '.' && segment[1] == '.')) {
+            snprintf(why, size, "has a '%.*s' segment", (int)n, segment);
+            return 1;
+        }
+        segment += n + !last; /* a final '/' (a prefix) leaves an empty rest: done */
+    }
+    return 0;
+}
+
 void stor_escape_text(const char *text, char *out, size_t size)
 {
     const unsigned char *s = (const unsigned char *)text;

@@ -483,9 +483,9 @@ static void put_one(struct batch *b, struct job *job)
 {
     char key[4096], why[512];
     snprintf(key, sizeof key, "%s%s", b->prefix, job->rel);
-    long bad = stor_utf8_problem(job->rel);
-    if (bad >= 0) {
-        snprintf(why, sizeof why, "the name is not valid UTF-8 (byte %ld): object names are UTF-8", bad + 1);
+    char problem[128];
+    if (stor_key_problem(job->rel, 0, problem, sizeof problem)) {
+        snprintf(why, sizeof why, "the name %s", problem);
         report_file(b, job, FAILED, NULL, why, STOR_EXIT_USAGE);
         return;
     }

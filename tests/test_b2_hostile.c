@@ -114,6 +114,37 @@ static void names_outside_the_prefix_are_not_believed(void **state)
     free(target);
 }
 
+/* A name another client stored (B2 takes "in/../../escape" as it is) never escapes get -r's
+ * target: refused and reported, the neighbour fetched. */
+static void get_r_refuses_a_hostile_name(void **state)
+{
+    put_text("test-bucket/in/fine", "fine!");
+    char *out = b2_cli_path(fx, "inside");
+    assert_int_equal(mkdir(out, 0700), 0);
+    char target[4400];
+    snprintf(target, sizeof target, "%s/out", out);
+    /* The listing lies once: escape first, then (page two, the truth) fine. */
+    lie("b2_list_file_names", 1,
+        "{\"files\": [{\"action\": \"upload\", \"fileId\": \"4_zlie\", \"fileName\": "
+        "\"in/../../escape\", \"contentLength\": 5, \"contentSha1\": "
+        "\"0000000000000000000000000000000000000000\", \"contentType\": \"text/plain\", "
+        "\"fileInfo\": {}, \"uploadTimestamp\": 1700000000000}], \"nextFileName\": \"in/fine\"}",
+        NULL, 0, NULL, 0);
+    struct test_run run = stor_b2("get", "-r", "test-bucket/in", target);
+    assert_int_equal(run.status, 7);
+    assert_non_null(strstr(run.err, "refused: the name would escape"));
+    test_run_free(&run);
+    char *root = b2_cli_path(fx, "");
+    assert_int_equal(test_count_names(root, "escape"), 0);
+    free(root);
+    char fine[4500];
+    snprintf(fine, sizeof fine, "%s/fine", target);
+    char *text = test_read_file(fine, NULL);
+    assert_string_equal(text, "fine!");
+    free(text);
+    free(out);
+}
+
 /* A cursor that names the last file again would page forever: ls stops with an error. */
 static void a_cursor_that_does_not_advance_stops_the_listing(void **state)
 {
@@ -293,6 +324,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(names_outside_the_prefix_are_not_believed),
         T(a_cursor_that_does_not_advance_stops_the_listing),
+        T(get_r_refuses_a_hostile_name),
         T(an_answer_that_would_explode_in_memory_is_refused),
         T(a_trickling_answer_meets_the_deadline),
         T(unsafe_tokens_and_urls_are_refused_on_arrival),

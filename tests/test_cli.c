@@ -115,7 +115,7 @@ static void help_and_version(void **state)
 {
     struct test_run run = stor("--version");
     assert_int_equal(run.status, 0);
-    assert_string_equal(run.out, "stor " PACKAGE_VERSION " (plugin ABI 2)\n");
+    assert_string_equal(run.out, "stor " PACKAGE_VERSION " (plugin ABI 3)\n");
     test_run_free(&run);
 
     run = stor("--help");
@@ -210,7 +210,16 @@ static void not_found_exits_3_and_leaves_no_partial_file(void **state)
 static void escaping_keys_exit_2(void **state)
 {
     char *local = scratch_file("x", "x");
-    expect_failure(stor("put", local, "demo/../../escape"), 2, "would escape the bucket");
+    /* The host checks every name once, before any backend sees it. */
+    expect_failure(stor("put", local, "demo/../../escape"), 2, "has a '..' segment");
+    expect_failure(stor("put", local, "demo/a/./b"), 2, "has a '.' segment");
+    expect_failure(stor("put", local, "demo/a//b"), 2, "has an empty segment");
+    expect_failure(stor("put", local, "demo//etc/passwd"), 2, "starts with '/'");
+    expect_failure(stor("put", local, "demo/tab\there"), 2, "holds a control character (byte 9)");
+    expect_failure(stor("get", "demo/a/../b", "-"), 2, "has a '..' segment");
+    expect_failure(stor("ls", "demo/a//"), 2, "has an empty segment");
+    expect_failure(stor("rm", "demo/.."), 2, "has a '..' segment");
+    expect_failure(stor("cp", "demo/x", "demo/../y"), 2, "has a '..' segment");
     free(local);
 }
 
@@ -242,7 +251,7 @@ static void broken_plugins_get_clear_errors(void **state)
     char dir[4200];
     snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
     expect_failure(stor(dir, "--backend=newer_abi", "ls", "x"), 2,
-                   "needs plugin ABI version 3, but this stor supports up to version 2");
+                   "needs plugin ABI version 4, but this stor supports up to version 3");
     expect_failure(stor(dir, "--backend=no_entry", "ls", "x"), 2, "has no symbol stor_plugin_entry");
     expect_failure(stor(dir, "--backend=short_table", "ls", "x"), 2, "shorter than the 96 bytes");
     expect_failure(stor(dir, "--backend=null_put", "ls", "x"), 2, "lacks the required operation 'put'");
@@ -255,7 +264,12 @@ static void broken_plugins_get_clear_errors(void **state)
 
     run = stor(dir, "backends");
     assert_int_equal(run.status, 0);
-    assert_non_null(strstr(run.out, "good       ABI 2"));
+    /* Plugins of all three ABIs load side by side, each with what the host may use of it. */
+    assert_non_null(strstr(run.out, "good       ABI 3"));
+    assert_non_null(strstr(run.out, "abi_one    ABI 1"));
+    assert_non_null(strstr(run.out, "abi_two    ABI 2"));
+    assert_non_null(strstr(run.out, "can: delimiter\n")); /* good's share has no slot */
+    assert_non_null(strstr(run.out, "can: versions,ranged-get,resume-get,delimiter\n"));
     assert_non_null(strstr(run.out, "local"));
     assert_non_null(strstr(run.err, "skipping"));
     test_run_free(&run);

@@ -60,7 +60,15 @@ static void abi_layout_is_frozen(void **state)
     assert_int_equal(offsetof(struct stor_backend, remove_ex), 104);
     assert_int_equal(offsetof(struct stor_backend, copy), 112);
     assert_int_equal(offsetof(struct stor_backend, cleanup), 120);
-    assert_int_equal(sizeof(struct stor_backend), 128);
+    /* ABI 3 */
+    assert_int_equal(offsetof(struct stor_backend, capabilities), 128);
+    assert_int_equal(offsetof(struct stor_backend, put_ex), 136);
+    assert_int_equal(offsetof(struct stor_backend, stat), 144);
+    assert_int_equal(offsetof(struct stor_backend, list_buckets), 152);
+    assert_int_equal(offsetof(struct stor_backend, create_bucket), 160);
+    assert_int_equal(offsetof(struct stor_backend, delete_bucket), 168);
+    assert_int_equal(offsetof(struct stor_backend, share), 176);
+    assert_int_equal(sizeof(struct stor_backend), 184);
     assert_int_equal(offsetof(struct stor_host, abi_version), 0);
     assert_int_equal(offsetof(struct stor_host, struct_size), 4);
     assert_int_equal(offsetof(struct stor_host, log_level), 8);
@@ -68,15 +76,61 @@ static void abi_layout_is_frozen(void **state)
     assert_int_equal(offsetof(struct stor_host, progress), 24);
     assert_int_equal(offsetof(struct stor_host, cancelled), 32);
     assert_int_equal(offsetof(struct stor_host, count), 40);
+    assert_int_equal(offsetof(struct stor_host, intent), 48);
+    assert_int_equal(sizeof(struct stor_host), 56);
     assert_int_equal(offsetof(struct stor_object, content_type), 48);
     assert_int_equal(offsetof(struct stor_object, is_hidden), 56);
+    assert_int_equal(offsetof(struct stor_object, upload_ms), 64);
+    assert_int_equal(offsetof(struct stor_object, md5), 72);
+    assert_int_equal(offsetof(struct stor_object, cache_control), 80);
+    assert_int_equal(offsetof(struct stor_object, content_disposition), 88);
+    assert_int_equal(offsetof(struct stor_object, content_encoding), 96);
+    assert_int_equal(offsetof(struct stor_object, content_language), 104);
+    assert_int_equal(offsetof(struct stor_object, expires), 112);
+    assert_int_equal(offsetof(struct stor_object, metadata), 120);
+    assert_int_equal(offsetof(struct stor_object, metadata_count), 128);
+    assert_int_equal(offsetof(struct stor_object, protection), 136);
+    assert_int_equal(sizeof(struct stor_object), 168);
+    assert_int_equal(offsetof(struct stor_protection, encryption), 0);
+    assert_int_equal(offsetof(struct stor_protection, retention_mode), 8);
+    assert_int_equal(offsetof(struct stor_protection, retain_until_ms), 16);
+    assert_int_equal(offsetof(struct stor_protection, legal_hold), 24);
+    assert_int_equal(sizeof(struct stor_protection), 32);
+    assert_int_equal(offsetof(struct stor_put_options, size), 8);
+    assert_int_equal(offsetof(struct stor_put_options, mtime_ms), 16);
+    assert_int_equal(offsetof(struct stor_put_options, sha1), 24);
+    assert_int_equal(offsetof(struct stor_put_options, content_type), 32);
+    assert_int_equal(offsetof(struct stor_put_options, cache_control), 40);
+    assert_int_equal(offsetof(struct stor_put_options, content_disposition), 48);
+    assert_int_equal(offsetof(struct stor_put_options, content_encoding), 56);
+    assert_int_equal(offsetof(struct stor_put_options, content_language), 64);
+    assert_int_equal(offsetof(struct stor_put_options, expires), 72);
+    assert_int_equal(offsetof(struct stor_put_options, metadata), 80);
+    assert_int_equal(offsetof(struct stor_put_options, metadata_count), 88);
+    assert_int_equal(offsetof(struct stor_put_options, protection), 96);
+    assert_int_equal(sizeof(struct stor_put_options), 128);
+    assert_int_equal(offsetof(struct stor_bucket, id), 8);
+    assert_int_equal(offsetof(struct stor_bucket, is_public), 16);
+    assert_int_equal(offsetof(struct stor_bucket, created_ms), 24);
+    assert_int_equal(offsetof(struct stor_bucket, settings), 32);
+    assert_int_equal(offsetof(struct stor_bucket, setting_count), 40);
+    assert_int_equal(offsetof(struct stor_bucket_options, is_public), 4);
+    assert_int_equal(offsetof(struct stor_bucket_options, settings), 8);
+    assert_int_equal(offsetof(struct stor_bucket_options, setting_count), 16);
     assert_int_equal(offsetof(struct stor_get_options, version_id), 8);
     assert_int_equal(offsetof(struct stor_get_options, offset), 16);
     assert_int_equal(offsetof(struct stor_get_options, length), 24);
     assert_int_equal(offsetof(struct stor_get_options, resume), 32);
+    assert_int_equal(offsetof(struct stor_get_options, expected_id), 40);
+    assert_int_equal(offsetof(struct stor_get_options, expected_sha1), 48);
+    assert_int_equal(offsetof(struct stor_get_options, on_start), 56);
+    assert_int_equal(offsetof(struct stor_get_options, start_context), 64);
+    assert_int_equal(sizeof(struct stor_get_options), 72);
     assert_int_equal(offsetof(struct stor_remove_options, version_id), 8);
     assert_int_equal(offsetof(struct stor_remove_options, flags), 16);
     assert_int_equal(STOR_ECANCELLED, 8);
+    assert_int_equal(STOR_ESTALE, 9);
+    assert_int_equal(STOR_CAP_RETENTION, 1 << 15);
 }
 
 static int count_objects(void *context, const struct stor_object *object)
@@ -118,6 +172,42 @@ static void older_abi_plugin_loads_without_newer_slots(void **state)
     assert_null(plugin.table.get_ex);
     assert_null(plugin.table.copy);
     assert_null(plugin.table.cleanup);
+    assert_null(plugin.table.stat);
+    assert_int_equal(plugin.table.capabilities, 0);
+    /* What an ABI 1 table could do: one-level listings and nothing optional. */
+    assert_int_equal(plugin.capabilities, STOR_CAP_DELIMITER);
+    stor_plugin_unload(&plugin);
+}
+
+/* An ABI 2 plugin loads too: its ABI 2 slots stay, ABI 3's read as NULL, and the capabilities its
+ * slots imply are derived (it declares none). */
+static void abi_two_plugin_loads_with_derived_capabilities(void **state)
+{
+    struct stor_search_path path = fixtures_path();
+    struct stor_plugin plugin;
+    struct stor_error err = {""};
+    assert_int_equal(stor_plugin_load("abi_two", &path, builtins, &plugin, &err), STOR_OK);
+    assert_int_equal(plugin.table.abi_version, 2);
+    assert_non_null(plugin.table.get_ex);
+    assert_null(plugin.table.put_ex);
+    assert_null(plugin.table.share);
+    assert_int_equal(plugin.capabilities, STOR_CAP_DELIMITER | STOR_CAP_VERSIONS |
+                                              STOR_CAP_RANGED_GET | STOR_CAP_RESUME_GET);
+    stor_plugin_unload(&plugin);
+}
+
+/* An ABI 3 plugin's capabilities are what it declares, less those whose slot it left NULL. */
+static void declared_capabilities_need_their_slot(void **state)
+{
+    struct stor_search_path path = fixtures_path();
+    struct stor_plugin plugin;
+    struct stor_error err = {""};
+    assert_int_equal(stor_plugin_load("good", &path, builtins, &plugin, &err), STOR_OK);
+    assert_int_equal(plugin.table.capabilities, STOR_CAP_DELIMITER | STOR_CAP_SHARE);
+    assert_int_equal(plugin.capabilities, STOR_CAP_DELIMITER); /* share is NULL */
+    char text[256];
+    stor_capabilities_text(plugin.table.capabilities, text, sizeof text);
+    assert_string_equal(text, "share,delimiter");
     stor_plugin_unload(&plugin);
 }
 
@@ -129,7 +219,7 @@ static void missing_entry_symbol_is_named(void **state)
 static void newer_abi_names_both_versions(void **state)
 {
     expect_load_failure("newer_abi", STOR_EINVAL,
-                        "needs plugin ABI version 3, but this stor supports up to version 2");
+                        "needs plugin ABI version 4, but this stor supports up to version 3");
 }
 
 static void short_table_is_refused(void **state)
@@ -151,7 +241,7 @@ static void unknown_backend_lists_path_and_backends(void **state)
 {
     expect_load_failure("nope", STOR_ENOTFOUND, "no backend named 'nope' (searched ");
     expect_load_failure("nope", STOR_ENOTFOUND, "tests/fixtures/.libs;");
-    expect_load_failure("nope", STOR_ENOTFOUND, "available: abi_one, good, local)");
+    expect_load_failure("nope", STOR_ENOTFOUND, "available: abi_one, abi_two, good, local)");
 }
 
 static void invalid_backend_names_are_refused(void **state)
@@ -299,7 +389,7 @@ static void scan_reports_good_and_broken_plugins(void **state)
     struct stor_search_path path = fixtures_path();
     struct scan_result r = {"", 0};
     stor_plugin_scan(&path, builtins, record, &r);
-    assert_string_equal(r.seen, "abi_one+ good+ misnamed- newer_abi- no_entry- null_put- short_table- local+ ");
+    assert_string_equal(r.seen, "abi_one+ abi_two+ good+ misnamed- newer_abi- no_entry- null_put- short_table- local+ ");
     assert_int_equal(r.broken, 5);
 }
 
@@ -309,6 +399,8 @@ int main(void)
         cmocka_unit_test(abi_layout_is_frozen),
         cmocka_unit_test(good_plugin_loads_and_runs),
         cmocka_unit_test(older_abi_plugin_loads_without_newer_slots),
+        cmocka_unit_test(abi_two_plugin_loads_with_derived_capabilities),
+        cmocka_unit_test(declared_capabilities_need_their_slot),
         cmocka_unit_test(missing_entry_symbol_is_named),
         cmocka_unit_test(newer_abi_names_both_versions),
         cmocka_unit_test(short_table_is_refused),

@@ -531,6 +531,169 @@ static void get_ex_serves_ranges_and_resumes(void **state)
     unlink(path);
 }
 
+/* ---- ABI 3 ---- */
+
+static enum stor_status put_ex_bytes(struct fixture *f, const char *key, const char *data,
+                                     const struct stor_put_options *options, struct stor_error *err)
+{
+    test_write_file(f->scratch, data, strlen(data));
+    int fd = open(f->scratch, O_RDONLY);
+    assert_true(fd >= 0);
+    struct seen seen = {"", 0, 0};
+    enum stor_status status = local->put_ex(f->instance, "demo", key, options, fd, remember, &seen, err);
+    close(fd);
+    assert_int_equal(seen.calls, status == STOR_OK ? 1 : 0);
+    return status;
+}
+
+struct stat_seen {
+    int64_t mtime_ms, size;
+    char id[80];
+};
+
+static int remember_stat(void *context, const struct stor_object *object)
+{
+    struct stat_seen *s = context;
+    s->mtime_ms = object->mtime_ms;
+    s->size = object->size;
+    snprintf(s->id, sizeof s->id, "%s", object->id ? object->id : "");
+    return 0;
+}
+
+/* put_ex keeps the source mtime it is given; what local cannot keep is refused by name, with the
+ * old object untouched; a SHA-1 that does not match the bytes stores nothing. */
+static void put_ex_keeps_mtime_and_refuses_the_rest_by_name(void **state)
+{
+    struct fixture *f = *state;
+    struct stor_error err = {""};
+    struct stor_put_options o = {.struct_size = sizeof o, .size = 3, .mtime_ms = 1500000000123,
+                                 .protection = {.retain_until_ms = -1, .legal_hold = -1}};
+    assert_int_equal(put_ex_bytes(f, "k", "old", &o, &err), STOR_OK);
+    struct stat_seen seen = {0};
+    assert_int_equal(local->stat(f->instance, "demo", "k", NULL, remember_stat, &seen, &err), STOR_OK);
+    assert_int_equal(seen.mtime_ms, 1500000000123);
+    assert_int_equal(seen.size, 3);
+
+    struct stor_put_options typed = o;
+    typed.content_type = "text/plain";
+    assert_int_equal(put_ex_bytes(f, "k", "new", &typed, &err), STOR_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "content-type"));
+    struct stor_option meta = {"colour", "blue"};
+    struct stor_put_options with_meta = o;
+    with_meta.metadata = &meta;
+    with_meta.metadata_count = 1;
+    assert_int_equal(put_ex_bytes(f, "k", "new", &with_meta, &err), STOR_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "metadata"));
+    struct stor_put_options locked = o;
+    locked.protection.retention_mode = "governance";
+    assert_int_equal(put_ex_bytes(f, "k", "new", &locked, &err), STOR_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "retention"));
+    struct stor_put_options hashed = o;
+    hashed.sha1 = "0000000000000000000000000000000000000000";
+    assert_int_equal(put_ex_bytes(f, "k", "new", &hashed, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "SHA-1"));
+
+    enum stor_status status;
+    char *data = get_bytes(f, "demo", "k", &status);
+    assert_string_equal(data, "old");
+    free(data);
+    assert_int_equal(test_count_names(f->root, ".stor-tmp"), 0);
+    assert_int_equal(local->stat(f->instance, "demo", "nope", NULL, remember_stat, &seen, &err),
+                     STOR_ENOTFOUND);
+    assert_int_equal(local->stat(f->instance, "demo", "k", "v1", remember_stat, &seen, &err),
+                     STOR_EUNSUPPORTED);
+}
+
+static int expect_start(void *context, const struct stor_object *object)
+{
+    snprintf(context, 80, "%s", object->id ? object->id : "");
+    return 0;
+}
+
+/* A resumed get of a file replaced since the partial began is STOR_ESTALE, before a byte is
+ * written; the same file resumes. */
+static void a_resume_of_a_changed_object_is_stale(void **state)
+{
+    struct fixture *f = *state;
+    struct stor_error err = {""};
+    struct seen seen = {"", 0, 0};
+    assert_int_equal(put_bytes(f, "demo", "r", "first content", &seen, &err), STOR_OK);
+    char path[4200], started[80] = "";
+    snprintf(path, sizeof path, "%s/.partial", f->root);
+    test_write_file(path, "first", 5);
+    int fd = open(path, O_RDWR);
+    struct stor_get_options o = {.struct_size = sizeof o, .offset = 5, .length = -1, .resume = 1,
+                                 .expected_id = "not-this-one", .on_start = expect_start,
+                                 .start_context = started};
+    assert_int_equal(local->get_ex(f->instance, "demo", "r", &o, fd, remember, &seen, &err),
+                     STOR_ESTALE);
+    assert_string_equal(started, ""); /* nothing began */
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, 5);
+    /* The id on_start reports is the one that resumes. */
+    o = (struct stor_get_options){.struct_size = sizeof o, .length = -1, .on_start = expect_start,
+                                  .start_context = started};
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(local->get_ex(f->instance, "demo", "r", &o, fd, remember, &seen, &err), STOR_OK);
+    assert_true(started[0] != '\0');
+    assert_int_equal(ftruncate(fd, 5), 0);
+    o = (struct stor_get_options){.struct_size = sizeof o, .offset = 5, .length = -1, .resume = 1,
+                                  .expected_id = started};
+    assert_int_equal(local->get_ex(f->instance, "demo", "r", &o, fd, remember, &seen, &err), STOR_OK);
+    close(fd);
+    char *data = test_read_file(path, NULL);
+    assert_string_equal(data, "first content");
+    free(data);
+}
+
+struct names {
+    char text[512];
+};
+
+static int remember_bucket(void *context, const struct stor_bucket *bucket)
+{
+    struct names *n = context;
+    strcat(n->text, bucket->name);
+    strcat(n->text, " ");
+    return 0;
+}
+
+/* Buckets are the directories below the root: links and files there are not buckets; an
+ * existing bucket is not made twice; a non-empty one is not deleted. */
+static void buckets_are_directories_and_only_empty_ones_go(void **state)
+{
+    struct fixture *f = *state;
+    struct stor_error err = {""};
+    struct stor_bucket_options o = {.struct_size = sizeof o};
+    assert_int_equal(local->create_bucket(f->instance, "b", &o, NULL, NULL, &err), STOR_OK);
+    assert_int_equal(local->create_bucket(f->instance, "a", &o, NULL, NULL, &err), STOR_OK);
+    assert_int_equal(local->create_bucket(f->instance, "a", &o, NULL, NULL, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "already exists"));
+    assert_int_equal(local->create_bucket(f->instance, "..", &o, NULL, NULL, &err), STOR_EINVAL);
+    struct stor_option setting = {"lifecycle", "7d"};
+    struct stor_bucket_options set = {.struct_size = sizeof set, .settings = &setting, .setting_count = 1};
+    assert_int_equal(local->create_bucket(f->instance, "c", &set, NULL, NULL, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "'lifecycle'"));
+    char link[4200], file[4200];
+    snprintf(link, sizeof link, "%s/linked", f->root);
+    assert_int_equal(symlink("/etc", link), 0);
+    snprintf(file, sizeof file, "%s/file", f->root);
+    test_write_file(file, "x", 1);
+    struct names n = {""};
+    assert_int_equal(local->list_buckets(f->instance, remember_bucket, &n, &err), STOR_OK);
+    assert_string_equal(n.text, "a b ");
+
+    struct seen seen = {"", 0, 0};
+    assert_int_equal(put_bytes(f, "b", "k", "x", &seen, &err), STOR_OK);
+    assert_int_equal(local->delete_bucket(f->instance, "b", &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "not empty"));
+    assert_int_equal(local->delete_bucket(f->instance, "linked", &err), STOR_ENOTFOUND);
+    assert_int_equal(access("/etc", F_OK), 0);
+    assert_int_equal(local->delete_bucket(f->instance, "a", &err), STOR_OK);
+    assert_int_equal(local->delete_bucket(f->instance, "a", &err), STOR_ENOTFOUND);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -553,6 +716,9 @@ int main(void)
         T(a_killed_put_leaves_nothing_behind),
         T(a_long_key_does_not_hide_the_reason),
         T(get_ex_serves_ranges_and_resumes),
+        T(put_ex_keeps_mtime_and_refuses_the_rest_by_name),
+        T(a_resume_of_a_changed_object_is_stale),
+        T(buckets_are_directories_and_only_empty_ones_go),
         cmocka_unit_test(unknown_options_are_refused_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,8 +16,12 @@ extern "C" {
 /* Version history (slots are only ever appended; a test freezes every offset):
  *   1  open, close, put, get, list, remove, get_upload_target
  *   2  get_ex, remove_ex, copy, cleanup; struct stor_object gains is_hidden (read by the host only
- *      from plugins of ABI 2 or later); list flag STOR_LIST_VERSIONS */
-#define STOR_ABI_VERSION 2
+ *      from plugins of ABI 2 or later); list flag STOR_LIST_VERSIONS
+ *   3  capabilities, put_ex, stat, list_buckets, create_bucket, delete_bucket, share; struct
+ *      stor_object gains the metadata fields below is_hidden (read only from plugins of ABI 3 or
+ *      later); struct stor_host gains intent; struct stor_get_options gains on_start and the
+ *      expected version; status STOR_ESTALE */
+#define STOR_ABI_VERSION 3
 
 /* The one symbol a plugin exports; its type is stor_plugin_entry_fn. */
 #define STOR_PLUGIN_ENTRY_SYMBOL "stor_plugin_entry"
@@ -33,6 +37,7 @@ enum stor_status {
     STOR_EIO,          /* local or remote I/O failed */
     STOR_EINTERNAL,    /* a bug, an allocation failure, or a reply that makes no sense */
     STOR_ECANCELLED,   /* the host's cancellation flag was raised */
+    STOR_ESTALE,       /* ABI 3: the object is no longer the version a resumed get expected */
 };
 
 /* Caller-owned error buffer: no allocation crosses the boundary, and it is thread-safe. The
@@ -88,6 +93,12 @@ enum stor_log_level {
     STOR_LOG_TRACE, /* -vvv: every request; secrets are still never logged */
 };
 
+/* ABI 3: the command's intent, in struct stor_host. */
+enum stor_intent {
+    STOR_INTENT_WRITE = 0, /* may create what it needs (a root directory, a bucket's cache) */
+    STOR_INTENT_READ = 1,  /* only reads: creates nothing */
+};
+
 /* Services the host hands to a plugin at open. Valid until close returns. Appended to only;
  * a plugin reads a slot only if struct_size covers it. All functions are thread-safe. */
 struct stor_host {
@@ -107,11 +118,19 @@ struct stor_host {
     /* Adds n to a named counter the host reports in transfer summaries: "retries", "requests",
      * or a backend's own such as B2's transaction classes "class_a", "class_b", "class_c". */
     void (*count)(const struct stor_host *host, const char *counter, uint64_t n);
+    /* ABI 3: what the command will do with the instance being opened. With STOR_INTENT_READ
+     * (ls, get, stat, share) the plugin creates nothing: no root directory, no bucket, no cache
+     * it would not otherwise write. Read it at open, with STOR_HOST_HAS(host, intent) false
+     * meaning STOR_INTENT_WRITE. */
+    enum stor_intent intent;
 };
 
 /* Whether host provides a slot (hosts only ever append): STOR_HOST_HAS(host, count). */
 #define STOR_HOST_HAS(host, slot) \
     ((host)->struct_size >= offsetof(struct stor_host, slot) + sizeof((host)->slot) && (host)->slot)
+/* Whether host is new enough to have a field at all (for fields where 0 is a value). */
+#define STOR_HOST_HAS_FIELD(host, field) \
+    ((host)->struct_size >= offsetof(struct stor_host, field) + sizeof((host)->field))
 
 /* One key=value option, from `-o key=value` or the environment (STOR_<BACKEND>_<KEY>, for the
  * keys listed in the backend's options doc). A key may repeat: the last value wins. */
@@ -126,18 +145,40 @@ struct stor_option_doc {
     const char *help; /* one line */
 };
 
+/* ABI 3: how an object is protected at rest and against deletion; shared by put_ex's options
+ * and by struct stor_object. Zero-initialised means "nothing asked / nothing known" except
+ * legal_hold and retain_until_ms, which are -1 for that. */
+struct stor_protection {
+    const char *encryption;     /* "SSE-B2", "SSE-S3", "SSE-C" (the key is a backend option), or
+                                 * NULL: none asked, or none known */
+    const char *retention_mode; /* "governance" or "compliance", or NULL */
+    int64_t retain_until_ms;    /* ms since the epoch, -1 when there is no retention */
+    int legal_hold;             /* 1 on, 0 off, -1 not asked / unknown */
+};
+
 /* An object as a plugin reports it. Every pointer is valid only during the callback that
  * receives it: the host copies what it keeps. Unknown fields are NULL / -1. */
 struct stor_object {
     const char *key;          /* name inside the bucket; for a prefix entry it ends in '/' */
     int is_prefix;            /* a "directory" of a non-recursive listing */
     int64_t size;             /* bytes, -1 if unknown */
-    int64_t mtime_ms;         /* modification or upload time, ms since the epoch, -1 if unknown */
-    const char *sha1;         /* 40 lowercase hex digits, or NULL */
+    /* The source file's modification time as put_ex stored it (B2: src_last_modified_millis),
+     * else the upload time; ms since the epoch, -1 if unknown. Sync compares on it. */
+    int64_t mtime_ms;
+    const char *sha1;         /* 40 lowercase hex digits of the whole object, or NULL */
     const char *id;           /* backend-specific version or file id, or NULL */
     const char *content_type; /* or NULL */
     /* ABI 2 (the host ignores it from older plugins). */
     int is_hidden;            /* a version listing's hide marker: the name is deleted as of it */
+    /* ABI 3 (the host ignores these from older plugins). A listing may leave them unknown where
+     * the service lists less than it stores; stat reports everything the backend keeps. */
+    int64_t upload_ms;        /* when the service stored this version, -1 if unknown */
+    const char *md5;          /* 32 lowercase hex digits of the whole object, or NULL */
+    const char *cache_control, *content_disposition, *content_encoding, *content_language,
+        *expires;             /* the HTTP headers served with the object, or NULL */
+    const struct stor_option *metadata; /* user metadata as key=value pairs, or NULL */
+    size_t metadata_count;
+    struct stor_protection protection;
 };
 
 /* Receives each object of a listing, in ascending byte order of key, and the single result of
@@ -154,6 +195,25 @@ struct stor_upload_target {
 };
 
 typedef void (*stor_upload_target_fn)(void *context, const struct stor_upload_target *target);
+
+/* ABI 3: what put_ex knows about the source and what it asks the backend to keep. Fields a
+ * backend cannot keep make put_ex fail with STOR_EUNSUPPORTED and a message naming the field
+ * (e.g. "backend local does not keep content-type"), before anything is stored. A zero-
+ * initialised struct with size, mtime_ms, retain_until_ms and legal_hold at -1 asks for nothing. */
+struct stor_put_options {
+    uint32_t struct_size;     /* sizeof(struct stor_put_options) as the caller was built */
+    int64_t size;             /* the source's size in bytes, -1 when unknown (a pipe) */
+    int64_t mtime_ms;         /* the source's modification time, -1 when unknown */
+    const char *sha1;         /* the source's SHA-1 when the host already knows it, or NULL; the
+                               * backend may trust it instead of hashing, and verifies it where
+                               * it hashes anyway */
+    const char *content_type; /* or NULL: the backend's default */
+    const char *cache_control, *content_disposition, *content_encoding, *content_language,
+        *expires;             /* or NULL */
+    const struct stor_option *metadata; /* user metadata, key=value, or NULL */
+    size_t metadata_count;
+    struct stor_protection protection;
+};
 
 enum stor_list_flags {
     STOR_LIST_RECURSIVE = 1 << 0, /* every key below prefix, not one level */
@@ -172,6 +232,16 @@ struct stor_get_options {
      * version (an interrupted download): the plugin appends the rest at that offset and verifies
      * the whole file, reading the first part back from fd. */
     int resume;
+    /* ABI 3 (read only when struct_size covers them). With expected_id or expected_sha1 set (a
+     * resumed get), the object must still be that version: if it is not, the plugin writes
+     * nothing and returns STOR_ESTALE, and the host starts the download afresh. */
+    const char *expected_id;
+    const char *expected_sha1;
+    /* Called once, before the first byte is written to fd, with the version about to be written
+     * (its id, SHA-1 and size where known): the host records them to resume later. May be NULL;
+     * a non-zero return cancels the get (STOR_ECANCELLED). */
+    stor_object_fn on_start;
+    void *start_context;
 };
 
 enum stor_remove_flags {
@@ -186,10 +256,71 @@ struct stor_remove_options {
     unsigned flags;
 };
 
+/* ABI 3: a bucket as list_buckets and create_bucket report it (valid during the callback). */
+struct stor_bucket {
+    const char *name;
+    const char *id;      /* backend's id, or NULL */
+    int is_public;       /* anyone may read its objects: 1, 0, or -1 unknown */
+    int64_t created_ms;  /* -1 if unknown */
+    /* Backend-defined settings as key=value (e.g. B2's lifecycle rules, default encryption,
+     * Object Lock), for `stor bucket NAME`; may be NULL. */
+    const struct stor_option *settings;
+    size_t setting_count;
+};
+typedef int (*stor_bucket_fn)(void *context, const struct stor_bucket *bucket);
+
+struct stor_bucket_options {
+    uint32_t struct_size;
+    int is_public;       /* 1 public, 0 private */
+    /* Backend-defined settings, documented in the backend's option list as "bucket.KEY"; one the
+     * backend does not know is refused with STOR_EINVAL naming it. */
+    const struct stor_option *settings;
+    size_t setting_count;
+};
+
+/* ABI 3: a URL anyone can fetch without credentials until expires_at_ms. */
+typedef void (*stor_url_fn)(void *context, const char *url, int64_t expires_at_ms);
+
+/* ABI 3: what a backend can do, so the host picks a strategy instead of probing for NULL slots.
+ * A capability declared must work; an operation outside them returns STOR_EUNSUPPORTED (a NULL
+ * slot is the same). stor-plugin-check tests both. */
+enum stor_capability {
+    STOR_CAP_VERSIONS = 1u << 0,      /* STOR_LIST_VERSIONS; get_ex, stat, remove_ex by version */
+    STOR_CAP_SERVER_COPY = 1u << 1,   /* copy, inside the service */
+    STOR_CAP_RANGED_GET = 1u << 2,    /* get_ex with offset and length */
+    STOR_CAP_RESUME_GET = 1u << 3,    /* get_ex with resume, expected_id and expected_sha1 */
+    STOR_CAP_RESUME_PUT = 1u << 4,    /* an interrupted large put continues on the next one */
+    STOR_CAP_SHARE = 1u << 5,         /* share */
+    STOR_CAP_METADATA = 1u << 6,      /* put_ex keeps content type, headers and user metadata */
+    STOR_CAP_MTIME = 1u << 7,         /* put_ex keeps the source mtime: mtime_ms reads it back */
+    STOR_CAP_SHA1 = 1u << 8,          /* objects carry sha1 (listings and stat) */
+    STOR_CAP_MD5 = 1u << 9,           /* objects carry md5 */
+    STOR_CAP_BUCKETS = 1u << 10,      /* list_buckets, create_bucket, delete_bucket */
+    STOR_CAP_DELIMITER = 1u << 11,    /* list builds one-level listings itself; without it the host
+                                       * asks for a recursive listing and folds it at '/' */
+    STOR_CAP_CLEANUP = 1u << 12,      /* cleanup */
+    STOR_CAP_UPLOAD_TARGET = 1u << 13, /* get_upload_target */
+    STOR_CAP_ENCRYPTION = 1u << 14,   /* put_ex's protection.encryption */
+    STOR_CAP_RETENTION = 1u << 15,    /* put_ex's retention and legal hold */
+};
+
 /* THREADING. stor_plugin_entry may be called any time, from any thread. open and close are called
  * from one thread with nothing else in flight on that instance. Between them, put, get, list,
- * remove and get_upload_target may run concurrently on one instance from many threads: the
- * plugin locks its own shared state. close is called only after every operation returned.
+ * remove and get_upload_target, and every slot of ABI 2 and 3, may run concurrently on one instance
+ * from many threads: the plugin locks its own shared state. close is called only after every
+ * operation returned.
+ *
+ * KEYS. The host validates every bucket and key once, in one place, before any call: no control
+ * characters, no invalid UTF-8, no empty segment ("a//b"), no "." or ".." segment, no leading
+ * '/'. A plugin may refuse more (its service's own rules) with STOR_EINVAL. '/' is the separator
+ * of one-level listings.
+ *
+ * REMOVE. remove makes the name disappear from listings and get: where the backend keeps
+ * versions it may hide (the versions stay, remove_ex deletes them); a missing name is
+ * STOR_ENOTFOUND. Every missing bucket, object or version is STOR_ENOTFOUND, in every slot.
+ *
+ * HELP. description is one line; option help is one line each; notes are paragraphs separated by
+ * blank lines. The host wraps all of them to the terminal, so a plugin never breaks lines itself.
  *
  * OWNERSHIP. The plugin owns everything it allocates and frees it itself; the host likewise.
  * Strings passed in are valid for the duration of the call only.
@@ -255,6 +386,36 @@ struct stor_backend {
     enum stor_status (*cleanup)(void *instance, const char *bucket, const char *prefix,
                                 int64_t older_than_ms, int dry_run, stor_object_fn on_object,
                                 void *context, struct stor_error *err);
+
+    /* ABI 3. All optional except capabilities, which reads 0 (nothing beyond ABI 1) if unset. */
+
+    uint64_t capabilities; /* STOR_CAP_* bits */
+    /* put with what the host knows of the source and what to keep with it (stor_put_options).
+     * Any field the backend cannot keep is STOR_EUNSUPPORTED naming it, before storing. */
+    enum stor_status (*put_ex)(void *instance, const char *bucket, const char *key,
+                               const struct stor_put_options *options, int fd,
+                               stor_object_fn on_result, void *context, struct stor_error *err);
+    /* One object's full metadata (version_id NULL: the current version), without listing its
+     * neighbours, reported once through on_result. A hidden or missing name is STOR_ENOTFOUND. */
+    enum stor_status (*stat)(void *instance, const char *bucket, const char *key,
+                             const char *version_id, stor_object_fn on_result, void *context,
+                             struct stor_error *err);
+    /* Every bucket the credentials may use, in ascending byte order of name. */
+    enum stor_status (*list_buckets)(void *instance, stor_bucket_fn on_bucket, void *context,
+                                     struct stor_error *err);
+    /* Creates bucket (an existing one is STOR_EINVAL, saying so) and reports it once. */
+    enum stor_status (*create_bucket)(void *instance, const char *bucket,
+                                      const struct stor_bucket_options *options,
+                                      stor_bucket_fn on_result, void *context,
+                                      struct stor_error *err);
+    /* Deletes an empty bucket; one that holds objects is STOR_EINVAL, saying so. */
+    enum stor_status (*delete_bucket)(void *instance, const char *bucket, struct stor_error *err);
+    /* A URL for key (or, when key_or_prefix ends in '/', for every key below that prefix where
+     * the backend can) valid for expires_ms from now; out-of-range durations are STOR_EINVAL
+     * naming the range. */
+    enum stor_status (*share)(void *instance, const char *bucket, const char *key_or_prefix,
+                              int64_t expires_ms, stor_url_fn on_url, void *context,
+                              struct stor_error *err);
     /* New slots go here, with a STOR_ABI_VERSION bump and a line in the history above. */
 };
 

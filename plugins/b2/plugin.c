@@ -547,6 +547,10 @@ static const struct stor_backend b2_backend = {
     .get_ex = b2_get_ex,                   /* by version id, ranged, resumed, parallel ranges */
     .remove_ex = b2_remove_ex,             /* b2_delete_file_version: one or every version */
     .copy = b2_copy,                       /* b2_copy_file, or b2_copy_part above 5 GB */
+    /* ---- ABI 3 ---- */
+    .capabilities = STOR_CAP_VERSIONS | STOR_CAP_SERVER_COPY | STOR_CAP_RANGED_GET |
+                    STOR_CAP_RESUME_GET | STOR_CAP_RESUME_PUT | STOR_CAP_SHA1 |
+                    STOR_CAP_DELIMITER | STOR_CAP_CLEANUP | STOR_CAP_UPLOAD_TARGET,
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)

@@ -67,7 +67,7 @@ int local_chain_open(struct local_chain *chain, const char *root, const char *bu
     if (create && make_root(root) != 0)
         return -1;
     if (push(chain, open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != 0 ||
-        push(chain, open_below(chain->fd[0], bucket, create, &chain->link)) != 0)
+        (bucket && push(chain, open_below(chain->fd[0], bucket, create, &chain->link)) != 0))
         return -1;
     for (size_t at = 0; at < dirs_len;) {
         const char *slash = memchr(dirs + at, '/', dirs_len - at);

@@ -19,7 +19,7 @@ struct local_chain {
 };
 
 /* Opens root, bucket and the directories named by the first dirs_len bytes of dirs ("a/b/"),
- * creating missing ones when create is set. Returns 0, or -1 with errno set and the chain
+ * creating missing ones when create is set; with bucket NULL, the root alone. Returns 0, or -1 with errno set and the chain
  * holding what was opened so far (close it either way). */
 int local_chain_open(struct local_chain *chain, const char *root, const char *bucket,
                      const char *dirs, size_t dirs_len, int create);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -225,23 +226,45 @@ static enum stor_status copy_stream(const struct local *self, int in, int out, c
     return status;
 }
 
-static void report(const char *key, const struct stat *st, const char *sha1, stor_object_fn fn,
-                   void *context)
+/* What tells one content of a file from the next, without reading it: inode, modification time
+ * and size. A resumed get compares it (expected_id) before writing a byte. */
+static void file_identity(const struct stat *st, char out[80])
 {
-    struct stor_object object = {
+    snprintf(out, 80, "%llx-%llx.%09ld-%llx", (unsigned long long)st->st_ino,
+             (unsigned long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec,
+             (unsigned long long)st->st_size);
+}
+
+static struct stor_object describe(const char *key, const struct stat *st, const char *sha1,
+                                   const char *id)
+{
+    return (struct stor_object){
         .key = key,
         .size = st->st_size,
         .mtime_ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000,
         .sha1 = sha1,
+        .id = id,
+        .upload_ms = -1,
+        .protection = {.retain_until_ms = -1, .legal_hold = -1},
     };
+}
+
+static void report(const char *key, const struct stat *st, const char *sha1, stor_object_fn fn,
+                   void *context)
+{
+    char id[80];
+    file_identity(st, id);
+    struct stor_object object = describe(key, st, sha1, id);
     if (fn)
         fn(context, &object);
 }
 
-static enum stor_status local_put(void *instance, const char *bucket, const char *key, int fd,
-                                  stor_object_fn on_result, void *context, struct stor_error *err)
+/* put and put_ex: mtime_ms (-1: the source file's own, if it is one) becomes the file's
+ * modification time; a given sha1 must match what was read, or nothing is stored. */
+static enum stor_status store(struct local *self, const char *bucket, const char *key, int fd,
+                              int64_t mtime_ms, const char *expected_sha1,
+                              stor_object_fn on_result, void *context, struct stor_error *err)
 {
-    struct local *self = instance;
     enum stor_status status = check_names(bucket, key, err);
     if (status != STOR_OK)
         return status;
@@ -274,10 +297,16 @@ static enum stor_status local_put(void *instance, const char *bucket, const char
     }
     char sha1[41];
     status = copy_stream(self, fd, temp.fd, key, total, sha1, &copied, err);
-    if (status == STOR_OK && S_ISREG(in_st.st_mode)) {
+    if (status == STOR_OK && expected_sha1 && strcasecmp(expected_sha1, sha1) != 0)
+        status = stor_fail(err, STOR_EIO, "cannot store %s/%s: the source's SHA-1 is %s, not the "
+                           "%.40s it was said to have", bucket, key, sha1, expected_sha1);
+    if (status == STOR_OK && (mtime_ms >= 0 || S_ISREG(in_st.st_mode))) {
         /* Keep the source's modification time, as B2's src_last_modified_millis does: ls shows
-         * when the data changed, and --skip-existing can compare without hashing. */
+         * when the data changed, and sync can compare without hashing. */
         struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, in_st.st_mtim};
+        if (mtime_ms >= 0)
+            times[1] = (struct timespec){.tv_sec = mtime_ms / 1000,
+                                         .tv_nsec = (mtime_ms % 1000) * 1000000};
         futimens(temp.fd, times);
     }
     if (status == STOR_OK && (fchmod(temp.fd, self->file_mode) != 0 || fsync(temp.fd) != 0))
@@ -297,6 +326,47 @@ static enum stor_status local_put(void *instance, const char *bucket, const char
         report(key, &st, sha1, on_result, context);
     return status;
 }
+
+static enum stor_status local_put(void *instance, const char *bucket, const char *key, int fd,
+                                  stor_object_fn on_result, void *context, struct stor_error *err)
+{
+    return store(instance, bucket, key, fd, -1, NULL, on_result, context, err);
+}
+
+/* The first put_ex field the local backend cannot keep, or NULL. */
+static const char *unkept_field(const struct stor_put_options *o)
+{
+    return o->content_type          ? "content-type"
+           : o->cache_control       ? "cache-control"
+           : o->content_disposition ? "content-disposition"
+           : o->content_encoding    ? "content-encoding"
+           : o->content_language    ? "content-language"
+           : o->expires             ? "expires"
+           : o->metadata_count      ? "metadata"
+           : o->protection.encryption ? "encryption"
+           : o->protection.retention_mode || o->protection.retain_until_ms >= 0 ? "retention"
+           : o->protection.legal_hold >= 0 ? "legal-hold"
+                                           : NULL;
+}
+
+static enum stor_status local_put_ex(void *instance, const char *bucket, const char *key,
+                                     const struct stor_put_options *options, int fd,
+                                     stor_object_fn on_result, void *context,
+                                     struct stor_error *err)
+{
+    struct stor_put_options o = {.size = -1, .mtime_ms = -1,
+                                 .protection = {.retain_until_ms = -1, .legal_hold = -1}};
+    if (options)
+        memcpy(&o, options, options->struct_size < sizeof o ? options->struct_size : sizeof o);
+    const char *field = unkept_field(&o);
+    if (field)
+        return stor_fail(err, STOR_EUNSUPPORTED, "backend local does not keep %s (it keeps the "
+                         "bytes and the modification time)", field);
+    if (o.sha1 && strlen(o.sha1) != 40)
+        return stor_fail(err, STOR_EINVAL, "put_ex: sha1 must be 40 hex digits");
+    return store(instance, bucket, key, fd, o.mtime_ms, o.sha1, on_result, context, err);
+}
+
 
 /* Opens the directory holding bucket/key (the bucket itself when key is NULL) without creating
  * anything; on failure err says why and the chain is closed. */
@@ -387,6 +457,22 @@ static enum stor_status local_get_ex(void *instance, const char *bucket, const c
     enum stor_status status = open_object(self, bucket, key, &in, &st, err);
     if (status != STOR_OK)
         return status;
+    struct stor_get_options o = {.length = -1};
+    memcpy(&o, options, options->struct_size < sizeof o ? options->struct_size : sizeof o);
+    char id[80];
+    file_identity(&st, id);
+    if (o.expected_id && strcmp(o.expected_id, id) != 0) {
+        close(in);
+        return stor_fail(err, STOR_ESTALE, "%s/%s changed since the partial download began",
+                         bucket, key);
+    }
+    if (o.on_start) {
+        struct stor_object start = describe(key, &st, NULL, id);
+        if (o.on_start(o.start_context, &start) != 0) {
+            close(in);
+            return stor_fail(err, STOR_ECANCELLED, "%s/%s: cancelled", bucket, key);
+        }
+    }
     uint64_t size = (uint64_t)st.st_size, offset = (uint64_t)options->offset;
     if (options->offset < 0 || (offset > 0 && offset >= size && !options->resume) ||
         (options->resume && offset > size)) {
@@ -419,9 +505,29 @@ static enum stor_status local_get_ex(void *instance, const char *bucket, const c
     char sha1[41];
     sha1_finish(sha, sha1);
     int whole = options->resume || (offset == 0 && limit == size); /* only then is it its SHA-1 */
+    if (status == STOR_OK && whole && o.expected_sha1 && strcasecmp(o.expected_sha1, sha1) != 0)
+        status = stor_fail(err, STOR_ESTALE, "%s/%s changed since the partial download began",
+                           bucket, key);
     if (status == STOR_OK)
         report(key, &st, whole ? sha1 : NULL, on_result, context);
     return status;
+}
+
+static enum stor_status local_stat(void *instance, const char *bucket, const char *key,
+                                   const char *version_id, stor_object_fn on_result,
+                                   void *context, struct stor_error *err)
+{
+    if (version_id)
+        return stor_fail(err, STOR_EUNSUPPORTED, "the local backend keeps no versions: %s/%s has "
+                         "only its current content", bucket, key);
+    int in;
+    struct stat st;
+    enum stor_status status = open_object(instance, bucket, key, &in, &st, err);
+    if (status != STOR_OK)
+        return status;
+    close(in);
+    report(key, &st, NULL, on_result, context);
+    return STOR_OK;
 }
 
 /* One directory entry of a listing; directories sort as "name/" so that the walk below emits
@@ -595,6 +701,105 @@ static enum stor_status local_remove(void *instance, const char *bucket, const c
     return status;
 }
 
+/* ---- buckets: the directories right below the root ---- */
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static enum stor_status local_list_buckets(void *instance, stor_bucket_fn on_bucket,
+                                           void *context, struct stor_error *err)
+{
+    struct local *self = instance;
+    DIR *dir = opendir(self->root);
+    if (!dir)
+        return errno == ENOENT ? STOR_OK /* no root yet: no buckets */
+                               : stor_fail(err, errno_status(errno), "cannot list %s: %s",
+                                           self->root, strerror(errno));
+    char **names = NULL;
+    size_t count = 0, capacity = 0;
+    enum stor_status status = STOR_OK;
+    struct dirent *e;
+    while (status == STOR_OK && (e = readdir(dir))) {
+        struct stat st;
+        if (e->d_name[0] == '.' || check_bucket(e->d_name, NULL) != STOR_OK ||
+            fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+            continue; /* links and files at the root are not buckets */
+        if (count == capacity) {
+            char **grown = realloc(names, (capacity = capacity ? 2 * capacity : 16) * sizeof *names);
+            if (!grown) {
+                status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+                break;
+            }
+            names = grown;
+        }
+        if (!(names[count] = strdup(e->d_name)))
+            status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+        else
+            count++;
+    }
+    closedir(dir);
+    if (count)
+        qsort(names, count, sizeof *names, compare_names);
+    for (size_t i = 0; i < count; i++) {
+        struct stor_bucket bucket = {.name = names[i], .is_public = 0, .created_ms = -1};
+        if (status == STOR_OK && on_bucket(context, &bucket) != 0)
+            status = stor_fail(err, STOR_ECANCELLED, "listing cancelled");
+        free(names[i]);
+    }
+    free(names);
+    return status;
+}
+
+static enum stor_status local_create_bucket(void *instance, const char *bucket,
+                                            const struct stor_bucket_options *options,
+                                            stor_bucket_fn on_result, void *context,
+                                            struct stor_error *err)
+{
+    struct local *self = instance;
+    enum stor_status status = check_bucket(bucket, err);
+    if (status != STOR_OK)
+        return status;
+    if (options && options->setting_count > 0)
+        return stor_fail(err, STOR_EINVAL, "unknown bucket setting '%s' for backend local (it "
+                         "has none)", options->settings[0].key);
+    if (options && options->is_public)
+        return stor_fail(err, STOR_EUNSUPPORTED, "backend local has no public buckets");
+    struct local_chain chain;
+    if (local_chain_open(&chain, self->root, NULL, NULL, 0, 1) != 0) {
+        status = walk_failed(self, &chain, bucket, NULL, "create", err);
+    } else if (mkdirat(chain.fd[0], bucket, 0777) != 0) {
+        status = errno == EEXIST ? stor_fail(err, STOR_EINVAL, "bucket '%s' already exists", bucket)
+                                 : stor_fail(err, errno_status(errno), "cannot create bucket "
+                                             "'%s': %s", bucket, strerror(errno));
+    } else {
+        fsync(chain.fd[0]);
+    }
+    local_chain_close(&chain);
+    struct stor_bucket made = {.name = bucket, .is_public = 0, .created_ms = -1};
+    if (status == STOR_OK && on_result)
+        on_result(context, &made);
+    return status;
+}
+
+static enum stor_status local_delete_bucket(void *instance, const char *bucket,
+                                            struct stor_error *err)
+{
+    struct local *self = instance;
+    struct local_chain chain;
+    enum stor_status status = open_existing(self, bucket, NULL, "delete", &chain, err);
+    if (status != STOR_OK)
+        return status;
+    if (unlinkat(chain.fd[0], bucket, AT_REMOVEDIR) != 0)
+        status = errno == ENOTEMPTY || errno == EEXIST
+                     ? stor_fail(err, STOR_EINVAL, "bucket '%s' is not empty", bucket)
+                     : stor_fail(err, errno_status(errno), "cannot delete bucket '%s': %s",
+                                 bucket, strerror(errno));
+    local_chain_close(&chain);
+    return status;
+}
+
 /* Upload targets for the local backend are the bucket directory as a file:// URL; no token. */
 static enum stor_status local_get_upload_target(void *instance, const char *bucket,
                                                 stor_upload_target_fn on_target, void *context,
@@ -699,6 +904,13 @@ const struct stor_backend stor_local_backend = {
     .remove = local_remove,                           /* remove */
     .get_upload_target = local_get_upload_target,     /* get_upload_target */
     .get_ex = local_get_ex,                           /* get_ex */
+    .capabilities = STOR_CAP_RANGED_GET | STOR_CAP_RESUME_GET | STOR_CAP_DELIMITER |
+                    STOR_CAP_UPLOAD_TARGET | STOR_CAP_MTIME | STOR_CAP_BUCKETS,
+    .put_ex = local_put_ex,                           /* put_ex: keeps the mtime, refuses more */
+    .stat = local_stat,                               /* stat */
+    .list_buckets = local_list_buckets,               /* list_buckets: directories */
+    .create_bucket = local_create_bucket,             /* create_bucket */
+    .delete_bucket = local_delete_bucket,             /* delete_bucket: empty ones only */
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)
