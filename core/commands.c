@@ -276,14 +276,53 @@ static void read_umask(void)
     file_mode = 0666 & ~mask;
 }
 
-/* get, or get_ex when the session asks for a version or a range, or when `resume_from` bytes of
- * an earlier attempt are already in fd. */
+/* What a partial download records of the version it holds (ABI 3 on_start), so that the next get
+ * resumes only that very version. */
+#define PARTIAL_VERSION_ATTR "user.stor.version"
+
+struct partial_version {
+    int fd;        /* the partial file */
+    char id[512];  /* recorded by an earlier attempt ("" if none) */
+    char sha1[48];
+};
+
+static int record_version(void *context, const struct stor_object *object)
+{
+    struct partial_version *v = context;
+    char text[600];
+    int n = snprintf(text, sizeof text, "%s\n%s", object->id ? object->id : "",
+                     object->sha1 ? object->sha1 : "");
+    if (n > 0 && (size_t)n < sizeof text && (object->id || object->sha1))
+        fsetxattr(v->fd, PARTIAL_VERSION_ATTR, text, (size_t)n, 0);
+    return 0;
+}
+
+static void read_recorded_version(struct partial_version *v)
+{
+    char text[600];
+    ssize_t n = fgetxattr(v->fd, PARTIAL_VERSION_ATTR, text, sizeof text - 1);
+    v->id[0] = v->sha1[0] = '\0';
+    if (n <= 0)
+        return;
+    text[n] = '\0';
+    char *newline = strchr(text, '\n');
+    if (newline)
+        *newline = '\0';
+    snprintf(v->id, sizeof v->id, "%.511s", text);
+    snprintf(v->sha1, sizeof v->sha1, "%s", newline ? newline + 1 : "");
+}
+
+/* get, or get_ex when the session asks for a version or a range, when `resume_from` bytes of an
+ * earlier attempt are already in fd, or when a partial file (version) should learn which version
+ * it holds. */
 static enum stor_status fetch(struct stor_session *s, const char *bucket, const char *key, int fd,
-                              int64_t resume_from, struct stor_result *result, struct stor_error *err)
+                              int64_t resume_from, struct partial_version *version,
+                              struct stor_result *result, struct stor_error *err)
 {
     const struct stor_backend *b = &s->plugin->table;
     int ranged = s->range_start >= 0;
-    if (!s->version_id && !ranged && resume_from == 0)
+    int contract = version && !ranged && (s->plugin->capabilities & STOR_CAP_RESUME_GET);
+    if (!s->version_id && !ranged && resume_from == 0 && !contract)
         return b->get(s->instance, bucket, key, fd, stor_keep_result, result, err);
     if (!b->get_ex)
         return stor_fail(err, STOR_EUNSUPPORTED, "backend %s does not support %s", b->name,
@@ -295,6 +334,13 @@ static enum stor_status fetch(struct stor_session *s, const char *bucket, const 
         .length = ranged && s->range_end >= 0 ? s->range_end - s->range_start + 1 : -1,
         .resume = resume_from > 0,
     };
+    if (contract && resume_from > 0) {
+        options.expected_id = version->id[0] ? version->id : NULL;
+        options.expected_sha1 = version->sha1[0] ? version->sha1 : NULL;
+    } else if (contract) {
+        options.on_start = record_version;
+        options.start_context = version;
+    }
     return b->get_ex(s->instance, bucket, key, &options, fd, stor_keep_result, result, err);
 }
 
@@ -426,7 +472,7 @@ enum stor_status stor_get_at(struct stor_session *s, const char *bucket, const c
     if (opened != STOR_OK)
         return opened;
     if (fd >= 0) {
-        enum stor_status status = fetch(s, bucket, key, fd, 0, result, err);
+        enum stor_status status = fetch(s, bucket, key, fd, 0, NULL, result, err);
         if (close(fd) != 0 && status == STOR_OK)
             status = stor_fail(err, STOR_EIO, "cannot write %s: %s", name, strerror(errno));
         return status;
@@ -449,17 +495,25 @@ enum stor_status stor_get_at(struct stor_session *s, const char *bucket, const c
     else if (ftruncate(fd, 0) != 0)
         resume_from = -1;
     enum stor_status status = STOR_OK;
+    struct partial_version version = {.fd = fd};
+    if (resume_from > 0)
+        read_recorded_version(&version);
     if (resume_from < 0 || lseek(fd, resume_from, SEEK_SET) < 0)
         status = stor_fail(err, STOR_EIO, "cannot write %s: %s", partial, strerror(errno));
     if (status == STOR_OK)
-        status = fetch(s, bucket, key, fd, resume_from, result, err);
-    if (status == STOR_EIO && resume_from > 0) {
-        /* What was kept belongs to another version, or was damaged: start over once. */
-        s->host->log(s->host, STOR_LOG_WARN, "%s: the partial download did not verify; starting over", name);
+        status = fetch(s, bucket, key, fd, resume_from, marked ? &version : NULL, result, err);
+    if ((status == STOR_EIO || status == STOR_ESTALE) && resume_from > 0) {
+        /* What was kept belongs to another version (ESTALE: the backend knew before writing),
+         * or was damaged: start over once. */
+        s->host->log(s->host, status == STOR_ESTALE ? STOR_LOG_INFO : STOR_LOG_WARN,
+                     "%s: %s; starting over", name, status == STOR_ESTALE
+                         ? "the object changed since the partial download began"
+                         : "the partial download did not verify");
         restart_result(s, result);
         resume_from = 0;
+        fremovexattr(fd, PARTIAL_VERSION_ATTR);
         if (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0)
-            status = fetch(s, bucket, key, fd, 0, result, err);
+            status = fetch(s, bucket, key, fd, 0, marked ? &version : NULL, result, err);
     } else if (status == STOR_OK && resume_from > 0) {
         s->host->log(s->host, STOR_LOG_WARN, "%s: continued a partial download from byte %lld", name,
                      (long long)resume_from);
@@ -532,7 +586,7 @@ int stor_cmd_get(struct stor_session *s, const char *remote, const char *local)
     struct stor_error err = {""};
     struct stor_result r = {0};
     if (strcmp(local, "-") == 0) {
-        enum stor_status status = fetch(s, bucket, key, STDOUT_FILENO, 0, &r, &err);
+        enum stor_status status = fetch(s, bucket, key, STDOUT_FILENO, 0, NULL, &r, &err);
         json_object_put(r.json);
         stor_host_progress_done();
         return status == STOR_OK ? STOR_EXIT_OK : stor_report_failure(status, &err);
@@ -605,7 +659,11 @@ int stor_cmd_ls(struct stor_session *s, const char *remote)
     struct stor_error err = {""};
     if (s->versions && s->plugin->table.abi_version < 2)
         return stor_report_unsupported(s, "ls --versions");
-    unsigned flags = (s->recursive ? STOR_LIST_RECURSIVE : 0) | (s->versions ? STOR_LIST_VERSIONS : 0);
+    /* A backend of ABI 3 that keeps no versions is not asked for them: each object is then its
+     * only version. */
+    int ask_versions = s->versions && (s->plugin->table.abi_version < 3 ||
+                                       (s->plugin->capabilities & STOR_CAP_VERSIONS));
+    unsigned flags = (s->recursive ? STOR_LIST_RECURSIVE : 0) | (ask_versions ? STOR_LIST_VERSIONS : 0);
     enum stor_status status =
         s->plugin->table.list(s->instance, bucket, prefix, flags, print_entry, &l, &err);
     if (l.write_errno) {

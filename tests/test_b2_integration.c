@@ -512,6 +512,44 @@ static void get_continues_a_partial_download(void **state)
     free(local);
 }
 
+/* A partial download records the version it holds; when the name has been replaced since, the
+ * backend says so before writing (STOR_ESTALE) and the get starts afresh quietly, instead of
+ * fetching the rest of another version only to find the whole does not verify. */
+static void a_partial_of_a_replaced_object_restarts_quietly(void **state)
+{
+    size_t size = 2 * 1024 * 1024, half = 1024 * 1024;
+    char *first = local_file("first", size, 21), *second = local_file("second", size, 22);
+    expect_ok(stor_b2("put", first, "test-bucket/partial/replaced"));
+    struct test_run run = stor_b2("--json", "ls", "-l", "test-bucket/partial/replaced");
+    assert_int_equal(run.status, 0);
+    struct json_object *j = json_tokener_parse(run.out);
+    assert_non_null(j);
+    char version[600];
+    snprintf(version, sizeof version, "%s\n%s", json_object_get_string(json_object_object_get(j, "id")),
+             json_object_get_string(json_object_object_get(j, "sha1")));
+    json_object_put(j);
+    test_run_free(&run);
+    expect_ok(stor_b2("put", second, "test-bucket/partial/replaced"));
+
+    char dest[4300], partial[4300];
+    snprintf(dest, sizeof dest, "%s/replaced", fx->dir);
+    snprintf(partial, sizeof partial, "%s/.replaced.stor-partial", fx->dir);
+    char *bytes = test_read_file(first, NULL);
+    test_write_file(partial, bytes, half);
+    mark_partial(partial, "test-bucket/partial/replaced");
+    assert_int_equal(setxattr(partial, "user.stor.version", version, strlen(version), 0), 0);
+    run = stor_b2("get", "test-bucket/partial/replaced", dest);
+    assert_int_equal(run.status, 0);
+    assert_null(strstr(run.err, "did not verify"));
+    assert_null(strstr(run.err, "continued"));
+    test_run_free(&run);
+    assert_same_file(second, dest);
+    assert_int_equal(access(partial, F_OK), -1);
+    free(bytes);
+    free(first);
+    free(second);
+}
+
 /* Versions, ranges, hard deletes and server-side copies through the command line. */
 static void versions_ranges_and_copies_through_the_cli(void **state)
 {
@@ -768,6 +806,7 @@ int main(void)
                                         setup_with_restricted_key, teardown),
         T(secrets_never_appear_in_output),
         T(get_continues_a_partial_download),
+        T(a_partial_of_a_replaced_object_restarts_quietly),
         T(versions_ranges_and_copies_through_the_cli),
         T(five_hundred_files_round_trip_then_nothing_to_do),
         T(one_file_failing_for_good_is_a_partial_failure),

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,11 +40,45 @@ struct body_writer {
     struct b2_sha1 *sha1; /* hash as it arrives (pipes only), or NULL */
     int partial_only; /* a range was asked for: a whole-object 200 must not reach fd */
     int error;        /* errno of a failed write */
+    /* The first request's resume contract (stor_get_options): before its first byte is written
+     * the version arriving is compared with the expected one and announced through on_start. */
+    const struct stor_get_options *contract;
+    const struct b2_http_response *response; /* being received, headers first */
+    int started, stale, refused;
 };
+
+static const char *expected_sha1(const struct b2_http_response *response);
+
+/* The version about to be written is the one a resume expects (else stale), and on_start hears
+ * of it. Returns 0 to go on. */
+static int start_body(struct body_writer *writer)
+{
+    writer->started = 1;
+    const struct stor_get_options *c = writer->contract;
+    const char *id = b2_http_header(writer->response, "X-Bz-File-Id");
+    const char *sha1 = expected_sha1(writer->response);
+    if ((c->expected_id && (!id || strcmp(id, c->expected_id) != 0)) ||
+        (c->expected_sha1 && sha1 && strcasecmp(sha1, c->expected_sha1) != 0)) {
+        writer->stale = 1;
+        return -1;
+    }
+    if (c->on_start) {
+        struct stor_object object = {.key = writer->shared->key, .size = -1, .mtime_ms = -1,
+                                     .sha1 = sha1, .id = id, .upload_ms = -1,
+                                     .protection = {.retain_until_ms = -1, .legal_hold = -1}};
+        if (c->on_start(c->start_context, &object) != 0) {
+            writer->refused = 1;
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static int write_body(void *context, const char *data, size_t size)
 {
     struct body_writer *writer = context;
+    if (writer->contract && !writer->started && start_body(writer) != 0)
+        return -1;
     if (writer->sha1)
         b2_sha1_update(writer->sha1, data, size);
     while (size > 0) {
@@ -206,6 +241,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
             .write_status = writer->partial_only && range[0] ? 206 : 0,
             .progress = on_progress, .progress_context = writer};
         struct b2_http_response response;
+        writer->response = &response;
         b2_log(plugin, STOR_LOG_TRACE, "GET %s %s", url, range);
         b2_perform(plugin, "class_b", &request, &response);
         free(url);
@@ -235,6 +271,15 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         b2_http_response_free(&response);
         if (writer->sha1)
             b2_sha1_abandon(writer->sha1);
+        if (failure.outcome == B2_HTTP_LOCAL && writer->stale) {
+            status = stor_fail(err, STOR_ESTALE, "%s changed since the partial download began",
+                               key);
+            break;
+        }
+        if (failure.outcome == B2_HTTP_LOCAL && writer->refused) {
+            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key);
+            break;
+        }
         if (failure.outcome == B2_HTTP_LOCAL) {
             status = stor_fail(err, STOR_EIO, "%s: writing the output failed: %s", key,
                                strerror(writer->error ? writer->error : EIO));
@@ -548,7 +593,8 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
     /* A server (a CDN) that ignores Range would send the whole object: into a pipe that could
      * not be taken back, so only a 206 answer reaches fd when a range is asked for. */
     struct body_writer writer = {.shared = &shared, .fd = fd, .regular = regular,
-                                 .sha1 = regular ? NULL : &hash, .partial_only = ranged || resume};
+                                 .sha1 = regular ? NULL : &hash, .partial_only = ranged || resume,
+                                 .contract = &opts};
     if (regular && !resume && (writer.start = lseek(fd, 0, SEEK_CUR)) < 0)
         writer.start = 0;
     /* Resuming asks from the last byte already there (rewritten with the same value): even a file
@@ -576,7 +622,11 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         /* An empty file has no byte 0: ask again for all of it. */
         status = fetch(plugin, &source, -1, -1, &writer, &response, err);
     }
-    if (status == STOR_EINVAL && resume)
+    if (status == STOR_EINVAL && resume && (opts.expected_id || opts.expected_sha1))
+        status = stor_fail(err, STOR_ESTALE, "%s changed since the partial download began: it "
+                           "is now shorter than the %lld bytes already fetched", key,
+                           (long long)opts.offset);
+    else if (status == STOR_EINVAL && resume)
         stor_fail(err, status, "%s: cannot resume: the partial file's %lld bytes are more than "
                   "this file holds in B2", key, (long long)opts.offset);
     if (status != STOR_OK) {

@@ -644,6 +644,9 @@ static enum stor_status local_list(void *instance, const char *bucket, const cha
                                    struct stor_error *err)
 {
     struct local *self = instance;
+    if (flags & STOR_LIST_VERSIONS)
+        return stor_fail(err, STOR_EUNSUPPORTED, "the local backend keeps no versions: a file "
+                         "has only its current content");
     /* "a/b/c" lists entries of directory a/b whose names start with "c". */
     size_t dir_len = dirs_length(prefix);
     struct walk *w = calloc(1, sizeof *w);
