@@ -180,8 +180,23 @@ enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const c
 {
     memset(result, 0, sizeof *result);
     result->want_json = s->json;
-    enum stor_status status =
-        s->plugin->table.put(s->instance, bucket, key, fd, stor_keep_result, result, err);
+    enum stor_status status;
+    if (s->plugin->table.put_ex) {
+        /* What the host knows of the source: a regular file's size and mtime (the backend keeps
+         * the mtime where it can, for sync's compare); a pipe's neither. */
+        struct stor_put_options options = {.struct_size = sizeof options, .size = -1, .mtime_ms = -1,
+                                           .protection = {.retain_until_ms = -1, .legal_hold = -1}};
+        struct stat st;
+        off_t at = lseek(fd, 0, SEEK_CUR);
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && at >= 0 && at <= st.st_size) {
+            options.size = st.st_size - at;
+            options.mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        }
+        status = s->plugin->table.put_ex(s->instance, bucket, key, &options, fd, stor_keep_result,
+                                         result, err);
+    } else {
+        status = s->plugin->table.put(s->instance, bucket, key, fd, stor_keep_result, result, err);
+    }
     if (status != STOR_OK) {
         json_object_put(result->json);
         result->json = NULL;
@@ -648,6 +663,39 @@ static int print_entry(void *context, const struct stor_object *o)
     return 0;
 }
 
+/* A backend without one-level listings (no STOR_CAP_DELIMITER) is asked for everything below
+ * the prefix, and the host folds each name at its first '/' after the prefix. The names under
+ * one folded prefix are adjacent in byte order ("a-" < "a/..." < "a0"), so a repeat can only
+ * follow the previous one. */
+struct fold {
+    size_t prefix_length;
+    char *last; /* the prefix entry reported last */
+    stor_object_fn next;
+    void *context;
+};
+
+static int fold_entry(void *context, const struct stor_object *o)
+{
+    struct fold *f = context;
+    const char *slash = o->is_prefix || strlen(o->key) < f->prefix_length
+                            ? NULL
+                            : strchr(o->key + f->prefix_length, '/');
+    if (!slash)
+        return f->next(f->context, o);
+    size_t length = (size_t)(slash - o->key) + 1;
+    if (f->last && strncmp(f->last, o->key, length) == 0 && f->last[length] == '\0')
+        return 0;
+    char *name = strndup(o->key, length);
+    if (!name)
+        return -1;
+    free(f->last);
+    f->last = name;
+    struct stor_object directory = {.key = name, .is_prefix = 1, .size = -1, .mtime_ms = -1,
+                                    .upload_ms = -1,
+                                    .protection = {.retain_until_ms = -1, .legal_hold = -1}};
+    return f->next(f->context, &directory);
+}
+
 int stor_cmd_ls(struct stor_session *s, const char *remote)
 {
     char bucket[256];
@@ -663,9 +711,14 @@ int stor_cmd_ls(struct stor_session *s, const char *remote)
      * only version. */
     int ask_versions = s->versions && (s->plugin->table.abi_version < 3 ||
                                        (s->plugin->capabilities & STOR_CAP_VERSIONS));
-    unsigned flags = (s->recursive ? STOR_LIST_RECURSIVE : 0) | (ask_versions ? STOR_LIST_VERSIONS : 0);
+    int fold = !s->recursive && !(s->plugin->capabilities & STOR_CAP_DELIMITER);
+    unsigned flags = (s->recursive || fold ? STOR_LIST_RECURSIVE : 0) |
+                     (ask_versions ? STOR_LIST_VERSIONS : 0);
+    struct fold folder = {strlen(prefix), NULL, print_entry, &l};
     enum stor_status status =
-        s->plugin->table.list(s->instance, bucket, prefix, flags, print_entry, &l, &err);
+        fold ? s->plugin->table.list(s->instance, bucket, prefix, flags, fold_entry, &folder, &err)
+             : s->plugin->table.list(s->instance, bucket, prefix, flags, print_entry, &l, &err);
+    free(folder.last);
     if (l.write_errno) {
         stor_error_line("cannot write the listing: %s", strerror(l.write_errno));
         return STOR_EXIT_FAILURE;

@@ -175,22 +175,23 @@ static int help_width(void)
     return width >= 40 ? width : 80;
 }
 
-/* text wrapped at word boundaries to width; continued lines (and those after a newline in
- * text) are indented by indent columns. The cursor starts at column. */
+/* text wrapped at word boundaries to width, continued lines indented by indent columns; the
+ * cursor starts at column. As <stor/plugin.h> says of help text, a newline is a space and a blank
+ * line separates paragraphs. */
 static void print_wrapped(const char *text, int column, int indent, int width)
 {
     int line_empty = 1; /* no word yet on this line */
     for (;;) {
-        while (*text == ' ')
-            text++;
+        size_t newlines = 0;
+        for (; *text == ' ' || *text == '\n'; text++)
+            newlines += *text == '\n';
         if (!*text)
             break;
-        if (*text == '\n' || (!line_empty && column + 1 + (int)strcspn(text, " \n") > width)) {
-            printf("\n%*s", indent, "");
+        int paragraph = newlines >= 2 && !line_empty;
+        if (paragraph || (!line_empty && column + 1 + (int)strcspn(text, " \n") > width)) {
+            printf(paragraph ? "\n\n%*s" : "\n%*s", indent, "");
             column = indent;
             line_empty = 1;
-            text += *text == '\n';
-            continue;
         }
         size_t word = strcspn(text, " \n");
         column += printf("%s%.*s", line_empty ? "" : " ", (int)word, text);

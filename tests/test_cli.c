@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pty.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -677,6 +678,65 @@ static void help_is_wrapped_and_its_write_errors_count(void **state)
     test_run_free(&run);
 }
 
+/* A backend without one-level listings is asked for a recursive one, which the host folds at
+ * the first '/' after the prefix (the flat fixture refuses one-level listings outright). */
+static void one_level_listings_are_folded_for_a_backend_without_delimiter(void **state)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
+    struct test_run run = stor(dir, "--backend=flat", "ls", "x");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "           8  1970-01-01T00:00:00Z  a-b\n"
+                                 "           8  1970-01-01T00:00:00Z  a.txt\n"
+                                 "         DIR                        a/\n"
+                                 "           8  1970-01-01T00:00:00Z  b\n");
+    test_run_free(&run);
+    run = stor(dir, "--backend=flat", "ls", "x/a/");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "           8  1970-01-01T00:00:00Z  a/b\n"
+                                 "         DIR                        a/c/\n"
+                                 "           8  1970-01-01T00:00:00Z  a/f\n");
+    test_run_free(&run);
+    run = stor(dir, "--backend=flat", "ls", "-r", "x/a/c/");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "  a/c/d\n"));
+    assert_non_null(strstr(run.out, "  a/c/e\n"));
+    test_run_free(&run);
+}
+
+/* An ABI-3 backend gets put through put_ex, with the source's size and mtime (the example
+ * memory plugin reports back the mtime it was given, from a file and not from a pipe). */
+static void put_hands_the_source_mtime_to_put_ex(void **state)
+{
+    char *local = scratch_file("dated", "twelve bytes");
+    struct timespec times[2] = {{1000000000, 250000000}, {1000000000, 250000000}};
+    assert_int_equal(utimensat(AT_FDCWD, local, times, 0), 0);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("kit/example/.libs"));
+    struct test_run run = stor(dir, "--backend=memory", "--json", "put", local, "b/k");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "\"size\":12"));
+    assert_non_null(strstr(run.out, "\"mtime\":1000000000250"));
+    test_run_free(&run);
+    free(local);
+}
+
+/* Plugin notes are paragraphs: a newline is a space, a blank line starts a new paragraph. */
+static void help_notes_are_paragraphs(void **state)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
+    const char *argv[] = {test_build_path("stor"), dir, "--backend=flat", "--help", NULL};
+    static char binary[4096];
+    snprintf(binary, sizeof binary, "%s", argv[0]);
+    argv[0] = binary;
+    const char *env[] = {"COLUMNS=100", fx->home_env, NULL};
+    struct test_run run = test_run(argv, env, NULL);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "\n\nA first paragraph, written on two lines.\n\nA second paragraph.\n"));
+    test_run_free(&run);
+}
+
 /* put FILE BUCKET/PREFIX/ (or BUCKET alone) keeps FILE's name under it, as cp does. */
 static void put_into_a_prefix_keeps_the_file_name(void **state)
 {
@@ -716,6 +776,9 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(help_is_wrapped_and_its_write_errors_count),
+        T(one_level_listings_are_folded_for_a_backend_without_delimiter),
+        T(help_notes_are_paragraphs),
+        T(put_hands_the_source_mtime_to_put_ex),
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),

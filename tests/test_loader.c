@@ -241,7 +241,7 @@ static void unknown_backend_lists_path_and_backends(void **state)
 {
     expect_load_failure("nope", STOR_ENOTFOUND, "no backend named 'nope' (searched ");
     expect_load_failure("nope", STOR_ENOTFOUND, "tests/fixtures/.libs;");
-    expect_load_failure("nope", STOR_ENOTFOUND, "available: abi_one, abi_two, good, local)");
+    expect_load_failure("nope", STOR_ENOTFOUND, "available: abi_one, abi_two, flat, good, local)");
 }
 
 static void invalid_backend_names_are_refused(void **state)
@@ -389,7 +389,7 @@ static void scan_reports_good_and_broken_plugins(void **state)
     struct stor_search_path path = fixtures_path();
     struct scan_result r = {"", 0};
     stor_plugin_scan(&path, builtins, record, &r);
-    assert_string_equal(r.seen, "abi_one+ abi_two+ good+ misnamed- newer_abi- no_entry- null_put- short_table- local+ ");
+    assert_string_equal(r.seen, "abi_one+ abi_two+ flat+ good+ misnamed- newer_abi- no_entry- null_put- short_table- local+ ");
     assert_int_equal(r.broken, 5);
 }
 

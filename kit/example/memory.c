@@ -6,7 +6,7 @@
  * threading, callbacks, the struct_size rules for older callers). Build and install it with
  *
  *     cc -shared -fPIC $(pkg-config --cflags stor-plugin) -o memory.so memory.c -lpthread
- *     cp memory.so "$(pkg-config --variable=plugindir stor-plugin)/"
+ *     install -m 0644 memory.so "$(pkg-config --variable=plugindir stor-plugin)/"
  *
  * then try `stor --backend=memory --help`, or check it with `stor-plugin-check ./memory.so`.
  *

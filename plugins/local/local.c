@@ -895,9 +895,9 @@ const struct stor_backend stor_local_backend = {
     .name = "local",
     .description = "buckets as directories on this machine (no account, no network)",
     .options = local_options,
-    .notes = "A bucket is a directory under the root, created by the first put. Writes are atomic:\n"
-             "a temporary file is written, flushed to disk and renamed into place. There are no\n"
-             "versions: rm deletes the file for good. get --range works, and an interrupted get\n"
+    .notes = "A bucket is a directory under the root, created by the first put. Writes are atomic: "
+             "a temporary file is written, flushed to disk and renamed into place. There are no "
+             "versions: rm deletes the file for good. get --range works, and an interrupted get "
              "resumes. upload-target prints the bucket directory as a file:// URL with no token.",
     .open = local_open,                               /* open */
     .close = local_close,                             /* close */
