@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "mime.h"
 #include "text.h"
 
 void stor_error_line(const char *fmt, ...)
@@ -126,31 +127,12 @@ void stor_print_json(struct json_object *value)
     puts(json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-struct json_object *stor_object_json(const char *bucket, const struct stor_object *o)
-{
-    struct json_object *j = json_object_new_object();
-    if (bucket)
-        json_object_object_add(j, "bucket", json_object_new_string(bucket));
-    json_object_object_add(j, "key", stor_json_text(o->key));
-    if (o->is_prefix) {
-        json_object_object_add(j, "prefix", json_object_new_boolean(1));
-        return j;
-    }
-    json_object_object_add(j, "size", o->size >= 0 ? json_object_new_int64(o->size) : NULL);
-    json_object_object_add(j, "mtime", o->mtime_ms >= 0 ? json_object_new_int64(o->mtime_ms) : NULL);
-    json_object_object_add(j, "sha1", o->sha1 ? json_object_new_string(o->sha1) : NULL);
-    json_object_object_add(j, "id", o->id ? json_object_new_string(o->id) : NULL);
-    json_object_object_add(j, "contentType",
-                           o->content_type ? json_object_new_string(o->content_type) : NULL);
-    return j;
-}
-
 int stor_keep_result(void *context, const struct stor_object *object)
 {
     struct stor_result *r = context;
     if (r->want_json) { /* only --json prints it: built for every file of a put -r, it was waste */
         json_object_put(r->json);
-        r->json = stor_object_json(NULL, object);
+        r->json = stor_object_json(r->abi_version, NULL, object);
     }
     r->size = object->size;
     r->mtime_ms = object->mtime_ms;
@@ -180,12 +162,17 @@ enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const c
 {
     memset(result, 0, sizeof *result);
     result->want_json = s->json;
+    result->abi_version = s->plugin->table.abi_version;
     enum stor_status status;
     if (s->plugin->table.put_ex) {
         /* What the host knows of the source: a regular file's size and mtime (the backend keeps
          * the mtime where it can, for sync's compare); a pipe's neither. */
         struct stor_put_options options = {.struct_size = sizeof options, .size = -1, .mtime_ms = -1,
                                            .protection = {.retain_until_ms = -1, .legal_hold = -1}};
+        if (s->keep)
+            options = *s->keep;
+        if (s->guess_content_type)
+            options.content_type = stor_mime_type(key);
         struct stat st;
         off_t at = lseek(fd, 0, SEEK_CUR);
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && at >= 0 && at <= st.st_size) {
@@ -472,6 +459,7 @@ static void restart_result(struct stor_session *s, struct stor_result *result)
     json_object_put(result->json);
     memset(result, 0, sizeof *result);
     result->want_json = s->json;
+    result->abi_version = s->plugin->table.abi_version;
 }
 
 enum stor_status stor_get_at(struct stor_session *s, const char *bucket, const char *key, int dir,
@@ -480,6 +468,7 @@ enum stor_status stor_get_at(struct stor_session *s, const char *bucket, const c
     pthread_once(&file_mode_once, read_umask);
     memset(result, 0, sizeof *result);
     result->want_json = s->json;
+    result->abi_version = s->plugin->table.abi_version;
     if (stor_is_partial_name(name))
         return stor_fail(err, STOR_EINVAL, "%s: names like this are stor's partial downloads", name);
     int fd;
@@ -633,7 +622,7 @@ static int print_entry(void *context, const struct stor_object *o)
     /* is_hidden exists only in objects of plugins built for ABI 2 or later. */
     int hidden = s->versions && s->plugin->table.abi_version >= 2 && o->is_hidden;
     if (s->json) {
-        struct json_object *j = stor_object_json(l->bucket, o);
+        struct json_object *j = stor_object_json(s->plugin->table.abi_version, l->bucket, o);
         if (s->versions)
             json_object_object_add(j, "hidden", json_object_new_boolean(hidden));
         stor_print_json(j); /* one object per line: streams, and scripts read it line by line */

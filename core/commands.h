@@ -47,7 +47,14 @@ struct stor_session {
     int64_t range_start;     /* get --range, -1 when not given */
     int64_t range_end;       /* inclusive, -1 for "to the end" */
     int64_t older_than_ms;   /* cleanup --older-than */
+    /* put: what to keep with each object (--content-type, --meta, the headers), or NULL */
+    const struct stor_put_options *keep;
+    int guess_content_type;  /* put: a content type from each name's extension */
+    int public_bucket;       /* mb --public */
+    int force;               /* rb --force: empty the bucket first */
+    int64_t share_ms;        /* share --expires */
 };
+#define STOR_META_MAX 32 /* --meta keys of one command (backends have their own, lower limits) */
 
 /* The one object a put or get reported, copied out of the callback. */
 struct stor_result {
@@ -56,6 +63,7 @@ struct stor_result {
     char id[256];
     struct json_object *json; /* the object as JSON when want_json, owned; json_object_put it */
     int want_json;            /* set from the session: only --json prints it */
+    unsigned abi_version;     /* the plugin's: which fields of its objects exist */
 };
 
 /* One object between a file descriptor or a path and the backend; err says what failed. */
@@ -87,7 +95,10 @@ int stor_report_failure(enum stor_status status, const struct stor_error *err);
 int stor_report_unsupported(const struct stor_session *s, const char *what);
 /* stor_object_fn filling a struct stor_result (the context). */
 int stor_keep_result(void *context, const struct stor_object *object);
-struct json_object *stor_object_json(const char *bucket, const struct stor_object *object);
+/* describe.c: an object as JSON, with the fields a plugin of abi_version has; stat. */
+struct json_object *stor_object_json(unsigned abi_version, const char *bucket,
+                                     const struct stor_object *object);
+int stor_cmd_stat(struct stor_session *s, const char *remote);
 void stor_print_json(struct json_object *value);
 /* A JSON string of text from outside, made valid UTF-8 (json-c passes any bytes through). */
 struct json_object *stor_json_text(const char *text);
@@ -105,6 +116,11 @@ int stor_cmd_cp(struct stor_session *s, const char *source, const char *target);
 int stor_cmd_mv(struct stor_session *s, const char *source, const char *target);
 int stor_cmd_cleanup(struct stor_session *s, const char *remote);
 int stor_cmd_upload_target(struct stor_session *s, const char *bucket);
+/* account.c */
+int stor_cmd_buckets(struct stor_session *s);
+int stor_cmd_mb(struct stor_session *s, const char *bucket);
+int stor_cmd_rb(struct stor_session *s, const char *bucket);
+int stor_cmd_share(struct stor_session *s, const char *remote);
 /* Directory transfers (transfer.c). */
 int stor_cmd_put_tree(struct stor_session *s, const char *dir, const char *remote);
 int stor_cmd_get_tree(struct stor_session *s, const char *remote, const char *dir);

@@ -43,12 +43,25 @@ enum {
     FLAG_OLDER = 1 << 10,     /* --older-than */
     FLAG_NO_RESUME = 1 << 11, /* --no-resume */
     FLAG_FOLLOW = 1 << 12,    /* -L, --follow-links */
+    FLAG_KEEP = 1 << 13,      /* --content-type, --meta, the HTTP headers */
+    FLAG_EXPIRES = 1 << 14,   /* --expires (put: a header; share: a duration) */
+    FLAG_PUBLIC = 1 << 15,    /* --public */
+    FLAG_FORCE = 1 << 16,     /* --force */
 };
 
 static const char *const flag_names[] = {
     "-l", "-r", "--transfers", "--skip-existing/--include/--exclude", "--dry-run", "--versions",
     "--hard", "--version", "--yes", "--range", "--older-than", "--no-resume", "-L",
+    "--content-type/--meta/--cache-control/--content-*", "--expires", "--public", "--force",
 };
+
+#define KEEP_HELP \
+    "\nmetadata options, where the backend keeps metadata (stor backends: metadata):\n" \
+    "  --content-type=TYPE   else the type of the name's extension in /etc/mime.types, else\n" \
+    "                        the backend's default\n" \
+    "  --meta=KEY=VALUE      user metadata (repeatable)\n" \
+    "  --cache-control=V, --content-disposition=V, --content-encoding=V,\n" \
+    "  --content-language=V, --expires=V   served as those HTTP headers on download\n"
 
 #define TRANSFER_HELP \
     "\ndirectory transfers (with -r):\n" \
@@ -77,15 +90,16 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"put", "[-r [-L] [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY", 2,
-     FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_NO_RESUME | FLAG_FOLLOW,
+    {"put", "[-r [-L]] [--no-resume] [TRANSFER/METADATA OPTIONS] LOCAL BUCKET/KEY", 2,
+     FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_NO_RESUME | FLAG_FOLLOW |
+         FLAG_KEEP | FLAG_EXPIRES,
      "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object;\n"
      "to BUCKET/PREFIX/ (or BUCKET alone) the file keeps its own name, as cp does.\n"
      "With -r, LOCAL is a directory and every file below it is stored under BUCKET/KEY/.\n"
      "A large upload that failed or was killed is resumed by the next put of the same file to\n"
      "the same name, where the backend supports it; --no-resume starts afresh, and cancels\n"
      "what a failed upload started instead of keeping it.\n"
-     TRANSFER_HELP, STOR_INTENT_WRITE},
+     KEEP_HELP TRANSFER_HELP, STOR_INTENT_WRITE},
     {"get", "[-r [TRANSFER OPTIONS]] [--version=ID] [--range=A-B] BUCKET/KEY LOCAL", 2,
      FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_VERSION | FLAG_RANGE,
      "Fetch BUCKET/KEY into LOCAL (- for standard output; a directory keeps the key's last\n"
@@ -96,12 +110,16 @@ static const struct command commands[] = {
      "With -r, every object under BUCKET/KEY/ goes below the directory LOCAL; a name that\n"
      "would escape it is refused and reported.\n"
      TRANSFER_HELP, STOR_INTENT_READ},
-    {"ls", "[-l] [-r] [--versions] BUCKET[/PREFIX]", 1, FLAG_LONG | FLAG_RECURSIVE | FLAG_VERSIONS,
+    {"ls", "[-l] [-r] [--versions] [BUCKET[/PREFIX]]", 1, FLAG_LONG | FLAG_RECURSIVE | FLAG_VERSIONS,
      "List one level of keys under PREFIX with size and modification time (UTC); JSON Lines\n"
-     "with --json.\n"
+     "with --json. Without BUCKET, list the buckets (as stor buckets).\n"
      "  -l, --long        also SHA-1, content type and id where the backend knows them\n"
      "  -r, --recursive   every key under PREFIX, not one level\n"
      "  --versions        every version with its id, hidden ones marked", STOR_INTENT_READ},
+    {"stat", "[--version=ID] BUCKET/KEY", 1, FLAG_VERSION,
+     "Print every field the backend knows of BUCKET/KEY (or of version ID): size, SHA-1, id,\n"
+     "content type, modification and upload times, HTTP headers, user metadata, encryption,\n"
+     "retention and legal hold; one JSON object with --json.", STOR_INTENT_READ},
     {"rm", "[--hard | --version=ID] [-r [--yes] [--dry-run]] BUCKET/KEY", 1,
      FLAG_RECURSIVE | FLAG_HARD | FLAG_VERSION | FLAG_YES | FLAG_DRY_RUN,
      "Remove BUCKET/KEY. What that means is the backend's (see stor --backend=NAME --help):\n"
@@ -120,6 +138,19 @@ static const struct command commands[] = {
      "Cancel unfinished large uploads under PREFIX, listing each.\n"
      "  --older-than=DURATION   only those started longer ago: 90s, 30m, 12h, 7d\n"
      "  --dry-run               list only", STOR_INTENT_WRITE},
+    {"buckets", "[-l]", 0, FLAG_LONG,
+     "List the buckets the credentials may use: private or public, and the name; -l adds the\n"
+     "id, the creation time and the backend's settings.", STOR_INTENT_READ},
+    {"mb", "[--public] BUCKET", 1, FLAG_PUBLIC,
+     "Make a bucket, private unless --public (anyone may then read its objects).",
+     STOR_INTENT_WRITE},
+    {"rb", "[--force [--yes]] BUCKET", 1, FLAG_FORCE | FLAG_YES,
+     "Remove an empty bucket. --force first deletes everything in it, every version, for good\n"
+     "(asking on a terminal; --yes elsewhere).", STOR_INTENT_WRITE},
+    {"share", "[--expires=DURATION] BUCKET/KEY|BUCKET/PREFIX/", 1, FLAG_EXPIRES,
+     "Print a URL anyone can download KEY from (or, for PREFIX/, any key below it: append the\n"
+     "rest of the name) until it expires; the expiry time goes to standard error.\n"
+     "  --expires=DURATION   90s, 30m, 12h, 7d (default 1h); the backend sets the range", STOR_INTENT_READ},
     {"upload-target", "BUCKET", 1, 0,
      "Print an upload target for BUCKET as JSON {bucketId, uploadUrl, authorizationToken,\n"
      "expiresAt}. The target is handed over: stor will not use it itself. This is the only\n"
@@ -424,7 +455,10 @@ static const struct command *command_in(int argc, char **argv)
 {
     static const char *const valued[] = {"-b", "--backend", "-o", "--option", "--plugin-dir",
                                          "--transfers", "--include", "--exclude", "--progress",
-                                         "--range", "--older-than", NULL};
+                                         "--range", "--older-than", "--content-type", "--meta",
+                                         "--cache-control", "--content-disposition",
+                                         "--content-encoding", "--content-language", "--expires",
+                                         NULL};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
             return i + 1 < argc ? find_command(argv[i + 1]) : NULL;
@@ -443,6 +477,8 @@ static int run_command(const struct command *c, struct stor_session *s, char **a
         return s->recursive ? stor_cmd_put_tree(s, args[0], args[1]) : stor_cmd_put(s, args[0], args[1]);
     if (strcmp(c->name, "get") == 0)
         return s->recursive ? stor_cmd_get_tree(s, args[0], args[1]) : stor_cmd_get(s, args[0], args[1]);
+    if (strcmp(c->name, "buckets") == 0 || (strcmp(c->name, "ls") == 0 && !args[0]))
+        return stor_cmd_buckets(s);
     if (strcmp(c->name, "ls") == 0)
         return stor_cmd_ls(s, args[0]);
     if (strcmp(c->name, "rm") == 0)
@@ -453,6 +489,14 @@ static int run_command(const struct command *c, struct stor_session *s, char **a
         return stor_cmd_mv(s, args[0], args[1]);
     if (strcmp(c->name, "cleanup") == 0)
         return stor_cmd_cleanup(s, args[0]);
+    if (strcmp(c->name, "stat") == 0)
+        return stor_cmd_stat(s, args[0]);
+    if (strcmp(c->name, "mb") == 0)
+        return stor_cmd_mb(s, args[0]);
+    if (strcmp(c->name, "rb") == 0)
+        return stor_cmd_rb(s, args[0]);
+    if (strcmp(c->name, "share") == 0)
+        return stor_cmd_share(s, args[0]);
     return stor_cmd_upload_target(s, args[0]);
 }
 
@@ -471,6 +515,13 @@ static int run(int argc, char **argv)
         {"version", required_argument, NULL, 'i'}, {"yes", no_argument, NULL, 'y'},
         {"range", required_argument, NULL, 'R'},   {"older-than", required_argument, NULL, 'O'},
         {"no-resume", no_argument, NULL, 'N'},    {"follow-links", no_argument, NULL, 'L'},
+        {"content-type", required_argument, NULL, 'C'}, {"meta", required_argument, NULL, 'M'},
+        {"cache-control", required_argument, NULL, 1000},
+        {"content-disposition", required_argument, NULL, 1001},
+        {"content-encoding", required_argument, NULL, 1002},
+        {"content-language", required_argument, NULL, 1003},
+        {"expires", required_argument, NULL, 'E'}, {"public", no_argument, NULL, 'U'},
+        {"force", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     const char *version_id = NULL;
@@ -484,6 +535,11 @@ static int run(int argc, char **argv)
     struct stor_option_list options = {.count = 0};
     char why[512];
     int verbosity = 0, json = 0, help = 0, backend_given = 0;
+    static struct stor_option meta[STOR_META_MAX];
+    struct stor_put_options keep = {.struct_size = sizeof keep, .size = -1, .mtime_ms = -1,
+                                    .metadata = meta,
+                                    .protection = {.retain_until_ms = -1, .legal_hold = -1}};
+    const char *expires = NULL;
     unsigned flags = 0;
     int opt;
 
@@ -532,6 +588,25 @@ static int run(int argc, char **argv)
                 return usage_error("--older-than expects a duration such as 90s, 30m, 12h or 7d, got '%s'", optarg);
             flags |= FLAG_OLDER;
             break;
+        case 'C': keep.content_type = optarg; flags |= FLAG_KEEP; break;
+        case 1000: keep.cache_control = optarg; flags |= FLAG_KEEP; break;
+        case 1001: keep.content_disposition = optarg; flags |= FLAG_KEEP; break;
+        case 1002: keep.content_encoding = optarg; flags |= FLAG_KEEP; break;
+        case 1003: keep.content_language = optarg; flags |= FLAG_KEEP; break;
+        case 'E': expires = optarg; flags |= FLAG_EXPIRES; break;
+        case 'M': {
+            char *equals = strchr(optarg, '=');
+            if (!equals || equals == optarg)
+                return usage_error("--meta expects KEY=VALUE, got '%s'", optarg);
+            if (keep.metadata_count == STOR_META_MAX)
+                return usage_error("--meta: at most %d keys", STOR_META_MAX);
+            *equals = '\0';
+            meta[keep.metadata_count++] = (struct stor_option){optarg, equals + 1};
+            flags |= FLAG_KEEP;
+            break;
+        }
+        case 'U': flags |= FLAG_PUBLIC; break;
+        case 'F': flags |= FLAG_FORCE; break;
         case 'l': flags |= FLAG_LONG; break;
         case 'r': flags |= FLAG_RECURSIVE; break;
         case 'T':
@@ -609,11 +684,21 @@ static int run(int argc, char **argv)
         return usage_error("-L applies to put -r only");
     if ((flags & FLAG_HARD) && (flags & FLAG_VERSION))
         return usage_error("--hard deletes every version; --version one: choose one");
-    if (arg_count - 1 != command->arg_count) {
+    int listing_buckets = strcmp(command->name, "ls") == 0 && arg_count == 1;
+    if (listing_buckets && (flags & ~FLAG_LONG))
+        return usage_error("ls without a bucket lists buckets: only -l applies");
+    if (arg_count - 1 != command->arg_count && !listing_buckets) {
         return usage_error("%s expects %s", command->name, command->args);
     }
     if (strcmp(command->name, "backends") == 0)
         return list_backends(&path, json);
+    int64_t share_ms = 3600 * 1000;
+    if ((flags & FLAG_EXPIRES) && strcmp(command->name, "put") == 0) {
+        keep.expires = expires; /* put: the Expires header served on download */
+        flags |= FLAG_KEEP;
+    } else if ((flags & FLAG_EXPIRES) && (parse_duration(expires, &share_ms) != 0 || share_ms == 0)) {
+        return usage_error("--expires expects a duration such as 90s, 30m, 12h or 7d, got '%s'", expires);
+    }
 
     enum stor_status status = stor_plugin_load(backend, &path, builtin_backends, &plugin, &err);
     if (status != STOR_OK) {
@@ -640,6 +725,18 @@ static int run(int argc, char **argv)
         }
         stor_options_add(&all, "resume", "no");
     }
+
+    /* Metadata needs a backend that keeps it: refused before anything is stored, not file by
+     * file. Without --content-type the host guesses one from each name, unless the backend's own
+     * content_type option says otherwise. */
+    if ((flags & FLAG_KEEP) && !(plugin.capabilities & STOR_CAP_METADATA)) {
+        stor_error_line("backend %s does not keep metadata: %s does not apply", plugin.table.name,
+                        flag_names[13]);
+        stor_plugin_unload(&plugin);
+        return STOR_EXIT_UNSUPPORTED;
+    }
+    int guess_content_type = (plugin.capabilities & STOR_CAP_METADATA) && !keep.content_type &&
+                             !stor_options_find(&all, "content_type");
 
     signal(SIGPIPE, SIG_IGN); /* a closed pipe becomes EPIPE, reported like any write error */
     stor_host_catch_signals();
@@ -673,6 +770,11 @@ static int run(int argc, char **argv)
         .range_start = range_start,
         .range_end = range_end,
         .older_than_ms = older_than_ms,
+        .keep = (flags & FLAG_KEEP) ? &keep : NULL,
+        .guess_content_type = guess_content_type,
+        .public_bucket = (flags & FLAG_PUBLIC) != 0,
+        .force = (flags & FLAG_FORCE) != 0,
+        .share_ms = share_ms,
     };
     int code = run_command(command, &session, args + 1);
     plugin.table.close(instance);

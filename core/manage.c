@@ -87,8 +87,8 @@ struct key_list {
 static int collect_key(void *context, const struct stor_object *o)
 {
     struct key_list *l = context;
-    if (o->is_prefix)
-        return 0;
+    if (o->is_prefix || (l->count && strcmp(l->keys[l->count - 1], o->key) == 0))
+        return 0; /* a version listing names each key once per version, adjacent */
     if (l->count == l->capacity) {
         size_t capacity = l->capacity ? l->capacity * 2 : 256;
         char **grown = realloc(l->keys, capacity * sizeof *grown);
@@ -127,7 +127,10 @@ int stor_cmd_rm_tree(struct stor_session *s, const char *bucket, const char *giv
     snprintf(prefix, sizeof prefix, "%s%s", given_prefix, len && given_prefix[len - 1] != '/' ? "/" : "");
     struct key_list l = {0};
     struct stor_error err = {""};
-    enum stor_status status = s->plugin->table.list(s->instance, bucket, prefix, STOR_LIST_RECURSIVE,
+    /* --hard deletes every version: names that are only hidden versions are listed too. */
+    unsigned flags = STOR_LIST_RECURSIVE |
+                     (s->hard && (s->plugin->capabilities & STOR_CAP_VERSIONS) ? STOR_LIST_VERSIONS : 0);
+    enum stor_status status = s->plugin->table.list(s->instance, bucket, prefix, flags,
                                                     collect_key, &l, &err);
     int code = STOR_EXIT_OK;
     if (status != STOR_OK) {
@@ -209,7 +212,7 @@ static int copy_command(struct stor_session *s, const char *source, const char *
     }
     if (move && !s->plugin->table.remove)
         return stor_report_unsupported(s, "mv");
-    struct stor_result r = {.want_json = s->json};
+    struct stor_result r = {.want_json = s->json, .abi_version = s->plugin->table.abi_version};
     struct stor_error err = {""};
     enum stor_status status =
         s->plugin->table.copy
@@ -270,7 +273,7 @@ static int report_unfinished(void *context, const struct stor_object *o)
     const struct stor_session *s = c->s;
     c->count++;
     if (s->json) {
-        struct json_object *j = stor_object_json(c->bucket, o);
+        struct json_object *j = stor_object_json(s->plugin->table.abi_version, c->bucket, o);
         json_object_object_add(j, "status", json_object_new_string(s->dry_run ? "would cancel" : "cancelled"));
         stor_print_json(j);
         json_object_put(j);

@@ -55,3 +55,12 @@ int stor_options_documented(const struct stor_backend *backend, const char *key)
             return 1;
     return 0;
 }
+
+const char *stor_options_find(const struct stor_option_list *list, const char *key)
+{
+    const char *value = NULL; /* the last one wins, as the backend reads them */
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->items[i].key, key) == 0)
+            value = list->items[i].value;
+    return value;
+}

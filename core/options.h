@@ -30,4 +30,7 @@ void stor_env_name(const char *backend, const char *key, char *out, size_t size)
 /* Whether the backend's option table lists key. */
 int stor_options_documented(const struct stor_backend *backend, const char *key);
 
+/* The value given for key (the last one), or NULL. */
+const char *stor_options_find(const struct stor_option_list *list, const char *key);
+
 #endif

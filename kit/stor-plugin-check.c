@@ -104,8 +104,24 @@ static const char *key(struct run *r, const char *name, char *out, size_t size)
 
 /* ---- capturing what a plugin reports ------------------------------------------------------- */
 
+/* The plugin's ABI: the fields of struct stor_object it may be read for. */
+static unsigned plugin_abi;
+
+/* The first ABI-3 field of o holding 0 where the contract says -1 for "unknown" (a struct
+ * zero-initialised instead), or NULL. No real upload or retention time is in 1970. */
+static const char *zero_for_unknown(const struct stor_object *o)
+{
+    if (plugin_abi < 3 || o->is_prefix)
+        return NULL;
+    return o->upload_ms == 0                     ? "upload_ms"
+           : o->protection.retain_until_ms == 0 ? "protection.retain_until_ms"
+           : o->protection.legal_hold < -1 || o->protection.legal_hold > 1 ? "protection.legal_hold"
+                                                                          : NULL;
+}
+
 struct captured {
     int calls;
+    const char *zeroed; /* zero_for_unknown of a report */
     char key[1100], id[300], sha1[48], content_type[256], meta_key[64], meta_value[256];
     int64_t size, mtime_ms;
     int is_prefix;
@@ -123,7 +139,9 @@ static int capture(void *context, const struct stor_object *o)
     c->mtime_ms = o->mtime_ms;
     c->is_prefix = o->is_prefix;
     c->meta_key[0] = c->meta_value[0] = '\0';
-    if (o->metadata_count > 0 && o->metadata) {
+    if (!c->zeroed)
+        c->zeroed = zero_for_unknown(o);
+    if (plugin_abi >= 3 && o->metadata_count > 0 && o->metadata) {
         snprintf(c->meta_key, sizeof c->meta_key, "%s", o->metadata[0].key);
         snprintf(c->meta_value, sizeof c->meta_value, "%s", o->metadata[0].value);
     }
@@ -134,6 +152,7 @@ static int capture(void *context, const struct stor_object *o)
 struct listing {
     char text[8192];
     int count, unsorted;
+    const char *zeroed; /* zero_for_unknown of an entry */
     char last[1100];
 };
 
@@ -142,6 +161,8 @@ static int collect(void *context, const struct stor_object *o)
     struct listing *l = context;
     if (l->count && strcmp(l->last, o->key) >= 0)
         l->unsorted = 1;
+    if (!l->zeroed)
+        l->zeroed = zero_for_unknown(o);
     snprintf(l->last, sizeof l->last, "%s", o->key);
     size_t used = strlen(l->text);
     snprintf(l->text + used, sizeof l->text - used, "%s%s", l->count ? "," : "", o->key);
@@ -307,9 +328,10 @@ static void check_round_trips(struct run *r, char *large)
         enum stor_status status = put_data(r, k, large, cases[i].size, cases[i].piped, NULL, &c, &err);
         check(r, status == STOR_OK, "put of %zu bytes%s succeeds (%s)", cases[i].size,
               cases[i].piped ? " from a pipe" : "", err.message);
-        check(r, status == STOR_OK && c.calls == 1 && c.size == (int64_t)cases[i].size,
+        check(r, status == STOR_OK && c.calls == 1 && c.size == (int64_t)cases[i].size && !c.zeroed,
               "put of %zu bytes reports the stored object once, with its size (%d reports, size "
-              "%lld)", cases[i].size, c.calls, (long long)c.size);
+              "%lld%s%s)", cases[i].size, c.calls, (long long)c.size,
+              c.zeroed ? ", 0 for unknown " : "", c.zeroed ? c.zeroed : "");
         char *got;
         size_t got_size;
         status = get_data(r, r->bucket, k, NULL, &got, &got_size, &c, &err);
@@ -378,6 +400,8 @@ static void check_listings(struct run *r)
     check(r, status == STOR_OK && !l.unsorted, "a recursive listing comes in ascending byte order");
     check(r, status == STOR_OK && strcmp(l.text, want) == 0,
           "a recursive listing holds exactly the keys under its prefix (got %s)", l.text);
+    check(r, status == STOR_OK && !l.zeroed,
+          "listed objects give -1 for what is unknown, not 0 (%s)", l.zeroed ? l.zeroed : "");
     if (declared(r, STOR_CAP_DELIMITER)) {
         memset(&l, 0, sizeof l);
         status = r->b->list(r->instance, r->bucket, prefix, 0, collect, &l, &err);
@@ -813,6 +837,7 @@ static int load(struct run *r, const char *file)
         return 2;
     }
     r->b = &r->plugin.table;
+    plugin_abi = r->b->abi_version;
     return 0;
 }
 

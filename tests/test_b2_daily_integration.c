@@ -1,5 +1,6 @@
-/* tests/test_b2_daily_integration.c — the B2 plugin's ABI 2 slots (get_ex, version listings,
- * remove_ex, copy) called through its vtable against the B2 test server on loopback. */
+/* tests/test_b2_daily_integration.c — the B2 plugin's ABI 2 and 3 slots (get_ex, version listings,
+ * remove_ex, copy; put_ex, stat, buckets, share) called through its vtable against the B2 test
+ * server on loopback. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <stor/plugin.h>
+#include <time.h>
 
 #include "b2_server_harness.h"
 
@@ -45,7 +48,7 @@ static int host_cancelled(const struct stor_host *host)
 
 static const struct stor_host host = {
     STOR_ABI_VERSION, sizeof(struct stor_host), STOR_LOG_INFO, host_log, host_progress,
-    host_cancelled, NULL,
+    host_cancelled, NULL, STOR_INTENT_WRITE,
 };
 
 struct fixture {
@@ -415,6 +418,280 @@ static void server_side_copy(void **state)
                                   NULL, NULL, &err), STOR_ENOTFOUND);
 }
 
+/* ---- ABI 3 ---- */
+
+struct fetched {
+    long status;
+    char body[4096];
+    size_t length;
+    char headers[8192];
+    size_t headers_length;
+};
+
+static size_t take_body(char *data, size_t size, size_t count, void *context)
+{
+    struct fetched *f = context;
+    size_t n = size * count, room = sizeof f->body - 1 - f->length;
+    memcpy(f->body + f->length, data, n < room ? n : room);
+    f->length += n < room ? n : room;
+    f->body[f->length] = '\0';
+    return n;
+}
+
+static size_t take_header(char *data, size_t size, size_t count, void *context)
+{
+    struct fetched *f = context;
+    size_t n = size * count, room = sizeof f->headers - 1 - f->headers_length;
+    memcpy(f->headers + f->headers_length, data, n < room ? n : room);
+    f->headers_length += n < room ? n : room;
+    f->headers[f->headers_length] = '\0';
+    return n;
+}
+
+/* A plain GET, as anyone given the URL would do it: no credentials of ours. */
+static struct fetched fetch(const char *url)
+{
+    struct fetched f = {0};
+    CURL *curl = curl_easy_init();
+    assert_non_null(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, take_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &f);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, take_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &f);
+    assert_int_equal(curl_easy_perform(curl), CURLE_OK);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &f.status);
+    curl_easy_cleanup(curl);
+    return f;
+}
+
+static int has_header(const struct fetched *f, const char *line)
+{
+    const char *found = strcasestr(f->headers, line);
+    return found && (found == f->headers || found[-1] == '\n');
+}
+
+struct stat_seen {
+    int calls;
+    char type[64], cache_control[64], disposition[64], language[32], meta_key[32], meta_value[64];
+    size_t meta_count;
+    int64_t mtime_ms, size;
+};
+
+static int on_stat(void *context, const struct stor_object *o)
+{
+    struct stat_seen *s = context;
+    s->calls++;
+    snprintf(s->type, sizeof s->type, "%s", o->content_type ? o->content_type : "");
+    snprintf(s->cache_control, sizeof s->cache_control, "%s", o->cache_control ? o->cache_control : "");
+    snprintf(s->disposition, sizeof s->disposition, "%s",
+             o->content_disposition ? o->content_disposition : "");
+    snprintf(s->language, sizeof s->language, "%s", o->content_language ? o->content_language : "");
+    s->meta_count = o->metadata_count;
+    if (o->metadata_count) {
+        snprintf(s->meta_key, sizeof s->meta_key, "%s", o->metadata[0].key);
+        snprintf(s->meta_value, sizeof s->meta_value, "%s", o->metadata[0].value);
+    }
+    s->mtime_ms = o->mtime_ms;
+    s->size = o->size;
+    return 0;
+}
+
+struct shared {
+    int calls;
+    char url[1024];
+    int64_t expires_at_ms;
+};
+
+static void on_url(void *context, const char *url, int64_t expires_at_ms)
+{
+    struct shared *s = context;
+    s->calls++;
+    snprintf(s->url, sizeof s->url, "%s", url);
+    s->expires_at_ms = expires_at_ms;
+}
+
+/* put_ex's fields come back through stat, through a listing, and as the headers of a download
+ * (by a shared URL, so without the account's token). */
+static void metadata_round_trip(void **state)
+{
+    struct stor_option metadata[] = {{"colour", "blue sky+1"}};
+    struct stor_put_options options = {
+        .struct_size = sizeof options, .size = 5, .mtime_ms = 1500000000123,
+        .content_type = "text/x-daily", .cache_control = "max-age=60, public",
+        .content_disposition = "attachment; filename=\"d.txt\"", .content_language = "fr",
+        .metadata = metadata, .metadata_count = 1,
+        .protection = {.retain_until_ms = -1, .legal_hold = -1}};
+    int fd = temp_file();
+    write_all(fd, "hello", 5);
+    lseek(fd, 0, SEEK_SET);
+    struct stor_error err = {""};
+    assert_int_equal(fx->b2->put_ex(fx->instance, B2_TEST_BUCKET, "meta/d.txt", &options, fd, NULL,
+                                    NULL, &err), STOR_OK);
+    close(fd);
+    struct stat_seen seen = {0};
+    assert_int_equal(fx->b2->stat(fx->instance, B2_TEST_BUCKET, "meta/d.txt", NULL, on_stat, &seen,
+                                  &err), STOR_OK);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.size, 5);
+    assert_int_equal(seen.mtime_ms, 1500000000123);
+    assert_string_equal(seen.type, "text/x-daily");
+    assert_string_equal(seen.cache_control, "max-age=60, public");
+    assert_string_equal(seen.disposition, "attachment; filename=\"d.txt\"");
+    assert_string_equal(seen.language, "fr");
+    assert_int_equal(seen.meta_count, 1);
+    assert_string_equal(seen.meta_key, "colour");
+    assert_string_equal(seen.meta_value, "blue sky+1");
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(fx->b2->list(fx->instance, B2_TEST_BUCKET, "meta/", STOR_LIST_RECURSIVE,
+                                  on_stat, &seen, &err), STOR_OK);
+    assert_string_equal(seen.cache_control, "max-age=60, public");
+    assert_string_equal(seen.meta_value, "blue sky+1");
+    assert_int_equal(fx->b2->stat(fx->instance, B2_TEST_BUCKET, "meta/d.tx", NULL, on_stat, &seen,
+                                  &err), STOR_ENOTFOUND);
+
+    struct shared shared = {0};
+    assert_int_equal(fx->b2->share(fx->instance, B2_TEST_BUCKET, "meta/d.txt", 3600 * 1000, on_url,
+                                   &shared, &err), STOR_OK);
+    struct fetched got = fetch(shared.url);
+    assert_int_equal(got.status, 200);
+    assert_string_equal(got.body, "hello");
+    assert_true(has_header(&got, "Content-Type: text/x-daily"));
+    assert_true(has_header(&got, "Cache-Control: max-age=60, public"));
+    assert_true(has_header(&got, "Content-Disposition: attachment; filename=\"d.txt\""));
+    assert_true(has_header(&got, "Content-Language: fr"));
+    assert_true(has_header(&got, "x-bz-info-colour: blue%20sky%2B1"));
+    assert_true(has_header(&got, "x-bz-info-src_last_modified_millis: 1500000000123"));
+    /* Limits are B2's: 11 entries are refused before anything is sent. */
+    struct stor_option many[10] = {{"a", "1"}, {"b", "1"}, {"c", "1"}, {"d", "1"}, {"e", "1"},
+                                   {"f", "1"}, {"g", "1"}, {"h", "1"}, {"i", "1"}, {"j", "1"}};
+    options.metadata = many;
+    options.metadata_count = 10;
+    reset_counters();
+    fd = temp_file();
+    write_all(fd, "hello", 5);
+    lseek(fd, 0, SEEK_SET);
+    assert_int_equal(fx->b2->put_ex(fx->instance, B2_TEST_BUCKET, "meta/many", &options, fd, NULL,
+                                    NULL, &err), STOR_EINVAL);
+    close(fd);
+    assert_int_equal(counter("b2_upload_file") + counter("b2_get_upload_url"), 0);
+}
+
+struct bucket_names {
+    int count;
+    char text[1024];
+    int sorted;
+};
+
+static int on_bucket(void *context, const struct stor_bucket *bucket)
+{
+    struct bucket_names *b = context;
+    const char *last = strrchr(b->text, ',');
+    last = last ? last + 1 : b->text;
+    if (b->count && strcmp(last, bucket->name) >= 0)
+        b->sorted = 0;
+    size_t length = strlen(b->text);
+    snprintf(b->text + length, sizeof b->text - length, "%s%s", b->count ? "," : "", bucket->name);
+    b->count++;
+    return 0;
+}
+
+static struct bucket_names buckets(void)
+{
+    struct bucket_names b = {.sorted = 1};
+    struct stor_error err = {""};
+    assert_int_equal(fx->b2->list_buckets(fx->instance, on_bucket, &b, &err), STOR_OK);
+    assert_true(b.sorted);
+    return b;
+}
+
+/* create, list (sorted), use, refuse to delete while not empty, delete, gone. */
+static void bucket_create_list_delete(void **state)
+{
+    struct bucket_names listed = buckets();
+    assert_string_equal(listed.text, "other-bucket,test-bucket");
+    struct stor_bucket_options options = {.struct_size = sizeof options, .is_public = 0};
+    struct stor_error err = {""};
+    assert_int_equal(fx->b2->create_bucket(fx->instance, "daily-made", &options, NULL, NULL, &err),
+                     STOR_OK);
+    assert_int_equal(fx->b2->create_bucket(fx->instance, "daily-made", &options, NULL, NULL, &err),
+                     STOR_EINVAL);
+    assert_non_null(strstr(err.message, "already exists"));
+    listed = buckets();
+    assert_string_equal(listed.text, "daily-made,other-bucket,test-bucket");
+    put("daily-made", "inside", "x", 1);
+    assert_int_equal(fx->b2->delete_bucket(fx->instance, "daily-made", &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "not empty"));
+    struct stor_remove_options all = {.struct_size = sizeof all, .flags = STOR_REMOVE_ALL_VERSIONS};
+    assert_int_equal(fx->b2->remove_ex(fx->instance, "daily-made", "inside", &all, &err), STOR_OK);
+    assert_int_equal(fx->b2->delete_bucket(fx->instance, "daily-made", &err), STOR_OK);
+    assert_int_equal(fx->b2->delete_bucket(fx->instance, "daily-made", &err), STOR_ENOTFOUND);
+    listed = buckets();
+    assert_string_equal(listed.text, "other-bucket,test-bucket");
+    /* Made again under the same name, it has a new id, and a put finds it. */
+    assert_int_equal(fx->b2->create_bucket(fx->instance, "daily-made", &options, NULL, NULL, &err),
+                     STOR_OK);
+    put("daily-made", "again", "y", 1);
+    assert_int_equal(fx->b2->remove_ex(fx->instance, "daily-made", "again", &all, &err), STOR_OK);
+    assert_int_equal(fx->b2->delete_bucket(fx->instance, "daily-made", &err), STOR_OK);
+    /* A key restricted to one bucket lists just it. */
+    fx->b2->close(fx->instance);
+    open_plugin_as("nodelete-id", "nodelete-key");
+    listed = buckets();
+    assert_string_equal(listed.text, B2_TEST_BUCKET);
+}
+
+/* A shared URL works without credentials, for the name (or below the prefix) only, and no more
+ * once it expired. A key without shareFiles cannot share. */
+static void share_url_fetched_and_expired(void **state)
+{
+    put(B2_TEST_BUCKET, "shared/a.txt", "shared bytes", 12);
+    put(B2_TEST_BUCKET, "private.txt", "private", 7);
+    struct shared shared = {0};
+    struct stor_error err = {""};
+    assert_int_equal(fx->b2->share(fx->instance, B2_TEST_BUCKET, "shared/", 60 * 1000, on_url,
+                                   &shared, &err), STOR_OK);
+    char url[1200];
+    const char *query = strchr(shared.url, '?');
+    snprintf(url, sizeof url, "%.*sa.txt%s", (int)(query - shared.url), shared.url, query);
+    struct fetched got = fetch(url);
+    assert_int_equal(got.status, 200);
+    assert_string_equal(got.body, "shared bytes");
+    snprintf(url, sizeof url, "%.*s../private.txt%s", (int)(query - shared.url), shared.url, query);
+    char other[1200];
+    snprintf(other, sizeof other, "%s/file/%s/private.txt%s", b2_test_server_url(fx->server),
+             B2_TEST_BUCKET, query);
+    assert_int_equal(fetch(other).status, 401);
+
+    int64_t before = (int64_t)time(NULL) * 1000;
+    assert_int_equal(fx->b2->share(fx->instance, B2_TEST_BUCKET, "private.txt", 1000, on_url,
+                                   &shared, &err), STOR_OK);
+    assert_true(shared.expires_at_ms >= before + 1000 - 1000 &&
+                shared.expires_at_ms <= (int64_t)time(NULL) * 1000 + 2000);
+    assert_int_equal(fetch(shared.url).status, 200);
+    /* Past the expiry by the wall clock (a signal may cut one sleep short). */
+    for (;;) {
+        struct timespec now, wait = {0, 50 * 1000 * 1000};
+        clock_gettime(CLOCK_REALTIME, &now);
+        if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 > shared.expires_at_ms + 100)
+            break;
+        nanosleep(&wait, NULL);
+    }
+    got = fetch(shared.url);
+    assert_int_equal(got.status, 401);
+    assert_non_null(strstr(got.body, "expired"));
+    assert_int_equal(fx->b2->share(fx->instance, B2_TEST_BUCKET, "private.txt", 604800001, on_url,
+                                   &shared, &err), STOR_EINVAL);
+
+    fx->b2->close(fx->instance);
+    open_plugin_as("nodelete-id", "nodelete-key");
+    reset_counters();
+    assert_int_equal(fx->b2->share(fx->instance, B2_TEST_BUCKET, "private.txt", 1000, on_url,
+                                   &shared, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "shareFiles"));
+    assert_int_equal(counter("b2_get_download_authorization"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +702,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(delete_needs_delete_files, setup, teardown),
         cmocka_unit_test_setup_teardown(list_2500_names, setup, teardown),
         cmocka_unit_test_setup_teardown(server_side_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(bucket_create_list_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(share_url_fetched_and_expired, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

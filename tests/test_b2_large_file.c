@@ -907,7 +907,7 @@ static void nine_infos_do_not_fit_a_large_file(void **state)
     struct result result;
     struct stor_error err;
     assert_int_equal(put(&result, &err), STOR_EINVAL);
-    assert_non_null(strstr(err.message, "8 info.* options at most"));
+    assert_non_null(strstr(err.message, "10 file-info entries at most"));
     assert_int_equal(count("b2_start_large_file"), 0);
 }
 

@@ -1367,6 +1367,41 @@ static void test_download_ranges_and_head(void **state)
 	reply_free(&query_token);
 }
 
+/* b2_get_download_authorization: a token for names under a prefix, in the query, anonymous; other
+ * names refused; the duration checked; and once it expired, refused even for an existing file. */
+static void test_download_authorization(void **state)
+{
+	struct fixture *f = *state;
+	put(f, "shared/a.txt", "abc");
+	put(f, "private.txt", "secret");
+	struct reply bad = call(f, "b2_get_download_authorization", "{\"bucketId\":\"%s\","
+				"\"fileNamePrefix\":\"shared/\",\"validDurationInSeconds\":604801}", f->bucket_id);
+	assert_b2_error(&bad, 400, "bad_request");
+	reply_free(&bad);
+	struct reply granted = call(f, "b2_get_download_authorization", "{\"bucketId\":\"%s\","
+				    "\"fileNamePrefix\":\"shared/\",\"validDurationInSeconds\":1}", f->bucket_id);
+	assert_int_equal(granted.status, 200);
+	assert_string_equal(text(granted.json, "fileNamePrefix"), "shared/");
+	char token[200], url[512];
+	snprintf(token, sizeof token, "%s", text(granted.json, "authorizationToken"));
+	reply_free(&granted);
+	snprintf(url, sizeof url, "%s/file/%s/shared/a.txt?Authorization=%s",
+		 b2_test_server_url(f->server), B2_TEST_BUCKET, token);
+	struct reply ok = http("GET", url, NULL, NULL, 0);
+	assert_int_equal(ok.status, 200);
+	reply_free(&ok);
+	char outside[512];
+	snprintf(outside, sizeof outside, "%s/file/%s/private.txt?Authorization=%s",
+		 b2_test_server_url(f->server), B2_TEST_BUCKET, token);
+	struct reply refused = http("GET", outside, NULL, NULL, 0);
+	assert_int_equal(refused.status, 401);
+	reply_free(&refused);
+	usleep(1100 * 1000);
+	struct reply expired = http("GET", url, NULL, NULL, 0);
+	assert_b2_error(&expired, 401, "expired_auth_token");
+	reply_free(&expired);
+}
+
 static void test_copy_file(void **state)
 {
 	struct fixture *f = *state;
@@ -1952,6 +1987,7 @@ int main(void)
 		TEST(test_list_buckets_fields_and_filters),
 		TEST(test_list_buckets_errors),
 		TEST(test_create_and_delete_bucket),
+		TEST(test_download_authorization),
 		TEST(test_get_upload_url_ok),
 		TEST(test_get_upload_url_bad_bucket_id),
 		TEST(test_get_upload_url_bad_request),

@@ -94,7 +94,7 @@ static void usage_errors_exit_2(void **state)
     test_run_free(&run);
     expect_failure(stor("frobnicate"), 2, "unknown command 'frobnicate'");
     expect_failure(stor("--colour", "ls", "x"), 2, "unknown or incomplete option '--colour'");
-    expect_failure(stor("put", "onlyone"), 2, "put expects [-r [-L] [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY");
+    expect_failure(stor("put", "onlyone"), 2, "put expects [-r [-L]] [--no-resume] [TRANSFER/METADATA OPTIONS] LOCAL BUCKET/KEY");
     expect_failure(stor("put", "a", "b", "c"), 2, "LOCAL BUCKET/KEY");
     expect_failure(stor("--skip-existing", "put", "a", "b/c"), 2, "--skip-existing/--include/--exclude apply to put -r only");
     expect_failure(stor("--hard", "get", "b/k", "-"), 2, "--hard does not apply to get");
@@ -126,7 +126,7 @@ static void help_and_version(void **state)
 
     run = stor("put", "--help");
     assert_int_equal(run.status, 0);
-    assert_non_null(strstr(run.out, "usage: stor [GLOBAL OPTIONS] put [-r [-L] [TRANSFER OPTIONS]] [--no-resume] LOCAL BUCKET/KEY"));
+    assert_non_null(strstr(run.out, "usage: stor [GLOBAL OPTIONS] put [-r [-L]] [--no-resume] [TRANSFER/METADATA OPTIONS] LOCAL BUCKET/KEY"));
     test_run_free(&run);
 
     run = stor("--backend=local", "--help");
@@ -721,6 +721,99 @@ static void put_hands_the_source_mtime_to_put_ex(void **state)
     free(local);
 }
 
+/* Buckets through ABI 3 on the local backend: made, listed (ls with no bucket too), refused
+ * when they exist or hold objects, emptied and removed with --force. */
+static void buckets_are_made_listed_and_removed(void **state)
+{
+    expect_ok(stor("mb", "fresh"));
+    expect_failure(stor("mb", "fresh"), 2, "bucket 'fresh' already exists");
+    struct test_run run = stor("ls");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "private   fresh\n");
+    test_run_free(&run);
+    run = stor("--json", "buckets");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "{\"name\":\"fresh\",\"id\":null,\"public\":false,\"created\":null}\n");
+    test_run_free(&run);
+    char *local = scratch_file("inside", "inside");
+    expect_ok(stor("put", local, "fresh/a/b"));
+    expect_failure(stor("rb", "fresh"), 2, "bucket 'fresh' is not empty");
+    expect_failure(stor("rb", "--force", "fresh"), 2, "without --yes");
+    expect_ok(stor("rb", "--force", "--yes", "fresh"));
+    run = stor("buckets");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "");
+    test_run_free(&run);
+    expect_failure(stor("rb", "fresh"), 3, "fresh");
+    expect_failure(stor("mb", "a/b"), 2, "expected a bucket name");
+    expect_failure(stor("mb", ".."), 2, "'..' segment");
+    expect_failure(stor("mb", "--public", "open"), 6, "backend local has no public buckets");
+    expect_failure(stor("ls", "-r"), 2, "ls without a bucket lists buckets");
+    free(local);
+}
+
+/* stat prints what the backend knows; what local cannot keep is refused before storing. */
+static void stat_and_metadata_on_local(void **state)
+{
+    char *local = scratch_file("page.html", "<p>hi</p>");
+    struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, local, times, 0), 0);
+    expect_ok(stor("put", local, "demo/page.html")); /* no content type is guessed for local */
+    struct test_run run = stor("stat", "demo/page.html");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "key:                 page.html\n"));
+    assert_non_null(strstr(run.out, "size:                9\n"));
+    assert_non_null(strstr(run.out, "modified:            2001-09-09T01:46:40Z\n"));
+    assert_non_null(strstr(run.out, "content-type:        -\n"));
+    test_run_free(&run);
+    run = stor("--json", "stat", "demo/page.html");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "\"mtime\":1000000000000"));
+    assert_non_null(strstr(run.out, "\"uploaded\":null"));
+    test_run_free(&run);
+    expect_failure(stor("stat", "demo/nothing"), 3, "demo/nothing");
+    expect_failure(stor("stat", "--version", "v1", "demo/page.html"), 6, "does not support stat --version");
+    expect_failure(stor("put", "--content-type", "text/plain", local, "demo/x"), 6,
+                   "backend local does not keep metadata");
+    expect_failure(stor("put", "--meta=a=b", local, "demo/x"), 6, "backend local does not keep metadata");
+    expect_failure(stor("put", "--meta", "novalue", local, "demo/x"), 2, "--meta expects KEY=VALUE");
+    expect_failure(stor("stat", "demo/x"), 3, "demo/x"); /* nothing was stored */
+    expect_failure(stor("share", "demo/page.html"), 6, "backend local does not support share");
+    expect_failure(stor("share", "--expires=soon", "demo/page.html"), 2, "--expires expects a duration");
+    free(local);
+}
+
+/* A backend that keeps metadata gets the type of the name's extension (/etc/mime.types) unless
+ * --content-type says otherwise, and every header and --meta pair, in put_ex. */
+static void put_sends_content_type_and_metadata(void **state)
+{
+    char *local = scratch_file("page.html", "<p>hi</p>");
+    char dir[4200];
+    snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("kit/example/.libs"));
+    struct test_run run = stor(dir, "--backend=memory", "--json", "put", local, "b/page.html");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "\"contentType\":\"text/html\""));
+    test_run_free(&run);
+    run = stor(dir, "--backend=memory", "--json", "put", local, "b/NAME.TXT");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "\"contentType\":\"text/plain\""));
+    test_run_free(&run);
+    run = stor(dir, "--backend=memory", "--json", "put", "--content-type", "application/x-mine",
+               "--meta", "owner=me", "--meta=team=ops", "--cache-control=no-cache",
+               "--expires", "Thu, 01 Dec 2044 16:00:00 GMT", local, "b/page.html");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "\"contentType\":\"application/x-mine\""));
+    assert_non_null(strstr(run.out, "\"cacheControl\":\"no-cache\""));
+    assert_non_null(strstr(run.out, "\"expires\":\"Thu, 01 Dec 2044 16:00:00 GMT\""));
+    assert_non_null(strstr(run.out, "\"metadata\":{\"owner\":\"me\",\"team\":\"ops\"}"));
+    test_run_free(&run);
+    run = stor(dir, "--backend=memory", "--json", "put", local, "b/no-extension");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "\"contentType\":null"));
+    test_run_free(&run);
+    free(local);
+}
+
 /* Plugin notes are paragraphs: a newline is a space, a blank line starts a new paragraph. */
 static void help_notes_are_paragraphs(void **state)
 {
@@ -779,6 +872,9 @@ int main(void)
         T(one_level_listings_are_folded_for_a_backend_without_delimiter),
         T(help_notes_are_paragraphs),
         T(put_hands_the_source_mtime_to_put_ex),
+        T(buckets_are_made_listed_and_removed),
+        T(stat_and_metadata_on_local),
+        T(put_sends_content_type_and_metadata),
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),

@@ -336,3 +336,43 @@ char *b2_auth_allowed_bucket(struct b2_plugin *plugin, const char *name)
     pthread_mutex_unlock(&plugin->auth_lock);
     return id;
 }
+
+enum stor_status b2_auth_allowed_buckets(struct b2_plugin *plugin, struct b2_bucket_ref **buckets,
+                                         size_t *count, struct stor_error *err)
+{
+    *buckets = NULL;
+    *count = 0;
+    enum stor_status status = b2_auth_ensure(plugin, err);
+    if (status != STOR_OK)
+        return status;
+    pthread_mutex_lock(&plugin->auth_lock);
+    size_t allowed = plugin->account.bucket_count;
+    *buckets = allowed ? calloc(allowed, sizeof **buckets) : NULL;
+    for (size_t i = 0; *buckets && i < allowed; i++) {
+        const struct b2_bucket_ref *bucket = &plugin->account.buckets[i];
+        (*buckets)[i].id = strdup(bucket->id);
+        (*buckets)[i].name = bucket->name ? strdup(bucket->name) : NULL;
+        *count = i + 1;
+        if (!(*buckets)[i].id || (bucket->name && !(*buckets)[i].name))
+            status = STOR_EINTERNAL;
+    }
+    if (allowed && !*buckets)
+        status = STOR_EINTERNAL;
+    pthread_mutex_unlock(&plugin->auth_lock);
+    if (status != STOR_OK) {
+        b2_bucket_refs_free(*buckets, *count);
+        *buckets = NULL;
+        *count = 0;
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    }
+    return STOR_OK;
+}
+
+void b2_bucket_refs_free(struct b2_bucket_ref *buckets, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(buckets[i].id);
+        free(buckets[i].name);
+    }
+    free(buckets);
+}

@@ -205,12 +205,21 @@ enum stor_status b2_auth_check_name(struct b2_plugin *plugin, const char *bucket
 int b2_auth_refuses_bucket(struct b2_plugin *plugin, const char *name, struct stor_error *err);
 /* The allowed bucket id for name from the key's restrictions (malloc'd), or NULL. */
 char *b2_auth_allowed_bucket(struct b2_plugin *plugin, const char *name);
+/* Copies of every bucket the key is restricted to (names NULL where B2 does not say); none
+ * (*count 0) when it may use every bucket. Authorizes first if needed. */
+enum stor_status b2_auth_allowed_buckets(struct b2_plugin *plugin, struct b2_bucket_ref **buckets,
+                                         size_t *count, struct stor_error *err);
+void b2_bucket_refs_free(struct b2_bucket_ref *buckets, size_t count);
 
 /* ---- bucket.c ---- */
 /* Bucket name -> id: memory, disk cache, the key's allowed buckets, then b2_list_buckets.
  * refresh forgets what was known first (after bad_bucket_id). *id is malloc'd. */
 enum stor_status b2_bucket_id(struct b2_plugin *plugin, const char *name, int refresh, char **id,
                               struct stor_error *err);
+/* A bucket created (or listed): name -> id kept in memory and in the disk cache. */
+void b2_bucket_learn(struct b2_plugin *plugin, const char *name, const char *id);
+/* A bucket deleted: its id forgotten, in memory and in the disk cache. */
+void b2_bucket_forget(struct b2_plugin *plugin, const char *name);
 
 /* ---- pool.c ---- */
 /* An exclusive upload target for bucket_id: from the pool unless fresh, else b2_get_upload_url. */
@@ -222,6 +231,8 @@ void b2_pool_return(struct b2_plugin *plugin, struct b2_target *target);
 /* Lease for a bucket by name, re-resolving the name once if B2 says bad_bucket_id. */
 enum stor_status b2_lease_for_bucket(struct b2_plugin *plugin, const char *bucket, int fresh,
                                      struct b2_target *target, struct stor_error *err);
+/* A bucket deleted: every idle upload target for it dropped, in memory and in the disk cache. */
+void b2_pool_forget_bucket(struct b2_plugin *plugin, const char *bucket_id);
 /* Hand idle targets to the disk cache for the next process (at close). */
 void b2_pool_persist(struct b2_plugin *plugin);
 int b2_target_usable(const struct b2_plugin *plugin, const struct b2_target *target);
@@ -229,6 +240,10 @@ int b2_target_usable(const struct b2_plugin *plugin, const struct b2_target *tar
 /* ---- the operations (upload.c, download.c, list.c) ---- */
 enum stor_status b2_put(void *instance, const char *bucket, const char *key, int fd,
                         stor_object_fn on_result, void *context, struct stor_error *err);
+/* put with put_ex's options (NULL: the defaults, which is what put is). */
+enum stor_status b2_put_ex(void *instance, const char *bucket, const char *key,
+                           const struct stor_put_options *options, int fd,
+                           stor_object_fn on_result, void *context, struct stor_error *err);
 enum stor_status b2_get(void *instance, const char *bucket, const char *key, int fd,
                         stor_object_fn on_result, void *context, struct stor_error *err);
 enum stor_status b2_list(void *instance, const char *bucket, const char *prefix, unsigned flags,
@@ -238,6 +253,21 @@ enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
 enum stor_status b2_get_upload_target(void *instance, const char *bucket,
                                       stor_upload_target_fn on_target, void *context,
                                       struct stor_error *err);
+
+/* ---- ABI 3: stat.c, bucket_admin.c, share.c ---- */
+enum stor_status b2_stat(void *instance, const char *bucket, const char *key,
+                         const char *version_id, stor_object_fn on_result, void *context,
+                         struct stor_error *err);
+enum stor_status b2_list_buckets(void *instance, stor_bucket_fn on_bucket, void *context,
+                                 struct stor_error *err);
+enum stor_status b2_create_bucket(void *instance, const char *bucket,
+                                  const struct stor_bucket_options *options,
+                                  stor_bucket_fn on_result, void *context, struct stor_error *err);
+enum stor_status b2_delete_bucket(void *instance, const char *bucket, struct stor_error *err);
+#define B2_SHARE_SECONDS_MAX 604800 /* b2_get_download_authorization: 1 s to one week */
+enum stor_status b2_share(void *instance, const char *bucket, const char *key_or_prefix,
+                          int64_t expires_ms, stor_url_fn on_url, void *context,
+                          struct stor_error *err);
 
 /* ---- large files: large_file.c (sizes, parts, resume), cleanup.c (unfinished files) ---- */
 #define B2_DEFAULT_UPLOAD_CUTOFF (200LL << 20)
@@ -301,8 +331,9 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
                                   void *context, struct stor_error *err);
 /* The SHA-1 to report for a listed file (contentSha1, else large_file_sha1), or NULL. */
 const char *b2_file_sha1(const struct b2_file *file);
-/* A stored file as the host sees it: its name, size, mtime (src_last_modified_millis, else the
- * upload time), id and type, with sha1 as given. Points into file. */
+/* A stored file as the host sees it, every field the file object carries: name, size, mtime
+ * (src_last_modified_millis, else the upload time), upload time, id, type, MD5, the b2-* headers,
+ * user metadata, protection; folders and hide markers as such; sha1 as given. Points into file. */
 struct stor_object b2_file_object(const struct b2_file *file, const char *sha1);
 
 #endif

@@ -157,3 +157,19 @@ static enum stor_status look_up(struct b2_plugin *plugin, const char *name, int 
     *id = found;
     return STOR_OK;
 }
+
+void b2_bucket_learn(struct b2_plugin *plugin, const char *name, const char *id)
+{
+    remember_in_memory(plugin, name, id);
+    struct disk_bucket store = {.name = name, .id = id};
+    if (plugin->cache)
+        b2_cache_update(plugin->cache, disk_bucket_update, &store);
+}
+
+void b2_bucket_forget(struct b2_plugin *plugin, const char *name)
+{
+    forget_in_memory(plugin, name);
+    struct disk_bucket forget = {.name = name, .forget = 1};
+    if (plugin->cache)
+        b2_cache_update(plugin->cache, disk_bucket_update, &forget);
+}

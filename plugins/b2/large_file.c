@@ -90,6 +90,7 @@ struct large_upload {
     const char *bucket;
     const char *key;
     const struct b2_upload_source *source;
+    const struct b2_put_meta *meta; /* content type and file info it starts with */
     char *bucket_id;
     char *file_id;            /* once started or found */
     int64_t part_size;
@@ -452,7 +453,7 @@ static int is_ours(const struct large_upload *large, json_object *object, struct
         return 0;
     const char *sha1 = b2_wire_file_info(object, "large_file_sha1");
     return sha1 && strcmp(sha1, large->whole_sha1) == 0 &&
-           file->src_last_modified_millis == large->source->mtime_ms;
+           file->src_last_modified_millis == large->meta->mtime_ms;
 }
 
 static int match_unfinished(void *context, json_object *object)
@@ -513,27 +514,19 @@ static int started_after_all(struct b2_plugin *plugin, void *context, json_objec
 static enum stor_status start_large_file(struct large_upload *large, struct stor_error *err)
 {
     struct b2_plugin *plugin = large->plugin;
-    json_object *request = json_object_new_object(), *info = json_object_new_object();
+    /* Every entry put_ex asked for goes into the start: a large file keeps its metadata too. */
+    json_object *request = json_object_new_object();
+    json_object *info = b2_put_meta_file_info(large->meta, large->whole_sha1);
     json_object *response = NULL;
     if (!request || !info) {
         json_object_put(request);
         json_object_put(info);
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
     }
-    for (size_t i = 0; i < plugin->config.info_count; i++)
-        json_object_object_add(info, plugin->config.info[i].name,
-                               json_object_new_string(plugin->config.info[i].value));
-    if (large->whole_sha1[0])
-        json_object_object_add(info, "large_file_sha1", json_object_new_string(large->whole_sha1));
-    if (large->source->mtime_ms >= 0) {
-        char mtime[32];
-        snprintf(mtime, sizeof mtime, "%lld", (long long)large->source->mtime_ms);
-        json_object_object_add(info, "src_last_modified_millis", json_object_new_string(mtime));
-    }
     json_object_object_add(request, "bucketId", json_object_new_string(large->bucket_id));
     json_object_object_add(request, "fileName", json_object_new_string(large->key));
     json_object_object_add(request, "contentType",
-                           json_object_new_string(plugin->config.content_type));
+                           json_object_new_string(large->meta->content_type));
     json_object_object_add(request, "fileInfo", info);
     struct b2_done_check check = {started_after_all, large};
     enum stor_status status = b2_api_call_checked(plugin, "b2_start_large_file", request,
@@ -736,6 +729,10 @@ static enum stor_status report_finished(struct large_upload *large, json_object 
         status = stor_fail(err, STOR_EIO, "%s: B2 finished the file with %lld bytes, but %lld were "
                            "sent", large->key, (long long)file.content_length,
                            (long long)large->source->length);
+    } else if (b2_file_sha1(&file) && strcmp(b2_file_sha1(&file), large->whole_sha1) != 0) {
+        status = stor_fail(err, STOR_EIO, "%s: B2 finished the file with SHA-1 %s, but its SHA-1 "
+                           "is %s: not taken as stored", large->key, b2_file_sha1(&file),
+                           large->whole_sha1);
     } else if (on_result) {
         struct stor_object object = b2_file_object(&file, large->whole_sha1);
         on_result(context, &object);
@@ -802,17 +799,6 @@ static void account_part_sizes(struct b2_plugin *plugin, int64_t *recommended, i
         *minimum = B2_PART_SIZE_MIN;
 }
 
-/* B2 takes 10 file-info entries; a large file's own two leave 8 for info.* options. */
-static enum stor_status check_info_count(const struct b2_plugin *plugin, const char *key,
-                                         struct stor_error *err)
-{
-    if (plugin->config.info_count + 2 <= 10)
-        return STOR_OK;
-    return stor_fail(err, STOR_EINVAL, "%s: a large file takes 8 info.* options at most (B2 keeps "
-                     "10 file-info entries, large_file_sha1 and src_last_modified_millis "
-                     "included); %zu were given", key, plugin->config.info_count);
-}
-
 /* One line on how to go on after a failure: the unfinished file is kept on purpose. */
 static void append_to_error(struct stor_error *err, const char *text)
 {
@@ -859,15 +845,15 @@ static void large_free(struct large_upload *large)
 }
 
 enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, const char *key,
-                              const struct b2_upload_source *source, stor_object_fn on_result,
+                              const struct b2_upload_source *source,
+                              const struct b2_put_meta *meta, stor_object_fn on_result,
                               void *context, struct stor_error *err)
 {
-    struct large_upload large = {.plugin = plugin, .bucket = bucket, .key = key, .source = source};
+    struct large_upload large = {.plugin = plugin, .bucket = bucket, .key = key, .source = source,
+                                 .meta = meta};
     pthread_mutex_init(&large.lock, NULL);
     pthread_cond_init(&large.changed, NULL);
-    enum stor_status status = check_info_count(plugin, key, err);
-    if (status == STOR_OK)
-        status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
+    enum stor_status status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
     int64_t recommended = 0, minimum = 0, part_size = 0;
     if (status == STOR_OK) {
         char why[300];
@@ -880,8 +866,12 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
     }
     if (status == STOR_OK)
         status = set_part_size(&large, part_size, err);
-    if (status == STOR_OK)
-        status = hash_parts(&large, 1, err);
+    if (status == STOR_OK) {
+        /* A SHA-1 the caller gave is the large_file_sha1 (B2 hashes parts, not the whole). */
+        status = hash_parts(&large, !meta->sha1[0], err);
+        if (meta->sha1[0])
+            memcpy(large.whole_sha1, meta->sha1, sizeof large.whole_sha1);
+    }
     if (status == STOR_OK) {
         b2_log(plugin, STOR_LOG_INFO, "%s: large file of %lld bytes, %d parts of %lld bytes", key,
                (long long)source->length, large.part_count, (long long)large.part_size);
@@ -1055,12 +1045,12 @@ static enum stor_status read_parts(struct stream *stream, struct stor_error *err
 
 enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucket, const char *key,
                                      const struct b2_upload_source *source,
-                                     stor_object_fn on_result, void *context,
-                                     struct stor_error *err)
+                                     const struct b2_put_meta *meta, stor_object_fn on_result,
+                                     void *context, struct stor_error *err)
 {
     struct b2_upload_source whole = {.fd = -1, .spool_fd = -1, .rest_fd = -1, .mtime_ms = -1};
     struct large_upload large = {.plugin = plugin, .bucket = bucket, .key = key, .source = &whole,
-                                 .streaming = 1};
+                                 .meta = meta, .streaming = 1};
     pthread_mutex_init(&large.lock, NULL);
     pthread_cond_init(&large.changed, NULL);
     int slot_count = plugin->config.transfers;
@@ -1070,7 +1060,7 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
     large.part_sha1 = calloc(B2_PARTS_MAX, sizeof *large.part_sha1);
     large.sent = calloc(B2_PARTS_MAX, sizeof *large.sent);
     enum stor_status status = stream.slots && large.part_sha1 && large.sent
-                                  ? check_info_count(plugin, key, err)
+                                  ? STOR_OK
                                   : stor_fail(err, STOR_EINTERNAL, "out of memory");
     if (status == STOR_OK)
         status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
@@ -1115,6 +1105,9 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
         }
     }
     large.streaming = 0;
+    if (status == STOR_OK && meta->sha1[0] && strcmp(meta->sha1, large.whole_sha1) != 0)
+        status = stor_fail(err, STOR_EIO, "%s: standard input's SHA-1 is %s, not the %s given for "
+                           "it: not stored", key, large.whole_sha1, meta->sha1);
     if (status == STOR_OK)
         status = finish_large_file(&large, on_result, context, err);
     if (status != STOR_OK && large.file_id)

@@ -81,17 +81,7 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
                 status = b2_listed_outside(err, "b2_list_file_names", file.file_name, prefix);
                 break;
             }
-            int folder = file.action && strcmp(file.action, "folder") == 0;
-            struct stor_object object = {
-                .key = file.file_name,
-                .is_prefix = folder,
-                .size = folder ? -1 : file.content_length,
-                .mtime_ms = file.src_last_modified_millis >= 0 ? file.src_last_modified_millis
-                                                                : file.upload_timestamp,
-                .sha1 = folder ? NULL : b2_file_sha1(&file),
-                .id = file.file_id,
-                .content_type = folder ? NULL : file.content_type,
-            };
+            struct stor_object object = b2_file_object(&file, b2_file_sha1(&file));
             if (on_object && on_object(context, &object) != 0)
                 status = stor_fail(err, STOR_ECANCELLED, "listing stopped");
         }
@@ -217,24 +207,45 @@ enum stor_status b2_current_version(struct b2_plugin *plugin, const char *bucket
 
 struct stor_object b2_file_object(const struct b2_file *file, const char *sha1)
 {
+    int folder = file->action && strcmp(file->action, "folder") == 0;
+    int hidden = file->action && strcmp(file->action, "hide") == 0;
     struct stor_object object = {
         .key = file->file_name,
-        .size = file->content_length,
-        .mtime_ms = file->src_last_modified_millis >= 0 ? file->src_last_modified_millis
-                                                         : file->upload_timestamp,
-        .sha1 = sha1,
+        .is_prefix = folder,
+        .size = folder ? -1 : hidden ? 0 : file->content_length,
+        .mtime_ms = file->src_last_modified_millis >= 0 && !hidden ? file->src_last_modified_millis
+                                                                   : file->upload_timestamp,
+        .sha1 = folder || hidden ? NULL : sha1,
         .id = file->file_id,
-        .content_type = file->content_type,
+        .is_hidden = hidden,
+        .upload_ms = folder ? -1 : file->upload_timestamp,
+        .protection = file->protection,
     };
+    if (!folder && !hidden) {
+        object.content_type = file->content_type;
+        object.md5 = file->content_md5;
+        object.cache_control = file->cache_control;
+        object.content_disposition = file->content_disposition;
+        object.content_encoding = file->content_encoding;
+        object.content_language = file->content_language;
+        object.expires = file->expires;
+        object.metadata = file->metadata_count ? file->metadata : NULL;
+        object.metadata_count = file->metadata_count;
+    }
     return object;
 }
 
+/* contentSha1, else (a large file: "none") large_file_sha1; only 40 lowercase hex digits count.
+ * "unverified:<hex>" is what the uploader claimed and B2 never checked: not reported. */
 const char *b2_file_sha1(const struct b2_file *file)
 {
     const char *sha1 = file->content_sha1;
     if (!sha1 || strcmp(sha1, "none") == 0)
         sha1 = file->large_file_sha1;
-    if (sha1 && strncmp(sha1, "unverified:", 11) == 0)
-        sha1 += 11;
-    return sha1 && strlen(sha1) == B2_SHA1_HEX_LENGTH ? sha1 : NULL;
+    if (!sha1 || strlen(sha1) != B2_SHA1_HEX_LENGTH)
+        return NULL;
+    for (const char *c = sha1; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return NULL;
+    return sha1;
 }

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int stays_literal(unsigned char c)
 {
@@ -138,4 +139,23 @@ void b2_printable_name(const char *name, char *out, size_t size)
     }
     if (size)
         out[o < size ? o : size - 1] = '\0';
+}
+
+int b2_info_name_valid(const char *name)
+{
+    static const char *const reserved[] = {"b2-content-disposition", "b2-content-language",
+                                           "b2-expires", "b2-cache-control", "b2-content-encoding"};
+    size_t length = strlen(name);
+    if (length == 0 || length > 50)
+        return 0;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              strchr("-_.~!#$%^&*'+`|", *c)))
+            return 0;
+    if (strncasecmp(name, "b2-", 3) != 0)
+        return 1;
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (strcasecmp(name, reserved[i]) == 0)
+            return 1;
+    return 0;
 }

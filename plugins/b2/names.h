@@ -17,6 +17,9 @@ char *b2_percent_decode(const char *text);
 /* name as it may appear in a one-line message: control bytes as '?', and cut with "..." to fit
  * size, so that a long name never pushes the reason out of a 512-byte error. */
 void b2_printable_name(const char *name, char *out, size_t size);
+/* A file-info key B2 accepts: 1 to 50 bytes of letters, digits and -_.~!#$%^&*'+`| ; a "b2-" key
+ * only when it is one of the five B2 knows (b2-cache-control, ...). 1 if valid. */
+int b2_info_name_valid(const char *name);
 /* NULL if name is a valid B2 file name, else why not (a constant string). */
 const char *b2_file_name_problem(const char *name);
 

@@ -1,6 +1,7 @@
 /* plugins/b2/plugin.c — the B2 backend's face to the host: options, credentials, open/close, and
  * the const vtable stor_plugin_entry returns. The operations live in upload.c, download.c, list.c. */
 #include "b2.h"
+#include "names.h"
 
 #include <openssl/evp.h>
 
@@ -93,27 +94,6 @@ static enum stor_status set_credentials(struct b2_config *config, const char *id
     return config->key_id && config->key && config->key_basic
                ? STOR_OK
                : stor_fail(err, STOR_EINTERNAL, "out of memory");
-}
-
-/* A file-info key B2 accepts: <= 50 bytes of letters, digits and -_.~!#$%^&*'+`| ; "b2-" keys
- * are B2's own and only the five it knows pass. */
-static int info_name_valid(const char *name)
-{
-    static const char *const reserved[] = {"b2-content-disposition", "b2-content-language",
-                                           "b2-expires", "b2-cache-control", "b2-content-encoding"};
-    size_t length = strlen(name);
-    if (length == 0 || length > 50)
-        return 0;
-    for (const char *c = name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              strchr("-_.~!#$%^&*'+`|", *c)))
-            return 0;
-    if (strncasecmp(name, "b2-", 3) != 0)
-        return 1;
-    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
-        if (strcasecmp(name, reserved[i]) == 0)
-            return 1;
-    return 0;
 }
 
 static enum stor_status read_key_file(const char *path, struct b2_config *config,
@@ -305,7 +285,7 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
                 return stor_fail(err, STOR_EINVAL, "option %s must be seconds, from 1 to 86400", name);
             *(name[0] == 't' ? &config->idle_timeout_s : &config->connect_timeout_s) = (long)number;
         } else if (strncmp(name, "info.", 5) == 0) {
-            if (!info_name_valid(name + 5))
+            if (!b2_info_name_valid(name + 5))
                 return stor_fail(err, STOR_EINVAL, "option %s: a file-info name is 1 to 50 letters, "
                                  "digits or -_.~!#$%%^&*'+`| and not a b2- name B2 does not know",
                                  name);
@@ -500,8 +480,11 @@ static const struct stor_option_doc b2_options[] = {
                  "B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY)"},
     {"retries", "tries of one B2 call before giving up (default 8)"},
     {"retry_time", "seconds one B2 call may spend retrying (default 600)"},
-    {"content_type", "Content-Type of uploads (default b2/x-auto: B2 picks by extension)"},
-    {"info.NAME", "file info NAME=VALUE stored with uploads (up to 9; 8 for large files)"},
+    {"content_type", "Content-Type of uploads unless the put gives one (default b2/x-auto: B2 "
+                     "picks by extension)"},
+    {"info.NAME", "file info NAME=VALUE stored with uploads; a put's metadata and headers of the "
+                  "same name win (B2 keeps 10 entries in all, src_last_modified_millis and a large "
+                  "file's large_file_sha1 included)"},
     {"upload_cutoff", "files above this SIZE go up as large files in parts (default 200M, "
                       "5MB to 5GB; K/M/G (or KiB/MiB/GiB) = powers of 1024 as in rclone, "
                       "KB/MB/GB = powers of 1000)"},
@@ -534,7 +517,17 @@ static const struct stor_backend b2_backend = {
              "them. Files above upload_cutoff go up as large files, part_size bytes a part, "
              "transfers parts at a time; a failed or killed large upload is kept and the next put "
              "of the same file resumes it (resume=no starts again); stor cleanup cancels "
-             "unfinished ones.",
+             "unfinished ones.\n\n"
+             "A put keeps its content type, the headers Cache-Control, Content-Disposition, "
+             "Content-Encoding, Content-Language and Expires (B2's b2-* file info, served with "
+             "every download) and user metadata (X-Bz-Info-*), large files included. B2 takes "
+             "10 file-info entries and 7,000 bytes of name and file info at most, keys of 1 to "
+             "50 letters, digits or -_.~!#$%^&*'+`|: a put beyond that is refused before "
+             "anything is sent. Server-side encryption and Object Lock are not supported yet.\n\n"
+             "share makes a download-authorization URL (the key needs shareFiles) valid from 1 "
+             "second to 7 days, for a name or for every name below a prefix ending in '/'; with "
+             "-o download_url it points there. Buckets are made allPrivate unless asked public; "
+             "a key restricted to a bucket lists just that one.",
     .open = b2_open,                       /* parse options, read credentials */
     .close = b2_close,                     /* save idle upload URLs, free everything */
     .put = b2_put,                         /* b2_upload_file through the target pool */
@@ -548,9 +541,25 @@ static const struct stor_backend b2_backend = {
     .remove_ex = b2_remove_ex,             /* b2_delete_file_version: one or every version */
     .copy = b2_copy,                       /* b2_copy_file, or b2_copy_part above 5 GB */
     /* ---- ABI 3 ---- */
-    .capabilities = STOR_CAP_VERSIONS | STOR_CAP_SERVER_COPY | STOR_CAP_RANGED_GET |
-                    STOR_CAP_RESUME_GET | STOR_CAP_RESUME_PUT | STOR_CAP_SHA1 |
-                    STOR_CAP_DELIMITER | STOR_CAP_CLEANUP | STOR_CAP_UPLOAD_TARGET,
+    .capabilities = STOR_CAP_VERSIONS |      /* version listings, get_ex/stat/remove_ex by id */
+                    STOR_CAP_SERVER_COPY |   /* b2_copy_file / b2_copy_part */
+                    STOR_CAP_RANGED_GET |    /* Range: bytes=A-B */
+                    STOR_CAP_RESUME_GET |    /* resume, expected id and SHA-1 */
+                    STOR_CAP_RESUME_PUT |    /* unfinished large files are taken up again */
+                    STOR_CAP_SHARE |         /* b2_get_download_authorization (share.c) */
+                    STOR_CAP_METADATA |      /* content type, b2-* headers, X-Bz-Info-* */
+                    STOR_CAP_MTIME |         /* src_last_modified_millis */
+                    STOR_CAP_SHA1 |          /* contentSha1, else large_file_sha1 */
+                    STOR_CAP_BUCKETS |       /* b2_list/create/delete_bucket (bucket_admin.c) */
+                    STOR_CAP_DELIMITER |     /* delimiter "/" in b2_list_file_names */
+                    STOR_CAP_CLEANUP |       /* cancel unfinished large files */
+                    STOR_CAP_UPLOAD_TARGET,  /* pooled b2_get_upload_url, handed over */
+    .put_ex = b2_put_ex,                   /* put with content type, headers, metadata, mtime, SHA-1 */
+    .stat = b2_stat,                       /* b2_get_file_info, or the name's current version */
+    .list_buckets = b2_list_buckets,       /* b2_list_buckets, or the key's allowed buckets */
+    .create_bucket = b2_create_bucket,     /* b2_create_bucket, allPublic / allPrivate */
+    .delete_bucket = b2_delete_bucket,     /* b2_delete_bucket of an empty bucket */
+    .share = b2_share,                     /* download-authorization URL, 1 s to 7 days */
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)

@@ -270,3 +270,30 @@ void b2_pool_persist(struct b2_plugin *plugin)
     plugin->idle_count = plugin->idle_capacity = 0;
     pthread_mutex_unlock(&plugin->pool_lock);
 }
+
+static int drop_persisted(json_object *root, void *context)
+{
+    json_object *pools;
+    if (!json_object_object_get_ex(root, "uploadTargets", &pools) ||
+        !json_object_is_type(pools, json_type_object) ||
+        !json_object_object_get_ex(pools, context, NULL))
+        return 0;
+    json_object_object_del(pools, context);
+    return 1;
+}
+
+void b2_pool_forget_bucket(struct b2_plugin *plugin, const char *bucket_id)
+{
+    pthread_mutex_lock(&plugin->pool_lock);
+    size_t kept = 0;
+    for (size_t i = 0; i < plugin->idle_count; i++) {
+        if (strcmp(plugin->idle_targets[i].bucket_id, bucket_id) == 0)
+            b2_target_free(&plugin->idle_targets[i]);
+        else
+            plugin->idle_targets[kept++] = plugin->idle_targets[i];
+    }
+    plugin->idle_count = kept;
+    pthread_mutex_unlock(&plugin->pool_lock);
+    if (plugin->cache)
+        b2_cache_update(plugin->cache, drop_persisted, (void *)bucket_id);
+}

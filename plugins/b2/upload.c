@@ -207,7 +207,7 @@ static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, in
 /* Read a small file's content into memory and hash it: one pread instead of one to hash and one
  * to send, and the bytes sent are the bytes hashed. */
 static enum stor_status read_small_file(const char *key, struct b2_upload_source *source,
-                                        struct stor_error *err)
+                                        const char *trusted_sha1, struct stor_error *err)
 {
     source->memory = malloc(source->length > 0 ? (size_t)source->length : 1);
     if (!source->memory)
@@ -222,17 +222,22 @@ static enum stor_status read_small_file(const char *key, struct b2_upload_source
                              got == 0 ? "the file shrank" : strerror(errno));
         done += got;
     }
+    source->fd = -1; /* the content is in memory now */
+    if (trusted_sha1[0])
+        return STOR_OK; /* the caller's SHA-1 goes out: B2 checks it against these bytes */
     struct b2_sha1 sha1;
     if (b2_sha1_init(&sha1) != 0)
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
     b2_sha1_update(&sha1, source->memory, (size_t)source->length);
     b2_sha1_final(&sha1, source->sha1);
-    source->fd = -1; /* the content is in memory now */
     return STOR_OK;
 }
 
+/* The bytes of fd as an upload source, hashed unless trusted_sha1 (the caller's, or "") is
+ * given: then that SHA-1 is sent, and B2, which hashes what it receives, refuses a wrong one. */
 static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key, int fd,
-                                       struct b2_upload_source *source, struct stor_error *err)
+                                       const char *trusted_sha1, struct b2_upload_source *source,
+                                       struct stor_error *err)
 {
     struct stat info;
     memset(source, 0, sizeof *source);
@@ -242,8 +247,14 @@ static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key
     source->mtime_ms = -1;
     if (fstat(fd, &info) != 0)
         return stor_fail(err, STOR_EIO, "%s: cannot stat the input: %s", key, strerror(errno));
-    if (!S_ISREG(info.st_mode))
-        return spool_pipe(plugin, key, fd, source, err);
+    if (!S_ISREG(info.st_mode)) {
+        enum stor_status status = spool_pipe(plugin, key, fd, source, err);
+        if (status == STOR_OK && trusted_sha1[0] && source->rest_fd < 0) {
+            snprintf(source->sha1, sizeof source->sha1, "%s", trusted_sha1);
+            source->sha1_trusted = 1;
+        }
+        return status;
+    }
     off_t position = lseek(fd, 0, SEEK_CUR);
     if (position < 0)
         position = 0;
@@ -253,8 +264,14 @@ static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key
     source->mtime_ms = (int64_t)info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000;
     if (b2_wants_large(plugin, source->length))
         return STOR_OK; /* hashed part by part by large_file.c */
+    if (trusted_sha1[0]) {
+        snprintf(source->sha1, sizeof source->sha1, "%s", trusted_sha1);
+        source->sha1_trusted = 1;
+    }
     if (source->length <= B2_SMALL_FILE_MEMORY)
-        return read_small_file(key, source, err);
+        return read_small_file(key, source, trusted_sha1, err);
+    if (source->sha1_trusted)
+        return STOR_OK;
     if (b2_sha1_of_fd(fd, source->offset, source->length, source->sha1) != 0)
         return stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", key, strerror(errno));
     return STOR_OK;
@@ -401,6 +418,13 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
          * (a usage error it is not); from our own copy, the bytes were damaged on the way. */
         int sha1_mismatch = failure.http_status == 400 &&
                             strstr(failure.message, "Sha1 did not match") != NULL;
+        if (sha1_mismatch && source->sha1_trusted) {
+            status = stor_fail(err, STOR_EIO, "%s: B2 hashed the bytes received to another SHA-1 "
+                               "than the one given for them (%s): not stored", label, source->sha1);
+            job->give_back(plugin, job->context, &target);
+            have_target = 0;
+            break;
+        }
         if (sha1_mismatch && is_callers_file(source)) {
             status = stor_fail(err, STOR_EIO, "%s: the file changed while it was uploaded (B2 "
                                "received other bytes than were hashed); put it again once it is "
@@ -453,7 +477,8 @@ struct file_upload {
     const char *key;
     char *encoded_name;
     int64_t length;
-    int64_t mtime_ms;
+    int64_t mtime_ms;           /* stored as src_last_modified_millis, -1 for none */
+    const struct b2_put_meta *meta;
     stor_object_fn on_result;
     void *context;
 };
@@ -476,19 +501,11 @@ static void return_to_bucket_pool(struct b2_plugin *plugin, void *context, struc
 
 static int file_headers(struct b2_plugin *plugin, void *context, char **lines, size_t max_lines)
 {
+    (void)plugin;
     const struct file_upload *file = context;
     size_t count = 0;
     int failed = b2_upload_add_line(lines, &count, max_lines, "X-Bz-File-Name: %s", file->encoded_name) ||
-                 b2_upload_add_line(lines, &count, max_lines, "Content-Type: %s", plugin->config.content_type);
-    if (!failed && file->mtime_ms >= 0)
-        failed = b2_upload_add_line(lines, &count, max_lines, "X-Bz-Info-src_last_modified_millis: %lld",
-                          (long long)file->mtime_ms);
-    for (size_t i = 0; i < plugin->config.info_count && !failed; i++) {
-        char *value = b2_percent_encode(plugin->config.info[i].value);
-        failed = !value || b2_upload_add_line(lines, &count, max_lines, "X-Bz-Info-%s: %s",
-                                    plugin->config.info[i].name, value);
-        free(value);
-    }
+                 b2_put_meta_headers(file->meta, lines, &count, max_lines);
     if (failed) {
         b2_upload_free_lines(lines, count);
         return -1;
@@ -569,26 +586,54 @@ static int find_stored_file(struct b2_plugin *plugin, void *context, const char 
     return found;
 }
 
-enum stor_status b2_put(void *instance, const char *bucket, const char *key, int fd,
-                        stor_object_fn on_result, void *context, struct stor_error *err)
+/* The size and mtime fstat gives a regular file from its current position (-1: not one). */
+static void measure(int fd, int64_t *length, int64_t *mtime_ms)
+{
+    struct stat info;
+    *length = *mtime_ms = -1;
+    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode))
+        return;
+    off_t position = lseek(fd, 0, SEEK_CUR);
+    if (position < 0)
+        position = 0;
+    *length = info.st_size > position ? info.st_size - position : 0;
+    *mtime_ms = (int64_t)info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000;
+}
+
+enum stor_status b2_put_ex(void *instance, const char *bucket, const char *key,
+                           const struct stor_put_options *options, int fd,
+                           stor_object_fn on_result, void *context, struct stor_error *err)
 {
     struct b2_plugin *plugin = instance;
     const char *problem = b2_file_name_problem(key);
     if (problem)
         return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
-    enum stor_status status = b2_auth_check_name(plugin, bucket, key, err);
+    /* Everything B2 would refuse is refused here, before a request: a regular file above the
+     * cutoff gets a large_file_sha1 entry besides (a pipe's large stream never does). */
+    int64_t length, mtime_ms;
+    measure(fd, &length, &mtime_ms);
+    struct b2_put_meta meta;
+    enum stor_status status = b2_put_meta_build(plugin, key, options, mtime_ms,
+                                                length >= 0 && b2_wants_large(plugin, length),
+                                                &meta, err);
     if (status != STOR_OK)
         return status;
+    status = b2_auth_check_name(plugin, bucket, key, err);
+    if (status != STOR_OK) {
+        b2_put_meta_free(&meta);
+        return status;
+    }
     struct b2_upload_source source;
-    status = prepare_source(plugin, key, fd, &source, err);
+    status = prepare_source(plugin, key, fd, meta.sha1, &source, err);
     struct file_upload file = {.bucket = bucket, .key = key, .length = source.length,
-                               .mtime_ms = source.mtime_ms, .on_result = on_result,
+                               .mtime_ms = meta.mtime_ms, .meta = &meta, .on_result = on_result,
                                .context = context};
     if (status == STOR_OK && (source.rest_fd >= 0 || b2_wants_large(plugin, source.length))) {
         status = source.rest_fd >= 0
-                     ? b2_put_large_stream(plugin, bucket, key, &source, on_result, context, err)
-                     : b2_put_large(plugin, bucket, key, &source, on_result, context, err);
+                     ? b2_put_large_stream(plugin, bucket, key, &source, &meta, on_result, context, err)
+                     : b2_put_large(plugin, bucket, key, &source, &meta, on_result, context, err);
         source_free(&source);
+        b2_put_meta_free(&meta);
         return status;
     }
     if (status == STOR_OK && !(file.encoded_name = b2_percent_encode(key)))
@@ -602,7 +647,14 @@ enum stor_status b2_put(void *instance, const char *bucket, const char *key, int
     }
     free(file.encoded_name);
     source_free(&source);
+    b2_put_meta_free(&meta);
     return status;
+}
+
+enum stor_status b2_put(void *instance, const char *bucket, const char *key, int fd,
+                        stor_object_fn on_result, void *context, struct stor_error *err)
+{
+    return b2_put_ex(instance, bucket, key, NULL, fd, on_result, context, err);
 }
 
 enum stor_status b2_get_upload_target(void *instance, const char *bucket,

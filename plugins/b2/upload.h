@@ -4,6 +4,7 @@
 #define B2_UPLOAD_H
 
 #include "b2.h"
+#include "file_info.h"
 #include "sha1.h"
 
 /* Where the bytes of one upload come from; every attempt re-reads them from the start. */
@@ -16,6 +17,8 @@ struct b2_upload_source {
     char sha1[B2_SHA1_HEX_LENGTH + 1]; /* known up front, or "" to send hex_digits_at_end */
     int64_t mtime_ms;       /* -1 when meaningless (pipes) */
     int rest_fd;            /* a pipe whose rest follows this content (large stream), or -1 */
+    int sha1_trusted;       /* sha1 is the caller's (put_ex), not computed here: a mismatch B2
+                             * finds is the caller's claim failing, not bytes to send again */
 };
 
 /* One body sent through leased upload targets, with the upload column of reference §2.3 on
@@ -63,16 +66,18 @@ int b2_upload_add_line(char **lines, size_t *count, size_t max_lines, const char
 void b2_upload_free_lines(char **lines, size_t count);
 
 /* ---- large_file.c ---- */
-/* put of a regular file (or a spooled pipe) above the cutoff: parts, resume, finish. */
+/* put of a regular file (or a spooled pipe) above the cutoff: parts, resume, finish. meta: the
+ * content type and file info to start it with (its sha1, when given, is the large_file_sha1). */
 enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, const char *key,
-                              const struct b2_upload_source *source, stor_object_fn on_result,
+                              const struct b2_upload_source *source,
+                              const struct b2_put_meta *meta, stor_object_fn on_result,
                               void *context, struct stor_error *err);
 /* put of a pipe that went past the cutoff: source holds what was read so far, source->rest_fd
  * the rest; parts are sent as they fill, transfers buffers of part_size at most. */
 enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucket, const char *key,
                                      const struct b2_upload_source *source,
-                                     stor_object_fn on_result, void *context,
-                                     struct stor_error *err);
+                                     const struct b2_put_meta *meta, stor_object_fn on_result,
+                                     void *context, struct stor_error *err);
 /* Whether a body of length bytes goes up as a large file. */
 int b2_wants_large(const struct b2_plugin *plugin, int64_t length);
 

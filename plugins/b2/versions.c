@@ -74,18 +74,7 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
             const char *action = file.action ? file.action : "upload";
             if (strcmp(action, "start") == 0)
                 continue; /* an unfinished large file is no version (see cleanup) */
-            int folder = strcmp(action, "folder") == 0, hidden = strcmp(action, "hide") == 0;
-            struct stor_object object = {
-                .key = file.file_name,
-                .is_prefix = folder,
-                .size = folder ? -1 : hidden ? 0 : file.content_length,
-                .mtime_ms = hidden || file.src_last_modified_millis < 0 ? file.upload_timestamp
-                                                                        : file.src_last_modified_millis,
-                .sha1 = folder || hidden ? NULL : b2_file_sha1(&file),
-                .id = file.file_id,
-                .content_type = folder || hidden ? NULL : file.content_type,
-                .is_hidden = hidden,
-            };
+            struct stor_object object = b2_file_object(&file, b2_file_sha1(&file));
             if (on_object && on_object(context, &object) != 0)
                 status = stor_fail(err, STOR_ECANCELLED, "listing stopped");
         }

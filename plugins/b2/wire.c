@@ -2,6 +2,8 @@
  * Every field is type-checked: a hostile or broken reply is an error string, never a crash. */
 #include "wire.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,10 +413,134 @@ int b2_wire_bucket_id(json_object *root, const char *name, char **id, char why[B
     return 0;
 }
 
+/* A boolean member: 1 true, 0 false, -1 absent or of another type. */
+static int get_bool(json_object *object, const char *key)
+{
+    json_object *member;
+    if (!object || !json_object_object_get_ex(object, key, &member) ||
+        !json_object_is_type(member, json_type_boolean))
+        return -1;
+    return json_object_get_boolean(member) ? 1 : 0;
+}
+
+/* A {isClientAuthorizedToRead, value} wrapper's value, when the key may read it: the member
+ * value (possibly NULL for null), *readable 1; else *readable 0. */
+static json_object *readable_value(json_object *wrapper, int *readable)
+{
+    json_object *value = NULL;
+    *readable = wrapper && get_bool(wrapper, "isClientAuthorizedToRead") != 0 &&
+                json_object_object_get_ex(wrapper, "value", &value);
+    return *readable ? value : NULL;
+}
+
+static int is_lower_hex(const char *text, size_t length)
+{
+    if (strlen(text) != length)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* What B2 says protects the file: only the values the ABI knows, the rest unknown. */
+static void parse_protection(json_object *object, struct stor_protection *protection)
+{
+    protection->encryption = NULL;
+    protection->retention_mode = NULL;
+    protection->retain_until_ms = -1;
+    protection->legal_hold = -1;
+    int bad = 0, readable;
+    if (!object)
+        return;
+    const char *mode = get_string(get_object(object, "serverSideEncryption"), "mode", &bad);
+    if (mode && strcmp(mode, "SSE-B2") == 0)
+        protection->encryption = "SSE-B2";
+    else if (mode && strcmp(mode, "SSE-C") == 0)
+        protection->encryption = "SSE-C";
+    json_object *retention = readable_value(get_object(object, "fileRetention"), &readable);
+    if (retention && json_object_is_type(retention, json_type_object)) {
+        bad = 0;
+        mode = get_string(retention, "mode", &bad);
+        int64_t until = -1;
+        int has_until = get_int(retention, "retainUntilTimestamp", &until) == 1 && until >= 0;
+        if (mode && (strcmp(mode, "governance") == 0 || strcmp(mode, "compliance") == 0) &&
+            has_until) {
+            protection->retention_mode = strcmp(mode, "governance") == 0 ? "governance"
+                                                                         : "compliance";
+            protection->retain_until_ms = until;
+        }
+    }
+    json_object *hold = readable_value(get_object(object, "legalHold"), &readable);
+    if (hold && json_object_is_type(hold, json_type_string))
+        protection->legal_hold = strcmp(json_object_get_string(hold), "on") == 0    ? 1
+                                 : strcmp(json_object_get_string(hold), "off") == 0 ? 0
+                                                                                     : -1;
+}
+
+/* src_last_modified_millis as B2 keeps it: a decimal string; anything else is unknown (-1). */
+static int64_t parse_millis(const char *text)
+{
+    if (!text || !((*text >= '0' && *text <= '9') || (*text == '-' && text[1] >= '0' && text[1] <= '9')))
+        return -1;
+    char *end;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    return errno || *end ? -1 : value;
+}
+
+/* fileInfo: the plugin's own keys, the b2-* headers, and the rest as metadata. Entries that are
+ * not strings are not B2's (it stores strings) and are left out. */
+static void parse_file_info(json_object *info, struct b2_file *file)
+{
+    static const struct {
+        const char *key;
+        size_t offset;
+    } headers[] = {
+        {"b2-cache-control", offsetof(struct b2_file, cache_control)},
+        {"b2-content-disposition", offsetof(struct b2_file, content_disposition)},
+        {"b2-content-encoding", offsetof(struct b2_file, content_encoding)},
+        {"b2-content-language", offsetof(struct b2_file, content_language)},
+        {"b2-expires", offsetof(struct b2_file, expires)},
+    };
+    if (!info)
+        return;
+    json_object_object_foreach(info, key, value) {
+        if (!value || !json_object_is_type(value, json_type_string))
+            continue;
+        const char *text = json_object_get_string(value);
+        if (strcasecmp(key, "src_last_modified_millis") == 0) {
+            file->src_last_modified_millis = parse_millis(text);
+            continue;
+        }
+        if (strcasecmp(key, "large_file_sha1") == 0) {
+            file->large_file_sha1 = text;
+            continue;
+        }
+        size_t i = 0;
+        while (i < sizeof headers / sizeof *headers && strcasecmp(key, headers[i].key) != 0)
+            i++;
+        if (i < sizeof headers / sizeof *headers) {
+            *(const char **)((char *)file + headers[i].offset) = text;
+            continue;
+        }
+        if (file->metadata_count == B2_FILE_INFO_MAX) {
+            file->info_truncated = 1;
+            continue;
+        }
+        file->metadata[file->metadata_count].key = key;
+        file->metadata[file->metadata_count].value = text;
+        file->metadata_count++;
+    }
+}
+
 int b2_wire_file(json_object *object, struct b2_file *file, char why[B2_WHY_MAX])
 {
     memset(file, 0, sizeof *file);
     int bad = 0;
+    file->upload_timestamp = -1;
+    file->src_last_modified_millis = -1;
+    parse_protection(NULL, &file->protection);
     if (!json_object_is_type(object, json_type_object)) {
         snprintf(why, B2_WHY_MAX, "a file entry is not an object");
         return -1;
@@ -427,28 +553,78 @@ int b2_wire_file(json_object *object, struct b2_file *file, char why[B2_WHY_MAX]
     file->content_sha1 = get_string(object, "contentSha1", &bad);
     file->content_type = get_string(object, "contentType", &bad);
     file->bucket_id = get_string(object, "bucketId", &bad);
+    const char *md5 = get_string(object, "contentMd5", &bad);
     if (bad) {
         snprintf(why, B2_WHY_MAX, "a file field is not a string");
         return -1;
     }
+    file->content_md5 = md5 && is_lower_hex(md5, 32) ? md5 : NULL;
     file->content_length = 0;
-    file->upload_timestamp = -1;
-    file->src_last_modified_millis = -1;
     if (get_int(object, "contentLength", &file->content_length) < 0 ||
         get_int(object, "uploadTimestamp", &file->upload_timestamp) < 0) {
         snprintf(why, B2_WHY_MAX, "contentLength or uploadTimestamp is not an integer");
         return -1;
     }
-    const char *mtime = get_string(get_object(object, "fileInfo"), "src_last_modified_millis", &bad);
-    if (mtime && !bad) {
-        char *end;
-        long long value = strtoll(mtime, &end, 10);
-        if (end != mtime && *end == '\0')
-            file->src_last_modified_millis = value;
+    parse_file_info(get_object(object, "fileInfo"), file);
+    parse_protection(object, &file->protection);
+    return 0;
+}
+
+/* ---- buckets ---- */
+
+int b2_wire_bucket(json_object *object, struct b2_bucket *bucket, char why[B2_WHY_MAX])
+{
+    memset(bucket, 0, sizeof *bucket);
+    if (!json_object_is_type(object, json_type_object)) {
+        snprintf(why, B2_WHY_MAX, "a bucket entry is not an object");
+        return -1;
     }
-    bad = 0;
-    const char *large_sha1 = get_string(get_object(object, "fileInfo"), "large_file_sha1", &bad);
-    file->large_file_sha1 = bad ? NULL : large_sha1;
+    bucket->name = need_string(object, "bucketName", why);
+    bucket->id = bucket->name ? need_string(object, "bucketId", why) : NULL;
+    if (!bucket->id)
+        return -1;
+    int bad = 0;
+    bucket->type = get_string(object, "bucketType", &bad);
+    if (bad) {
+        snprintf(why, B2_WHY_MAX, "field bucketType is not a string");
+        return -1;
+    }
+    json_object *rules;
+    if (json_object_object_get_ex(object, "lifecycleRules", &rules) && rules) {
+        if (!json_object_is_type(rules, json_type_array)) {
+            snprintf(why, B2_WHY_MAX, "field lifecycleRules is not an array");
+            return -1;
+        }
+        bucket->lifecycle_rules = json_object_to_json_string_ext(rules, JSON_C_TO_STRING_PLAIN);
+    }
+    int readable;
+    json_object *encryption = readable_value(get_object(object, "defaultServerSideEncryption"),
+                                             &readable);
+    if (readable) {
+        bad = 0;
+        const char *mode = get_string(encryption, "mode", &bad);
+        bucket->default_encryption = bad ? NULL : mode ? mode : "none";
+    }
+    return 0;
+}
+
+int b2_wire_download_authorization(json_object *root, const char *bucket_id, const char *prefix,
+                                   const char **token, char why[B2_WHY_MAX])
+{
+    *token = need_string(root, "authorizationToken", why);
+    if (!*token || unsafe_value(*token, "authorizationToken", 0, why) != 0) {
+        *token = NULL;
+        return -1;
+    }
+    int bad = 0;
+    const char *answered_bucket = get_string(root, "bucketId", &bad);
+    const char *answered_prefix = get_string(root, "fileNamePrefix", &bad);
+    if (bad || (answered_bucket && strcmp(answered_bucket, bucket_id) != 0) ||
+        (answered_prefix && strcmp(answered_prefix, prefix) != 0)) {
+        snprintf(why, B2_WHY_MAX, "the authorization is for another bucket or prefix than asked");
+        *token = NULL;
+        return -1;
+    }
     return 0;
 }
 

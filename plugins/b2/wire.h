@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stor/plugin.h>
 
 /* A parser's explanation of what was wrong with a response, one line. */
 #define B2_WHY_MAX 200
@@ -40,7 +41,12 @@ struct b2_target {
     int64_t issued_at_ms;
 };
 
-/* A file object (upload, hide, list results). Strings point into the parsed JSON. */
+/* fileInfo entries kept per file; a file holding more (B2 documents 10) reports the first ones
+ * and says so with info_truncated. */
+#define B2_FILE_INFO_MAX 64
+
+/* A file object (upload, hide, list results, b2_get_file_info). Strings point into the parsed
+ * JSON. The one parser of file objects: listings, stat and put results all read this. */
 struct b2_file {
     const char *action;       /* "upload", "hide", "folder", "start", ... */
     const char *file_id;      /* NULL for folders */
@@ -52,6 +58,18 @@ struct b2_file {
     int64_t upload_timestamp; /* -1 if absent */
     int64_t src_last_modified_millis; /* from fileInfo, -1 if absent */
     const char *large_file_sha1;      /* from fileInfo, NULL if absent */
+    const char *content_md5;          /* 32 lowercase hex digits, else NULL */
+    /* fileInfo's b2-* keys: the headers a download is served with (NULL if absent). */
+    const char *cache_control, *content_disposition, *content_encoding, *content_language,
+        *expires;
+    /* Every other string entry of fileInfo (src_last_modified_millis and large_file_sha1 are
+     * the plugin's own and left out), in the answer's order. */
+    struct stor_option metadata[B2_FILE_INFO_MAX];
+    size_t metadata_count;
+    int info_truncated;               /* fileInfo held more entries than B2_FILE_INFO_MAX */
+    /* serverSideEncryption.mode ("SSE-B2", "SSE-C"), fileRetention and legalHold where readable;
+     * NULL / -1 otherwise (see struct stor_protection). */
+    struct stor_protection protection;
 };
 
 /* Parse a whole body as one JSON object (depth-limited, no trailing bytes). NULL + why if not. */
@@ -76,6 +94,23 @@ void b2_target_free(struct b2_target *target);
 int b2_wire_bucket_id(json_object *root, const char *name, char **id, char why[B2_WHY_MAX]);
 
 int b2_wire_file(json_object *object, struct b2_file *file, char why[B2_WHY_MAX]);
+
+/* One bucket of b2_list_buckets / b2_create_bucket / b2_delete_bucket. Strings point into the
+ * JSON (lifecycle_rules into its serialisation, valid as long as the object). */
+struct b2_bucket {
+    const char *name;
+    const char *id;
+    const char *type;             /* "allPublic", "allPrivate", "snapshot", ..., or NULL */
+    const char *lifecycle_rules;  /* lifecycleRules as JSON text, NULL if absent */
+    const char *default_encryption; /* defaultServerSideEncryption's mode ("none" if readable
+                                     * and unset), NULL if not readable or absent */
+};
+int b2_wire_bucket(json_object *object, struct b2_bucket *bucket, char why[B2_WHY_MAX]);
+
+/* b2_get_download_authorization: the token (checked fit for a URL's query), which must be for
+ * bucket_id and prefix where the answer names them. Points into root. */
+int b2_wire_download_authorization(json_object *root, const char *bucket_id, const char *prefix,
+                                   const char **token, char why[B2_WHY_MAX]);
 
 /* ---- large files (large_file.c, cleanup.c) ---- */
 

@@ -625,7 +625,9 @@ static enum stor_status walk_dir(struct walk *w, int dir, const char *leaf_prefi
         } else {
             struct stor_object object = {.key = w->key, .is_prefix = e->is_dir,
                                          .size = e->is_dir ? -1 : e->size,
-                                         .mtime_ms = e->is_dir ? -1 : e->mtime_ms};
+                                         .mtime_ms = e->is_dir ? -1 : e->mtime_ms,
+                                         .upload_ms = -1,
+                                         .protection = {.retain_until_ms = -1, .legal_hold = -1}};
             if (w->on_object(w->context, &object) != 0)
                 status = stor_fail(w->err, STOR_ECANCELLED, "listing stopped");
         }

@@ -195,8 +195,10 @@ static const struct key *download_key(struct request *req, const char *bucket_na
 	enum token_status shared = bucket_name && file_name
 					   ? auth_check_download_token(token, bucket_name, file_name, &key)
 					   : TOKEN_BAD;
-	if (shared == TOKEN_EXPIRED)
+	if (shared == TOKEN_EXPIRED) { /* the check names the token's key even when it expired */
 		reply_error(req, 401, "expired_auth_token", "Authorization token has expired");
+		key = NULL;
+	}
 	else if (shared != TOKEN_OK)
 		key = require_token(req, token, CAP_READ_FILES);
 	free(from_query);

@@ -268,7 +268,16 @@ static inline enum stor_status fuzz_put_large(struct b2_plugin *plugin, struct s
     if (!checked++ && (b2_sha1_of_fd(source.fd, 0, source.length, sha1) != 0 ||
                        strcmp(sha1, FUZZ_SOURCE_SHA1) != 0))
         abort(); /* the seeds' SHA-1s would no longer match */
-    return b2_put_large(plugin, FUZZ_BUCKET, FUZZ_LARGE_KEY, &source, fuzz_check_object, NULL, err);
+    /* What put_ex makes of no options: the plugin's content type, the source's mtime. */
+    struct b2_put_meta meta;
+    enum stor_status status = b2_put_meta_build(plugin, FUZZ_LARGE_KEY, NULL, source.mtime_ms, 1,
+                                                &meta, err);
+    if (status != STOR_OK)
+        abort();
+    status = b2_put_large(plugin, FUZZ_BUCKET, FUZZ_LARGE_KEY, &source, &meta, fuzz_check_object,
+                          NULL, err);
+    b2_put_meta_free(&meta);
+    return status;
 }
 
 #endif

@@ -1,5 +1,6 @@
 /* tests/fuzz/fuzz_wire_file.c — file objects: an upload result (upload.c parses the whole body
- * with b2_wire_file) and list pages ({files: [...], nextFileName}, walked as list.c does). */
+ * with b2_wire_file) and list pages ({files: [...], nextFileName}, walked as list.c does); every
+ * field stat reports (fileInfo's headers and metadata, protection) included. */
 #include "fuzz.h"
 #include "wire.h"
 
@@ -11,6 +12,20 @@ static void check(const struct b2_file *file)
     for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
         if (strings[i])
             (void)strlen(strings[i]);
+    const char *more[] = {file->large_file_sha1, file->content_md5, file->cache_control,
+                          file->content_disposition, file->content_encoding,
+                          file->content_language, file->expires, file->protection.encryption,
+                          file->protection.retention_mode};
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++)
+        if (more[i])
+            (void)strlen(more[i]);
+    if (file->metadata_count > B2_FILE_INFO_MAX)
+        abort();
+    for (size_t i = 0; i < file->metadata_count; i++)
+        if (strlen(file->metadata[i].key) + strlen(file->metadata[i].value) == (size_t)-1)
+            abort();
+    if (file->content_md5 && strlen(file->content_md5) != 32)
+        abort();
     if (!file->file_name)
         abort();
 }

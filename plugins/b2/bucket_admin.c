@@ -1,0 +1,282 @@
+/* plugins/b2/bucket_admin.c — the bucket slots: list_buckets (b2_list_buckets, or the key's own
+ * buckets from its authorization), create_bucket (b2_create_bucket), delete_bucket. */
+#include "b2.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* B2's bucket names: 6 to 63 letters, digits and '-', not starting with '-' or "b2-". */
+static const char *bucket_name_problem(const char *name)
+{
+    size_t length = strlen(name);
+    if (length < 6 || length > 63)
+        return "a B2 bucket name is 6 to 63 characters long";
+    if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != length)
+        return "a B2 bucket name holds only letters, digits and '-'";
+    if (name[0] == '-' || strncasecmp(name, "b2-", 3) == 0)
+        return "a B2 bucket name does not start with '-' or 'b2-'";
+    return NULL;
+}
+
+static int is_public(const char *type)
+{
+    return !type ? -1 : strcmp(type, "allPublic") == 0 ? 1 : strcmp(type, "allPrivate") == 0 ? 0 : -1;
+}
+
+/* One bucket as the host sees it: bucketType, lifecycle rules and default encryption as its
+ * settings (what B2 said, as it said it). */
+static int report_bucket(const struct b2_bucket *bucket, stor_bucket_fn on_bucket, void *context)
+{
+    struct stor_option settings[3];
+    size_t count = 0;
+    if (bucket->type)
+        settings[count++] = (struct stor_option){"bucketType", bucket->type};
+    if (bucket->lifecycle_rules)
+        settings[count++] = (struct stor_option){"lifecycleRules", bucket->lifecycle_rules};
+    if (bucket->default_encryption)
+        settings[count++] = (struct stor_option){"defaultServerSideEncryption",
+                                                 bucket->default_encryption};
+    struct stor_bucket reported = {
+        .name = bucket->name,
+        .id = bucket->id,
+        .is_public = is_public(bucket->type),
+        .created_ms = -1, /* B2 does not say when a bucket was made */
+        .settings = count ? settings : NULL,
+        .setting_count = count,
+    };
+    return on_bucket ? on_bucket(context, &reported) : 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct b2_bucket *)a)->name, ((const struct b2_bucket *)b)->name);
+}
+
+/* A key restricted to buckets: those of its authorization, no listBuckets needed. */
+static enum stor_status list_allowed(struct b2_plugin *plugin, struct b2_bucket_ref *allowed,
+                                     size_t count, stor_bucket_fn on_bucket, void *context,
+                                     struct stor_error *err)
+{
+    struct b2_bucket *buckets = calloc(count, sizeof *buckets);
+    if (!buckets)
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    size_t named = 0;
+    for (size_t i = 0; i < count; i++)
+        if (allowed[i].name) /* B2 names none for a bucket deleted since the key was made */
+            buckets[named++] = (struct b2_bucket){.name = allowed[i].name, .id = allowed[i].id};
+    qsort(buckets, named, sizeof *buckets, by_name);
+    enum stor_status status = STOR_OK;
+    for (size_t i = 0; i < named && status == STOR_OK; i++) {
+        b2_bucket_learn(plugin, buckets[i].name, buckets[i].id);
+        if (report_bucket(&buckets[i], on_bucket, context) != 0)
+            status = stor_fail(err, STOR_ECANCELLED, "listing stopped");
+    }
+    free(buckets);
+    return status;
+}
+
+enum stor_status b2_list_buckets(void *instance, stor_bucket_fn on_bucket, void *context,
+                                 struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    struct b2_bucket_ref *allowed;
+    size_t allowed_count;
+    enum stor_status status = b2_auth_allowed_buckets(plugin, &allowed, &allowed_count, err);
+    if (status != STOR_OK)
+        return status;
+    if (allowed_count > 0) {
+        status = list_allowed(plugin, allowed, allowed_count, on_bucket, context, err);
+        b2_bucket_refs_free(allowed, allowed_count);
+        return status;
+    }
+    struct b2_credentials credentials;
+    if ((status = b2_auth_get(plugin, &credentials, err)) != STOR_OK)
+        return status;
+    json_object *request = json_object_new_object(), *types = json_object_new_array();
+    json_object *response = NULL;
+    json_object_array_add(types, json_object_new_string("all"));
+    json_object_object_add(request, "accountId", json_object_new_string(credentials.account_id));
+    json_object_object_add(request, "bucketTypes", types);
+    b2_credentials_free(&credentials);
+    status = b2_api_call(plugin, "b2_list_buckets", request, "listBuckets", &response, NULL, err);
+    json_object_put(request);
+    if (status != STOR_OK)
+        return status;
+    json_object *list;
+    char why[B2_WHY_MAX] = "field buckets is missing or not an array";
+    size_t count = json_object_object_get_ex(response, "buckets", &list) &&
+                           json_object_is_type(list, json_type_array)
+                       ? json_object_array_length(list)
+                       : 0;
+    struct b2_bucket *buckets = calloc(count ? count : 1, sizeof *buckets);
+    if (!buckets)
+        status = stor_fail(err, STOR_EINTERNAL, "out of memory");
+    else if (!json_object_is_type(list, json_type_array))
+        status = stor_fail(err, STOR_EINTERNAL, "b2_list_buckets: B2's answer is malformed: %s", why);
+    for (size_t i = 0; status == STOR_OK && i < count; i++)
+        if (b2_wire_bucket(json_object_array_get_idx(list, i), &buckets[i], why) != 0)
+            status = stor_fail(err, STOR_EINTERNAL, "b2_list_buckets: B2's answer is malformed: "
+                               "%s", why);
+    if (status == STOR_OK)
+        qsort(buckets, count, sizeof *buckets, by_name);
+    for (size_t i = 1; status == STOR_OK && i < count; i++)
+        if (strcmp(buckets[i - 1].name, buckets[i].name) == 0)
+            status = stor_fail(err, STOR_EINTERNAL, "b2_list_buckets: B2 listed bucket %s twice: "
+                               "not believed", buckets[i].name);
+    for (size_t i = 0; status == STOR_OK && i < count; i++) {
+        b2_bucket_learn(plugin, buckets[i].name, buckets[i].id);
+        if (report_bucket(&buckets[i], on_bucket, context) != 0)
+            status = stor_fail(err, STOR_ECANCELLED, "listing stopped");
+    }
+    free(buckets);
+    json_object_put(response);
+    return status;
+}
+
+/* b2_list_buckets of one name (or id): the bucket object, or NULL when B2 lists none. */
+static json_object *find_bucket(struct b2_plugin *plugin, const char *field, const char *value,
+                                int *answered)
+{
+    struct b2_credentials credentials;
+    struct stor_error ignored;
+    *answered = 0;
+    if (b2_auth_get(plugin, &credentials, &ignored) != STOR_OK)
+        return NULL;
+    json_object *request = json_object_new_object(), *response = NULL, *list, *found = NULL;
+    json_object_object_add(request, "accountId", json_object_new_string(credentials.account_id));
+    json_object_object_add(request, field, json_object_new_string(value));
+    b2_credentials_free(&credentials);
+    if (b2_api_call(plugin, "b2_list_buckets", request, "listBuckets", &response, NULL,
+                    &ignored) == STOR_OK &&
+        json_object_object_get_ex(response, "buckets", &list) &&
+        json_object_is_type(list, json_type_array)) {
+        *answered = 1;
+        for (size_t i = 0; !found && i < json_object_array_length(list); i++) {
+            struct b2_bucket bucket;
+            char why[B2_WHY_MAX];
+            json_object *entry = json_object_array_get_idx(list, i);
+            if (b2_wire_bucket(entry, &bucket, why) == 0 &&
+                strcmp(strcmp(field, "bucketName") == 0 ? bucket.name : bucket.id, value) == 0)
+                found = json_object_get(entry);
+        }
+    }
+    json_object_put(request);
+    json_object_put(response);
+    return found;
+}
+
+/* b2_create_bucket's answer was lost: done if the bucket is there now. */
+static int created_after_all(struct b2_plugin *plugin, void *context, json_object **response)
+{
+    int answered;
+    *response = find_bucket(plugin, "bucketName", context, &answered);
+    return *response != NULL;
+}
+
+enum stor_status b2_create_bucket(void *instance, const char *bucket,
+                                  const struct stor_bucket_options *options,
+                                  stor_bucket_fn on_result, void *context, struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    struct stor_bucket_options asked = {.struct_size = sizeof asked};
+    if (options)
+        memcpy(&asked, options,
+               options->struct_size < sizeof asked ? options->struct_size : sizeof asked);
+    if (asked.settings && asked.setting_count > 0)
+        return stor_fail(err, STOR_EINVAL, "bucket setting '%s' is unknown: backend b2 takes no "
+                         "bucket.* settings yet", asked.settings[0].key ? asked.settings[0].key : "");
+    const char *problem = bucket_name_problem(bucket);
+    if (problem)
+        return stor_fail(err, STOR_EINVAL, "bucket name '%s': %s", bucket, problem);
+    struct b2_credentials credentials;
+    enum stor_status status = b2_auth_get(plugin, &credentials, err);
+    if (status != STOR_OK)
+        return status;
+    json_object *request = json_object_new_object(), *response = NULL;
+    json_object_object_add(request, "accountId", json_object_new_string(credentials.account_id));
+    json_object_object_add(request, "bucketName", json_object_new_string(bucket));
+    json_object_object_add(request, "bucketType",
+                           json_object_new_string(asked.is_public == 1 ? "allPublic" : "allPrivate"));
+    b2_credentials_free(&credentials);
+    struct b2_failure failure;
+    struct b2_done_check check = {created_after_all, (void *)bucket};
+    status = b2_api_call_checked(plugin, "b2_create_bucket", request, "writeBuckets", &check,
+                                 &response, &failure, err);
+    json_object_put(request);
+    if (status != STOR_OK && strcmp(failure.code, "duplicate_bucket_name") == 0)
+        return stor_fail(err, STOR_EINVAL, "bucket '%s' already exists (B2 bucket names are "
+                         "global: it may be another account's; B2 says: %s)", bucket,
+                         failure.message[0] ? failure.message : "duplicate_bucket_name");
+    if (status != STOR_OK && strcmp(failure.code, "too_many_buckets") == 0)
+        return stor_fail(err, STOR_EINVAL, "bucket '%s' cannot be made: the account has as many "
+                         "buckets as B2 allows (B2 says: %s)", bucket, failure.message);
+    if (status != STOR_OK)
+        return status;
+    struct b2_bucket made;
+    char why[B2_WHY_MAX];
+    if (b2_wire_bucket(response, &made, why) != 0)
+        status = stor_fail(err, STOR_EINTERNAL, "b2_create_bucket: B2's answer is malformed: %s",
+                           why);
+    else if (strcmp(made.name, bucket) != 0)
+        status = stor_fail(err, STOR_EINTERNAL, "b2_create_bucket: B2's answer names another "
+                           "bucket than was made: not believed");
+    if (status == STOR_OK) {
+        b2_bucket_learn(plugin, made.name, made.id);
+        report_bucket(&made, on_result, context);
+    }
+    json_object_put(response);
+    return status;
+}
+
+/* b2_delete_bucket's answer was lost: done if B2 no longer lists the id. */
+static int deleted_after_all(struct b2_plugin *plugin, void *context, json_object **response)
+{
+    int answered;
+    json_object *still = find_bucket(plugin, "bucketId", context, &answered);
+    json_object_put(still);
+    if (!answered || still)
+        return 0;
+    *response = json_object_new_object(); /* nothing of the answer is read */
+    return *response != NULL;
+}
+
+enum stor_status b2_delete_bucket(void *instance, const char *bucket, struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    enum stor_status status = STOR_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char *id;
+        struct b2_credentials credentials;
+        if ((status = b2_bucket_id(plugin, bucket, attempt > 0, &id, err)) != STOR_OK)
+            return status;
+        if ((status = b2_auth_get(plugin, &credentials, err)) != STOR_OK) {
+            free(id);
+            return status;
+        }
+        json_object *request = json_object_new_object(), *response = NULL;
+        json_object_object_add(request, "accountId", json_object_new_string(credentials.account_id));
+        json_object_object_add(request, "bucketId", json_object_new_string(id));
+        b2_credentials_free(&credentials);
+        struct b2_failure failure;
+        struct b2_done_check check = {deleted_after_all, id};
+        status = b2_api_call_checked(plugin, "b2_delete_bucket", request, "deleteBuckets", &check,
+                                     &response, &failure, err);
+        json_object_put(request);
+        json_object_put(response);
+        if (status == STOR_OK) {
+            b2_bucket_forget(plugin, bucket);
+            b2_pool_forget_bucket(plugin, id);
+        }
+        free(id);
+        if (status != STOR_OK && strcmp(failure.code, "cannot_delete_non_empty_bucket") == 0)
+            return stor_fail(err, STOR_EINVAL, "bucket '%s' is not empty: delete every version "
+                             "in it first (B2 says: %s)", bucket,
+                             failure.message[0] ? failure.message : failure.code);
+        int stale = status == STOR_ENOTFOUND && (strcmp(failure.code, "bad_bucket_id") == 0 ||
+                                                 strcmp(failure.code, "invalid_bucket_id") == 0);
+        if (!stale) /* else the id may be of a bucket deleted and made again: look once more */
+            return status;
+    }
+    return stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket);
+}

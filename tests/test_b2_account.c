@@ -1,0 +1,288 @@
+/* test_b2_account.c — B2's account features through `stor --backend=b2` against the B2 test
+ * server: object metadata kept on small and large files (stat, rclone, download headers),
+ * buckets made, listed and removed, share links fetched by curl without credentials. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "b2_cli.h"
+
+static struct b2_cli *fx;
+
+static int setup(void **state)
+{
+    const char *const args[] = {"--restricted-key",
+                                "noshare-id:noshare-secret:test-bucket:listBuckets,listFiles,readFiles,writeFiles",
+                                NULL};
+    fx = b2_cli_start(args);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    b2_cli_stop(fx);
+    return 0;
+}
+
+#define stor_b2(...) b2_cli_run(fx, NULL, B2_CLI_ARGS(__VA_ARGS__))
+#define stor_b2_as(id, secret, ...)                                                               \
+    b2_cli_run(fx, &(struct b2_cli_as){.key_id = id, .key = secret}, B2_CLI_ARGS(__VA_ARGS__))
+#define rclone(...) b2_cli_rclone(fx, B2_CLI_ARGS(__VA_ARGS__))
+
+static void expect_failure(struct test_run run, int code, const char *needle)
+{
+    if (run.status != code || !strstr(run.err, needle) || strncmp(run.err, "stor: ", 6) != 0 ||
+        strchr(run.err, '\n') != run.err + strlen(run.err) - 1)
+        fail_msg("exit %d (expected %d), stderr \"%s\" should be one line with \"%s\"", run.status,
+                 code, run.err, needle);
+    test_run_free(&run);
+}
+
+/* The JSON object stor printed (one line), parsed; the caller puts it. */
+static struct json_object *parsed(const struct test_run *run)
+{
+    struct json_object *j = json_tokener_parse(run->out);
+    if (!j)
+        fail_msg("not JSON: %s", run->out);
+    return j;
+}
+
+static const char *field(struct json_object *j, const char *path)
+{
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", path);
+    struct json_object *at = j;
+    for (char *save, *name = strtok_r(copy, ".", &save); name; name = strtok_r(NULL, ".", &save))
+        if (!json_object_object_get_ex(at, name, &at))
+            return NULL;
+    return json_object_get_string(at);
+}
+
+/* curl URL without credentials: its status line and headers (-D -) then the body. */
+static struct test_run curl(const char *url)
+{
+    const char *const argv[] = {"/usr/bin/curl", "-sS", "-D", "-", "--max-time", "30", url, NULL};
+    return test_run(argv, NULL, NULL);
+}
+
+static void file_with_mtime(const char *path, size_t size, time_t mtime)
+{
+    char *data = malloc(size);
+    assert_non_null(data);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (char)(i * 7 + 3);
+    test_write_file(path, data, size);
+    free(data);
+    struct timespec times[2] = {{mtime, 0}, {mtime, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static void check_kept(const char *remote, const char *content_type, int64_t size)
+{
+    struct test_run run = stor_b2("--json", "stat", remote);
+    if (run.status != 0)
+        fail_msg("stat %s: %s", remote, run.err);
+    struct json_object *j = parsed(&run);
+    assert_string_equal(field(j, "contentType"), content_type);
+    assert_string_equal(field(j, "cacheControl"), "max-age=60");
+    assert_string_equal(field(j, "contentDisposition"), "attachment; filename=\"x.bin\"");
+    assert_string_equal(field(j, "metadata.owner"), "me and you");
+    assert_string_equal(field(j, "metadata.team"), "ops");
+    assert_string_equal(field(j, "mtime"), "1000000000000"); /* the file's, not the upload's */
+    assert_int_equal(atoll(field(j, "size")), size);
+    assert_non_null(field(j, "sha1"));
+    assert_true(atoll(field(j, "uploaded")) > 1000000000000);
+    json_object_put(j);
+    test_run_free(&run);
+}
+
+/* --content-type (or the extension's type), --meta and the headers stay with small and large
+ * files alike; stat shows them, and a download serves the headers. */
+static void metadata_is_kept_on_small_and_large_files(void **state)
+{
+    char *small = b2_cli_path(fx, "page.html");
+    char *large = b2_cli_path(fx, "big.bin");
+    file_with_mtime(small, 1000, 1000000000);
+    file_with_mtime(large, 11 * 1000 * 1000, 1000000000);
+    expect_ok(stor_b2("put", "--meta", "owner=me and you", "--meta=team=ops",
+                      "--cache-control=max-age=60", "--content-disposition=attachment; filename=\"x.bin\"",
+                      small, "test-bucket/meta/page.html"));
+    check_kept("test-bucket/meta/page.html", "text/html", 1000);
+    expect_ok(stor_b2("-o", "upload_cutoff=5MB", "-o", "part_size=5MB", "put",
+                      "--content-type=application/x-big", "--meta", "owner=me and you", "--meta=team=ops",
+                      "--cache-control=max-age=60", "--content-disposition=attachment; filename=\"x.bin\"",
+                      large, "test-bucket/meta/big.bin"));
+    check_kept("test-bucket/meta/big.bin", "application/x-big", 11 * 1000 * 1000);
+
+    struct test_run run = stor_b2("stat", "test-bucket/meta/page.html");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "content-type:        text/html\n"));
+    assert_non_null(strstr(run.out, "meta owner:          me and you\n"));
+    assert_non_null(strstr(run.out, "modified:            2001-09-09T01:46:40Z\n"));
+    test_run_free(&run);
+
+    /* Served as headers, to anyone holding a share link. */
+    run = stor_b2("share", "--expires=10m", "test-bucket/meta/big.bin");
+    assert_int_equal(run.status, 0);
+    char url[4096];
+    snprintf(url, sizeof url, "%.*s", (int)strcspn(run.out, "\n"), run.out);
+    test_run_free(&run);
+    run = curl(url);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, " 200"));
+    assert_non_null(strcasestr(run.out, "\ncache-control: max-age=60\r\n"));
+    assert_non_null(strcasestr(run.out, "\ncontent-disposition: attachment; filename=\"x.bin\"\r\n"));
+    assert_non_null(strcasestr(run.out, "\ncontent-type: application/x-big\r\n"));
+    test_run_free(&run);
+
+    /* Backblaze's limits are checked before anything is sent: nothing is stored. */
+    expect_failure(stor_b2("put", "--meta=a=1", "--meta=b=2", "--meta=c=3", "--meta=d=4", "--meta=e=5",
+                           "--meta=f=6", "--meta=g=7", "--meta=h=8", "--meta=i=9", "--meta=j=10",
+                           small, "test-bucket/meta/too-many"),
+                   2, "10");
+    expect_failure(stor_b2("stat", "test-bucket/meta/too-many"), 3, "too-many");
+    free(small);
+    free(large);
+}
+
+/* What stor kept, another client reads: rclone sees the content type and the file's mtime. */
+static void rclone_reads_the_metadata(void **state)
+{
+    char *small = b2_cli_path(fx, "notes.txt");
+    file_with_mtime(small, 10, 1000000000);
+    expect_ok(stor_b2("put", "--content-type=text/x-notes", small, "test-bucket/meta/notes.txt"));
+    struct test_run run = rclone("lsjson", "testb2:test-bucket/meta/notes.txt");
+    if (run.status != 0)
+        fail_msg("rclone lsjson: %s", run.err);
+    assert_non_null(strstr(run.out, "\"MimeType\":\"text/x-notes\""));
+    assert_non_null(strstr(run.out, "\"ModTime\":\"2001-09-09T01:46:40"));
+    test_run_free(&run);
+    free(small);
+}
+
+/* mb, buckets (and ls without a bucket), rb refusing a bucket with files in it, rb --force. */
+static void buckets_are_made_listed_and_removed(void **state)
+{
+    expect_ok(stor_b2("mb", "made-private"));
+    expect_ok(stor_b2("mb", "--public", "made-public"));
+    expect_failure(stor_b2("mb", "made-private"), 2, "made-private");
+    struct test_run run = stor_b2("buckets");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "private   made-private\n"));
+    assert_non_null(strstr(run.out, "public    made-public\n"));
+    assert_non_null(strstr(run.out, "private   test-bucket\n"));
+    /* in byte order */
+    assert_true(strstr(run.out, "made-private") < strstr(run.out, "made-public"));
+    assert_true(strstr(run.out, "made-public") < strstr(run.out, "test-bucket"));
+    test_run_free(&run);
+    run = stor_b2("ls");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "made-public"));
+    test_run_free(&run);
+    run = rclone("lsd", "testb2:");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, " made-private\n"));
+    test_run_free(&run);
+
+    char *local = b2_cli_path(fx, "inside");
+    file_with_mtime(local, 100, 1000000000);
+    expect_ok(stor_b2("put", local, "made-private/a/b"));
+    expect_ok(stor_b2("put", local, "made-private/hidden"));
+    expect_ok(stor_b2("rm", "made-private/hidden")); /* only a hidden version is left of it */
+    expect_failure(stor_b2("rb", "made-private"), 2, "made-private");
+    expect_failure(stor_b2("rb", "--force", "made-private"), 2, "without --yes");
+    expect_ok(stor_b2("rb", "--force", "--yes", "made-private"));
+    expect_ok(stor_b2("rb", "made-public"));
+    run = stor_b2("buckets");
+    assert_int_equal(run.status, 0);
+    assert_null(strstr(run.out, "made-"));
+    test_run_free(&run);
+    expect_failure(stor_b2("rb", "made-private"), 3, "made-private");
+    free(local);
+}
+
+/* share prints a URL that curl fetches without credentials, for one key or a prefix; the
+ * expiry is checked against B2's range first, and a key without shareFiles is told so. */
+static void share_links_work_for_anyone_until_they_expire(void **state)
+{
+    char *local = b2_cli_path(fx, "shared");
+    file_with_mtime(local, 5000, 1000000000);
+    expect_ok(stor_b2("put", local, "test-bucket/share/one file.bin"));
+    expect_ok(stor_b2("put", local, "test-bucket/private/other.bin"));
+    struct test_run run = stor_b2("share", "test-bucket/share/one file.bin");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.err, "valid until"));
+    char url[4096];
+    snprintf(url, sizeof url, "%.*s", (int)strcspn(run.out, "\n"), run.out);
+    test_run_free(&run);
+    run = curl(url);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, " 200"));
+    size_t length;
+    char *bytes = test_read_file(local, &length);
+    const char *body = strstr(run.out, "\r\n\r\n");
+    assert_non_null(body);
+    assert_memory_equal(body + 4, bytes, length);
+    test_run_free(&run);
+
+    /* A prefix: names below it work, others do not. */
+    run = stor_b2("--json", "share", "--expires=1h", "test-bucket/share/");
+    assert_int_equal(run.status, 0);
+    struct json_object *j = parsed(&run);
+    char base[4096], other[4200];
+    snprintf(base, sizeof base, "%s", field(j, "url"));
+    json_object_put(j);
+    test_run_free(&run);
+    char *query = strchr(base, '?');
+    assert_non_null(query);
+    snprintf(url, sizeof url, "%.*sone%%20file.bin%s", (int)(query - base), base, query);
+    run = curl(url);
+    assert_non_null(strstr(run.out, " 200"));
+    test_run_free(&run);
+    snprintf(other, sizeof other, "%.*s", (int)(query - base), base);
+    char *share_dir = strstr(other, "/share/");
+    assert_non_null(share_dir);
+    snprintf(share_dir, sizeof other - (size_t)(share_dir - other), "/private/other.bin%s", query);
+    run = curl(other);
+    assert_null(strstr(run.out, " 200"));
+    test_run_free(&run);
+
+    expect_failure(stor_b2("share", "--expires=8d", "test-bucket/share/one file.bin"), 2, "7 days");
+    expect_failure(stor_b2_as("noshare-id", "noshare-secret", "share", "test-bucket/share/one file.bin"),
+                   4, "shareFiles");
+
+    /* Expired: refused. */
+    run = stor_b2("share", "--expires=1s", "test-bucket/share/one file.bin");
+    assert_int_equal(run.status, 0);
+    snprintf(url, sizeof url, "%.*s", (int)strcspn(run.out, "\n"), run.out);
+    test_run_free(&run);
+    sleep(2);
+    run = curl(url);
+    assert_null(strstr(run.out, " 200"));
+    assert_non_null(strstr(run.out, " 401"));
+    test_run_free(&run);
+    free(bytes);
+    free(local);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(metadata_is_kept_on_small_and_large_files),
+        T(rclone_reads_the_metadata),
+        T(buckets_are_made_listed_and_removed),
+        T(share_links_work_for_anyone_until_they_expire),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
