@@ -155,7 +155,8 @@ static void metadata_is_kept_on_small_and_large_files(void **state)
     free(large);
 }
 
-/* What stor kept, another client reads: rclone sees the content type and the file's mtime. */
+/* What stor kept, another client reads: rclone sees the content type and the file's mtime
+ * (rclone 1.60's b2 backend shows no file info; test_b2_cli_tool.sh has Backblaze's tool read it). */
 static void rclone_reads_the_metadata(void **state)
 {
     char *small = b2_cli_path(fx, "notes.txt");
