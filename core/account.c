@@ -114,7 +114,9 @@ int stor_cmd_mb(struct stor_session *s, const char *bucket)
         return STOR_EXIT_USAGE;
     if (!s->plugin->table.create_bucket)
         return stor_report_unsupported(s, "mb");
-    struct stor_bucket_options options = {.struct_size = sizeof options, .is_public = s->public_bucket};
+    struct stor_bucket_options options = {.struct_size = sizeof options, .is_public = s->public_bucket,
+                                          .settings = s->bucket_settings,
+                                          .setting_count = s->bucket_setting_count};
     struct stor_error err = {""};
     enum stor_status status =
         s->plugin->table.create_bucket(s->instance, bucket, &options, made_bucket, s, &err);

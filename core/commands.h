@@ -53,6 +53,8 @@ struct stor_session {
     int public_bucket;       /* mb --public */
     int force;               /* rb --force: empty the bucket first */
     int64_t share_ms;        /* share --expires */
+    const struct stor_option *bucket_settings; /* mb's bucket options */
+    size_t bucket_setting_count;
 };
 #define STOR_META_MAX 32 /* --meta keys of one command (backends have their own, lower limits) */
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -47,12 +48,15 @@ enum {
     FLAG_EXPIRES = 1 << 14,   /* --expires (put: a header; share: a duration) */
     FLAG_PUBLIC = 1 << 15,    /* --public */
     FLAG_FORCE = 1 << 16,     /* --force */
+    FLAG_PROTECT = 1 << 17,   /* --sse, --retention, --legal-hold */
+    FLAG_SETTINGS = 1 << 18,  /* mb: --default-sse, --object-lock, --keep-old-versions, --hide-after */
 };
 
 static const char *const flag_names[] = {
     "-l", "-r", "--transfers", "--skip-existing/--include/--exclude", "--dry-run", "--versions",
     "--hard", "--version", "--yes", "--range", "--older-than", "--no-resume", "-L",
     "--content-type/--meta/--cache-control/--content-*", "--expires", "--public", "--force",
+    "--sse/--retention/--legal-hold", "--default-sse/--object-lock/--keep-old-versions/--hide-after",
 };
 
 #define KEEP_HELP \
@@ -61,7 +65,11 @@ static const char *const flag_names[] = {
     "                        the backend's default\n" \
     "  --meta=KEY=VALUE      user metadata (repeatable)\n" \
     "  --cache-control=V, --content-disposition=V, --content-encoding=V,\n" \
-    "  --content-language=V, --expires=V   served as those HTTP headers on download\n"
+    "  --content-language=V, --expires=V   served as those HTTP headers on download\n" \
+    "  --sse=b2|c            encryption at rest: the service's keys, or yours (SSE-C; the key\n" \
+    "                        is a backend option, e.g. -o sse_c_key_file=PATH)\n" \
+    "  --retention=governance:30d|compliance:2027-01-31   Object Lock until then\n" \
+    "  --legal-hold=on|off   Object Lock legal hold\n"
 
 #define TRANSFER_HELP \
     "\ndirectory transfers (with -r):\n" \
@@ -92,7 +100,7 @@ struct command {
 static const struct command commands[] = {
     {"put", "[-r [-L]] [--no-resume] [TRANSFER/METADATA OPTIONS] LOCAL BUCKET/KEY", 2,
      FLAG_RECURSIVE | FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_NO_RESUME | FLAG_FOLLOW |
-         FLAG_KEEP | FLAG_EXPIRES,
+         FLAG_KEEP | FLAG_EXPIRES | FLAG_PROTECT,
      "Store the file LOCAL (- for standard input) as BUCKET/KEY, replacing any previous object;\n"
      "to BUCKET/PREFIX/ (or BUCKET alone) the file keeps its own name, as cp does.\n"
      "With -r, LOCAL is a directory and every file below it is stored under BUCKET/KEY/.\n"
@@ -141,8 +149,13 @@ static const struct command commands[] = {
     {"buckets", "[-l]", 0, FLAG_LONG,
      "List the buckets the credentials may use: private or public, and the name; -l adds the\n"
      "id, the creation time and the backend's settings.", STOR_INTENT_READ},
-    {"mb", "[--public] BUCKET", 1, FLAG_PUBLIC,
-     "Make a bucket, private unless --public (anyone may then read its objects).",
+    {"mb", "[--public] [BUCKET OPTIONS] BUCKET", 1, FLAG_PUBLIC | FLAG_SETTINGS,
+     "Make a bucket, private unless --public (anyone may then read its objects).\n"
+     "  --default-sse=b2          encrypt every object at rest by default\n"
+     "  --object-lock             allow Object Lock (retention, legal hold) on its objects\n"
+     "  --keep-old-versions=30d   delete versions that many days after they were hidden\n"
+     "  --hide-after=90d          hide objects that many days after their upload\n"
+     "What a backend cannot set it refuses by name (stor buckets -l shows what a bucket has).",
      STOR_INTENT_WRITE},
     {"rb", "[--force [--yes]] BUCKET", 1, FLAG_FORCE | FLAG_YES,
      "Remove an empty bucket. --force first deletes everything in it, every version, for good\n"
@@ -438,6 +451,36 @@ static int parse_duration(const char *text, int64_t *ms)
     return 0;
 }
 
+/* governance:DURATION or compliance:DATE (either mode takes either form), in the future. */
+static int parse_retention(const char *text, struct stor_protection *p)
+{
+    const char *colon = strchr(text, ':');
+    if (!colon)
+        return -1;
+    size_t mode_length = (size_t)(colon - text);
+    const char *mode = mode_length == 10 && strncmp(text, "governance", 10) == 0   ? "governance"
+                       : mode_length == 10 && strncmp(text, "compliance", 10) == 0 ? "compliance"
+                                                                                   : NULL;
+    const char *when = colon + 1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, until_ms, duration_ms;
+    struct tm tm = {0};
+    const char *end;
+    if (parse_duration(when, &duration_ms) == 0 && duration_ms > 0)
+        until_ms = now_ms + duration_ms;
+    else if (((end = strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm)) && !*end) ||
+             (memset(&tm, 0, sizeof tm), (end = strptime(when, "%Y-%m-%d", &tm)) && !*end))
+        until_ms = (int64_t)timegm(&tm) * 1000;
+    else
+        return -1;
+    if (!mode || until_ms <= now_ms)
+        return -1;
+    p->retention_mode = mode;
+    p->retain_until_ms = until_ms;
+    return 0;
+}
+
 /* --- main ------------------------------------------------------------------------------------ */
 
 static const struct command *find_command(const char *name)
@@ -458,6 +501,8 @@ static const struct command *command_in(int argc, char **argv)
                                          "--range", "--older-than", "--content-type", "--meta",
                                          "--cache-control", "--content-disposition",
                                          "--content-encoding", "--content-language", "--expires",
+                                         "--sse", "--retention", "--legal-hold", "--default-sse",
+                                         "--keep-old-versions", "--hide-after",
                                          NULL};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
@@ -522,6 +567,11 @@ static int run(int argc, char **argv)
         {"content-language", required_argument, NULL, 1003},
         {"expires", required_argument, NULL, 'E'}, {"public", no_argument, NULL, 'U'},
         {"force", no_argument, NULL, 'F'},
+        {"sse", required_argument, NULL, 1004}, {"retention", required_argument, NULL, 1005},
+        {"legal-hold", required_argument, NULL, 1006},
+        {"default-sse", required_argument, NULL, 1007}, {"object-lock", no_argument, NULL, 1008},
+        {"keep-old-versions", required_argument, NULL, 1009},
+        {"hide-after", required_argument, NULL, 1010},
         {NULL, 0, NULL, 0},
     };
     const char *version_id = NULL;
@@ -540,6 +590,8 @@ static int run(int argc, char **argv)
                                     .metadata = meta,
                                     .protection = {.retain_until_ms = -1, .legal_hold = -1}};
     const char *expires = NULL;
+    static struct stor_option settings[8]; /* mb's bucket options, as backend settings */
+    size_t setting_count = 0;
     unsigned flags = 0;
     int opt;
 
@@ -607,6 +659,35 @@ static int run(int argc, char **argv)
         }
         case 'U': flags |= FLAG_PUBLIC; break;
         case 'F': flags |= FLAG_FORCE; break;
+        case 1004:
+            keep.protection.encryption = strcmp(optarg, "b2") == 0 ? "SSE-B2"
+                                         : strcmp(optarg, "c") == 0 ? "SSE-C"
+                                                                    : NULL;
+            if (!keep.protection.encryption)
+                return usage_error("--sse expects b2 (the service's keys) or c (yours), got '%s'", optarg);
+            flags |= FLAG_PROTECT;
+            break;
+        case 1005:
+            if (parse_retention(optarg, &keep.protection) != 0)
+                return usage_error("--retention expects governance:DURATION or compliance:DATE "
+                                   "(30d, 2027-01-31, 2027-01-31T12:00:00Z) in the future, got '%s'", optarg);
+            flags |= FLAG_PROTECT;
+            break;
+        case 1006:
+            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+                return usage_error("--legal-hold expects on or off, got '%s'", optarg);
+            keep.protection.legal_hold = strcmp(optarg, "on") == 0;
+            flags |= FLAG_PROTECT;
+            break;
+        case 1007: case 1008: case 1009: case 1010: {
+            static const char *const names[] = {"default_sse", "object_lock", "keep_old_versions",
+                                                "hide_after"};
+            if (setting_count == sizeof settings / sizeof settings[0])
+                return usage_error("each bucket option once");
+            settings[setting_count++] = (struct stor_option){names[opt - 1007], optarg ? optarg : "yes"};
+            flags |= FLAG_SETTINGS;
+            break;
+        }
         case 'l': flags |= FLAG_LONG; break;
         case 'r': flags |= FLAG_RECURSIVE; break;
         case 'T':
@@ -735,6 +816,17 @@ static int run(int argc, char **argv)
         stor_plugin_unload(&plugin);
         return STOR_EXIT_UNSUPPORTED;
     }
+    const char *unkept = keep.protection.encryption && !(plugin.capabilities & STOR_CAP_ENCRYPTION)
+                             ? "--sse (encryption at rest)"
+                         : (keep.protection.retention_mode || keep.protection.legal_hold >= 0) &&
+                                 !(plugin.capabilities & STOR_CAP_RETENTION)
+                             ? "--retention and --legal-hold (Object Lock)"
+                             : NULL;
+    if (unkept) {
+        stor_error_line("backend %s does not support %s", plugin.table.name, unkept);
+        stor_plugin_unload(&plugin);
+        return STOR_EXIT_UNSUPPORTED;
+    }
     int guess_content_type = (plugin.capabilities & STOR_CAP_METADATA) && !keep.content_type &&
                              !stor_options_find(&all, "content_type");
 
@@ -770,7 +862,9 @@ static int run(int argc, char **argv)
         .range_start = range_start,
         .range_end = range_end,
         .older_than_ms = older_than_ms,
-        .keep = (flags & FLAG_KEEP) ? &keep : NULL,
+        .keep = (flags & (FLAG_KEEP | FLAG_PROTECT)) ? &keep : NULL,
+        .bucket_settings = settings,
+        .bucket_setting_count = setting_count,
         .guess_content_type = guess_content_type,
         .public_bucket = (flags & FLAG_PUBLIC) != 0,
         .force = (flags & FLAG_FORCE) != 0,

@@ -783,6 +783,28 @@ static void stat_and_metadata_on_local(void **state)
     free(local);
 }
 
+/* Encryption and Object Lock options are checked as typed, then against what the backend can;
+ * bucket options a backend does not know are refused by name. Nothing is stored or made. */
+static void protection_and_bucket_options_are_checked(void **state)
+{
+    char *local = scratch_file("kept", "kept");
+    expect_failure(stor("put", "--sse=b2", local, "demo/k"), 6, "backend local does not support --sse");
+    expect_failure(stor("put", "--sse", "aes", local, "demo/k"), 2, "--sse expects b2");
+    expect_failure(stor("put", "--retention=governance:30d", local, "demo/k"), 6,
+                   "does not support --retention and --legal-hold");
+    expect_failure(stor("put", "--legal-hold", "on", local, "demo/k"), 6,
+                   "does not support --retention and --legal-hold");
+    expect_failure(stor("put", "--retention=governance:2001-01-01", local, "demo/k"), 2, "in the future");
+    expect_failure(stor("put", "--retention=forever:30d", local, "demo/k"), 2, "--retention expects");
+    expect_failure(stor("put", "--retention=compliance:2099-13-45", local, "demo/k"), 2, "--retention expects");
+    expect_failure(stor("put", "--legal-hold=maybe", local, "demo/k"), 2, "--legal-hold expects on or off");
+    expect_failure(stor("mb", "--keep-old-versions", "30d", "fresh"), 2, "keep_old_versions");
+    expect_failure(stor("mb", "--object-lock", "fresh"), 2, "object_lock");
+    expect_failure(stor("ls", "demo"), 3, "no bucket 'demo'");
+    expect_failure(stor("ls", "fresh"), 3, "no bucket 'fresh'");
+    free(local);
+}
+
 /* A backend that keeps metadata gets the type of the name's extension (/etc/mime.types) unless
  * --content-type says otherwise, and every header and --meta pair, in put_ex. */
 static void put_sends_content_type_and_metadata(void **state)
@@ -875,6 +897,7 @@ int main(void)
         T(buckets_are_made_listed_and_removed),
         T(stat_and_metadata_on_local),
         T(put_sends_content_type_and_metadata),
+        T(protection_and_bucket_options_are_checked),
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),
