@@ -242,47 +242,55 @@ static void storm_of_503s_loses_and_doubles_nothing(void **state)
 
 /* Each upload failure that B2 says calls for a new target: every file arrives, each failure costs
  * exactly one fresh b2_get_upload_url (the failed target is never reused), and the account is
- * never re-authorized for it. */
-static void upload_faults_get_a_fresh_target_each(void **state)
+ * never re-authorized for it. One test case per failure, so each reports as it ends. */
+struct upload_fault {
+    const char *path, *rule;
+    long failed_uploads;  /* upload calls beyond the 10 that succeed */
+    long dropped_targets; /* targets condemned on the way */
+};
+
+static void upload_fault_gets_a_fresh_target(const struct upload_fault *fault)
 {
-    const struct {
-        const char *path, *rule;
-        long failed_uploads; /* upload calls beyond the 10 that succeed */
-        long dropped_targets; /* targets condemned on the way */
-    } faults[] = {
-        {"/_test/fail", "{\"api\": \"b2_upload_file\", \"status\": 500, \"count\": 3}", 3, 3},
-        {"/_test/fail", "{\"api\": \"b2_upload_file\", \"status\": 408, \"count\": 3}", 3, 3},
-        {"/_test/fail", "{\"api\": \"b2_upload_file\", \"status\": 503, \"count\": 3}", 3, 3},
-        {"/_test/fail", "{\"api\": \"b2_upload_file\", \"status\": 401, \"code\": \"expired_auth_token\", \"count\": 3}", 3, 3},
-        {"/_test/fail", "{\"api\": \"b2_upload_file\", \"status\": 401, \"code\": \"bad_auth_token\", \"count\": 3}", 3, 3},
-        {"/_test/drop", "{\"api\": \"b2_upload_file\", \"count\": 3, \"after_bytes\": 100}", 3, 3},
-        /* No answer within -o timeout=1, but stored: the target is abandoned (B2 may count its
-         * token in use), and the file is found stored instead of being sent again. */
-        {"/_test/delay", "{\"api\": \"b2_upload_file\", \"ms\": 4000, \"count\": 1}", 0, 1},
-    };
     char *tree = make_tree("faults", 10);
-    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
-        char remote[64], cache[4300];
-        snprintf(remote, sizeof remote, "test-bucket/fault%zu/", i);
-        snprintf(cache, sizeof cache, "%s/cache", fx->dir);
-        test_rmtree(cache); /* cold: one authorization, one target to start with */
-        control("/_test/reset", "{\"counters\": true, \"faults\": true}");
-        control(faults[i].path, faults[i].rule);
-        struct test_run run = stor_b2("-o", "timeout=1", "put", "-r", "--transfers=1", tree, remote);
-        if (run.status != 0)
-            fail_msg("fault %s: exit %d: %s", faults[i].rule, run.status, run.err);
-        test_run_free(&run);
-        long calls = b2_test_server_counter(fx->server, "b2_upload_file");
-        long targets = b2_test_server_counter(fx->server, "b2_get_upload_url");
-        long authorizations = b2_test_server_counter(fx->server, "b2_authorize_account");
-        if (calls != 10 + faults[i].failed_uploads || targets != 1 + faults[i].dropped_targets ||
-            authorizations != 1)
-            fail_msg("fault %s: %ld uploads, %ld targets, %ld authorizations", faults[i].rule, calls,
-                     targets, authorizations);
-        assert_int_equal(count_listed(remote), 10);
-    }
+    const char *remote = "test-bucket/fault/";
+    control("/_test/reset", "{\"counters\": true, \"faults\": true}");
+    control(fault->path, fault->rule);
+    struct test_run run = stor_b2("-o", "timeout=1", "put", "-r", "--transfers=1", tree, remote);
+    if (run.status != 0)
+        fail_msg("fault %s: exit %d: %s", fault->rule, run.status, run.err);
+    test_run_free(&run);
+    long calls = b2_test_server_counter(fx->server, "b2_upload_file");
+    long targets = b2_test_server_counter(fx->server, "b2_get_upload_url");
+    long authorizations = b2_test_server_counter(fx->server, "b2_authorize_account");
+    if (calls != 10 + fault->failed_uploads || targets != 1 + fault->dropped_targets ||
+        authorizations != 1)
+        fail_msg("fault %s: %ld uploads, %ld targets, %ld authorizations", fault->rule, calls,
+                 targets, authorizations);
+    assert_int_equal(count_listed(remote), 10);
     free(tree);
 }
+
+#define UPLOAD_FAULT(name, path, rule, failed, dropped)                                           \
+    static void name(void **state)                                                                \
+    {                                                                                             \
+        upload_fault_gets_a_fresh_target(&(struct upload_fault){path, rule, failed, dropped});    \
+    }
+UPLOAD_FAULT(fresh_target_after_500, "/_test/fail",
+             "{\"api\": \"b2_upload_file\", \"status\": 500, \"count\": 3}", 3, 3)
+UPLOAD_FAULT(fresh_target_after_408, "/_test/fail",
+             "{\"api\": \"b2_upload_file\", \"status\": 408, \"count\": 3}", 3, 3)
+UPLOAD_FAULT(fresh_target_after_503, "/_test/fail",
+             "{\"api\": \"b2_upload_file\", \"status\": 503, \"count\": 3}", 3, 3)
+UPLOAD_FAULT(fresh_target_after_expired_token, "/_test/fail",
+             "{\"api\": \"b2_upload_file\", \"status\": 401, \"code\": \"expired_auth_token\", \"count\": 3}", 3, 3)
+UPLOAD_FAULT(fresh_target_after_bad_token, "/_test/fail",
+             "{\"api\": \"b2_upload_file\", \"status\": 401, \"code\": \"bad_auth_token\", \"count\": 3}", 3, 3)
+UPLOAD_FAULT(fresh_target_after_a_dropped_connection, "/_test/drop",
+             "{\"api\": \"b2_upload_file\", \"count\": 3, \"after_bytes\": 100}", 3, 3)
+/* No answer within -o timeout=1, but stored: the target is abandoned (B2 may count its token in
+ * use), and the file is found stored instead of being sent again. */
+UPLOAD_FAULT(fresh_target_after_a_lost_answer, "/_test/delay",
+             "{\"api\": \"b2_upload_file\", \"ms\": 4000, \"count\": 1}", 0, 1)
 
 static void retry_after_is_honoured(void **state)
 {
@@ -798,8 +806,14 @@ int main(void)
         T(warm_cache_put_is_one_request),
         T(token_expiry_mid_batch_reauthorizes_once),
         T(storm_of_503s_loses_and_doubles_nothing),
-        cmocka_unit_test_setup_teardown(upload_faults_get_a_fresh_target_each,
-                                        setup_with_connection_threads, teardown),
+#define THREADED(name) cmocka_unit_test_setup_teardown(name, setup_with_connection_threads, teardown)
+        THREADED(fresh_target_after_500),
+        THREADED(fresh_target_after_408),
+        THREADED(fresh_target_after_503),
+        THREADED(fresh_target_after_expired_token),
+        THREADED(fresh_target_after_bad_token),
+        THREADED(fresh_target_after_a_dropped_connection),
+        THREADED(fresh_target_after_a_lost_answer),
         T(retry_after_is_honoured),
         T(permanent_failure_gives_exit_5_and_one_line),
         cmocka_unit_test_setup_teardown(restricted_key_outside_its_bucket_is_refused,
