@@ -123,6 +123,7 @@ struct captured {
     int calls;
     const char *zeroed; /* zero_for_unknown of a report */
     char key[1100], id[300], sha1[48], content_type[256], meta_key[64], meta_value[256];
+    char encryption[32];
     int64_t size, mtime_ms;
     int is_prefix;
 };
@@ -138,7 +139,9 @@ static int capture(void *context, const struct stor_object *o)
     c->size = o->size;
     c->mtime_ms = o->mtime_ms;
     c->is_prefix = o->is_prefix;
-    c->meta_key[0] = c->meta_value[0] = '\0';
+    c->meta_key[0] = c->meta_value[0] = c->encryption[0] = '\0';
+    if (plugin_abi >= 3 && o->protection.encryption)
+        snprintf(c->encryption, sizeof c->encryption, "%s", o->protection.encryption);
     if (!c->zeroed)
         c->zeroed = zero_for_unknown(o);
     if (plugin_abi >= 3 && o->metadata_count > 0 && o->metadata) {
@@ -644,6 +647,23 @@ static void check_put_ex(struct run *r)
         o.protection.encryption = "SSE-B2";
         status = put_data(r, k, "metad", 5, 0, &o, &c, &err);
         expect_unsupported(r, "encryption", status, &err, "encryption");
+    } else {
+        /* The service-managed modes need no key option: one of them must work. */
+        static const char *const modes[] = {"SSE-B2", "SSE-S3"};
+        struct captured s = {0};
+        const char *mode = NULL;
+        for (size_t i = 0; !mode && i < sizeof modes / sizeof modes[0]; i++) {
+            o = plain;
+            o.protection.encryption = modes[i];
+            if (put_data(r, k, "metad", 5, 0, &o, &c, &err) == STOR_OK)
+                mode = modes[i];
+        }
+        enum stor_status seen = mode && r->b->stat
+                                    ? r->b->stat(r->instance, r->bucket, k, NULL, capture, &s, &err)
+                                    : STOR_EUNSUPPORTED;
+        check(r, seen == STOR_OK && strcmp(s.encryption, mode) == 0,
+              "encryption is declared: put_ex with SSE-B2 or SSE-S3 works and stat reports it (%s)",
+              err.message);
     }
     if (!declared(r, STOR_CAP_RETENTION)) {
         o = plain;
