@@ -432,13 +432,18 @@ static enum stor_status open_partial(int dir, const char *name, const char *mark
 /* A destination that exists and is not a regular file (a device, a FIFO, a socket) is written
  * into, as "-" is: *fd is then open on it (else -1: a regular file, or nothing there yet). A
  * symbolic link is refused, never replaced nor followed. */
-static enum stor_status open_special_destination(int dir, const char *name, int *fd,
-                                                 struct stor_error *err)
+static enum stor_status open_special_destination(int dir, const char *name, int regular_only,
+                                                 int *fd, struct stor_error *err)
 {
     struct stat st;
     *fd = -1;
     if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISREG(st.st_mode))
         return STOR_OK;
+    /* A tree's names are the backend's, not the user's: a FIFO or device found under one was
+     * planted, not chosen, and is never written into (nor would a link be). */
+    if (regular_only && !S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode))
+        return stor_fail(err, STOR_EINVAL, "%s is not a regular file: a directory transfer writes "
+                         "regular files only, and left it as it is", name);
     if (S_ISLNK(st.st_mode))
         return stor_fail(err, STOR_EINVAL,
                          "%s is a symbolic link: stor neither replaces nor follows it (name its "
@@ -472,7 +477,7 @@ enum stor_status stor_get_at(struct stor_session *s, const char *bucket, const c
     if (stor_is_partial_name(name))
         return stor_fail(err, STOR_EINVAL, "%s: names like this are stor's partial downloads", name);
     int fd;
-    enum stor_status opened = open_special_destination(dir, name, &fd, err);
+    enum stor_status opened = open_special_destination(dir, name, s->regular_files_only, &fd, err);
     if (opened != STOR_OK)
         return opened;
     if (fd >= 0) {

@@ -50,9 +50,16 @@ struct stor_session {
     /* put: what to keep with each object (--content-type, --meta, the headers), or NULL */
     const struct stor_put_options *keep;
     int guess_content_type;  /* put: a content type from each name's extension */
+    int regular_files_only;  /* get -r, sync: never write into a FIFO or device at a name */
     int public_bucket;       /* mb --public */
     int force;               /* rb --force: empty the bucket first */
     int64_t share_ms;        /* share --expires */
+    /* sync and check */
+    int delete_extra;        /* sync --delete: what DST has and SRC lacks goes, last */
+    int64_t max_delete;      /* sync --max-delete: more to delete deletes nothing; -1 no limit */
+    int checksum;            /* compare size and SHA-1 */
+    int size_only;           /* compare size only */
+    int allow_empty_source;  /* sync from a missing or empty source */
     const struct stor_option *bucket_settings; /* mb's bucket options */
     size_t bucket_setting_count;
 };
@@ -126,6 +133,9 @@ int stor_cmd_share(struct stor_session *s, const char *remote);
 /* Directory transfers (transfer.c). */
 int stor_cmd_put_tree(struct stor_session *s, const char *dir, const char *remote);
 int stor_cmd_get_tree(struct stor_session *s, const char *remote, const char *dir);
+/* sync.c: one local directory and one BUCKET[/PREFIX], either way round. */
+int stor_cmd_sync(struct stor_session *s, const char *src, const char *dst);
+int stor_cmd_check(struct stor_session *s, const char *src, const char *dst);
 
 /* Prints "stor: message" on stderr (the one format every error uses). */
 void stor_error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

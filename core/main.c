@@ -50,6 +50,11 @@ enum {
     FLAG_FORCE = 1 << 16,     /* --force */
     FLAG_PROTECT = 1 << 17,   /* --sse, --retention, --legal-hold */
     FLAG_SETTINGS = 1 << 18,  /* mb: --default-sse, --object-lock, --keep-old-versions, --hide-after */
+    FLAG_DELETE = 1 << 19,      /* sync --delete */
+    FLAG_MAX_DELETE = 1 << 20,  /* sync --max-delete=N */
+    FLAG_CHECKSUM = 1 << 21,    /* sync/check --checksum */
+    FLAG_SIZE_ONLY = 1 << 22,   /* sync/check --size-only */
+    FLAG_ALLOW_EMPTY = 1 << 23, /* sync --allow-empty-source */
 };
 
 static const char *const flag_names[] = {
@@ -57,6 +62,7 @@ static const char *const flag_names[] = {
     "--hard", "--version", "--yes", "--range", "--older-than", "--no-resume", "-L",
     "--content-type/--meta/--cache-control/--content-*", "--expires", "--public", "--force",
     "--sse/--retention/--legal-hold", "--default-sse/--object-lock/--keep-old-versions/--hide-after",
+    "--delete", "--max-delete", "--checksum", "--size-only", "--allow-empty-source",
 };
 
 #define KEEP_HELP \
@@ -168,6 +174,36 @@ static const struct command commands[] = {
      "Print an upload target for BUCKET as JSON {bucketId, uploadUrl, authorizationToken,\n"
      "expiresAt}. The target is handed over: stor will not use it itself. This is the only\n"
      "command that prints a credential.", STOR_INTENT_WRITE},
+    {"sync", "[--delete [--max-delete=N] [--hard]] [COMPARE/TRANSFER/METADATA OPTIONS] SRC DST", 2,
+     FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_HARD | FLAG_KEEP | FLAG_DELETE |
+         FLAG_MAX_DELETE | FLAG_CHECKSUM | FLAG_SIZE_ONLY | FLAG_ALLOW_EMPTY,
+     "Make DST hold what SRC holds: files missing or different there are copied. One of SRC\n"
+     "and DST is a local directory, the other BUCKET[/PREFIX] on --backend; an argument is\n"
+     "local when it starts with /, ./ or ../ or names an existing directory (a target to be\n"
+     "made is written ./DIR). Both or neither local is refused (exit 2). Remote to remote and\n"
+     "NAME:BUCKET remotes are not supported yet.\n"
+     "  (default)            same size and modification time means unchanged\n"
+     "  --checksum           same size and SHA-1 (the local file is hashed; objects without a\n"
+     "                       SHA-1 are compared by modification time, said once)\n"
+     "  --size-only          same size means unchanged\n"
+     "  --delete             then delete what DST has and SRC lacks: only after every transfer\n"
+     "                       succeeded (else nothing is deleted). Remote objects are hidden\n"
+     "                       where the backend keeps versions; --hard deletes every version\n"
+     "  --max-delete=N       more than N to delete: delete nothing (exit 7)\n"
+     "  --allow-empty-source a missing or empty SRC (no file after --include/--exclude) is\n"
+     "                       refused (exit 2) unless this is given\n"
+     "  --dry-run            print each action (would copy, would update, would delete)\n"
+     "  --transfers, --include, --exclude as for put -r (no -r needed); links, FIFOs and\n"
+     "devices are neither sent nor written through. Ends with a summary (copied, updated,\n"
+     "deleted, unchanged, failed, bytes, seconds); exit 0, 7 when a file failed or deleting\n"
+     "was refused, 130 when interrupted.\n"
+     KEEP_HELP, STOR_INTENT_WRITE},
+    {"check", "[--checksum | --size-only] [--include/--exclude=GLOB] SRC DST", 2,
+     FLAG_TRANSFERS | FLAG_TREE | FLAG_CHECKSUM | FLAG_SIZE_ONLY,
+     "Compare as sync would, changing nothing: prints each file missing from DST, extra in\n"
+     "DST and differing, then a summary. Exit 0 when identical, 1 when they differ, 7 when\n"
+     "the comparison could not finish (a listing failed or was refused, a file unreadable;\n"
+     "3, 4, 5 where the listing failed for those reasons).", STOR_INTENT_READ},
     {"backends", "", 0, 0, "List the backends found, with their plugin ABI version and description.", STOR_INTENT_READ},
 };
 
@@ -502,7 +538,7 @@ static const struct command *command_in(int argc, char **argv)
                                          "--cache-control", "--content-disposition",
                                          "--content-encoding", "--content-language", "--expires",
                                          "--sse", "--retention", "--legal-hold", "--default-sse",
-                                         "--keep-old-versions", "--hide-after",
+                                         "--keep-old-versions", "--hide-after", "--max-delete",
                                          NULL};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
@@ -542,6 +578,10 @@ static int run_command(const struct command *c, struct stor_session *s, char **a
         return stor_cmd_rb(s, args[0]);
     if (strcmp(c->name, "share") == 0)
         return stor_cmd_share(s, args[0]);
+    if (strcmp(c->name, "sync") == 0)
+        return stor_cmd_sync(s, args[0], args[1]);
+    if (strcmp(c->name, "check") == 0)
+        return stor_cmd_check(s, args[0], args[1]);
     return stor_cmd_upload_target(s, args[0]);
 }
 
@@ -572,6 +612,9 @@ static int run(int argc, char **argv)
         {"default-sse", required_argument, NULL, 1007}, {"object-lock", no_argument, NULL, 1008},
         {"keep-old-versions", required_argument, NULL, 1009},
         {"hide-after", required_argument, NULL, 1010},
+        {"delete", no_argument, NULL, 1100}, {"max-delete", required_argument, NULL, 1101},
+        {"checksum", no_argument, NULL, 1102}, {"size-only", no_argument, NULL, 1103},
+        {"allow-empty-source", no_argument, NULL, 1104},
         {NULL, 0, NULL, 0},
     };
     const char *version_id = NULL;
@@ -580,6 +623,7 @@ static int run(int argc, char **argv)
     enum stor_progress_mode progress = STOR_PROGRESS_AUTO;
     static struct stor_filter filter;
     int transfers = 8, dry_run = 0, skip_existing = 0;
+    int64_t max_delete = -1; /* sync --max-delete: -1 for no limit */
     char *end;
     const char *backend = "local", *plugin_dir = NULL;
     struct stor_option_list options = {.count = 0};
@@ -659,6 +703,15 @@ static int run(int argc, char **argv)
         }
         case 'U': flags |= FLAG_PUBLIC; break;
         case 'F': flags |= FLAG_FORCE; break;
+        case 1100: flags |= FLAG_DELETE; break;
+        case 1101:
+            if (parse_count(optarg, &end, &max_delete) != 0 || *end)
+                return usage_error("--max-delete expects a number of files, got '%s'", optarg);
+            flags |= FLAG_MAX_DELETE;
+            break;
+        case 1102: flags |= FLAG_CHECKSUM; break;
+        case 1103: flags |= FLAG_SIZE_ONLY; break;
+        case 1104: flags |= FLAG_ALLOW_EMPTY; break;
         case 1004:
             keep.protection.encryption = strcmp(optarg, "b2") == 0 ? "SSE-B2"
                                          : strcmp(optarg, "c") == 0 ? "SSE-C"
@@ -754,7 +807,15 @@ static int run(int argc, char **argv)
         if (flags & ~command->flags & (1u << bit))
             return usage_error("%s does not apply to %s", flag_names[bit], command->name);
     int tree = (flags & FLAG_RECURSIVE) != 0;
-    if ((flags & FLAG_TREE) && !tree)
+    /* sync and check walk a tree without -r; they compare every file, so --skip-existing is moot. */
+    int sync_command = strcmp(command->name, "sync") == 0 || strcmp(command->name, "check") == 0;
+    if (sync_command && skip_existing)
+        return usage_error("--skip-existing does not apply to %s: it compares every file", command->name);
+    if ((flags & (FLAG_MAX_DELETE | FLAG_HARD)) && sync_command && !(flags & FLAG_DELETE))
+        return usage_error("--max-delete and --hard apply to sync --delete only");
+    if ((flags & FLAG_CHECKSUM) && (flags & FLAG_SIZE_ONLY))
+        return usage_error("--checksum and --size-only are two ways to compare: choose one");
+    if ((flags & FLAG_TREE) && !tree && !sync_command)
         return usage_error("%s apply to %s -r only", flag_names[3], command->name);
     int transfer_command = strcmp(command->name, "put") == 0 || strcmp(command->name, "get") == 0;
     if ((flags & FLAG_DRY_RUN) && transfer_command && !tree)
@@ -790,8 +851,21 @@ static int run(int argc, char **argv)
      * host's own flags stand for come last, where the backend documents them. */
     struct stor_option_list all = {.count = 0};
     stor_options_add_env(&all, &plugin.table);
-    for (size_t i = 0; i < options.count; i++)
-        stor_options_add(&all, options.items[i].key, options.items[i].value);
+    for (size_t i = 0; i < options.count; i++) {
+        const char *key = options.items[i].key;
+        /* -o bucket.KEY=VALUE is a setting of the bucket mb makes, not an option of the backend. */
+        if (strncmp(key, "bucket.", 7) != 0) {
+            stor_options_add(&all, key, options.items[i].value);
+        } else if (strcmp(command->name, "mb") != 0) {
+            stor_plugin_unload(&plugin);
+            return usage_error("-o %s is a bucket setting: it applies to mb only", key);
+        } else if (setting_count == sizeof settings / sizeof settings[0]) {
+            stor_plugin_unload(&plugin);
+            return usage_error("at most %zu bucket settings", sizeof settings / sizeof settings[0]);
+        } else {
+            settings[setting_count++] = (struct stor_option){key + 7, options.items[i].value};
+        }
+    }
     char transfers_value[16];
     snprintf(transfers_value, sizeof transfers_value, "%d", transfers);
     /* --transfers is files with -r, parts of the one file without (never both: N x N). */
@@ -866,9 +940,16 @@ static int run(int argc, char **argv)
         .bucket_settings = settings,
         .bucket_setting_count = setting_count,
         .guess_content_type = guess_content_type,
+        .regular_files_only = (strcmp(command->name, "get") == 0 && (flags & FLAG_RECURSIVE)) ||
+                              strcmp(command->name, "sync") == 0,
         .public_bucket = (flags & FLAG_PUBLIC) != 0,
         .force = (flags & FLAG_FORCE) != 0,
         .share_ms = share_ms,
+        .delete_extra = (flags & FLAG_DELETE) != 0,
+        .max_delete = max_delete,
+        .checksum = (flags & FLAG_CHECKSUM) != 0,
+        .size_only = (flags & FLAG_SIZE_ONLY) != 0,
+        .allow_empty_source = (flags & FLAG_ALLOW_EMPTY) != 0,
     };
     int code = run_command(command, &session, args + 1);
     plugin.table.close(instance);

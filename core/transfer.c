@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "commands.h"
 #include "host.h"
 #include "text.h"
+#include "tree.h"
 
 /* One file to move: its path relative to the local directory, which is also its key suffix. */
 struct job {
@@ -76,42 +76,6 @@ static int add_job(struct batch *b, const char *rel, int64_t size, int64_t mtime
     return 0;
 }
 
-static int64_t mtime_ms_of(const struct stat *st)
-{
-    return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
-}
-
-/* Opens the directory rel ("" for top itself) below the open directory top, one component at a
- * time and never through a symbolic link unless follow: a link swapped in after the scan cannot
- * lead outside the tree. With create, missing directories are made on the way. */
-static int open_directory_beneath(int top, const char *rel, int follow, int create)
-{
-    int dir = dup(top);
-    char component[NAME_MAX + 1];
-    for (const char *p = rel; dir >= 0 && *p;) {
-        size_t n = strcspn(p, "/");
-        if (n == 0 || n > NAME_MAX) {
-            close(dir);
-            errno = n ? ENAMETOOLONG : EINVAL;
-            return -1;
-        }
-        memcpy(component, p, n);
-        component[n] = '\0';
-        int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
-        int next = openat(dir, component, flags);
-        /* Another worker may make the same directory at the same moment: EEXIST is fine. */
-        if (next < 0 && errno == ENOENT && create &&
-            (mkdirat(dir, component, 0777) == 0 || errno == EEXIST))
-            next = openat(dir, component, flags);
-        int e = errno;
-        close(dir);
-        errno = e;
-        dir = next;
-        p += n + (p[n] == '/');
-    }
-    return dir;
-}
-
 /* The walk: one directory at a time from a list (no recursion, so a deep tree cannot exhaust the
  * stack), each opened beneath the top without following links. */
 struct pending_dirs {
@@ -167,7 +131,7 @@ static void left_out(struct batch *b, size_t *counter, const char *rel, const ch
 static int scan_directory(struct batch *b, int top, const char *rel, struct pending_dirs *pending)
 {
     int follow = b->s->follow_links;
-    int fd = open_directory_beneath(top, rel, follow, 0);
+    int fd = stor_open_directory_beneath(top, rel, follow, 0);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         char shown[4096];
@@ -224,7 +188,7 @@ static int scan_directory(struct batch *b, int top, const char *rel, struct pend
         if (is_dir) {
             rc = push_dir(pending, child);
         } else {
-            rc = add_job(b, child, st.st_size, mtime_ms_of(&st), NULL);
+            rc = add_job(b, child, st.st_size, stor_mtime_ms_of(&st), NULL);
             if (rc == 0) {
                 b->jobs[b->count - 1].dev = st.st_dev;
                 b->jobs[b->count - 1].ino = st.st_ino;
@@ -308,26 +272,6 @@ static const struct remote_entry *find_remote(const struct batch *b, const char 
     return bsearch(&wanted, b->remote.items, b->remote.count, sizeof wanted, compare_remote);
 }
 
-/* Hashes the file open on fd from its start (pread: its offset stays for the upload). */
-static int sha1_of_file(int fd, char hex[41])
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
-    char buf[65536];
-    ssize_t n;
-    off_t at = 0;
-    while ((n = pread(fd, buf, sizeof buf, at)) > 0) {
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
-        at += n;
-    }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    EVP_DigestFinal_ex(ctx, digest, NULL);
-    EVP_MD_CTX_free(ctx);
-    for (int i = 0; i < 20; i++)
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    return n < 0 ? -1 : 0;
-}
-
 /* Same size and modification time, or same size and SHA-1: the copy there is this file. */
 static int same_content(int fd, int64_t local_size, int64_t local_mtime, int64_t size,
                         int64_t mtime_ms, const char *sha1)
@@ -337,70 +281,15 @@ static int same_content(int fd, int64_t local_size, int64_t local_mtime, int64_t
     if (mtime_ms >= 0 && mtime_ms == local_mtime)
         return 1;
     char hex[41];
-    return sha1 && strlen(sha1) == 40 && sha1_of_file(fd, hex) == 0 && strcmp(hex, sha1) == 0;
-}
-
-/* The parent directory of rel below the top (opened without following links) and rel's last
- * name; -1 if it cannot be opened. */
-static int open_parent_beneath(int top, const char *rel, int follow, int create, const char **name)
-{
-    const char *slash = strrchr(rel, '/');
-    *name = slash ? slash + 1 : rel;
-    if (!slash)
-        return dup(top);
-    char parent[PATH_MAX];
-    snprintf(parent, sizeof parent, "%.*s", (int)(slash - rel), rel);
-    return open_directory_beneath(top, parent, follow, create);
+    return sha1 && strlen(sha1) == 40 && stor_sha1_of_file(fd, hex) == 0 && strcmp(hex, sha1) == 0;
 }
 
 /* put -r opens each file as the scan saw it: beneath the top without following links (unless
  * -L), not blocking on a FIFO swapped in since, and only if it is still that regular file. */
 static int open_scanned_file(struct batch *b, const struct job *job, char *why, size_t why_size)
 {
-    const char *name;
-    int follow = b->s->follow_links;
-    int dir = open_parent_beneath(b->top, job->rel, follow, 0, &name);
-    int fd = dir < 0 ? -1
-                     : openat(dir, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-    int e = errno;
-    if (dir >= 0)
-        close(dir);
-    if (fd < 0) {
-        snprintf(why, why_size, "cannot open: %s", e == ELOOP ? "it became a symbolic link" : strerror(e));
-        errno = e;
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != job->dev || st.st_ino != job->ino) {
-        close(fd);
-        snprintf(why, why_size, "it was replaced since the scan (no longer the same regular file)");
-        errno = ESTALE;
-        return -1;
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    return fd;
-}
-
-/* A remote name becomes a local path only if it stays inside the target directory. */
-static const char *unsafe_relative_path(const char *rel)
-{
-    if (!rel[0])
-        return "empty name";
-    if (rel[0] == '/')
-        return "absolute path";
-    for (const char *p = rel; *p; p++)
-        if ((unsigned char)*p < 32 || *p == 127)
-            return "control character";
-    for (const char *seg = rel; seg;) {
-        const char *end = strchr(seg, '/');
-        size_t n = end ? (size_t)(end - seg) : strlen(seg);
-        if (n == 0)
-            return "empty path segment";
-        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-            return "'.' or '..' segment";
-        seg = end ? end + 1 : NULL;
-    }
-    return NULL;
+    return stor_open_walked_file(b->top, job->rel, b->s->follow_links, job->dev, job->ino, why,
+                                 why_size);
 }
 
 enum outcome { DONE, SKIPPED, FAILED, INTERRUPTED };
@@ -525,7 +414,7 @@ static int already_there(int dir, const char *name, const struct job *job)
     int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     int same = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-               same_content(fd, st.st_size, mtime_ms_of(&st), job->size, job->mtime_ms, job->sha1);
+               same_content(fd, st.st_size, stor_mtime_ms_of(&st), job->size, job->mtime_ms, job->sha1);
     if (fd >= 0)
         close(fd);
     return same;
@@ -534,7 +423,7 @@ static int already_there(int dir, const char *name, const struct job *job)
 static void get_one(struct batch *b, struct job *job)
 {
     char key[4096];
-    const char *unsafe = unsafe_relative_path(job->rel);
+    const char *unsafe = stor_unsafe_relative_path(job->rel);
     if (unsafe) {
         char message[512];
         snprintf(message, sizeof message, "refused: the name would escape %s (%s)", b->dir, unsafe);
@@ -544,7 +433,7 @@ static void get_one(struct batch *b, struct job *job)
     snprintf(key, sizeof key, "%s%s", b->prefix, job->rel);
     /* Directories are made and entered one by one beneath the target, never through a link. */
     const char *name = job->rel;
-    int dir = b->top >= 0 ? open_parent_beneath(b->top, job->rel, 0, !b->s->dry_run, &name)
+    int dir = b->top >= 0 ? stor_open_parent_beneath(b->top, job->rel, 0, !b->s->dry_run, &name)
                           : (errno = ENOENT, -1); /* a dry run into a directory not made yet */
     if (dir < 0 && !(b->s->dry_run && errno == ENOENT)) {
         char message[512];
@@ -710,28 +599,6 @@ static void free_batch(struct batch *b)
     pthread_mutex_destroy(&b->lock);
 }
 
-/* mkdir -p of a path the user named. */
-static int make_directories(const char *path)
-{
-    char copy[PATH_MAX];
-    if (snprintf(copy, sizeof copy, "%s/", path) >= (int)sizeof copy) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = copy + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(copy, 0777), e = errno;
-        *p = '/';
-        if (rc != 0 && e != EEXIST) {
-            errno = e;
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* BUCKET[/PREFIX] with the prefix taken as a directory: "photos" means "photos/". */
 static int init_batch(struct batch *b, struct stor_session *s, const char *verb, const char *dir,
                       const char *remote)
@@ -787,7 +654,7 @@ int stor_cmd_get_tree(struct stor_session *s, const char *remote, const char *di
     struct batch b;
     int code = init_batch(&b, s, "get", dir, remote);
     /* The target itself is the user's path (links followed); below it nothing is. */
-    if (code == STOR_EXIT_OK && !s->dry_run && make_directories(dir) != 0) {
+    if (code == STOR_EXIT_OK && !s->dry_run && stor_make_directories(dir) != 0) {
         stor_error_line("cannot create %s: %s", dir, strerror(errno));
         code = stor_errno_exit_code(errno);
     }

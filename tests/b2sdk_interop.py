@@ -89,6 +89,44 @@ def fetch(name, authorization):
 check("the authorization downloads a name under its prefix", token and fetch("large.bin", token) == part1 + part2)
 bucket.upload_bytes(b"x", "other.bin")
 check("and nothing outside it", token and fetch("other.bin", token) == 401)
+
+# Encryption at rest and Object Lock, as b2sdk 1.17 asks for them.
+from b2sdk.v2 import (SSE_B2_AES, EncryptionAlgorithm, EncryptionKey, EncryptionMode,
+                      EncryptionSetting, FileRetentionSetting, RetentionMode)
+from b2sdk.exception import AccessDenied
+sse_c = EncryptionSetting(EncryptionMode.SSE_C, EncryptionAlgorithm.AES256,
+                          EncryptionKey(secret=os.urandom(32), key_id="interop"))
+other_key = EncryptionSetting(EncryptionMode.SSE_C, EncryptionAlgorithm.AES256,
+                              EncryptionKey(secret=os.urandom(32), key_id="other"))
+secret_data = os.urandom(2000)
+b2_version = step("uploads an SSE-B2 file", lambda: bucket.upload_bytes(secret_data, "sse/b2.bin",
+                                                                        encryption=SSE_B2_AES))
+check("it is reported SSE-B2", b2_version and b2_version.server_side_encryption.mode == EncryptionMode.SSE_B2)
+check("it downloads", downloaded(bucket.download_file_by_name("sse/b2.bin")) == secret_data)
+c_version = step("uploads an SSE-C file", lambda: bucket.upload_bytes(secret_data, "sse/c.bin",
+                                                                      encryption=sse_c))
+check("it is reported SSE-C", c_version and c_version.server_side_encryption.mode == EncryptionMode.SSE_C)
+check("it downloads with its key",
+      downloaded(bucket.download_file_by_name("sse/c.bin", encryption=sse_c)) == secret_data)
+def refused(action):
+    try:
+        action()
+    except AccessDenied:  # b2sdk's SSECKeyError is one
+        return True
+    return False
+check("and not with another key", refused(lambda: downloaded(
+    bucket.download_file_by_name("sse/c.bin", encryption=other_key))))
+check("nor without one", refused(lambda: downloaded(bucket.download_file_by_name("sse/c.bin"))))
+lock_bucket = step("creates an Object Lock bucket",
+                   lambda: api.create_bucket("sdk-lock-bucket", "allPrivate", is_file_lock_enabled=True))
+check("it says so", lock_bucket and lock_bucket.is_file_lock_enabled)
+retention = FileRetentionSetting(RetentionMode.GOVERNANCE, 4102444800000)
+locked = step("uploads a file with governance retention", lambda: lock_bucket.upload_bytes(
+    b"kept", "kept.bin", file_retention=retention))
+check("its retention is reported", locked and locked.file_retention == retention)
+check("it cannot be deleted", locked and refused(lambda: api.delete_file_version(locked.id_, "kept.bin")))
+# b2sdk 1.17.3 sends no bypassGovernance on b2_delete_file_version: the locked file stays, and
+# with it the lock bucket (the server is discarded after the run).
 for f, _ in bucket.ls(recursive=True, latest_only=False):
     api.delete_file_version(f.id_, f.file_name)
 step("deletes the emptied bucket", lambda: api.delete_bucket(bucket))

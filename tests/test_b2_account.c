@@ -276,6 +276,140 @@ static void share_links_work_for_anyone_until_they_expire(void **state)
     free(local);
 }
 
+/* --sse=b2 on small and large files: stat says so and the bytes come back. */
+static void sse_b2_objects_read_back(void **state)
+{
+    char *small = b2_cli_path(fx, "plain");
+    char *large = b2_cli_path(fx, "plain-large");
+    file_with_mtime(small, 3000, 1000000000);
+    file_with_mtime(large, 11 * 1000 * 1000, 1000000000);
+    expect_ok(stor_b2("put", "--sse=b2", small, "test-bucket/sse/small"));
+    expect_ok(stor_b2("-o", "upload_cutoff=5MB", "-o", "part_size=5MB", "put", "--sse=b2", large,
+                      "test-bucket/sse/large"));
+    const char *const names[] = {"test-bucket/sse/small", "test-bucket/sse/large"};
+    const char *const locals[] = {small, large};
+    for (int i = 0; i < 2; i++) {
+        struct test_run run = stor_b2("stat", names[i]);
+        assert_int_equal(run.status, 0);
+        assert_non_null(strstr(run.out, "encryption:          SSE-B2\n"));
+        test_run_free(&run);
+        char *back = b2_cli_path(fx, "back");
+        expect_ok(stor_b2("get", names[i], back));
+        assert_same_file(locals[i], back);
+        unlink(back);
+        free(back);
+    }
+    free(small);
+    free(large);
+}
+
+/* SSE-C: the key comes from a file, is never printed, and a get without it (or with another)
+ * fails with one line; with it the bytes (whole, ranged, a large file's parallel ranges) match. */
+static void sse_c_needs_its_key(void **state)
+{
+    char *key_file = b2_cli_path(fx, "sse-c.key"), *other_key = b2_cli_path(fx, "other.key");
+    unsigned char key[32], other[32];
+    for (int i = 0; i < 32; i++) {
+        key[i] = (unsigned char)(0xa0 + i);
+        other[i] = (unsigned char)i;
+    }
+    test_write_file(key_file, key, sizeof key);
+    test_write_file(other_key, other, sizeof other);
+    assert_int_equal(chmod(key_file, 0600), 0);
+    assert_int_equal(chmod(other_key, 0600), 0);
+    char key_option[4300], other_option[4300];
+    snprintf(key_option, sizeof key_option, "sse_c_key_file=%s", key_file);
+    snprintf(other_option, sizeof other_option, "sse_c_key_file=%s", other_key);
+    char *large = b2_cli_path(fx, "secret-large");
+    file_with_mtime(large, 11 * 1000 * 1000, 1000000000);
+    struct test_run run = stor_b2("-vvv", "-o", key_option, "-o", "upload_cutoff=5MB", "-o",
+                                  "part_size=5MB", "put", "--sse=c", large, "test-bucket/ssec/large");
+    if (run.status != 0)
+        fail_msg("put --sse=c: %s", run.err);
+    /* base64 of the key's first bytes, and the key as hex: never shown */
+    assert_null(strstr(run.err, "oKGio6Slpqeoqaqr"));
+    assert_null(strstr(run.err, "a0a1a2a3a4a5a6a7"));
+    test_run_free(&run);
+    run = stor_b2("-o", key_option, "stat", "test-bucket/ssec/large");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "encryption:          SSE-C\n"));
+    test_run_free(&run);
+
+    char *back = b2_cli_path(fx, "secret-back");
+    run = stor_b2("get", "test-bucket/ssec/large", back);
+    assert_true(run.status != 0);
+    assert_non_null(strstr(run.err, "sse_c_key_file"));
+    assert_int_equal(strchr(run.err, '\n') - run.err, (long)strlen(run.err) - 1); /* one line */
+    test_run_free(&run);
+    run = stor_b2("-o", other_option, "get", "test-bucket/ssec/large", back);
+    assert_true(run.status != 0);
+    assert_int_equal(strchr(run.err, '\n') - run.err, (long)strlen(run.err) - 1);
+    test_run_free(&run);
+    assert_int_equal(access(back, F_OK), -1); /* nothing written under the name */
+    expect_ok(stor_b2("-o", key_option, "-o", "download_part_size=5MB", "get", "test-bucket/ssec/large", back));
+    assert_same_file(large, back);
+    run = stor_b2("-o", key_option, "get", "--range=100-199", "test-bucket/ssec/large", "-");
+    assert_int_equal(run.status, 0);
+    size_t length;
+    char *bytes = test_read_file(large, &length);
+    assert_memory_equal(run.out, bytes + 100, 100);
+    test_run_free(&run);
+    /* The key file must be the user's alone. */
+    assert_int_equal(chmod(key_file, 0644), 0);
+    run = stor_b2("-o", key_option, "get", "test-bucket/ssec/large", "-");
+    assert_int_equal(run.status, 2);
+    test_run_free(&run);
+    free(bytes);
+    free(back);
+    free(large);
+    free(key_file);
+    free(other_key);
+}
+
+/* Object Lock: a bucket that allows it; a version under retention or legal hold cannot be
+ * deleted, and stat shows until when; a bucket without lock refuses retention. */
+static void object_lock_keeps_versions(void **state)
+{
+    expect_ok(stor_b2("mb", "--object-lock", "--keep-old-versions=7d", "locked-bucket"));
+    struct test_run run = stor_b2("buckets", "-l");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "keep_old_versions=7d"));
+    assert_non_null(strstr(run.out, "object_lock=yes"));
+    test_run_free(&run);
+    /* A setting without a flag of its own goes as -o bucket.KEY=VALUE. */
+    expect_ok(stor_b2("-o", "bucket.lifecycle_prefix=logs/", "mb", "--hide-after=3d", "log-bucket"));
+    run = stor_b2("buckets", "-l");
+    assert_non_null(strstr(run.out, "hide_after=3d"));
+    assert_non_null(strstr(run.out, "lifecycle_prefix=logs/"));
+    test_run_free(&run);
+    expect_failure(stor_b2("-o", "bucket.object_lock=yes", "ls", "test-bucket"), 2, "applies to mb only");
+    expect_failure(stor_b2("mb", "--default-sse=rot13", "odd-bucket"), 2, "default_sse");
+    char *local = b2_cli_path(fx, "kept");
+    file_with_mtime(local, 100, 1000000000);
+    expect_ok(stor_b2("put", "--retention=governance:2099-01-01", local, "locked-bucket/kept"));
+    run = stor_b2("stat", "locked-bucket/kept");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "retention:           governance until 2099-01-01T00:00:00Z\n"));
+    test_run_free(&run);
+    run = stor_b2("rm", "--hard", "locked-bucket/kept");
+    assert_true(run.status != 0);
+    assert_non_null(strstr(run.err, "2099"));
+    test_run_free(&run);
+    expect_ok(stor_b2("put", "--legal-hold=on", local, "locked-bucket/held"));
+    run = stor_b2("stat", "locked-bucket/held");
+    assert_non_null(strstr(run.out, "legal-hold:          on\n"));
+    test_run_free(&run);
+    run = stor_b2("rm", "--hard", "locked-bucket/held");
+    assert_true(run.status != 0);
+    assert_non_null(strstr(run.err, "legal hold"));
+    test_run_free(&run);
+    run = stor_b2("put", "--retention=governance:1d", local, "test-bucket/not-locked");
+    assert_true(run.status != 0);
+    test_run_free(&run);
+    expect_failure(stor_b2("stat", "test-bucket/not-locked"), 3, "not-locked");
+    free(local);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -284,6 +418,9 @@ int main(void)
         T(rclone_reads_the_metadata),
         T(buckets_are_made_listed_and_removed),
         T(share_links_work_for_anyone_until_they_expire),
+        T(sse_b2_objects_read_back),
+        T(sse_c_needs_its_key),
+        T(object_lock_keeps_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

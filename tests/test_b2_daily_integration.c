@@ -692,10 +692,197 @@ static void share_url_fetched_and_expired(void **state)
     assert_int_equal(counter("b2_get_download_authorization"), 0);
 }
 
+
+/* ---- encryption at rest and Object Lock, against the server ---- */
+
+static void *open_with(const char *const *pairs)
+{
+    struct stor_option options[12] = {{"endpoint", b2_test_server_url(fx->server)},
+                                      {"cache", "no"}, {"retry_time", "20"}};
+    size_t count = 3;
+    for (; pairs && pairs[0]; pairs += 2)
+        options[count++] = (struct stor_option){pairs[0], pairs[1]};
+    void *instance = NULL;
+    struct stor_error err = {""};
+    enum stor_status status = fx->b2->open(&host, options, count, &instance, &err);
+    if (status != STOR_OK)
+        fprintf(stderr, "# open: %s\n", err.message);
+    assert_int_equal(status, STOR_OK);
+    return instance;
+}
+
+static char *key_file(const char *bytes)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/stor-b2-ssec-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    write_all(fd, bytes, 32);
+    close(fd);
+    return path;
+}
+
+static enum stor_status put_protected(void *instance, const char *bucket, const char *key,
+                                      const char *data, size_t length,
+                                      const struct stor_protection *protection,
+                                      struct stor_error *err)
+{
+    int fd = temp_file();
+    write_all(fd, data, length);
+    lseek(fd, 0, SEEK_SET);
+    struct stor_put_options options = {.struct_size = sizeof options, .size = -1, .mtime_ms = -1,
+                                       .protection = *protection};
+    enum stor_status status = fx->b2->put_ex(instance, bucket, key, &options, fd, NULL, NULL, err);
+    close(fd);
+    return status;
+}
+
+struct protected_seen {
+    char encryption[16], retention[16];
+    int legal_hold;
+    char id[128];
+};
+
+static int on_protected(void *context, const struct stor_object *o)
+{
+    struct protected_seen *s = context;
+    snprintf(s->encryption, sizeof s->encryption, "%s", o->protection.encryption ? o->protection.encryption : "");
+    snprintf(s->retention, sizeof s->retention, "%s",
+             o->protection.retention_mode ? o->protection.retention_mode : "");
+    s->legal_hold = o->protection.legal_hold;
+    snprintf(s->id, sizeof s->id, "%s", o->id ? o->id : "");
+    return 0;
+}
+
+static enum stor_status get_from(void *instance, const char *key, int64_t offset, int64_t length,
+                                 int fd, struct stor_error *err)
+{
+    struct stor_get_options options = {.struct_size = sizeof options, .offset = offset,
+                                       .length = length};
+    return fx->b2->get_ex(instance, B2_TEST_BUCKET, key, &options, fd, NULL, NULL, err);
+}
+
+/* SSE-B2 asked by put_ex and SSE-C from -o sse_c_key_file: small and large (parts above a 5 MB
+ * cutoff), whole, ranged and parallel gets, a copy; without the key or with another: one line. */
+static void encryption_round_trips(void **state)
+{
+    (void)state;
+    make_big();
+    const size_t large = 11 * MIB;
+    struct stor_error err = {""};
+    struct stor_protection sse_b2 = {.encryption = "SSE-B2", .retain_until_ms = -1, .legal_hold = -1};
+    struct stor_protection none = {.retain_until_ms = -1, .legal_hold = -1};
+    const char *const large_options[] = {"upload_cutoff", "5MB", "part_size", "5MB",
+                                         "download_part_size", "4194304", NULL};
+    void *plain = open_with(large_options);
+    assert_int_equal(put_protected(plain, B2_TEST_BUCKET, "sse/b2.txt", "hello", 5, &sse_b2, &err),
+                     STOR_OK);
+    assert_int_equal(put_protected(plain, B2_TEST_BUCKET, "sse/b2.big", fx->big, large, &sse_b2,
+                                   &err), STOR_OK);
+    struct protected_seen seen = {""};
+    assert_int_equal(fx->b2->stat(plain, B2_TEST_BUCKET, "sse/b2.big", NULL, on_protected, &seen,
+                                  &err), STOR_OK);
+    assert_string_equal(seen.encryption, "SSE-B2");
+    int fd = temp_file();
+    assert_int_equal(get_from(plain, "sse/b2.big", 0, -1, fd, &err), STOR_OK);
+    assert_file_is(fd, fx->big, large);
+    close(fd);
+
+    char *path = key_file("0123456789abcdef0123456789ABCDEF");
+    const char *const key_options[] = {"sse_c_key_file", path, "upload_cutoff", "5MB", "part_size",
+                                       "5MB", "download_part_size", "4194304", NULL};
+    void *keyed = open_with(key_options);
+    assert_int_equal(put_protected(keyed, B2_TEST_BUCKET, "sse/c.txt", "secret!", 7, &none, &err),
+                     STOR_OK);
+    assert_int_equal(put_protected(keyed, B2_TEST_BUCKET, "sse/c.big", fx->big, large, &none, &err),
+                     STOR_OK);
+    assert_int_equal(fx->b2->stat(keyed, B2_TEST_BUCKET, "sse/c.big", NULL, on_protected, &seen,
+                                  &err), STOR_OK);
+    assert_string_equal(seen.encryption, "SSE-C");
+    fd = temp_file(); /* whole: a first range, then parallel ranges by id */
+    assert_int_equal(get_from(keyed, "sse/c.big", 0, -1, fd, &err), STOR_OK);
+    assert_file_is(fd, fx->big, large);
+    close(fd);
+    fd = temp_file();
+    assert_int_equal(get_from(keyed, "sse/c.big", 1000, 5000, fd, &err), STOR_OK);
+    assert_file_is(fd, fx->big + 1000, 5000);
+    close(fd);
+    assert_int_equal(fx->b2->copy(keyed, B2_TEST_BUCKET, "sse/c.txt", B2_TEST_BUCKET, "sse/c-copy.txt",
+                                  NULL, NULL, &err), STOR_OK);
+    fd = temp_file();
+    assert_int_equal(get_from(keyed, "sse/c-copy.txt", 0, -1, fd, &err), STOR_OK);
+    assert_file_is(fd, "secret!", 7);
+    close(fd);
+
+    fd = temp_file(); /* without the key: one line, no retries */
+    reset_counters();
+    assert_int_equal(get_from(plain, "sse/c.txt", 0, -1, fd, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "encrypted with SSE-C: give its key"));
+    assert_true(counter("b2_download_file_by_name") <= 1);
+    close(fd);
+    fx->b2->close(plain);
+    unlink(path);
+
+    path = key_file("another key of exactly 32 bytes!");
+    const char *const wrong_options[] = {"sse_c_key_file", path, NULL};
+    void *wrong = open_with(wrong_options);
+    fd = temp_file();
+    assert_int_equal(get_from(wrong, "sse/c.big", 0, -1, fd, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "the SSE-C key does not match"));
+    close(fd);
+    assert_int_equal(fx->b2->copy(wrong, B2_TEST_BUCKET, "sse/c.txt", B2_TEST_BUCKET, "sse/x.txt",
+                                  NULL, NULL, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "the SSE-C key does not match"));
+    fx->b2->close(wrong);
+    fx->b2->close(keyed);
+    unlink(path);
+}
+
+/* A bucket made with object_lock=yes keeps retention; a version under it is not deleted. */
+static void object_lock_round_trip(void **state)
+{
+    (void)state;
+    struct stor_error err = {""};
+    struct stor_option settings[] = {{"object_lock", "yes"}, {"keep_old_versions", "30d"},
+                                     {"default_sse", "b2"}};
+    struct stor_bucket_options options = {.struct_size = sizeof options, .settings = settings,
+                                          .setting_count = 3};
+    assert_int_equal(fx->b2->create_bucket(fx->instance, "locked-bucket", &options, NULL, NULL, &err),
+                     STOR_OK);
+    struct stor_protection retained = {.retention_mode = "governance",
+                                       .retain_until_ms = 4102444800000LL, .legal_hold = -1};
+    assert_int_equal(put_protected(fx->instance, B2_TEST_BUCKET, "lock/plain.txt", "x", 1, &retained,
+                                   &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "Object Lock"));
+    assert_int_equal(put_protected(fx->instance, "locked-bucket", "lock/kept.txt", "kept", 4,
+                                   &retained, &err), STOR_OK);
+    struct protected_seen seen = {""};
+    assert_int_equal(fx->b2->stat(fx->instance, "locked-bucket", "lock/kept.txt", NULL, on_protected,
+                                  &seen, &err), STOR_OK);
+    assert_string_equal(seen.retention, "governance");
+    assert_string_equal(seen.encryption, "SSE-B2"); /* the bucket's default */
+    struct stor_remove_options remove = {.struct_size = sizeof remove, .version_id = seen.id};
+    assert_int_equal(fx->b2->remove_ex(fx->instance, "locked-bucket", "lock/kept.txt", &remove, &err),
+                     STOR_EAUTH);
+    assert_non_null(strstr(err.message, "governance retention until 2100-01-01"));
+    struct stor_protection held = {.retain_until_ms = -1, .legal_hold = 1};
+    assert_int_equal(put_protected(fx->instance, "locked-bucket", "lock/held.txt", "held", 4, &held,
+                                   &err), STOR_OK);
+    assert_int_equal(fx->b2->stat(fx->instance, "locked-bucket", "lock/held.txt", NULL, on_protected,
+                                  &seen, &err), STOR_OK);
+    assert_int_equal(seen.legal_hold, 1);
+    remove.version_id = seen.id;
+    assert_int_equal(fx->b2->remove_ex(fx->instance, "locked-bucket", "lock/held.txt", &remove, &err),
+                     STOR_EAUTH);
+    assert_non_null(strstr(err.message, "legal hold"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(parallel_and_ranged_downloads, setup, teardown),
+        cmocka_unit_test_setup_teardown(encryption_round_trips, setup, teardown),
+        cmocka_unit_test_setup_teardown(object_lock_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_interrupted_download, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupted_download_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(hide_and_delete_versions, setup, teardown),

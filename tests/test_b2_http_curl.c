@@ -279,6 +279,37 @@ static void basic_auth_is_redacted_in_the_trace(void **state)
     server_stop(&server);
 }
 
+/* The SSE-C key and its MD5 are secrets like the token: sent, never traced. */
+static void sse_c_key_is_redacted_in_the_trace(void **state)
+{
+    (void)state;
+    struct server server;
+    server_start(&server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+    struct trace *trace = calloc(1, sizeof *trace);
+    struct b2_http *http = transport(trace);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/file/bucket/name", server.port);
+    const char *headers[] = {
+        "Authorization: 4_token_secret",
+        "X-Bz-Server-Side-Encryption-Customer-Algorithm: AES256",
+        "X-Bz-Server-Side-Encryption-Customer-Key: S0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0U=",
+        "X-Bz-Server-Side-Encryption-Customer-Key-Md5: TUQ1TUQ1TUQ1TUQ1TUQ1TQ==",
+    };
+    struct b2_http_request request = {.method = "GET", .url = url, .headers = headers,
+                                      .header_count = 4};
+    struct b2_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
+    b2_http_response_free(&response);
+    assert_non_null(strstr(server.request, "S0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0U="));
+    assert_non_null(strstr(trace->text, "X-Bz-Server-Side-Encryption-Customer-Algorithm: AES256"));
+    assert_non_null(strstr(trace->text, "X-Bz-Server-Side-Encryption-Customer-Key: <redacted>"));
+    assert_non_null(strstr(trace->text, "X-Bz-Server-Side-Encryption-Customer-Key-Md5: <redacted>"));
+    assert_null(strstr(trace->text, "S0VZS0VZ"));
+    assert_null(strstr(trace->text, "TUQ1TUQ1"));
+    http->destroy(http);
+    free(trace);
+    server_stop(&server);
+}
+
 /* Nobody listening: a connect failure. A server that hangs up: a broken connection. */
 static void transport_failures_are_classified(void **state)
 {
@@ -394,6 +425,7 @@ int main(void)
         cmocka_unit_test(small_body_in_one_write_and_never_resent),
         cmocka_unit_test(error_body_in_memory_and_keep_alive),
         cmocka_unit_test(basic_auth_is_redacted_in_the_trace),
+        cmocka_unit_test(sse_c_key_is_redacted_in_the_trace),
         cmocka_unit_test(transport_failures_are_classified),
         cmocka_unit_test(a_silent_server_is_a_timeout_in_words),
     };

@@ -267,26 +267,33 @@ static void put_ex_7000_bytes(void **state)
 /* Encryption and Object Lock come later: refused by field name, nothing sent. */
 static void put_ex_protection_is_unsupported(void **state)
 {
+    /* What B2 cannot keep is refused before any request: another encryption, SSE-C without its
+     * key, retention that is half given, of an unknown mode, or already past. */
     struct b2_test *test = *state;
     struct stor_error err = {""};
     struct seen seen = {0};
     struct stor_put_options options = defaults();
-    options.protection.encryption = "SSE-B2";
+    options.protection.encryption = "SSE-S3";
     assert_int_equal(put_text(test, "k", "hello", &options, &seen, &err), STOR_EUNSUPPORTED);
-    assert_non_null(strstr(err.message, "protection.encryption"));
+    assert_non_null(strstr(err.message, "SSE-S3"));
+    options.protection.encryption = "SSE-C";
+    assert_int_equal(put_text(test, "k", "hello", &options, &seen, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "sse_c_key_file"));
     options = defaults();
     options.protection.retention_mode = "governance";
+    assert_int_equal(put_text(test, "k", "hello", &options, &seen, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "both or neither"));
+    options.protection.retention_mode = "forever";
     options.protection.retain_until_ms = 4102444800000;
-    assert_int_equal(put_text(test, "k", "hello", &options, &seen, &err), STOR_EUNSUPPORTED);
-    assert_non_null(strstr(err.message, "protection.retention_mode"));
-    options = defaults();
+    assert_int_equal(put_text(test, "k", "hello", &options, &seen, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "forever"));
+    options.protection.retention_mode = "compliance";
     options.protection.retain_until_ms = 0;
-    assert_int_equal(put_text(test, "k", "hello", &options, &seen, &err), STOR_EUNSUPPORTED);
-    assert_non_null(strstr(err.message, "protection.retain_until_ms"));
+    assert_int_equal(put_text(test, "k", "hello", &options, &seen, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "future"));
     options = defaults();
-    options.protection.legal_hold = 0;
-    assert_int_equal(put_text(test, "k", "hello", &options, &seen, &err), STOR_EUNSUPPORTED);
-    assert_non_null(strstr(err.message, "protection.legal_hold"));
+    options.protection.legal_hold = 7;
+    assert_int_equal(put_text(test, "k", "hello", &options, &seen, &err), STOR_EINVAL);
     assert_int_equal(fake_count(test->http, NULL), 0);
     assert_int_equal(seen.calls, 0);
 }

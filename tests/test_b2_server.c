@@ -1975,12 +1975,235 @@ static void test_bad_command_line(void **state)
 	assert_null(b2_test_server_start(bad_port));
 }
 
+
+/* ---- encryption at rest and Object Lock ---- */
+
+#define SSE_KEY "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlBQkNERUY=" /* base64 of 32 bytes */
+#define OTHER_KEY "YW5vdGhlciBrZXkgb2YgZXhhY3RseSAzMiBieXRlcyE="
+
+static void key_headers(const char *key_b64, char algorithm[80], char key[120], char md5[120])
+{
+	unsigned char raw[48], digest[16];
+	char md5_b64[32];
+	unsigned int length;
+	EVP_DecodeBlock(raw, (const unsigned char *)key_b64, 44);
+	EVP_Digest(raw, 32, digest, &length, EVP_md5(), NULL);
+	EVP_EncodeBlock((unsigned char *)md5_b64, digest, 16);
+	snprintf(algorithm, 80, "X-Bz-Server-Side-Encryption-Customer-Algorithm: AES256");
+	snprintf(key, 120, "X-Bz-Server-Side-Encryption-Customer-Key: %s", key_b64);
+	snprintf(md5, 120, "X-Bz-Server-Side-Encryption-Customer-Key-Md5: %s", md5_b64);
+}
+
+/* b2_upload_file of "secret" with up to four more headers. */
+static struct reply upload_with(struct fixture *f, const char *bucket_id, const char *name,
+				const char *const extra[4])
+{
+	char url[512], token[128], authorization[200], file_name[300], sha1_header[100], hex[41];
+	char json[200];
+	snprintf(json, sizeof json, "{\"bucketId\":\"%s\"}", bucket_id);
+	struct reply target = call_with(f->server, f->token, "b2_get_upload_url", json);
+	assert_int_equal(target.status, 200);
+	strcpy(url, text(target.json, "uploadUrl"));
+	strcpy(token, text(target.json, "authorizationToken"));
+	reply_free(&target);
+	snprintf(authorization, sizeof authorization, "Authorization: %s", token);
+	snprintf(file_name, sizeof file_name, "X-Bz-File-Name: %s", name);
+	sha1_hex("secret", 6, hex);
+	snprintf(sha1_header, sizeof sha1_header, "X-Bz-Content-Sha1: %s", hex);
+	const char *headers[] = {authorization, file_name, "Content-Type: text/plain", sha1_header,
+				 extra[0], extra[1], extra[2], extra[3], NULL};
+	size_t count = 4;
+	while (count < 8 && headers[count])
+		count++;
+	headers[count] = NULL;
+	return http("POST", url, headers, "secret", 6);
+}
+
+static struct reply download_with(struct fixture *f, const char *name, const char *const extra[3])
+{
+	char url[600], authorization[200];
+	snprintf(url, sizeof url, "%s/file/%s/%s", b2_test_server_url(f->server), B2_TEST_BUCKET, name);
+	snprintf(authorization, sizeof authorization, "Authorization: %s", f->token);
+	const char *headers[] = {authorization, extra[0], extra[1], extra[2], NULL};
+	return http("GET", url, headers, NULL, 0);
+}
+
+/* SSE-B2 and SSE-C are kept and answered as B2 does: mode and algorithm in the file JSON, never
+ * the key's MD5; an SSE-C file is read only with its key (403 access_denied otherwise). */
+static void test_server_side_encryption(void **state)
+{
+	struct fixture *f = *state;
+	const char *sse_b2[4] = {"X-Bz-Server-Side-Encryption: AES256"};
+	struct reply reply = upload_with(f, f->bucket_id, "b2.txt", sse_b2);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(text(reply.json, "serverSideEncryption.mode"), "SSE-B2");
+	assert_string_equal(text(reply.json, "serverSideEncryption.algorithm"), "AES256");
+	reply_free(&reply);
+	char algorithm[80], key[120], md5[120], other_algorithm[80], other_key[120], other_md5[120];
+	key_headers(SSE_KEY, algorithm, key, md5);
+	key_headers(OTHER_KEY, other_algorithm, other_key, other_md5);
+	const char *sse_c[4] = {algorithm, key, md5};
+	reply = upload_with(f, f->bucket_id, "c.txt", sse_c);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(text(reply.json, "serverSideEncryption.mode"), "SSE-C");
+	assert_false(has_member(reply.json, "serverSideEncryption.customerKeyMd5"));
+	assert_null(strstr(reply.body, md5 + strlen("X-Bz-Server-Side-Encryption-Customer-Key-Md5: ")));
+	char file_id[200];
+	strcpy(file_id, text(reply.json, "fileId"));
+	reply_free(&reply);
+	/* a key whose MD5 is not its own is refused at upload */
+	const char *mismatched[4] = {algorithm, key, other_md5};
+	reply = upload_with(f, f->bucket_id, "bad.txt", mismatched);
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+	const char *none[3] = {NULL};
+	reply = download_with(f, "c.txt", none);
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	const char *wrong[3] = {other_algorithm, other_key, other_md5};
+	reply = download_with(f, "c.txt", wrong);
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	reply = download_with(f, "c.txt", sse_c);
+	assert_int_equal(reply.status, 200);
+	assert_memory_equal(reply.body, "secret", 6);
+	assert_non_null(header(&reply, "X-Bz-Server-Side-Encryption-Customer-Algorithm"));
+	reply_free(&reply);
+	reply = download_with(f, "b2.txt", none);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(header(&reply, "X-Bz-Server-Side-Encryption"), "AES256");
+	reply_free(&reply);
+	/* copies: the source's key is needed, the destination keeps what it is given */
+	reply = call(f, "b2_copy_file", "{\"sourceFileId\":\"%s\",\"fileName\":\"copy.txt\"}", file_id);
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	reply = call(f, "b2_copy_file", "{\"sourceFileId\":\"%s\",\"fileName\":\"copy.txt\","
+		     "\"sourceServerSideEncryption\":{\"mode\":\"SSE-C\",\"algorithm\":\"AES256\","
+		     "\"customerKey\":\"%s\",\"customerKeyMd5\":\"%s\"},"
+		     "\"destinationServerSideEncryption\":{\"mode\":\"SSE-B2\",\"algorithm\":\"AES256\"}}",
+		     file_id, SSE_KEY, md5 + strlen("X-Bz-Server-Side-Encryption-Customer-Key-Md5: "));
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(text(reply.json, "serverSideEncryption.mode"), "SSE-B2");
+	reply_free(&reply);
+	/* a large SSE-C file: every part needs the key */
+	reply = call(f, "b2_start_large_file", "{\"bucketId\":\"%s\",\"fileName\":\"big\","
+		     "\"contentType\":\"b2/x-auto\",\"serverSideEncryption\":{\"mode\":\"SSE-C\","
+		     "\"algorithm\":\"AES256\",\"customerKey\":\"%s\",\"customerKeyMd5\":\"%s\"}}",
+		     f->bucket_id, SSE_KEY, md5 + strlen("X-Bz-Server-Side-Encryption-Customer-Key-Md5: "));
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(text(reply.json, "serverSideEncryption.mode"), "SSE-C");
+	char large_id[200];
+	strcpy(large_id, text(reply.json, "fileId"));
+	reply_free(&reply);
+	reply = call(f, "b2_get_upload_part_url", "{\"fileId\":\"%s\"}", large_id);
+	assert_int_equal(reply.status, 200);
+	char part_url[512], part_token[200], hex[41], sha1_header[100];
+	strcpy(part_url, text(reply.json, "uploadUrl"));
+	snprintf(part_token, sizeof part_token, "Authorization: %s", text(reply.json, "authorizationToken"));
+	reply_free(&reply);
+	sha1_hex("secret", 6, hex);
+	snprintf(sha1_header, sizeof sha1_header, "X-Bz-Content-Sha1: %s", hex);
+	const char *part_headers[] = {part_token, "X-Bz-Part-Number: 1", sha1_header, NULL, NULL, NULL, NULL};
+	reply = http("POST", part_url, part_headers, "secret", 6);
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	part_headers[3] = algorithm, part_headers[4] = key, part_headers[5] = md5;
+	reply = http("POST", part_url, part_headers, "secret", 6);
+	assert_int_equal(reply.status, 200);
+	reply_free(&reply);
+}
+
+/* Bucket settings at creation come back from b2_create_bucket and b2_list_buckets; retention
+ * and legal hold need a lock bucket and then keep a version from b2_delete_file_version. */
+static void test_object_lock_and_bucket_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct reply reply = call(f, "b2_create_bucket", "{\"accountId\":\"%s\",\"bucketName\":"
+				  "\"lock-bucket\",\"bucketType\":\"allPrivate\",\"fileLockEnabled\":true,"
+				  "\"defaultServerSideEncryption\":{\"mode\":\"SSE-B2\",\"algorithm\":\"AES256\"},"
+				  "\"lifecycleRules\":[{\"fileNamePrefix\":\"\",\"daysFromHidingToDeleting\":30,"
+				  "\"daysFromUploadingToHiding\":null}]}", B2_TEST_KEY_ID);
+	assert_int_equal(reply.status, 200);
+	assert_true(json_object_get_boolean(member(reply.json, "fileLockConfiguration.value.isFileLockEnabled")));
+	reply_free(&reply);
+	reply = call(f, "b2_list_buckets", "{\"accountId\":\"%s\",\"bucketName\":\"lock-bucket\"}",
+		     B2_TEST_KEY_ID);
+	json_object *bucket = json_object_array_get_idx(member(reply.json, "buckets"), 0);
+	assert_string_equal(text(bucket, "defaultServerSideEncryption.value.mode"), "SSE-B2");
+	json_object *rule = json_object_array_get_idx(member(bucket, "lifecycleRules"), 0);
+	assert_int_equal(json_object_get_int(member(rule, "daysFromHidingToDeleting")), 30);
+	char lock_id[64];
+	strcpy(lock_id, text(bucket, "bucketId"));
+	reply_free(&reply);
+	reply = call(f, "b2_create_bucket", "{\"accountId\":\"%s\",\"bucketName\":\"bad-rules\","
+		     "\"bucketType\":\"allPrivate\",\"lifecycleRules\":[{\"fileNamePrefix\":\"\"}]}",
+		     B2_TEST_KEY_ID);
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+
+	char until[100];
+	snprintf(until, sizeof until, "X-Bz-File-Retention-Retain-Until-Timestamp: 4102444800000");
+	const char *retained[4] = {"X-Bz-File-Retention-Mode: governance", until};
+	reply = upload_with(f, f->bucket_id, "plain.txt", retained);
+	assert_b2_error(&reply, 400, "bad_request"); /* no Object Lock on the bucket */
+	reply_free(&reply);
+	const char *past[4] = {"X-Bz-File-Retention-Mode: governance",
+			       "X-Bz-File-Retention-Retain-Until-Timestamp: 1000"};
+	reply = upload_with(f, lock_id, "past.txt", past);
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+	reply = upload_with(f, lock_id, "kept.txt", retained);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(text(reply.json, "fileRetention.value.mode"), "governance");
+	assert_string_equal(text(reply.json, "serverSideEncryption.mode"), "SSE-B2"); /* default */
+	char kept_id[200];
+	strcpy(kept_id, text(reply.json, "fileId"));
+	reply_free(&reply);
+	const char *held[4] = {"X-Bz-File-Legal-Hold: on"};
+	reply = upload_with(f, lock_id, "held.txt", held);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(text(reply.json, "legalHold.value"), "on");
+	char held_id[200];
+	strcpy(held_id, text(reply.json, "fileId"));
+	reply_free(&reply);
+	reply = call(f, "b2_delete_file_version", "{\"fileName\":\"kept.txt\",\"fileId\":\"%s\"}", kept_id);
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	reply = call(f, "b2_delete_file_version", "{\"fileName\":\"held.txt\",\"fileId\":\"%s\","
+		     "\"bypassGovernance\":true}", held_id);
+	assert_b2_error(&reply, 403, "access_denied"); /* a legal hold is never bypassed */
+	reply_free(&reply);
+	/* bypass: with the capability only */
+	char reader[200];
+	token_of(f->server, "deleter", "deleter-key", reader);
+	char json[300];
+	snprintf(json, sizeof json, "{\"fileName\":\"kept.txt\",\"fileId\":\"%s\",\"bypassGovernance\":true}",
+		 kept_id);
+	reply = call_with(f->server, reader, "b2_delete_file_version", json);
+	assert_b2_error(&reply, 401, "unauthorized");
+	reply_free(&reply);
+	reply = call(f, "b2_delete_file_version", "{\"fileName\":\"kept.txt\",\"fileId\":\"%s\","
+		     "\"bypassGovernance\":true}", kept_id);
+	assert_int_equal(reply.status, 200);
+	reply_free(&reply);
+}
+
+static int setup_with_deleter(void **state)
+{
+	const char *args[] = {"--restricted-key", "deleter:deleter-key:" B2_TEST_BUCKET ":listBuckets,"
+			      "listFiles,readFiles,deleteFiles", NULL};
+	return start_server(state, args);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		TEST(test_authorize_v1_shape),
+		TEST(test_server_side_encryption),
+		cmocka_unit_test_setup_teardown(test_object_lock_and_bucket_settings, setup_with_deleter,
+						teardown),
 		TEST(test_authorize_v2_post_empty_body),
 		TEST(test_authorize_v3_v4_shapes),
 		TEST(test_authorize_errors),

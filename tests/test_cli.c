@@ -802,6 +802,38 @@ static void protection_and_bucket_options_are_checked(void **state)
     expect_failure(stor("mb", "--object-lock", "fresh"), 2, "object_lock");
     expect_failure(stor("ls", "demo"), 3, "no bucket 'demo'");
     expect_failure(stor("ls", "fresh"), 3, "no bucket 'fresh'");
+    expect_failure(stor("-o", "bucket.x=1", "ls", "demo"), 2, "applies to mb only");
+    free(local);
+}
+
+/* get -r never writes into a FIFO planted under one of the tree's names (a reader waits on it:
+ * a write would reach it); the other files arrive, and the run is a partial failure. */
+static void get_r_leaves_a_planted_fifo_alone(void **state)
+{
+    char *local = scratch_file("payload", "payload");
+    expect_ok(stor("put", local, "demo/tree/pipe"));
+    expect_ok(stor("put", local, "demo/tree/plain"));
+    char target[4200], fifo[4300], plain[4300];
+    snprintf(target, sizeof target, "%s/target", fx->dir);
+    snprintf(fifo, sizeof fifo, "%s/pipe", target);
+    snprintf(plain, sizeof plain, "%s/plain", target);
+    assert_int_equal(mkdir(target, 0700), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int reader = open(fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(reader >= 0);
+    struct test_run run = stor("get", "-r", "demo/tree", target);
+    assert_int_equal(run.status, 7);
+    assert_non_null(strstr(run.err, "pipe is not a regular file"));
+    test_run_free(&run);
+    char buffer[16];
+    assert_true(read(reader, buffer, sizeof buffer) <= 0); /* nothing was written into it */
+    close(reader);
+    struct stat st;
+    assert_int_equal(lstat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    char *data = test_read_file(plain, NULL);
+    assert_string_equal(data, "payload");
+    free(data);
     free(local);
 }
 
@@ -898,6 +930,7 @@ int main(void)
         T(stat_and_metadata_on_local),
         T(put_sends_content_type_and_metadata),
         T(protection_and_bucket_options_are_checked),
+        T(get_r_leaves_a_planted_fifo_alone),
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),

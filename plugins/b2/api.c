@@ -38,6 +38,8 @@ static void sanitize(char *text, const struct b2_config *config, const char *tok
     if (config) {
         mask_secret(text, config->key);
         mask_secret(text, config->key_basic);
+        mask_secret(text, config->sse_c_key_b64);
+        mask_secret(text, config->sse_c_key_md5);
     }
 }
 

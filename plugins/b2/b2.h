@@ -49,6 +49,9 @@ struct b2_config {
     /* ---- downloads and copies (download.c, copy.c) ---- */
     char *download_url;         /* -o download_url: by-name downloads go there (a CDN), or NULL */
     int64_t download_part_size; /* bytes per parallel range; 0: the account's recommended size */
+    /* ---- server-side encryption (protection.c) ---- */
+    char *sse_c_key_b64;        /* secret: -o sse_c_key_file's 32 bytes, base64, or NULL */
+    char *sse_c_key_md5;        /* secret too: base64 of the key's MD5, as B2 checks it */
 };
 
 struct b2_plugin {
@@ -253,6 +256,21 @@ enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
 enum stor_status b2_get_upload_target(void *instance, const char *bucket,
                                       stor_upload_target_fn on_target, void *context,
                                       struct stor_error *err);
+
+/* ---- protection.c: SSE-B2, SSE-C and Object Lock on the wire ---- */
+enum b2_sse { B2_SSE_NONE = 0, B2_SSE_B2, B2_SSE_C };
+/* -o sse_c_key_file: exactly 32 bytes, in a file of ours that nobody else may read. */
+enum stor_status b2_sse_c_load(const char *path, struct b2_config *config, struct stor_error *err);
+void b2_sse_c_forget(struct b2_config *config);
+/* The three SSE-C header lines of config's key (none without one). 0, or -1 when full. */
+int b2_sse_c_headers(const struct b2_config *config, char **lines, size_t *count, size_t max_lines);
+/* {"mode": "SSE-B2", "algorithm": "AES256"}, or SSE-C with config's customerKey and
+ * customerKeyMd5; NULL for B2_SSE_NONE. */
+json_object *b2_sse_json(const struct b2_config *config, enum b2_sse mode);
+/* A read of an SSE-C file B2 refused (403 access_denied): the one line saying why. 0 when the
+ * failure is something else. */
+int b2_sse_c_refused(const struct b2_plugin *plugin, const struct b2_failure *failure,
+                     const char *what, enum stor_status *status, struct stor_error *err);
 
 /* ---- ABI 3: stat.c, bucket_admin.c, share.c ---- */
 enum stor_status b2_stat(void *instance, const char *bucket, const char *key,

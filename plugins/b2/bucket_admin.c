@@ -2,6 +2,8 @@
  * buckets from its authorization), create_bucket (b2_create_bucket), delete_bucket. */
 #include "b2.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,8 +30,9 @@ static int is_public(const char *type)
  * settings (what B2 said, as it said it). */
 static int report_bucket(const struct b2_bucket *bucket, stor_bucket_fn on_bucket, void *context)
 {
-    struct stor_option settings[3];
+    struct stor_option settings[9];
     size_t count = 0;
+    char keep[32], hide[32];
     if (bucket->type)
         settings[count++] = (struct stor_option){"bucketType", bucket->type};
     if (bucket->lifecycle_rules)
@@ -37,6 +40,21 @@ static int report_bucket(const struct b2_bucket *bucket, stor_bucket_fn on_bucke
     if (bucket->default_encryption)
         settings[count++] = (struct stor_option){"defaultServerSideEncryption",
                                                  bucket->default_encryption};
+    /* The same again under the names bucket.* settings take, so they read back as given. */
+    if (bucket->default_encryption)
+        settings[count++] = (struct stor_option){"default_sse", bucket->default_encryption};
+    if (bucket->file_lock >= 0)
+        settings[count++] = (struct stor_option){"object_lock", bucket->file_lock ? "yes" : "no"};
+    if (bucket->keep_old_days > 0) {
+        snprintf(keep, sizeof keep, "%lldd", (long long)bucket->keep_old_days);
+        settings[count++] = (struct stor_option){"keep_old_versions", keep};
+    }
+    if (bucket->hide_after_days > 0) {
+        snprintf(hide, sizeof hide, "%lldd", (long long)bucket->hide_after_days);
+        settings[count++] = (struct stor_option){"hide_after", hide};
+    }
+    if (bucket->lifecycle_rule_count > 0 && bucket->lifecycle_prefix && *bucket->lifecycle_prefix)
+        settings[count++] = (struct stor_option){"lifecycle_prefix", bucket->lifecycle_prefix};
     struct stor_bucket reported = {
         .name = bucket->name,
         .id = bucket->id,
@@ -166,6 +184,82 @@ static json_object *find_bucket(struct b2_plugin *plugin, const char *field, con
     return found;
 }
 
+/* bucket.* settings of create_bucket, as B2's b2_create_bucket fields. */
+struct bucket_settings {
+    int default_sse;            /* default_sse=b2 */
+    int object_lock;            /* object_lock=yes */
+    int64_t keep_old_days, hide_after_days; /* -1: none */
+    const char *lifecycle_prefix;
+};
+
+/* "30d" (or "30"): days, 1 to 100000. -1 otherwise. */
+static int64_t parse_days(const char *text)
+{
+    char *end;
+    errno = 0;
+    long long days = text && *text >= '0' && *text <= '9' ? strtoll(text, &end, 10) : -1;
+    if (days < 1 || errno || (*end && strcmp(end, "d") != 0) || days > 100000)
+        return -1;
+    return days;
+}
+
+static enum stor_status parse_settings(const struct stor_bucket_options *asked,
+                                       struct bucket_settings *settings, struct stor_error *err)
+{
+    *settings = (struct bucket_settings){.keep_old_days = -1, .hide_after_days = -1};
+    for (size_t i = 0; asked->settings && i < asked->setting_count; i++) {
+        const char *key = asked->settings[i].key ? asked->settings[i].key : "";
+        const char *value = asked->settings[i].value ? asked->settings[i].value : "";
+        if (strcmp(key, "default_sse") == 0) {
+            if (strcasecmp(value, "b2") != 0 && strcasecmp(value, "SSE-B2") != 0)
+                return stor_fail(err, STOR_EINVAL, "bucket.default_sse takes b2 (SSE-B2): B2 "
+                                 "keeps no other default (SSE-C needs a key per request)");
+            settings->default_sse = 1;
+        } else if (strcmp(key, "object_lock") == 0) {
+            if (strcasecmp(value, "yes") != 0 && strcasecmp(value, "no") != 0)
+                return stor_fail(err, STOR_EINVAL, "bucket.object_lock takes yes or no");
+            settings->object_lock = strcasecmp(value, "yes") == 0;
+        } else if (strcmp(key, "keep_old_versions") == 0 || strcmp(key, "hide_after") == 0) {
+            int64_t days = parse_days(value);
+            if (days < 0)
+                return stor_fail(err, STOR_EINVAL, "bucket.%s takes a number of days, e.g. 30d "
+                                 "(1 to 100000)", key);
+            *(key[0] == 'k' ? &settings->keep_old_days : &settings->hide_after_days) = days;
+        } else if (strcmp(key, "lifecycle_prefix") == 0) {
+            settings->lifecycle_prefix = value;
+        } else {
+            return stor_fail(err, STOR_EINVAL, "bucket setting '%s' is unknown to backend b2 "
+                             "(it takes bucket.default_sse, object_lock, keep_old_versions, "
+                             "hide_after, lifecycle_prefix)", key);
+        }
+    }
+    if (settings->lifecycle_prefix && settings->keep_old_days < 0 && settings->hide_after_days < 0)
+        return stor_fail(err, STOR_EINVAL, "bucket.lifecycle_prefix needs bucket.keep_old_versions "
+                         "or bucket.hide_after: it says which names they apply to");
+    return STOR_OK;
+}
+
+static void add_settings(struct b2_plugin *plugin, const struct bucket_settings *settings,
+                         json_object *request)
+{
+    if (settings->default_sse)
+        json_object_object_add(request, "defaultServerSideEncryption",
+                               b2_sse_json(&plugin->config, B2_SSE_B2));
+    if (settings->object_lock)
+        json_object_object_add(request, "fileLockEnabled", json_object_new_boolean(1));
+    if (settings->keep_old_days > 0 || settings->hide_after_days > 0) {
+        json_object *rule = json_object_new_object(), *rules = json_object_new_array();
+        json_object_object_add(rule, "fileNamePrefix", json_object_new_string(
+                                   settings->lifecycle_prefix ? settings->lifecycle_prefix : ""));
+        json_object_object_add(rule, "daysFromHidingToDeleting", settings->keep_old_days > 0
+                               ? json_object_new_int64(settings->keep_old_days) : NULL);
+        json_object_object_add(rule, "daysFromUploadingToHiding", settings->hide_after_days > 0
+                               ? json_object_new_int64(settings->hide_after_days) : NULL);
+        json_object_array_add(rules, rule);
+        json_object_object_add(request, "lifecycleRules", rules);
+    }
+}
+
 /* b2_create_bucket's answer was lost: done if the bucket is there now. */
 static int created_after_all(struct b2_plugin *plugin, void *context, json_object **response)
 {
@@ -183,14 +277,15 @@ enum stor_status b2_create_bucket(void *instance, const char *bucket,
     if (options)
         memcpy(&asked, options,
                options->struct_size < sizeof asked ? options->struct_size : sizeof asked);
-    if (asked.settings && asked.setting_count > 0)
-        return stor_fail(err, STOR_EINVAL, "bucket setting '%s' is unknown: backend b2 takes no "
-                         "bucket.* settings yet", asked.settings[0].key ? asked.settings[0].key : "");
+    struct bucket_settings settings;
+    enum stor_status status = parse_settings(&asked, &settings, err);
+    if (status != STOR_OK)
+        return status;
     const char *problem = bucket_name_problem(bucket);
     if (problem)
         return stor_fail(err, STOR_EINVAL, "bucket name '%s': %s", bucket, problem);
     struct b2_credentials credentials;
-    enum stor_status status = b2_auth_get(plugin, &credentials, err);
+    status = b2_auth_get(plugin, &credentials, err);
     if (status != STOR_OK)
         return status;
     json_object *request = json_object_new_object(), *response = NULL;
@@ -198,6 +293,7 @@ enum stor_status b2_create_bucket(void *instance, const char *bucket,
     json_object_object_add(request, "bucketName", json_object_new_string(bucket));
     json_object_object_add(request, "bucketType",
                            json_object_new_string(asked.is_public == 1 ? "allPublic" : "allPrivate"));
+    add_settings(plugin, &settings, request);
     b2_credentials_free(&credentials);
     struct b2_failure failure;
     struct b2_done_check check = {created_after_all, (void *)bucket};

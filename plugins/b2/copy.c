@@ -26,8 +26,29 @@ static enum stor_status report(json_object *answer, const char *call, stor_objec
 
 /* ---- above 5 GB: parts copied in parallel ---- */
 
+/* The copy's encryption: the source's SSE-C key when it is SSE-C, and what the destination is
+ * kept with (SSE-C with -o sse_c_key_file, else SSE-B2 when the source was). */
+static void add_encryption(struct b2_plugin *plugin, json_object *request, enum b2_sse source,
+                           const char *destination_field)
+{
+    enum b2_sse destination = plugin->config.sse_c_key_b64 ? B2_SSE_C : source == B2_SSE_B2 ? B2_SSE_B2
+                                                                                          : B2_SSE_NONE;
+    json_object *sse;
+    if (source == B2_SSE_C && (sse = b2_sse_json(&plugin->config, B2_SSE_C)))
+        json_object_object_add(request, "sourceServerSideEncryption", sse);
+    if (destination_field && (sse = b2_sse_json(&plugin->config, destination)))
+        json_object_object_add(request, destination_field, sse);
+}
+
+static enum b2_sse sse_of(const struct b2_file *file)
+{
+    const char *mode = file->protection.encryption;
+    return !mode ? B2_SSE_NONE : strcmp(mode, "SSE-C") == 0 ? B2_SSE_C : B2_SSE_B2;
+}
+
 struct part_copy {
     struct b2_plugin *plugin;
+    enum b2_sse source_sse;
     const char *source_id, *large_id, *key;
     int64_t size, part;
     int parts;
@@ -49,11 +70,16 @@ static enum stor_status copy_one_part(struct part_copy *copy, int number, struct
     json_object_object_add(request, "largeFileId", json_object_new_string(copy->large_id));
     json_object_object_add(request, "partNumber", json_object_new_int(number));
     json_object_object_add(request, "range", json_object_new_string(range));
+    add_encryption(copy->plugin, request, copy->source_sse,
+                   copy->plugin->config.sse_c_key_b64 ? "destinationServerSideEncryption" : NULL);
+    struct b2_failure failure = {0};
     enum stor_status status = b2_api_call(copy->plugin, "b2_copy_part", request, "writeFiles",
-                                          &response, NULL, err);
+                                          &response, &failure, err);
     json_object_put(request);
-    if (status != STOR_OK)
+    if (status != STOR_OK) {
+        b2_sse_c_refused(copy->plugin, &failure, copy->key, &status, err);
         return status;
+    }
     json_object *sha1;
     if (json_object_object_get_ex(response, "contentSha1", &sha1) &&
         json_object_is_type(sha1, json_type_string) &&
@@ -96,6 +122,9 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
     char why[B2_WHY_MAX];
     if (b2_wire_file(source, &file, why) != 0)
         return stor_fail(err, STOR_EINTERNAL, "b2_list_file_names: B2's answer is malformed: %s", why);
+    if (sse_of(&file) == B2_SSE_C && !plugin->config.sse_c_key_b64)
+        return stor_fail(err, STOR_EAUTH, "%s: this file is encrypted with SSE-C: give its key "
+                         "with -o sse_c_key_file=PATH", file.file_name);
     pthread_mutex_lock(&plugin->auth_lock);
     int64_t part = plugin->account.recommended_part_size;
     pthread_mutex_unlock(&plugin->auth_lock);
@@ -111,6 +140,11 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
     if (json_object_object_get_ex(source, "fileInfo", &info) &&
         json_object_is_type(info, json_type_object))
         json_object_object_add(request, "fileInfo", json_object_get(info));
+    enum b2_sse destination = plugin->config.sse_c_key_b64 ? B2_SSE_C
+                              : sse_of(&file) == B2_SSE_B2 ? B2_SSE_B2 : B2_SSE_NONE;
+    json_object *sse = b2_sse_json(&plugin->config, destination);
+    if (sse)
+        json_object_object_add(request, "serverSideEncryption", sse);
     struct b2_failure failure;
     enum stor_status status = b2_bucket_call(plugin, bucket, "b2_start_large_file", request,
                                              "writeFiles", &response, &failure, err);
@@ -125,7 +159,7 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
     json_object_put(response);
     if (!large_id)
         return stor_fail(err, STOR_EINTERNAL, "b2_start_large_file: B2's answer has no fileId");
-    struct part_copy copy = {.plugin = plugin, .source_id = file.file_id, .large_id = large_id,
+    struct part_copy copy = {.plugin = plugin, .source_sse = sse_of(&file), .source_id = file.file_id, .large_id = large_id,
                              .key = key, .size = size, .part = part,
                              .parts = (int)((size + part - 1) / part), .next = 1};
     copy.sha1s = calloc((size_t)copy.parts, sizeof *copy.sha1s);
@@ -240,13 +274,21 @@ enum stor_status b2_copy(void *instance, const char *source_bucket, const char *
     struct copied_check copied = {.bucket = bucket, .key = key, .size = size};
     struct b2_file source_file;
     char why[B2_WHY_MAX];
-    if (b2_wire_file(source, &source_file, why) == 0 && b2_file_sha1(&source_file))
+    int parsed = b2_wire_file(source, &source_file, why) == 0;
+    if (parsed && b2_file_sha1(&source_file))
         snprintf(copied.sha1, sizeof copied.sha1, "%s", b2_file_sha1(&source_file));
+    enum b2_sse source_sse = parsed ? sse_of(&source_file) : B2_SSE_NONE;
+    if (source_sse == B2_SSE_C && !plugin->config.sse_c_key_b64) {
+        json_object_put(answer);
+        return stor_fail(err, STOR_EAUTH, "%s/%s: this file is encrypted with SSE-C: give its key "
+                         "with -o sse_c_key_file=PATH", source_bucket, source_key);
+    }
     json_object *request = json_object_new_object(), *response = NULL;
     json_object_object_get_ex(source, "fileId", &id_object);
     json_object_object_add(request, "sourceFileId", json_object_get(id_object));
     json_object_object_add(request, "fileName", json_object_new_string(key));
     json_object_object_add(request, "metadataDirective", json_object_new_string("COPY"));
+    add_encryption(plugin, request, source_sse, "destinationServerSideEncryption");
     json_object_put(answer);
     if (strcmp(source_bucket, bucket) != 0) {
         char *bucket_id;
@@ -263,6 +305,8 @@ enum stor_status b2_copy(void *instance, const char *source_bucket, const char *
     status = b2_api_call_checked(plugin, "b2_copy_file", request, "writeFiles", &check, &response,
                                  &failure, err);
     json_object_put(request);
+    if (status != STOR_OK)
+        b2_sse_c_refused(plugin, &failure, source_key, &status, err);
     if (status == STOR_OK)
         status = report(response, "b2_copy_file", on_result, context, err);
     json_object_put(response);

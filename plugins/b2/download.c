@@ -228,15 +228,27 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
             snprintf(range, sizeof range, "Range: bytes=%" PRId64 "-%" PRId64, first, last);
         else if (first >= 0)
             snprintf(range, sizeof range, "Range: bytes=%" PRId64 "-", first);
+        /* With -o sse_c_key_file every download, range and resume sends the key. */
+        char *sse_c[3] = {NULL, NULL, NULL};
+        size_t sse_c_count = 0;
         if (!url || asprintf(&authorization, "Authorization: %s", credentials.token) < 0 ||
+            b2_sse_c_headers(&plugin->config, sse_c, &sse_c_count, 3) != 0 ||
             (writer->sha1 && b2_sha1_init(writer->sha1) != 0)) {
             free(url);
+            free(authorization);
+            for (size_t i = 0; i < sse_c_count; i++)
+                free(sse_c[i]);
             status = stor_fail(err, STOR_EINTERNAL, "out of memory");
             break;
         }
-        const char *headers[] = {authorization, range};
+        const char *headers[5] = {authorization};
+        size_t header_count = 1;
+        if (range[0])
+            headers[header_count++] = range;
+        for (size_t i = 0; i < sse_c_count; i++)
+            headers[header_count++] = sse_c[i];
         struct b2_http_request request = {
-            .method = "GET", .url = url, .headers = headers, .header_count = range[0] ? 2 : 1,
+            .method = "GET", .url = url, .headers = headers, .header_count = header_count,
             .write_body = write_body, .write_context = writer,
             .write_status = writer->partial_only && range[0] ? 206 : 0,
             .progress = on_progress, .progress_context = writer};
@@ -246,6 +258,10 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         b2_perform(plugin, "class_b", &request, &response);
         free(url);
         free(authorization);
+        for (size_t i = 0; i < sse_c_count; i++) {
+            explicit_bzero(sse_c[i], strlen(sse_c[i]));
+            free(sse_c[i]);
+        }
         struct b2_failure failure;
         b2_failure_from_response(&response, &plugin->config, credentials.token, &failure);
         if (failure.kind == B2_FAILURE_NONE && response.status == 206 && first >= 0 &&
@@ -323,7 +339,9 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
                                               backoff.tries == 1 ? "" : "s", detail);
             break;
         }
-        if (failure.http_status == 416)
+        if (b2_sse_c_refused(plugin, &failure, key, &status, err))
+            ; /* one line: no key, or another key than the file's */
+        else if (failure.http_status == 416)
             status = stor_fail(err, STOR_EINVAL, "%s: the range starting at byte %lld is outside "
                                "the file (B2 says: %s)", key, (long long)first, failure.message);
         else if (failure.http_status == 404)

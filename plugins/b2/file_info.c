@@ -35,6 +35,8 @@ void b2_put_meta_free(struct b2_put_meta *meta)
     free(meta->info);
     memset(meta, 0, sizeof *meta);
     meta->mtime_ms = -1;
+    meta->retain_until_ms = -1;
+    meta->legal_hold = -1;
 }
 
 static int utf8_valid(const char *text)
@@ -93,20 +95,62 @@ static size_t header_line_bytes(const char *name, const char *value)
     return bytes;
 }
 
-static enum stor_status refuse_protection(const struct stor_put_options *options,
-                                          struct stor_error *err)
+/* protection.*: what B2 can keep, checked before anything is sent. With -o sse_c_key_file every
+ * upload is SSE-C unless the put asks for SSE-B2. */
+static enum stor_status check_protection(const struct b2_plugin *plugin,
+                                         const struct stor_put_options *options,
+                                         struct b2_put_meta *meta, struct stor_error *err)
 {
     const struct stor_protection *protection = &options->protection;
-    const char *field = protection->encryption        ? "protection.encryption"
-                        : protection->retention_mode  ? "protection.retention_mode"
-                        : protection->retain_until_ms >= 0 ? "protection.retain_until_ms"
-                        : protection->legal_hold >= 0 ? "protection.legal_hold"
-                                                      : NULL;
-    if (!field)
-        return STOR_OK;
-    return stor_fail(err, STOR_EUNSUPPORTED, "backend b2 does not keep %s yet (%s comes in a "
-                     "later version): nothing stored", field,
-                     protection->encryption ? "server-side encryption" : "Object Lock retention");
+    const char *encryption = protection->encryption;
+    meta->config = &plugin->config;
+    if (!encryption)
+        meta->sse = plugin->config.sse_c_key_b64 ? B2_SSE_C : B2_SSE_NONE;
+    else if (strcmp(encryption, "SSE-B2") == 0)
+        meta->sse = B2_SSE_B2;
+    else if (strcmp(encryption, "SSE-C") == 0 && !plugin->config.sse_c_key_b64)
+        return stor_fail(err, STOR_EINVAL, "protection.encryption SSE-C needs its key: give it "
+                         "with -o sse_c_key_file=PATH (a file of 32 bytes): nothing stored");
+    else if (strcmp(encryption, "SSE-C") == 0)
+        meta->sse = B2_SSE_C;
+    else
+        return stor_fail(err, STOR_EUNSUPPORTED, "backend b2 does not keep protection.encryption "
+                         "'%.40s' (B2 has SSE-B2 and SSE-C): nothing stored", encryption);
+    const char *mode = protection->retention_mode;
+    if (mode && strcmp(mode, "governance") != 0 && strcmp(mode, "compliance") != 0)
+        return stor_fail(err, STOR_EINVAL, "protection.retention_mode '%.40s' is not one B2 "
+                         "knows: governance or compliance", mode);
+    if (!mode != (protection->retain_until_ms < 0))
+        return stor_fail(err, STOR_EINVAL, "protection.retention_mode and retain_until_ms go "
+                         "together: give both or neither");
+    if (mode && protection->retain_until_ms <= b2_clock_now(&plugin->clock))
+        return stor_fail(err, STOR_EINVAL, "protection.retain_until_ms must be in the future "
+                         "(retention until a time already past protects nothing)");
+    if (protection->legal_hold > 1 || protection->legal_hold < -1)
+        return stor_fail(err, STOR_EINVAL, "protection.legal_hold is 1 (on), 0 (off) or -1");
+    meta->retention_mode = !mode ? NULL : strcmp(mode, "governance") == 0 ? "governance"
+                                                                          : "compliance";
+    meta->retain_until_ms = mode ? protection->retain_until_ms : -1;
+    meta->legal_hold = protection->legal_hold;
+    return STOR_OK;
+}
+
+int b2_put_meta_locks(const struct b2_put_meta *meta)
+{
+    return meta->retention_mode != NULL || meta->legal_hold >= 0;
+}
+
+enum stor_status b2_lock_refused(const struct b2_put_meta *meta, const char *bucket,
+                                 const char *key, const struct b2_failure *failure,
+                                 enum stor_status status, struct stor_error *err)
+{
+    if (!b2_put_meta_locks(meta) || failure->outcome != B2_HTTP_COMPLETE ||
+        (strcmp(failure->code, "bad_request") != 0 && strcmp(failure->code, "access_denied") != 0))
+        return status;
+    return stor_fail(err, STOR_EINVAL, "%s/%s: B2 refused the retention or legal hold: bucket %s "
+                     "must have Object Lock enabled (made with -o bucket.object_lock=yes) and the "
+                     "key writeFileRetentions / writeFileLegalHolds (B2 says: %s)", bucket, key,
+                     bucket, failure->message[0] ? failure->message : failure->code);
 }
 
 static enum stor_status check_metadata(const struct stor_option *entry, struct stor_error *err)
@@ -156,10 +200,12 @@ static enum stor_status check_limits(const struct b2_put_meta *meta, const char 
             return stor_fail(err, STOR_EINTERNAL, "out of memory");
         bytes += line;
     }
-    if (bytes > B2_NAME_AND_INFO_BYTES)
+    int protected = meta->sse != B2_SSE_NONE || b2_put_meta_locks(meta);
+    int most = protected ? B2_NAME_AND_INFO_BYTES_PROTECTED : B2_NAME_AND_INFO_BYTES;
+    if (bytes > (size_t)most)
         return stor_fail(err, STOR_EINVAL, "%s: the name and the file info take %zu bytes as "
-                         "B2 headers (percent-encoded), more than the %d B2 takes", key, bytes,
-                         B2_NAME_AND_INFO_BYTES);
+                         "B2 headers (percent-encoded), more than the %d B2 takes%s", key, bytes,
+                         most, protected ? " with encryption or Object Lock" : "");
     return STOR_OK;
 }
 
@@ -167,7 +213,7 @@ static enum stor_status build(const struct b2_plugin *plugin, const char *key,
                               const struct stor_put_options *options, int64_t source_mtime_ms,
                               int large, struct b2_put_meta *meta, struct stor_error *err)
 {
-    enum stor_status status = refuse_protection(options, err);
+    enum stor_status status = check_protection(plugin, options, meta, err);
     if (status != STOR_OK)
         return status;
     const char *type = options->content_type ? options->content_type : plugin->config.content_type;
@@ -219,6 +265,8 @@ enum stor_status b2_put_meta_build(const struct b2_plugin *plugin, const char *k
                options->struct_size < sizeof asked ? options->struct_size : sizeof asked);
     memset(meta, 0, sizeof *meta);
     meta->mtime_ms = -1;
+    meta->retain_until_ms = -1;
+    meta->legal_hold = -1;
     enum stor_status status = build(plugin, key, &asked, source_mtime_ms, large, meta, err);
     if (status != STOR_OK)
         b2_put_meta_free(meta);
@@ -238,6 +286,9 @@ static int add_line(char **lines, size_t *count, size_t max_lines, const char *f
     return ok ? 0 : -1;
 }
 
+static int protection_headers(const struct b2_put_meta *meta, char **lines, size_t *count,
+                              size_t max_lines);
+
 int b2_put_meta_headers(const struct b2_put_meta *meta, char **lines, size_t *count,
                         size_t max_lines)
 {
@@ -255,7 +306,50 @@ int b2_put_meta_headers(const struct b2_put_meta *meta, char **lines, size_t *co
         if (failed)
             return -1;
     }
+    return protection_headers(meta, lines, count, max_lines);
+}
+
+int b2_put_meta_part_headers(const struct b2_put_meta *meta, char **lines, size_t *count,
+                             size_t max_lines)
+{
+    return meta->sse == B2_SSE_C ? b2_sse_c_headers(meta->config, lines, count, max_lines) : 0;
+}
+
+/* Encryption and Object Lock of b2_upload_file: B2's headers, as b2sdk sends them. */
+static int protection_headers(const struct b2_put_meta *meta, char **lines, size_t *count,
+                              size_t max_lines)
+{
+    if (meta->sse == B2_SSE_B2 &&
+        add_line(lines, count, max_lines, "X-Bz-Server-Side-Encryption: AES256") != 0)
+        return -1;
+    if (meta->sse == B2_SSE_C && b2_sse_c_headers(meta->config, lines, count, max_lines) != 0)
+        return -1;
+    if (meta->retention_mode &&
+        (add_line(lines, count, max_lines, "X-Bz-File-Retention-Mode: %s", meta->retention_mode) ||
+         add_line(lines, count, max_lines, "X-Bz-File-Retention-Retain-Until-Timestamp: %lld",
+                  (long long)meta->retain_until_ms)))
+        return -1;
+    if (meta->legal_hold >= 0 &&
+        add_line(lines, count, max_lines, "X-Bz-File-Legal-Hold: %s", meta->legal_hold ? "on" : "off"))
+        return -1;
     return 0;
+}
+
+void b2_put_meta_start_fields(const struct b2_put_meta *meta, json_object *request)
+{
+    json_object *sse = meta->config ? b2_sse_json(meta->config, meta->sse) : NULL;
+    if (sse)
+        json_object_object_add(request, "serverSideEncryption", sse);
+    if (meta->retention_mode) {
+        json_object *retention = json_object_new_object();
+        json_object_object_add(retention, "mode", json_object_new_string(meta->retention_mode));
+        json_object_object_add(retention, "retainUntilTimestamp",
+                               json_object_new_int64(meta->retain_until_ms));
+        json_object_object_add(request, "fileRetention", retention);
+    }
+    if (meta->legal_hold >= 0)
+        json_object_object_add(request, "legalHold",
+                               json_object_new_string(meta->legal_hold ? "on" : "off"));
 }
 
 json_object *b2_put_meta_file_info(const struct b2_put_meta *meta, const char *large_file_sha1)

@@ -8,6 +8,7 @@
 
 #define B2_INFO_ENTRIES_MAX 10       /* file-info entries B2 keeps, the plugin's own included */
 #define B2_NAME_AND_INFO_BYTES 7000  /* file name + every X-Bz-Info-* header line, CRLF included */
+#define B2_NAME_AND_INFO_BYTES_PROTECTED 2048 /* the same with SSE or Object Lock */
 
 struct b2_put_meta {
     char *content_type;
@@ -15,6 +16,12 @@ struct b2_put_meta {
     size_t info_count;
     int64_t mtime_ms;       /* src_last_modified_millis to store, -1 for none */
     char sha1[B2_SHA1_HEX_LENGTH + 1]; /* the caller's SHA-1 (lower case), "" when not given */
+    /* protection.* as checked: encryption, and Object Lock (a bucket with it enabled only) */
+    enum b2_sse sse;
+    const struct b2_config *config; /* where an SSE-C key lives (never copied) */
+    const char *retention_mode;     /* "governance", "compliance" or NULL */
+    int64_t retain_until_ms;        /* with retention_mode */
+    int legal_hold;                 /* -1 not asked, 0 off, 1 on */
 };
 
 /* From put_ex's options (NULL: none) and the plugin's: content type, info.* options overridden
@@ -33,5 +40,17 @@ int b2_put_meta_headers(const struct b2_put_meta *meta, char **lines, size_t *co
                         size_t max_lines);
 /* b2_start_large_file's fileInfo: every entry, the mtime and large_file_sha1 (if not ""). */
 json_object *b2_put_meta_file_info(const struct b2_put_meta *meta, const char *large_file_sha1);
+/* b2_start_large_file's serverSideEncryption, fileRetention and legalHold, added to request. */
+void b2_put_meta_start_fields(const struct b2_put_meta *meta, json_object *request);
+/* b2_upload_part's lines: the SSE-C key of an SSE-C file. 0 or -1. */
+int b2_put_meta_part_headers(const struct b2_put_meta *meta, char **lines, size_t *count,
+                             size_t max_lines);
+/* Whether the put asks for retention or a legal hold (B2 refuses that outside a lock bucket). */
+int b2_put_meta_locks(const struct b2_put_meta *meta);
+/* A put with retention or a legal hold that B2 refused (400 bad_request / 403 access_denied):
+ * the bucket has no Object Lock, said in one line. Else status as it was. */
+enum stor_status b2_lock_refused(const struct b2_put_meta *meta, const char *bucket,
+                                 const char *key, const struct b2_failure *failure,
+                                 enum stor_status status, struct stor_error *err);
 
 #endif

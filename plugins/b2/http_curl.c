@@ -247,8 +247,14 @@ static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, voi
             shown--;
         if (shown > 0) {
             char line[512];
+            static const char sse_c_key[] = "X-Bz-Server-Side-Encryption-Customer-Key";
             if (shown > 14 && strncasecmp(data, "Authorization:", 14) == 0)
                 snprintf(line, sizeof line, "%sAuthorization: <redacted>", prefix);
+            else if (shown > sizeof sse_c_key - 1 &&
+                     strncasecmp(data, sse_c_key, sizeof sse_c_key - 1) == 0)
+                /* the SSE-C key and its MD5 (-Key-Md5): secrets like the token */
+                snprintf(line, sizeof line, "%s%.*s <redacted>", prefix,
+                         (int)(strcspn(data, ":") < shown ? strcspn(data, ":") + 1 : shown), data);
             else
                 snprintf(line, sizeof line, "%s%.*s", prefix, (int)shown, data);
             http->options.trace(http->options.trace_context, line);

@@ -303,8 +303,11 @@ static int part_headers(struct b2_plugin *plugin, void *context, char **lines, s
     (void)plugin;
     const struct part_job *job = context;
     size_t count = 0;
-    if (b2_upload_add_line(lines, &count, max_lines, "X-Bz-Part-Number: %d", job->index + 1) != 0)
+    if (b2_upload_add_line(lines, &count, max_lines, "X-Bz-Part-Number: %d", job->index + 1) != 0 ||
+        b2_put_meta_part_headers(job->large->meta, lines, &count, max_lines) != 0) {
+        b2_upload_free_lines(lines, count);
         return -1;
+    }
     return (int)count;
 }
 
@@ -528,12 +531,14 @@ static enum stor_status start_large_file(struct large_upload *large, struct stor
     json_object_object_add(request, "contentType",
                            json_object_new_string(large->meta->content_type));
     json_object_object_add(request, "fileInfo", info);
+    b2_put_meta_start_fields(large->meta, request);
     struct b2_done_check check = {started_after_all, large};
+    struct b2_failure failure = {0};
     enum stor_status status = b2_api_call_checked(plugin, "b2_start_large_file", request,
-                                                  "writeFiles", &check, &response, NULL, err);
+                                                  "writeFiles", &check, &response, &failure, err);
     json_object_put(request);
     if (status != STOR_OK)
-        return status;
+        return b2_lock_refused(large->meta, large->bucket, large->key, &failure, status, err);
     char why[B2_WHY_MAX] = "";
     struct b2_file file;
     if (b2_wire_file(response, &file, why) != 0 || !file.file_id)

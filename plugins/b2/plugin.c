@@ -230,7 +230,7 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
                                       size_t option_count, struct stor_error *err)
 {
     struct b2_config *config = &plugin->config;
-    const char *key_file = NULL;
+    const char *key_file = NULL, *sse_c_key_file = NULL;
     enum stor_status status = STOR_OK;
     config->retries = 8;
     config->retry_time_ms = 600 * 1000;
@@ -262,6 +262,8 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
             endpoint = value;
         } else if (strcmp(name, "key_file") == 0) {
             key_file = value;
+        } else if (strcmp(name, "sse_c_key_file") == 0) {
+            sse_c_key_file = value;
         } else if (strcmp(name, "retries") == 0) {
             if (parse_integer(value, 1, 1000, &number) != 0)
                 return stor_fail(err, STOR_EINVAL, "option retries must be a number of tries from 1 to 1000");
@@ -332,6 +334,8 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
         config->endpoint[--length] = '\0';
     warn_if_plain_http(plugin, "endpoint", config->endpoint);
     warn_if_plain_http(plugin, "download_url", config->download_url);
+    if (sse_c_key_file && (status = b2_sse_c_load(sse_c_key_file, config, err)) != STOR_OK)
+        return status;
 
     if (key_file)
         return read_key_file(key_file, config, plugin, err);
@@ -411,6 +415,7 @@ void b2_plugin_destroy(struct b2_plugin *plugin)
     free(config->content_type);
     free(config->cache_dir);
     free(config->download_url);
+    b2_sse_c_forget(config);
     for (size_t i = 0; i < config->info_count; i++) {
         free(config->info[i].name);
         free(config->info[i].value);
@@ -501,6 +506,19 @@ static const struct stor_option_doc b2_options[] = {
                      "token is sent to it"},
     {"download_part_size", "SIZE of each parallel range of a large download (default: B2's "
                            "recommended part size)"},
+    /* ---- encryption at rest and bucket settings ---- */
+    {"sse_c_key_file", "file of exactly 32 bytes (yours, mode 600): every upload, copy and "
+                       "download of this run uses SSE-C with that key; its files cannot be read "
+                       "without it"},
+    {"bucket.default_sse", "mb: b2 makes SSE-B2 the bucket's default encryption"},
+    {"bucket.object_lock", "mb: yes enables Object Lock (retention, legal hold); it "
+                           "cannot be turned off later"},
+    {"bucket.keep_old_versions", "mb: Nd deletes versions N days after they were hidden "
+                                 "or replaced (lifecycle daysFromHidingToDeleting)"},
+    {"bucket.hide_after", "mb: Nd hides files N days after their upload (lifecycle "
+                          "daysFromUploadingToHiding)"},
+    {"bucket.lifecycle_prefix", "mb: the names keep_old_versions and hide_after apply to "
+                                "(default: every name)"},
     {NULL, NULL},
 };
 
@@ -523,7 +541,14 @@ static const struct stor_backend b2_backend = {
              "every download) and user metadata (X-Bz-Info-*), large files included. B2 takes "
              "10 file-info entries and 7,000 bytes of name and file info at most, keys of 1 to "
              "50 letters, digits or -_.~!#$%^&*'+`|: a put beyond that is refused before "
-             "anything is sent. Server-side encryption and Object Lock are not supported yet.\n\n"
+             "anything is sent.\n\n"
+             "Encryption at rest: a put asking for SSE-B2 is encrypted by B2 with its own keys; "
+             "with -o sse_c_key_file every upload, large-file part and copy of the run is "
+             "SSE-C with that key, and every download sends it (B2 keeps only its MD5: a lost "
+             "key is a lost file). Object Lock: a put may ask for governance or compliance "
+             "retention until a future time, and a legal hold, in a bucket made with "
+             "bucket.object_lock=yes; such a version cannot be deleted until then (or while the "
+             "hold is on).\n\n"
              "share makes a download-authorization URL (the key needs shareFiles) valid from 1 "
              "second to 7 days, for a name or for every name below a prefix ending in '/'; with "
              "-o download_url it points there. Buckets are made allPrivate unless asked public; "
@@ -553,7 +578,9 @@ static const struct stor_backend b2_backend = {
                     STOR_CAP_BUCKETS |       /* b2_list/create/delete_bucket (bucket_admin.c) */
                     STOR_CAP_DELIMITER |     /* delimiter "/" in b2_list_file_names */
                     STOR_CAP_CLEANUP |       /* cancel unfinished large files */
-                    STOR_CAP_UPLOAD_TARGET,  /* pooled b2_get_upload_url, handed over */
+                    STOR_CAP_UPLOAD_TARGET | /* pooled b2_get_upload_url, handed over */
+                    STOR_CAP_ENCRYPTION |    /* SSE-B2, SSE-C with -o sse_c_key_file */
+                    STOR_CAP_RETENTION,      /* Object Lock retention and legal hold */
     .put_ex = b2_put_ex,                   /* put with content type, headers, metadata, mtime, SHA-1 */
     .stat = b2_stat,                       /* b2_get_file_info, or the name's current version */
     .list_buckets = b2_list_buckets,       /* b2_list_buckets, or the key's allowed buckets */

@@ -438,6 +438,8 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
         if (!condemned) {
             status = b2_fail(plugin, err, job->call ? job->call : "b2_upload_file", &failure,
                              "writeFiles");
+            if (job->refused)
+                status = job->refused(job->context, &failure, status, err);
             job->give_back(plugin, job->context, &target); /* a refusal of this body, not of the target */
             have_target = 0;
             break;
@@ -586,6 +588,13 @@ static int find_stored_file(struct b2_plugin *plugin, void *context, const char 
     return found;
 }
 
+static enum stor_status file_refused(void *context, const struct b2_failure *failure,
+                                     enum stor_status status, struct stor_error *err)
+{
+    const struct file_upload *upload = context;
+    return b2_lock_refused(upload->meta, upload->bucket, upload->key, failure, status, err);
+}
+
 /* The size and mtime fstat gives a regular file from its current position (-1: not one). */
 static void measure(int fd, int64_t *length, int64_t *mtime_ms)
 {
@@ -642,7 +651,7 @@ enum stor_status b2_put_ex(void *instance, const char *bucket, const char *key,
         struct b2_upload_job job = {.label = key, .source = &source, .lease = lease_from_bucket,
                                  .give_back = return_to_bucket_pool, .headers = file_headers,
                                  .accept = accept_file, .find_stored = find_stored_file,
-                                 .context = &file};
+                                 .refused = file_refused, .context = &file};
         status = b2_upload_through_targets(plugin, &job, err);
     }
     free(file.encoded_name);

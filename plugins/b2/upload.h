@@ -41,6 +41,10 @@ struct b2_upload_job {
      * sending it again. 1: stored, and reported as accept would; 0: send again. NULL: sending
      * again is harmless (a part replaces itself). */
     int (*find_stored)(struct b2_plugin *plugin, void *context, const char *sent_sha1);
+    /* B2 refused this body for good: may say why better than B2's words (status, err as made
+     * from them). NULL: as they are. */
+    enum stor_status (*refused)(void *context, const struct b2_failure *failure,
+                                enum stor_status status, struct stor_error *err);
     void *context;
     /* Progress of this body (bytes sent so far), or NULL to report it under label. */
     b2_http_progress_fn progress;

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define B2_VERSIONS_PAGE 1000
 
@@ -125,6 +126,43 @@ static int deleted_after_all(struct b2_plugin *plugin, void *context, json_objec
     return *response != NULL;
 }
 
+/* B2 refused to delete a version (403 access_denied): Object Lock. b2_get_file_info says until
+ * when, or that a legal hold is on, so the one line says why; no bypass is tried. */
+static enum stor_status locked(struct b2_plugin *plugin, const char *bucket, const char *name,
+                               const char *id, const struct b2_failure *failure,
+                               struct stor_error *err)
+{
+    json_object *request = json_object_new_object(), *response = NULL;
+    json_object_object_add(request, "fileId", json_object_new_string(id));
+    struct stor_error ignored;
+    struct b2_file file;
+    char why[B2_WHY_MAX];
+    int known = b2_api_call(plugin, "b2_get_file_info", request, "readFiles", &response, NULL,
+                            &ignored) == STOR_OK &&
+                b2_wire_file(response, &file, why) == 0;
+    json_object_put(request);
+    enum stor_status status;
+    int64_t now = b2_clock_now(&plugin->clock);
+    if (known && file.protection.legal_hold == 1)
+        status = stor_fail(err, STOR_EAUTH, "%s/%s: version %s is under a legal hold: it cannot be "
+                           "deleted until the hold is removed", bucket, name, id);
+    else if (known && file.protection.retention_mode && file.protection.retain_until_ms > now) {
+        time_t seconds = (time_t)(file.protection.retain_until_ms / 1000);
+        struct tm when;
+        char until[40] = "?";
+        if (gmtime_r(&seconds, &when))
+            strftime(until, sizeof until, "%Y-%m-%d %H:%M:%S UTC", &when);
+        status = stor_fail(err, STOR_EAUTH, "%s/%s: version %s is under %s retention until %s: it "
+                           "cannot be deleted before then", bucket, name, id,
+                           file.protection.retention_mode, until);
+    } else
+        status = stor_fail(err, STOR_EAUTH, "%s/%s: B2 refused to delete version %s: Object Lock "
+                           "(retention or legal hold) protects it (B2 says: %s)", bucket, name, id,
+                           failure->message[0] ? failure->message : failure->code);
+    json_object_put(response);
+    return status;
+}
+
 /* b2_delete_file_version of exactly (name, id). */
 static enum stor_status delete_version(struct b2_plugin *plugin, const char *bucket,
                                        const char *name, const char *id, struct stor_error *err)
@@ -141,6 +179,9 @@ static enum stor_status delete_version(struct b2_plugin *plugin, const char *buc
     if (status == STOR_ENOTFOUND ||
         (strcmp(failure.code, "bad_request") == 0 && strstr(failure.message, "ileId")))
         status = stor_fail(err, STOR_ENOTFOUND, "no version %s of %s/%s", id, bucket, name);
+    else if (status != STOR_OK && failure.outcome == B2_HTTP_COMPLETE &&
+             failure.http_status == 403 && strcmp(failure.code, "access_denied") == 0)
+        status = locked(plugin, bucket, name, id, &failure, err);
     return status;
 }
 

@@ -596,8 +596,24 @@ int b2_wire_bucket(json_object *object, struct b2_bucket *bucket, char why[B2_WH
             return -1;
         }
         bucket->lifecycle_rules = json_object_to_json_string_ext(rules, JSON_C_TO_STRING_PLAIN);
+        bucket->lifecycle_rule_count = json_object_array_length(rules);
+    }
+    bucket->keep_old_days = bucket->hide_after_days = -1;
+    bucket->file_lock = -1;
+    json_object *first = bucket->lifecycle_rule_count ? json_object_array_get_idx(rules, 0) : NULL;
+    if (first && json_object_is_type(first, json_type_object)) {
+        int64_t days;
+        bad = 0;
+        bucket->lifecycle_prefix = get_string(first, "fileNamePrefix", &bad);
+        if (get_int(first, "daysFromHidingToDeleting", &days) == 1 && days > 0)
+            bucket->keep_old_days = days;
+        if (get_int(first, "daysFromUploadingToHiding", &days) == 1 && days > 0)
+            bucket->hide_after_days = days;
     }
     int readable;
+    json_object *lock = readable_value(get_object(object, "fileLockConfiguration"), &readable);
+    if (readable && lock && json_object_is_type(lock, json_type_object))
+        bucket->file_lock = get_bool(lock, "isFileLockEnabled");
     json_object *encryption = readable_value(get_object(object, "defaultServerSideEncryption"),
                                              &readable);
     if (readable) {

@@ -104,6 +104,11 @@ struct b2_bucket {
     const char *lifecycle_rules;  /* lifecycleRules as JSON text, NULL if absent */
     const char *default_encryption; /* defaultServerSideEncryption's mode ("none" if readable
                                      * and unset), NULL if not readable or absent */
+    int file_lock;                /* fileLockConfiguration's isFileLockEnabled: 1, 0, -1 unknown */
+    /* The first lifecycle rule: its day counts (-1 when absent) and fileNamePrefix */
+    int64_t keep_old_days, hide_after_days;
+    const char *lifecycle_prefix;
+    size_t lifecycle_rule_count;
 };
 int b2_wire_bucket(json_object *object, struct b2_bucket *bucket, char why[B2_WHY_MAX]);
 

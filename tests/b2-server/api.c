@@ -189,6 +189,32 @@ void handle_list_buckets(struct request *req, json_object *body)
 	reply_json(req, 200, result);
 }
 
+/* Each rule: fileNamePrefix (string), the day counts positive integers or null, one at least. */
+static bool lifecycle_rules_valid(json_object *rules)
+{
+	if (!json_object_is_type(rules, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(rules); i++) {
+		json_object *rule = json_object_array_get_idx(rules, i), *member;
+		if (!json_object_is_type(rule, json_type_object) ||
+		    !json_object_object_get_ex(rule, "fileNamePrefix", &member) ||
+		    !json_object_is_type(member, json_type_string))
+			return false;
+		int days = 0;
+		for (const char *const *name = (const char *const[]){"daysFromHidingToDeleting",
+					"daysFromUploadingToHiding", NULL}; *name; name++) {
+			if (!json_object_object_get_ex(rule, *name, &member) || !member)
+				continue;
+			if (!json_object_is_type(member, json_type_int) || json_object_get_int64(member) < 1)
+				return false;
+			days++;
+		}
+		if (days == 0)
+			return false;
+	}
+	return true;
+}
+
 void handle_create_bucket(struct request *req, json_object *body)
 {
 	const struct key *key = require_account(req, CAP_WRITE_BUCKETS);
@@ -200,9 +226,45 @@ void handle_create_bucket(struct request *req, json_object *body)
 		reply_error(req, 401, "unauthorized", "The key is restricted to a bucket");
 		return;
 	}
+	struct bucket_settings settings = {0};
+	json_object *lock = NULL, *sse = NULL, *rules = NULL;
+	if (json_object_object_get_ex(body, "fileLockEnabled", &lock) && lock) {
+		if (!json_object_is_type(lock, json_type_boolean)) {
+			reply_error(req, 400, "bad_request", "fileLockEnabled must be a boolean");
+			return;
+		}
+		settings.file_lock = json_object_get_boolean(lock);
+	}
+	if (json_object_object_get_ex(body, "defaultServerSideEncryption", &sse) && sse) {
+		struct protection asked;
+		struct b2_error sse_error;
+		protection_init(&asked);
+		if (!protection_sse_from_json(sse, &asked, &sse_error)) {
+			reply_b2_error(req, &sse_error);
+			return;
+		}
+		if (strcmp(asked.mode, "SSE-C") == 0) {
+			reply_error(req, 400, "bad_request", "SSE-C cannot be a bucket's default");
+			return;
+		}
+		if (!key_has(key, CAP_WRITE_BUCKET_ENCRYPTION)) {
+			reply_error(req, 401, "unauthorized", "defaultServerSideEncryption needs "
+				    "writeBucketEncryption");
+			return;
+		}
+		settings.default_sse = asked.mode[0] ? "SSE-B2" : NULL;
+	}
+	if (json_object_object_get_ex(body, "lifecycleRules", &rules) && rules) {
+		if (!lifecycle_rules_valid(rules)) {
+			reply_error(req, 400, "bad_request", "lifecycleRules must be an array of rules "
+				    "{fileNamePrefix, daysFromHidingToDeleting, daysFromUploadingToHiding}");
+			return;
+		}
+		settings.lifecycle_rules = rules;
+	}
 	json_object *bucket = NULL;
 	struct b2_error error;
-	if (store_create_bucket(name, type, &bucket, &error))
+	if (store_create_bucket(name, type, &settings, &bucket, &error))
 		reply_json(req, 200, bucket);
 	else
 		reply_b2_error(req, &error);
@@ -352,8 +414,15 @@ void handle_delete_file_version(struct request *req, json_object *body)
 	if (!key || !body_string_required(req, body, "fileName", &file_name) ||
 	    !body_string_required(req, body, "fileId", &file_id))
 		return;
+	json_object *bypass = NULL;
+	json_object_object_get_ex(body, "bypassGovernance", &bypass);
+	if (bypass && !json_object_is_type(bypass, json_type_boolean)) {
+		reply_error(req, 400, "bad_request", "bypassGovernance must be a boolean");
+		return;
+	}
 	struct b2_error error;
-	json_object *result = store_delete_file_version(key, file_name, file_id, &error);
+	json_object *result = store_delete_file_version(key, file_name, file_id,
+							bypass && json_object_get_boolean(bypass), &error);
 	if (result)
 		reply_json(req, 200, result);
 	else
@@ -407,6 +476,21 @@ void handle_copy_file(struct request *req, json_object *body)
 		}
 	}
 	struct b2_error error;
+	struct protection source_key;
+	protection_init(&source_key);
+	protection_init(&copy.destination);
+	json_object *source_sse = NULL, *destination_sse = NULL, *retention = NULL, *hold = NULL;
+	json_object_object_get_ex(body, "sourceServerSideEncryption", &source_sse);
+	json_object_object_get_ex(body, "destinationServerSideEncryption", &destination_sse);
+	json_object_object_get_ex(body, "fileRetention", &retention);
+	json_object_object_get_ex(body, "legalHold", &hold);
+	if (!protection_sse_from_json(source_sse, &source_key, &error) ||
+	    !protection_sse_from_json(destination_sse, &copy.destination, &error) ||
+	    !protection_lock_from_json(retention, hold, &copy.destination, &error)) {
+		reply_b2_error(req, &error);
+		return;
+	}
+	snprintf(copy.source_key_md5, sizeof copy.source_key_md5, "%s", source_key.key_md5);
 	json_object *result = store_copy_file(key, &copy, &error);
 	if (result)
 		reply_json(req, 200, result);

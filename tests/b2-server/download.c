@@ -133,8 +133,42 @@ static void add_info_headers(struct request *req, json_object *info)
 	}
 }
 
+/* An SSE-C file is read with its key only (B2: 403 access_denied, as b2sdk maps it). */
+static bool key_fits(struct request *req, struct content *content)
+{
+	char md5[SSE_C_MD5_MAX];
+	struct b2_error error;
+	if (sse_c_key_from_headers(req, md5, &error) &&
+	    protection_check_key(&content->protection, md5, &error))
+		return true;
+	reply_b2_error(req, &error);
+	content_free(content);
+	return false;
+}
+
+/* Encryption and Object Lock headers, as b2sdk reads them back. */
+static void add_protection_headers(struct request *req, const struct protection *protection)
+{
+	if (strcmp(protection->mode, "SSE-B2") == 0)
+		reply_add_header(req, "X-Bz-Server-Side-Encryption", "AES256");
+	if (strcmp(protection->mode, "SSE-C") == 0) {
+		reply_add_header(req, "X-Bz-Server-Side-Encryption-Customer-Algorithm", "AES256");
+		reply_add_header(req, "X-Bz-Server-Side-Encryption-Customer-Key-Md5", protection->key_md5);
+	}
+	if (protection->retention[0]) {
+		char until[32];
+		snprintf(until, sizeof until, "%lld", (long long)protection->retain_until);
+		reply_add_header(req, "X-Bz-File-Retention-Mode", protection->retention);
+		reply_add_header(req, "X-Bz-File-Retention-Retain-Until-Timestamp", until);
+	}
+	if (protection->legal_hold >= 0)
+		reply_add_header(req, "X-Bz-File-Legal-Hold", protection->legal_hold ? "on" : "off");
+}
+
 static void send_content(struct request *req, struct content *content)
 {
+	if (!key_fits(req, content))
+		return;
 	uint64_t first = 0, last = content->length ? content->length - 1 : 0;
 	bool partial = false, satisfiable = true;
 	const char *range = request_header(req, "Range");
@@ -173,6 +207,7 @@ static void send_content(struct request *req, struct content *content)
 	snprintf(number, sizeof number, "%" PRId64, content->upload_timestamp);
 	reply_add_header(req, "X-Bz-Upload-Timestamp", number);
 	add_info_headers(req, content->file_info);
+	add_protection_headers(req, &content->protection);
 	if (partial) {
 		char header[96];
 		snprintf(header, sizeof header, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,

@@ -97,13 +97,16 @@ static json_object *put_part_locked(struct version *version, int number, struct 
 }
 
 json_object *store_put_part(const char *file_id, int part_number, struct blob *blob,
-			    const char *sha1, const char *md5, struct b2_error *error)
+			    const char *sha1, const char *md5, const char *key_md5,
+			    struct b2_error *error)
 {
 	json_object *result = NULL;
 	pthread_mutex_lock(&store.lock);
 	struct version *version = version_by_id(file_id);
 	if (!version || version->action != ACTION_START)
 		b2_error_set(error, 400, "bad_request", "No active upload for: %s", file_id);
+	else if (!protection_check_key(&version->protection, key_md5, error))
+		; /* error set: an SSE-C file's parts come with its key */
 	else if (!store_has_room_locked(blob_length(blob)))
 		b2_error_set(error, 403, "storage_cap_exceeded", "Cannot upload files, storage cap exceeded.");
 	else {
@@ -141,9 +144,25 @@ void handle_start_large_file(struct request *req, json_object *body)
 		return;
 	}
 	struct b2_error error;
+	struct protection protection;
+	protection_init(&protection);
+	json_object *sse = NULL, *retention = NULL, *hold = NULL;
+	json_object_object_get_ex(body, "serverSideEncryption", &sse);
+	json_object_object_get_ex(body, "fileRetention", &retention);
+	json_object_object_get_ex(body, "legalHold", &hold);
+	if (!protection_sse_from_json(sse, &protection, &error) ||
+	    !protection_lock_from_json(retention, hold, &protection, &error)) {
+		reply_b2_error(req, &error);
+		return;
+	}
 	json_object *result = NULL;
 	pthread_mutex_lock(&store.lock);
 	struct bucket *bucket = bucket_for_key(key, bucket_id, &error);
+	if (bucket && protection_wants_lock(&protection) && !bucket->file_lock) {
+		b2_error_set(&error, 400, "bad_request", "File lock is not enabled on bucket %s: "
+			     "retention and legal hold cannot be set", bucket->name);
+		bucket = NULL;
+	}
 	if (bucket && !store_has_room_locked(0)) {
 		b2_error_set(&error, 403, "storage_cap_exceeded", "Cannot upload files, storage cap exceeded.");
 	} else if (bucket && grow_array(&bucket->unfinished, &bucket->unfinished_capacity,
@@ -153,6 +172,10 @@ void handle_start_large_file(struct request *req, json_object *body)
 						       ? auto_content_type(file_name)
 						       : content_type);
 		version->sha1 = strdup("none");
+		version->protection = protection;
+		if (!protection.mode[0] && bucket->default_sse[0])
+			snprintf(version->protection.mode, sizeof version->protection.mode, "%s",
+				 bucket->default_sse);
 		if (file_info)
 			json_object_deep_copy(file_info, &version->file_info, NULL);
 		version->large = calloc(1, sizeof *version->large);
@@ -415,10 +438,26 @@ void handle_copy_part(struct request *req, json_object *body)
 		return;
 	}
 	struct b2_error error;
+	struct protection source_key, destination_key;
+	protection_init(&source_key);
+	protection_init(&destination_key);
+	json_object *source_sse = NULL, *destination_sse = NULL;
+	json_object_object_get_ex(body, "sourceServerSideEncryption", &source_sse);
+	json_object_object_get_ex(body, "destinationServerSideEncryption", &destination_sse);
+	if (!protection_sse_from_json(source_sse, &source_key, &error) ||
+	    !protection_sse_from_json(destination_sse, &destination_key, &error)) {
+		reply_b2_error(req, &error);
+		return;
+	}
 	json_object *result = NULL;
 	pthread_mutex_lock(&store.lock);
 	struct version *source = version_by_id(source_id);
 	struct version *target = unfinished_for_key(key, large_file_id, &error);
+	if (target && source && source->action == ACTION_UPLOAD &&
+	    (!protection_check_key(&source->protection, source_key.key_md5, &error) ||
+	     !protection_check_key(&target->protection, destination_key.key_md5, &error))) {
+		target = NULL; /* error set: the source's key, and the large file's own */
+	}
 	if (target && (!source || source->action != ACTION_UPLOAD)) {
 		b2_error_set(&error, 400, "bad_request", "Source file not present: %s", source_id);
 	} else if (target && (!key_allows_bucket(key, source->bucket->name) ||

@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < bucket_count; i++) {
 		struct b2_error error;
-		if (!store_create_bucket(buckets[i], "allPrivate", NULL, &error)) {
+		if (!store_create_bucket(buckets[i], "allPrivate", NULL, NULL, &error)) {
 			fprintf(stderr, "b2-test-server: --bucket %s: %s\n", buckets[i], error.message);
 			goto out;
 		}

@@ -81,6 +81,7 @@ struct version *version_new(struct bucket *bucket, const char *file_name, enum v
 	version->bucket = bucket;
 	version->action = action;
 	version->upload_timestamp = now_ms();
+	protection_init(&version->protection);
 	lh_table_insert(file_index(), version->file_id, version);
 	return version;
 }
@@ -178,33 +179,6 @@ static void version_unpublish(struct version *version)
 	}
 }
 
-static json_object *retention_json(void)
-{
-	json_object *value = json_object_new_object();
-	json_object_object_add(value, "mode", NULL);
-	json_object_object_add(value, "retainUntilTimestamp", NULL);
-	json_object *retention = json_object_new_object();
-	json_object_object_add(retention, "isClientAuthorizedToRead", json_object_new_boolean(1));
-	json_object_object_add(retention, "value", value);
-	return retention;
-}
-
-static json_object *legal_hold_json(void)
-{
-	json_object *hold = json_object_new_object();
-	json_object_object_add(hold, "isClientAuthorizedToRead", json_object_new_boolean(1));
-	json_object_object_add(hold, "value", NULL);
-	return hold;
-}
-
-static json_object *no_encryption_json(void)
-{
-	json_object *encryption = json_object_new_object();
-	json_object_object_add(encryption, "algorithm", NULL);
-	json_object_object_add(encryption, "mode", NULL);
-	return encryption;
-}
-
 static const char *action_name(enum version_action action)
 {
 	return action == ACTION_UPLOAD ? "upload" : action == ACTION_HIDE ? "hide" : "start";
@@ -236,10 +210,10 @@ json_object *version_json(const struct version *version, int api_version)
 		info = json_object_new_object();
 	json_object_object_add(file, "fileInfo", info);
 	json_object_object_add(file, "fileName", json_object_new_string(version->file_name));
-	json_object_object_add(file, "fileRetention", retention_json());
-	json_object_object_add(file, "legalHold", legal_hold_json());
+	json_object_object_add(file, "fileRetention", protection_retention_json(&version->protection));
+	json_object_object_add(file, "legalHold", protection_legal_hold_json(&version->protection));
 	json_object_object_add(file, "replicationStatus", NULL);
-	json_object_object_add(file, "serverSideEncryption", no_encryption_json());
+	json_object_object_add(file, "serverSideEncryption", protection_sse_json(&version->protection));
 	json_object_object_add(file, "uploadTimestamp", json_object_new_int64(version->upload_timestamp));
 	if (api_version == 1) /* v1 listings (rclone 1.60) read the length as "size" */
 		json_object_object_add(file, "size", json_object_new_int64((int64_t)version->length));
@@ -274,7 +248,10 @@ static json_object *bucket_json(const struct bucket *bucket)
 	json_object_object_add(json, "bucketType", json_object_new_string(bucket->type));
 	json_object_object_add(json, "bucketInfo", json_object_new_object());
 	json_object_object_add(json, "corsRules", json_object_new_array());
-	json_object_object_add(json, "lifecycleRules", json_object_new_array());
+	json_object *rules = NULL;
+	if (!bucket->lifecycle_rules || json_object_deep_copy(bucket->lifecycle_rules, &rules, NULL) != 0)
+		rules = json_object_new_array();
+	json_object_object_add(json, "lifecycleRules", rules);
 	json_object_object_add(json, "revision", json_object_new_int(1));
 	json_object *options = json_object_new_array();
 	json_object_array_add(options, json_object_new_string("s3"));
@@ -282,7 +259,12 @@ static json_object *bucket_json(const struct bucket *bucket)
 
 	json_object *encryption = json_object_new_object();
 	json_object_object_add(encryption, "isClientAuthorizedToRead", json_object_new_boolean(1));
-	json_object_object_add(encryption, "value", no_encryption_json());
+	json_object *encryption_value = json_object_new_object();
+	json_object_object_add(encryption_value, "algorithm", bucket->default_sse[0]
+				       ? json_object_new_string("AES256") : NULL);
+	json_object_object_add(encryption_value, "mode", bucket->default_sse[0]
+				       ? json_object_new_string(bucket->default_sse) : NULL);
+	json_object_object_add(encryption, "value", encryption_value);
 	json_object_object_add(json, "defaultServerSideEncryption", encryption);
 
 	json_object *retention = json_object_new_object();
@@ -290,7 +272,7 @@ static json_object *bucket_json(const struct bucket *bucket)
 	json_object_object_add(retention, "period", NULL);
 	json_object *lock_value = json_object_new_object();
 	json_object_object_add(lock_value, "defaultRetention", retention);
-	json_object_object_add(lock_value, "isFileLockEnabled", json_object_new_boolean(0));
+	json_object_object_add(lock_value, "isFileLockEnabled", json_object_new_boolean(bucket->file_lock));
 	json_object *lock = json_object_new_object();
 	json_object_object_add(lock, "isClientAuthorizedToRead", json_object_new_boolean(1));
 	json_object_object_add(lock, "value", lock_value);
@@ -322,7 +304,8 @@ static bool bucket_name_valid(const char *name)
 	return true;
 }
 
-bool store_create_bucket(const char *name, const char *type, json_object **json, struct b2_error *error)
+bool store_create_bucket(const char *name, const char *type, const struct bucket_settings *settings,
+			 json_object **json, struct b2_error *error)
 {
 	if (!bucket_name_valid(name)) {
 		b2_error_set(error, 400, "bad_request", "Invalid bucket name: %s", name);
@@ -347,6 +330,14 @@ bool store_create_bucket(const char *name, const char *type, json_object **json,
 			snprintf(bucket->id, sizeof bucket->id, "%012lx%012lx", 0xb2b2b2UL, ++store.serial);
 			bucket->name = strdup(name);
 			bucket->type = strdup(type);
+			if (settings) {
+				bucket->file_lock = settings->file_lock;
+				snprintf(bucket->default_sse, sizeof bucket->default_sse, "%s",
+					 settings->default_sse ? settings->default_sse : "");
+				if (settings->lifecycle_rules)
+					json_object_deep_copy(settings->lifecycle_rules,
+							      &bucket->lifecycle_rules, NULL);
+			}
 			store.buckets[store.bucket_count++] = bucket;
 			if (json)
 				*json = bucket_json(bucket);
@@ -375,6 +366,7 @@ static void bucket_free(struct bucket *bucket)
 	free(bucket->names);
 	free(bucket->name);
 	free(bucket->type);
+	json_object_put(bucket->lifecycle_rules);
 	free(bucket);
 }
 
@@ -468,8 +460,16 @@ json_object *store_add_upload(const struct new_upload *upload, struct b2_error *
 	} else if (!store_has_room_locked(length)) {
 		b2_error_set(error, 403, "storage_cap_exceeded", "Cannot upload files, storage cap exceeded.");
 		json_object_put(upload->file_info);
+	} else if (protection_wants_lock(&upload->protection) && !bucket->file_lock) {
+		b2_error_set(error, 400, "bad_request", "File lock is not enabled on bucket %s: "
+			     "retention and legal hold cannot be set", bucket->name);
+		json_object_put(upload->file_info);
 	} else {
 		struct version *version = version_new(bucket, upload->file_name, ACTION_UPLOAD);
+		version->protection = upload->protection;
+		if (!version->protection.mode[0] && bucket->default_sse[0])
+			snprintf(version->protection.mode, sizeof version->protection.mode, "%s",
+				 bucket->default_sse);
 		version->content_type = strdup(upload->content_type);
 		version->sha1 = strdup(upload->sha1);
 		version->md5 = upload->md5 ? strdup(upload->md5) : NULL;
@@ -737,15 +737,25 @@ json_object *store_hide_file(const struct key *key, const char *bucket_id, const
 }
 
 json_object *store_delete_file_version(const struct key *key, const char *file_name,
-				       const char *file_id, struct b2_error *error)
+				       const char *file_id, bool bypass, struct b2_error *error)
 {
 	json_object *result = NULL;
 	pthread_mutex_lock(&store.lock);
 	struct version *version = version_for_key(key, file_id, error);
+	const struct protection *lock = version ? &version->protection : NULL;
+	bool retained = lock && lock->retention[0] && lock->retain_until > now_ms();
 	if (!version || strcmp(version->file_name, file_name) != 0) {
 		if (version || error->status == 404)
 			b2_error_set(error, 400, "file_not_present", "File not present: %s %s",
 				     file_name, file_id);
+	} else if (bypass && !key_has(key, CAP_BYPASS_GOVERNANCE)) {
+		b2_error_set(error, 401, "unauthorized", "bypassGovernance needs the "
+			     "bypassGovernance capability");
+	} else if (lock->legal_hold == 1) {
+		b2_error_set(error, 403, "access_denied", "The file version is under legal hold");
+	} else if (retained && (strcmp(lock->retention, "compliance") == 0 || !bypass)) {
+		b2_error_set(error, 403, "access_denied", "The file version is under %s retention "
+			     "until %lld", lock->retention, (long long)lock->retain_until);
 	} else {
 		result = json_object_new_object();
 		json_object_object_add(result, "fileId", json_object_new_string(version->file_id));
@@ -795,6 +805,7 @@ static struct content *content_of(const struct version *version)
 	content->sha1 = strdup(version->sha1 ? version->sha1 : "none");
 	content->upload_timestamp = version->upload_timestamp;
 	content->length = version->length;
+	content->protection = version->protection;
 	/* A deep copy: json-c reference counts are not thread-safe across readers. */
 	content->file_info = NULL;
 	if (version->file_info)
@@ -911,12 +922,17 @@ json_object *store_copy_file(const struct key *key, const struct copy_request *c
 		destination = copy->destination_bucket_id
 				      ? bucket_for_key(key, copy->destination_bucket_id, error)
 				      : source->bucket;
+	if (source && !protection_check_key(&source->protection, copy->source_key_md5, error))
+		source = NULL, destination = NULL; /* error set: an SSE-C source needs its key */
 	uint64_t first = copy->has_range ? copy->range_first : 0;
 	uint64_t last = copy->has_range ? copy->range_last : (source ? source->length : 0) - 1;
 	if (!destination) {
 		/* error set */
 	} else if (!key_allows_name(key, copy->file_name)) {
 		b2_error_set(error, 401, "unauthorized", "The key is restricted to another name prefix");
+	} else if (protection_wants_lock(&copy->destination) && !destination->file_lock) {
+		b2_error_set(error, 400, "bad_request", "File lock is not enabled on bucket %s: "
+			     "retention and legal hold cannot be set", destination->name);
 	} else if (copy->has_range && (first > last || last >= source->length)) {
 		b2_error_set(error, 416, "range_not_satisfiable", "The range is outside the source file");
 	} else {
@@ -925,6 +941,10 @@ json_object *store_copy_file(const struct key *key, const struct copy_request *c
 			b2_error_set(error, 403, "storage_cap_exceeded", "Storage cap exceeded.");
 		} else {
 			struct version *version = version_new(destination, copy->file_name, ACTION_UPLOAD);
+			version->protection = copy->destination;
+			if (!version->protection.mode[0] && destination->default_sse[0])
+				snprintf(version->protection.mode, sizeof version->protection.mode,
+					 "%s", destination->default_sse);
 			version->length = length;
 			version->segments = slice_segments(source, first, length, &version->segment_count);
 			char hex[41];

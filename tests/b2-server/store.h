@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "blob.h"
 #include "json_reply.h"
+#include "protection.h"
 
 /* A run of bytes of a blob; a file is one segment, a large file one per part, copies share. */
 struct segment {
@@ -26,6 +27,7 @@ struct content {
 	json_object *file_info;
 	struct segment *segments;
 	size_t segment_count;
+	struct protection protection;
 };
 void content_free(struct content *content);
 
@@ -33,8 +35,14 @@ enum bucket_type_mask { BUCKET_ALL_PUBLIC = 1, BUCKET_ALL_PRIVATE = 2, BUCKET_SN
 
 void store_free_all(void);
 
-bool store_create_bucket(const char *name, const char *type, json_object **bucket,
-			 struct b2_error *error);
+/* What b2_create_bucket may set besides name and type. */
+struct bucket_settings {
+	bool file_lock;              /* fileLockEnabled */
+	const char *default_sse;     /* "SSE-B2" or NULL */
+	json_object *lifecycle_rules; /* borrowed array, or NULL */
+};
+bool store_create_bucket(const char *name, const char *type, const struct bucket_settings *settings,
+			 json_object **bucket, struct b2_error *error);
 bool store_delete_bucket(const struct key *key, const char *bucket_id, json_object **bucket,
 			 struct b2_error *error);
 /* Buckets filtered by id, name (NULL = any), type mask and the key's bucket; sorted by name. */
@@ -52,6 +60,7 @@ struct new_upload {
 	json_object *file_info;      /* taken */
 	struct blob *blob;           /* a reference is taken */
 	int api_version;
+	struct protection protection;
 };
 json_object *store_add_upload(const struct new_upload *upload, struct b2_error *error);
 
@@ -68,8 +77,10 @@ json_object *store_get_file_info(const struct key *key, const char *file_id, int
 				 struct b2_error *error);
 json_object *store_hide_file(const struct key *key, const char *bucket_id, const char *file_name,
 			     int api_version, struct b2_error *error);
+/* Refused with 403 access_denied while a legal hold is on or retention lasts (governance: unless
+ * bypass, which needs the bypassGovernance capability). */
 json_object *store_delete_file_version(const struct key *key, const char *file_name,
-				       const char *file_id, struct b2_error *error);
+				       const char *file_id, bool bypass, struct b2_error *error);
 
 /* NULL with 404 not_found when the file is absent or hidden. */
 struct content *store_open_by_name(const struct key *key, const char *bucket_name,
@@ -85,6 +96,8 @@ struct copy_request {
 	const char *content_type;
 	json_object *file_info;      /* borrowed */
 	int api_version;
+	char source_key_md5[SSE_C_MD5_MAX]; /* the SSE-C key given for the source, or "" */
+	struct protection destination;      /* what the copy is to be kept with */
 };
 json_object *store_copy_file(const struct key *key, const struct copy_request *copy,
 			     struct b2_error *error);

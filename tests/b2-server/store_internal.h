@@ -7,6 +7,7 @@
 
 #include <json-c/linkhash.h>
 
+#include "protection.h"
 #include "store.h"
 
 enum version_action { ACTION_UPLOAD, ACTION_HIDE, ACTION_START };
@@ -42,6 +43,7 @@ struct version {
 	struct segment *segments;
 	size_t segment_count;
 	struct large_upload *large;  /* ACTION_START only */
+	struct protection protection; /* encryption, retention, legal hold */
 };
 
 /* All versions of one name, newest first. */
@@ -58,6 +60,9 @@ struct bucket {
 	size_t name_count, name_capacity;
 	struct version **unfinished; /* started large files, oldest first */
 	size_t unfinished_count, unfinished_capacity;
+	bool file_lock;              /* fileLockEnabled at creation */
+	char default_sse[8];         /* "" or "SSE-B2" */
+	json_object *lifecycle_rules; /* array */
 };
 
 struct store {

@@ -36,6 +36,7 @@ struct upload {
 	char expected_sha1[SHA1_HEX_LENGTH + 1];
 	char trailer[SHA1_HEX_LENGTH + 1];
 	size_t trailer_length;
+	struct protection protection; /* encryption and lock asked (file), the SSE-C key (part) */
 };
 
 static bool is_sha1_hex(const char *text)
@@ -156,7 +157,8 @@ static bool begin_file(struct request *req, struct upload *upload)
 		return false;
 	}
 	struct b2_error error;
-	if (!store_check_bucket(upload->key, upload->target_id, &error)) {
+	if (!protection_from_headers(req, &upload->protection, &error) ||
+	    !store_check_bucket(upload->key, upload->target_id, &error)) {
 		reply_b2_error(req, &error);
 		return false;
 	}
@@ -175,7 +177,9 @@ static bool begin_part(struct request *req, struct upload *upload)
 	}
 	upload->part_number = (int)value;
 	struct b2_error error;
-	if (!store_check_large_file(upload->key, upload->target_id, &error)) {
+	protection_init(&upload->protection);
+	if (!sse_c_key_from_headers(req, upload->protection.key_md5, &error) ||
+	    !store_check_large_file(upload->key, upload->target_id, &error)) {
 		reply_b2_error(req, &error);
 		return false;
 	}
@@ -329,7 +333,7 @@ void upload_finish(struct request *req)
 	json_object *result;
 	if (req->api == API_UPLOAD_PART) {
 		result = store_put_part(upload->target_id, upload->part_number, upload->blob, stored, md5,
-					&error);
+					upload->protection.key_md5, &error);
 	} else {
 		struct new_upload file = {
 			.key = upload->key,
@@ -341,6 +345,7 @@ void upload_finish(struct request *req)
 			.file_info = upload->file_info,
 			.blob = upload->blob,
 			.api_version = req->api_version,
+			.protection = upload->protection,
 		};
 		upload->file_info = NULL; /* taken by the store */
 		result = store_add_upload(&file, &error);

@@ -1,0 +1,944 @@
+/* sync.c — stor sync and stor check: a local directory and BUCKET/PREFIX walked as two streams in
+ * ascending byte order, merged in one pass; transfers go to workers through a bounded queue and
+ * deletes come last, only after every transfer succeeded. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "host.h"
+#include "text.h"
+#include "tree.h"
+
+/* --- the local side: a pull walker in the byte order of the whole relative path ------------- */
+
+/* One entry of a directory being walked; a directory sorts as "name/", so that the files come
+ * out in the order of their full paths ("a.txt" < "a/b" < "a0"), as a recursive listing's keys. */
+struct walk_entry {
+    char *sort_name;
+    int is_dir;
+    int64_t size, mtime_ms;
+    dev_t dev;
+    ino_t ino;
+};
+
+struct walk_frame {
+    int fd;
+    char *rel; /* "" for the top, else "a/b" */
+    struct walk_entry *entries;
+    size_t count, next;
+};
+
+struct local_file {
+    char *rel;
+    int64_t size, mtime_ms;
+    dev_t dev;
+    ino_t ino;
+};
+
+/* Memory: the frames on the way down, each one directory's names (depth x directory size). */
+struct walker {
+    const struct stor_filter *filter;
+    struct walk_frame *frames;
+    size_t depth, capacity;
+    size_t links, specials, partials;
+    int failed;             /* a directory could not be read: the source is not fully known */
+    struct local_file file; /* the current file, when have */
+    int have;
+};
+
+static int compare_walk_entries(const void *a, const void *b)
+{
+    return strcmp(((const struct walk_entry *)a)->sort_name,
+                  ((const struct walk_entry *)b)->sort_name);
+}
+
+static void free_entries(struct walk_entry *entries, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(entries[i].sort_name);
+    free(entries);
+}
+
+/* Reads, filters and sorts one directory; links, special files and stor's partial names are not
+ * files of the tree. -1 when it cannot be read (reported). */
+static int push_frame(struct walker *w, int fd, const char *rel)
+{
+    int copy = dup(fd);
+    DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
+    if (!d) {
+        char shown[4096];
+        stor_printable(rel[0] ? rel : ".", shown, sizeof shown);
+        stor_error_line("cannot read directory %s: %s", shown, strerror(errno));
+        if (copy >= 0)
+            close(copy);
+        close(fd);
+        w->failed = 1;
+        return -1;
+    }
+    struct walk_entry *entries = NULL;
+    size_t count = 0, capacity = 0;
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        char child[PATH_MAX];
+        struct stat st;
+        if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", name) >= (int)sizeof child) {
+            stor_error_line("a path below %s is longer than %d bytes", rel[0] ? rel : ".", PATH_MAX - 1);
+            w->failed = 1;
+            continue;
+        }
+        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue; /* gone since readdir */
+        int is_dir = S_ISDIR(st.st_mode);
+        if (S_ISLNK(st.st_mode)) {
+            w->links++;
+            continue;
+        }
+        if (!is_dir && !S_ISREG(st.st_mode)) {
+            w->specials++;
+            continue;
+        }
+        if (!is_dir && stor_is_partial_name(name)) {
+            w->partials++;
+            continue;
+        }
+        if (!stor_filter_allows(w->filter, child, is_dir))
+            continue;
+        if (count == capacity) {
+            capacity = capacity ? capacity * 2 : 32;
+            struct walk_entry *grown = realloc(entries, capacity * sizeof *grown);
+            if (!grown) {
+                rc = -1;
+                break;
+            }
+            entries = grown;
+        }
+        struct walk_entry *e = &entries[count];
+        *e = (struct walk_entry){NULL, is_dir, st.st_size, stor_mtime_ms_of(&st), st.st_dev, st.st_ino};
+        if (asprintf(&e->sort_name, "%s%s", name, is_dir ? "/" : "") < 0) {
+            rc = -1;
+            break;
+        }
+        count++;
+    }
+    closedir(d);
+    if (count > 1)
+        qsort(entries, count, sizeof *entries, compare_walk_entries);
+    if (rc == 0 && w->depth == w->capacity) {
+        size_t grown_capacity = w->capacity ? w->capacity * 2 : 16;
+        struct walk_frame *grown = realloc(w->frames, grown_capacity * sizeof *grown);
+        if (grown) {
+            w->frames = grown;
+            w->capacity = grown_capacity;
+        } else {
+            rc = -1;
+        }
+    }
+    char *rel_copy = rc == 0 ? strdup(rel) : NULL;
+    if (!rel_copy) {
+        stor_error_line("out of memory walking %s", rel[0] ? rel : ".");
+        free_entries(entries, count);
+        close(fd);
+        w->failed = 1;
+        return -1;
+    }
+    w->frames[w->depth++] = (struct walk_frame){fd, rel_copy, entries, count, 0};
+    return 0;
+}
+
+static void pop_frame(struct walker *w)
+{
+    struct walk_frame *f = &w->frames[--w->depth];
+    close(f->fd);
+    free(f->rel);
+    free_entries(f->entries, f->count);
+}
+
+/* Moves to the next file (have is 0 at the end). A directory that cannot be read marks the walk
+ * failed and is passed over. */
+static void walker_next(struct walker *w)
+{
+    free(w->file.rel);
+    w->file.rel = NULL;
+    w->have = 0;
+    while (w->depth > 0) {
+        struct walk_frame *f = &w->frames[w->depth - 1];
+        if (f->next == f->count) {
+            pop_frame(w);
+            continue;
+        }
+        struct walk_entry *e = &f->entries[f->next++];
+        char rel[PATH_MAX];
+        size_t name_len = strlen(e->sort_name) - (size_t)e->is_dir;
+        snprintf(rel, sizeof rel, "%s%s%.*s", f->rel, f->rel[0] ? "/" : "", (int)name_len, e->sort_name);
+        if (e->is_dir) {
+            char name[NAME_MAX + 1];
+            snprintf(name, sizeof name, "%.*s", (int)name_len, e->sort_name);
+            int fd = openat(f->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            struct stat st;
+            if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_dev != e->dev || st.st_ino != e->ino)) {
+                close(fd);
+                fd = -1;
+                errno = ESTALE;
+            }
+            if (fd < 0) {
+                char shown[4096];
+                stor_printable(rel, shown, sizeof shown);
+                stor_error_line("cannot read directory %s: %s", shown,
+                                errno == ESTALE ? "it was replaced while walking" : strerror(errno));
+                w->failed = 1;
+                continue;
+            }
+            push_frame(w, fd, rel);
+            continue;
+        }
+        w->file = (struct local_file){strdup(rel), e->size, e->mtime_ms, e->dev, e->ino};
+        if (!w->file.rel) {
+            w->failed = 1;
+            return;
+        }
+        w->have = 1;
+        return;
+    }
+}
+
+static void walker_free(struct walker *w)
+{
+    while (w->depth > 0)
+        pop_frame(w);
+    free(w->frames);
+    free(w->file.rel);
+}
+
+/* --- the run --------------------------------------------------------------------------------- */
+
+enum action_kind { ACTION_COPY, ACTION_UPDATE, ACTION_VERIFY, ACTION_DELETE };
+
+/* One file to move (or, with ACTION_VERIFY, to hash first: same size, --checksum). */
+struct action {
+    enum action_kind kind;
+    char *rel;
+    int64_t size, mtime_ms; /* the source's */
+    dev_t dev;              /* the local file as walked (the source up, the destination down) */
+    ino_t ino;
+    char sha1[41];          /* the remote SHA-1, for ACTION_VERIFY */
+};
+
+struct doomed {
+    char *rel;
+    int64_t size;
+    dev_t dev;
+    ino_t ino;
+};
+
+struct sync_run {
+    struct stor_session *s;
+    int up;    /* local to remote */
+    int check; /* stor check: compare only */
+    const char *local;
+    char bucket[256];
+    char prefix[2048]; /* "" or ending in '/' */
+    size_t prefix_len;
+    int top; /* the local directory, or -1 when it does not exist (a dry run, an empty source) */
+    struct walker walker;
+    char *last_key;   /* the listing's previous key, for the order check */
+    int refused;      /* the listing broke a rule: stop, delete nothing */
+    size_t source_files;
+    int no_sha1_said;
+    /* the bounded queue between the listing and the workers */
+    pthread_mutex_t lock; /* guards the queue, the counters and stdout */
+    pthread_cond_t can_push, can_pop;
+    struct action **queue;
+    size_t queue_capacity, queue_head, queue_count;
+    int closed;
+    /* what happened */
+    size_t copied, updated, deleted, unchanged, failed, interrupted, missing, extra;
+    uint64_t bytes;
+    /* what DST has and SRC lacks, deleted last (with --delete) */
+    struct doomed *doomed;
+    size_t doomed_count, doomed_capacity;
+};
+
+static const char *action_word(const struct sync_run *r, enum action_kind kind, int done)
+{
+    if (r->check)
+        return kind == ACTION_COPY ? "missing" : kind == ACTION_DELETE ? "extra" : "differs";
+    if (!done)
+        return kind == ACTION_COPY ? "would copy" : kind == ACTION_DELETE ? "would delete" : "would update";
+    return kind == ACTION_COPY ? "copied" : kind == ACTION_DELETE ? "deleted" : "updated";
+}
+
+/* What the user sees for rel: the destination's name. */
+static void destination_name(const struct sync_run *r, int remote, const char *rel, char *out,
+                             size_t size)
+{
+    char whole[8192];
+    if (remote)
+        snprintf(whole, sizeof whole, "%s/%s%s", r->bucket, r->prefix, rel);
+    else
+        snprintf(whole, sizeof whole, "%s%s%s", r->local,
+                 r->local[0] && r->local[strlen(r->local) - 1] == '/' ? "" : "/", rel);
+    stor_printable(whole, out, size);
+}
+
+/* One action's end: counted, and shown with -v, --dry-run, in check, or as JSON; an error is a
+ * `stor:` line. done: it happened (else it would, in a dry run or check). */
+static void report(struct sync_run *r, enum action_kind kind, const char *rel, int64_t size,
+                   int done, const char *error)
+{
+    pthread_mutex_lock(&r->lock);
+    const char *word = error ? "failed" : action_word(r, kind, done);
+    if (error) {
+        r->failed++;
+    } else if (r->check) {
+        if (kind == ACTION_COPY)
+            r->missing++;
+        else if (kind == ACTION_DELETE)
+            r->extra++;
+        else
+            r->updated++;
+    } else if (kind == ACTION_COPY) {
+        r->copied++;
+    } else if (kind == ACTION_DELETE) {
+        r->deleted++;
+    } else {
+        r->updated++;
+    }
+    if (done && !error && kind != ACTION_DELETE)
+        r->bytes += (uint64_t)(size > 0 ? size : 0);
+    char shown[8192];
+    destination_name(r, r->up, rel, shown, sizeof shown);
+    if (r->s->json) {
+        struct json_object *j = json_object_new_object();
+        json_object_object_add(j, "action", json_object_new_string(
+            kind == ACTION_COPY ? "copy" : kind == ACTION_DELETE ? "delete" : "update"));
+        json_object_object_add(j, "status", json_object_new_string(word));
+        json_object_object_add(j, "path", stor_json_text(rel));
+        json_object_object_add(j, "bucket", json_object_new_string(r->bucket));
+        char key[4096];
+        snprintf(key, sizeof key, "%s%s", r->prefix, rel);
+        json_object_object_add(j, "key", stor_json_text(key));
+        json_object_object_add(j, "local", stor_json_text(r->local));
+        json_object_object_add(j, "size", json_object_new_int64(size));
+        if (error)
+            json_object_object_add(j, "error", stor_json_text(error));
+        stor_print_json(j);
+        json_object_put(j);
+    } else if (error) {
+        stor_error_line("%s %s: %s", r->check ? "check" : "sync", shown, error);
+    } else if (r->s->verbose || r->s->dry_run || r->check) {
+        stor_host_progress_done();
+        if (!r->s->quiet || r->check)
+            printf("%s %s\n", word, shown);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (done)
+        stor_progress_file_done(rel, (uint64_t)(size > 0 ? size : 0));
+}
+
+static void count_unchanged(struct sync_run *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->unchanged++;
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Whether the local file open on fd holds the object of that SHA-1 (--checksum). */
+static int same_sha1(int fd, const char *sha1)
+{
+    char hex[41];
+    return stor_sha1_of_file(fd, hex) == 0 && strcmp(hex, sha1) == 0;
+}
+
+/* A transfer that ended: reported, or counted as interrupted by the user's signal. */
+static void transferred(struct sync_run *r, const struct action *a, enum stor_status status,
+                        const struct stor_error *err)
+{
+    if (status == STOR_ECANCELLED) {
+        pthread_mutex_lock(&r->lock);
+        r->interrupted++;
+        pthread_mutex_unlock(&r->lock);
+        return;
+    }
+    report(r, a->kind, a->rel, a->size, 1, status == STOR_OK ? NULL : err->message);
+}
+
+static void sync_up(struct sync_run *r, struct action *a)
+{
+    char key[4096], why[512], problem[128];
+    snprintf(key, sizeof key, "%s%s", r->prefix, a->rel);
+    if (stor_key_problem(a->rel, 0, problem, sizeof problem)) {
+        snprintf(why, sizeof why, "the name %s", problem);
+        report(r, a->kind, a->rel, a->size, 0, why);
+        return;
+    }
+    int fd = stor_open_walked_file(r->top, a->rel, 0, a->dev, a->ino, why, sizeof why);
+    if (fd < 0) {
+        report(r, a->kind, a->rel, a->size, 0, why);
+        return;
+    }
+    if (a->kind == ACTION_VERIFY) {
+        if (same_sha1(fd, a->sha1)) {
+            close(fd);
+            count_unchanged(r);
+            return;
+        }
+        a->kind = ACTION_UPDATE;
+    }
+    if (r->s->dry_run || r->check) {
+        close(fd);
+        report(r, a->kind, a->rel, a->size, 0, NULL);
+        return;
+    }
+    struct stor_result result;
+    struct stor_error err = {""};
+    enum stor_status status = stor_put_fd(r->s, r->bucket, key, fd, &result, &err);
+    close(fd);
+    json_object_put(result.json);
+    transferred(r, a, status, &err);
+}
+
+static void sync_down(struct sync_run *r, struct action *a)
+{
+    char key[4096], why[512];
+    snprintf(key, sizeof key, "%s%s", r->prefix, a->rel);
+    const char *unsafe = stor_unsafe_relative_path(a->rel);
+    if (unsafe) {
+        snprintf(why, sizeof why, "refused: the name would escape %s (%s)", r->local, unsafe);
+        report(r, a->kind, a->rel, a->size, 0, why);
+        return;
+    }
+    if (a->kind == ACTION_VERIFY) {
+        int fd = stor_open_walked_file(r->top, a->rel, 0, a->dev, a->ino, why, sizeof why);
+        if (fd < 0) {
+            report(r, ACTION_UPDATE, a->rel, a->size, 0, why);
+            return;
+        }
+        int same = same_sha1(fd, a->sha1);
+        close(fd);
+        if (same) {
+            count_unchanged(r);
+            return;
+        }
+        a->kind = ACTION_UPDATE;
+    }
+    if (r->s->dry_run || r->check) {
+        report(r, a->kind, a->rel, a->size, 0, NULL);
+        return;
+    }
+    /* Directories are made and entered one by one beneath the target, never through a link. */
+    const char *name;
+    int dir = stor_open_parent_beneath(r->top, a->rel, 0, 1, &name);
+    if (dir < 0) {
+        snprintf(why, sizeof why, "cannot create its directory: %s",
+                 errno == ELOOP || errno == ENOTDIR ? "a symbolic link or a file is in the way"
+                                                    : strerror(errno));
+        report(r, a->kind, a->rel, a->size, 0, why);
+        return;
+    }
+    /* A link, a directory, a FIFO or a device in the way is refused by stor_get_at (the session
+     * asks for regular files only) and left as it is. */
+    struct stor_result result;
+    struct stor_error err = {""};
+    enum stor_status status = stor_get_at(r->s, r->bucket, key, dir, name, &result, &err);
+    close(dir);
+    if (status == STOR_OK)
+        json_object_put(result.json);
+    transferred(r, a, status, &err);
+}
+
+static void free_action(struct action *a)
+{
+    if (a)
+        free(a->rel);
+    free(a);
+}
+
+static void *worker(void *arg)
+{
+    struct sync_run *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        while (r->queue_count == 0 && !r->closed)
+            pthread_cond_wait(&r->can_pop, &r->lock);
+        if (r->queue_count == 0) {
+            pthread_mutex_unlock(&r->lock);
+            return NULL;
+        }
+        struct action *a = r->queue[r->queue_head];
+        r->queue_head = (r->queue_head + 1) % r->queue_capacity;
+        r->queue_count--;
+        pthread_cond_signal(&r->can_push);
+        int cancelled = r->s->host->cancelled(r->s->host);
+        if (cancelled)
+            r->interrupted++;
+        pthread_mutex_unlock(&r->lock);
+        if (!cancelled)
+            (r->up ? sync_up : sync_down)(r, a);
+        free_action(a);
+    }
+}
+
+/* Hands a to the workers, waiting while the queue is full: the listing goes no faster than the
+ * transfers, so memory stays bounded by the queue. */
+static int enqueue(struct sync_run *r, enum action_kind kind, const char *rel, int64_t size,
+                   int64_t mtime_ms, dev_t dev, ino_t ino, const char *sha1)
+{
+    struct action *a = calloc(1, sizeof *a);
+    if (!a || !(a->rel = strdup(rel))) {
+        free(a);
+        stor_error_line("out of memory");
+        return -1;
+    }
+    a->kind = kind;
+    a->size = size;
+    a->mtime_ms = mtime_ms;
+    a->dev = dev;
+    a->ino = ino;
+    if (sha1)
+        snprintf(a->sha1, sizeof a->sha1, "%s", sha1);
+    pthread_mutex_lock(&r->lock);
+    while (r->queue_count == r->queue_capacity)
+        pthread_cond_wait(&r->can_push, &r->lock);
+    r->queue[(r->queue_head + r->queue_count) % r->queue_capacity] = a;
+    r->queue_count++;
+    pthread_cond_signal(&r->can_pop);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+/* The source has rel and the destination does not. */
+static int source_only(struct sync_run *r, const char *rel, int64_t size, int64_t mtime_ms,
+                       dev_t dev, ino_t ino)
+{
+    r->source_files++;
+    if (r->check || r->s->dry_run) {
+        report(r, ACTION_COPY, rel, size, 0, NULL);
+        return 0;
+    }
+    return enqueue(r, ACTION_COPY, rel, size, mtime_ms, dev, ino, NULL);
+}
+
+/* The destination has rel and the source does not: with --delete it goes, last. */
+static int destination_only(struct sync_run *r, const char *rel, int64_t size, dev_t dev, ino_t ino)
+{
+    if (r->check) {
+        report(r, ACTION_DELETE, rel, size, 0, NULL);
+        return 0;
+    }
+    if (!r->s->delete_extra)
+        return 0;
+    if (r->doomed_count == r->doomed_capacity) {
+        size_t capacity = r->doomed_capacity ? r->doomed_capacity * 2 : 64;
+        struct doomed *grown = realloc(r->doomed, capacity * sizeof *grown);
+        if (!grown)
+            return -1;
+        r->doomed = grown;
+        r->doomed_capacity = capacity;
+    }
+    char *copy = strdup(rel);
+    if (!copy)
+        return -1;
+    r->doomed[r->doomed_count++] = (struct doomed){copy, size, dev, ino};
+    return 0;
+}
+
+/* Both sides have rel: by size, then (by default) modification time, or --checksum's SHA-1. */
+static int both_sides(struct sync_run *r, const struct local_file *local,
+                      const struct stor_object *o)
+{
+    r->source_files++;
+    int64_t size = r->up ? local->size : o->size, mtime_ms = r->up ? local->mtime_ms : o->mtime_ms;
+    int differ = local->size != o->size;
+    if (!differ && r->s->checksum && o->sha1 && strlen(o->sha1) == 40)
+        return enqueue(r, ACTION_VERIFY, local->rel, size, mtime_ms, local->dev, local->ino, o->sha1);
+    if (!differ && r->s->checksum && !r->no_sha1_said) {
+        r->no_sha1_said = 1;
+        stor_error_line("--checksum: %s/%s%s has no SHA-1 at the backend: such files are compared "
+                        "by size and modification time", r->bucket, r->prefix, local->rel);
+    }
+    if (!differ && !r->s->size_only)
+        differ = o->mtime_ms < 0 || o->mtime_ms != local->mtime_ms;
+    if (!differ) {
+        count_unchanged(r);
+        return 0;
+    }
+    if (r->check || r->s->dry_run) {
+        report(r, ACTION_UPDATE, local->rel, size, 0, NULL);
+        return 0;
+    }
+    return enqueue(r, ACTION_UPDATE, local->rel, size, mtime_ms, local->dev, local->ino, NULL);
+}
+
+static int local_entry(struct sync_run *r, const struct local_file *f)
+{
+    return r->up ? source_only(r, f->rel, f->size, f->mtime_ms, f->dev, f->ino)
+                 : destination_only(r, f->rel, f->size, f->dev, f->ino);
+}
+
+/* The listing broke a rule (a name outside the prefix, out of order): believe none of it. */
+static int refuse(struct sync_run *r, const char *why)
+{
+    stor_error_line("the backend listed %s: refused, nothing %s", why,
+                    r->check ? "compared further" : "deleted");
+    r->refused = 1;
+    return -1;
+}
+
+/* The merge, driven by the remote listing: every local name before this key is local only. */
+static int on_remote(void *context, const struct stor_object *o)
+{
+    struct sync_run *r = context;
+    const struct stor_session *s = r->s;
+    if (s->host->cancelled(s->host))
+        return -1;
+    if (o->is_prefix || (s->plugin->table.abi_version >= 2 && o->is_hidden))
+        return 0;
+    if (!o->key || strncmp(o->key, r->prefix, r->prefix_len) != 0) {
+        char why[4096], shown[1024];
+        stor_printable(o->key ? o->key : "(no name)", shown, sizeof shown);
+        snprintf(why, sizeof why, "'%s', outside the prefix %s/%s", shown, r->bucket, r->prefix);
+        return refuse(r, why);
+    }
+    if (r->last_key && strcmp(o->key, r->last_key) <= 0) {
+        char why[4096], shown[1024], previous[1024];
+        stor_printable(o->key, shown, sizeof shown);
+        stor_printable(r->last_key, previous, sizeof previous);
+        snprintf(why, sizeof why, "'%s' after '%s': not in ascending order", shown, previous);
+        return refuse(r, why);
+    }
+    char *key = strdup(o->key);
+    if (!key)
+        return -1;
+    free(r->last_key);
+    r->last_key = key;
+    const char *rel = o->key + r->prefix_len;
+    /* Every directory on the way must pass the filter too, as the local walk would not descend. */
+    char parent[PATH_MAX];
+    for (const char *slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - rel), rel);
+        if (!stor_filter_allows(s->filter, parent, 1))
+            return 0;
+    }
+    if (!stor_filter_allows(s->filter, rel, 0))
+        return 0;
+    struct walker *w = &r->walker;
+    while (w->have && strcmp(w->file.rel, rel) < 0) {
+        if (local_entry(r, &w->file) != 0)
+            return -1;
+        walker_next(w);
+    }
+    int rc;
+    if (w->have && strcmp(w->file.rel, rel) == 0) {
+        rc = both_sides(r, &w->file, o);
+        walker_next(w);
+    } else if (r->up) {
+        rc = destination_only(r, rel, o->size, 0, 0);
+    } else {
+        rc = source_only(r, rel, o->size, o->mtime_ms, 0, 0);
+    }
+    return rc;
+}
+
+/* --- deletes, last ----------------------------------------------------------------------------- */
+
+static void delete_one(struct sync_run *r, const struct doomed *d)
+{
+    if (r->s->dry_run) {
+        report(r, ACTION_DELETE, d->rel, d->size, 0, NULL);
+        return;
+    }
+    struct stor_error err = {""};
+    enum stor_status status;
+    if (r->up) {
+        char key[4096];
+        snprintf(key, sizeof key, "%s%s", r->prefix, d->rel);
+        const struct stor_backend *t = &r->s->plugin->table;
+        /* Where the backend keeps versions, remove hides (the versions stay); --hard deletes
+         * every version for good. */
+        if (r->s->hard && t->remove_ex && (r->s->plugin->capabilities & STOR_CAP_VERSIONS)) {
+            struct stor_remove_options options = {.struct_size = sizeof options,
+                                                  .flags = STOR_REMOVE_ALL_VERSIONS};
+            status = t->remove_ex(r->s->instance, r->bucket, key, &options, &err);
+        } else if (t->remove) {
+            status = t->remove(r->s->instance, r->bucket, key, &err);
+        } else {
+            status = stor_fail(&err, STOR_EUNSUPPORTED, "backend %s does not remove objects", t->name);
+        }
+        if (status == STOR_ENOTFOUND)
+            status = STOR_OK; /* gone already: what --delete wanted */
+    } else {
+        /* Unlinked beneath the target, never through a link, and only the file the walk saw. */
+        const char *name;
+        int dir = stor_open_parent_beneath(r->top, d->rel, 0, 0, &name);
+        struct stat st;
+        status = STOR_OK;
+        if (dir < 0)
+            status = stor_fail(&err, STOR_EIO, "cannot open its directory: %s", strerror(errno));
+        else if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            status = errno == ENOENT ? STOR_OK : stor_fail(&err, STOR_EIO, "%s", strerror(errno));
+        else if (!S_ISREG(st.st_mode) || st.st_dev != d->dev || st.st_ino != d->ino)
+            status = stor_fail(&err, STOR_EIO, "it was replaced since the walk: left as it is");
+        else if (unlinkat(dir, name, 0) != 0 && errno != ENOENT)
+            status = stor_fail(&err, STOR_EIO, "cannot delete: %s", strerror(errno));
+        if (dir >= 0)
+            close(dir);
+    }
+    report(r, ACTION_DELETE, d->rel, d->size, 1, status == STOR_OK ? NULL : err.message);
+}
+
+/* --- the command -------------------------------------------------------------------------------- */
+
+/* A local path starts with '/', './' or '../' (or is . or ..), or names an existing directory. */
+static int is_local_path(const char *arg)
+{
+    struct stat st;
+    return arg[0] == '/' || strncmp(arg, "./", 2) == 0 || strncmp(arg, "../", 3) == 0 ||
+           strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0 ||
+           (stat(arg, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+static int split_arguments(struct sync_run *r, const char *src, const char *dst, const char *name)
+{
+    int src_local = is_local_path(src), dst_local = is_local_path(dst);
+    if (src_local == dst_local) {
+        stor_error_line("%s needs exactly one local directory (starting with /, ./ or ../, or an "
+                        "existing directory) and one BUCKET[/PREFIX]: %s (see stor %s --help)",
+                        name, src_local ? "both are local" : "neither is local", name);
+        return STOR_EXIT_USAGE;
+    }
+    r->up = src_local;
+    r->local = src_local ? src : dst;
+    const char *remote = src_local ? dst : src, *prefix;
+    int code = stor_split_remote(remote, r->bucket, sizeof r->bucket, &prefix, 0, "BUCKET[/PREFIX]");
+    if (code != STOR_EXIT_OK)
+        return code;
+    size_t len = strlen(prefix);
+    if (len + 2 > sizeof r->prefix) {
+        stor_error_line("prefix too long");
+        return STOR_EXIT_USAGE;
+    }
+    snprintf(r->prefix, sizeof r->prefix, "%s%s", prefix, len && prefix[len - 1] != '/' ? "/" : "");
+    r->prefix_len = strlen(r->prefix);
+    return STOR_EXIT_OK;
+}
+
+static void print_summary(struct sync_run *r, double seconds)
+{
+    stor_host_progress_done();
+    if (r->s->json) {
+        struct json_object *j = json_object_new_object();
+        json_object_object_add(j, "schema", json_object_new_int(1));
+        json_object_object_add(j, "summary", json_object_new_string(r->check ? "check" : "sync"));
+        json_object_object_add(j, "dryRun", json_object_new_boolean(r->s->dry_run));
+        if (r->check) {
+            json_object_object_add(j, "identical", json_object_new_int64((int64_t)r->unchanged));
+            json_object_object_add(j, "missing", json_object_new_int64((int64_t)r->missing));
+            json_object_object_add(j, "extra", json_object_new_int64((int64_t)r->extra));
+            json_object_object_add(j, "differing", json_object_new_int64((int64_t)r->updated));
+        } else {
+            json_object_object_add(j, "copied", json_object_new_int64((int64_t)r->copied));
+            json_object_object_add(j, "updated", json_object_new_int64((int64_t)r->updated));
+            json_object_object_add(j, "deleted", json_object_new_int64((int64_t)r->deleted));
+            json_object_object_add(j, "unchanged", json_object_new_int64((int64_t)r->unchanged));
+            json_object_object_add(j, "bytes", json_object_new_int64((int64_t)r->bytes));
+        }
+        json_object_object_add(j, "failed", json_object_new_int64((int64_t)r->failed));
+        json_object_object_add(j, "interrupted", json_object_new_int64((int64_t)r->interrupted));
+        char rounded[32];
+        snprintf(rounded, sizeof rounded, "%.3f", seconds);
+        json_object_object_add(j, "seconds", json_object_new_double_s(seconds, rounded));
+        stor_print_json(j);
+        json_object_put(j);
+    } else if (r->check) {
+        printf("check: %zu identical, %zu missing, %zu extra, %zu differing%s%s\n", r->unchanged,
+               r->missing, r->extra, r->updated, r->failed ? ", could not compare " : "",
+               r->failed ? "some" : "");
+    } else if (!r->s->quiet) {
+        printf("sync%s: %zu copied, %zu updated, %zu deleted, %zu unchanged, %zu failed",
+               r->s->dry_run ? " (dry run: nothing changed)" : "", r->copied, r->updated,
+               r->deleted, r->unchanged, r->failed);
+        if (r->interrupted)
+            printf(", %zu interrupted", r->interrupted);
+        printf("; %.1f MiB in %.2f s\n", (double)r->bytes / 1048576.0, seconds);
+    }
+    struct walker *w = &r->walker;
+    if (r->up && (w->links || w->specials || w->partials))
+        stor_error_line("sync left out %zu symbolic link%s, %zu special file%s and %zu stor partial "
+                        "download%s of %s", w->links, w->links == 1 ? "" : "s", w->specials,
+                        w->specials == 1 ? "" : "s", w->partials, w->partials == 1 ? "" : "s",
+                        r->local);
+}
+
+static int run_sync(struct stor_session *s, const char *src, const char *dst, int check)
+{
+    struct sync_run run = {.s = s, .check = check, .top = -1};
+    struct sync_run *r = &run;
+    const char *name = check ? "check" : "sync";
+    int code = split_arguments(r, src, dst, name);
+    if (code != STOR_EXIT_OK)
+        return code;
+    r->walker.filter = s->filter;
+    int allow_empty = s->allow_empty_source || check;
+    int make_target = !r->up && !s->dry_run && !check;
+    if (make_target && stor_make_directories(r->local) != 0) {
+        stor_error_line("cannot create %s: %s", r->local, strerror(errno));
+        return stor_errno_exit_code(errno);
+    }
+    r->top = open(r->local, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r->top < 0 && !(errno == ENOENT && (r->up ? allow_empty : 1))) {
+        int e = errno;
+        if (r->up && e == ENOENT)
+            stor_error_line("the source %s does not exist: refusing to sync from a missing source "
+                            "(an unmounted disk?); --allow-empty-source to sync it anyway", r->local);
+        else
+            stor_error_line("cannot open %s: %s", r->local, strerror(e));
+        return r->up && e == ENOENT ? STOR_EXIT_USAGE : stor_errno_exit_code(e);
+    }
+    if (r->top >= 0) {
+        int fd = dup(r->top);
+        if (fd < 0 || push_frame(&r->walker, fd, "") != 0) {
+            walker_free(&r->walker);
+            close(r->top);
+            return STOR_EXIT_FAILURE;
+        }
+        walker_next(&r->walker);
+    }
+    if (r->up && !r->walker.have && !allow_empty && !r->walker.failed) {
+        stor_error_line("the source %s holds no files%s: refusing to sync from an empty source; "
+                        "--allow-empty-source to sync it anyway", r->local,
+                        s->filter && s->filter->count ? " that pass --include/--exclude" : "");
+        walker_free(&r->walker);
+        close(r->top);
+        return STOR_EXIT_USAGE;
+    }
+    if (s->checksum && !(s->plugin->capabilities & STOR_CAP_SHA1)) {
+        stor_error_line("--checksum: backend %s keeps no SHA-1: comparing by size and modification "
+                        "time", s->plugin->table.name);
+        r->no_sha1_said = 1;
+    }
+
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->can_push, NULL);
+    pthread_cond_init(&r->can_pop, NULL);
+    size_t workers = (size_t)(s->transfers > 0 ? s->transfers : 1);
+    if (workers > 256)
+        workers = 256;
+    r->queue_capacity = workers * 2;
+    r->queue = calloc(r->queue_capacity, sizeof *r->queue);
+    pthread_t threads[256];
+    size_t started = 0;
+    while (r->queue && started < workers &&
+           pthread_create(&threads[started], NULL, worker, r) == 0)
+        started++;
+    if (!r->queue || started == 0) {
+        stor_error_line("cannot start the transfer threads");
+        free(r->queue);
+        walker_free(&r->walker);
+        close(r->top);
+        return STOR_EXIT_FAILURE;
+    }
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    stor_progress_batch(0, 0);
+
+    struct stor_error err = {""};
+    enum stor_status status = s->plugin->table.list(s->instance, r->bucket, r->prefix,
+                                                    STOR_LIST_RECURSIVE, on_remote, r, &err);
+    /* No such bucket or prefix: nothing there (an empty source, or a destination to fill). */
+    int listed = status == STOR_OK || status == STOR_ENOTFOUND;
+    int cancelled = s->host->cancelled(s->host);
+    for (; listed && !cancelled && r->walker.have; walker_next(&r->walker)) {
+        if (local_entry(r, &r->walker.file) != 0) {
+            listed = 0;
+            status = STOR_EINTERNAL;
+            break;
+        }
+    }
+    pthread_mutex_lock(&r->lock);
+    r->closed = 1;
+    pthread_cond_broadcast(&r->can_pop);
+    pthread_mutex_unlock(&r->lock);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    cancelled = s->host->cancelled(s->host);
+
+    if (r->refused) {
+        code = STOR_EXIT_FAILURE;
+    } else if (!listed && status == STOR_ECANCELLED && cancelled) {
+        code = STOR_EXIT_CANCELLED;
+    } else if (!listed) {
+        stor_error_line("%s%s", err.message[0] ? err.message : "the listing failed",
+                        check ? "" : ": nothing deleted");
+        code = stor_exit_code(status);
+    } else if (!r->up && r->source_files == 0 && !allow_empty) {
+        stor_error_line("the source %s/%s holds no files%s: refusing to sync from an empty source; "
+                        "--allow-empty-source to sync it anyway", r->bucket, r->prefix,
+                        s->filter && s->filter->count ? " that pass --include/--exclude" : "");
+        code = STOR_EXIT_USAGE;
+    }
+    if (code == STOR_EXIT_OK && r->walker.failed)
+        r->failed++; /* part of the local tree could not be read: not every file is known */
+    if (code == STOR_EXIT_OK && cancelled)
+        code = STOR_EXIT_CANCELLED;
+    if (code == STOR_EXIT_OK && r->doomed_count) {
+        if (r->failed) {
+            stor_error_line("%zu file%s failed: nothing deleted (%zu would have been)", r->failed,
+                            r->failed == 1 ? "" : "s", r->doomed_count);
+        } else if (s->max_delete >= 0 && (int64_t)r->doomed_count > s->max_delete) {
+            stor_error_line("%zu files to delete, more than --max-delete=%lld: nothing deleted",
+                            r->doomed_count, (long long)s->max_delete);
+            code = STOR_EXIT_PARTIAL;
+        } else {
+            for (size_t i = 0; i < r->doomed_count && !s->host->cancelled(s->host); i++)
+                delete_one(r, &r->doomed[i]);
+            if (s->host->cancelled(s->host))
+                code = STOR_EXIT_CANCELLED;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double seconds = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+    if (code == STOR_EXIT_OK || code == STOR_EXIT_PARTIAL || code == STOR_EXIT_CANCELLED)
+        print_summary(r, seconds);
+    if (code == STOR_EXIT_OK && (r->failed || r->interrupted))
+        code = STOR_EXIT_PARTIAL;
+    if (code == STOR_EXIT_OK && check && (r->missing || r->extra || r->updated))
+        code = STOR_EXIT_FAILURE;
+    if (check && code == STOR_EXIT_FAILURE && (r->refused || !listed))
+        code = STOR_EXIT_PARTIAL; /* check: 1 means "they differ"; not knowing is 7 */
+
+    for (size_t i = 0; i < r->doomed_count; i++)
+        free(r->doomed[i].rel);
+    free(r->doomed);
+    free(r->queue);
+    free(r->last_key);
+    walker_free(&r->walker);
+    if (r->top >= 0)
+        close(r->top);
+    pthread_cond_destroy(&r->can_push);
+    pthread_cond_destroy(&r->can_pop);
+    pthread_mutex_destroy(&r->lock);
+    return code;
+}
+
+int stor_cmd_sync(struct stor_session *s, const char *src, const char *dst)
+{
+    return run_sync(s, src, dst, 0);
+}
+
+int stor_cmd_check(struct stor_session *s, const char *src, const char *dst)
+{
+    return run_sync(s, src, dst, 1);
+}
