@@ -175,7 +175,7 @@ static const struct command commands[] = {
      "expiresAt}. The target is handed over: stor will not use it itself. This is the only\n"
      "command that prints a credential.", STOR_INTENT_WRITE},
     {"sync", "[--delete [--max-delete=N] [--hard]] [COMPARE/TRANSFER/METADATA OPTIONS] SRC DST", 2,
-     FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_HARD | FLAG_KEEP | FLAG_DELETE |
+     FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_HARD | FLAG_KEEP | FLAG_EXPIRES | FLAG_PROTECT | FLAG_DELETE |
          FLAG_MAX_DELETE | FLAG_CHECKSUM | FLAG_SIZE_ONLY | FLAG_ALLOW_EMPTY,
      "Make DST hold what SRC holds: files missing or different there are copied. One of SRC\n"
      "and DST is a local directory, the other BUCKET[/PREFIX] on --backend; an argument is\n"
@@ -835,7 +835,7 @@ static int run(int argc, char **argv)
     if (strcmp(command->name, "backends") == 0)
         return list_backends(&path, json);
     int64_t share_ms = 3600 * 1000;
-    if ((flags & FLAG_EXPIRES) && strcmp(command->name, "put") == 0) {
+    if ((flags & FLAG_EXPIRES) && strcmp(command->name, "share") != 0) {
         keep.expires = expires; /* put: the Expires header served on download */
         flags |= FLAG_KEEP;
     } else if ((flags & FLAG_EXPIRES) && (parse_duration(expires, &share_ms) != 0 || share_ms == 0)) {

@@ -803,6 +803,9 @@ static void protection_and_bucket_options_are_checked(void **state)
     expect_failure(stor("ls", "demo"), 3, "no bucket 'demo'");
     expect_failure(stor("ls", "fresh"), 3, "no bucket 'fresh'");
     expect_failure(stor("-o", "bucket.x=1", "ls", "demo"), 2, "applies to mb only");
+    /* sync takes the same options as put */
+    expect_failure(stor("sync", "--sse=b2", fx->dir, "demo/s"), 6, "backend local does not support --sse");
+    expect_failure(stor("sync", "--expires=tomorrow", fx->dir, "demo/s"), 6, "does not keep metadata");
     free(local);
 }
 
