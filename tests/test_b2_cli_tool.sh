@@ -5,7 +5,7 @@
 # what the other wrote: buckets, file info, content types, headers, share links.
 . "${STOR_TEST_SRCDIR:-.}/tests/interop_lib.sh"
 
-plan=24
+plan=26
 echo "1..$plan"
 python=/usr/bin/python3
 $python -c 'import b2.console_tool' 2>/dev/null ||
@@ -57,6 +57,12 @@ check "b2 get-file-info reads what stor kept" sh -c \
 check "stor share gives a URL curl fetches without credentials" sh -c \
 	"url=\$($stor_line -q share cli-bucket/dir/small.bin) &&
 	 curl -sf \"\$url\" -o '$work/via-share' && cmp '$work/small' '$work/via-share'"
+check "stor mb --keep-old-versions shows in b2 get-bucket" sh -c \
+	"$stor_line mb --keep-old-versions=7d stor-rules &&
+	 $python '${STOR_TEST_SRCDIR:-.}/tests/b2_cli_realm.py' get-bucket stor-rules | tr -d ' \n' | grep -q '\"daysFromHidingToDeleting\":7'"
+check "b2 update-bucket --lifecycleRules shows in stor buckets -l" sh -c \
+	"$python '${STOR_TEST_SRCDIR:-.}/tests/b2_cli_realm.py' update-bucket --lifecycleRules '[{\"fileNamePrefix\": \"\", \"daysFromHidingToDeleting\": 3, \"daysFromUploadingToHiding\": null}]' stor-rules allPrivate >/dev/null &&
+	 $stor_line buckets -l | grep stor-rules | grep -q 'keep_old_versions=3d'"
 check "stor rb removes the bucket" stor rb stor-made
 check "b2 list-buckets no longer shows it" sh -c \
 	"! $python '${STOR_TEST_SRCDIR:-.}/tests/b2_cli_realm.py' list-buckets | grep -q stor-made"

@@ -490,6 +490,43 @@ static void test_create_and_delete_bucket(void **state)
 	reply_free(&listed);
 }
 
+/* b2_update_bucket changes the type and the lifecycle rules, keeps what it is not given, and
+ * refuses a bad type, Object Lock after creation and another bucket's id. */
+static void test_update_bucket(void **state)
+{
+	struct fixture *f = *state;
+	struct reply reply = call(f, "b2_update_bucket",
+				  "{\"accountId\":\"%s\",\"bucketId\":\"%s\",\"bucketType\":\"allPublic\","
+				  "\"lifecycleRules\":[{\"fileNamePrefix\":\"logs/\",\"daysFromHidingToDeleting\":7,"
+				  "\"daysFromUploadingToHiding\":null}]}",
+				  B2_TEST_KEY_ID, f->bucket_id);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(text(reply.json, "bucketType"), "allPublic");
+	json_object *rule = json_object_array_get_idx(member(reply.json, "lifecycleRules"), 0);
+	assert_non_null(rule);
+	assert_string_equal(text(rule, "fileNamePrefix"), "logs/");
+	reply_free(&reply);
+	/* Only the type: the rules stay. */
+	reply = call(f, "b2_update_bucket",
+		     "{\"accountId\":\"%s\",\"bucketId\":\"%s\",\"bucketType\":\"allPrivate\"}",
+		     B2_TEST_KEY_ID, f->bucket_id);
+	assert_int_equal(reply.status, 200);
+	assert_int_equal(json_object_array_length(member(reply.json, "lifecycleRules")), 1);
+	reply_free(&reply);
+	reply = call(f, "b2_update_bucket", "{\"accountId\":\"%s\",\"bucketId\":\"%s\",\"bucketType\":\"snapshot\"}",
+		     B2_TEST_KEY_ID, f->bucket_id);
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+	reply = call(f, "b2_update_bucket", "{\"accountId\":\"%s\",\"bucketId\":\"%s\",\"fileLockEnabled\":true}",
+		     B2_TEST_KEY_ID, f->bucket_id);
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+	reply = call(f, "b2_update_bucket", "{\"accountId\":\"%s\",\"bucketId\":\"nosuchbucket000\"}",
+		     B2_TEST_KEY_ID);
+	assert_int_equal(reply.status, 400);
+	reply_free(&reply);
+}
+
 /* ---- b2_get_upload_url: every error of the seed's table -------------------------------------- */
 
 static void test_get_upload_url_ok(void **state)
@@ -2210,6 +2247,7 @@ int main(void)
 		TEST(test_list_buckets_fields_and_filters),
 		TEST(test_list_buckets_errors),
 		TEST(test_create_and_delete_bucket),
+		TEST(test_update_bucket),
 		TEST(test_download_authorization),
 		TEST(test_get_upload_url_ok),
 		TEST(test_get_upload_url_bad_bucket_id),

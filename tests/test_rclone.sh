@@ -1,11 +1,12 @@
 #!/bin/sh
 # test_rclone.sh — proof that the B2 test server speaks real B2: Debian's rclone (1.60) copies,
-# lists, reads, checks and deletes through it, also while uploads fail and tokens expire.
+# lists, reads, checks and deletes through it, also while uploads fail and tokens expire; makes
+# and removes buckets and shares a link.
 # Emits TAP. Starts its own server on an ephemeral loopback port; no network beyond loopback.
 # rclone missing is a failure, never a skip (CI installs it).
 
 . "${STOR_TEST_SRCDIR:-.}/tests/interop_lib.sh"
-plan=19
+plan=23
 
 echo "1..$plan"
 command -v rclone >/dev/null 2>&1 || bail "rclone is not installed (Debian package rclone): this test needs it"
@@ -146,6 +147,14 @@ if test "$(counter b2_copy_part calls)" -ge 3 && test "$(counter b2_upload_part 
 else
 	not_ok "the copied 16 MB file went through b2_copy_part and reads back byte for byte"
 fi
+
+# ---- buckets and share links (b2_create_bucket, b2_delete_bucket, b2_get_download_authorization) ----
+check "rclone mkdir makes a bucket" rclone_run mkdir storb2:rclone-made
+check "rclone lsd lists it" sh -c "rclone --config '$work/rclone.conf' lsd storb2: | grep -q ' rclone-made\$'"
+check "rclone rmdir removes the empty bucket" rclone_run rmdir storb2:rclone-made
+check "rclone link gives a URL curl downloads without credentials" sh -c \
+	"link=\$(rclone --config '$work/rclone.conf' link --expire 1h 'storb2:$bucket/copy3/file1.txt') &&
+	 curl -sf \"\$link\" | cmp -s - '$src/file1.txt'"
 
 kill "$server_pid"
 if wait "$server_pid"; then

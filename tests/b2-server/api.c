@@ -215,6 +215,50 @@ static bool lifecycle_rules_valid(json_object *rules)
 	return true;
 }
 
+/* fileLockEnabled, defaultServerSideEncryption and lifecycleRules of b2_create_bucket and
+ * b2_update_bucket; false when one is refused (the reply is sent). */
+static bool bucket_settings_from_body(struct request *req, const struct key *key, json_object *body,
+				      struct bucket_settings *settings)
+{
+	json_object *lock = NULL, *sse = NULL, *rules = NULL;
+	if (json_object_object_get_ex(body, "fileLockEnabled", &lock) && lock) {
+		if (!json_object_is_type(lock, json_type_boolean)) {
+			reply_error(req, 400, "bad_request", "fileLockEnabled must be a boolean");
+			return false;
+		}
+		settings->file_lock = json_object_get_boolean(lock);
+	}
+	if (json_object_object_get_ex(body, "defaultServerSideEncryption", &sse) && sse) {
+		struct protection asked;
+		struct b2_error sse_error;
+		protection_init(&asked);
+		if (!protection_sse_from_json(sse, &asked, &sse_error)) {
+			reply_b2_error(req, &sse_error);
+			return false;
+		}
+		if (strcmp(asked.mode, "SSE-C") == 0) {
+			reply_error(req, 400, "bad_request", "SSE-C cannot be a bucket's default");
+			return false;
+		}
+		if (!key_has(key, CAP_WRITE_BUCKET_ENCRYPTION)) {
+			reply_error(req, 401, "unauthorized", "defaultServerSideEncryption needs "
+				    "writeBucketEncryption");
+			return false;
+		}
+		settings->default_sse = asked.mode[0] ? "SSE-B2" : NULL;
+		settings->has_default_sse = true;
+	}
+	if (json_object_object_get_ex(body, "lifecycleRules", &rules) && rules) {
+		if (!lifecycle_rules_valid(rules)) {
+			reply_error(req, 400, "bad_request", "lifecycleRules must be an array of rules "
+				    "{fileNamePrefix, daysFromHidingToDeleting, daysFromUploadingToHiding}");
+			return false;
+		}
+		settings->lifecycle_rules = rules;
+	}
+	return true;
+}
+
 void handle_create_bucket(struct request *req, json_object *body)
 {
 	const struct key *key = require_account(req, CAP_WRITE_BUCKETS);
@@ -227,44 +271,40 @@ void handle_create_bucket(struct request *req, json_object *body)
 		return;
 	}
 	struct bucket_settings settings = {0};
-	json_object *lock = NULL, *sse = NULL, *rules = NULL;
-	if (json_object_object_get_ex(body, "fileLockEnabled", &lock) && lock) {
-		if (!json_object_is_type(lock, json_type_boolean)) {
-			reply_error(req, 400, "bad_request", "fileLockEnabled must be a boolean");
-			return;
-		}
-		settings.file_lock = json_object_get_boolean(lock);
-	}
-	if (json_object_object_get_ex(body, "defaultServerSideEncryption", &sse) && sse) {
-		struct protection asked;
-		struct b2_error sse_error;
-		protection_init(&asked);
-		if (!protection_sse_from_json(sse, &asked, &sse_error)) {
-			reply_b2_error(req, &sse_error);
-			return;
-		}
-		if (strcmp(asked.mode, "SSE-C") == 0) {
-			reply_error(req, 400, "bad_request", "SSE-C cannot be a bucket's default");
-			return;
-		}
-		if (!key_has(key, CAP_WRITE_BUCKET_ENCRYPTION)) {
-			reply_error(req, 401, "unauthorized", "defaultServerSideEncryption needs "
-				    "writeBucketEncryption");
-			return;
-		}
-		settings.default_sse = asked.mode[0] ? "SSE-B2" : NULL;
-	}
-	if (json_object_object_get_ex(body, "lifecycleRules", &rules) && rules) {
-		if (!lifecycle_rules_valid(rules)) {
-			reply_error(req, 400, "bad_request", "lifecycleRules must be an array of rules "
-				    "{fileNamePrefix, daysFromHidingToDeleting, daysFromUploadingToHiding}");
-			return;
-		}
-		settings.lifecycle_rules = rules;
-	}
+	if (!bucket_settings_from_body(req, key, body, &settings))
+		return;
 	json_object *bucket = NULL;
 	struct b2_error error;
 	if (store_create_bucket(name, type, &settings, &bucket, &error))
+		reply_json(req, 200, bucket);
+	else
+		reply_b2_error(req, &error);
+}
+
+void handle_update_bucket(struct request *req, json_object *body)
+{
+	const struct key *key = require_account(req, CAP_WRITE_BUCKETS);
+	const char *bucket_id, *type = NULL;
+	json_object *given = NULL;
+	if (!key || !check_account_id(req, body) || !body_string_required(req, body, "bucketId", &bucket_id))
+		return;
+	if (json_object_object_get_ex(body, "bucketType", &given) && given) {
+		if (!json_object_is_type(given, json_type_string)) {
+			reply_error(req, 400, "bad_request", "bucketType must be a string");
+			return;
+		}
+		type = json_object_get_string(given);
+	}
+	if (json_object_object_get_ex(body, "fileLockEnabled", &given)) {
+		reply_error(req, 400, "bad_request", "fileLockEnabled is set when the bucket is created");
+		return;
+	}
+	struct bucket_settings settings = {0};
+	if (!bucket_settings_from_body(req, key, body, &settings))
+		return;
+	json_object *bucket = NULL;
+	struct b2_error error;
+	if (store_update_bucket(key, bucket_id, type, &settings, &bucket, &error))
 		reply_json(req, 200, bucket);
 	else
 		reply_b2_error(req, &error);

@@ -32,6 +32,7 @@ static const char *const api_names[API_COUNT] = {
 	[API_HIDE_FILE] = "b2_hide_file",
 	[API_COPY_FILE] = "b2_copy_file",
 	[API_COPY_PART] = "b2_copy_part",
+	[API_UPDATE_BUCKET] = "b2_update_bucket",
 	[API_CONTROL] = "_test",
 };
 

@@ -35,6 +35,7 @@ enum b2_api {
 	API_COPY_FILE,
 	API_COPY_PART,
 	API_GET_DOWNLOAD_AUTHORIZATION,
+	API_UPDATE_BUCKET,
 	API_CONTROL,                 /* /_test/: never counted, never failed */
 	API_COUNT
 };

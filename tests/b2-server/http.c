@@ -28,6 +28,7 @@ static const struct {
 	{API_LIST_BUCKETS, handle_list_buckets},
 	{API_CREATE_BUCKET, handle_create_bucket},
 	{API_DELETE_BUCKET, handle_delete_bucket},
+	{API_UPDATE_BUCKET, handle_update_bucket},
 	{API_GET_UPLOAD_URL, handle_get_upload_url},
 	{API_START_LARGE_FILE, handle_start_large_file},
 	{API_GET_UPLOAD_PART_URL, handle_get_upload_part_url},

@@ -68,7 +68,7 @@ bool parse_byte_range(const char *text, uint64_t length, uint64_t *first, uint64
 
 /* Handlers of JSON calls: body is the request object (GET queries turned into one). */
 typedef void json_handler(struct request *req, json_object *body);
-json_handler handle_authorize_account, handle_list_buckets, handle_create_bucket,
+json_handler handle_authorize_account, handle_list_buckets, handle_create_bucket, handle_update_bucket,
 	handle_delete_bucket, handle_get_upload_url, handle_list_file_names,
 	handle_list_file_versions, handle_get_file_info, handle_hide_file,
 	handle_delete_file_version, handle_copy_file, handle_copy_part,

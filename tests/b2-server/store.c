@@ -370,6 +370,38 @@ static void bucket_free(struct bucket *bucket)
 	free(bucket);
 }
 
+bool store_update_bucket(const struct key *key, const char *bucket_id, const char *type,
+			 const struct bucket_settings *settings, json_object **json,
+			 struct b2_error *error)
+{
+	if (type && strcmp(type, "allPrivate") != 0 && strcmp(type, "allPublic") != 0) {
+		b2_error_set(error, 400, "bad_request", "Invalid bucketType: %s", type);
+		return false;
+	}
+	pthread_mutex_lock(&store.lock);
+	struct bucket *bucket = bucket_for_key(key, bucket_id, error);
+	char *new_type = bucket && type ? strdup(type) : NULL;
+	json_object *rules = NULL;
+	if (bucket && settings->lifecycle_rules)
+		json_object_deep_copy(settings->lifecycle_rules, &rules, NULL);
+	if (bucket) {
+		if (new_type) {
+			free(bucket->type);
+			bucket->type = new_type;
+		}
+		if (settings->has_default_sse)
+			snprintf(bucket->default_sse, sizeof bucket->default_sse, "%s",
+				 settings->default_sse ? settings->default_sse : "");
+		if (rules) {
+			json_object_put(bucket->lifecycle_rules);
+			bucket->lifecycle_rules = rules;
+		}
+		*json = bucket_json(bucket);
+	}
+	pthread_mutex_unlock(&store.lock);
+	return bucket != NULL;
+}
+
 bool store_delete_bucket(const struct key *key, const char *bucket_id, json_object **json,
 			 struct b2_error *error)
 {

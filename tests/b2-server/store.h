@@ -40,9 +40,15 @@ struct bucket_settings {
 	bool file_lock;              /* fileLockEnabled */
 	const char *default_sse;     /* "SSE-B2" or NULL */
 	json_object *lifecycle_rules; /* borrowed array, or NULL */
+	bool has_default_sse;        /* b2_update_bucket: defaultServerSideEncryption was given */
 };
 bool store_create_bucket(const char *name, const char *type, const struct bucket_settings *settings,
 			 json_object **bucket, struct b2_error *error);
+/* b2_update_bucket: the type (NULL: kept), default encryption (if has_default_sse) and lifecycle
+ * rules (if not NULL) of a bucket the key may use. */
+bool store_update_bucket(const struct key *key, const char *bucket_id, const char *type,
+			 const struct bucket_settings *settings, json_object **bucket,
+			 struct b2_error *error);
 bool store_delete_bucket(const struct key *key, const char *bucket_id, json_object **bucket,
 			 struct b2_error *error);
 /* Buckets filtered by id, name (NULL = any), type mask and the key's bucket; sorted by name. */
