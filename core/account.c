@@ -114,7 +114,8 @@ int stor_cmd_mb(struct stor_session *s, const char *bucket)
         return STOR_EXIT_USAGE;
     if (!s->plugin->table.create_bucket)
         return stor_report_unsupported(s, "mb");
-    struct stor_bucket_options options = {.struct_size = sizeof options, .is_public = s->public_bucket,
+    struct stor_bucket_options options = {.struct_size = sizeof options,
+                                          .is_public = s->public_bucket > 0,
                                           .settings = s->bucket_settings,
                                           .setting_count = s->bucket_setting_count};
     struct stor_error err = {""};
@@ -164,6 +165,54 @@ int stor_cmd_rb(struct stor_session *s, const char *bucket)
         json_object_put(j);
     } else if (!s->quiet) {
         printf("deleted bucket %s\n", bucket);
+    }
+    return STOR_EXIT_OK;
+}
+
+/* bucket NAME: one bucket as buckets -l shows it, after the changes asked (update_bucket). */
+struct one_bucket {
+    struct bucket_listing listing;
+    const char *name;
+    int found;
+};
+
+static int print_named_bucket(void *context, const struct stor_bucket *b)
+{
+    struct one_bucket *one = context;
+    if (strcmp(b->name, one->name) != 0)
+        return 0;
+    one->found = 1;
+    return print_bucket(&one->listing, b);
+}
+
+int stor_cmd_bucket(struct stor_session *s, const char *bucket)
+{
+    if (bucket_name_problem(bucket))
+        return STOR_EXIT_USAGE;
+    struct one_bucket one = {{s, 0}, bucket, 0};
+    struct stor_error err = {""};
+    enum stor_status status;
+    int change = s->public_bucket >= 0 || s->bucket_setting_count > 0;
+    s->long_list = 1;
+    if (change) {
+        if (!s->plugin->table.update_bucket)
+            return stor_report_unsupported(s, "changing a bucket");
+        struct stor_bucket_options options = {.struct_size = sizeof options,
+                                              .is_public = s->public_bucket,
+                                              .settings = s->bucket_settings,
+                                              .setting_count = s->bucket_setting_count};
+        status = s->plugin->table.update_bucket(s->instance, bucket, &options, print_named_bucket,
+                                                &one, &err);
+    } else {
+        if (!s->plugin->table.list_buckets)
+            return stor_report_unsupported(s, "listing buckets");
+        status = s->plugin->table.list_buckets(s->instance, print_named_bucket, &one, &err);
+    }
+    if (status != STOR_OK)
+        return stor_report_failure(status, &err);
+    if (!one.found) {
+        stor_error_line("no bucket '%s'", bucket);
+        return STOR_EXIT_NOT_FOUND;
     }
     return STOR_EXIT_OK;
 }

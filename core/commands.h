@@ -51,7 +51,8 @@ struct stor_session {
     const struct stor_put_options *keep;
     int guess_content_type;  /* put: a content type from each name's extension */
     int regular_files_only;  /* get -r, sync: never write into a FIFO or device at a name */
-    int public_bucket;       /* mb --public */
+    int public_bucket;       /* mb/bucket --public 1, --private 0, else -1 */
+    int bypass_governance;   /* rm, retention --bypass-governance */
     int force;               /* rb --force: empty the bucket first */
     int64_t share_ms;        /* share --expires */
     /* sync and check */
@@ -130,6 +131,10 @@ int stor_cmd_buckets(struct stor_session *s);
 int stor_cmd_mb(struct stor_session *s, const char *bucket);
 int stor_cmd_rb(struct stor_session *s, const char *bucket);
 int stor_cmd_share(struct stor_session *s, const char *remote);
+int stor_cmd_bucket(struct stor_session *s, const char *bucket);
+/* manage.c: Object Lock of one version */
+int stor_cmd_retention(struct stor_session *s, const char *remote, const char *retention);
+int stor_cmd_legal_hold(struct stor_session *s, const char *remote, const char *state);
 /* Directory transfers (transfer.c). */
 int stor_cmd_put_tree(struct stor_session *s, const char *dir, const char *remote);
 int stor_cmd_get_tree(struct stor_session *s, const char *remote, const char *dir);

@@ -21,6 +21,7 @@
 #include "loader.h"
 #include "options.h"
 #include "paths.h"
+#include "values.h"
 
 #ifndef STOR_PKGLIBDIR
 #error "STOR_PKGLIBDIR must name the installed plugin directory"
@@ -55,6 +56,8 @@ enum {
     FLAG_CHECKSUM = 1 << 21,    /* sync/check --checksum */
     FLAG_SIZE_ONLY = 1 << 22,   /* sync/check --size-only */
     FLAG_ALLOW_EMPTY = 1 << 23, /* sync --allow-empty-source */
+    FLAG_BYPASS = 1 << 24,      /* rm, retention: --bypass-governance */
+    FLAG_PRIVATE = 1 << 25,     /* bucket --private */
 };
 
 static const char *const flag_names[] = {
@@ -63,6 +66,7 @@ static const char *const flag_names[] = {
     "--content-type/--meta/--cache-control/--content-*", "--expires", "--public", "--force",
     "--sse/--retention/--legal-hold", "--default-sse/--object-lock/--keep-old-versions/--hide-after",
     "--delete", "--max-delete", "--checksum", "--size-only", "--allow-empty-source",
+    "--bypass-governance", "--private",
 };
 
 #define KEEP_HELP \
@@ -134,14 +138,23 @@ static const struct command commands[] = {
      "Print every field the backend knows of BUCKET/KEY (or of version ID): size, SHA-1, id,\n"
      "content type, modification and upload times, HTTP headers, user metadata, encryption,\n"
      "retention and legal hold; one JSON object with --json.", STOR_INTENT_READ},
-    {"rm", "[--hard | --version=ID] [-r [--yes] [--dry-run]] BUCKET/KEY", 1,
-     FLAG_RECURSIVE | FLAG_HARD | FLAG_VERSION | FLAG_YES | FLAG_DRY_RUN,
+    {"rm", "[--hard | --version=ID] [--bypass-governance] [-r [--yes] [--dry-run]] BUCKET/KEY", 1,
+     FLAG_RECURSIVE | FLAG_HARD | FLAG_VERSION | FLAG_YES | FLAG_DRY_RUN | FLAG_BYPASS,
      "Remove BUCKET/KEY. What that means is the backend's (see stor --backend=NAME --help):\n"
      "on B2 the file is hidden and its versions stay; the local backend deletes.\n"
      "  --hard            delete every version for good\n"
      "  --version=ID      delete that one version for good\n"
      "  -r                everything under BUCKET/KEY/; asks on a terminal, needs --yes elsewhere\n"
-     "  --dry-run         list what would go", STOR_INTENT_WRITE},
+     "  --dry-run         list what would go\n"
+     "  --bypass-governance   also versions under governance retention (Object Lock), where\n"
+     "                    the credentials allow it", STOR_INTENT_WRITE},
+    {"retention", "[--version=ID] [--bypass-governance] BUCKET/KEY MODE:WHEN|none", 2, FLAG_VERSION | FLAG_BYPASS,
+     "Set the Object Lock retention of BUCKET/KEY (or of version ID): governance:30d,\n"
+     "compliance:2027-01-31 (or a date and time, UTC), or none. Compliance can only be extended;\n"
+     "governance is shortened or removed only with --bypass-governance.", STOR_INTENT_WRITE},
+    {"legal-hold", "[--version=ID] BUCKET/KEY on|off", 2, FLAG_VERSION,
+     "Put the Object Lock legal hold of BUCKET/KEY (or of version ID) on or off: while it is on,\n"
+     "the version cannot be deleted.", STOR_INTENT_WRITE},
     {"cp", "BUCKET/KEY BUCKET/KEY2", 2, 0,
      "Copy an object inside the service: the bytes never pass through this machine where the\n"
      "backend can copy; otherwise stor fetches it into a temporary file (in $TMPDIR) and\n"
@@ -155,6 +168,11 @@ static const struct command commands[] = {
     {"buckets", "[-l]", 0, FLAG_LONG,
      "List the buckets the credentials may use: private or public, and the name; -l adds the\n"
      "id, the creation time and the backend's settings.", STOR_INTENT_READ},
+    {"bucket", "[--public | --private] [BUCKET OPTIONS] BUCKET", 1,
+     FLAG_PUBLIC | FLAG_PRIVATE | FLAG_SETTINGS,
+     "Show a bucket (visibility, id, settings); with options, change it first: --public,\n"
+     "--private, and mb's --default-sse, --keep-old-versions, --hide-after (or -o\n"
+     "bucket.KEY=VALUE). Settings not given stay as they are.", STOR_INTENT_READ},
     {"mb", "[--public] [BUCKET OPTIONS] BUCKET", 1, FLAG_PUBLIC | FLAG_SETTINGS,
      "Make a bucket, private unless --public (anyone may then read its objects).\n"
      "  --default-sse=b2          encrypt every object at rest by default\n"
@@ -439,84 +457,6 @@ static int list_backends(const struct stor_search_path *path, int json)
     return STOR_EXIT_OK;
 }
 
-/* --- command option values ------------------------------------------------------------------ */
-
-static int parse_count(const char *text, char **end, int64_t *value)
-{
-    errno = 0;
-    long long v = strtoll(text, end, 10);
-    if (errno || *end == text || v < 0 || !isdigit((unsigned char)text[0]))
-        return -1;
-    *value = v;
-    return 0;
-}
-
-/* "A-B" (inclusive) or "A-" (to the end). */
-static int parse_range(const char *text, int64_t *start, int64_t *end)
-{
-    char *rest;
-    if (parse_count(text, &rest, start) != 0 || *rest != '-')
-        return -1;
-    if (!rest[1]) {
-        *end = -1;
-        return 0;
-    }
-    const char *second = rest + 1;
-    if (parse_count(second, &rest, end) != 0 || *rest || *end < *start)
-        return -1;
-    if (*end >= INT64_MAX - 1)
-        *end = -1; /* as far as a 64-bit offset goes: to the end (and B - A + 1 cannot overflow) */
-    return 0;
-}
-
-/* 90s, 30m, 12h, 7d (a bare number is seconds). */
-static int parse_duration(const char *text, int64_t *ms)
-{
-    char *rest;
-    int64_t n;
-    if (parse_count(text, &rest, &n) != 0)
-        return -1;
-    int64_t unit = !*rest || strcmp(rest, "s") == 0 ? 1
-                   : strcmp(rest, "m") == 0        ? 60
-                   : strcmp(rest, "h") == 0        ? 3600
-                   : strcmp(rest, "d") == 0        ? 86400
-                                                   : 0;
-    if (!unit || n > INT64_MAX / 1000 / unit)
-        return -1;
-    *ms = n * unit * 1000;
-    return 0;
-}
-
-/* governance:DURATION or compliance:DATE (either mode takes either form), in the future. */
-static int parse_retention(const char *text, struct stor_protection *p)
-{
-    const char *colon = strchr(text, ':');
-    if (!colon)
-        return -1;
-    size_t mode_length = (size_t)(colon - text);
-    const char *mode = mode_length == 10 && strncmp(text, "governance", 10) == 0   ? "governance"
-                       : mode_length == 10 && strncmp(text, "compliance", 10) == 0 ? "compliance"
-                                                                                   : NULL;
-    const char *when = colon + 1;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, until_ms, duration_ms;
-    struct tm tm = {0};
-    const char *end;
-    if (parse_duration(when, &duration_ms) == 0 && duration_ms > 0)
-        until_ms = now_ms + duration_ms;
-    else if (((end = strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm)) && !*end) ||
-             (memset(&tm, 0, sizeof tm), (end = strptime(when, "%Y-%m-%d", &tm)) && !*end))
-        until_ms = (int64_t)timegm(&tm) * 1000;
-    else
-        return -1;
-    if (!mode || until_ms <= now_ms)
-        return -1;
-    p->retention_mode = mode;
-    p->retain_until_ms = until_ms;
-    return 0;
-}
-
 /* --- main ------------------------------------------------------------------------------------ */
 
 static const struct command *find_command(const char *name)
@@ -574,6 +514,12 @@ static int run_command(const struct command *c, struct stor_session *s, char **a
         return stor_cmd_stat(s, args[0]);
     if (strcmp(c->name, "mb") == 0)
         return stor_cmd_mb(s, args[0]);
+    if (strcmp(c->name, "bucket") == 0)
+        return stor_cmd_bucket(s, args[0]);
+    if (strcmp(c->name, "retention") == 0)
+        return stor_cmd_retention(s, args[0], args[1]);
+    if (strcmp(c->name, "legal-hold") == 0)
+        return stor_cmd_legal_hold(s, args[0], args[1]);
     if (strcmp(c->name, "rb") == 0)
         return stor_cmd_rb(s, args[0]);
     if (strcmp(c->name, "share") == 0)
@@ -607,6 +553,7 @@ static int run(int argc, char **argv)
         {"content-language", required_argument, NULL, 1003},
         {"expires", required_argument, NULL, 'E'}, {"public", no_argument, NULL, 'U'},
         {"force", no_argument, NULL, 'F'},
+        {"bypass-governance", no_argument, NULL, 1011}, {"private", no_argument, NULL, 1012},
         {"sse", required_argument, NULL, 1004}, {"retention", required_argument, NULL, 1005},
         {"legal-hold", required_argument, NULL, 1006},
         {"default-sse", required_argument, NULL, 1007}, {"object-lock", no_argument, NULL, 1008},
@@ -675,12 +622,12 @@ static int run(int argc, char **argv)
         case 'N': flags |= FLAG_NO_RESUME; break;
         case 'L': flags |= FLAG_FOLLOW; break;
         case 'R':
-            if (parse_range(optarg, &range_start, &range_end) != 0)
+            if (stor_parse_range(optarg, &range_start, &range_end) != 0)
                 return usage_error("--range expects A-B or A- (bytes, A <= B), got '%s'", optarg);
             flags |= FLAG_RANGE;
             break;
         case 'O':
-            if (parse_duration(optarg, &older_than_ms) != 0)
+            if (stor_parse_duration(optarg, &older_than_ms) != 0)
                 return usage_error("--older-than expects a duration such as 90s, 30m, 12h or 7d, got '%s'", optarg);
             flags |= FLAG_OLDER;
             break;
@@ -703,9 +650,11 @@ static int run(int argc, char **argv)
         }
         case 'U': flags |= FLAG_PUBLIC; break;
         case 'F': flags |= FLAG_FORCE; break;
+        case 1011: flags |= FLAG_BYPASS; break;
+        case 1012: flags |= FLAG_PRIVATE; break;
         case 1100: flags |= FLAG_DELETE; break;
         case 1101:
-            if (parse_count(optarg, &end, &max_delete) != 0 || *end)
+            if (stor_parse_count(optarg, &end, &max_delete) != 0 || *end)
                 return usage_error("--max-delete expects a number of files, got '%s'", optarg);
             flags |= FLAG_MAX_DELETE;
             break;
@@ -721,7 +670,7 @@ static int run(int argc, char **argv)
             flags |= FLAG_PROTECT;
             break;
         case 1005:
-            if (parse_retention(optarg, &keep.protection) != 0)
+            if (stor_parse_retention(optarg, &keep.protection) != 0)
                 return usage_error("--retention expects governance:DURATION or compliance:DATE "
                                    "(30d, 2027-01-31, 2027-01-31T12:00:00Z) in the future, got '%s'", optarg);
             flags |= FLAG_PROTECT;
@@ -838,7 +787,7 @@ static int run(int argc, char **argv)
     if ((flags & FLAG_EXPIRES) && strcmp(command->name, "share") != 0) {
         keep.expires = expires; /* put: the Expires header served on download */
         flags |= FLAG_KEEP;
-    } else if ((flags & FLAG_EXPIRES) && (parse_duration(expires, &share_ms) != 0 || share_ms == 0)) {
+    } else if ((flags & FLAG_EXPIRES) && (stor_parse_duration(expires, &share_ms) != 0 || share_ms == 0)) {
         return usage_error("--expires expects a duration such as 90s, 30m, 12h or 7d, got '%s'", expires);
     }
 
@@ -856,9 +805,9 @@ static int run(int argc, char **argv)
         /* -o bucket.KEY=VALUE is a setting of the bucket mb makes, not an option of the backend. */
         if (strncmp(key, "bucket.", 7) != 0) {
             stor_options_add(&all, key, options.items[i].value);
-        } else if (strcmp(command->name, "mb") != 0) {
+        } else if (strcmp(command->name, "mb") != 0 && strcmp(command->name, "bucket") != 0) {
             stor_plugin_unload(&plugin);
-            return usage_error("-o %s is a bucket setting: it applies to mb only", key);
+            return usage_error("-o %s is a bucket setting: it applies to mb and bucket only", key);
         } else if (setting_count == sizeof settings / sizeof settings[0]) {
             stor_plugin_unload(&plugin);
             return usage_error("at most %zu bucket settings", sizeof settings / sizeof settings[0]);
@@ -942,7 +891,8 @@ static int run(int argc, char **argv)
         .guess_content_type = guess_content_type,
         .regular_files_only = (strcmp(command->name, "get") == 0 && (flags & FLAG_RECURSIVE)) ||
                               strcmp(command->name, "sync") == 0,
-        .public_bucket = (flags & FLAG_PUBLIC) != 0,
+        .public_bucket = (flags & FLAG_PUBLIC) ? 1 : (flags & FLAG_PRIVATE) ? 0 : -1,
+        .bypass_governance = (flags & FLAG_BYPASS) != 0,
         .force = (flags & FLAG_FORCE) != 0,
         .share_ms = share_ms,
         .delete_extra = (flags & FLAG_DELETE) != 0,

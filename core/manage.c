@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "host.h"
+#include "values.h"
 
 static void report_removed(const struct stor_session *s, const char *verb, const char *bucket,
                            const char *key, const char *version)
@@ -41,7 +42,8 @@ static enum stor_status remove_one(struct stor_session *s, const char *bucket, c
     struct stor_remove_options options = {
         .struct_size = sizeof options,
         .version_id = s->version_id,
-        .flags = s->hard ? STOR_REMOVE_ALL_VERSIONS : 0,
+        .flags = (s->hard ? STOR_REMOVE_ALL_VERSIONS : 0) |
+                 (s->bypass_governance ? STOR_REMOVE_BYPASS_GOVERNANCE : 0),
     };
     return b->remove_ex(s->instance, bucket, key, &options, err);
 }
@@ -63,6 +65,12 @@ int stor_cmd_rm(struct stor_session *s, const char *remote)
         return stor_report_unsupported(s, "rm");
     if (s->version_id && !s->plugin->table.remove_ex)
         return stor_report_unsupported(s, "rm --version");
+    if (s->bypass_governance && !(s->hard || s->version_id)) {
+        stor_error_line("--bypass-governance deletes locked versions: with --hard or --version only");
+        return STOR_EXIT_USAGE;
+    }
+    if (s->bypass_governance && !(s->plugin->capabilities & STOR_CAP_RETENTION))
+        return stor_report_unsupported(s, "rm --bypass-governance");
     if (s->recursive)
         return stor_cmd_rm_tree(s, bucket, key);
     struct stor_error err = {""};
@@ -306,4 +314,66 @@ int stor_cmd_cleanup(struct stor_session *s, const char *remote)
         printf("cleanup: %zu unfinished upload%s %s\n", c.count, c.count == 1 ? "" : "s",
                s->dry_run ? "would be cancelled" : "cancelled");
     return STOR_EXIT_OK;
+}
+
+/* --- retention, legal-hold: the Object Lock of one version ------------------------------------ */
+
+static int report_protected(void *context, const struct stor_object *o)
+{
+    const struct stor_session *s = context;
+    const struct stor_protection *p = &o->protection;
+    if (s->json) {
+        struct json_object *j = stor_object_json(s->plugin->table.abi_version, NULL, o);
+        stor_print_json(j);
+        json_object_put(j);
+    } else if (!s->quiet) {
+        char shown[2048], until[32];
+        stor_printable(o->key, shown, sizeof shown);
+        stor_format_time(p->retain_until_ms, until, sizeof until);
+        printf("%s: retention %s%s%s, legal hold %s\n", shown,
+               p->retention_mode ? p->retention_mode : "none", p->retention_mode ? " until " : "",
+               p->retention_mode ? until : "",
+               p->legal_hold > 0 ? "on" : p->legal_hold == 0 ? "off" : "-");
+    }
+    return 0;
+}
+
+static int protect(struct stor_session *s, const char *remote, const struct stor_protection *p,
+                   const char *what)
+{
+    char bucket[256];
+    const char *key;
+    int code = stor_split_remote(remote, bucket, sizeof bucket, &key, 1, "BUCKET/KEY");
+    if (code != STOR_EXIT_OK)
+        return code;
+    if (!s->plugin->table.protect || !(s->plugin->capabilities & STOR_CAP_RETENTION))
+        return stor_report_unsupported(s, what);
+    struct stor_error err = {""};
+    enum stor_status status = s->plugin->table.protect(
+        s->instance, bucket, key, s->version_id, p,
+        s->bypass_governance ? STOR_PROTECT_BYPASS_GOVERNANCE : 0, report_protected, s, &err);
+    return status == STOR_OK ? STOR_EXIT_OK : stor_report_failure(status, &err);
+}
+
+int stor_cmd_retention(struct stor_session *s, const char *remote, const char *retention)
+{
+    struct stor_protection p = {.retain_until_ms = -1, .legal_hold = -1};
+    if (strcmp(retention, "none") == 0) {
+        p.retention_mode = "none";
+    } else if (stor_parse_retention(retention, &p) != 0) {
+        stor_error_line("retention expects governance:DURATION, compliance:DATE (30d, 2027-01-31, "
+                        "2027-01-31T12:00:00Z) in the future, or none; got '%s'", retention);
+        return STOR_EXIT_USAGE;
+    }
+    return protect(s, remote, &p, "retention");
+}
+
+int stor_cmd_legal_hold(struct stor_session *s, const char *remote, const char *state)
+{
+    if (strcmp(state, "on") != 0 && strcmp(state, "off") != 0) {
+        stor_error_line("legal-hold expects on or off, got '%s'", state);
+        return STOR_EXIT_USAGE;
+    }
+    struct stor_protection p = {.retain_until_ms = -1, .legal_hold = strcmp(state, "on") == 0};
+    return protect(s, remote, &p, "legal-hold");
 }

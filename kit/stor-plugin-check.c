@@ -776,11 +776,46 @@ static void check_buckets(struct run *r)
     memset(&l, 0, sizeof l);
     r->b->list_buckets(r->instance, collect_bucket, &l, &err);
     check(r, strstr(l.text, name) != NULL, "a new bucket is listed");
+    if (r->b->update_bucket) {
+        memset(&l, 0, sizeof l);
+        struct stor_bucket_options unchanged = {.struct_size = sizeof unchanged, .is_public = -1};
+        status = r->b->update_bucket(r->instance, name, &unchanged, collect_bucket, &l, &err);
+        check(r, status == STOR_OK && l.count == 1 && strcmp(l.text, name) == 0,
+              "update_bucket with nothing to change reports the bucket once (%s)", err.message);
+        struct stor_option odd = {"stor-check-no-such-setting", "1"};
+        struct stor_bucket_options unknown = unchanged;
+        unknown.settings = &odd;
+        unknown.setting_count = 1;
+        status = r->b->update_bucket(r->instance, name, &unknown, NULL, NULL, &err);
+        check(r, status == STOR_EINVAL && strstr(err.message, odd.key),
+              "update_bucket refuses an unknown setting by name (got %d: %s)", status, err.message);
+    }
     status = r->b->delete_bucket(r->instance, name, &err);
     again = r->b->delete_bucket(r->instance, name, &err);
     check(r, status == STOR_OK && again == STOR_ENOTFOUND,
           "delete_bucket removes an empty bucket; a second time it is STOR_ENOTFOUND (%d, %d)",
           status, again);
+    if (r->b->update_bucket) {
+        struct stor_bucket_options unchanged = {.struct_size = sizeof unchanged, .is_public = -1};
+        status = r->b->update_bucket(r->instance, name, &unchanged, NULL, NULL, &err);
+        check(r, status == STOR_ENOTFOUND, "update_bucket of a missing bucket is STOR_ENOTFOUND "
+              "(got %d: %s)", status, err.message);
+    }
+}
+
+/* protect needs a bucket with Object Lock, which no generic check can count on: only an
+ * undeclared retention capability is checked. */
+static void check_protect(struct run *r)
+{
+    if (!r->b->protect || declared(r, STOR_CAP_RETENTION))
+        return;
+    char k[256];
+    key(r, "one-byte", k, sizeof k);
+    struct stor_protection hold = {.retain_until_ms = -1, .legal_hold = 1};
+    struct stor_error err = {""};
+    enum stor_status status =
+        r->b->protect(r->instance, r->bucket, k, NULL, &hold, 0, NULL, NULL, &err);
+    expect_unsupported(r, "retention", status, &err, NULL);
 }
 
 /* Removes everything under the run's prefix (best effort: what remove cannot, stays). */
@@ -935,6 +970,7 @@ int main(int argc, char **argv)
     check_copy(&r);
     check_share(&r);
     check_buckets(&r);
+    check_protect(&r);
     if (declared(&r, STOR_CAP_RESUME_PUT))
         printf("# resume-put is declared: no generic check exists for it\n");
     clean_up(&r);

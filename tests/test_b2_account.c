@@ -382,7 +382,7 @@ static void object_lock_keeps_versions(void **state)
     assert_non_null(strstr(run.out, "hide_after=3d"));
     assert_non_null(strstr(run.out, "lifecycle_prefix=logs/"));
     test_run_free(&run);
-    expect_failure(stor_b2("-o", "bucket.object_lock=yes", "ls", "test-bucket"), 2, "applies to mb only");
+    expect_failure(stor_b2("-o", "bucket.object_lock=yes", "ls", "test-bucket"), 2, "applies to mb and bucket only");
     expect_failure(stor_b2("mb", "--default-sse=rot13", "odd-bucket"), 2, "default_sse");
     char *local = b2_cli_path(fx, "kept");
     file_with_mtime(local, 100, 1000000000);

@@ -802,10 +802,41 @@ static void protection_and_bucket_options_are_checked(void **state)
     expect_failure(stor("mb", "--object-lock", "fresh"), 2, "object_lock");
     expect_failure(stor("ls", "demo"), 3, "no bucket 'demo'");
     expect_failure(stor("ls", "fresh"), 3, "no bucket 'fresh'");
-    expect_failure(stor("-o", "bucket.x=1", "ls", "demo"), 2, "applies to mb only");
+    expect_failure(stor("-o", "bucket.x=1", "ls", "demo"), 2, "applies to mb and bucket only");
     /* sync takes the same options as put */
     expect_failure(stor("sync", "--sse=b2", fx->dir, "demo/s"), 6, "backend local does not support --sse");
     expect_failure(stor("sync", "--expires=tomorrow", fx->dir, "demo/s"), 6, "does not keep metadata");
+    free(local);
+}
+
+/* bucket shows one bucket and changes what the backend allows; retention, legal-hold and
+ * rm --bypass-governance need a backend with Object Lock (local has none). */
+static void bucket_and_object_lock_commands_on_local(void **state)
+{
+    char *local = scratch_file("kept", "kept");
+    expect_ok(stor("put", local, "demo/k"));
+    struct test_run run = stor("bucket", "demo");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "private   demo  -  -\n");
+    test_run_free(&run);
+    run = stor("bucket", "--private", "demo"); /* nothing to change, and said so */
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "private   demo  -  -\n");
+    test_run_free(&run);
+    expect_failure(stor("bucket", "nosuch"), 3, "nosuch");
+    expect_failure(stor("bucket", "--private", "nosuch"), 3, "nosuch");
+    expect_failure(stor("bucket", "--public", "demo"), 6, "no public buckets");
+    expect_failure(stor("bucket", "--keep-old-versions=3d", "demo"), 2, "keep_old_versions");
+    expect_failure(stor("-o", "bucket.hide_after=1d", "bucket", "demo"), 2, "hide_after");
+    expect_failure(stor("retention", "demo/k", "governance:1d"), 6, "backend local does not support retention");
+    expect_failure(stor("retention", "demo/k", "forever"), 2, "retention expects");
+    expect_failure(stor("legal-hold", "demo/k", "on"), 6, "backend local does not support legal-hold");
+    expect_failure(stor("legal-hold", "demo/k", "maybe"), 2, "legal-hold expects on or off");
+    expect_failure(stor("rm", "--bypass-governance", "demo/k"), 2, "with --hard or --version only");
+    expect_failure(stor("rm", "--hard", "--bypass-governance", "demo/k"), 6, "rm --bypass-governance");
+    run = stor("stat", "demo/k"); /* still there */
+    assert_int_equal(run.status, 0);
+    test_run_free(&run);
     free(local);
 }
 
@@ -934,6 +965,7 @@ int main(void)
         T(put_sends_content_type_and_metadata),
         T(protection_and_bucket_options_are_checked),
         T(get_r_leaves_a_planted_fifo_alone),
+        T(bucket_and_object_lock_commands_on_local),
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),

@@ -68,7 +68,11 @@ static void abi_layout_is_frozen(void **state)
     assert_int_equal(offsetof(struct stor_backend, create_bucket), 160);
     assert_int_equal(offsetof(struct stor_backend, delete_bucket), 168);
     assert_int_equal(offsetof(struct stor_backend, share), 176);
-    assert_int_equal(sizeof(struct stor_backend), 184);
+    assert_int_equal(offsetof(struct stor_backend, update_bucket), 184);
+    assert_int_equal(offsetof(struct stor_backend, protect), 192);
+    assert_int_equal(sizeof(struct stor_backend), 200);
+    assert_int_equal(STOR_REMOVE_BYPASS_GOVERNANCE, 2);
+    assert_int_equal(STOR_PROTECT_BYPASS_GOVERNANCE, 1);
     assert_int_equal(offsetof(struct stor_host, abi_version), 0);
     assert_int_equal(offsetof(struct stor_host, struct_size), 4);
     assert_int_equal(offsetof(struct stor_host, log_level), 8);

@@ -17,7 +17,8 @@ extern "C" {
  *   1  open, close, put, get, list, remove, get_upload_target
  *   2  get_ex, remove_ex, copy, cleanup; struct stor_object gains is_hidden (read by the host only
  *      from plugins of ABI 2 or later); list flag STOR_LIST_VERSIONS
- *   3  capabilities, put_ex, stat, list_buckets, create_bucket, delete_bucket, share; struct
+ *   3  capabilities, put_ex, stat, list_buckets, create_bucket, delete_bucket, share,
+ *      update_bucket, protect; remove flag STOR_REMOVE_BYPASS_GOVERNANCE; struct
  *      stor_object gains the metadata fields below is_hidden (read only from plugins of ABI 3 or
  *      later); struct stor_host gains intent; struct stor_get_options gains on_start and the
  *      expected version; status STOR_ESTALE */
@@ -246,6 +247,8 @@ struct stor_get_options {
 
 enum stor_remove_flags {
     STOR_REMOVE_ALL_VERSIONS = 1 << 0, /* delete every version for good, not just hide/delete one */
+    STOR_REMOVE_BYPASS_GOVERNANCE = 1 << 1, /* ABI 3: also versions under governance retention,
+                                             * where the credentials allow it */
 };
 
 /* ABI 2: remove_ex. With version_id, exactly that version is deleted for good; with
@@ -271,11 +274,16 @@ typedef int (*stor_bucket_fn)(void *context, const struct stor_bucket *bucket);
 
 struct stor_bucket_options {
     uint32_t struct_size;
-    int is_public;       /* 1 public, 0 private */
+    int is_public;       /* 1 public, 0 private; update_bucket: -1 leaves it as it is */
     /* Backend-defined settings, documented in the backend's option list as "bucket.KEY"; one the
      * backend does not know is refused with STOR_EINVAL naming it. */
     const struct stor_option *settings;
     size_t setting_count;
+};
+
+/* ABI 3: protect's flags. */
+enum stor_protect_flags {
+    STOR_PROTECT_BYPASS_GOVERNANCE = 1 << 0, /* shorten or remove governance retention */
 };
 
 /* ABI 3: a URL anyone can fetch without credentials until expires_at_ms. */
@@ -295,13 +303,15 @@ enum stor_capability {
     STOR_CAP_MTIME = 1u << 7,         /* put_ex keeps the source mtime: mtime_ms reads it back */
     STOR_CAP_SHA1 = 1u << 8,          /* objects carry sha1 (listings and stat) */
     STOR_CAP_MD5 = 1u << 9,           /* objects carry md5 */
-    STOR_CAP_BUCKETS = 1u << 10,      /* list_buckets, create_bucket, delete_bucket */
+    STOR_CAP_BUCKETS = 1u << 10,      /* list_buckets, create_bucket, delete_bucket (and
+                                       * update_bucket, where present) */
     STOR_CAP_DELIMITER = 1u << 11,    /* list builds one-level listings itself; without it the host
                                        * asks for a recursive listing and folds it at '/' */
     STOR_CAP_CLEANUP = 1u << 12,      /* cleanup */
     STOR_CAP_UPLOAD_TARGET = 1u << 13, /* get_upload_target */
     STOR_CAP_ENCRYPTION = 1u << 14,   /* put_ex's protection.encryption */
-    STOR_CAP_RETENTION = 1u << 15,    /* put_ex's retention and legal hold */
+    STOR_CAP_RETENTION = 1u << 15,    /* put_ex's retention and legal hold (protect changes
+                                       * them, where present) */
 };
 
 /* THREADING. stor_plugin_entry may be called any time, from any thread. open and close are called
@@ -416,6 +426,21 @@ struct stor_backend {
     enum stor_status (*share)(void *instance, const char *bucket, const char *key_or_prefix,
                               int64_t expires_ms, stor_url_fn on_url, void *context,
                               struct stor_error *err);
+    /* Changes an existing bucket: is_public unless -1, and the settings given (the others stay
+     * as they are); reports the bucket as it now is, once. A missing bucket is STOR_ENOTFOUND. */
+    enum stor_status (*update_bucket)(void *instance, const char *bucket,
+                                      const struct stor_bucket_options *options,
+                                      stor_bucket_fn on_result, void *context,
+                                      struct stor_error *err);
+    /* Changes the Object Lock of one version (version_id NULL: the current one): retention when
+     * protection->retention_mode is set ("none" removes it, retain_until_ms -1), the legal hold
+     * unless legal_hold is -1; encryption must be NULL. flags: STOR_PROTECT_* . Reports the
+     * version as it now is, once. What the service forbids (shortening compliance, removing
+     * governance without the bypass) is STOR_EAUTH saying why. */
+    enum stor_status (*protect)(void *instance, const char *bucket, const char *key,
+                                const char *version_id, const struct stor_protection *protection,
+                                unsigned flags, stor_object_fn on_result, void *context,
+                                struct stor_error *err);
     /* New slots go here, with a STOR_ABI_VERSION bump and a line in the history above. */
 };
 

@@ -742,6 +742,37 @@ static enum stor_status memory_delete_bucket(void *instance, const char *bucket,
     return status;
 }
 
+/* Nothing of a bucket can change here (every bucket is private, with no settings), but the
+ * slot still says so precisely: a missing bucket, an unknown setting, a public bucket. */
+static enum stor_status memory_update_bucket(void *instance, const char *bucket,
+                                             const struct stor_bucket_options *options,
+                                             stor_bucket_fn on_result, void *context,
+                                             struct stor_error *err)
+{
+    struct memory *m = instance;
+    enum stor_status status = refuse_empty(bucket, NULL, err);
+    if (status != STOR_OK)
+        return status;
+    struct stor_bucket_options o = {.struct_size = sizeof o, .is_public = -1};
+    if (options)
+        memcpy(&o, options, options->struct_size < sizeof o ? options->struct_size : sizeof o);
+    if (o.setting_count > 0)
+        return stor_fail(err, STOR_EINVAL, "unknown bucket setting '%s' for backend memory",
+                         o.settings[0].key);
+    if (o.is_public > 0)
+        return stor_fail(err, STOR_EUNSUPPORTED, "backend memory has no public buckets");
+    pthread_mutex_lock(&m->lock);
+    int found;
+    find_bucket(m, bucket, &found);
+    pthread_mutex_unlock(&m->lock);
+    if (!found)
+        return stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket);
+    struct stor_bucket kept = {.name = bucket, .is_public = 0, .created_ms = -1};
+    if (on_result)
+        on_result(context, &kept);
+    return STOR_OK;
+}
+
 /* ---- the table and the entry point --------------------------------------------------------- */
 
 static const struct stor_option_doc memory_options[] = {
@@ -769,9 +800,9 @@ static const struct stor_backend memory_backend = {
     .get = memory_get,
     .list = memory_list,
     .remove = memory_remove,
-    /* get_upload_target, remove_ex, copy, cleanup and share stay NULL: nothing outside this
-     * process can reach it, there are no versions, the host copies by get + put, and no put is
-     * ever left half done. */
+    /* get_upload_target, remove_ex, copy, cleanup, share and protect stay NULL: nothing outside
+     * this process can reach it, there are no versions (nor locks on them), the host copies by
+     * get + put, and no put is ever left half done. */
     .get_ex = memory_get_ex,
     .capabilities = STOR_CAP_DELIMITER | STOR_CAP_RANGED_GET | STOR_CAP_RESUME_GET |
                     STOR_CAP_METADATA | STOR_CAP_MTIME | STOR_CAP_BUCKETS,
@@ -780,6 +811,7 @@ static const struct stor_backend memory_backend = {
     .list_buckets = memory_list_buckets,
     .create_bucket = memory_create_bucket,
     .delete_bucket = memory_delete_bucket,
+    .update_bucket = memory_update_bucket,
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)

@@ -788,6 +788,29 @@ static enum stor_status local_create_bucket(void *instance, const char *bucket,
     return status;
 }
 
+/* A directory has nothing to change: private it stays, and there are no settings. */
+static enum stor_status local_update_bucket(void *instance, const char *bucket,
+                                            const struct stor_bucket_options *options,
+                                            stor_bucket_fn on_result, void *context,
+                                            struct stor_error *err)
+{
+    struct local *self = instance;
+    if (options && options->setting_count > 0)
+        return stor_fail(err, STOR_EINVAL, "unknown bucket setting '%s' for backend local (it "
+                         "has none)", options->settings[0].key);
+    if (options && options->is_public > 0)
+        return stor_fail(err, STOR_EUNSUPPORTED, "backend local has no public buckets");
+    struct local_chain chain;
+    enum stor_status status = open_existing(self, bucket, NULL, "update", &chain, err);
+    if (status != STOR_OK)
+        return status;
+    local_chain_close(&chain);
+    struct stor_bucket kept = {.name = bucket, .is_public = 0, .created_ms = -1};
+    if (on_result)
+        on_result(context, &kept);
+    return STOR_OK;
+}
+
 static enum stor_status local_delete_bucket(void *instance, const char *bucket,
                                             struct stor_error *err)
 {
@@ -916,6 +939,7 @@ const struct stor_backend stor_local_backend = {
     .list_buckets = local_list_buckets,               /* list_buckets: directories */
     .create_bucket = local_create_bucket,             /* create_bucket */
     .delete_bucket = local_delete_bucket,             /* delete_bucket: empty ones only */
+    .update_bucket = local_update_bucket,             /* update_bucket: nothing to change */
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)
