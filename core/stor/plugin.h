@@ -152,7 +152,8 @@ struct stor_option_doc {
 struct stor_protection {
     const char *encryption;     /* "SSE-B2", "SSE-S3", "SSE-C" (the key is a backend option), or
                                  * NULL: none asked, or none known */
-    const char *retention_mode; /* "governance" or "compliance", or NULL */
+    const char *retention_mode; /* "governance" or "compliance", or NULL (protect: "none"
+                                 * removes the retention) */
     int64_t retain_until_ms;    /* ms since the epoch, -1 when there is no retention */
     int legal_hold;             /* 1 on, 0 off, -1 not asked / unknown */
 };
