@@ -105,6 +105,8 @@ static void world_authorize(struct fake_world *world, const struct fake_request 
     json_object_array_add(caps, json_object_new_string("listFiles"));
     if (world->with_share_files)
         json_object_array_add(caps, json_object_new_string("shareFiles"));
+    for (const char *const *more = world->more_capabilities; more && *more; more++)
+        json_object_array_add(caps, json_object_new_string(*more));
     json_object_object_add(root, "accountId", json_object_new_string("account-1"));
     json_object_object_add(root, "authorizationToken", json_object_new_string(token));
     json_object_object_add(storage, "apiUrl", json_object_new_string("https://api.test"));

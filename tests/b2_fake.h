@@ -60,6 +60,7 @@ struct fake_world {
     int restricted_bucket;     /* the key's allowed.buckets names bucket1 */
     int without_write_files;   /* the key lacks the writeFiles capability */
     int with_share_files;      /* the key has the shareFiles capability (off by default) */
+    const char *const *more_capabilities; /* NULL-terminated: the key has these too, or NULL */
     const char *name_prefix;   /* the key's allowed.namePrefix, or NULL */
     int account_generation;    /* tokens are "acct-token-<generation>" */
     int account_token_expired; /* current token answers 401 expired_auth_token */

@@ -403,6 +403,41 @@ static void object_lock_keeps_versions(void **state)
     assert_true(run.status != 0);
     assert_non_null(strstr(run.err, "legal hold"));
     test_run_free(&run);
+    /* Changed afterwards: governance extended, removed only with the bypass; the hold released. */
+    run = stor_b2("retention", "locked-bucket/kept", "governance:2100-01-01");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "retention governance until 2100-01-01T00:00:00Z"));
+    test_run_free(&run);
+    run = stor_b2("retention", "locked-bucket/kept", "none");
+    assert_int_equal(run.status, 4);
+    test_run_free(&run);
+    expect_ok(stor_b2("retention", "--bypass-governance", "locked-bucket/kept", "none"));
+    expect_ok(stor_b2("rm", "--hard", "locked-bucket/kept"));
+    expect_ok(stor_b2("legal-hold", "locked-bucket/held", "off"));
+    expect_ok(stor_b2("rm", "--hard", "locked-bucket/held"));
+    expect_ok(stor_b2("put", "--retention=governance:2099-01-01", local, "locked-bucket/bypassed"));
+    expect_ok(stor_b2("rm", "--hard", "--bypass-governance", "locked-bucket/bypassed"));
+    expect_failure(stor_b2("stat", "locked-bucket/bypassed"), 3, "bypassed");
+    /* Compliance only grows. */
+    expect_ok(stor_b2("put", "--retention=compliance:2099-01-01", local, "locked-bucket/compliant"));
+    run = stor_b2("retention", "--bypass-governance", "locked-bucket/compliant", "compliance:2098-01-01");
+    assert_int_equal(run.status, 4);
+    test_run_free(&run);
+    expect_ok(stor_b2("retention", "locked-bucket/compliant", "compliance:2100-01-01"));
+
+    /* A bucket's settings change; those not given stay. */
+    run = stor_b2("bucket", "--keep-old-versions=5d", "test-bucket");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "keep_old_versions=5d"));
+    test_run_free(&run);
+    run = stor_b2("bucket", "--public", "test-bucket");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "public    test-bucket"));
+    assert_non_null(strstr(run.out, "keep_old_versions=5d"));
+    test_run_free(&run);
+    expect_failure(stor_b2("bucket", "--object-lock", "test-bucket"), 2, "only at creation");
+    expect_failure(stor_b2("bucket", "no-such-bucket"), 3, "no-such-bucket");
+
     run = stor_b2("put", "--retention=governance:1d", local, "test-bucket/not-locked");
     assert_true(run.status != 0);
     test_run_free(&run);

@@ -307,6 +307,14 @@ static enum stor_status remove_ex(const char *key, const char *id, unsigned flag
     return fx->b2->remove_ex(fx->instance, B2_TEST_BUCKET, key, &options, err);
 }
 
+static enum stor_status remove_ex_in(const char *bucket, const char *key, const char *id,
+                                     unsigned flags, struct stor_error *err)
+{
+    struct stor_remove_options options = {.struct_size = sizeof options, .version_id = id,
+                                          .flags = flags};
+    return fx->b2->remove_ex(fx->instance, bucket, key, &options, err);
+}
+
 /* Hide, delete one version, delete all, each checked through a versions listing. */
 static void hide_and_delete_versions(void **state)
 {
@@ -877,12 +885,188 @@ static void object_lock_round_trip(void **state)
     assert_non_null(strstr(err.message, "legal hold"));
 }
 
+/* ---- update_bucket, protect, remove_ex's governance bypass (ABI 3) ---- */
+
+struct bucket_seen {
+    int calls, is_public;
+    char keep[16], hide[16], prefix[32], sse[16];
+};
+
+static int on_bucket_seen(void *context, const struct stor_bucket *bucket)
+{
+    struct bucket_seen *seen = context;
+    if (strcmp(bucket->name, "daily-upd") != 0)
+        return 0;
+    seen->calls++;
+    seen->is_public = bucket->is_public;
+    seen->keep[0] = seen->hide[0] = seen->prefix[0] = seen->sse[0] = '\0';
+    for (size_t i = 0; i < bucket->setting_count; i++) {
+        const struct stor_option *o = &bucket->settings[i];
+        char *into = strcmp(o->key, "keep_old_versions") == 0 ? seen->keep
+                     : strcmp(o->key, "hide_after") == 0      ? seen->hide
+                     : strcmp(o->key, "lifecycle_prefix") == 0 ? seen->prefix
+                     : strcmp(o->key, "default_sse") == 0      ? seen->sse
+                                                               : NULL;
+        if (into)
+            snprintf(into, 16, "%s", o->value);
+    }
+    return 0;
+}
+
+static void update_bucket_round_trip(void **state)
+{
+    struct stor_option made[] = {{"keep_old_versions", "30d"}, {"hide_after", "7d"},
+                                 {"lifecycle_prefix", "logs/"}};
+    struct stor_bucket_options options = {.struct_size = sizeof options, .is_public = 0,
+                                          .settings = made, .setting_count = 3};
+    struct stor_error err = {""};
+    assert_int_equal(fx->b2->create_bucket(fx->instance, "daily-upd", &options, NULL, NULL, &err),
+                     STOR_OK);
+    struct stor_option change[] = {{"keep_old_versions", "10d"}, {"default_sse", "b2"}};
+    options = (struct stor_bucket_options){.struct_size = sizeof options, .is_public = 1,
+                                           .settings = change, .setting_count = 2};
+    struct bucket_seen seen = {0};
+    enum stor_status status = fx->b2->update_bucket(fx->instance, "daily-upd", &options,
+                                                    on_bucket_seen, &seen, &err);
+    if (status != STOR_OK)
+        fprintf(stderr, "# update_bucket: %s\n", err.message);
+    assert_int_equal(status, STOR_OK);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.is_public, 1);
+    assert_string_equal(seen.keep, "10d");
+    assert_string_equal(seen.hide, "7d");      /* kept */
+    assert_string_equal(seen.prefix, "logs/"); /* kept */
+    assert_string_equal(seen.sse, "SSE-B2");
+    /* listed back the same */
+    seen = (struct bucket_seen){0};
+    assert_int_equal(fx->b2->list_buckets(fx->instance, on_bucket_seen, &seen, &err), STOR_OK);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.is_public, 1);
+    assert_string_equal(seen.keep, "10d");
+    assert_string_equal(seen.hide, "7d");
+    assert_string_equal(seen.sse, "SSE-B2");
+    /* back to private, no default encryption, no hiding */
+    struct stor_option back[] = {{"default_sse", "none"}, {"hide_after", "none"}};
+    options = (struct stor_bucket_options){.struct_size = sizeof options, .is_public = 0,
+                                           .settings = back, .setting_count = 2};
+    seen = (struct bucket_seen){0};
+    assert_int_equal(fx->b2->update_bucket(fx->instance, "daily-upd", &options, on_bucket_seen,
+                                           &seen, &err), STOR_OK);
+    assert_int_equal(seen.is_public, 0);
+    assert_string_equal(seen.keep, "10d");
+    assert_string_equal(seen.hide, "");
+    assert_string_equal(seen.sse, "none");
+    /* object_lock cannot change; a missing bucket */
+    struct stor_option lock[] = {{"object_lock", "yes"}};
+    options = (struct stor_bucket_options){.struct_size = sizeof options, .is_public = -1,
+                                           .settings = lock, .setting_count = 1};
+    reset_counters();
+    assert_int_equal(fx->b2->update_bucket(fx->instance, "daily-upd", &options, NULL, NULL, &err),
+                     STOR_EINVAL);
+    assert_int_equal(counter("b2_update_bucket"), 0);
+    options.setting_count = 0;
+    options.is_public = 1;
+    assert_int_equal(fx->b2->update_bucket(fx->instance, "daily-none", &options, NULL, NULL, &err),
+                     STOR_ENOTFOUND);
+    assert_int_equal(fx->b2->delete_bucket(fx->instance, "daily-upd", &err), STOR_OK);
+}
+
+static int64_t now_ms(void)
+{
+    return (int64_t)time(NULL) * 1000;
+}
+
+static enum stor_status protect(const char *key, const char *id, const char *mode, int64_t until,
+                                int hold, unsigned flags, struct protected_seen *seen,
+                                struct stor_error *err)
+{
+    struct stor_protection protection = {.retention_mode = mode, .retain_until_ms = until,
+                                         .legal_hold = hold};
+    return fx->b2->protect(fx->instance, "daily-lock", key, id, &protection, flags,
+                           seen ? on_protected : NULL, seen, err);
+}
+
+static void protect_and_bypass(void **state)
+{
+    struct stor_option lock[] = {{"object_lock", "yes"}};
+    struct stor_bucket_options options = {.struct_size = sizeof options, .is_public = 0,
+                                          .settings = lock, .setting_count = 1};
+    struct stor_error err = {""};
+    assert_int_equal(fx->b2->create_bucket(fx->instance, "daily-lock", &options, NULL, NULL, &err),
+                     STOR_OK);
+    int64_t hour = now_ms() + 3600 * 1000, day = now_ms() + 24 * 3600 * 1000;
+    struct stor_protection governance = {.retention_mode = "governance", .retain_until_ms = hour,
+                                         .legal_hold = -1};
+    assert_int_equal(put_protected(fx->instance, "daily-lock", "g.txt", "gov", 3, &governance,
+                                   &err), STOR_OK);
+    /* extended: no bypass needed; reported as it now is */
+    struct protected_seen seen = {.legal_hold = -1};
+    enum stor_status status = protect("g.txt", NULL, "governance", day, -1, 0, &seen, &err);
+    if (status != STOR_OK)
+        fprintf(stderr, "# protect: %s\n", err.message);
+    assert_int_equal(status, STOR_OK);
+    assert_string_equal(seen.retention, "governance");
+    char id[128];
+    strcpy(id, seen.id);
+    /* shortened: refused without the bypass, saying why; allowed with it */
+    assert_int_equal(protect("g.txt", NULL, "governance", hour, -1, 0, NULL, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "governance bypass"));
+    assert_int_equal(protect("g.txt", id, "governance", hour, -1, STOR_PROTECT_BYPASS_GOVERNANCE,
+                             &seen, &err), STOR_OK);
+    /* a governance-locked version is deleted with the bypass only */
+    assert_int_equal(remove_ex_in("daily-lock", "g.txt", id, 0, &err), STOR_EAUTH);
+    assert_int_equal(remove_ex_in("daily-lock", "g.txt", id, STOR_REMOVE_BYPASS_GOVERNANCE, &err),
+                     STOR_OK);
+    /* compliance cannot be shortened, not even with the bypass */
+    struct stor_protection compliance = {.retention_mode = "compliance", .retain_until_ms = day,
+                                         .legal_hold = -1};
+    assert_int_equal(put_protected(fx->instance, "daily-lock", "c.txt", "com", 3, &compliance,
+                                   &err), STOR_OK);
+    assert_int_equal(protect("c.txt", NULL, "compliance", hour, -1, STOR_PROTECT_BYPASS_GOVERNANCE,
+                             NULL, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "compliance cannot be shortened or removed"));
+    assert_int_equal(protect("c.txt", NULL, "none", -1, -1, STOR_PROTECT_BYPASS_GOVERNANCE, NULL,
+                             &err), STOR_EAUTH);
+    assert_int_equal(protect("c.txt", NULL, "compliance", day + 1000, -1, 0, &seen, &err), STOR_OK);
+    assert_string_equal(seen.retention, "compliance");
+    /* legal hold on, then off: then the version can be deleted */
+    struct stor_protection nothing = {.retain_until_ms = -1, .legal_hold = -1};
+    assert_int_equal(put_protected(fx->instance, "daily-lock", "h.txt", "hold", 4, &nothing, &err),
+                     STOR_OK);
+    assert_int_equal(protect("h.txt", NULL, NULL, -1, 1, 0, &seen, &err), STOR_OK);
+    assert_int_equal(seen.legal_hold, 1);
+    strcpy(id, seen.id);
+    assert_int_equal(remove_ex_in("daily-lock", "h.txt", id, 0, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "legal hold"));
+    assert_int_equal(protect("h.txt", NULL, NULL, -1, 0, 0, &seen, &err), STOR_OK);
+    assert_int_equal(seen.legal_hold, 0);
+    assert_int_equal(remove_ex_in("daily-lock", "h.txt", id, 0, &err), STOR_OK);
+    /* a bucket without Object Lock */
+    put(B2_TEST_BUCKET, "plain.txt", "p", 1);
+    struct stor_protection hold = {.retain_until_ms = -1, .legal_hold = 1};
+    assert_int_equal(fx->b2->protect(fx->instance, B2_TEST_BUCKET, "plain.txt", NULL, &hold, 0,
+                                     NULL, NULL, &err), STOR_EAUTH);
+    assert_non_null(strstr(err.message, "has no Object Lock"));
+    /* every version of a governance-locked name, with the bypass */
+    assert_int_equal(put_protected(fx->instance, "daily-lock", "all.txt", "1", 1, &governance,
+                                   &err), STOR_OK);
+    assert_int_equal(put_protected(fx->instance, "daily-lock", "all.txt", "2", 1, &governance,
+                                   &err), STOR_OK);
+    assert_int_equal(remove_ex_in("daily-lock", "all.txt", NULL, STOR_REMOVE_ALL_VERSIONS, &err),
+                     STOR_EAUTH);
+    assert_int_equal(remove_ex_in("daily-lock", "all.txt", NULL,
+                                  STOR_REMOVE_ALL_VERSIONS | STOR_REMOVE_BYPASS_GOVERNANCE, &err),
+                     STOR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(parallel_and_ranged_downloads, setup, teardown),
         cmocka_unit_test_setup_teardown(encryption_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(object_lock_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(update_bucket_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(protect_and_bypass, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_interrupted_download, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupted_download_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(hide_and_delete_versions, setup, teardown),

@@ -2225,6 +2225,153 @@ static void test_object_lock_and_bucket_settings(void **state)
 	reply_free(&reply);
 }
 
+/* b2_update_file_retention and b2_update_file_legal_hold keep B2's rules: the capability, a lock
+ * bucket, compliance only extended, governance shortened or removed only with bypassGovernance
+ * (and its capability); a legal hold on then off lets the version be deleted again. */
+static void test_update_file_retention_and_legal_hold(void **state)
+{
+	struct fixture *f = *state;
+	struct reply reply = call(f, "b2_create_bucket", "{\"accountId\":\"%s\",\"bucketName\":"
+				  "\"locked-bucket\",\"bucketType\":\"allPrivate\",\"fileLockEnabled\":true}",
+				  B2_TEST_KEY_ID);
+	assert_int_equal(reply.status, 200);
+	char lock_id[64];
+	strcpy(lock_id, text(reply.json, "bucketId"));
+	reply_free(&reply);
+	const char *none[4] = {NULL};
+	reply = upload_with(f, lock_id, "g.txt", none);
+	assert_int_equal(reply.status, 200);
+	char g_id[200], c_id[200], p_id[200];
+	strcpy(g_id, text(reply.json, "fileId"));
+	reply_free(&reply);
+	reply = upload_with(f, lock_id, "c.txt", none);
+	strcpy(c_id, text(reply.json, "fileId"));
+	reply_free(&reply);
+	reply = upload_with(f, f->bucket_id, "plain.txt", none);
+	strcpy(p_id, text(reply.json, "fileId"));
+	reply_free(&reply);
+#define RETAIN(name, id, mode, until, extra)                                                       \
+	call(f, "b2_update_file_retention", "{\"fileName\":\"" name "\",\"fileId\":\"%s\","         \
+	     "\"fileRetention\":{\"mode\":" mode ",\"retainUntilTimestamp\":" until "}" extra "}", id)
+
+	/* no Object Lock on the bucket; a wrong name; a malformed retention */
+	reply = RETAIN("plain.txt", p_id, "\"governance\"", "4102444800000", "");
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+	reply = RETAIN("other.txt", g_id, "\"governance\"", "4102444800000", "");
+	assert_b2_error(&reply, 400, "file_not_present");
+	reply_free(&reply);
+	reply = RETAIN("g.txt", g_id, "\"forever\"", "4102444800000", "");
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+	reply = RETAIN("g.txt", g_id, "\"governance\"", "1000", ""); /* in the past */
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+	/* governance: set, extended, not shortened or removed without the bypass, then with it */
+	reply = RETAIN("g.txt", g_id, "\"governance\"", "4102444800000", "");
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(text(reply.json, "fileRetention.mode"), "governance");
+	assert_int_equal(json_object_get_int64(member(reply.json, "fileRetention.retainUntilTimestamp")),
+			 4102444800000LL);
+	reply_free(&reply);
+	reply = RETAIN("g.txt", g_id, "\"governance\"", "4102444900000", "");
+	assert_int_equal(reply.status, 200);
+	reply_free(&reply);
+	reply = RETAIN("g.txt", g_id, "\"governance\"", "4102444800000", "");
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	reply = RETAIN("g.txt", g_id, "null", "null", "");
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	reply = call(f, "b2_get_file_info", "{\"fileId\":\"%s\"}", g_id);
+	assert_int_equal(json_object_get_int64(member(reply.json, "fileRetention.value.retainUntilTimestamp")),
+			 4102444900000LL);
+	reply_free(&reply);
+	reply = RETAIN("g.txt", g_id, "\"governance\"", "4102444800000", ",\"bypassGovernance\":true");
+	assert_int_equal(reply.status, 200);
+	reply_free(&reply);
+	reply = RETAIN("g.txt", g_id, "null", "null", ",\"bypassGovernance\":true");
+	assert_int_equal(reply.status, 200);
+	assert_null(member(reply.json, "fileRetention.mode"));
+	reply_free(&reply);
+	reply = call(f, "b2_get_file_info", "{\"fileId\":\"%s\"}", g_id);
+	assert_null(member(reply.json, "fileRetention.value.mode"));
+	reply_free(&reply);
+	/* compliance: extended only, never shortened, removed or weakened, not even with the bypass */
+	reply = RETAIN("c.txt", c_id, "\"compliance\"", "4102444800000", "");
+	assert_int_equal(reply.status, 200);
+	reply_free(&reply);
+	reply = RETAIN("c.txt", c_id, "\"compliance\"", "4102444900000", "");
+	assert_int_equal(reply.status, 200);
+	reply_free(&reply);
+	reply = RETAIN("c.txt", c_id, "\"compliance\"", "4102444800000", ",\"bypassGovernance\":true");
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	reply = RETAIN("c.txt", c_id, "null", "null", ",\"bypassGovernance\":true");
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	reply = RETAIN("c.txt", c_id, "\"governance\"", "4102444900000", ",\"bypassGovernance\":true");
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	/* legal hold: on keeps the version, off lets it go */
+	reply = call(f, "b2_update_file_legal_hold", "{\"fileName\":\"g.txt\",\"fileId\":\"%s\","
+		     "\"legalHold\":\"maybe\"}", g_id);
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+	reply = call(f, "b2_update_file_legal_hold", "{\"fileName\":\"plain.txt\",\"fileId\":\"%s\","
+		     "\"legalHold\":\"on\"}", p_id);
+	assert_b2_error(&reply, 400, "bad_request");
+	reply_free(&reply);
+	reply = call(f, "b2_update_file_legal_hold", "{\"fileName\":\"g.txt\",\"fileId\":\"%s\","
+		     "\"legalHold\":\"on\"}", g_id);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(text(reply.json, "legalHold"), "on");
+	reply_free(&reply);
+	reply = call(f, "b2_delete_file_version", "{\"fileName\":\"g.txt\",\"fileId\":\"%s\"}", g_id);
+	assert_b2_error(&reply, 403, "access_denied");
+	reply_free(&reply);
+	reply = call(f, "b2_update_file_legal_hold", "{\"fileName\":\"g.txt\",\"fileId\":\"%s\","
+		     "\"legalHold\":\"off\"}", g_id);
+	assert_int_equal(reply.status, 200);
+	reply_free(&reply);
+	reply = call(f, "b2_get_file_info", "{\"fileId\":\"%s\"}", g_id);
+	assert_string_equal(text(reply.json, "legalHold.value"), "off");
+	reply_free(&reply);
+	reply = call(f, "b2_delete_file_version", "{\"fileName\":\"g.txt\",\"fileId\":\"%s\"}", g_id);
+	assert_int_equal(reply.status, 200);
+	reply_free(&reply);
+	/* capabilities: a key without writeFileRetentions / writeFileLegalHolds / bypassGovernance */
+	char token[200], json[400];
+	token_of(f->server, "deleter", "deleter-key", token);
+	snprintf(json, sizeof json, "{\"fileName\":\"c.txt\",\"fileId\":\"%s\",\"fileRetention\":"
+		 "{\"mode\":\"compliance\",\"retainUntilTimestamp\":4102445000000}}", c_id);
+	reply = call_with(f->server, token, "b2_update_file_retention", json);
+	assert_b2_error(&reply, 401, "unauthorized");
+	reply_free(&reply);
+	snprintf(json, sizeof json, "{\"fileName\":\"c.txt\",\"fileId\":\"%s\",\"legalHold\":\"on\"}",
+		 c_id);
+	reply = call_with(f->server, token, "b2_update_file_legal_hold", json);
+	assert_b2_error(&reply, 401, "unauthorized");
+	reply_free(&reply);
+	token_of(f->server, "locker", "locker-key", token);
+	snprintf(json, sizeof json, "{\"fileName\":\"c.txt\",\"fileId\":\"%s\",\"fileRetention\":"
+		 "{\"mode\":\"compliance\",\"retainUntilTimestamp\":4102445000000},"
+		 "\"bypassGovernance\":true}", c_id);
+	reply = call_with(f->server, token, "b2_update_file_retention", json);
+	assert_b2_error(&reply, 401, "unauthorized"); /* the bypass needs its capability */
+	reply_free(&reply);
+#undef RETAIN
+}
+
+static int setup_with_locker(void **state)
+{
+	const char *args[] = {"--restricted-key", "deleter:deleter-key:" B2_TEST_BUCKET ":listBuckets,"
+			      "listFiles,readFiles,deleteFiles",
+			      "--restricted-key", "locker:locker-key:locked-bucket:listBuckets,"
+			      "listFiles,readFiles,writeFileRetentions,writeFileLegalHolds", NULL};
+	return start_server(state, args);
+}
+
 static int setup_with_deleter(void **state)
 {
 	const char *args[] = {"--restricted-key", "deleter:deleter-key:" B2_TEST_BUCKET ":listBuckets,"
@@ -2241,6 +2388,8 @@ int main(void)
 		TEST(test_server_side_encryption),
 		cmocka_unit_test_setup_teardown(test_object_lock_and_bucket_settings, setup_with_deleter,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_update_file_retention_and_legal_hold,
+						setup_with_locker, teardown),
 		TEST(test_authorize_v2_post_empty_body),
 		TEST(test_authorize_v3_v4_shapes),
 		TEST(test_authorize_errors),

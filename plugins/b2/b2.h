@@ -282,6 +282,14 @@ enum stor_status b2_create_bucket(void *instance, const char *bucket,
                                   const struct stor_bucket_options *options,
                                   stor_bucket_fn on_result, void *context, struct stor_error *err);
 enum stor_status b2_delete_bucket(void *instance, const char *bucket, struct stor_error *err);
+enum stor_status b2_update_bucket(void *instance, const char *bucket,
+                                  const struct stor_bucket_options *options,
+                                  stor_bucket_fn on_result, void *context, struct stor_error *err);
+/* object_lock.c: protect (b2_update_file_retention, b2_update_file_legal_hold). */
+enum stor_status b2_protect(void *instance, const char *bucket, const char *key,
+                            const char *version_id, const struct stor_protection *protection,
+                            unsigned flags, stor_object_fn on_result, void *context,
+                            struct stor_error *err);
 #define B2_SHARE_SECONDS_MAX 604800 /* b2_get_download_authorization: 1 s to one week */
 enum stor_status b2_share(void *instance, const char *bucket, const char *key_or_prefix,
                           int64_t expires_ms, stor_url_fn on_url, void *context,

@@ -1,5 +1,6 @@
 /* plugins/b2/bucket_admin.c — the bucket slots: list_buckets (b2_list_buckets, or the key's own
- * buckets from its authorization), create_bucket (b2_create_bucket), delete_bucket. */
+ * buckets from its authorization), create_bucket (b2_create_bucket), delete_bucket, and
+ * update_bucket (b2_update_bucket; a partial lifecycle change merged into the rule B2 keeps). */
 #include "b2.h"
 
 #include <errno.h>
@@ -373,6 +374,256 @@ enum stor_status b2_delete_bucket(void *instance, const char *bucket, struct sto
                                                  strcmp(failure.code, "invalid_bucket_id") == 0);
         if (!stale) /* else the id may be of a bucket deleted and made again: look once more */
             return status;
+    }
+    return stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket);
+}
+
+/* ---- update_bucket ---- */
+
+/* bucket.* settings of update_bucket: what is given changes, the rest stays. */
+struct bucket_changes {
+    int default_sse;                   /* -1 kept, 0 none, 1 SSE-B2 */
+    int64_t keep_old_days, hide_after_days; /* -2 kept, -1 removed ("none"), else days */
+    const char *lifecycle_prefix;      /* NULL: kept */
+};
+
+static enum stor_status parse_changes(const struct stor_bucket_options *asked,
+                                      struct bucket_changes *changes, struct stor_error *err)
+{
+    *changes = (struct bucket_changes){.default_sse = -1, .keep_old_days = -2,
+                                       .hide_after_days = -2};
+    if (asked->is_public < -1 || asked->is_public > 1)
+        return stor_fail(err, STOR_EINVAL, "is_public is 1, 0 or -1 (unchanged), not %d",
+                         asked->is_public);
+    for (size_t i = 0; asked->settings && i < asked->setting_count; i++) {
+        const char *key = asked->settings[i].key ? asked->settings[i].key : "";
+        const char *value = asked->settings[i].value ? asked->settings[i].value : "";
+        if (strcmp(key, "default_sse") == 0) {
+            if (strcasecmp(value, "none") == 0)
+                changes->default_sse = 0;
+            else if (strcasecmp(value, "b2") == 0 || strcasecmp(value, "SSE-B2") == 0)
+                changes->default_sse = 1;
+            else
+                return stor_fail(err, STOR_EINVAL, "bucket.default_sse takes b2 (SSE-B2) or none: "
+                                 "B2 keeps no other default (SSE-C needs a key per request)");
+        } else if (strcmp(key, "object_lock") == 0) {
+            return stor_fail(err, STOR_EINVAL, "bucket.object_lock cannot be changed after the "
+                             "bucket is made: B2 enables Object Lock only at creation "
+                             "(b2_create_bucket's fileLockEnabled)");
+        } else if (strcmp(key, "keep_old_versions") == 0 || strcmp(key, "hide_after") == 0) {
+            int64_t days = strcasecmp(value, "none") == 0 ? -1 : parse_days(value);
+            if (days < 0 && strcasecmp(value, "none") != 0)
+                return stor_fail(err, STOR_EINVAL, "bucket.%s takes a number of days, e.g. 30d "
+                                 "(1 to 100000), or none", key);
+            *(key[0] == 'k' ? &changes->keep_old_days : &changes->hide_after_days) = days;
+        } else if (strcmp(key, "lifecycle_prefix") == 0) {
+            changes->lifecycle_prefix = value;
+        } else {
+            return stor_fail(err, STOR_EINVAL, "bucket setting '%s' is unknown to backend b2 "
+                             "(update_bucket takes bucket.default_sse, keep_old_versions, "
+                             "hide_after, lifecycle_prefix)", key);
+        }
+    }
+    return STOR_OK;
+}
+
+static int changes_lifecycle(const struct bucket_changes *changes)
+{
+    return changes->keep_old_days != -2 || changes->hide_after_days != -2 ||
+           changes->lifecycle_prefix;
+}
+
+/* Whether a rule still says something: a day count of any kind that is set. */
+static int rule_has_days(json_object *rule)
+{
+    int any = 0;
+    json_object_object_foreach(rule, name, value) {
+        if (strncmp(name, "days", 4) == 0 && value && !json_object_is_type(value, json_type_null))
+            any = 1;
+    }
+    return any;
+}
+
+/* The lifecycleRules to send: B2's current rules (existing, may be NULL) with the first rule
+ * changed as asked (every other member of it, and every other rule, kept), or NULL + err. */
+static json_object *merged_rules(json_object *existing, const struct bucket_changes *changes,
+                                 const char *bucket, struct stor_error *err)
+{
+    json_object *rules = NULL;
+    if (existing && json_object_is_type(existing, json_type_array))
+        json_object_deep_copy(existing, &rules, NULL);
+    else
+        rules = json_object_new_array();
+    if (!rules) {
+        stor_fail(err, STOR_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    json_object *rule = json_object_array_length(rules) > 0 ? json_object_array_get_idx(rules, 0)
+                                                            : NULL;
+    int added = 0;
+    if (!rule || !json_object_is_type(rule, json_type_object)) {
+        rule = json_object_new_object();
+        json_object_object_add(rule, "fileNamePrefix", json_object_new_string(""));
+        added = 1;
+    }
+    if (changes->lifecycle_prefix)
+        json_object_object_add(rule, "fileNamePrefix",
+                               json_object_new_string(changes->lifecycle_prefix));
+    if (changes->keep_old_days != -2)
+        json_object_object_add(rule, "daysFromHidingToDeleting", changes->keep_old_days > 0
+                               ? json_object_new_int64(changes->keep_old_days) : NULL);
+    if (changes->hide_after_days != -2)
+        json_object_object_add(rule, "daysFromUploadingToHiding", changes->hide_after_days > 0
+                               ? json_object_new_int64(changes->hide_after_days) : NULL);
+    int says_something = rule_has_days(rule);
+    if (added && says_something) {
+        json_object_array_add(rules, rule);
+    } else if (added) {
+        json_object_put(rule);
+        if (changes->lifecycle_prefix) {
+            json_object_put(rules);
+            stor_fail(err, STOR_EINVAL, "bucket.lifecycle_prefix: bucket '%s' has no lifecycle "
+                      "rule to apply it to; give bucket.keep_old_versions or bucket.hide_after "
+                      "too", bucket);
+            return NULL;
+        }
+    } else if (!says_something) {
+        json_object_array_del_idx(rules, 0, 1); /* nothing left of the rule: it goes */
+    }
+    return rules;
+}
+
+/* The bucket object B2 keeps for name (b2_list_buckets of that name): *found, or an error
+ * (STOR_ENOTFOUND when B2 lists none). */
+static enum stor_status read_bucket(struct b2_plugin *plugin, const char *name, json_object **found,
+                                    struct stor_error *err)
+{
+    *found = NULL;
+    struct b2_credentials credentials;
+    enum stor_status status = b2_auth_get(plugin, &credentials, err);
+    if (status != STOR_OK)
+        return status;
+    json_object *request = json_object_new_object(), *response = NULL, *list;
+    json_object_object_add(request, "accountId", json_object_new_string(credentials.account_id));
+    json_object_object_add(request, "bucketName", json_object_new_string(name));
+    b2_credentials_free(&credentials);
+    status = b2_api_call(plugin, "b2_list_buckets", request, "listBuckets", &response, NULL, err);
+    json_object_put(request);
+    if (status != STOR_OK)
+        return status;
+    if (!json_object_object_get_ex(response, "buckets", &list) ||
+        !json_object_is_type(list, json_type_array))
+        status = stor_fail(err, STOR_EINTERNAL, "b2_list_buckets: B2's answer is malformed: "
+                           "field buckets is missing or not an array");
+    for (size_t i = 0; status == STOR_OK && !*found && i < json_object_array_length(list); i++) {
+        struct b2_bucket bucket;
+        char why[B2_WHY_MAX];
+        json_object *entry = json_object_array_get_idx(list, i);
+        if (b2_wire_bucket(entry, &bucket, why) != 0)
+            status = stor_fail(err, STOR_EINTERNAL, "b2_list_buckets: B2's answer is malformed: "
+                               "%s", why);
+        else if (strcmp(bucket.name, name) == 0)
+            *found = json_object_get(entry);
+    }
+    json_object_put(response);
+    if (status == STOR_OK && !*found)
+        status = stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", name);
+    return status;
+}
+
+enum stor_status b2_update_bucket(void *instance, const char *bucket,
+                                  const struct stor_bucket_options *options,
+                                  stor_bucket_fn on_result, void *context, struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    struct stor_bucket_options asked = {.struct_size = sizeof asked, .is_public = -1};
+    if (options)
+        memcpy(&asked, options,
+               options->struct_size < sizeof asked ? options->struct_size : sizeof asked);
+    struct bucket_changes changes;
+    enum stor_status status = parse_changes(&asked, &changes, err);
+    if (status != STOR_OK)
+        return status;
+    if (b2_auth_refuses_bucket(plugin, bucket, err))
+        return STOR_EAUTH;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        /* The bucket as B2 keeps it: its id, and the rules a partial change must keep. */
+        json_object *current;
+        if ((status = read_bucket(plugin, bucket, &current, err)) != STOR_OK)
+            return status;
+        struct b2_bucket known;
+        char why[B2_WHY_MAX];
+        if (b2_wire_bucket(current, &known, why) != 0) { /* checked by read_bucket */
+            json_object_put(current);
+            return stor_fail(err, STOR_EINTERNAL, "b2_list_buckets: B2's answer is malformed: %s",
+                             why);
+        }
+        json_object *request = json_object_new_object(), *response = NULL, *existing = NULL;
+        struct b2_credentials credentials;
+        if ((status = b2_auth_get(plugin, &credentials, err)) != STOR_OK) {
+            json_object_put(request);
+            json_object_put(current);
+            return status;
+        }
+        json_object_object_add(request, "accountId", json_object_new_string(credentials.account_id));
+        json_object_object_add(request, "bucketId", json_object_new_string(known.id));
+        b2_credentials_free(&credentials);
+        if (asked.is_public >= 0)
+            json_object_object_add(request, "bucketType", json_object_new_string(
+                                       asked.is_public ? "allPublic" : "allPrivate"));
+        if (changes.default_sse == 1)
+            json_object_object_add(request, "defaultServerSideEncryption",
+                                   b2_sse_json(&plugin->config, B2_SSE_B2));
+        else if (changes.default_sse == 0) {
+            json_object *none = json_object_new_object();
+            json_object_object_add(none, "mode", json_object_new_string("none"));
+            json_object_object_add(request, "defaultServerSideEncryption", none);
+        }
+        if (changes_lifecycle(&changes)) {
+            json_object_object_get_ex(current, "lifecycleRules", &existing);
+            json_object *rules = merged_rules(existing, &changes, bucket, err);
+            if (!rules) {
+                json_object_put(request);
+                json_object_put(current);
+                return STOR_EINVAL;
+            }
+            json_object_object_add(request, "lifecycleRules", rules);
+        }
+        b2_bucket_learn(plugin, known.name, known.id);
+        if (json_object_object_length(request) == 2) { /* nothing to change: report it as it is */
+            report_bucket(&known, on_result, context);
+            json_object_put(request);
+            json_object_put(current);
+            return STOR_OK;
+        }
+        json_object_put(current);
+        struct b2_failure failure;
+        status = b2_api_call(plugin, "b2_update_bucket", request, "writeBuckets", &response,
+                             &failure, err);
+        json_object_put(request);
+        int stale = status == STOR_ENOTFOUND && (strcmp(failure.code, "bad_bucket_id") == 0 ||
+                                                 strcmp(failure.code, "invalid_bucket_id") == 0);
+        if (stale) /* deleted meanwhile (or made again): look once more */
+            continue;
+        if (status == STOR_EAUTH && strcmp(failure.code, "unauthorized") == 0 &&
+            changes.default_sse >= 0 && b2_auth_has_capability(plugin, "writeBuckets") == 1 &&
+            b2_auth_has_capability(plugin, "writeBucketEncryption") == 0)
+            return stor_fail(err, STOR_EAUTH, "b2_update_bucket: the application key lacks the "
+                             "writeBucketEncryption capability bucket.default_sse needs (B2 says: "
+                             "%s)", failure.message[0] ? failure.message : failure.code);
+        if (status != STOR_OK)
+            return status;
+        struct b2_bucket updated;
+        if (b2_wire_bucket(response, &updated, why) != 0)
+            status = stor_fail(err, STOR_EINTERNAL, "b2_update_bucket: B2's answer is malformed: "
+                               "%s", why);
+        else if (strcmp(updated.name, bucket) != 0)
+            status = stor_fail(err, STOR_EINTERNAL, "b2_update_bucket: B2's answer names another "
+                               "bucket than was changed: not believed");
+        else
+            report_bucket(&updated, on_result, context);
+        json_object_put(response);
+        return status;
     }
     return stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket);
 }

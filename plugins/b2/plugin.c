@@ -510,13 +510,15 @@ static const struct stor_option_doc b2_options[] = {
     {"sse_c_key_file", "file of exactly 32 bytes (yours, mode 600): every upload, copy and "
                        "download of this run uses SSE-C with that key; its files cannot be read "
                        "without it"},
-    {"bucket.default_sse", "mb: b2 makes SSE-B2 the bucket's default encryption"},
+    {"bucket.default_sse", "mb: b2 makes SSE-B2 the bucket's default encryption (an update "
+                           "also takes none)"},
     {"bucket.object_lock", "mb: yes enables Object Lock (retention, legal hold); it "
                            "cannot be turned off later"},
     {"bucket.keep_old_versions", "mb: Nd deletes versions N days after they were hidden "
-                                 "or replaced (lifecycle daysFromHidingToDeleting)"},
+                                 "or replaced (lifecycle daysFromHidingToDeleting; an update "
+                                 "also takes none)"},
     {"bucket.hide_after", "mb: Nd hides files N days after their upload (lifecycle "
-                          "daysFromUploadingToHiding)"},
+                          "daysFromUploadingToHiding; an update also takes none)"},
     {"bucket.lifecycle_prefix", "mb: the names keep_old_versions and hide_after apply to "
                                 "(default: every name)"},
     {NULL, NULL},
@@ -548,7 +550,10 @@ static const struct stor_backend b2_backend = {
              "key is a lost file). Object Lock: a put may ask for governance or compliance "
              "retention until a future time, and a legal hold, in a bucket made with "
              "bucket.object_lock=yes; such a version cannot be deleted until then (or while the "
-             "hold is on).\n\n"
+             "hold is on). protect changes a version's retention and legal hold later: "
+             "compliance can only be extended, governance shortened or removed only with the "
+             "bypass and a key with bypassGovernance (which also lets remove delete a version "
+             "under governance).\n\n"
              "share makes a download-authorization URL (the key needs shareFiles) valid from 1 "
              "second to 7 days, for a name or for every name below a prefix ending in '/'; with "
              "-o download_url it points there. Buckets are made allPrivate unless asked public; "
@@ -587,6 +592,8 @@ static const struct stor_backend b2_backend = {
     .create_bucket = b2_create_bucket,     /* b2_create_bucket, allPublic / allPrivate */
     .delete_bucket = b2_delete_bucket,     /* b2_delete_bucket of an empty bucket */
     .share = b2_share,                     /* download-authorization URL, 1 s to 7 days */
+    .update_bucket = b2_update_bucket,     /* b2_update_bucket: type, lifecycle, default SSE */
+    .protect = b2_protect,                 /* b2_update_file_retention / _legal_hold (object_lock.c) */
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)

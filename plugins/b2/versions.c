@@ -129,7 +129,7 @@ static int deleted_after_all(struct b2_plugin *plugin, void *context, json_objec
 /* B2 refused to delete a version (403 access_denied): Object Lock. b2_get_file_info says until
  * when, or that a legal hold is on, so the one line says why; no bypass is tried. */
 static enum stor_status locked(struct b2_plugin *plugin, const char *bucket, const char *name,
-                               const char *id, const struct b2_failure *failure,
+                               const char *id, int bypass, const struct b2_failure *failure,
                                struct stor_error *err)
 {
     json_object *request = json_object_new_object(), *response = NULL;
@@ -152,9 +152,14 @@ static enum stor_status locked(struct b2_plugin *plugin, const char *bucket, con
         char until[40] = "?";
         if (gmtime_r(&seconds, &when))
             strftime(until, sizeof until, "%Y-%m-%d %H:%M:%S UTC", &when);
+        int governance = strcmp(file.protection.retention_mode, "governance") == 0;
         status = stor_fail(err, STOR_EAUTH, "%s/%s: version %s is under %s retention until %s: it "
-                           "cannot be deleted before then", bucket, name, id,
-                           file.protection.retention_mode, until);
+                           "cannot be deleted before then%s", bucket, name, id,
+                           file.protection.retention_mode, until,
+                           !governance ? " (compliance: not even with the governance bypass)"
+                           : bypass ? " (B2 refused the governance bypass)"
+                                    : " (governance: the governance bypass, by a key with "
+                                      "bypassGovernance, deletes it)");
     } else
         status = stor_fail(err, STOR_EAUTH, "%s/%s: B2 refused to delete version %s: Object Lock "
                            "(retention or legal hold) protects it (B2 says: %s)", bucket, name, id,
@@ -163,13 +168,16 @@ static enum stor_status locked(struct b2_plugin *plugin, const char *bucket, con
     return status;
 }
 
-/* b2_delete_file_version of exactly (name, id). */
+/* b2_delete_file_version of exactly (name, id); bypass: bypassGovernance true. */
 static enum stor_status delete_version(struct b2_plugin *plugin, const char *bucket,
-                                       const char *name, const char *id, struct stor_error *err)
+                                       const char *name, const char *id, int bypass,
+                                       struct stor_error *err)
 {
     json_object *request = json_object_new_object(), *response = NULL;
     json_object_object_add(request, "fileName", json_object_new_string(name));
     json_object_object_add(request, "fileId", json_object_new_string(id));
+    if (bypass)
+        json_object_object_add(request, "bypassGovernance", json_object_new_boolean(1));
     struct b2_failure failure;
     struct b2_done_check check = {deleted_after_all, (void *)id};
     enum stor_status status = b2_api_call_checked(plugin, "b2_delete_file_version", request,
@@ -181,7 +189,13 @@ static enum stor_status delete_version(struct b2_plugin *plugin, const char *buc
         status = stor_fail(err, STOR_ENOTFOUND, "no version %s of %s/%s", id, bucket, name);
     else if (status != STOR_OK && failure.outcome == B2_HTTP_COMPLETE &&
              failure.http_status == 403 && strcmp(failure.code, "access_denied") == 0)
-        status = locked(plugin, bucket, name, id, &failure, err);
+        status = locked(plugin, bucket, name, id, bypass, &failure, err);
+    else if (status == STOR_EAUTH && bypass && strcmp(failure.code, "unauthorized") == 0 &&
+             b2_auth_has_capability(plugin, "deleteFiles") == 1 &&
+             b2_auth_has_capability(plugin, "bypassGovernance") != 1)
+        status = stor_fail(err, STOR_EAUTH, "b2_delete_file_version: the application key lacks "
+                           "the bypassGovernance capability the governance bypass needs (B2 "
+                           "says: %s)", failure.message[0] ? failure.message : failure.code);
     return status;
 }
 
@@ -217,8 +231,20 @@ enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *ke
     const char *problem = b2_file_name_problem(key);
     if (problem)
         return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
+    if (opts.flags & ~(unsigned)(STOR_REMOVE_ALL_VERSIONS | STOR_REMOVE_BYPASS_GOVERNANCE))
+        return stor_fail(err, STOR_EINVAL, "remove: unknown flags 0x%x", opts.flags);
+    int bypass = (opts.flags & STOR_REMOVE_BYPASS_GOVERNANCE) != 0;
+    if (bypass) { /* a key known to lack the capability is refused before anything is sent */
+        enum stor_status known = b2_auth_ensure(plugin, err);
+        if (known != STOR_OK)
+            return known;
+        if (b2_auth_has_capability(plugin, "bypassGovernance") == 0)
+            return stor_fail(err, STOR_EAUTH, "%s/%s: the application key lacks the "
+                             "bypassGovernance capability, which the governance bypass needs",
+                             bucket, key);
+    }
     if (opts.version_id)
-        return delete_version(plugin, bucket, key, opts.version_id, err);
+        return delete_version(plugin, bucket, key, opts.version_id, bypass, err);
     if (!(opts.flags & STOR_REMOVE_ALL_VERSIONS))
         return b2_remove(instance, bucket, key, err);
     /* Every version of exactly this name, hide markers included; ids first, then deletes, so the
@@ -232,7 +258,7 @@ enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *ke
         status = stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
     size_t deleted = 0;
     for (size_t i = 0; status == STOR_OK && i < versions.count; i++) {
-        status = delete_version(plugin, bucket, key, versions.ids[i], err);
+        status = delete_version(plugin, bucket, key, versions.ids[i], bypass, err);
         if (status == STOR_ENOTFOUND) /* gone meanwhile: what we wanted */
             status = STOR_OK;
         deleted += status == STOR_OK;

@@ -469,6 +469,71 @@ void handle_delete_file_version(struct request *req, json_object *body)
 		reply_b2_error(req, &error);
 }
 
+/* b2_update_file_retention {fileName, fileId, fileRetention {mode, retainUntilTimestamp},
+ * bypassGovernance?}: mode and time both null remove the retention. */
+void handle_update_file_retention(struct request *req, json_object *body)
+{
+	const struct key *key = require_account(req, CAP_WRITE_FILE_RETENTIONS);
+	const char *file_name, *file_id;
+	if (!key || !body_string_required(req, body, "fileName", &file_name) ||
+	    !body_string_required(req, body, "fileId", &file_id))
+		return;
+	json_object *retention = NULL, *mode = NULL, *until = NULL, *bypass = NULL;
+	json_object_object_get_ex(body, "bypassGovernance", &bypass);
+	if (bypass && !json_object_is_type(bypass, json_type_boolean)) {
+		reply_error(req, 400, "bad_request", "bypassGovernance must be a boolean");
+		return;
+	}
+	if (!json_object_object_get_ex(body, "fileRetention", &retention) ||
+	    !json_object_is_type(retention, json_type_object) ||
+	    !json_object_object_get_ex(retention, "mode", &mode) ||
+	    !json_object_object_get_ex(retention, "retainUntilTimestamp", &until)) {
+		reply_error(req, 400, "bad_request", "fileRetention {mode, retainUntilTimestamp} is required");
+		return;
+	}
+	const char *mode_text = mode && json_object_is_type(mode, json_type_string)
+					? json_object_get_string(mode) : NULL;
+	bool removing = !mode;
+	if ((!removing && (!mode_text || (strcmp(mode_text, "governance") != 0 &&
+					  strcmp(mode_text, "compliance") != 0))) ||
+	    (removing && until) || (!removing && !json_object_is_type(until, json_type_int))) {
+		reply_error(req, 400, "bad_request", "fileRetention mode must be governance or compliance "
+			    "with an integer retainUntilTimestamp, or both null");
+		return;
+	}
+	struct b2_error error;
+	json_object *result = store_update_file_retention(
+		key, file_name, file_id, removing ? "" : mode_text,
+		removing ? 0 : json_object_get_int64(until), bypass && json_object_get_boolean(bypass),
+		&error);
+	if (result)
+		reply_json(req, 200, result);
+	else
+		reply_b2_error(req, &error);
+}
+
+/* b2_update_file_legal_hold {fileName, fileId, legalHold "on" | "off"}. */
+void handle_update_file_legal_hold(struct request *req, json_object *body)
+{
+	const struct key *key = require_account(req, CAP_WRITE_FILE_LEGAL_HOLDS);
+	const char *file_name, *file_id, *hold;
+	if (!key || !body_string_required(req, body, "fileName", &file_name) ||
+	    !body_string_required(req, body, "fileId", &file_id) ||
+	    !body_string_required(req, body, "legalHold", &hold))
+		return;
+	if (strcmp(hold, "on") != 0 && strcmp(hold, "off") != 0) {
+		reply_error(req, 400, "bad_request", "legalHold must be on or off");
+		return;
+	}
+	struct b2_error error;
+	json_object *result = store_update_file_legal_hold(key, file_name, file_id,
+							   strcmp(hold, "on") == 0, &error);
+	if (result)
+		reply_json(req, 200, result);
+	else
+		reply_b2_error(req, &error);
+}
+
 void handle_copy_file(struct request *req, json_object *body)
 {
 	const struct key *key = require_account(req, CAP_WRITE_FILES);

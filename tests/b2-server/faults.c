@@ -33,6 +33,8 @@ static const char *const api_names[API_COUNT] = {
 	[API_COPY_FILE] = "b2_copy_file",
 	[API_COPY_PART] = "b2_copy_part",
 	[API_UPDATE_BUCKET] = "b2_update_bucket",
+	[API_UPDATE_FILE_RETENTION] = "b2_update_file_retention",
+	[API_UPDATE_FILE_LEGAL_HOLD] = "b2_update_file_legal_hold",
 	[API_CONTROL] = "_test",
 };
 

@@ -36,6 +36,8 @@ enum b2_api {
 	API_COPY_PART,
 	API_GET_DOWNLOAD_AUTHORIZATION,
 	API_UPDATE_BUCKET,
+	API_UPDATE_FILE_RETENTION,
+	API_UPDATE_FILE_LEGAL_HOLD,
 	API_CONTROL,                 /* /_test/: never counted, never failed */
 	API_COUNT
 };

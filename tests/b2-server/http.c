@@ -41,6 +41,8 @@ static const struct {
 	{API_GET_FILE_INFO, handle_get_file_info},
 	{API_DOWNLOAD_FILE_BY_ID, handle_download_file_by_id},
 	{API_DELETE_FILE_VERSION, handle_delete_file_version},
+	{API_UPDATE_FILE_RETENTION, handle_update_file_retention},
+	{API_UPDATE_FILE_LEGAL_HOLD, handle_update_file_legal_hold},
 	{API_HIDE_FILE, handle_hide_file},
 	{API_COPY_FILE, handle_copy_file},
 	{API_COPY_PART, handle_copy_part},

@@ -71,7 +71,8 @@ typedef void json_handler(struct request *req, json_object *body);
 json_handler handle_authorize_account, handle_list_buckets, handle_create_bucket, handle_update_bucket,
 	handle_delete_bucket, handle_get_upload_url, handle_list_file_names,
 	handle_list_file_versions, handle_get_file_info, handle_hide_file,
-	handle_delete_file_version, handle_copy_file, handle_copy_part,
+	handle_delete_file_version, handle_update_file_retention, handle_update_file_legal_hold,
+	handle_copy_file, handle_copy_part,
 	handle_start_large_file, handle_get_upload_part_url, handle_finish_large_file,
 	handle_cancel_large_file, handle_list_unfinished_large_files, handle_list_parts,
 	handle_download_file_by_id, handle_get_download_authorization;

@@ -1019,3 +1019,85 @@ void store_free_all(void)
 	store.by_file_id = NULL;
 	pthread_mutex_unlock(&store.lock);
 }
+
+/* The version an Object Lock change names: (file_name, file_id) of an upload in a lock bucket. */
+static struct version *lockable_version(const struct key *key, const char *file_name,
+					const char *file_id, struct b2_error *error)
+{
+	struct version *version = version_for_key(key, file_id, error);
+	if (!version || strcmp(version->file_name, file_name) != 0) {
+		if (version || error->status == 404)
+			b2_error_set(error, 400, "file_not_present", "File not present: %s %s",
+				     file_name, file_id);
+		return NULL;
+	}
+	if (version->action != ACTION_UPLOAD) {
+		b2_error_set(error, 400, "bad_request", "Not an uploaded file version: %s", file_id);
+		return NULL;
+	}
+	if (!version->bucket->file_lock) {
+		b2_error_set(error, 400, "bad_request", "File lock is not enabled on bucket %s",
+			     version->bucket->name);
+		return NULL;
+	}
+	return version;
+}
+
+json_object *store_update_file_retention(const struct key *key, const char *file_name,
+					 const char *file_id, const char *mode, int64_t until,
+					 bool bypass, struct b2_error *error)
+{
+	json_object *result = NULL;
+	pthread_mutex_lock(&store.lock);
+	struct version *version = lockable_version(key, file_name, file_id, error);
+	struct protection *lock = version ? &version->protection : NULL;
+	bool active = lock && lock->retention[0] && lock->retain_until > now_ms();
+	bool removing = !*mode;
+	if (!version) {
+		/* error set */
+	} else if (bypass && !key_has(key, CAP_BYPASS_GOVERNANCE)) {
+		b2_error_set(error, 401, "unauthorized", "bypassGovernance needs the "
+			     "bypassGovernance capability");
+	} else if (!removing && until <= now_ms()) {
+		b2_error_set(error, 400, "bad_request", "retainUntilTimestamp must be in the future");
+	} else if (active && strcmp(lock->retention, "compliance") == 0 &&
+		   (removing || strcmp(mode, "compliance") != 0 || until < lock->retain_until)) {
+		b2_error_set(error, 403, "access_denied", "The file version is under compliance "
+			     "retention until %lld: it can only be extended",
+			     (long long)lock->retain_until);
+	} else if (active && !bypass && (removing || until < lock->retain_until)) {
+		b2_error_set(error, 403, "access_denied", "The file version is under governance "
+			     "retention until %lld: shortening or removing it needs bypassGovernance",
+			     (long long)lock->retain_until);
+	} else {
+		snprintf(lock->retention, sizeof lock->retention, "%s", mode);
+		lock->retain_until = removing ? 0 : until;
+		result = json_object_new_object();
+		json_object_object_add(result, "fileId", json_object_new_string(version->file_id));
+		json_object_object_add(result, "fileName", json_object_new_string(version->file_name));
+		json_object *retention = json_object_new_object();
+		json_object_object_add(retention, "mode", removing ? NULL : json_object_new_string(mode));
+		json_object_object_add(retention, "retainUntilTimestamp",
+				       removing ? NULL : json_object_new_int64(until));
+		json_object_object_add(result, "fileRetention", retention);
+	}
+	pthread_mutex_unlock(&store.lock);
+	return result;
+}
+
+json_object *store_update_file_legal_hold(const struct key *key, const char *file_name,
+					  const char *file_id, bool on, struct b2_error *error)
+{
+	json_object *result = NULL;
+	pthread_mutex_lock(&store.lock);
+	struct version *version = lockable_version(key, file_name, file_id, error);
+	if (version) {
+		version->protection.legal_hold = on;
+		result = json_object_new_object();
+		json_object_object_add(result, "fileId", json_object_new_string(version->file_id));
+		json_object_object_add(result, "fileName", json_object_new_string(version->file_name));
+		json_object_object_add(result, "legalHold", json_object_new_string(on ? "on" : "off"));
+	}
+	pthread_mutex_unlock(&store.lock);
+	return result;
+}

@@ -87,6 +87,17 @@ json_object *store_hide_file(const struct key *key, const char *bucket_id, const
  * bypass, which needs the bypassGovernance capability). */
 json_object *store_delete_file_version(const struct key *key, const char *file_name,
 				       const char *file_id, bool bypass, struct b2_error *error);
+/* b2_update_file_retention: mode "" removes it. Needs a lock-enabled bucket (400 bad_request);
+ * compliance is only extended (403 access_denied otherwise; switching to compliance is allowed);
+ * governance shortened, removed or switched ... only with bypass (403 without), which needs the
+ * bypassGovernance capability (401). Answers {fileId, fileName, fileRetention {mode,
+ * retainUntilTimestamp}}. */
+json_object *store_update_file_retention(const struct key *key, const char *file_name,
+					 const char *file_id, const char *mode, int64_t until,
+					 bool bypass, struct b2_error *error);
+/* b2_update_file_legal_hold: on or off, in a lock-enabled bucket; {fileId, fileName, legalHold}. */
+json_object *store_update_file_legal_hold(const struct key *key, const char *file_name,
+					  const char *file_id, bool on, struct b2_error *error);
 
 /* NULL with 404 not_found when the file is absent or hidden. */
 struct content *store_open_by_name(const struct key *key, const char *bucket_name,
