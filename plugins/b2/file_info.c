@@ -273,34 +273,21 @@ enum stor_status b2_put_meta_build(const struct b2_plugin *plugin, const char *k
     return status;
 }
 
-static int add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int ok = *count < max_lines && vasprintf(&lines[*count], fmt, ap) >= 0;
-    va_end(ap);
-    if (ok)
-        (*count)++;
-    return ok ? 0 : -1;
-}
-
 static int protection_headers(const struct b2_put_meta *meta, char **lines, size_t *count,
                               size_t max_lines);
 
 int b2_put_meta_headers(const struct b2_put_meta *meta, char **lines, size_t *count,
                         size_t max_lines)
 {
-    if (add_line(lines, count, max_lines, "Content-Type: %s", meta->content_type) != 0)
+    if (b2_http_add_header_line(lines, count, max_lines, "Content-Type: %s", meta->content_type) != 0)
         return -1;
     if (meta->mtime_ms >= 0 &&
-        add_line(lines, count, max_lines, "X-Bz-Info-src_last_modified_millis: %lld",
+        b2_http_add_header_line(lines, count, max_lines, "X-Bz-Info-src_last_modified_millis: %lld",
                            (long long)meta->mtime_ms) != 0)
         return -1;
     for (size_t i = 0; i < meta->info_count; i++) {
         char *value = b2_percent_encode(meta->info[i].value);
-        int failed = !value || add_line(lines, count, max_lines, "X-Bz-Info-%s: %s",
+        int failed = !value || b2_http_add_header_line(lines, count, max_lines, "X-Bz-Info-%s: %s",
                                                   meta->info[i].name, value) != 0;
         free(value);
         if (failed)
@@ -320,17 +307,17 @@ static int protection_headers(const struct b2_put_meta *meta, char **lines, size
                               size_t max_lines)
 {
     if (meta->sse == B2_SSE_B2 &&
-        add_line(lines, count, max_lines, "X-Bz-Server-Side-Encryption: AES256") != 0)
+        b2_http_add_header_line(lines, count, max_lines, "X-Bz-Server-Side-Encryption: AES256") != 0)
         return -1;
     if (meta->sse == B2_SSE_C && b2_sse_c_headers(meta->config, lines, count, max_lines) != 0)
         return -1;
     if (meta->retention_mode &&
-        (add_line(lines, count, max_lines, "X-Bz-File-Retention-Mode: %s", meta->retention_mode) ||
-         add_line(lines, count, max_lines, "X-Bz-File-Retention-Retain-Until-Timestamp: %lld",
+        (b2_http_add_header_line(lines, count, max_lines, "X-Bz-File-Retention-Mode: %s", meta->retention_mode) ||
+         b2_http_add_header_line(lines, count, max_lines, "X-Bz-File-Retention-Retain-Until-Timestamp: %lld",
                   (long long)meta->retain_until_ms)))
         return -1;
     if (meta->legal_hold >= 0 &&
-        add_line(lines, count, max_lines, "X-Bz-File-Legal-Hold: %s", meta->legal_hold ? "on" : "off"))
+        b2_http_add_header_line(lines, count, max_lines, "X-Bz-File-Legal-Hold: %s", meta->legal_hold ? "on" : "off"))
         return -1;
     return 0;
 }

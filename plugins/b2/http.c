@@ -2,6 +2,8 @@
  * Shared by the libcurl transport and the scripted fake of the unit tests. */
 #include "http.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -50,4 +52,21 @@ void b2_http_response_free(struct b2_http_response *response)
     b2_http_response_clear_headers(response);
     free(response->body);
     memset(response, 0, sizeof *response);
+}
+
+int b2_http_add_header_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int ok = *count < max_lines && vasprintf(&lines[*count], fmt, ap) >= 0;
+    va_end(ap);
+    if (ok)
+        (*count)++;
+    return ok ? 0 : -1;
+}
+
+void b2_http_free_header_lines(char **lines, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(lines[i]);
 }

@@ -84,6 +84,11 @@ const char *b2_http_header(const struct b2_http_response *response, const char *
 /* Append a received header (used by transports). Returns -1 on allocation failure. */
 int b2_http_response_add_header(struct b2_http_response *response, const char *name,
                                 size_t name_length, const char *value, size_t value_length);
+/* Appends a formatted "Name: value" line (malloc'd) to a request's header lines: 0, or -1 when
+ * max_lines are there already or memory ran out. */
+int b2_http_add_header_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void b2_http_free_header_lines(char **lines, size_t count);
 void b2_http_response_clear_headers(struct b2_http_response *response);
 /* Free what a perform put in response and zero it, so it can be reused. */
 void b2_http_response_free(struct b2_http_response *response);

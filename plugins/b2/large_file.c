@@ -303,9 +303,9 @@ static int part_headers(struct b2_plugin *plugin, void *context, char **lines, s
     (void)plugin;
     const struct part_job *job = context;
     size_t count = 0;
-    if (b2_upload_add_line(lines, &count, max_lines, "X-Bz-Part-Number: %d", job->index + 1) != 0 ||
+    if (b2_http_add_header_line(lines, &count, max_lines, "X-Bz-Part-Number: %d", job->index + 1) != 0 ||
         b2_put_meta_part_headers(job->large->meta, lines, &count, max_lines) != 0) {
-        b2_upload_free_lines(lines, count);
+        b2_http_free_header_lines(lines, count);
         return -1;
     }
     return (int)count;

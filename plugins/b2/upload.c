@@ -277,23 +277,6 @@ static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key
     return STOR_OK;
 }
 
-int b2_upload_add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int ok = *count < max_lines && vasprintf(&lines[*count], fmt, ap) >= 0;
-    va_end(ap);
-    if (ok)
-        (*count)++;
-    return ok ? 0 : -1;
-}
-
-void b2_upload_free_lines(char **lines, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        free(lines[i]);
-}
-
 static int is_token_limit(const struct b2_failure *failure)
 {
     return strcmp(failure->code, "auth_token_limit") == 0 ||
@@ -338,15 +321,15 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
         }
         char *lines[32];
         size_t line_count = 0;
-        int built = b2_upload_add_line(lines, &line_count, 32, "Authorization: %s", target.token) == 0 &&
-                    b2_upload_add_line(lines, &line_count, 32, "X-Bz-Content-Sha1: %s",
+        int built = b2_http_add_header_line(lines, &line_count, 32, "Authorization: %s", target.token) == 0 &&
+                    b2_http_add_header_line(lines, &line_count, 32, "X-Bz-Content-Sha1: %s",
                              hex_at_end ? "hex_digits_at_end" : source->sha1) == 0 &&
-                    b2_upload_add_line(lines, &line_count, 32, "%s", "Expect:") == 0;
+                    b2_http_add_header_line(lines, &line_count, 32, "%s", "Expect:") == 0;
         /* "Expect:" drops libcurl's Expect: 100-continue, which can stall a body for 1 s. */
         int more = built ? job->headers(plugin, job->context, lines + line_count, 32 - line_count) : -1;
         struct body_reader reader = {.source = source, .hashing = hex_at_end};
         if (more < 0 || (hex_at_end && b2_sha1_init(&reader.sha1) != 0)) {
-            b2_upload_free_lines(lines, line_count + (more > 0 ? (size_t)more : 0));
+            b2_http_free_header_lines(lines, line_count + (more > 0 ? (size_t)more : 0));
             status = stor_fail(err, STOR_EINTERNAL, "out of memory");
             break;
         }
@@ -362,7 +345,7 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
         b2_log(plugin, STOR_LOG_TRACE, "POST %s (%lld bytes)", target.url,
                (long long)request.content_length);
         b2_perform(plugin, "class_a", &request, &response);
-        b2_upload_free_lines(lines, line_count);
+        b2_http_free_header_lines(lines, line_count);
         if (reader.sha1.context)
             b2_sha1_abandon(&reader.sha1);
         b2_failure_from_response(&response, &plugin->config, target.token, &failure);
@@ -506,10 +489,10 @@ static int file_headers(struct b2_plugin *plugin, void *context, char **lines, s
     (void)plugin;
     const struct file_upload *file = context;
     size_t count = 0;
-    int failed = b2_upload_add_line(lines, &count, max_lines, "X-Bz-File-Name: %s", file->encoded_name) ||
+    int failed = b2_http_add_header_line(lines, &count, max_lines, "X-Bz-File-Name: %s", file->encoded_name) ||
                  b2_put_meta_headers(file->meta, lines, &count, max_lines);
     if (failed) {
-        b2_upload_free_lines(lines, count);
+        b2_http_free_header_lines(lines, count);
         return -1;
     }
     return (int)count;

@@ -64,10 +64,6 @@ ssize_t b2_source_read(const struct b2_upload_source *source, int64_t position, 
  * modification time differ): then what was hashed and what was sent may not agree. */
 int b2_source_changed(const struct b2_upload_source *source);
 
-/* Append a formatted header line to lines (malloc'd). 0, or -1 when full or out of memory. */
-int b2_upload_add_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void b2_upload_free_lines(char **lines, size_t count);
 
 /* ---- large_file.c ---- */
 /* put of a regular file (or a spooled pipe) above the cutoff: parts, resume, finish. meta: the
