@@ -249,6 +249,7 @@ static void print_help(void)
           "                        line every few seconds, for logs)\n"
           "  -h, --help            this help, or a command's: stor COMMAND --help\n"
           "  -V, --version         version and plugin ABI\n"
+          "\nA remote BUCKET/KEY may name its backend: b2:photos/2026 is --backend=b2 photos/2026.\n"
           "\nplugins are searched in --plugin-dir, then $STOR_PLUGIN_PATH (colon-separated), then\n"
           STOR_PKGLIBDIR " (never the current directory).\n"
           "\nexit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication or permission,\n"
@@ -454,6 +455,65 @@ static int list_backends(const struct stor_search_path *path, int json)
         puts(json_object_to_json_string_ext(l.array, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(l.array);
     }
+    return STOR_EXIT_OK;
+}
+
+/* --- NAME:BUCKET[/KEY]: the backend named in a remote argument ------------------------------- */
+
+/* Whether argument index (after the command word) of c names a remote place. */
+static int remote_position(const struct command *c, int index)
+{
+    if (strcmp(c->name, "put") == 0)
+        return index == 1;
+    if (strcmp(c->name, "get") == 0)
+        return index == 0;
+    if (strcmp(c->name, "cp") == 0 || strcmp(c->name, "mv") == 0 || strcmp(c->name, "sync") == 0 ||
+        strcmp(c->name, "check") == 0)
+        return 1;
+    return index == 0 && c->arg_count > 0;
+}
+
+static int backend_exists(const char *name, const struct stor_search_path *path)
+{
+    for (const struct stor_backend *const *b = builtin_backends; *b; b++)
+        if (strcmp((*b)->name, name) == 0)
+            return 1;
+    for (size_t i = 0; i < path->count; i++) {
+        char file[PATH_MAX];
+        if (snprintf(file, sizeof file, "%s/%s.so", path->dirs[i], name) < (int)sizeof file &&
+            access(file, F_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* b2:photos/2026 means backend b2, bucket photos: the prefix is taken off the argument. A word
+ * that names no backend stays part of the argument (a local bucket may hold ':'). Every remote
+ * argument of one command names the same backend, the --backend one if given (two backends in
+ * one command are not supported yet). */
+static int take_remote_backends(const struct command *c, char **args, int count,
+                                const struct stor_search_path *path, const char **backend,
+                                int backend_given)
+{
+    const char *named = NULL;
+    for (int i = 0; i < count; i++) {
+        size_t length = strspn(args[i], "abcdefghijklmnopqrstuvwxyz0123456789_-");
+        if (!remote_position(c, i) || length == 0 || length > 64 || args[i][length] != ':')
+            continue;
+        char name[65];
+        snprintf(name, sizeof name, "%.*s", (int)length, args[i]);
+        if (!backend_exists(name, path))
+            continue;
+        if ((named && strcmp(named, name) != 0) || (backend_given && strcmp(*backend, name) != 0))
+            return usage_error("%s names backend %s, but this command uses %s: one backend per "
+                               "command (between two backends is not supported yet)", args[i],
+                               name, named ? named : *backend);
+        if (!named && !(named = strdup(name)))
+            return usage_error("out of memory");
+        args[i] += length + 1;
+    }
+    if (named)
+        *backend = named; /* lives as long as the process */
     return STOR_EXIT_OK;
 }
 
@@ -783,6 +843,9 @@ static int run(int argc, char **argv)
     }
     if (strcmp(command->name, "backends") == 0)
         return list_backends(&path, json);
+    if (take_remote_backends(command, args + 1, arg_count - 1, &path, &backend, backend_given) !=
+        STOR_EXIT_OK)
+        return STOR_EXIT_USAGE;
     int64_t share_ms = 3600 * 1000;
     if ((flags & FLAG_EXPIRES) && strcmp(command->name, "share") != 0) {
         keep.expires = expires; /* put: the Expires header served on download */

@@ -197,7 +197,7 @@ static void buckets_are_made_listed_and_removed(void **state)
 
     char *local = b2_cli_path(fx, "inside");
     file_with_mtime(local, 100, 1000000000);
-    expect_ok(stor_b2("put", local, "made-private/a/b"));
+    expect_ok(stor_b2("put", local, "b2:made-private/a/b")); /* the backend named in the remote */
     expect_ok(stor_b2("put", local, "made-private/hidden"));
     expect_ok(stor_b2("rm", "made-private/hidden")); /* only a hidden version is left of it */
     expect_failure(stor_b2("rb", "made-private"), 2, "made-private");

@@ -840,6 +840,33 @@ static void bucket_and_object_lock_commands_on_local(void **state)
     free(local);
 }
 
+/* NAME:BUCKET/KEY names the backend in the argument; a word that is no backend stays part of
+ * the name, and two backends in one command are refused for now. */
+static void remotes_name_their_backend(void **state)
+{
+    char *local = scratch_file("notes", "notes");
+    expect_ok(stor("put", local, "local:demo/notes"));
+    struct test_run run = stor("ls", "local:demo");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "  notes\n"));
+    test_run_free(&run);
+    expect_ok(stor("cp", "local:demo/notes", "demo/copy"));
+    run = stor("get", "local:demo/copy", "-");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "notes");
+    test_run_free(&run);
+    expect_failure(stor("ls", "nosuch:demo"), 3, "no bucket 'nosuch:demo'");
+    char dir[4200];
+    snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
+    expect_failure(stor(dir, "cp", "local:demo/notes", "good:demo/x"), 2, "one backend per command");
+    expect_failure(stor(dir, "--backend=good", "ls", "local:demo"), 2, "names backend local, but this command uses good");
+    run = stor(dir, "ls", "good:x"); /* the fixture's listing: the backend came from the name */
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "fixture-object"));
+    test_run_free(&run);
+    free(local);
+}
+
 /* get -r never writes into a FIFO planted under one of the tree's names (a reader waits on it:
  * a write would reach it); the other files arrive, and the run is a partial failure. */
 static void get_r_leaves_a_planted_fifo_alone(void **state)
@@ -966,6 +993,7 @@ int main(void)
         T(protection_and_bucket_options_are_checked),
         T(get_r_leaves_a_planted_fifo_alone),
         T(bucket_and_object_lock_commands_on_local),
+        T(remotes_name_their_backend),
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),
