@@ -53,6 +53,7 @@ struct stor_session {
     int regular_files_only;  /* get -r, sync: never write into a FIFO or device at a name */
     int public_bucket;       /* mb/bucket --public 1, --private 0, else -1 */
     int bypass_governance;   /* rm, retention --bypass-governance */
+    unsigned named_remotes;  /* bit i: argument i named its backend (NAME:BUCKET), so is remote */
     int force;               /* rb --force: empty the bucket first */
     int64_t share_ms;        /* share --expires */
     /* sync and check */

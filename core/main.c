@@ -493,7 +493,7 @@ static int backend_exists(const char *name, const struct stor_search_path *path)
  * one command are not supported yet). */
 static int take_remote_backends(const struct command *c, char **args, int count,
                                 const struct stor_search_path *path, const char **backend,
-                                int backend_given)
+                                int backend_given, unsigned *named_remotes)
 {
     const char *named = NULL;
     for (int i = 0; i < count; i++) {
@@ -511,6 +511,7 @@ static int take_remote_backends(const struct command *c, char **args, int count,
         if (!named && !(named = strdup(name)))
             return usage_error("out of memory");
         args[i] += length + 1;
+        *named_remotes |= 1u << i;
     }
     if (named)
         *backend = named; /* lives as long as the process */
@@ -843,8 +844,9 @@ static int run(int argc, char **argv)
     }
     if (strcmp(command->name, "backends") == 0)
         return list_backends(&path, json);
-    if (take_remote_backends(command, args + 1, arg_count - 1, &path, &backend, backend_given) !=
-        STOR_EXIT_OK)
+    unsigned named_remotes = 0;
+    if (take_remote_backends(command, args + 1, arg_count - 1, &path, &backend, backend_given,
+                             &named_remotes) != STOR_EXIT_OK)
         return STOR_EXIT_USAGE;
     int64_t share_ms = 3600 * 1000;
     if ((flags & FLAG_EXPIRES) && strcmp(command->name, "share") != 0) {
@@ -956,6 +958,7 @@ static int run(int argc, char **argv)
                               strcmp(command->name, "sync") == 0,
         .public_bucket = (flags & FLAG_PUBLIC) ? 1 : (flags & FLAG_PRIVATE) ? 0 : -1,
         .bypass_governance = (flags & FLAG_BYPASS) != 0,
+        .named_remotes = named_remotes,
         .force = (flags & FLAG_FORCE) != 0,
         .share_ms = share_ms,
         .delete_extra = (flags & FLAG_DELETE) != 0,

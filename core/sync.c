@@ -712,7 +712,9 @@ static int is_local_path(const char *arg)
 
 static int split_arguments(struct sync_run *r, const char *src, const char *dst, const char *name)
 {
-    int src_local = is_local_path(src), dst_local = is_local_path(dst);
+    /* An argument that named its backend (b2:bucket) is remote whatever the directory holds. */
+    int src_local = !(r->s->named_remotes & 1) && is_local_path(src);
+    int dst_local = !(r->s->named_remotes & 2) && is_local_path(dst);
     if (src_local == dst_local) {
         stor_error_line("%s needs exactly one local directory (starting with /, ./ or ../, or an "
                         "existing directory) and one BUCKET[/PREFIX]: %s (see stor %s --help)",

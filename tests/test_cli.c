@@ -856,6 +856,28 @@ static void remotes_name_their_backend(void **state)
     assert_string_equal(run.out, "notes");
     test_run_free(&run);
     expect_failure(stor("ls", "nosuch:demo"), 3, "no bucket 'nosuch:demo'");
+    /* sync: a named remote is remote even where a directory of that name exists here. */
+    char target[4300], shadow[4300];
+    snprintf(target, sizeof target, "%s/sync-target", fx->dir);
+    snprintf(shadow, sizeof shadow, "%s/demo", fx->dir); /* ./demo exists where stor runs */
+    assert_int_equal(mkdir(target, 0700), 0);
+    assert_int_equal(mkdir(shadow, 0700), 0);
+    static char binary[4096];
+    snprintf(binary, sizeof binary, "%s", test_build_path("stor"));
+    const char *argv[] = {binary, "sync", "local:demo", "./sync-target", NULL};
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(fx->dir), 0);
+    const char *env[] = {fx->root_env, fx->home_env, NULL};
+    struct test_run synced = test_run(argv, env, NULL);
+    assert_int_equal(chdir(cwd), 0);
+    if (synced.status != 0)
+        fail_msg("sync local:demo ./sync-target: %s", synced.err);
+    test_run_free(&synced);
+    snprintf(target, sizeof target, "%s/sync-target/notes", fx->dir);
+    char *synced_notes = test_read_file(target, NULL);
+    assert_string_equal(synced_notes, "notes");
+    free(synced_notes);
     char dir[4200];
     snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
     expect_failure(stor(dir, "cp", "local:demo/notes", "good:demo/x"), 2, "one backend per command");
