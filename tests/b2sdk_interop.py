@@ -125,6 +125,17 @@ locked = step("uploads a file with governance retention", lambda: lock_bucket.up
     b"kept", "kept.bin", file_retention=retention))
 check("its retention is reported", locked and locked.file_retention == retention)
 check("it cannot be deleted", locked and refused(lambda: api.delete_file_version(locked.id_, "kept.bin")))
+later = FileRetentionSetting(RetentionMode.GOVERNANCE, 4133980800000)
+check("its retention is extended", locked and
+      api.update_file_retention(locked.id_, "kept.bin", later) == later)
+check("but not shortened without the bypass", locked and refused(lambda: api.update_file_retention(
+    locked.id_, "kept.bin", retention)))
+check("and shortened with it", locked and
+      api.update_file_retention(locked.id_, "kept.bin", retention, bypass_governance=True) == retention)
+from b2sdk.v2 import LegalHold
+check("a legal hold is put on", locked and
+      api.update_file_legal_hold(locked.id_, "kept.bin", LegalHold.ON) == LegalHold.ON)
+check("and off", locked and api.update_file_legal_hold(locked.id_, "kept.bin", LegalHold.OFF) == LegalHold.OFF)
 # b2sdk 1.17.3 sends no bypassGovernance on b2_delete_file_version: the locked file stays, and
 # with it the lock bucket (the server is discarded after the run).
 for f, _ in bucket.ls(recursive=True, latest_only=False):
