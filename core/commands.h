@@ -54,6 +54,7 @@ struct stor_session {
     int public_bucket;       /* mb/bucket --public 1, --private 0, else -1 */
     int bypass_governance;   /* rm, retention --bypass-governance */
     unsigned named_remotes;  /* bit i: argument i named its backend (NAME:BUCKET), so is remote */
+    struct stor_session *target; /* cp/mv into another backend: its session, else NULL */
     int force;               /* rb --force: empty the bucket first */
     int64_t share_ms;        /* share --expires */
     /* sync and check */

@@ -158,7 +158,10 @@ static const struct command commands[] = {
     {"cp", "BUCKET/KEY BUCKET/KEY2", 2, 0,
      "Copy an object inside the service: the bytes never pass through this machine where the\n"
      "backend can copy; otherwise stor fetches it into a temporary file (in $TMPDIR) and\n"
-     "stores that, with bounded memory.", STOR_INTENT_WRITE},
+     "stores that, with bounded memory. Between two backends (cp b2:a/k local:b/k) the bytes\n"
+     "stream through stor, held to the source's SHA-1 so that a broken download stores nothing\n"
+     "(a source without one goes through the temporary file); the modification time, content\n"
+     "type, headers and metadata go along where the destination keeps them.", STOR_INTENT_WRITE},
     {"mv", "[--hard] BUCKET/KEY BUCKET/KEY2", 2, FLAG_HARD,
      "Copy, then remove the source (--hard: every version of it, for good).", STOR_INTENT_WRITE},
     {"cleanup", "[--older-than=DURATION] [--dry-run] BUCKET[/PREFIX]", 1, FLAG_OLDER | FLAG_DRY_RUN,
@@ -488,13 +491,32 @@ static int backend_exists(const char *name, const struct stor_search_path *path)
 }
 
 /* b2:photos/2026 means backend b2, bucket photos: the prefix is taken off the argument. A word
- * that names no backend stays part of the argument (a local bucket may hold ':'). Every remote
- * argument of one command names the same backend, the --backend one if given (two backends in
- * one command are not supported yet). */
+ * that names no backend stays part of the argument (a local bucket may hold ':'). cp and mv may
+ * copy from one backend to another (*target: the destination's, when it differs); every other
+ * command's remote arguments name one backend. A named backend wins over --backend, which is
+ * the backend of bare BUCKET/KEY arguments. */
 static int take_remote_backends(const struct command *c, char **args, int count,
                                 const struct stor_search_path *path, const char **backend,
-                                int backend_given, unsigned *named_remotes)
+                                unsigned *named_remotes, const char **target)
 {
+    int two_places = strcmp(c->name, "cp") == 0 || strcmp(c->name, "mv") == 0;
+    if (two_places && count == 2) {
+        const char *names[2] = {*backend, *backend};
+        for (int i = 0; i < 2; i++) {
+            size_t length = strspn(args[i], "abcdefghijklmnopqrstuvwxyz0123456789_-");
+            char name[65];
+            snprintf(name, sizeof name, "%.*s", (int)(length <= 64 ? length : 0), args[i]);
+            if (length == 0 || length > 64 || args[i][length] != ':' || !backend_exists(name, path))
+                continue;
+            if (!(names[i] = strdup(name)))
+                return usage_error("out of memory");
+            args[i] += length + 1;
+            *named_remotes |= 1u << i;
+        }
+        *backend = names[0]; /* these live as long as the process */
+        *target = strcmp(names[0], names[1]) != 0 ? names[1] : NULL;
+        return STOR_EXIT_OK;
+    }
     const char *named = NULL;
     for (int i = 0; i < count; i++) {
         size_t length = strspn(args[i], "abcdefghijklmnopqrstuvwxyz0123456789_-");
@@ -504,10 +526,9 @@ static int take_remote_backends(const struct command *c, char **args, int count,
         snprintf(name, sizeof name, "%.*s", (int)length, args[i]);
         if (!backend_exists(name, path))
             continue;
-        if ((named && strcmp(named, name) != 0) || (backend_given && strcmp(*backend, name) != 0))
+        if (named && strcmp(named, name) != 0)
             return usage_error("%s names backend %s, but this command uses %s: one backend per "
-                               "command (between two backends is not supported yet)", args[i],
-                               name, named ? named : *backend);
+                               "command (cp and mv excepted)", args[i], name, named);
         if (!named && !(named = strdup(name)))
             return usage_error("out of memory");
         args[i] += length + 1;
@@ -845,8 +866,9 @@ static int run(int argc, char **argv)
     if (strcmp(command->name, "backends") == 0)
         return list_backends(&path, json);
     unsigned named_remotes = 0;
-    if (take_remote_backends(command, args + 1, arg_count - 1, &path, &backend, backend_given,
-                             &named_remotes) != STOR_EXIT_OK)
+    const char *target_backend = NULL;
+    if (take_remote_backends(command, args + 1, arg_count - 1, &path, &backend, &named_remotes,
+                             &target_backend) != STOR_EXIT_OK)
         return STOR_EXIT_USAGE;
     int64_t share_ms = 3600 * 1000;
     if ((flags & FLAG_EXPIRES) && strcmp(command->name, "share") != 0) {
@@ -861,6 +883,19 @@ static int run(int argc, char **argv)
         stor_error_line("%s", err.message);
         return stor_exit_code(status);
     }
+    /* cp/mv between two backends: the destination's plugin, with its environment's options and
+     * the -o keys it documents and the source's does not. */
+    struct stor_plugin target_plugin;
+    struct stor_option_list target_options = {.count = 0};
+    if (target_backend) {
+        status = stor_plugin_load(target_backend, &path, builtin_backends, &target_plugin, &err);
+        if (status != STOR_OK) {
+            stor_error_line("%s", err.message);
+            stor_plugin_unload(&plugin);
+            return stor_exit_code(status);
+        }
+        stor_options_add_env(&target_options, &target_plugin.table);
+    }
     /* The environment's options go first so that -o, appended by the parser, wins; options the
      * host's own flags stand for come last, where the backend documents them. */
     struct stor_option_list all = {.count = 0};
@@ -868,7 +903,10 @@ static int run(int argc, char **argv)
     for (size_t i = 0; i < options.count; i++) {
         const char *key = options.items[i].key;
         /* -o bucket.KEY=VALUE is a setting of the bucket mb makes, not an option of the backend. */
-        if (strncmp(key, "bucket.", 7) != 0) {
+        if (target_backend && !stor_options_documented(&plugin.table, key) &&
+            stor_options_documented(&target_plugin.table, key)) {
+            stor_options_add(&target_options, key, options.items[i].value);
+        } else if (strncmp(key, "bucket.", 7) != 0) {
             stor_options_add(&all, key, options.items[i].value);
         } else if (strcmp(command->name, "mb") != 0 && strcmp(command->name, "bucket") != 0) {
             stor_plugin_unload(&plugin);
@@ -967,7 +1005,29 @@ static int run(int argc, char **argv)
         .size_only = (flags & FLAG_SIZE_ONLY) != 0,
         .allow_empty_source = (flags & FLAG_ALLOW_EMPTY) != 0,
     };
+    struct stor_session target = session;
+    if (target_backend) {
+        void *target_instance = NULL;
+        status = target_plugin.table.open(host, target_options.items, target_options.count,
+                                          &target_instance, &err);
+        if (status != STOR_OK) {
+            stor_error_line("%s", err.message);
+            plugin.table.close(instance);
+            stor_plugin_unload(&plugin);
+            stor_plugin_unload(&target_plugin);
+            return stor_exit_code(status);
+        }
+        target.plugin = &target_plugin;
+        target.instance = target_instance;
+        target.keep = NULL; /* metadata comes from the source object */
+        target.guess_content_type = 0;
+        session.target = &target;
+    }
     int code = run_command(command, &session, args + 1);
+    if (target_backend) {
+        target_plugin.table.close(target.instance);
+        stor_plugin_unload(&target_plugin);
+    }
     plugin.table.close(instance);
     stor_plugin_unload(&plugin);
     return code;

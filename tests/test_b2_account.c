@@ -445,6 +445,37 @@ static void object_lock_keeps_versions(void **state)
     free(local);
 }
 
+/* cp between two backends: b2 to local streams through a pipe, held to the source's SHA-1, so a
+ * download that breaks half-way stores nothing; local (no SHA-1) to b2 goes through a file. */
+static void cp_between_backends(void **state)
+{
+    char *big = b2_cli_path(fx, "cross"), *back = b2_cli_path(fx, "cross-back");
+    file_with_mtime(big, 3 * 1000 * 1000, 1000000000);
+    expect_ok(stor_b2("put", big, "test-bucket/cross/big"));
+    expect_ok(stor_b2("cp", "b2:test-bucket/cross/big", "local:mine/big"));
+    expect_ok(stor_b2("get", "local:mine/big", back));
+    assert_same_file(big, back);
+    struct test_run run = stor_b2("stat", "local:mine/big");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "modified:            2001-09-09T01:46:40Z\n")); /* kept */
+    test_run_free(&run);
+    expect_ok(stor_b2("cp", "local:mine/big", "test-bucket/cross/back")); /* bare: --backend's */
+    unlink(back);
+    expect_ok(stor_b2("get", "test-bucket/cross/back", back));
+    assert_same_file(big, back);
+
+    b2_cli_control(fx, "/_test/drop",
+                   "{\"api\": \"b2_download_file_by_name\", \"count\": -1, \"after_bytes\": 100000}");
+    run = stor_b2("-o", "retries=2", "cp", "b2:test-bucket/cross/big", "local:mine/broken");
+    assert_true(run.status != 0);
+    assert_int_equal(strchr(run.err, '\n') - run.err, (long)strlen(run.err) - 1); /* one line */
+    test_run_free(&run);
+    b2_cli_control(fx, "/_test/reset", "{\"faults\": true}");
+    expect_failure(stor_b2("stat", "local:mine/broken"), 3, "broken"); /* nothing stored */
+    free(big);
+    free(back);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -456,6 +487,7 @@ int main(void)
         T(sse_b2_objects_read_back),
         T(sse_c_needs_its_key),
         T(object_lock_keeps_versions),
+        T(cp_between_backends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

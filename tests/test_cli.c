@@ -880,8 +880,15 @@ static void remotes_name_their_backend(void **state)
     free(synced_notes);
     char dir[4200];
     snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
-    expect_failure(stor(dir, "cp", "local:demo/notes", "good:demo/x"), 2, "one backend per command");
-    expect_failure(stor(dir, "--backend=good", "ls", "local:demo"), 2, "names backend local, but this command uses good");
+    expect_failure(stor(dir, "sync", "local:demo", "good:x"), 2, "one backend per command");
+    run = stor(dir, "--backend=good", "ls", "local:demo"); /* the named backend wins */
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "  notes\n"));
+    test_run_free(&run);
+    run = stor(dir, "cp", "local:demo/notes", "good:demo/x"); /* between two backends */
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "copied demo/notes to demo/x (5 bytes"));
+    test_run_free(&run);
     run = stor(dir, "ls", "good:x"); /* the fixture's listing: the backend came from the name */
     assert_int_equal(run.status, 0);
     assert_non_null(strstr(run.out, "fixture-object"));
