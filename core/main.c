@@ -499,21 +499,20 @@ static int take_remote_backends(const struct command *c, char **args, int count,
                                 const struct stor_search_path *path, const char **backend,
                                 unsigned *named_remotes, const char **target)
 {
+    static char storage[2][65]; /* the names found: they live as long as the process */
     int two_places = strcmp(c->name, "cp") == 0 || strcmp(c->name, "mv") == 0;
     if (two_places && count == 2) {
         const char *names[2] = {*backend, *backend};
         for (int i = 0; i < 2; i++) {
             size_t length = strspn(args[i], "abcdefghijklmnopqrstuvwxyz0123456789_-");
-            char name[65];
-            snprintf(name, sizeof name, "%.*s", (int)(length <= 64 ? length : 0), args[i]);
-            if (length == 0 || length > 64 || args[i][length] != ':' || !backend_exists(name, path))
+            snprintf(storage[i], sizeof storage[i], "%.*s", (int)(length <= 64 ? length : 0), args[i]);
+            if (length == 0 || length > 64 || args[i][length] != ':' || !backend_exists(storage[i], path))
                 continue;
-            if (!(names[i] = strdup(name)))
-                return usage_error("out of memory");
+            names[i] = storage[i];
             args[i] += length + 1;
             *named_remotes |= 1u << i;
         }
-        *backend = names[0]; /* these live as long as the process */
+        *backend = names[0];
         *target = strcmp(names[0], names[1]) != 0 ? names[1] : NULL;
         return STOR_EXIT_OK;
     }
@@ -529,13 +528,13 @@ static int take_remote_backends(const struct command *c, char **args, int count,
         if (named && strcmp(named, name) != 0)
             return usage_error("%s names backend %s, but this command uses %s: one backend per "
                                "command (cp and mv excepted)", args[i], name, named);
-        if (!named && !(named = strdup(name)))
-            return usage_error("out of memory");
+        if (!named)
+            named = strcpy(storage[0], name);
         args[i] += length + 1;
         *named_remotes |= 1u << i;
     }
     if (named)
-        *backend = named; /* lives as long as the process */
+        *backend = named;
     return STOR_EXIT_OK;
 }
 
