@@ -500,41 +500,30 @@ static int take_remote_backends(const struct command *c, char **args, int count,
                                 unsigned *named_remotes, const char **target)
 {
     static char storage[2][65]; /* the names found: they live as long as the process */
-    int two_places = strcmp(c->name, "cp") == 0 || strcmp(c->name, "mv") == 0;
-    if (two_places && count == 2) {
-        const char *names[2] = {*backend, *backend};
-        for (int i = 0; i < 2; i++) {
-            size_t length = strspn(args[i], "abcdefghijklmnopqrstuvwxyz0123456789_-");
-            snprintf(storage[i], sizeof storage[i], "%.*s", (int)(length <= 64 ? length : 0), args[i]);
-            if (length == 0 || length > 64 || args[i][length] != ':' || !backend_exists(storage[i], path))
-                continue;
-            names[i] = storage[i];
-            args[i] += length + 1;
-            *named_remotes |= 1u << i;
-        }
-        *backend = names[0];
-        *target = strcmp(names[0], names[1]) != 0 ? names[1] : NULL;
-        return STOR_EXIT_OK;
-    }
-    const char *named = NULL;
-    for (int i = 0; i < count; i++) {
+    const char *names[2] = {NULL, NULL}; /* commands take two arguments at most */
+    for (int i = 0; i < count && i < 2; i++) {
         size_t length = strspn(args[i], "abcdefghijklmnopqrstuvwxyz0123456789_-");
         if (!remote_position(c, i) || length == 0 || length > 64 || args[i][length] != ':')
             continue;
-        char name[65];
-        snprintf(name, sizeof name, "%.*s", (int)length, args[i]);
-        if (!backend_exists(name, path))
+        snprintf(storage[i], sizeof storage[i], "%.*s", (int)length, args[i]);
+        if (!backend_exists(storage[i], path))
             continue;
-        if (named && strcmp(named, name) != 0)
-            return usage_error("%s names backend %s, but this command uses %s: one backend per "
-                               "command (cp and mv excepted)", args[i], name, named);
-        if (!named)
-            named = strcpy(storage[0], name);
+        names[i] = storage[i];
         args[i] += length + 1;
         *named_remotes |= 1u << i;
     }
-    if (named)
-        *backend = named;
+    if ((strcmp(c->name, "cp") == 0 || strcmp(c->name, "mv") == 0) && count == 2) {
+        const char *source = names[0] ? names[0] : *backend;
+        const char *destination = names[1] ? names[1] : *backend;
+        *backend = source;
+        *target = strcmp(source, destination) != 0 ? destination : NULL;
+        return STOR_EXIT_OK;
+    }
+    if (names[0] && names[1] && strcmp(names[0], names[1]) != 0)
+        return usage_error("%s:%s names backend %s, but this command uses %s: one backend per "
+                           "command (cp and mv excepted)", names[1], args[1], names[1], names[0]);
+    if (names[0] || names[1])
+        *backend = names[0] ? names[0] : names[1];
     return STOR_EXIT_OK;
 }
 
