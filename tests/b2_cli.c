@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,23 @@ long b2_cli_succeeded(const struct b2_cli *cli, const char *api)
 {
     return b2_test_server_counter_field(cli->server, api, "calls") -
            b2_test_server_counter_field(cli->server, api, "failures");
+}
+
+long b2_cli_total_requests(const struct b2_cli *cli)
+{
+    char *body = NULL;
+    assert_int_equal(b2_test_server_control(cli->server, "GET", "/_test/counters", NULL, &body), 200);
+    struct json_object *counters = json_tokener_parse(body);
+    assert_non_null(counters);
+    long total = 0;
+    json_object_object_foreach(counters, api, value)
+    {
+        (void)api;
+        total += (long)json_object_get_int64(json_object_object_get(value, "calls"));
+    }
+    json_object_put(counters);
+    free(body);
+    return total;
 }
 
 char *b2_cli_path(const struct b2_cli *cli, const char *name)

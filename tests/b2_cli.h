@@ -48,6 +48,8 @@ struct test_run b2_cli_rclone(const struct b2_cli *cli, const char *const *args)
 void b2_cli_control(const struct b2_cli *cli, const char *path, const char *body);
 /* Calls of api the server answered without a failure since the last counter reset. */
 long b2_cli_succeeded(const struct b2_cli *cli, const char *api);
+/* Every call the server counted since the last counter reset, failed ones too. */
+long b2_cli_total_requests(const struct b2_cli *cli);
 
 /* dir/name (malloc'd). */
 char *b2_cli_path(const struct b2_cli *cli, const char *name);

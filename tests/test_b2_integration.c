@@ -69,23 +69,6 @@ static long stored_uploads(void)
     return b2_cli_succeeded(fx, "b2_upload_file");
 }
 
-static long total_requests(void)
-{
-    char *body = NULL;
-    assert_int_equal(b2_test_server_control(fx->server, "GET", "/_test/counters", NULL, &body), 200);
-    struct json_object *counters = json_tokener_parse(body);
-    assert_non_null(counters);
-    long total = 0;
-    json_object_object_foreach(counters, api, value)
-    {
-        (void)api;
-        total += (long)json_object_get_int64(json_object_object_get(value, "calls"));
-    }
-    json_object_put(counters);
-    free(body);
-    return total;
-}
-
 static void sizes_and_names_round_trip(void **state)
 {
     const struct {
@@ -159,7 +142,7 @@ static void warm_cache_put_is_one_request(void **state)
     expect_ok(stor_b2("put", local, "test-bucket/warm/first"));
     control("/_test/reset", "{\"counters\": true}");
     expect_ok(stor_b2("put", local, "test-bucket/warm/second"));
-    assert_int_equal(total_requests(), 1);
+    assert_int_equal(b2_cli_total_requests(fx), 1);
     assert_int_equal(b2_test_server_counter(fx->server, "b2_upload_file"), 1);
     free(local);
 }

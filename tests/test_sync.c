@@ -391,23 +391,6 @@ static void direction_must_be_clear(void **state)
 
 /* --- the B2 test server ------------------------------------------------------------------------ */
 
-static long total_requests(void)
-{
-    char *body = NULL;
-    assert_int_equal(b2_test_server_control(fx->server, "GET", "/_test/counters", NULL, &body), 200);
-    struct json_object *counters = json_tokener_parse(body);
-    assert_non_null(counters);
-    long total = 0;
-    json_object_object_foreach(counters, api, value)
-    {
-        (void)api;
-        total += (long)json_object_get_int64(json_object_object_get(value, "calls"));
-    }
-    json_object_put(counters);
-    free(body);
-    return total;
-}
-
 static void fetched_equals(const char *remote, const char *src, const char *name)
 {
     char *copy = b2_cli_path(fx, name);
@@ -429,7 +412,7 @@ static void b2_tree_synced_changed_and_synced_again(void **state)
     long lists = b2_cli_succeeded(fx, "b2_list_file_names");
     assert_true(lists >= 2); /* 2,000 names: more than one page of 1,000 */
     long auth = b2_test_server_counter(fx->server, "b2_authorize_account");
-    assert_int_equal(total_requests(), lists + (auth > 0 ? auth : 0));
+    assert_int_equal(b2_cli_total_requests(fx), lists + (auth > 0 ? auth : 0));
     /* --checksum on B2: every SHA-1 is there, nothing downloaded. */
     control("/_test/reset", "{\"counters\": true}");
     struct test_run run = stor_b2("sync", "--checksum", src, "test-bucket/tree");
