@@ -154,3 +154,17 @@ int stor_filter_allows(const struct stor_filter *filter, const char *path, int i
     }
     return 1;
 }
+
+int stor_filter_allows_listed(const struct stor_filter *filter, const char *rel)
+{
+    char parent[4096];
+    for (const char *slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
+        if ((size_t)(slash - rel) >= sizeof parent)
+            return 0;
+        memcpy(parent, rel, (size_t)(slash - rel));
+        parent[slash - rel] = '\0';
+        if (!stor_filter_allows(filter, parent, 1))
+            return 0;
+    }
+    return stor_filter_allows(filter, rel, 0);
+}

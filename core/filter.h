@@ -25,6 +25,10 @@ int stor_filter_add(struct stor_filter *filter, int include, const char *pattern
  * trailing '/' matches directories only. '*' and '?' never cross '/', '**' does, [...] is a class. */
 int stor_filter_allows(const struct stor_filter *filter, const char *path, int is_dir);
 
+/* Whether a listed object's path passes: every directory on the way as well as the name, as a
+ * walk that does not enter an excluded directory would decide. */
+int stor_filter_allows_listed(const struct stor_filter *filter, const char *rel);
+
 /* Glob matching as described above, exposed for tests. */
 int stor_glob_match(const char *pattern, const char *text);
 

@@ -21,6 +21,7 @@
 #include "loader.h"
 #include "options.h"
 #include "paths.h"
+#include "places.h"
 #include "values.h"
 
 #ifndef STOR_PKGLIBDIR
@@ -28,7 +29,7 @@
 #endif
 
 extern const struct stor_backend stor_local_backend; /* plugins/local, linked in as the default */
-static const struct stor_backend *const builtin_backends[] = {&stor_local_backend, NULL};
+const struct stor_backend *const stor_builtin_backends[] = {&stor_local_backend, NULL};
 
 /* Command options: each sets one bit, and each command lists the bits it accepts. */
 enum {
@@ -226,11 +227,25 @@ static const struct command commands[] = {
      "the comparison could not finish (a listing failed or was refused, a file unreadable;\n"
      "3, 4, 5 where the listing failed for those reasons).", STOR_INTENT_READ},
     {"backends", "", 0, 0, "List the backends found, with their plugin ABI version and description.", STOR_INTENT_READ},
+    {"config", "", 0, 0,
+     "Show where the configuration comes from: the config file ($STOR_CONFIG, else\n"
+     "$XDG_CONFIG_HOME/stor/config, else ~/.config/stor/config) and why, each profile with its\n"
+     "backend, plugin file and options (secrets masked), the STOR_<BACKEND>_<KEY> variables set\n"
+     "for it, and the plugin search path. The file holds INI sections:\n"
+     "  [work]\n"
+     "  backend = b2\n"
+     "  key_file = /home/me/.b2-work      (or key_command = pass show b2/work, whose output is\n"
+     "                                    the key file's two lines; or key_id = ... and key = ...)\n"
+     "  endpoint = https://...            (any option of the backend)\n"
+     "Then work:BUCKET/KEY, or --profile=work with bare BUCKET/KEY, uses that backend with\n"
+     "those options (-o wins over the profile, the profile over the environment). The file\n"
+     "must be a regular file of yours that no one else may read or write (chmod 600).",
+     STOR_INTENT_READ},
 };
 
 static void usage_summary(FILE *out)
 {
-    fputs("usage: stor [--backend=NAME] [--plugin-dir=DIR] [-o KEY=VALUE]... [-v|-q] [--json]\n"
+    fputs("usage: stor [--backend=NAME | --profile=NAME] [--plugin-dir=DIR] [-o KEY=VALUE]... [-v|-q] [--json]\n"
           "            COMMAND [ARGS]\n\ncommands:\n",
           out);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -242,6 +257,7 @@ static void print_help(void)
     usage_summary(stdout);
     fputs("\noptions:\n"
           "  -b, --backend=NAME    storage backend (default: local); see `stor backends`\n"
+          "      --profile=NAME    the profile NAME of the config file (see stor config --help)\n"
           "      --plugin-dir=DIR  look for backend plugins in DIR first\n"
           "  -o, --option=KEY=VALUE  backend option (also STOR_<BACKEND>_<KEY> in the environment;\n"
           "                        -o wins); `stor --backend=NAME --help` lists them\n"
@@ -252,7 +268,8 @@ static void print_help(void)
           "                        line every few seconds, for logs)\n"
           "  -h, --help            this help, or a command's: stor COMMAND --help\n"
           "  -V, --version         version and plugin ABI\n"
-          "\nA remote BUCKET/KEY may name its backend: b2:photos/2026 is --backend=b2 photos/2026.\n"
+          "\nA remote BUCKET/KEY may name its place: b2:photos/2026 is --backend=b2 photos/2026,\n"
+          "work:photos/2026 the profile work (a profile shadows a backend of its name).\n"
           "\nplugins are searched in --plugin-dir, then $STOR_PLUGIN_PATH (colon-separated), then\n"
           STOR_PKGLIBDIR " (never the current directory).\n"
           "\nexit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication or permission,\n"
@@ -453,7 +470,7 @@ static void show_backend(void *context, const char *name, const struct stor_plug
 static int list_backends(const struct stor_search_path *path, int json)
 {
     struct backends_listing l = {json, json ? json_object_new_array() : NULL};
-    stor_plugin_scan(path, builtin_backends, show_backend, &l);
+    stor_plugin_scan(path, stor_builtin_backends, show_backend, &l);
     if (json) {
         puts(json_object_to_json_string_ext(l.array, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(l.array);
@@ -466,6 +483,8 @@ static int list_backends(const struct stor_search_path *path, int json)
 /* Whether argument index (after the command word) of c names a remote place. */
 static int remote_position(const struct command *c, int index)
 {
+    if (strcmp(c->name, "config") == 0)
+        return 0;
     if (strcmp(c->name, "put") == 0)
         return index == 1;
     if (strcmp(c->name, "get") == 0)
@@ -474,57 +493,6 @@ static int remote_position(const struct command *c, int index)
         strcmp(c->name, "check") == 0)
         return 1;
     return index == 0 && c->arg_count > 0;
-}
-
-static int backend_exists(const char *name, const struct stor_search_path *path)
-{
-    for (const struct stor_backend *const *b = builtin_backends; *b; b++)
-        if (strcmp((*b)->name, name) == 0)
-            return 1;
-    for (size_t i = 0; i < path->count; i++) {
-        char file[PATH_MAX];
-        if (snprintf(file, sizeof file, "%s/%s.so", path->dirs[i], name) < (int)sizeof file &&
-            access(file, F_OK) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* b2:photos/2026 means backend b2, bucket photos: the prefix is taken off the argument. A word
- * that names no backend stays part of the argument (a local bucket may hold ':'). cp and mv may
- * copy from one backend to another (*target: the destination's, when it differs); every other
- * command's remote arguments name one backend. A named backend wins over --backend, which is
- * the backend of bare BUCKET/KEY arguments. */
-static int take_remote_backends(const struct command *c, char **args, int count,
-                                const struct stor_search_path *path, const char **backend,
-                                unsigned *named_remotes, const char **target)
-{
-    static char storage[2][65]; /* the names found: they live as long as the process */
-    const char *names[2] = {NULL, NULL}; /* commands take two arguments at most */
-    for (int i = 0; i < count && i < 2; i++) {
-        size_t length = strspn(args[i], "abcdefghijklmnopqrstuvwxyz0123456789_-");
-        if (!remote_position(c, i) || length == 0 || length > 64 || args[i][length] != ':')
-            continue;
-        snprintf(storage[i], sizeof storage[i], "%.*s", (int)length, args[i]);
-        if (!backend_exists(storage[i], path))
-            continue;
-        names[i] = storage[i];
-        args[i] += length + 1;
-        *named_remotes |= 1u << i;
-    }
-    if ((strcmp(c->name, "cp") == 0 || strcmp(c->name, "mv") == 0) && count == 2) {
-        const char *source = names[0] ? names[0] : *backend;
-        const char *destination = names[1] ? names[1] : *backend;
-        *backend = source;
-        *target = strcmp(source, destination) != 0 ? destination : NULL;
-        return STOR_EXIT_OK;
-    }
-    if (names[0] && names[1] && strcmp(names[0], names[1]) != 0)
-        return usage_error("%s:%s names backend %s, but this command uses %s: one backend per "
-                           "command (cp and mv excepted)", names[1], args[1], names[1], names[0]);
-    if (names[0] || names[1])
-        *backend = names[0] ? names[0] : names[1];
-    return STOR_EXIT_OK;
 }
 
 /* --- main ------------------------------------------------------------------------------------ */
@@ -548,7 +516,7 @@ static const struct command *command_in(int argc, char **argv)
                                          "--cache-control", "--content-disposition",
                                          "--content-encoding", "--content-language", "--expires",
                                          "--sse", "--retention", "--legal-hold", "--default-sse",
-                                         "--keep-old-versions", "--hide-after", "--max-delete",
+                                         "--keep-old-versions", "--hide-after", "--max-delete", "--profile",
                                          NULL};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
@@ -632,6 +600,7 @@ static int run(int argc, char **argv)
         {"delete", no_argument, NULL, 1100}, {"max-delete", required_argument, NULL, 1101},
         {"checksum", no_argument, NULL, 1102}, {"size-only", no_argument, NULL, 1103},
         {"allow-empty-source", no_argument, NULL, 1104},
+        {"profile", required_argument, NULL, 1200},
         {NULL, 0, NULL, 0},
     };
     const char *version_id = NULL;
@@ -642,7 +611,7 @@ static int run(int argc, char **argv)
     int transfers = 8, dry_run = 0, skip_existing = 0;
     int64_t max_delete = -1; /* sync --max-delete: -1 for no limit */
     char *end;
-    const char *backend = "local", *plugin_dir = NULL;
+    const char *backend = "local", *plugin_dir = NULL, *profile = NULL;
     struct stor_option_list options = {.count = 0};
     char why[512];
     int verbosity = 0, json = 0, help = 0, backend_given = 0;
@@ -663,6 +632,7 @@ static int run(int argc, char **argv)
         switch (opt) {
         case 'b': backend = optarg; backend_given = 1; break;
         case 'P': plugin_dir = optarg; break;
+        case 1200: profile = optarg; break;
         case 'o':
             if (stor_options_add_arg(&options, optarg, why, sizeof why) != 0)
                 return usage_error("%s", why);
@@ -802,16 +772,16 @@ static int run(int argc, char **argv)
         print_command_help(command);
         return STOR_EXIT_OK;
     }
-    struct stor_error err = {""};
-    struct stor_plugin plugin;
     if (help && backend_given) {
-        enum stor_status status = stor_plugin_load(backend, &path, builtin_backends, &plugin, &err);
+        struct stor_error err = {""};
+        struct stor_plugin loaded;
+        enum stor_status status = stor_plugin_load(backend, &path, stor_builtin_backends, &loaded, &err);
         if (status != STOR_OK) {
             stor_error_line("%s", err.message);
             return stor_exit_code(status);
         }
-        print_backend_help(&plugin);
-        stor_plugin_unload(&plugin);
+        print_backend_help(&loaded);
+        stor_plugin_unload(&loaded);
         return STOR_EXIT_OK;
     }
     if (help) {
@@ -853,111 +823,102 @@ static int run(int argc, char **argv)
     }
     if (strcmp(command->name, "backends") == 0)
         return list_backends(&path, json);
-    unsigned named_remotes = 0;
-    const char *target_backend = NULL;
-    if (take_remote_backends(command, args + 1, arg_count - 1, &path, &backend, &named_remotes,
-                             &target_backend) != STOR_EXIT_OK)
-        return STOR_EXIT_USAGE;
+    if (strcmp(command->name, "config") == 0)
+        return stor_cmd_config(&path, json);
+    unsigned remote_positions = 0;
+    for (int i = 0; i < arg_count - 1 && i < 2; i++)
+        if (remote_position(command, i))
+            remote_positions |= 1u << i;
+    static struct stor_places places; /* static: two option lists are large for the stack */
+    int code = stor_places_name(&places, args + 1, arg_count - 1, remote_positions,
+                                sync_command, backend, profile, &path);
+    if (code != STOR_EXIT_OK) {
+        stor_places_close(&places);
+        return code;
+    }
     int64_t share_ms = 3600 * 1000;
     if ((flags & FLAG_EXPIRES) && strcmp(command->name, "share") != 0) {
         keep.expires = expires; /* put: the Expires header served on download */
         flags |= FLAG_KEEP;
     } else if ((flags & FLAG_EXPIRES) && (stor_parse_duration(expires, &share_ms) != 0 || share_ms == 0)) {
+        stor_places_close(&places);
         return usage_error("--expires expects a duration such as 90s, 30m, 12h or 7d, got '%s'", expires);
     }
-
-    enum stor_status status = stor_plugin_load(backend, &path, builtin_backends, &plugin, &err);
-    if (status != STOR_OK) {
-        stor_error_line("%s", err.message);
-        return stor_exit_code(status);
-    }
-    /* cp/mv between two backends: the destination's plugin, with its environment's options and
-     * the -o keys it documents and the source's does not. */
-    struct stor_plugin target_plugin;
-    struct stor_option_list target_options = {.count = 0};
-    if (target_backend) {
-        status = stor_plugin_load(target_backend, &path, builtin_backends, &target_plugin, &err);
-        if (status != STOR_OK) {
-            stor_error_line("%s", err.message);
-            stor_plugin_unload(&plugin);
-            return stor_exit_code(status);
-        }
-        stor_options_add_env(&target_options, &target_plugin.table);
-    }
-    /* The environment's options go first so that -o, appended by the parser, wins; options the
-     * host's own flags stand for come last, where the backend documents them. */
-    struct stor_option_list all = {.count = 0};
-    stor_options_add_env(&all, &plugin.table);
+    /* -o bucket.KEY=VALUE is a setting of the bucket mb makes, not an option of the backend. */
+    struct stor_option_list backend_options = {.count = 0};
     for (size_t i = 0; i < options.count; i++) {
         const char *key = options.items[i].key;
-        /* -o bucket.KEY=VALUE is a setting of the bucket mb makes, not an option of the backend. */
-        if (target_backend && !stor_options_documented(&plugin.table, key) &&
-            stor_options_documented(&target_plugin.table, key)) {
-            stor_options_add(&target_options, key, options.items[i].value);
-        } else if (strncmp(key, "bucket.", 7) != 0) {
-            stor_options_add(&all, key, options.items[i].value);
+        if (strncmp(key, "bucket.", 7) != 0) {
+            stor_options_add(&backend_options, key, options.items[i].value);
         } else if (strcmp(command->name, "mb") != 0 && strcmp(command->name, "bucket") != 0) {
-            stor_plugin_unload(&plugin);
+            stor_places_close(&places);
             return usage_error("-o %s is a bucket setting: it applies to mb and bucket only", key);
         } else if (setting_count == sizeof settings / sizeof settings[0]) {
-            stor_plugin_unload(&plugin);
+            stor_places_close(&places);
             return usage_error("at most %zu bucket settings", sizeof settings / sizeof settings[0]);
         } else {
             settings[setting_count++] = (struct stor_option){key + 7, options.items[i].value};
         }
     }
+    code = stor_places_load(&places, &path, stor_builtin_backends, &backend_options);
+    if (code != STOR_EXIT_OK) {
+        stor_places_close(&places);
+        return code;
+    }
+    /* The first place: the only one, or the source of a copy between two. */
+    struct stor_place *first = &places.items[0];
+    const struct stor_plugin *plugin = &first->plugin;
+    struct stor_option_list *all = &first->options;
     char transfers_value[16];
     snprintf(transfers_value, sizeof transfers_value, "%d", transfers);
     /* --transfers is files with -r, parts of the one file without (never both: N x N). */
     if ((flags & FLAG_TRANSFERS) && !(flags & FLAG_RECURSIVE) &&
-        stor_options_documented(&plugin.table, "transfers"))
-        stor_options_add(&all, "transfers", transfers_value);
+        stor_options_documented(&plugin->table, "transfers"))
+        stor_options_add(all, "transfers", transfers_value);
     if (flags & FLAG_NO_RESUME) {
-        if (!stor_options_documented(&plugin.table, "resume")) {
-            stor_error_line("backend %s does not resume uploads: --no-resume does not apply", plugin.table.name);
-            stor_plugin_unload(&plugin);
+        if (!stor_options_documented(&plugin->table, "resume")) {
+            stor_error_line("backend %s does not resume uploads: --no-resume does not apply", plugin->table.name);
+            stor_places_close(&places);
             return STOR_EXIT_UNSUPPORTED;
         }
-        stor_options_add(&all, "resume", "no");
+        stor_options_add(all, "resume", "no");
     }
 
     /* Metadata needs a backend that keeps it: refused before anything is stored, not file by
      * file. Without --content-type the host guesses one from each name, unless the backend's own
      * content_type option says otherwise. */
-    if ((flags & FLAG_KEEP) && !(plugin.capabilities & STOR_CAP_METADATA)) {
-        stor_error_line("backend %s does not keep metadata: %s does not apply", plugin.table.name,
+    if ((flags & FLAG_KEEP) && !(plugin->capabilities & STOR_CAP_METADATA)) {
+        stor_error_line("backend %s does not keep metadata: %s does not apply", plugin->table.name,
                         flag_names[13]);
-        stor_plugin_unload(&plugin);
+        stor_places_close(&places);
         return STOR_EXIT_UNSUPPORTED;
     }
-    const char *unkept = keep.protection.encryption && !(plugin.capabilities & STOR_CAP_ENCRYPTION)
+    const char *unkept = keep.protection.encryption && !(plugin->capabilities & STOR_CAP_ENCRYPTION)
                              ? "--sse (encryption at rest)"
                          : (keep.protection.retention_mode || keep.protection.legal_hold >= 0) &&
-                                 !(plugin.capabilities & STOR_CAP_RETENTION)
+                                 !(plugin->capabilities & STOR_CAP_RETENTION)
                              ? "--retention and --legal-hold (Object Lock)"
                              : NULL;
     if (unkept) {
-        stor_error_line("backend %s does not support %s", plugin.table.name, unkept);
-        stor_plugin_unload(&plugin);
+        stor_error_line("backend %s does not support %s", plugin->table.name, unkept);
+        stor_places_close(&places);
         return STOR_EXIT_UNSUPPORTED;
     }
-    int guess_content_type = (plugin.capabilities & STOR_CAP_METADATA) && !keep.content_type &&
-                             !stor_options_find(&all, "content_type");
+    int guess_content_type = (plugin->capabilities & STOR_CAP_METADATA) && !keep.content_type &&
+                             !stor_options_find(all, "content_type");
 
     signal(SIGPIPE, SIG_IGN); /* a closed pipe becomes EPIPE, reported like any write error */
     stor_host_catch_signals();
-    const struct stor_host *host = stor_host_init(plugin.table.name, verbosity, progress,
+    const struct stor_host *host = stor_host_init(plugin->table.name, verbosity, progress,
                                                   command->intent);
-    void *instance = NULL;
-    status = plugin.table.open(host, all.items, all.count, &instance, &err);
-    if (status != STOR_OK) {
-        stor_error_line("%s", err.message);
-        stor_plugin_unload(&plugin);
-        return stor_exit_code(status);
+    code = stor_places_open(&places, host);
+    if (code != STOR_EXIT_OK) {
+        stor_places_close(&places);
+        return code;
     }
     struct stor_session session = {
-        .plugin = &plugin,
-        .instance = instance,
+        .plugin = plugin,
+        .instance = first->instance,
         .host = host,
         .json = json,
         .quiet = verbosity < 0,
@@ -984,7 +945,7 @@ static int run(int argc, char **argv)
                               strcmp(command->name, "sync") == 0,
         .public_bucket = (flags & FLAG_PUBLIC) ? 1 : (flags & FLAG_PRIVATE) ? 0 : -1,
         .bypass_governance = (flags & FLAG_BYPASS) != 0,
-        .named_remotes = named_remotes,
+        .local_args = places.local_args,
         .force = (flags & FLAG_FORCE) != 0,
         .share_ms = share_ms,
         .delete_extra = (flags & FLAG_DELETE) != 0,
@@ -993,31 +954,17 @@ static int run(int argc, char **argv)
         .size_only = (flags & FLAG_SIZE_ONLY) != 0,
         .allow_empty_source = (flags & FLAG_ALLOW_EMPTY) != 0,
     };
+    /* A copy or sync between two places: the destination's session. */
     struct stor_session target = session;
-    if (target_backend) {
-        void *target_instance = NULL;
-        status = target_plugin.table.open(host, target_options.items, target_options.count,
-                                          &target_instance, &err);
-        if (status != STOR_OK) {
-            stor_error_line("%s", err.message);
-            plugin.table.close(instance);
-            stor_plugin_unload(&plugin);
-            stor_plugin_unload(&target_plugin);
-            return stor_exit_code(status);
-        }
-        target.plugin = &target_plugin;
-        target.instance = target_instance;
+    if (places.count == 2) {
+        target.plugin = &places.items[1].plugin;
+        target.instance = places.items[1].instance;
         target.keep = NULL; /* metadata comes from the source object */
         target.guess_content_type = 0;
         session.target = &target;
     }
-    int code = run_command(command, &session, args + 1);
-    if (target_backend) {
-        target_plugin.table.close(target.instance);
-        stor_plugin_unload(&target_plugin);
-    }
-    plugin.table.close(instance);
-    stor_plugin_unload(&plugin);
+    code = run_command(command, &session, args + 1);
+    stor_places_close(&places);
     return code;
 }
 

@@ -171,46 +171,6 @@ int stor_cmd_rm_tree(struct stor_session *s, const char *bucket, const char *giv
     return code;
 }
 
-/* --- cp and mv -------------------------------------------------------------------------------- */
-
-/* Without a server-side copy the bytes pass through an unlinked temporary file: memory stays
- * bounded, and put starts only once get has succeeded, so a failed source never becomes an empty
- * or truncated copy (a pipe could not tell put that get failed half-way). */
-static int ignore_object(void *context, const struct stor_object *object)
-{
-    return 0;
-}
-
-static enum stor_status copy_through_host(struct stor_session *s, struct stor_session *to,
-                                          const char *src_bucket, const char *src_key,
-                                          const char *bucket, const char *key,
-                                          struct stor_result *result, struct stor_error *err)
-{
-    if (s == to)
-        s->host->log(s->host, STOR_LOG_INFO,
-                     "backend %s has no server-side copy: streaming %s/%s through stor",
-                     s->plugin->table.name, src_bucket, src_key);
-    else
-        s->host->log(s->host, STOR_LOG_INFO, "%s/%s has no SHA-1 to check a stream against: "
-                     "copying it through a temporary file", src_bucket, src_key);
-    const char *dir = getenv("TMPDIR");
-    char temp[4096];
-    snprintf(temp, sizeof temp, "%s/stor-copy-XXXXXX", dir && dir[0] == '/' ? dir : "/tmp");
-    int fd = mkostemp(temp, O_CLOEXEC);
-    if (fd < 0)
-        return stor_fail(err, STOR_EIO, "cannot create a temporary file in %s: %s",
-                         dir && dir[0] == '/' ? dir : "/tmp", strerror(errno));
-    unlink(temp);
-    enum stor_status status =
-        s->plugin->table.get(s->instance, src_bucket, src_key, fd, ignore_object, NULL, err);
-    if (status == STOR_OK && lseek(fd, 0, SEEK_SET) != 0)
-        status = stor_fail(err, STOR_EIO, "temporary file: %s", strerror(errno));
-    if (status == STOR_OK)
-        status = stor_put_fd(to, bucket, key, fd, result, err);
-    close(fd);
-    return status;
-}
-
 /* --- cp and mv between two backends: streamed, verified by the source's SHA-1 --------------- */
 
 /* What stat says of the source, copied out of the callback. */
@@ -265,6 +225,11 @@ static void free_source(struct source_object *k)
     }
 }
 
+static int ignore_object(void *context, const struct stor_object *object)
+{
+    return 0;
+}
+
 struct feeder {
     struct stor_session *s;
     const char *bucket, *key;
@@ -282,9 +247,45 @@ static void *feed(void *arg)
     return NULL;
 }
 
+/* Without a SHA-1 to hold a stream to, the bytes pass through an unlinked temporary file: memory
+ * stays bounded, and the put starts only once the get has succeeded, so a failed source never
+ * becomes an empty or truncated copy (a pipe could not tell the put that the get failed). */
+static enum stor_status copy_through_file(struct stor_session *from, struct stor_session *to,
+                                          const char *src_bucket, const char *src_key,
+                                          const char *bucket, const char *key,
+                                          const struct stor_put_options *options,
+                                          struct stor_result *result, struct stor_error *err)
+{
+    const char *dir = getenv("TMPDIR");
+    char temp[4096];
+    snprintf(temp, sizeof temp, "%s/stor-copy-XXXXXX", dir && dir[0] == '/' ? dir : "/tmp");
+    int fd = mkostemp(temp, O_CLOEXEC);
+    if (fd < 0)
+        return stor_fail(err, STOR_EIO, "cannot create a temporary file in %s: %s",
+                         dir && dir[0] == '/' ? dir : "/tmp", strerror(errno));
+    unlink(temp);
+    enum stor_status status = from->plugin->table.get(from->instance, src_bucket, src_key, fd,
+                                                      ignore_object, NULL, err);
+    if (status == STOR_OK && lseek(fd, 0, SEEK_SET) != 0)
+        status = stor_fail(err, STOR_EIO, "temporary file: %s", strerror(errno));
+    if (status == STOR_OK && options) {
+        memset(result, 0, sizeof *result);
+        result->want_json = to->json;
+        result->abi_version = to->plugin->table.abi_version;
+        status = to->plugin->table.put_ex(to->instance, bucket, key, options, fd, stor_keep_result,
+                                          result, err);
+    } else if (status == STOR_OK) {
+        status = stor_put_fd(to, bucket, key, fd, result, err);
+    }
+    close(fd);
+    return status;
+}
+
 /* The bytes go through a pipe, never a file of the object's size. The destination is given the
  * source's SHA-1 and must verify it, so a get that fails half-way stores nothing there. Without
- * a SHA-1 to hold the stream to, the copy goes through a temporary file instead. */
+ * a SHA-1 to hold the stream to, the copy goes through a temporary file instead. Either way the
+ * modification time, content type, headers and metadata go along where the destination keeps
+ * them. */
 static enum stor_status copy_between(struct stor_session *from, struct stor_session *to,
                                      const char *src_bucket, const char *src_key,
                                      const char *bucket, const char *key,
@@ -300,12 +301,8 @@ static enum stor_status copy_between(struct stor_session *from, struct stor_sess
             return status;
         }
     }
-    if (!k.sha1[0] || !target->put_ex) {
-        free_source(&k);
-        return copy_through_host(from, to, src_bucket, src_key, bucket, key, result, err);
-    }
     struct stor_put_options options = {.struct_size = sizeof options, .size = k.size,
-                                       .mtime_ms = -1, .sha1 = k.sha1,
+                                       .mtime_ms = -1, .sha1 = k.sha1[0] ? k.sha1 : NULL,
                                        .protection = {.retain_until_ms = -1, .legal_hold = -1}};
     if (to->plugin->capabilities & STOR_CAP_MTIME)
         options.mtime_ms = k.mtime_ms;
@@ -318,6 +315,18 @@ static enum stor_status copy_between(struct stor_session *from, struct stor_sess
         options.expires = k.headers[4];
         options.metadata = k.metadata;
         options.metadata_count = k.metadata_count;
+    }
+    if (from == to)
+        from->host->log(from->host, STOR_LOG_INFO, "backend %s has no server-side copy: streaming "
+                        "%s/%s through stor", source->name, src_bucket, src_key);
+    if (!options.sha1 || !target->put_ex) {
+        if (from != to)
+            from->host->log(from->host, STOR_LOG_INFO, "%s/%s has no SHA-1 to check a stream "
+                            "against: copying it through a temporary file", src_bucket, src_key);
+        status = copy_through_file(from, to, src_bucket, src_key, bucket, key,
+                                   target->put_ex && source->stat ? &options : NULL, result, err);
+        free_source(&k);
+        return status;
     }
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -351,6 +360,17 @@ static enum stor_status copy_between(struct stor_session *from, struct stor_sess
     return status;
 }
 
+enum stor_status stor_copy_object(struct stor_session *from, struct stor_session *to,
+                                  const char *src_bucket, const char *src_key, const char *bucket,
+                                  const char *key, struct stor_result *result,
+                                  struct stor_error *err)
+{
+    if (from == to && from->plugin->table.copy)
+        return from->plugin->table.copy(from->instance, src_bucket, src_key, bucket, key,
+                                         stor_keep_result, result, err);
+    return copy_between(from, to, src_bucket, src_key, bucket, key, result, err);
+}
+
 static int copy_command(struct stor_session *s, const char *source, const char *target, int move)
 {
     char src_bucket[256], bucket[256];
@@ -368,11 +388,8 @@ static int copy_command(struct stor_session *s, const char *source, const char *
         return stor_report_unsupported(s, "mv");
     struct stor_result r = {.want_json = s->json, .abi_version = s->plugin->table.abi_version};
     struct stor_error err = {""};
-    enum stor_status status =
-        s->target ? copy_between(s, s->target, src_bucket, src_key, bucket, key, &r, &err)
-        : s->plugin->table.copy
-            ? s->plugin->table.copy(s->instance, src_bucket, src_key, bucket, key, stor_keep_result, &r, &err)
-            : copy_through_host(s, s, src_bucket, src_key, bucket, key, &r, &err);
+    enum stor_status status = stor_copy_object(s, s->target ? s->target : s, src_bucket, src_key,
+                                               bucket, key, &r, &err);
     stor_host_progress_done();
     if (status == STOR_OK && move) {
         int hard = s->hard;

@@ -17,210 +17,8 @@
 #include "host.h"
 #include "text.h"
 #include "tree.h"
-
-/* --- the local side: a pull walker in the byte order of the whole relative path ------------- */
-
-/* One entry of a directory being walked; a directory sorts as "name/", so that the files come
- * out in the order of their full paths ("a.txt" < "a/b" < "a0"), as a recursive listing's keys. */
-struct walk_entry {
-    char *sort_name;
-    int is_dir;
-    int64_t size, mtime_ms;
-    dev_t dev;
-    ino_t ino;
-};
-
-struct walk_frame {
-    int fd;
-    char *rel; /* "" for the top, else "a/b" */
-    struct walk_entry *entries;
-    size_t count, next;
-};
-
-struct local_file {
-    char *rel;
-    int64_t size, mtime_ms;
-    dev_t dev;
-    ino_t ino;
-};
-
-/* Memory: the frames on the way down, each one directory's names (depth x directory size). */
-struct walker {
-    const struct stor_filter *filter;
-    struct walk_frame *frames;
-    size_t depth, capacity;
-    size_t links, specials, partials;
-    int failed;             /* a directory could not be read: the source is not fully known */
-    struct local_file file; /* the current file, when have */
-    int have;
-};
-
-static int compare_walk_entries(const void *a, const void *b)
-{
-    return strcmp(((const struct walk_entry *)a)->sort_name,
-                  ((const struct walk_entry *)b)->sort_name);
-}
-
-static void free_entries(struct walk_entry *entries, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        free(entries[i].sort_name);
-    free(entries);
-}
-
-/* Reads, filters and sorts one directory; links, special files and stor's partial names are not
- * files of the tree. -1 when it cannot be read (reported). */
-static int push_frame(struct walker *w, int fd, const char *rel)
-{
-    int copy = dup(fd);
-    DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
-    if (!d) {
-        char shown[4096];
-        stor_printable(rel[0] ? rel : ".", shown, sizeof shown);
-        stor_error_line("cannot read directory %s: %s", shown, strerror(errno));
-        if (copy >= 0)
-            close(copy);
-        close(fd);
-        w->failed = 1;
-        return -1;
-    }
-    struct walk_entry *entries = NULL;
-    size_t count = 0, capacity = 0;
-    int rc = 0;
-    struct dirent *de;
-    while (rc == 0 && (de = readdir(d)) != NULL) {
-        const char *name = de->d_name;
-        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-            continue;
-        char child[PATH_MAX];
-        struct stat st;
-        if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", name) >= (int)sizeof child) {
-            stor_error_line("a path below %s is longer than %d bytes", rel[0] ? rel : ".", PATH_MAX - 1);
-            w->failed = 1;
-            continue;
-        }
-        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-            continue; /* gone since readdir */
-        int is_dir = S_ISDIR(st.st_mode);
-        if (S_ISLNK(st.st_mode)) {
-            w->links++;
-            continue;
-        }
-        if (!is_dir && !S_ISREG(st.st_mode)) {
-            w->specials++;
-            continue;
-        }
-        if (!is_dir && stor_is_partial_name(name)) {
-            w->partials++;
-            continue;
-        }
-        if (!stor_filter_allows(w->filter, child, is_dir))
-            continue;
-        if (count == capacity) {
-            capacity = capacity ? capacity * 2 : 32;
-            struct walk_entry *grown = realloc(entries, capacity * sizeof *grown);
-            if (!grown) {
-                rc = -1;
-                break;
-            }
-            entries = grown;
-        }
-        struct walk_entry *e = &entries[count];
-        *e = (struct walk_entry){NULL, is_dir, st.st_size, stor_mtime_ms_of(&st), st.st_dev, st.st_ino};
-        if (asprintf(&e->sort_name, "%s%s", name, is_dir ? "/" : "") < 0) {
-            rc = -1;
-            break;
-        }
-        count++;
-    }
-    closedir(d);
-    if (count > 1)
-        qsort(entries, count, sizeof *entries, compare_walk_entries);
-    if (rc == 0 && w->depth == w->capacity) {
-        size_t grown_capacity = w->capacity ? w->capacity * 2 : 16;
-        struct walk_frame *grown = realloc(w->frames, grown_capacity * sizeof *grown);
-        if (grown) {
-            w->frames = grown;
-            w->capacity = grown_capacity;
-        } else {
-            rc = -1;
-        }
-    }
-    char *rel_copy = rc == 0 ? strdup(rel) : NULL;
-    if (!rel_copy) {
-        stor_error_line("out of memory walking %s", rel[0] ? rel : ".");
-        free_entries(entries, count);
-        close(fd);
-        w->failed = 1;
-        return -1;
-    }
-    w->frames[w->depth++] = (struct walk_frame){fd, rel_copy, entries, count, 0};
-    return 0;
-}
-
-static void pop_frame(struct walker *w)
-{
-    struct walk_frame *f = &w->frames[--w->depth];
-    close(f->fd);
-    free(f->rel);
-    free_entries(f->entries, f->count);
-}
-
-/* Moves to the next file (have is 0 at the end). A directory that cannot be read marks the walk
- * failed and is passed over. */
-static void walker_next(struct walker *w)
-{
-    free(w->file.rel);
-    w->file.rel = NULL;
-    w->have = 0;
-    while (w->depth > 0) {
-        struct walk_frame *f = &w->frames[w->depth - 1];
-        if (f->next == f->count) {
-            pop_frame(w);
-            continue;
-        }
-        struct walk_entry *e = &f->entries[f->next++];
-        char rel[PATH_MAX];
-        size_t name_len = strlen(e->sort_name) - (size_t)e->is_dir;
-        snprintf(rel, sizeof rel, "%s%s%.*s", f->rel, f->rel[0] ? "/" : "", (int)name_len, e->sort_name);
-        if (e->is_dir) {
-            char name[NAME_MAX + 1];
-            snprintf(name, sizeof name, "%.*s", (int)name_len, e->sort_name);
-            int fd = openat(f->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            struct stat st;
-            if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_dev != e->dev || st.st_ino != e->ino)) {
-                close(fd);
-                fd = -1;
-                errno = ESTALE;
-            }
-            if (fd < 0) {
-                char shown[4096];
-                stor_printable(rel, shown, sizeof shown);
-                stor_error_line("cannot read directory %s: %s", shown,
-                                errno == ESTALE ? "it was replaced while walking" : strerror(errno));
-                w->failed = 1;
-                continue;
-            }
-            push_frame(w, fd, rel);
-            continue;
-        }
-        w->file = (struct local_file){strdup(rel), e->size, e->mtime_ms, e->dev, e->ino};
-        if (!w->file.rel) {
-            w->failed = 1;
-            return;
-        }
-        w->have = 1;
-        return;
-    }
-}
-
-static void walker_free(struct walker *w)
-{
-    while (w->depth > 0)
-        pop_frame(w);
-    free(w->frames);
-    free(w->file.rel);
-}
+#include "stream.h"
+#include "walk.h"
 
 /* --- the run --------------------------------------------------------------------------------- */
 
@@ -245,14 +43,20 @@ struct doomed {
 
 struct sync_run {
     struct stor_session *s;
-    int up;    /* local to remote */
-    int check; /* stor check: compare only */
+    int up;     /* local to remote */
+    int across; /* remote to remote: the destination is dst's dst_bucket/dst_prefix */
+    int check;  /* stor check: compare only */
     const char *local;
-    char bucket[256];
+    char bucket[256];  /* the remote that is listed: the destination up, else the source */
     char prefix[2048]; /* "" or ending in '/' */
     size_t prefix_len;
+    struct stor_session *dst; /* across: the destination's session (s itself in one place) */
+    char dst_bucket[256], dst_prefix[2048];
     int top; /* the local directory, or -1 when it does not exist (a dry run, an empty source) */
-    struct walker walker;
+    /* the side pulled in step with the listing: the local walk, or across the destination's
+     * listing */
+    struct stor_walker walker;
+    struct stor_stream stream;
     char *last_key;   /* the listing's previous key, for the order check */
     int refused;      /* the listing broke a rule: stop, delete nothing */
     size_t source_files;
@@ -285,7 +89,9 @@ static void destination_name(const struct sync_run *r, int remote, const char *r
                              size_t size)
 {
     char whole[8192];
-    if (remote)
+    if (r->across)
+        snprintf(whole, sizeof whole, "%s/%s%s", r->dst_bucket, r->dst_prefix, rel);
+    else if (remote)
         snprintf(whole, sizeof whole, "%s/%s%s", r->bucket, r->prefix, rel);
     else
         snprintf(whole, sizeof whole, "%s%s%s", r->local,
@@ -326,11 +132,12 @@ static void report(struct sync_run *r, enum action_kind kind, const char *rel, i
             kind == ACTION_COPY ? "copy" : kind == ACTION_DELETE ? "delete" : "update"));
         json_object_object_add(j, "status", json_object_new_string(word));
         json_object_object_add(j, "path", stor_json_text(rel));
-        json_object_object_add(j, "bucket", json_object_new_string(r->bucket));
+        json_object_object_add(j, "bucket", json_object_new_string(r->across ? r->dst_bucket : r->bucket));
         char key[4096];
-        snprintf(key, sizeof key, "%s%s", r->prefix, rel);
+        snprintf(key, sizeof key, "%s%s", r->across ? r->dst_prefix : r->prefix, rel);
         json_object_object_add(j, "key", stor_json_text(key));
-        json_object_object_add(j, "local", stor_json_text(r->local));
+        if (r->local)
+            json_object_object_add(j, "local", stor_json_text(r->local));
         json_object_object_add(j, "size", json_object_new_int64(size));
         if (error)
             json_object_object_add(j, "error", stor_json_text(error));
@@ -459,6 +266,26 @@ static void sync_down(struct sync_run *r, struct action *a)
     transferred(r, a, status, &err);
 }
 
+/* Between two remotes: server-side where one place can copy, else streamed through stor. */
+static void sync_across(struct sync_run *r, struct action *a)
+{
+    char from[4096], to[4096], why[512], problem[128];
+    snprintf(from, sizeof from, "%s%s", r->prefix, a->rel);
+    snprintf(to, sizeof to, "%s%s", r->dst_prefix, a->rel);
+    if (stor_key_problem(a->rel, 0, problem, sizeof problem)) {
+        snprintf(why, sizeof why, "the name %s", problem);
+        report(r, a->kind, a->rel, a->size, 0, why);
+        return;
+    }
+    struct stor_result result = {.abi_version = r->dst->plugin->table.abi_version};
+    struct stor_error err = {""};
+    enum stor_status status =
+        stor_copy_object(r->s, r->dst, r->bucket, from, r->dst_bucket, to, &result, &err);
+    if (status == STOR_OK)
+        json_object_put(result.json);
+    transferred(r, a, status, &err);
+}
+
 static void free_action(struct action *a)
 {
     if (a)
@@ -486,7 +313,7 @@ static void *worker(void *arg)
             r->interrupted++;
         pthread_mutex_unlock(&r->lock);
         if (!cancelled)
-            (r->up ? sync_up : sync_down)(r, a);
+            (r->up ? sync_up : r->across ? sync_across : sync_down)(r, a);
         free_action(a);
     }
 }
@@ -555,34 +382,56 @@ static int destination_only(struct sync_run *r, const char *rel, int64_t size, d
     return 0;
 }
 
-/* Both sides have rel: by size, then (by default) modification time, or --checksum's SHA-1. */
-static int both_sides(struct sync_run *r, const struct local_file *local,
+/* Both sides have rel: by size, then (by default) modification time, or --checksum's SHA-1.
+ * other is the side pulled in step: the local file, or across the destination's object. */
+static int both_sides(struct sync_run *r, const struct stor_entry *other,
                       const struct stor_object *o)
 {
     r->source_files++;
-    int64_t size = r->up ? local->size : o->size, mtime_ms = r->up ? local->mtime_ms : o->mtime_ms;
-    int differ = local->size != o->size;
-    if (!differ && r->s->checksum && o->sha1 && strlen(o->sha1) == 40)
-        return enqueue(r, ACTION_VERIFY, local->rel, size, mtime_ms, local->dev, local->ino, o->sha1);
-    if (!differ && r->s->checksum && !r->no_sha1_said) {
+    int64_t size = r->up ? other->size : o->size, mtime_ms = r->up ? other->mtime_ms : o->mtime_ms;
+    int differ = other->size != o->size;
+    /* Across, both SHA-1s come with the listings: nothing is read to compare them. */
+    int sha1 = o->sha1 && strlen(o->sha1) == 40 && (!r->across || other->sha1[0]);
+    if (!differ && r->s->checksum && sha1 && !r->across)
+        return enqueue(r, ACTION_VERIFY, other->rel, size, mtime_ms, other->dev, other->ino, o->sha1);
+    if (!differ && r->s->checksum && sha1) {
+        differ = strcmp(o->sha1, other->sha1) != 0;
+    } else if (!differ && r->s->checksum && !r->no_sha1_said) {
         r->no_sha1_said = 1;
-        stor_error_line("--checksum: %s/%s%s has no SHA-1 at the backend: such files are compared "
-                        "by size and modification time", r->bucket, r->prefix, local->rel);
+        stor_error_line("--checksum: %s has no SHA-1 at the backend: such files are compared by "
+                        "size and modification time", other->rel);
     }
-    if (!differ && !r->s->size_only)
-        differ = o->mtime_ms < 0 || o->mtime_ms != local->mtime_ms;
+    if (!differ && !r->s->size_only && !(r->s->checksum && sha1))
+        differ = o->mtime_ms < 0 || o->mtime_ms != other->mtime_ms;
     if (!differ) {
         count_unchanged(r);
         return 0;
     }
     if (r->check || r->s->dry_run) {
-        report(r, ACTION_UPDATE, local->rel, size, 0, NULL);
+        report(r, ACTION_UPDATE, other->rel, size, 0, NULL);
         return 0;
     }
-    return enqueue(r, ACTION_UPDATE, local->rel, size, mtime_ms, local->dev, local->ino, NULL);
+    return enqueue(r, ACTION_UPDATE, other->rel, size, mtime_ms, other->dev, other->ino, NULL);
 }
 
-static int local_entry(struct sync_run *r, const struct local_file *f)
+/* The side pulled in step with the listing: its current file, or NULL at its end. */
+static const struct stor_entry *pulled(const struct sync_run *r)
+{
+    if (r->across)
+        return r->stream.have ? &r->stream.current : NULL;
+    return r->walker.have ? &r->walker.file : NULL;
+}
+
+static void pull_next(struct sync_run *r)
+{
+    if (r->across)
+        stor_stream_next(&r->stream);
+    else
+        stor_walker_next(&r->walker);
+}
+
+/* A file of the pulled side that the listing does not have. */
+static int pulled_only(struct sync_run *r, const struct stor_entry *f)
 {
     return r->up ? source_only(r, f->rel, f->size, f->mtime_ms, f->dev, f->ino)
                  : destination_only(r, f->rel, f->size, f->dev, f->ino);
@@ -625,25 +474,20 @@ static int on_remote(void *context, const struct stor_object *o)
     free(r->last_key);
     r->last_key = key;
     const char *rel = o->key + r->prefix_len;
-    /* Every directory on the way must pass the filter too, as the local walk would not descend. */
-    char parent[PATH_MAX];
-    for (const char *slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
-        snprintf(parent, sizeof parent, "%.*s", (int)(slash - rel), rel);
-        if (!stor_filter_allows(s->filter, parent, 1))
-            return 0;
-    }
-    if (!stor_filter_allows(s->filter, rel, 0))
+    if (!stor_filter_allows_listed(s->filter, rel))
         return 0;
-    struct walker *w = &r->walker;
-    while (w->have && strcmp(w->file.rel, rel) < 0) {
-        if (local_entry(r, &w->file) != 0)
+    const struct stor_entry *e;
+    while ((e = pulled(r)) && strcmp(e->rel, rel) < 0) {
+        if (pulled_only(r, e) != 0)
             return -1;
-        walker_next(w);
+        pull_next(r);
     }
+    if (r->across && r->stream.refused)
+        return -1; /* the destination's listing broke a rule: said at the end */
     int rc;
-    if (w->have && strcmp(w->file.rel, rel) == 0) {
-        rc = both_sides(r, &w->file, o);
-        walker_next(w);
+    if (e && strcmp(e->rel, rel) == 0) {
+        rc = both_sides(r, e, o);
+        pull_next(r);
     } else if (r->up) {
         rc = destination_only(r, rel, o->size, 0, 0);
     } else {
@@ -662,18 +506,20 @@ static void delete_one(struct sync_run *r, const struct doomed *d)
     }
     struct stor_error err = {""};
     enum stor_status status;
-    if (r->up) {
+    if (r->up || r->across) {
+        const struct stor_session *to = r->across ? r->dst : r->s;
+        const char *bucket = r->across ? r->dst_bucket : r->bucket;
         char key[4096];
-        snprintf(key, sizeof key, "%s%s", r->prefix, d->rel);
-        const struct stor_backend *t = &r->s->plugin->table;
+        snprintf(key, sizeof key, "%s%s", r->across ? r->dst_prefix : r->prefix, d->rel);
+        const struct stor_backend *t = &to->plugin->table;
         /* Where the backend keeps versions, remove hides (the versions stay); --hard deletes
          * every version for good. */
-        if (r->s->hard && t->remove_ex && (r->s->plugin->capabilities & STOR_CAP_VERSIONS)) {
+        if (r->s->hard && t->remove_ex && (to->plugin->capabilities & STOR_CAP_VERSIONS)) {
             struct stor_remove_options options = {.struct_size = sizeof options,
                                                   .flags = STOR_REMOVE_ALL_VERSIONS};
-            status = t->remove_ex(r->s->instance, r->bucket, key, &options, &err);
+            status = t->remove_ex(to->instance, bucket, key, &options, &err);
         } else if (t->remove) {
-            status = t->remove(r->s->instance, r->bucket, key, &err);
+            status = t->remove(to->instance, bucket, key, &err);
         } else {
             status = stor_fail(&err, STOR_EUNSUPPORTED, "backend %s does not remove objects", t->name);
         }
@@ -701,39 +547,53 @@ static void delete_one(struct sync_run *r, const struct doomed *d)
 
 /* --- the command -------------------------------------------------------------------------------- */
 
-/* A local path starts with '/', './' or '../' (or is . or ..), or names an existing directory. */
-static int is_local_path(const char *arg)
+/* BUCKET[/PREFIX] into bucket and a prefix that is "" or ends in '/'. */
+static int split_place(const char *remote, char *bucket, size_t bucket_size, char *prefix,
+                       size_t prefix_size)
 {
-    struct stat st;
-    return arg[0] == '/' || strncmp(arg, "./", 2) == 0 || strncmp(arg, "../", 3) == 0 ||
-           strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0 ||
-           (stat(arg, &st) == 0 && S_ISDIR(st.st_mode));
+    const char *given;
+    int code = stor_split_remote(remote, bucket, bucket_size, &given, 0, "BUCKET[/PREFIX]");
+    if (code != STOR_EXIT_OK)
+        return code;
+    size_t len = strlen(given);
+    if (len + 2 > prefix_size) {
+        stor_error_line("prefix too long");
+        return STOR_EXIT_USAGE;
+    }
+    snprintf(prefix, prefix_size, "%s%s", given, len && given[len - 1] != '/' ? "/" : "");
+    return STOR_EXIT_OK;
 }
 
 static int split_arguments(struct sync_run *r, const char *src, const char *dst, const char *name)
 {
-    /* An argument that named its backend (b2:bucket) is remote whatever the directory holds. */
-    int src_local = !(r->s->named_remotes & 1) && is_local_path(src);
-    int dst_local = !(r->s->named_remotes & 2) && is_local_path(dst);
-    if (src_local == dst_local) {
-        stor_error_line("%s needs exactly one local directory (starting with /, ./ or ../, or an "
-                        "existing directory) and one BUCKET[/PREFIX]: %s (see stor %s --help)",
-                        name, src_local ? "both are local" : "neither is local", name);
+    /* Which argument is a local directory, the host decided with the places (a named remote,
+     * b2:bucket, is remote whatever the directory holds). */
+    int src_local = (r->s->local_args & 1) != 0, dst_local = (r->s->local_args & 2) != 0;
+    if (src_local && dst_local) {
+        stor_error_line("%s needs a remote side: both %s and %s are local directories (a bucket "
+                        "of the local backend is local:BUCKET) (see stor %s --help)", name, src,
+                        dst, name);
         return STOR_EXIT_USAGE;
     }
     r->up = src_local;
-    r->local = src_local ? src : dst;
-    const char *remote = src_local ? dst : src, *prefix;
-    int code = stor_split_remote(remote, r->bucket, sizeof r->bucket, &prefix, 0, "BUCKET[/PREFIX]");
+    r->across = !src_local && !dst_local;
+    r->local = src_local ? src : dst_local ? dst : NULL;
+    /* The remote that is listed: the destination up, else the source (across, the destination
+     * is pulled in step). */
+    int code = split_place(r->up ? dst : src, r->bucket, sizeof r->bucket, r->prefix, sizeof r->prefix);
+    r->prefix_len = strlen(r->prefix);
+    if (code != STOR_EXIT_OK || !r->across)
+        return code;
+    r->dst = r->s->target ? r->s->target : r->s;
+    code = split_place(dst, r->dst_bucket, sizeof r->dst_bucket, r->dst_prefix, sizeof r->dst_prefix);
     if (code != STOR_EXIT_OK)
         return code;
-    size_t len = strlen(prefix);
-    if (len + 2 > sizeof r->prefix) {
-        stor_error_line("prefix too long");
+    size_t a = strlen(r->prefix), b = strlen(r->dst_prefix);
+    if (r->dst == r->s && strcmp(r->bucket, r->dst_bucket) == 0 &&
+        strncmp(r->prefix, r->dst_prefix, a < b ? a : b) == 0) {
+        stor_error_line("%s: %s and %s overlap (one lies inside the other): refused", name, src, dst);
         return STOR_EXIT_USAGE;
     }
-    snprintf(r->prefix, sizeof r->prefix, "%s%s", prefix, len && prefix[len - 1] != '/' ? "/" : "");
-    r->prefix_len = strlen(r->prefix);
     return STOR_EXIT_OK;
 }
 
@@ -776,7 +636,7 @@ static void print_summary(struct sync_run *r, double seconds)
             printf(", %zu interrupted", r->interrupted);
         printf("; %.1f MiB in %.2f s\n", (double)r->bytes / 1048576.0, seconds);
     }
-    struct walker *w = &r->walker;
+    struct stor_walker *w = &r->walker;
     if (r->up && (w->links || w->specials || w->partials))
         stor_error_line("sync left out %zu symbolic link%s, %zu special file%s and %zu stor partial "
                         "download%s of %s", w->links, w->links == 1 ? "" : "s", w->specials,
@@ -784,16 +644,12 @@ static void print_summary(struct sync_run *r, double seconds)
                         r->local);
 }
 
-static int run_sync(struct stor_session *s, const char *src, const char *dst, int check)
+/* The local directory, walked in step with the listing: made first when it is the target; a
+ * missing or empty source is refused unless allowed. */
+static int open_local_side(struct sync_run *r, int allow_empty)
 {
-    struct sync_run run = {.s = s, .check = check, .top = -1};
-    struct sync_run *r = &run;
-    const char *name = check ? "check" : "sync";
-    int code = split_arguments(r, src, dst, name);
-    if (code != STOR_EXIT_OK)
-        return code;
-    r->walker.filter = s->filter;
-    int allow_empty = s->allow_empty_source || check;
+    const struct stor_session *s = r->s;
+    int check = r->check;
     int make_target = !r->up && !s->dry_run && !check;
     if (make_target && stor_make_directories(r->local) != 0) {
         stor_error_line("cannot create %s: %s", r->local, strerror(errno));
@@ -809,26 +665,44 @@ static int run_sync(struct stor_session *s, const char *src, const char *dst, in
             stor_error_line("cannot open %s: %s", r->local, strerror(e));
         return r->up && e == ENOENT ? STOR_EXIT_USAGE : stor_errno_exit_code(e);
     }
-    if (r->top >= 0) {
-        int fd = dup(r->top);
-        if (fd < 0 || push_frame(&r->walker, fd, "") != 0) {
-            walker_free(&r->walker);
-            close(r->top);
-            return STOR_EXIT_FAILURE;
-        }
-        walker_next(&r->walker);
+    if (r->top >= 0 && stor_walker_start(&r->walker, s->filter, r->top) != 0) {
+        stor_walker_free(&r->walker);
+        close(r->top);
+        return STOR_EXIT_FAILURE;
     }
     if (r->up && !r->walker.have && !allow_empty && !r->walker.failed) {
         stor_error_line("the source %s holds no files%s: refusing to sync from an empty source; "
                         "--allow-empty-source to sync it anyway", r->local,
                         s->filter && s->filter->count ? " that pass --include/--exclude" : "");
-        walker_free(&r->walker);
+        stor_walker_free(&r->walker);
         close(r->top);
         return STOR_EXIT_USAGE;
     }
-    if (s->checksum && !(s->plugin->capabilities & STOR_CAP_SHA1)) {
+    return STOR_EXIT_OK;
+}
+
+static int run_sync(struct stor_session *s, const char *src, const char *dst, int check)
+{
+    struct sync_run run = {.s = s, .check = check, .top = -1};
+    struct sync_run *r = &run;
+    const char *name = check ? "check" : "sync";
+    int code = split_arguments(r, src, dst, name);
+    if (code != STOR_EXIT_OK)
+        return code;
+    int allow_empty = s->allow_empty_source || check;
+    if (r->across && stor_stream_start(&r->stream, r->dst, r->dst_bucket, r->dst_prefix, s->filter) != 0) {
+        stor_error_line("cannot start listing the destination");
+        return STOR_EXIT_FAILURE;
+    }
+    if (!r->across && (code = open_local_side(r, allow_empty)) != STOR_EXIT_OK)
+        return code;
+    const struct stor_plugin *no_sha1 = !(s->plugin->capabilities & STOR_CAP_SHA1) ? s->plugin
+                                        : r->across && !(r->dst->plugin->capabilities & STOR_CAP_SHA1)
+                                            ? r->dst->plugin
+                                            : NULL;
+    if (s->checksum && no_sha1) {
         stor_error_line("--checksum: backend %s keeps no SHA-1: comparing by size and modification "
-                        "time", s->plugin->table.name);
+                        "time", no_sha1->table.name);
         r->no_sha1_said = 1;
     }
 
@@ -848,8 +722,11 @@ static int run_sync(struct stor_session *s, const char *src, const char *dst, in
     if (!r->queue || started == 0) {
         stor_error_line("cannot start the transfer threads");
         free(r->queue);
-        walker_free(&r->walker);
-        close(r->top);
+        stor_walker_free(&r->walker);
+        if (r->top >= 0)
+            close(r->top);
+        if (r->across)
+            stor_stream_stop(&r->stream);
         return STOR_EXIT_FAILURE;
     }
     struct timespec start, end;
@@ -862,11 +739,23 @@ static int run_sync(struct stor_session *s, const char *src, const char *dst, in
     /* No such bucket or prefix: nothing there (an empty source, or a destination to fill). */
     int listed = status == STOR_OK || status == STOR_ENOTFOUND;
     int cancelled = s->host->cancelled(s->host);
-    for (; listed && !cancelled && r->walker.have; walker_next(&r->walker)) {
-        if (local_entry(r, &r->walker.file) != 0) {
+    for (const struct stor_entry *e; listed && !cancelled && (e = pulled(r)); pull_next(r)) {
+        if (pulled_only(r, e) != 0) {
             listed = 0;
             status = STOR_EINTERNAL;
             break;
+        }
+    }
+    if (r->across) {
+        stor_stream_stop(&r->stream); /* ends a listing the merge left early */
+        if (r->stream.refused) {
+            stor_error_line("the backend listed %s: refused, nothing %s", r->stream.err.message,
+                            check ? "compared further" : "deleted");
+            r->refused = 1;
+        } else if (listed && !cancelled && r->stream.status != STOR_OK) {
+            stor_error_line("listing the destination: %s%s", r->stream.err.message,
+                            check ? "" : ": nothing deleted");
+            code = stor_exit_code(r->stream.status);
         }
     }
     pthread_mutex_lock(&r->lock);
@@ -879,6 +768,8 @@ static int run_sync(struct stor_session *s, const char *src, const char *dst, in
 
     if (r->refused) {
         code = STOR_EXIT_FAILURE;
+    } else if (code != STOR_EXIT_OK) {
+        /* said above */
     } else if (!listed && status == STOR_ECANCELLED && cancelled) {
         code = STOR_EXIT_CANCELLED;
     } else if (!listed) {
@@ -926,7 +817,7 @@ static int run_sync(struct stor_session *s, const char *src, const char *dst, in
     free(r->doomed);
     free(r->queue);
     free(r->last_key);
-    walker_free(&r->walker);
+    stor_walker_free(&r->walker);
     if (r->top >= 0)
         close(r->top);
     pthread_cond_destroy(&r->can_push);

@@ -379,9 +379,11 @@ static void direction_must_be_clear(void **state)
     char *a = b2_cli_path(fx, "dir-a"), *b = b2_cli_path(fx, "dir-b");
     mkdirs(a);
     mkdirs(b);
-    expect_code(stor_local("sync", a, b), 2, "both are local");
-    expect_code(stor_local("sync", "bk/x", "bk/y"), 2, "neither is local");
-    expect_code(stor_local("check", "bk/x", "bk/y"), 2, "neither is local");
+    expect_code(stor_local("sync", a, b), 2, "are local directories");
+    /* Remote to remote in one place: never into itself (the listing would grow as it goes). */
+    expect_code(stor_local("sync", "bk/x", "bk/x/y"), 2, "overlap");
+    expect_code(stor_local("check", "bk/x/y", "bk/x"), 2, "overlap");
+    expect_code(stor_local("sync", "bk", "bk/x"), 2, "overlap");
     expect_code(stor_local("sync", "--checksum", "--size-only", a, "bk/x"), 2, "choose one");
     expect_code(stor_local("sync", "--max-delete=x", "--delete", a, "bk/x"), 2, "--max-delete");
     expect_code(stor_local("sync", "-r", a, "bk/x"), 2, "-r does not apply");
