@@ -199,11 +199,13 @@ static const struct command commands[] = {
     {"sync", "[--delete [--max-delete=N] [--hard]] [COMPARE/TRANSFER/METADATA OPTIONS] SRC DST", 2,
      FLAG_TRANSFERS | FLAG_TREE | FLAG_DRY_RUN | FLAG_HARD | FLAG_KEEP | FLAG_EXPIRES | FLAG_PROTECT | FLAG_DELETE |
          FLAG_MAX_DELETE | FLAG_CHECKSUM | FLAG_SIZE_ONLY | FLAG_ALLOW_EMPTY,
-     "Make DST hold what SRC holds: files missing or different there are copied. One of SRC\n"
-     "and DST is a local directory, the other BUCKET[/PREFIX] on --backend; an argument is\n"
-     "local when it starts with /, ./ or ../ or names an existing directory (a target to be\n"
-     "made is written ./DIR). Both or neither local is refused (exit 2). Remote to remote and\n"
-     "NAME:BUCKET remotes are not supported yet.\n"
+     "Make DST hold what SRC holds: files missing or different there are copied. SRC and DST\n"
+     "are each a local directory or a remote [NAME:]BUCKET[/PREFIX] (NAME a profile or a\n"
+     "backend, else --profile or --backend); an argument is local when it names no place and\n"
+     "starts with /, ./ or ../ or names an existing directory (a target to be made is written\n"
+     "./DIR). Two local directories are refused (exit 2). Between two remotes the copy is\n"
+     "server-side where both are one place that can copy, else streamed through stor; the\n"
+     "two must not overlap.\n"
      "  (default)            same size and modification time means unchanged\n"
      "  --checksum           same size and SHA-1 (the local file is hashed; objects without a\n"
      "                       SHA-1 are compared by modification time, said once)\n"

@@ -221,7 +221,7 @@ static void show_profile(const struct stor_profile *pr, const struct stor_search
     for (size_t i = 0; !key && i < pr->option_count; i++)
         if (strcmp(pr->options[i].key, "key_file") == 0)
             key = "key_file";
-    int shadows = backend_exists(pr->name, path) && strcmp(pr->name, pr->backend) != 0;
+    int shadows = backend_exists(pr->name, path);
     struct stor_option_list env = {.count = 0};
     if (loaded)
         stor_options_add_env(&env, &plugin.table);
@@ -253,7 +253,7 @@ static void show_profile(const struct stor_profile *pr, const struct stor_search
     } else {
         printf("\nprofile %s (line %d): backend %s, %s%s\n", pr->name, pr->line, pr->backend,
                loaded ? plugin.path : err.message,
-               shadows ? " (this profile shadows the backend of its name)" : "");
+               shadows ? " (it shadows the backend of its name)" : "");
         for (size_t i = 0; i < pr->option_count; i++)
             printf("  %s = %s\n", pr->options[i].key, shown_value(pr->options[i].key, pr->options[i].value));
         if (pr->key_command)

@@ -476,6 +476,58 @@ static void cp_between_backends(void **state)
     free(back);
 }
 
+
+/* A profile gives the key by key_command or inline: it wins over the environment's key, is never
+ * printed (not even in the -vv trace), and a command that fails is said in one line (exit 4). */
+static void profiles_carry_b2_keys(void **state)
+{
+    char *dir = b2_cli_path(fx, ".config");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    free(dir);
+    dir = b2_cli_path(fx, ".config/stor");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    char *config = b2_cli_path(fx, ".config/stor/config");
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[cmd]\nbackend = b2\nkey_command = printf '%%s\\n%%s\\n' %s %s\n"
+             "[inline]\nbackend = b2\nkey_id = noshare-id\nkey = noshare-secret\n"
+             "[failing]\nbackend = b2\nkey_command = exit 3\n"
+             "[short]\nbackend = b2\nkey_command = echo only-one-line\n",
+             B2_TEST_KEY_ID, B2_TEST_KEY);
+    test_write_file(config, text, strlen(text));
+    assert_int_equal(chmod(config, 0600), 0);
+    char *local = b2_cli_local_file(fx, "profiled", 1000, 7);
+    expect_failure(stor_b2_as("wrong-id", "wrong-key", "ls", "test-bucket"), 4, "");
+    struct test_run run = stor_b2_as("wrong-id", "wrong-key", "-vv", "put", local, "cmd:test-bucket/profiled");
+    if (run.status != 0)
+        fail_msg("put through the key_command profile: %s", run.err);
+    assert_null(strstr(run.err, B2_TEST_KEY));
+    assert_null(strstr(run.out, B2_TEST_KEY));
+    test_run_free(&run);
+    run = stor_b2_as("wrong-id", "wrong-key", "-vv", "ls", "inline:test-bucket");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "profiled"));
+    assert_null(strstr(run.err, "noshare-secret"));
+    test_run_free(&run);
+    /* Two profiles of one account: a server-side copy is not possible between them (two
+     * instances), so the bytes stream through stor, held to the SHA-1. */
+    expect_ok(stor_b2("cp", "cmd:test-bucket/profiled", "inline:test-bucket/profiled-copy"));
+    char *back = b2_cli_path(fx, "profiled-back");
+    expect_ok(stor_b2("get", "test-bucket/profiled-copy", back));
+    assert_same_file(local, back);
+    free(back);
+    expect_failure(stor_b2("ls", "failing:test-bucket"), 4, "profile failing: key_command exited with status 3");
+    expect_failure(stor_b2("ls", "short:test-bucket"), 4, "key_command printed one line: two lines expected");
+    run = stor_b2("config");
+    assert_int_equal(run.status, 0);
+    assert_null(strstr(run.out, "noshare-secret"));
+    assert_non_null(strstr(run.out, "key: key_command"));
+    test_run_free(&run);
+    free(local);
+    free(config);
+    free(dir);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -488,6 +540,7 @@ int main(void)
         T(sse_c_needs_its_key),
         T(object_lock_keeps_versions),
         T(cp_between_backends),
+        T(profiles_carry_b2_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

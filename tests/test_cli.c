@@ -1011,6 +1011,171 @@ static void local_get_serves_ranges(void **state)
     free(local);
 }
 
+
+/* --- profiles: the config file ------------------------------------------------------------- */
+
+static char *config_path(void)
+{
+    char *path;
+    assert_true(asprintf(&path, "%s/.config/stor/config", fx->dir) > 0);
+    return path;
+}
+
+/* Writes the config file at its default place ($HOME/.config/stor/config), mode 600. */
+static void write_config(const char *text)
+{
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/.config", fx->dir);
+    mkdir(dir, 0700);
+    snprintf(dir, sizeof dir, "%s/.config/stor", fx->dir);
+    mkdir(dir, 0700);
+    char *path = config_path();
+    unlink(path);
+    test_write_file(path, text, strlen(text));
+    assert_int_equal(chmod(path, 0600), 0);
+    free(path);
+}
+
+static int exists_in(const char *dir, const char *rel)
+{
+    char path[8600];
+    snprintf(path, sizeof path, "%s/%s/%s", fx->dir, dir, rel);
+    return access(path, F_OK) == 0;
+}
+
+static void profiles_name_places(void **state)
+{
+    char *local = scratch_file("p.txt", "profile bytes\n");
+    struct test_run run = stor("config");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "/.config/stor/config (from HOME): none there"));
+    test_run_free(&run);
+    char text[4096];
+    snprintf(text, sizeof text,
+             "# two profiles of one backend\n[work]\nbackend = local\nroot = %s/work-root\n\n"
+             "; a profile of a backend's name shadows it\n[local]\n  backend=local  \n"
+             "root = %s/shadow-root\n", fx->dir, fx->dir);
+    write_config(text);
+    expect_ok(stor("put", local, "work:bk/p.txt"));
+    assert_true(exists_in("work-root", "bk/p.txt"));
+    run = stor("--profile=work", "get", "bk/p.txt", "-");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "profile bytes\n");
+    test_run_free(&run);
+    /* -o wins over the profile, the profile over the environment (STOR_LOCAL_ROOT). */
+    char option[4300];
+    snprintf(option, sizeof option, "root=%s/cli-root", fx->dir);
+    expect_ok(stor("-o", option, "put", local, "work:bk/q"));
+    assert_true(exists_in("cli-root", "bk/q"));
+    assert_false(exists_in("work-root", "bk/q"));
+    assert_false(exists_in("root", "bk/q"));
+    expect_ok(stor("put", local, "local:bk/s"));
+    assert_true(exists_in("shadow-root", "bk/s"));
+    /* Two profiles are two places: cp and sync between them. */
+    expect_ok(stor("cp", "work:bk/p.txt", "local:bk/p2"));
+    assert_true(exists_in("shadow-root", "bk/p2"));
+    run = stor("sync", "work:bk", "local:bk/mirror");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "sync: 1 copied, 0 updated"));
+    test_run_free(&run);
+    run = stor("check", "work:bk", "local:bk/mirror");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "check: 1 identical, 0 missing, 0 extra, 0 differing"));
+    test_run_free(&run);
+    run = stor("config");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "profile work (line 2): backend local"));
+    assert_non_null(strstr(run.out, "profile local (line 7): backend local"));
+    assert_non_null(strstr(run.out, "(it shadows the backend of its name)"));
+    assert_non_null(strstr(run.out, "STOR_LOCAL_ROOT = "));
+    test_run_free(&run);
+    expect_failure(stor("--profile=nope", "ls", "bk"), 2, "--profile nope: no such profile");
+    expect_failure(stor("ls", "nope:bk"), 3, "no bucket 'nope:bk'"); /* neither: part of the name */
+    free(local);
+}
+
+/* The file holds secrets and names commands: only its owner may read or change it, and every
+ * line must mean something. Each refusal says why, exit 2, and nothing runs. */
+static void config_file_is_checked(void **state)
+{
+    write_config("[work]\nbackend = local\n");
+    char *path = config_path();
+    assert_int_equal(chmod(path, 0644), 0);
+    expect_failure(stor("ls", "work:bk"), 2, "group or others may read or change it: chmod 600 it");
+    expect_failure(stor("config"), 2, "chmod 600");
+    assert_int_equal(chmod(path, 0620), 0);
+    expect_failure(stor("--profile=work", "ls", "bk"), 2, "chmod 600");
+    if (geteuid() == 0) {
+        assert_int_equal(chmod(path, 0600), 0);
+        assert_int_equal(chown(path, 65534, 65534), 0);
+        expect_failure(stor("config"), 2, "owned by another user");
+    }
+    /* A FIFO planted at the path is refused at once, not waited on. */
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    expect_failure(stor("config"), 2, "not a regular file");
+    unlink(path);
+    /* A link to a file of the user's own, mode 600, is followed. */
+    char *real = scratch_file("real-config", "[work]\nbackend = local\n");
+    assert_int_equal(chmod(real, 0600), 0);
+    assert_int_equal(symlink(real, path), 0);
+    struct test_run run = stor("config");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "profile work (line 1)"));
+    test_run_free(&run);
+    static const char *const broken[][2] = {
+        {"backend = local\n", "line 1: backend is outside any [profile]"},
+        {"[a]\nbackend = local\nroot = /x\nroot = /y\n", "line 4: root is set twice in [a]"},
+        {"[a]\nroot = /x\n", "line 1: [a] names no backend"},
+        {"[A]\nbackend = local\n", "line 1: profile name 'A' must be"},
+        {"[a]\nbackend = ../evil\n", "is not a backend name"},
+        {"[a]\nbackend = local\n[a]\nbackend = local\n", "line 3: profile [a] is defined twice"},
+        {"[a]\nbackend = local\njust words\n", "line 3: expected KEY = VALUE or [NAME]"},
+        {"[a]\nbackend = b2\nkey_file = /k\nkey_command = cat /k\n", "more than one way"},
+        {"[a]\nbackend = b2\nkey = x\n", "has key without key_id"},
+        {"[a] trailing\nbackend = local\n", "line 1: a section is [NAME] alone on its line"},
+    };
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        write_config(broken[i][0]);
+        expect_failure(stor("config"), 2, broken[i][1]);
+    }
+    /* A backend that reads no key file cannot take key_command: said, and the command never runs. */
+    char text[4096], *ran = NULL;
+    assert_true(asprintf(&ran, "%s/key-command-ran", fx->dir) > 0);
+    snprintf(text, sizeof text, "[work]\nbackend = local\nkey_command = touch %s\n", ran);
+    write_config(text);
+    expect_failure(stor("ls", "work:bk"), 2, "backend local reads no key file: key_command does not apply");
+    assert_int_not_equal(access(ran, F_OK), 0);
+    free(ran);
+    free(real);
+    free(path);
+}
+
+/* Secrets are masked in every output; references (key_file, key_command) are shown. */
+static void config_masks_secrets(void **state)
+{
+    write_config("[inline]\nbackend = b2\nkey_id = visible-id\nkey = top-secret-key\n"
+                 "[cmd]\nbackend = b2\nkey_command = pass show b2\nsecret_token = hush-hush\n");
+    const char *const forms[] = {"config", "--json"};
+    for (int i = 0; i < 2; i++) {
+        struct test_run run = i ? stor("--json", "config") : stor("config");
+        assert_int_equal(run.status, 0);
+        assert_null(strstr(run.out, "top-secret-key"));
+        assert_null(strstr(run.out, "hush-hush"));
+        assert_null(strstr(run.err, "top-secret-key"));
+        assert_non_null(strstr(run.out, "visible-id"));
+        assert_non_null(strstr(run.out, "pass show b2"));
+        assert_non_null(strstr(run.out, "********"));
+        if (i) {
+            struct json_object *j = json_tokener_parse(run.out);
+            if (!j)
+                fail_msg("%s: not JSON: %s", forms[i], run.out);
+            json_object_put(j);
+        }
+        test_run_free(&run);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1026,6 +1191,9 @@ int main(void)
         T(get_r_leaves_a_planted_fifo_alone),
         T(bucket_and_object_lock_commands_on_local),
         T(remotes_name_their_backend),
+        T(profiles_name_places),
+        T(config_file_is_checked),
+        T(config_masks_secrets),
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),
