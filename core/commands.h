@@ -150,6 +150,8 @@ int stor_cmd_get_tree(struct stor_session *s, const char *remote, const char *di
 /* sync.c: one local directory and one BUCKET[/PREFIX], either way round. */
 int stor_cmd_sync(struct stor_session *s, const char *src, const char *dst);
 int stor_cmd_check(struct stor_session *s, const char *src, const char *dst);
+/* usage.c */
+int stor_cmd_du(struct stor_session *s, const char *remote);
 
 /* Prints "stor: message" on stderr (the one format every error uses). */
 void stor_error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -83,15 +83,6 @@ static double seconds_between(struct timespec a, struct timespec b)
     return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 }
 
-static void human_bytes(double bytes, char *out, size_t size)
-{
-    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (bytes >= 1024 && u < 4)
-        bytes /= 1024, u++;
-    snprintf(out, size, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
-}
-
 static void draw_locked(const struct active *current, struct timespec now)
 {
     char text[512], done[32], total[32], rate[32];
@@ -99,17 +90,17 @@ static void draw_locked(const struct active *current, struct timespec now)
     for (int i = 0; i < ACTIVE_MAX; i++)
         bytes += host.active[i].done;
     double elapsed = seconds_between(host.start, now);
-    human_bytes(elapsed > 0 ? (double)bytes / elapsed : 0, rate, sizeof rate);
-    human_bytes((double)bytes, done, sizeof done);
+    stor_human_bytes(elapsed > 0 ? (double)bytes / elapsed : 0, rate, sizeof rate);
+    stor_human_bytes((double)bytes, done, sizeof done);
     if (host.batch_files) {
-        human_bytes((double)host.batch_bytes, total, sizeof total);
+        stor_human_bytes((double)host.batch_bytes, total, sizeof total);
         snprintf(text, sizeof text, "[%llu/%llu files] %s of %s, %s/s",
                  (unsigned long long)host.files_done, (unsigned long long)host.batch_files, done,
                  total, rate);
     } else {
         char key[200];
         stor_printable(current->key, key, sizeof key);
-        human_bytes((double)current->total, total, sizeof total);
+        stor_human_bytes((double)current->total, total, sizeof total);
         if (current->total)
             snprintf(text, sizeof text, "%s: %3u%% (%s of %s, %s/s)", key,
                      (unsigned)(current->done * 100 / current->total), done, total, rate);

@@ -228,6 +228,10 @@ static const struct command commands[] = {
      "DST and differing, then a summary. Exit 0 when identical, 1 when they differ, 7 when\n"
      "the comparison could not finish (a listing failed or was refused, a file unreadable;\n"
      "3, 4, 5 where the listing failed for those reasons).", STOR_INTENT_READ},
+    {"du", "[--versions] BUCKET[/PREFIX]", 1, FLAG_VERSIONS,
+     "Count the objects under PREFIX and the bytes they hold. --versions (where the backend\n"
+     "keeps versions) adds what else is stored: old versions, names that are hidden, and\n"
+     "unfinished large uploads, with the total stored.", STOR_INTENT_READ},
     {"backends", "", 0, 0, "List the backends found, with their plugin ABI version and description.", STOR_INTENT_READ},
     {"config", "", 0, 0,
      "Show where the configuration comes from: the config file ($STOR_CONFIG, else\n"
@@ -568,6 +572,8 @@ static int run_command(const struct command *c, struct stor_session *s, char **a
         return stor_cmd_sync(s, args[0], args[1]);
     if (strcmp(c->name, "check") == 0)
         return stor_cmd_check(s, args[0], args[1]);
+    if (strcmp(c->name, "du") == 0)
+        return stor_cmd_du(s, args[0]);
     return stor_cmd_upload_target(s, args[0]);
 }
 

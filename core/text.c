@@ -120,3 +120,12 @@ void stor_valid_utf8(const char *text, char *out, size_t size)
     if (size)
         out[o] = '\0';
 }
+
+void stor_human_bytes(double bytes, char *out, size_t size)
+{
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4)
+        bytes /= 1024, u++;
+    snprintf(out, size, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}

@@ -16,6 +16,8 @@ int stor_key_problem(const char *key, size_t shown_at, char *why, size_t size);
 /* text for a terminal: C0 and DEL as \xHH, C1 as \u0080..\u009F, bytes that are not UTF-8 as
  * \xHH; the rest as is. Cut to fit size. */
 void stor_escape_text(const char *text, char *out, size_t size);
+/* bytes for people: "512 B", "1.5 KiB", ... "2.0 TiB". */
+void stor_human_bytes(double bytes, char *out, size_t size);
 /* text as valid UTF-8 for JSON: what is not UTF-8 becomes U+FFFD. Cut to fit size. */
 void stor_valid_utf8(const char *text, char *out, size_t size);
 

@@ -359,6 +359,63 @@ static void rclone_and_stor_read_each_others_large_files(void **state)
     free(dir);
 }
 
+static void expect_line(struct test_run run, const char *const *lines)
+{
+    if (run.status != 0)
+        fail_msg("exit %d: %s", run.status, run.err);
+    for (; *lines; lines++)
+        if (!strstr(run.out, *lines))
+            fail_msg("wanted \"%s\" in:\n%s", *lines, run.out);
+    test_run_free(&run);
+}
+
+/* du: objects and bytes; with --versions also old versions, hidden names and unfinished uploads. */
+static void du_counts_what_is_stored(void **state)
+{
+    (void)state;
+    char *one = local_file("du-one", 1000, 1), *two = local_file("du-two", 3000, 2);
+    expect_ok(stor_b2("put", one, "test-bucket/du/a"));
+    expect_ok(stor_b2("put", two, "test-bucket/du/a")); /* a's first version is old now */
+    expect_ok(stor_b2("put", one, "test-bucket/du/b"));
+    expect_ok(stor_b2("rm", "test-bucket/du/b"));       /* hidden: its version stays */
+    expect_ok(stor_b2("put", two, "test-bucket/du/c"));
+    expect_ok(stor_b2("put", two, "test-bucket/elsewhere"));
+    char *big = local_file("du-big", 11 * MIB, 3);
+    control("/_test/fail", "{\"api\":\"b2_upload_part\",\"status\":400,\"count\":1}");
+    struct test_run run = stor_b2(LARGE_OPTIONS, "--transfers=1", "put", big, "test-bucket/du/big");
+    assert_int_not_equal(run.status, 0);
+    test_run_free(&run);
+    expect_line(stor_b2("du", "test-bucket/du/"),
+                (const char *[]){"test-bucket/du/\n", "objects:            2 objects, 5.9 KiB (6000 bytes)\n", NULL});
+    expect_line(stor_b2("du", "--versions", "test-bucket/du/"),
+                (const char *[]){"objects:            2 objects, 5.9 KiB (6000 bytes)\n",
+                                 "old versions:       2 versions, 2.0 KiB (2000 bytes)\n",
+                                 "hidden names:       1\n",
+                                 "unfinished uploads: 1 upload (the backend does not say",
+                                 "stored in all:      7.8 KiB (8000 bytes), unfinished uploads' parts aside\n",
+                                 NULL});
+    run = stor_b2("--json", "du", "--versions", "test-bucket/du/");
+    assert_int_equal(run.status, 0);
+    struct json_object *j = json_tokener_parse(run.out), *v, *count;
+    assert_non_null(j);
+    assert_true(json_object_object_get_ex(j, "objects", &v));
+    assert_int_equal(json_object_get_int64(v), 2);
+    assert_true(json_object_object_get_ex(j, "oldVersions", &v));
+    assert_true(json_object_object_get_ex(v, "count", &count));
+    assert_int_equal(json_object_get_int64(count), 2);
+    assert_true(json_object_object_get_ex(j, "hiddenNames", &v));
+    assert_int_equal(json_object_get_int64(v), 1);
+    assert_true(json_object_object_get_ex(j, "unfinishedUploads", &v));
+    assert_true(json_object_object_get_ex(v, "count", &count));
+    assert_int_equal(json_object_get_int64(count), 1);
+    json_object_put(j);
+    test_run_free(&run);
+    expect_ok(stor_b2("cleanup", "test-bucket/du/"));
+    free(one);
+    free(two);
+    free(big);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -369,6 +426,7 @@ int main(void)
         T(cleanup_lists_and_cancels_unfinished_uploads),
         T(large_pipe_goes_up_in_parts),
         T(rclone_and_stor_read_each_others_large_files),
+        T(du_counts_what_is_stored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -555,6 +555,11 @@ static void unsupported_features_say_so(void **state)
     struct test_run run = stor("put", local, "demo/x");
     test_run_free(&run);
     expect_failure(stor("cleanup", "demo"), 6, "backend local does not support cleanup");
+    expect_failure(stor("du", "--versions", "demo"), 6, "backend local does not support du --versions");
+    run = stor("du", "demo");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.out, "demo/\nobjects:            1 object, 1 B (1 bytes)\n");
+    test_run_free(&run);
     expect_failure(stor("get", "--version=abc", "demo/x", "-"), 6, "the local backend keeps no versions");
     expect_failure(stor("--no-resume", "put", local, "demo/y"), 6, "does not resume uploads");
     expect_failure(stor("rm", "--version=abc", "demo/x"), 6, "does not support rm --version");
