@@ -609,6 +609,39 @@ static void b2_remote_to_remote_sync(void **state)
     free(gone);
 }
 
+/* A listing that names files with dot segments: sync down and sync into another backend refuse
+ * each such name (exit 7) and write nothing outside the target. */
+static void b2_hostile_names_stay_inside_the_target(void **state)
+{
+    char *parent = b2_cli_path(fx, "hostile-parent");
+    char *target = path_in(parent, "target");
+    mkdirs(target);
+    lie_listing("hostile/../escape", "hostile/x/../../../b");
+    struct test_run run = stor_b2("sync", "test-bucket/hostile", target);
+    char root[4300];
+    snprintf(root, sizeof root, "--option=root=%s/hostile-root", fx->dir);
+    struct test_run across = stor_b2(root, "sync", "test-bucket/hostile", "local:bk/h");
+    control("/_test/reset", "{\"faults\": true}");
+    if (run.status != 7 || !strstr(run.err, "would escape"))
+        fail_msg("sync down: exit %d, stderr %s", run.status, run.err);
+    if (across.status != 7 || !strstr(across.err, "'..' segment"))
+        fail_msg("sync across: exit %d, stderr %s", across.status, across.err);
+    test_run_free(&run);
+    test_run_free(&across);
+    const char *outside[] = {"escape", "b", "../b", "../escape", "target/escape"};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+        char *p = path_in(parent, outside[i]);
+        if (access(p, F_OK) == 0)
+            fail_msg("%s was written", p);
+        free(p);
+    }
+    char *escaped = b2_cli_path(fx, "hostile-root/escape");
+    assert_int_not_equal(access(escaped, F_OK), 0);
+    free(escaped);
+    free(parent);
+    free(target);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -621,6 +654,7 @@ int main(void)
         cmocka_unit_test(local_sync_down_never_writes_through_links_or_fifos),
         cmocka_unit_test(b2_tree_synced_changed_and_synced_again),
         cmocka_unit_test(b2_remote_to_remote_sync),
+        cmocka_unit_test(b2_hostile_names_stay_inside_the_target),
         cmocka_unit_test(b2_failed_file_deletes_nothing),
         cmocka_unit_test(b2_lying_listing_deletes_nothing),
     };
