@@ -597,6 +597,25 @@ static int split_arguments(struct sync_run *r, const char *src, const char *dst,
     return STOR_EXIT_OK;
 }
 
+struct counters_text {
+    char text[512];
+    size_t length;
+};
+
+static void add_counter_json(void *context, const char *name, uint64_t value)
+{
+    json_object_object_add(context, name, json_object_new_int64((int64_t)value));
+}
+
+static void add_counter_text(void *context, const char *name, uint64_t value)
+{
+    struct counters_text *c = context;
+    int n = snprintf(c->text + c->length, sizeof c->text - c->length, "%s%s %llu",
+                     c->length ? ", " : "; backend: ", name, (unsigned long long)value);
+    if (n > 0 && (size_t)n < sizeof c->text - c->length)
+        c->length += (size_t)n;
+}
+
 static void print_summary(struct sync_run *r, double seconds)
 {
     stor_host_progress_done();
@@ -622,6 +641,9 @@ static void print_summary(struct sync_run *r, double seconds)
         char rounded[32];
         snprintf(rounded, sizeof rounded, "%.3f", seconds);
         json_object_object_add(j, "seconds", json_object_new_double_s(seconds, rounded));
+        struct json_object *counters = json_object_new_object();
+        stor_host_each_counter(add_counter_json, counters); /* API calls by class, retries */
+        json_object_object_add(j, "counters", counters);
         stor_print_json(j);
         json_object_put(j);
     } else if (r->check) {
@@ -634,7 +656,9 @@ static void print_summary(struct sync_run *r, double seconds)
                r->deleted, r->unchanged, r->failed);
         if (r->interrupted)
             printf(", %zu interrupted", r->interrupted);
-        printf("; %.1f MiB in %.2f s\n", (double)r->bytes / 1048576.0, seconds);
+        struct counters_text c = {.length = 0};
+        stor_host_each_counter(add_counter_text, &c);
+        printf("; %.1f MiB in %.2f s%s\n", (double)r->bytes / 1048576.0, seconds, c.text);
     }
     struct stor_walker *w = &r->walker;
     if (r->up && (w->links || w->specials || w->partials))
