@@ -9,6 +9,7 @@
 
 #include "cache.h"
 #include "clock.h"
+#include "host_services.h"
 #include "http.h"
 #include "wire.h"
 
@@ -84,11 +85,6 @@ enum stor_status b2_plugin_create(const struct stor_host *host, const struct sto
                                   size_t option_count, struct b2_clock clock,
                                   struct b2_plugin **plugin, struct stor_error *err);
 void b2_plugin_destroy(struct b2_plugin *plugin);
-void b2_log(const struct b2_plugin *plugin, enum stor_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int b2_cancelled(const struct b2_plugin *plugin);
-/* Add to a host counter ("requests", "retries", B2's "class_a"/"class_b"/"class_c"). */
-void b2_count(const struct b2_plugin *plugin, const char *counter, uint64_t n);
 /* Every HTTP exchange goes through here: counted, then handed to the transport. */
 void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
                 const struct b2_http_request *request, struct b2_http_response *response);

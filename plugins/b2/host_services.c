@@ -1,0 +1,34 @@
+/* plugins/b2/host_services.c — the host's services (stor_host: log, count, cancelled) wrapped for
+ * the rooms, each safe with a host that lacks one. The bottom layer: it calls no other room. */
+#include "host_services.h"
+
+#include "b2.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void b2_log(const struct b2_plugin *plugin, enum stor_log_level level, const char *fmt, ...)
+{
+    const struct stor_host *host = plugin->host;
+    if (!host || !host->log || level > host->log_level)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    host->log(host, level, "%s", line);
+}
+
+void b2_count(const struct b2_plugin *plugin, const char *counter, uint64_t n)
+{
+    const struct stor_host *host = plugin->host;
+    if (host && STOR_HOST_HAS(host, count))
+        host->count(host, counter, n);
+}
+
+int b2_cancelled(const struct b2_plugin *plugin)
+{
+    const struct stor_host *host = plugin->host;
+    return host && host->cancelled && host->cancelled(host);
+}
