@@ -90,7 +90,7 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
         }
         if (failure.kind == B2_FAILURE_EXPIRED)
             failure.kind = B2_FAILURE_FATAL;
-        return b2_fail(plugin, err, call, &failure, NULL);
+        return b2_failure_report(err, call, &failure, NULL, -1);
     }
 }
 

@@ -1,5 +1,5 @@
 /* plugins/b2/b2.h — the B2 plugin's instance and the functions its rooms offer each other:
- * api.c (calls, errors, backoff), auth.c, bucket.c, pool.c, upload.c, download.c, list.c. */
+ * call.c (one call, its failure, backoff), auth.c, authorized.c, bucket.c, pool.c, the operations. */
 #ifndef B2_B2_H
 #define B2_B2_H
 
@@ -85,11 +85,8 @@ enum stor_status b2_plugin_create(const struct stor_host *host, const struct sto
                                   size_t option_count, struct b2_clock clock,
                                   struct b2_plugin **plugin, struct stor_error *err);
 void b2_plugin_destroy(struct b2_plugin *plugin);
-/* Every HTTP exchange goes through here: counted, then handed to the transport. */
-void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
-                const struct b2_http_request *request, struct b2_http_response *response);
 
-/* ---- api.c: one exchange's failure, classified per reference §2.3 ---- */
+/* ---- call.c: one exchange's failure, classified per reference §2.3 ---- */
 enum b2_failure_kind {
     B2_FAILURE_NONE = 0,
     B2_FAILURE_EXPIRED,   /* 401 bad/expired token (or bare 401): new token or target */
@@ -118,9 +115,16 @@ void b2_note_unreachable(struct b2_plugin *plugin, const char *call,
                          const struct b2_failure *failure);
 /* "HTTP 503 service_unavailable: too busy", or the transport's words when there was no answer. */
 void b2_failure_describe(const struct b2_failure *failure, char *text, size_t size);
-/* Report failure of call as the user should read it. capability: what call needs, or NULL. */
-enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const char *call,
-                         const struct b2_failure *failure, const char *capability);
+/* Report failure of call as the user should read it. capability: what call needs, or NULL;
+ * key_has_capability: whether the key has it (1, 0, or -1 when not known). b2_fail (authorized.c)
+ * asks auth.c for the latter. */
+enum stor_status b2_failure_report(struct stor_error *err, const char *call,
+                                   const struct b2_failure *failure, const char *capability,
+                                   int key_has_capability);
+
+/* Every HTTP exchange goes through here: counted, then handed to the transport. */
+void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
+                const struct b2_http_request *request, struct b2_http_response *response);
 
 /* Exponential backoff with jitter for one call: 1 s doubling to 64 s (+ up to 25 % jitter),
  * reset to 1 s after a Retry-After, bounded by the retries and retry_time options. */
@@ -135,12 +139,9 @@ int b2_backoff_wait(struct b2_plugin *plugin, struct b2_backoff *backoff, int64_
 /* Sleep through the clock seam in short slices, watching cancellation. -1 if cancelled. */
 int b2_sleep(struct b2_plugin *plugin, int64_t ms);
 
-/* POST {apiUrl}/b2api/v2/<call> with the account token and JSON body request; retries transient
- * failures, re-authorizes once on an expired token. On STOR_OK *response holds the parsed
- * object; otherwise err is filled and failure (if given) tells what B2 said. */
-enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
-                             const char *capability, json_object **response,
-                             struct b2_failure *failure, struct stor_error *err);
+/* Whether the request may have reached B2 and been done although no answer came: a timeout or
+ * a connection broken after sending. */
+int b2_answer_lost(const struct b2_failure *failure);
 
 /* A call that is not idempotent: when its answer was lost (b2_answer_lost), B2 may have done it,
  * so before asking again done() looks. 1: it was done, *response holds what B2 keeps, shaped as
@@ -149,19 +150,34 @@ struct b2_done_check {
     int (*done)(struct b2_plugin *plugin, void *context, json_object **response);
     void *context;
 };
-enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
-                                     json_object *request, const char *capability,
-                                     const struct b2_done_check *check, json_object **response,
-                                     struct b2_failure *failure, struct stor_error *err);
-/* One try of call even after the user's Ctrl-C: the clean-up a cancelled operation owes (its
- * unfinished large file cancelled, so that nothing is left billed). A second Ctrl-C ends the
- * process, so this cannot hold it up against the user's will. */
-enum stor_status b2_api_call_after_cancel(struct b2_plugin *plugin, const char *call,
-                                          json_object *request, const char *capability,
-                                          json_object **response, struct stor_error *err);
-/* Whether the request may have reached B2 and been done although no answer came: a timeout or
- * a connection broken after sending. */
-int b2_answer_lost(const struct b2_failure *failure);
+/* Where a JSON call goes and the token it carries (auth.c's credentials, as a call reads them). */
+struct b2_call_token {
+    const char *api_url;
+    const char *token;  /* secret */
+    int from_cache;     /* the account came from the disk cache: its apiUrl may be stale */
+};
+/* One JSON call, as it is sent again and again: the request, and what outlives a new token. */
+struct b2_json_call {
+    const char *call;                  /* "b2_list_buckets" */
+    const char *body;                  /* the request, JSON text */
+    const struct b2_done_check *check; /* not idempotent: look before asking again, or NULL */
+    int after_cancel;                  /* one try that does not watch the user's Ctrl-C */
+    struct b2_backoff backoff;         /* started by the caller once, kept across tokens */
+};
+enum b2_call_end {
+    B2_CALL_DONE,                /* *status tells: STOR_OK with *response, else err is filled */
+    B2_CALL_REFUSED,             /* B2 refused the call for good: failure says why, err unfilled */
+    B2_CALL_TOKEN_REFUSED,       /* token_replaceable: 401 expired/bad token */
+    B2_CALL_API_URL_UNREACHABLE, /* token_replaceable: a cached apiUrl failed to connect twice */
+};
+/* POST {apiUrl}/b2api/v2/<call> with token and the JSON body, retrying transient failures with
+ * the call's backoff (watching cancellation unless after_cancel; a non-idempotent call whose
+ * answer was lost is looked after through check first). With token_replaceable it stops when a
+ * new token could help, for the caller above auth.c to get one and call again. */
+enum b2_call_end b2_call_json(struct b2_plugin *plugin, struct b2_json_call *json_call,
+                              const struct b2_call_token *token, int token_replaceable,
+                              json_object **response, struct b2_failure *failure,
+                              enum stor_status *status, struct stor_error *err);
 
 /* ---- auth.c ---- */
 struct b2_credentials {
@@ -209,6 +225,30 @@ char *b2_auth_allowed_bucket(struct b2_plugin *plugin, const char *name);
 enum stor_status b2_auth_allowed_buckets(struct b2_plugin *plugin, struct b2_bucket_ref **buckets,
                                          size_t *count, struct stor_error *err);
 void b2_bucket_refs_free(struct b2_bucket_ref *buckets, size_t count);
+
+/* ---- authorized.c: JSON calls with the account token, above auth.c ---- */
+/* POST {apiUrl}/b2api/v2/<call> with the account token and JSON body request; retries transient
+ * failures, re-authorizes once on an expired token. On STOR_OK *response holds the parsed
+ * object; otherwise err is filled and failure (if given) tells what B2 said. */
+enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
+                             const char *capability, json_object **response,
+                             struct b2_failure *failure, struct stor_error *err);
+/* The same for a call that is not idempotent: check looks whether B2 did it when its answer was
+ * lost, before it is asked again. */
+enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
+                                     json_object *request, const char *capability,
+                                     const struct b2_done_check *check, json_object **response,
+                                     struct b2_failure *failure, struct stor_error *err);
+/* One try of call even after the user's Ctrl-C: the clean-up a cancelled operation owes (its
+ * unfinished large file cancelled, so that nothing is left billed). A second Ctrl-C ends the
+ * process, so this cannot hold it up against the user's will. */
+enum stor_status b2_api_call_after_cancel(struct b2_plugin *plugin, const char *call,
+                                          json_object *request, const char *capability,
+                                          json_object **response, struct stor_error *err);
+/* Report failure of call as the user should read it, asking auth.c whether the key has
+ * capability (what call needs, or NULL) when B2 says unauthorized. */
+enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const char *call,
+                         const struct b2_failure *failure, const char *capability);
 
 /* ---- bucket.c ---- */
 /* Bucket name -> id: memory, disk cache, the key's allowed buckets, then b2_list_buckets.
