@@ -108,13 +108,11 @@ static int on_progress(void *context, uint64_t sent, uint64_t received)
     (void)received;
     struct body_writer *writer = context;
     struct shared *shared = writer->shared;
-    const struct stor_host *host = shared->plugin->host;
     pthread_mutex_lock(&shared->lock);
     uint64_t done = shared->done, total = shared->total;
     int failed = shared->failed;
     pthread_mutex_unlock(&shared->lock);
-    if (host && host->progress)
-        host->progress(host, shared->key, done, total);
+    b2_progress(shared->plugin, shared->key, done, total);
     return failed || b2_cancelled(shared->plugin);
 }
 

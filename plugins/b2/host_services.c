@@ -1,5 +1,5 @@
-/* plugins/b2/host_services.c — the host's services (stor_host: log, count, cancelled) wrapped for
- * the rooms, each safe with a host that lacks one. The bottom layer: it calls no other room. */
+/* plugins/b2/host_services.c — the host's services (stor_host: log, progress, count, cancelled)
+ * wrapped for the rooms, each safe with a host that lacks one. The bottom: it calls no other room. */
 #include "host_services.h"
 
 #include "b2.h"
@@ -25,6 +25,13 @@ void b2_count(const struct b2_plugin *plugin, const char *counter, uint64_t n)
     const struct stor_host *host = plugin->host;
     if (host && STOR_HOST_HAS(host, count))
         host->count(host, counter, n);
+}
+
+void b2_progress(const struct b2_plugin *plugin, const char *key, uint64_t done, uint64_t total)
+{
+    const struct stor_host *host = plugin->host;
+    if (host && host->progress)
+        host->progress(host, key, done, total);
 }
 
 int b2_cancelled(const struct b2_plugin *plugin)

@@ -335,15 +335,13 @@ static enum stor_status accept_part(struct b2_plugin *plugin, void *context,
 
 static void report_progress(struct large_upload *large, int index, uint64_t sent)
 {
-    const struct stor_host *host = large->plugin->host;
     pthread_mutex_lock(&large->lock);
     large->done = large->done - large->sent[index] + sent;
     large->sent[index] = sent;
     uint64_t done = large->done;
     pthread_mutex_unlock(&large->lock);
-    if (host && host->progress)
-        host->progress(host, large->key, done,
-                       large->streaming ? 0 : (uint64_t)large->source->length);
+    b2_progress(large->plugin, large->key, done,
+                large->streaming ? 0 : (uint64_t)large->source->length);
 }
 
 static int on_part_progress(void *context, uint64_t sent, uint64_t received)

@@ -103,10 +103,8 @@ static int on_progress(void *context, uint64_t sent, uint64_t received)
 {
     (void)received;
     struct progress_context *progress = context;
-    const struct stor_host *host = progress->plugin->host;
-    if (host && host->progress)
-        host->progress(host, progress->key, sent < progress->total ? sent : progress->total,
-                       progress->total);
+    b2_progress(progress->plugin, progress->key, sent < progress->total ? sent : progress->total,
+                progress->total);
     return b2_cancelled(progress->plugin);
 }
 
