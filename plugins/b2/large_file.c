@@ -3,7 +3,8 @@
  * SHA-1 is computed beside the part hashes, on a second thread), resume, finish. */
 #include "b2.h"
 #include "sha1.h"
-#include "upload.h"
+#include "large_file.h"
+#include "upload_loop.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,0 +1,25 @@
+/* plugins/b2/large_file.h — puts above the cutoff, as B2 large files: a regular file's parts in
+ * parallel with resume, or a pipe's as they fill (large_file.c). */
+#ifndef B2_LARGE_FILE_H
+#define B2_LARGE_FILE_H
+
+#include "b2.h"
+#include "file_info.h"
+#include "upload_loop.h"
+
+/* put of a regular file (or a spooled pipe) above the cutoff: parts, resume, finish. meta: the
+ * content type and file info to start it with (its sha1, when given, is the large_file_sha1). */
+enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, const char *key,
+                              const struct b2_upload_source *source,
+                              const struct b2_put_meta *meta, stor_object_fn on_result,
+                              void *context, struct stor_error *err);
+/* put of a pipe that went past the cutoff: source holds what was read so far, source->rest_fd
+ * the rest; parts are sent as they fill, transfers buffers of part_size at most. */
+enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                     const struct b2_upload_source *source,
+                                     const struct b2_put_meta *meta, stor_object_fn on_result,
+                                     void *context, struct stor_error *err);
+/* Whether a body of length bytes goes up as a large file. */
+int b2_wants_large(const struct b2_plugin *plugin, int64_t length);
+
+#endif
