@@ -260,6 +260,18 @@ void b2_bucket_learn(struct b2_plugin *plugin, const char *name, const char *id)
 /* A bucket deleted: its id forgotten, in memory and in the disk cache. */
 void b2_bucket_forget(struct b2_plugin *plugin, const char *name);
 
+/* A bucket-scoped call: request gets the bucket's bucketId, and B2's bad_bucket_id resolves the
+ * name once more (the bucket may have been made again) before it means "no bucket". */
+enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
+                                json_object *request, const char *capability,
+                                json_object **response, struct b2_failure *failure,
+                                struct stor_error *err);
+enum stor_status b2_bucket_call_checked(struct b2_plugin *plugin, const char *bucket,
+                                        const char *call, json_object *request,
+                                        const char *capability, const struct b2_done_check *check,
+                                        json_object **response, struct b2_failure *failure,
+                                        struct stor_error *err);
+
 /* ---- pool.c ---- */
 /* An exclusive upload target for bucket_id: from the pool unless fresh, else b2_get_upload_url. */
 enum stor_status b2_pool_lease(struct b2_plugin *plugin, const char *bucket_id, int fresh,
@@ -276,7 +288,26 @@ void b2_pool_forget_bucket(struct b2_plugin *plugin, const char *bucket_id);
 void b2_pool_persist(struct b2_plugin *plugin);
 int b2_target_usable(const struct b2_plugin *plugin, const struct b2_target *target);
 
-/* ---- the operations (upload.c, download.c, list.c) ---- */
+/* ---- objects.c: stored files as the operations share them ---- */
+/* The current (newest, not hidden) version of exactly key: b2_list_file_names from key, one
+ * entry. *answer holds the listing (put it), *entry the file in it; STOR_ENOTFOUND if none. */
+enum stor_status b2_current_version(struct b2_plugin *plugin, const char *bucket, const char *key,
+                                    json_object **answer, json_object **entry,
+                                    struct stor_error *err);
+/* A listing that cannot be believed: a name outside the prefix asked for, or a cursor that does
+ * not advance (which would loop for good). Both STOR_EINTERNAL, with a message naming the call. */
+enum stor_status b2_listed_outside(struct stor_error *err, const char *call, const char *name,
+                                   const char *prefix);
+enum stor_status b2_cursor_stuck(struct stor_error *err, const char *call, const char *field);
+/* The SHA-1 to report for a listed file (contentSha1, else large_file_sha1), or NULL. */
+const char *b2_file_sha1(const struct b2_file *file);
+/* A stored file as the host sees it, every field the file object carries: name, size, mtime
+ * (src_last_modified_millis, else the upload time), upload time, id, type, MD5, the b2-* headers,
+ * user metadata, protection; folders and hide markers as such; sha1 as given. Points into file. */
+struct stor_object b2_file_object(const struct b2_file *file, const char *sha1);
+
+
+/* ---- the operations (upload.c, download.c, list.c, versions.c) ---- */
 enum stor_status b2_put(void *instance, const char *bucket, const char *key, int fd,
                         stor_object_fn on_result, void *context, struct stor_error *err);
 /* put with put_ex's options (NULL: the defaults, which is what put is). */
@@ -372,30 +403,8 @@ enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *ke
 enum stor_status b2_copy(void *instance, const char *source_bucket, const char *source_key,
                          const char *bucket, const char *key, stor_object_fn on_result,
                          void *context, struct stor_error *err);
-/* list.c: a bucket-scoped call, re-resolving the bucket name once on bad_bucket_id. */
-/* The current (newest, not hidden) version of exactly key: b2_list_file_names from key, one
- * entry. *answer holds the listing (put it), *entry the file in it; STOR_ENOTFOUND if none. */
-enum stor_status b2_current_version(struct b2_plugin *plugin, const char *bucket, const char *key,
-                                    json_object **answer, json_object **entry,
-                                    struct stor_error *err);
-enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
-                                json_object *request, const char *capability,
-                                json_object **response, struct b2_failure *failure,
-                                struct stor_error *err);
-/* A listing that cannot be believed: a name outside the prefix asked for, or a cursor that does
- * not advance (which would loop for good). Both STOR_EINTERNAL, with a message naming the call. */
-enum stor_status b2_listed_outside(struct stor_error *err, const char *call, const char *name,
-                                   const char *prefix);
-enum stor_status b2_cursor_stuck(struct stor_error *err, const char *call, const char *field);
 /* versions.c: b2_list_file_versions (STOR_LIST_VERSIONS listings). exact_name: only that name. */
 enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, const char *prefix,
                                   const char *exact_name, unsigned flags, stor_object_fn on_object,
                                   void *context, struct stor_error *err);
-/* The SHA-1 to report for a listed file (contentSha1, else large_file_sha1), or NULL. */
-const char *b2_file_sha1(const struct b2_file *file);
-/* A stored file as the host sees it, every field the file object carries: name, size, mtime
- * (src_last_modified_millis, else the upload time), upload time, id, type, MD5, the b2-* headers,
- * user metadata, protection; folders and hide markers as such; sha1 as given. Points into file. */
-struct stor_object b2_file_object(const struct b2_file *file, const char *sha1);
-
 #endif
