@@ -3,7 +3,10 @@
 # plugins/b2/README.md ("## Layers": layer number, then the rooms' .c files); each room's object
 # comes from the build, and nm tells which of its undefined symbols another room defines: that
 # room must sit on a lower layer (a larger number). Rooms of one layer do not call each other.
-# Every plugins/b2/*.c is a room of the table, once. TAP: one line per room.
+# Likewise a room's .c and .h include only its own header and those of rooms below it (X.h is
+# the room X.c's; a header of no one room, as instance.h, is not checked), never b2.h (every
+# header at once, for tests). Every plugins/b2/*.c is a room of the table, once. TAP: one line
+# per room.
 builddir=${STOR_TEST_BUILDDIR:-.}
 srcdir=${STOR_TEST_SRCDIR:-.}
 readme=$srcdir/plugins/b2/README.md
@@ -11,7 +14,11 @@ objects=$builddir/plugins/b2
 count=0
 failed=0
 ok() { count=$((count + 1)); echo "ok $count - $1"; }
-not_ok() { count=$((count + 1)); failed=$((failed + 1)); echo "not ok $count - $1"; test -z "$2" || echo "# $2"; }
+not_ok() {
+	count=$((count + 1)); failed=$((failed + 1))
+	echo "not ok $count - $1"
+	test -z "$2" || echo "# $2"
+}
 work=$(mktemp -d "${TMPDIR:-/tmp}/stor-layers.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 
@@ -33,7 +40,8 @@ awk '
 	}' "$readme" >"$work/layers"
 
 if test -s "$work/layers"; then ok "plugins/b2/README.md has a layer table"
-else not_ok "plugins/b2/README.md has a layer table" "no numbered rows of \`room.c\` under \"## Layers\""; fi
+else not_ok "plugins/b2/README.md has a layer table" \
+	"no numbered rows of \`room.c\` under \"## Layers\""; fi
 
 twice=$(awk '{ print $2 }' "$work/layers" | sort | uniq -d | tr '\n' ' ')
 missing=
@@ -54,7 +62,7 @@ else
 	test -z "$stray" || echo "# listed, but no such file:$stray"
 fi
 
-# The object libtool built for a room: the shared one, or the static one of a --disable-shared build.
+# The object libtool built for a room: the shared one, or the static one (--disable-shared).
 object_of() {
 	for candidate in "$objects/.libs/b2_la-$1.o" "$objects/b2_la-$1.o"; do
 		test -f "$candidate" && { echo "$candidate"; return 0; }
@@ -63,6 +71,7 @@ object_of() {
 }
 
 # "SYMBOL ROOM LAYER" for every global symbol a room defines.
+cp "$work/layers" "$work/order" # looked up while the table is read
 : >"$work/defined"
 absent=
 while read -r layer room; do
@@ -81,11 +90,23 @@ while read -r layer room; do
 			print room ".c (layer " layer ") calls " $1 " of " room_of[$1] ".c (layer " \
 				layer_of[$1] (layer_of[$1] == layer ? ", the same" : ", above it") ")"
 		}' "$work/defined" - >"$work/up"
+	for file in "$srcdir/plugins/b2/$room.c" "$srcdir/plugins/b2/$room.h"; do
+		test -f "$file" || continue
+		sed -n 's/^#include "\([A-Za-z0-9_]*\)\.h".*/\1/p' "$file" | while read -r header; do
+			if test "$header" = b2; then
+				echo "${file##*/} includes b2.h, every room's header"
+			elif test "$header" != "$room"; then
+				below=$(awk -v room="$header" '$2 == room { print $1 }' "$work/order")
+				test -n "$below" && test "$below" -le "$layer" &&
+					echo "${file##*/} (layer $layer) includes $header.h of $header.c (layer $below)"
+			fi
+		done
+	done >>"$work/up"
 	if test -s "$work/up"; then
-		not_ok "$room.c (layer $layer) calls only rooms below it"
+		not_ok "$room.c (layer $layer) calls and includes only rooms below it"
 		sed 's/^/# /' "$work/up"
 	else
-		ok "$room.c (layer $layer) calls only rooms below it"
+		ok "$room.c (layer $layer) calls and includes only rooms below it"
 	fi
 done <"$work/layers"
 

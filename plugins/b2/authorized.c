@@ -1,7 +1,12 @@
 /* plugins/b2/authorized.c — B2's JSON calls with the account's token: authorize first if needed,
  * and once per call a new token when B2 refuses this one or its cached apiUrl cannot be reached.
  * Above auth.c, which sits above call.c (the call itself). */
-#include "b2.h"
+#include "authorized.h"
+
+#include "auth.h"
+#include "call.h"
+#include "host_services.h"
+#include "instance.h"
 
 #include <string.h>
 

@@ -1,6 +1,12 @@
 /* plugins/b2/bucket.c — bucket name -> id, learned once and kept in memory and in the disk cache,
  * so a warm process addresses a bucket without a b2_list_buckets call. */
-#include "b2.h"
+#include "bucket.h"
+
+#include "auth.h"
+#include "authorized.h"
+#include "cache.h"
+#include "instance.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,12 @@
-/* plugins/b2/call.c — one call to B2 and its failure: every exchange counted, failure classification
- * (reference §2.3), user-facing messages, backoff with jitter, the retrying JSON call with a given
- * token. Below auth.c: re-authorizing is authorized.c's, above it. */
-#include "b2.h"
+/* plugins/b2/call.c — one call to B2 and its failure: every exchange counted, failure
+ * classification (reference §2.3), user-facing messages, backoff with jitter, the retrying JSON
+ * call with a given token. Below auth.c: re-authorizing is authorized.c's, above it. */
+#include "call.h"
+
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
+#include "wire.h"
 
 #include <ctype.h>
 #include <stdlib.h>

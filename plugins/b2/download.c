@@ -1,8 +1,16 @@
 /* plugins/b2/download.c — get and get_ex: by name or version id, whole, ranged or resumed, large
  * objects as parallel ranges pwritten into the caller's fd; the whole-object SHA-1 is verified. */
-#include "b2.h"
+#include "operations.h"
 
+#include "auth.h"
+#include "authorized.h"
+#include "bucket.h"
+#include "call.h"
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
 #include "names.h"
+#include "protection.h"
 #include "sha1.h"
 
 #include <ctype.h>

@@ -1,8 +1,8 @@
 /* plugins/b2/host_services.c — the host's services (stor_host: log, progress, count, cancelled)
- * wrapped for the rooms, each safe with a host that lacks one. The bottom: it calls no other room. */
+ * wrapped for the rooms, each safe with a host that lacks one. The bottom: it calls no room. */
 #include "host_services.h"
 
-#include "b2.h"
+#include "instance.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* plugins/b2/host_services.h — the host's services as the rooms use them: logging with levels,
- * progress, counters, the user's Ctrl-C. The bottom of the plugin: calls nothing of the plugin's own. */
+ * progress, counters, the user's Ctrl-C. The bottom: it calls nothing of the plugin's own. */
 #ifndef B2_HOST_SERVICES_H
 #define B2_HOST_SERVICES_H
 

@@ -1,10 +1,20 @@
 /* plugins/b2/large_file.c — files above the cutoff as B2 large files (reference §8): part sizing,
  * a per-file pool of part URLs, parts in parallel (hashed, then sent: read twice; the whole file's
  * SHA-1 is computed beside the part hashes, on a second thread), resume, finish. */
-#include "b2.h"
-#include "sha1.h"
 #include "large_file.h"
+
+#include "authorized.h"
+#include "bucket.h"
+#include "cleanup.h"
+#include "file_info.h"
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
+#include "objects.h"
+#include "pool.h"
+#include "sha1.h"
 #include "upload_loop.h"
+#include "wire.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -3,9 +3,20 @@
 #ifndef B2_LARGE_FILE_H
 #define B2_LARGE_FILE_H
 
-#include "b2.h"
 #include "file_info.h"
 #include "upload_loop.h"
+
+#define B2_DEFAULT_UPLOAD_CUTOFF (200LL << 20)
+#define B2_DEFAULT_TRANSFERS 4
+#define B2_MAX_TRANSFERS 64
+#define B2_PART_SIZE_RECOMMENDED 100000000LL
+
+/* "5000000", "5M" (powers of 1000: K M G T, optional B), "5MiB" (powers of 1024). 0 or -1. */
+int b2_parse_size(const char *text, int64_t *bytes);
+/* The part size of a size-byte file: configured (0 = choose), else max(recommended capped at the
+ * cutoff, ceil(size / 10,000)), within [minimum, 5 GB]. -1 with why when nothing fits. */
+int64_t b2_part_size_for(int64_t size, int64_t configured, int64_t cutoff, int64_t recommended,
+                         int64_t minimum, char *why, size_t why_size);
 
 /* put of a regular file (or a spooled pipe) above the cutoff: parts, resume, finish. meta: the
  * content type and file info to start it with (its sha1, when given, is the large_file_sha1). */

@@ -1,6 +1,14 @@
 /* plugins/b2/list.c — list (b2_list_file_names, page by page; versions.c for STOR_LIST_VERSIONS).
  * Memory stays bounded by one page of names however large the bucket. */
-#include "b2.h"
+#include "operations.h"
+
+#include "auth.h"
+#include "bucket.h"
+#include "host_services.h"
+#include "instance.h"
+#include "objects.h"
+#include "versions.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>

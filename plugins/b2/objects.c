@@ -1,9 +1,13 @@
 /* plugins/b2/objects.c — stored files as the operations share them: B2's file object as the host
  * sees it (stor_object, SHA-1), a name's current version, and the checks that make a listing
  * believable. */
-#include "b2.h"
+#include "objects.h"
+
+#include "bucket.h"
+#include "instance.h"
 #include "names.h"
 #include "sha1.h"
+#include "wire.h"
 
 #include <string.h>
 

@@ -1,7 +1,21 @@
 /* plugins/b2/plugin.c — the B2 backend's face to the host: options, credentials, open/close, and
  * the const vtable stor_plugin_entry returns. The operations live in upload.c, download.c, list.c. */
-#include "b2.h"
+#include "plugin.h"
+
+#include "cache.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
+#include "large_file.h"
 #include "names.h"
+#include "operations.h"
+#include "pool.h"
+#include "protection.h"
+#include "stat.h"
+#include "versions.h"
+#include "wire.h"
 
 #include <openssl/evp.h>
 

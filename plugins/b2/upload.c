@@ -1,10 +1,19 @@
 /* plugins/b2/upload.c — put (b2_upload_file) and get_upload_target: stream a file descriptor to
  * an upload target from the pool, with SHA-1, through the attempt loop (upload_loop.c). */
-#include "b2.h"
-#include "names.h"
-#include "sha1.h"
+#include "operations.h"
+
+#include "auth.h"
+#include "file_info.h"
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
 #include "large_file.h"
+#include "names.h"
+#include "objects.h"
+#include "pool.h"
+#include "sha1.h"
 #include "upload_loop.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -185,7 +194,6 @@ static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key
         return stor_fail(err, STOR_EIO, "%s: reading the input failed: %s", key, strerror(errno));
     return STOR_OK;
 }
-
 
 /* ---- a whole file through the bucket's pool (b2_upload_file) ---- */
 

@@ -3,6 +3,14 @@
  * large-file parts (large_file.c), which say where targets come from and what an answer means. */
 #include "upload_loop.h"
 
+#include "authorized.h"
+#include "call.h"
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
+#include "sha1.h"
+#include "wire.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

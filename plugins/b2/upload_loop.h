@@ -3,8 +3,12 @@
 #ifndef B2_UPLOAD_LOOP_H
 #define B2_UPLOAD_LOOP_H
 
-#include "b2.h"
+#include "call.h"
+#include "http.h"
+#include "instance.h"
 #include "sha1.h"
+
+#define B2_UPLOAD_TARGET_TRIES 5 /* "try five different upload URLs" (Backblaze, Uploading) */
 
 /* Where the bytes of one upload come from; every attempt re-reads them from the start. */
 struct b2_upload_source {

@@ -1,8 +1,16 @@
 /* plugins/b2/versions.c — every version of every name (b2_list_file_versions, paged, bounded
  * memory); remove: a hide marker, the name's newest version (b2_hide_file); and remove_ex: delete
  * one version, or all versions of a name, for good. */
-#include "b2.h"
+#include "versions.h"
+
+#include "auth.h"
+#include "authorized.h"
+#include "bucket.h"
+#include "host_services.h"
+#include "instance.h"
 #include "names.h"
+#include "objects.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
