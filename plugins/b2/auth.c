@@ -1,6 +1,13 @@
 /* plugins/b2/auth.c — account authorization: b2_authorize_account (v4, v2 fallback), the token
  * in memory and in the disk cache, and the single-flight refresh when B2 says it expired. */
-#include "b2.h"
+#include "auth.h"
+
+#include "cache.h"
+#include "call.h"
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +97,7 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
         }
         if (failure.kind == B2_FAILURE_EXPIRED)
             failure.kind = B2_FAILURE_FATAL;
-        return b2_fail(plugin, err, call, &failure, NULL);
+        return b2_failure_report(err, call, &failure, NULL, -1);
     }
 }
 

@@ -1,6 +1,12 @@
 /* plugins/b2/bucket.c — bucket name -> id, learned once and kept in memory and in the disk cache,
  * so a warm process addresses a bucket without a b2_list_buckets call. */
-#include "b2.h"
+#include "bucket.h"
+
+#include "auth.h"
+#include "authorized.h"
+#include "cache.h"
+#include "instance.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -172,4 +178,41 @@ void b2_bucket_forget(struct b2_plugin *plugin, const char *name)
     struct disk_bucket forget = {.name = name, .forget = 1};
     if (plugin->cache)
         b2_cache_update(plugin->cache, disk_bucket_update, &forget);
+}
+
+/* ---- calls about one bucket, by name ---- */
+
+enum stor_status b2_bucket_call_checked(struct b2_plugin *plugin, const char *bucket,
+                                        const char *call, json_object *request,
+                                        const char *capability, const struct b2_done_check *check,
+                                        json_object **response, struct b2_failure *failure,
+                                        struct stor_error *err)
+{
+    memset(failure, 0, sizeof *failure);
+    for (int attempt = 0;; attempt++) {
+        char *bucket_id;
+        enum stor_status status = b2_bucket_id(plugin, bucket, attempt > 0, &bucket_id, err);
+        if (status != STOR_OK)
+            return status;
+        json_object_object_add(request, "bucketId", json_object_new_string(bucket_id));
+        free(bucket_id);
+        status = b2_api_call_checked(plugin, call, request, capability, check, response, failure,
+                                     err);
+        if (status == STOR_ENOTFOUND && (strcmp(failure->code, "bad_bucket_id") == 0 ||
+                                         strcmp(failure->code, "invalid_bucket_id") == 0)) {
+            if (attempt == 0)
+                continue;
+            return stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket);
+        }
+        return status;
+    }
+}
+
+enum stor_status b2_bucket_call(struct b2_plugin *plugin, const char *bucket, const char *call,
+                                json_object *request, const char *capability,
+                                json_object **response, struct b2_failure *failure,
+                                struct stor_error *err)
+{
+    return b2_bucket_call_checked(plugin, bucket, call, request, capability, NULL, response,
+                                  failure, err);
 }

@@ -1,7 +1,15 @@
 /* plugins/b2/bucket_admin.c — the bucket slots: list_buckets (b2_list_buckets, or the key's own
  * buckets from its authorization), create_bucket (b2_create_bucket), delete_bucket, and
  * update_bucket (b2_update_bucket; a partial lifecycle change merged into the rule B2 keeps). */
-#include "b2.h"
+#include "operations.h"
+
+#include "auth.h"
+#include "authorized.h"
+#include "bucket.h"
+#include "instance.h"
+#include "pool.h"
+#include "protection.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <stdio.h>

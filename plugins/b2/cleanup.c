@@ -1,7 +1,15 @@
 /* plugins/b2/cleanup.c — unfinished large files: listing them (b2_list_unfinished_large_files,
  * paged), cancelling one (b2_cancel_large_file), telling whether one got finished after all
  * (b2_get_file_info), and the ABI 2 cleanup slot built on them. */
-#include "b2.h"
+#include "cleanup.h"
+
+#include "auth.h"
+#include "authorized.h"
+#include "bucket.h"
+#include "host_services.h"
+#include "instance.h"
+#include "objects.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,17 @@
 /* plugins/b2/copy.c — copy inside B2, never through this machine: b2_copy_file for sources up to
  * 5 GB, above that b2_start_large_file + parallel b2_copy_part ranges + b2_finish_large_file. */
-#include "b2.h"
+#include "operations.h"
+
+#include "authorized.h"
+#include "bucket.h"
+#include "cleanup.h"
+#include "host_services.h"
+#include "instance.h"
 #include "names.h"
+#include "objects.h"
+#include "protection.h"
 #include "sha1.h"
+#include "wire.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -1,8 +1,16 @@
 /* plugins/b2/download.c — get and get_ex: by name or version id, whole, ranged or resumed, large
  * objects as parallel ranges pwritten into the caller's fd; the whole-object SHA-1 is verified. */
-#include "b2.h"
+#include "operations.h"
 
+#include "auth.h"
+#include "authorized.h"
+#include "bucket.h"
+#include "call.h"
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
 #include "names.h"
+#include "protection.h"
 #include "sha1.h"
 
 #include <ctype.h>
@@ -108,13 +116,11 @@ static int on_progress(void *context, uint64_t sent, uint64_t received)
     (void)received;
     struct body_writer *writer = context;
     struct shared *shared = writer->shared;
-    const struct stor_host *host = shared->plugin->host;
     pthread_mutex_lock(&shared->lock);
     uint64_t done = shared->done, total = shared->total;
     int failed = shared->failed;
     pthread_mutex_unlock(&shared->lock);
-    if (host && host->progress)
-        host->progress(host, shared->key, done, total);
+    b2_progress(shared->plugin, shared->key, done, total);
     return failed || b2_cancelled(shared->plugin);
 }
 

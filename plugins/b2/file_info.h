@@ -3,7 +3,11 @@
 #ifndef B2_FILE_INFO_H
 #define B2_FILE_INFO_H
 
-#include "b2.h"
+#include <json-c/json.h>
+
+#include "call.h"
+#include "instance.h"
+#include "protection.h"
 #include "sha1.h"
 
 #define B2_INFO_ENTRIES_MAX 10       /* file-info entries B2 keeps, the plugin's own included */

@@ -156,7 +156,7 @@ static size_t on_read(char *buffer, size_t size, size_t count, void *context)
 /* libcurl resends an in-memory body on a new connection, silently, when a kept-alive connection
  * turns out dead after sending. A streamed body could not be resent (CURLE_SEND_FAIL_REWIND): the
  * connection broke, so an upload gets a fresh target (B2's rule) and a checked call is looked
- * after rather than done twice (api.c). Read up front, it keeps that by refusing the second
+ * after rather than done twice (call.c). Read up front, it keeps that by refusing the second
  * attempt. */
 static int on_prerequest(void *context, char *remote_ip, char *local_ip, int remote_port,
                          int local_port)

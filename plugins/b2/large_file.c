@@ -1,9 +1,20 @@
 /* plugins/b2/large_file.c — files above the cutoff as B2 large files (reference §8): part sizing,
  * a per-file pool of part URLs, parts in parallel (hashed, then sent: read twice; the whole file's
  * SHA-1 is computed beside the part hashes, on a second thread), resume, finish. */
-#include "b2.h"
+#include "large_file.h"
+
+#include "authorized.h"
+#include "bucket.h"
+#include "cleanup.h"
+#include "file_info.h"
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
+#include "objects.h"
+#include "pool.h"
 #include "sha1.h"
-#include "upload.h"
+#include "upload_loop.h"
+#include "wire.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -335,15 +346,13 @@ static enum stor_status accept_part(struct b2_plugin *plugin, void *context,
 
 static void report_progress(struct large_upload *large, int index, uint64_t sent)
 {
-    const struct stor_host *host = large->plugin->host;
     pthread_mutex_lock(&large->lock);
     large->done = large->done - large->sent[index] + sent;
     large->sent[index] = sent;
     uint64_t done = large->done;
     pthread_mutex_unlock(&large->lock);
-    if (host && host->progress)
-        host->progress(host, large->key, done,
-                       large->streaming ? 0 : (uint64_t)large->source->length);
+    b2_progress(large->plugin, large->key, done,
+                large->streaming ? 0 : (uint64_t)large->source->length);
 }
 
 static int on_part_progress(void *context, uint64_t sent, uint64_t received)

@@ -1,8 +1,14 @@
 /* plugins/b2/object_lock.c — protect: one version's Object Lock changed after the upload
  * (b2_update_file_retention, b2_update_file_legal_hold), B2's refusals said in one line, and the
  * version reported as it now is (stat's b2_get_file_info and object mapping). */
-#include "b2.h"
+#include "operations.h"
+
+#include "auth.h"
+#include "authorized.h"
+#include "instance.h"
 #include "names.h"
+#include "stat.h"
+#include "wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>

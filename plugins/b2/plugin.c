@@ -1,14 +1,27 @@
 /* plugins/b2/plugin.c — the B2 backend's face to the host: options, credentials, open/close, and
  * the const vtable stor_plugin_entry returns. The operations live in upload.c, download.c, list.c. */
-#include "b2.h"
+#include "plugin.h"
+
+#include "cache.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
+#include "large_file.h"
 #include "names.h"
+#include "operations.h"
+#include "pool.h"
+#include "protection.h"
+#include "stat.h"
+#include "versions.h"
+#include "wire.h"
 
 #include <openssl/evp.h>
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,32 +33,6 @@
 #endif
 
 #define B2_MAX_INFO_HEADERS 10 /* B2's documented limit, src_last_modified_millis included */
-
-void b2_log(const struct b2_plugin *plugin, enum stor_log_level level, const char *fmt, ...)
-{
-    const struct stor_host *host = plugin->host;
-    if (!host || !host->log || level > host->log_level)
-        return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    host->log(host, level, "%s", line);
-}
-
-void b2_count(const struct b2_plugin *plugin, const char *counter, uint64_t n)
-{
-    const struct stor_host *host = plugin->host;
-    if (host && STOR_HOST_HAS(host, count))
-        host->count(host, counter, n);
-}
-
-int b2_cancelled(const struct b2_plugin *plugin)
-{
-    const struct stor_host *host = plugin->host;
-    return host && host->cancelled && host->cancelled(host);
-}
 
 static int parse_integer(const char *text, long long minimum, long long maximum, long long *value)
 {

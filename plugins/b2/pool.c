@@ -1,6 +1,13 @@
 /* plugins/b2/pool.c — the upload-target pool: exclusive leases of (uploadUrl, token) pairs per
  * bucket, reuse after success, b2_get_upload_url when none is idle, persistence across processes. */
-#include "b2.h"
+#include "pool.h"
+
+#include "authorized.h"
+#include "bucket.h"
+#include "cache.h"
+#include "host_services.h"
+#include "instance.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,8 @@
 /* plugins/b2/protection.c — encryption at rest on the wire: the SSE-C key from -o sse_c_key_file
  * (never logged, masked in messages and traces), SSE headers and JSON, and B2's refusals of it. */
-#include "b2.h"
+#include "protection.h"
+
+#include "instance.h"
 
 #include <openssl/evp.h>
 

@@ -1,7 +1,12 @@
 /* plugins/b2/share.c — share: a URL anyone may fetch until it expires, from a download
  * authorization (b2_get_download_authorization, shareFiles) for the name or the prefix. */
-#include "b2.h"
+#include "operations.h"
+
+#include "auth.h"
+#include "bucket.h"
+#include "instance.h"
 #include "names.h"
+#include "wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,14 @@
 /* plugins/b2/stat.c — stat: one object's whole metadata, by version id (b2_get_file_info) or the
  * current version of exactly that name (b2_list_file_names from it, one entry), never a listing. */
-#include "b2.h"
+#include "stat.h"
+
+#include "authorized.h"
+#include "bucket.h"
+#include "host_services.h"
+#include "instance.h"
 #include "names.h"
+#include "objects.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>

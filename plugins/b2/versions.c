@@ -1,7 +1,16 @@
 /* plugins/b2/versions.c — every version of every name (b2_list_file_versions, paged, bounded
- * memory) and remove_ex: delete one version, or all versions of a name, for good. */
-#include "b2.h"
+ * memory); remove: a hide marker, the name's newest version (b2_hide_file); and remove_ex: delete
+ * one version, or all versions of a name, for good. */
+#include "versions.h"
+
+#include "auth.h"
+#include "authorized.h"
+#include "bucket.h"
+#include "host_services.h"
+#include "instance.h"
 #include "names.h"
+#include "objects.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +229,56 @@ static int collect_id(void *context, const struct stor_object *object)
     versions->ids[versions->count] = strdup(object->id);
     return versions->ids[versions->count++] == NULL;
 }
+
+/* ---- remove: hide the name ---- */
+
+struct hidden_check {
+    const char *bucket;
+    const char *key;
+};
+
+/* b2_hide_file's answer was lost: done if the name has no current version any more (asked
+ * again, B2 would say already_hidden and rm would report a file it just hid as missing). */
+static int hidden_after_all(struct b2_plugin *plugin, void *context, json_object **response)
+{
+    const struct hidden_check *hidden = context;
+    json_object *answer, *entry;
+    struct stor_error ignored;
+    enum stor_status status = b2_current_version(plugin, hidden->bucket, hidden->key, &answer,
+                                                 &entry, &ignored);
+    if (status == STOR_OK)
+        json_object_put(answer);
+    if (status != STOR_ENOTFOUND)
+        return 0;
+    *response = json_object_new_object(); /* rm reads nothing from the answer */
+    return *response != NULL;
+}
+
+enum stor_status b2_remove(void *instance, const char *bucket, const char *key,
+                           struct stor_error *err)
+{
+    struct b2_plugin *plugin = instance;
+    const char *problem = b2_file_name_problem(key);
+    if (problem)
+        return stor_fail(err, STOR_EINVAL, "%s: %s", key, problem);
+    json_object *request = json_object_new_object(), *response = NULL;
+    json_object_object_add(request, "fileName", json_object_new_string(key));
+    struct b2_failure failure;
+    struct hidden_check hidden = {bucket, key};
+    struct b2_done_check check = {hidden_after_all, &hidden};
+    enum stor_status status = b2_bucket_call_checked(plugin, bucket, "b2_hide_file", request,
+                                                     "writeFiles", &check, &response, &failure,
+                                                     err);
+    json_object_put(request);
+    json_object_put(response);
+    if (status != STOR_OK && (strcmp(failure.code, "no_such_file") == 0 ||
+                              strcmp(failure.code, "file_not_present") == 0 ||
+                              strcmp(failure.code, "already_hidden") == 0))
+        status = stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
+    return status;
+}
+
+/* ---- remove_ex: delete versions ---- */
 
 enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *key,
                               const struct stor_remove_options *options, struct stor_error *err)

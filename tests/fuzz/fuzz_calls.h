@@ -9,7 +9,8 @@
 #include "fuzz.h"
 #include "b2.h"
 #include "sha1.h"
-#include "upload.h"
+#include "large_file.h"
+#include "upload_loop.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_response.c — a whole HTTP answer: header lines through http_curl.c's on_header
- * (included, it is static), then api.c's classification (Retry-After, error JSON, secret masking). */
+ * (included, it is static), then call.c's classification (Retry-After, error JSON, secret masking). */
 #include "fuzz.h"
 #include "b2.h"
 #include "http_curl.c"

@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_wire_error.c — B2's error bodies {status, code, message} (or HTML, or nothing)
- * through b2_wire_error, as api.c classifies every non-2xx answer. */
+ * through b2_wire_error, as call.c classifies every non-2xx answer. */
 #include "fuzz.h"
 #include "wire.h"
 

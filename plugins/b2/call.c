@@ -1,6 +1,12 @@
-/* plugins/b2/api.c — how the plugin talks to B2's JSON API: failure classification (reference
- * §2.3), user-facing messages, exponential backoff with jitter, and the retrying call itself. */
-#include "b2.h"
+/* plugins/b2/call.c — one call to B2 and its failure: every exchange counted, failure
+ * classification (reference §2.3), user-facing messages, backoff with jitter, the retrying JSON
+ * call with a given token. Below auth.c: re-authorizing is authorized.c's, above it. */
+#include "call.h"
+
+#include "host_services.h"
+#include "http.h"
+#include "instance.h"
+#include "wire.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -134,8 +140,9 @@ void b2_failure_describe(const struct b2_failure *failure, char *text, size_t si
                  failure->code, failure->message[0] ? ": " : "", failure->message);
 }
 
-enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const char *call,
-                         const struct b2_failure *failure, const char *capability)
+enum stor_status b2_failure_report(struct stor_error *err, const char *call,
+                                   const struct b2_failure *failure, const char *capability,
+                                   int key_has_capability)
 {
     char detail[400];
     b2_failure_describe(failure, detail, sizeof detail);
@@ -159,8 +166,7 @@ enum stor_status b2_fail(struct b2_plugin *plugin, struct stor_error *err, const
         return stor_fail(err, STOR_EIO, "%s: request failed: %s", call, detail);
     const char *said = failure->message[0] ? failure->message : "no message";
     if (strcmp(code, "unauthorized") == 0) {
-        int has = capability ? b2_auth_has_capability(plugin, capability) : -1;
-        if (has == 1)
+        if (capability && key_has_capability == 1)
             return stor_fail(err, STOR_EAUTH,
                              "%s: the application key is not allowed this bucket or name "
                              "(it is restricted; B2 says: %s)", call, said);
@@ -298,42 +304,29 @@ static int keep_going(void *context, uint64_t sent, uint64_t received)
     return 0;
 }
 
-/* after_cancel: one try that does not watch the user's Ctrl-C (backing off does: it ends). */
-static enum stor_status api_call(struct b2_plugin *plugin, const char *call, json_object *request,
-                                 const char *capability, const struct b2_done_check *check,
-                                 int after_cancel, json_object **response,
-                                 struct b2_failure *failure, struct stor_error *err)
+enum b2_call_end b2_call_json(struct b2_plugin *plugin, struct b2_json_call *json_call,
+                              const struct b2_call_token *token, int token_replaceable,
+                              json_object **response, struct b2_failure *failure,
+                              enum stor_status *status, struct stor_error *err)
 {
-    struct b2_failure local_failure;
-    if (!failure)
-        failure = &local_failure;
-    memset(failure, 0, sizeof *failure);
-    *response = NULL;
-    const char *body = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN);
-    if (!body)
-        return stor_fail(err, STOR_EINTERNAL, "%s: out of memory", call);
-    struct b2_credentials credentials;
-    enum stor_status status = b2_auth_get(plugin, &credentials, err);
-    if (status != STOR_OK)
-        return status;
-    struct b2_backoff backoff;
-    b2_backoff_start(plugin, &backoff);
-    int reauthorized = 0, unreachable = 0;
+    const char *call = json_call->call, *body = json_call->body;
+    const struct b2_done_check *check = json_call->check;
+    int after_cancel = json_call->after_cancel, unreachable = 0;
     for (;;) {
         if (b2_cancelled(plugin) && !after_cancel) {
-            status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
-            break;
+            *status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
+            return B2_CALL_DONE;
         }
         char *url = NULL, *authorization = NULL;
-        if (asprintf(&url, "%s/b2api/v2/%s", credentials.api_url, call) < 0)
+        if (asprintf(&url, "%s/b2api/v2/%s", token->api_url, call) < 0)
             url = NULL;
-        if (asprintf(&authorization, "Authorization: %s", credentials.token) < 0)
+        if (asprintf(&authorization, "Authorization: %s", token->token) < 0)
             authorization = NULL;
         if (!url || !authorization) {
             free(url);
             free(authorization);
-            status = stor_fail(err, STOR_EINTERNAL, "%s: out of memory", call);
-            break;
+            *status = stor_fail(err, STOR_EINTERNAL, "%s: out of memory", call);
+            return B2_CALL_DONE;
         }
         const char *headers[] = {authorization, "Content-Type: application/json"};
         struct b2_http_request http_request = {
@@ -352,86 +345,47 @@ static enum stor_status api_call(struct b2_plugin *plugin, const char *call, jso
         b2_perform(plugin, transaction_class(call), &http_request, &http_response);
         free(url);
         free(authorization);
-        b2_failure_from_response(&http_response, &plugin->config, credentials.token, failure);
+        b2_failure_from_response(&http_response, &plugin->config, token->token, failure);
         if (failure->kind == B2_FAILURE_NONE) {
             char why[B2_WHY_MAX];
             *response = b2_wire_parse(http_response.body, http_response.body_length, why);
             b2_http_response_free(&http_response);
-            status = *response ? STOR_OK
-                               : stor_fail(err, STOR_EINTERNAL, "%s: B2's answer is malformed: %s",
-                                           call, why);
-            break;
+            *status = *response ? STOR_OK
+                                : stor_fail(err, STOR_EINTERNAL, "%s: B2's answer is malformed: %s",
+                                            call, why);
+            return B2_CALL_DONE;
         }
         b2_http_response_free(&http_response);
         /* A cached apiUrl that cannot be reached twice running may be one B2 moved the account
-         * from: authorize again (the token is good for 24 h, the host perhaps not). */
+         * from: the caller authorizes again (the token is good for 24 h, the host perhaps not). */
         unreachable = failure->outcome == B2_HTTP_CONNECT ? unreachable + 1 : 0;
-        if (unreachable == 2 && credentials.from_cache && !reauthorized) {
-            b2_log(plugin, STOR_LOG_INFO, "%s: cannot reach the cached apiUrl %s (%s); "
-                   "authorizing again", call, credentials.api_url, failure->message);
-            status = b2_auth_reauthorize(plugin, &credentials, err);
-            if (status != STOR_OK)
-                return status;
-            reauthorized = 1;
-            continue;
-        }
-        if (failure->kind == B2_FAILURE_EXPIRED && !reauthorized) {
-            b2_log(plugin, STOR_LOG_INFO, "%s: account token refused (%s), re-authorizing", call,
-                   failure->code[0] ? failure->code : "401");
-            status = b2_auth_reauthorize(plugin, &credentials, err);
-            if (status != STOR_OK)
-                return status;
-            reauthorized = 1;
-            continue;
-        }
+        if (unreachable == 2 && token->from_cache && token_replaceable)
+            return B2_CALL_API_URL_UNREACHABLE;
+        if (failure->kind == B2_FAILURE_EXPIRED && token_replaceable)
+            return B2_CALL_TOKEN_REFUSED;
         if (failure->kind == B2_FAILURE_TRANSIENT) {
             char detail[400];
             b2_failure_describe(failure, detail, sizeof detail);
             b2_log(plugin, STOR_LOG_INFO, "%s: %s", call, detail);
             b2_note_unreachable(plugin, call, failure);
-            int waited = b2_backoff_wait(plugin, &backoff, failure->retry_after_ms);
+            struct b2_backoff *backoff = &json_call->backoff;
+            int waited = b2_backoff_wait(plugin, backoff, failure->retry_after_ms);
             if (waited == 0 && check && b2_answer_lost(failure) &&
                 check->done(plugin, check->context, response)) {
                 b2_log(plugin, STOR_LOG_INFO, "%s: B2 did it although its answer was lost; not "
                        "asking again", call);
-                status = STOR_OK;
-                break;
+                *status = STOR_OK;
+                return B2_CALL_DONE;
             }
             if (waited == 0)
                 continue;
-            if (waited == -2) {
-                status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
-                break;
-            }
-            status = stor_fail(err, STOR_ETRANSIENT, "%s failed %d time%s; last error: %s", call,
-                               backoff.tries, backoff.tries == 1 ? "" : "s", detail);
-            break;
+            if (waited == -2)
+                *status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
+            else
+                *status = stor_fail(err, STOR_ETRANSIENT, "%s failed %d time%s; last error: %s",
+                                    call, backoff->tries, backoff->tries == 1 ? "" : "s", detail);
+            return B2_CALL_DONE;
         }
-        status = b2_fail(plugin, err, call, failure, capability);
-        break;
+        return B2_CALL_REFUSED;
     }
-    b2_credentials_free(&credentials);
-    return status;
-}
-
-enum stor_status b2_api_call(struct b2_plugin *plugin, const char *call, json_object *request,
-                             const char *capability, json_object **response,
-                             struct b2_failure *failure, struct stor_error *err)
-{
-    return api_call(plugin, call, request, capability, NULL, 0, response, failure, err);
-}
-
-enum stor_status b2_api_call_checked(struct b2_plugin *plugin, const char *call,
-                                     json_object *request, const char *capability,
-                                     const struct b2_done_check *check, json_object **response,
-                                     struct b2_failure *failure, struct stor_error *err)
-{
-    return api_call(plugin, call, request, capability, check, 0, response, failure, err);
-}
-
-enum stor_status b2_api_call_after_cancel(struct b2_plugin *plugin, const char *call,
-                                          json_object *request, const char *capability,
-                                          json_object **response, struct stor_error *err)
-{
-    return api_call(plugin, call, request, capability, NULL, 1, response, NULL, err);
 }

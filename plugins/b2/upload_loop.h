@@ -1,11 +1,14 @@
-/* plugins/b2/upload.h — the upload attempt loop shared by whole files (upload.c) and large-file
- * parts (large_file.c): a body from a source, sent through leased targets per reference §2.3. */
-#ifndef B2_UPLOAD_H
-#define B2_UPLOAD_H
+/* plugins/b2/upload_loop.h — the upload attempt loop shared by whole files (upload.c) and
+ * large-file parts (large_file.c): a body from a source, sent through leased targets per §2.3. */
+#ifndef B2_UPLOAD_LOOP_H
+#define B2_UPLOAD_LOOP_H
 
-#include "b2.h"
-#include "file_info.h"
+#include "call.h"
+#include "http.h"
+#include "instance.h"
 #include "sha1.h"
+
+#define B2_UPLOAD_TARGET_TRIES 5 /* "try five different upload URLs" (Backblaze, Uploading) */
 
 /* Where the bytes of one upload come from; every attempt re-reads them from the start. */
 struct b2_upload_source {
@@ -63,22 +66,5 @@ ssize_t b2_source_read(const struct b2_upload_source *source, int64_t position, 
 /* Whether source is the caller's own file and it is no longer what was measured (size or
  * modification time differ): then what was hashed and what was sent may not agree. */
 int b2_source_changed(const struct b2_upload_source *source);
-
-
-/* ---- large_file.c ---- */
-/* put of a regular file (or a spooled pipe) above the cutoff: parts, resume, finish. meta: the
- * content type and file info to start it with (its sha1, when given, is the large_file_sha1). */
-enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, const char *key,
-                              const struct b2_upload_source *source,
-                              const struct b2_put_meta *meta, stor_object_fn on_result,
-                              void *context, struct stor_error *err);
-/* put of a pipe that went past the cutoff: source holds what was read so far, source->rest_fd
- * the rest; parts are sent as they fill, transfers buffers of part_size at most. */
-enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucket, const char *key,
-                                     const struct b2_upload_source *source,
-                                     const struct b2_put_meta *meta, stor_object_fn on_result,
-                                     void *context, struct stor_error *err);
-/* Whether a body of length bytes goes up as a large file. */
-int b2_wants_large(const struct b2_plugin *plugin, int64_t length);
 
 #endif
