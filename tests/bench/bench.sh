@@ -2,7 +2,8 @@
 # tests/bench/bench.sh — `make bench`: stor --backend=b2 against the B2 test server on loopback,
 # beside rclone and beside floors measured in the same run; prints one Markdown table.
 #
-# usage: bench.sh [--quick]     (STOR_BUILDDIR: the build tree, default .)
+# usage: bench.sh [--quick]     (STOR_BUILDDIR: the build tree, default .; BENCH_ONLY=6,7 runs
+#                               only those workloads)
 # Every workload runs once as a warm-up, then $runs times; the table shows the median wall time,
 # the peak RSS over the measured runs, and the server's API call counts of the last run (the
 # counters are reset before every run). Needs bash (EPOCHREALTIME), curl, openssl; uses
@@ -20,9 +21,13 @@ case "${1:-}" in
 esac
 if [ "$quick" = 1 ]; then
 	runs=3 small_files=200 invocations=20 big_mib=128 warm_leases=2000000 cold_leases=500
+	sync_files=2000 many_names=20000
 else
 	runs=5 small_files=1000 invocations=100 big_mib=1024 warm_leases=10000000 cold_leases=2000
+	sync_files=10000 many_names=200000
 fi
+only=${BENCH_ONLY:-}
+want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 transfers=8 big_transfers=4 part_size_mib=100
 time_program=${BENCH_TIME:-/usr/bin/time} # BENCH_TIME=none tries the /proc fallback
 
@@ -168,14 +173,17 @@ fetch_upload_target() {
 
 # ---- inputs ----------------------------------------------------------------------------------
 mkdir -p "$work/small" "$work/dl"
-for i in $(seq -w 1 "$small_files"); do head -c 4096 /dev/urandom >"$work/small/file$i"; done
-head -c 4096 /dev/urandom >"$work/one-small-file"
+if want 1 || want 2 || want 4; then
+	for i in $(seq -w 1 "$small_files"); do head -c 4096 /dev/urandom >"$work/small/file$i"; done
+	head -c 4096 /dev/urandom >"$work/one-small-file"
+fi
 big=$work/big.bin
 big_bytes=$((big_mib * 1048576))
-head -c "$big_bytes" /dev/urandom >"$big"
+if want 3 || want 4; then head -c "$big_bytes" /dev/urandom >"$big"; fi
 sync
 
 # ---- 1. many small files ---------------------------------------------------------------------
+if want 1; then
 w1="1. put -r $small_files × 4 KiB"
 progress "$w1"
 cold_cache() { rm -rf "$STOR_CACHE_DIR"; }
@@ -198,7 +206,10 @@ if [ -n "$rclone" ]; then
 	else failed_row "$w1" rclone; fi
 fi
 
+fi
+
 # ---- 2. many processes -----------------------------------------------------------------------
+if want 2; then
 w2="2. $invocations × put of 4 KiB"
 progress "$w2"
 # One run: $invocations processes, the first with a cold cache. TAKEN = the median warm invocation;
@@ -274,7 +285,10 @@ if [ -n "$rclone" ]; then
 	else failed_row "$w2" rclone; fi
 fi
 
+fi
+
 # ---- 3. one large file -----------------------------------------------------------------------
+if want 3; then
 w3="3. put $big_mib MiB"
 progress "$w3"
 big_rate() { rate "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" MB/s; }
@@ -317,7 +331,10 @@ if [ -n "$rclone" ]; then
 	else failed_row "$w3" rclone; fi
 fi
 
+fi
+
 # ---- 4. downloads ----------------------------------------------------------------------------
+if want 4; then
 w4big="4a. get $big_mib MiB"
 progress "$w4big"
 "${b2[@]}" put "$big" "$bucket/w4/big" || { echo "bench: cannot store the download source" >&2; exit 1; }
@@ -355,7 +372,10 @@ if [ -n "${stor_small_prefix:-}" ]; then
 	fi
 fi
 
+fi
+
 # ---- 5. upload-target leases in-process ------------------------------------------------------
+if want 5; then
 w5="5. upload-target lease"
 progress "$w5"
 lease_field() { sed -n "s/.*$1=\\([0-9.]*\\).*/\\1/p" "$work/out"; }
@@ -376,6 +396,76 @@ if repeat run_lease_bench; then
 	row "$w5" "cold pool: each lease a b2_get_upload_url" info \
 		"$(awk -v s="$MEDIAN" 'BEGIN { printf "%.0f leases/s", 1 / s }')" "$(per "$cold_leases" lease)"
 else failed_row "$w5" lease_bench; fi
+
+fi
+
+# ---- 6. sync with nothing to do ----------------------------------------------------------------
+# A tree synced once; each measured run finds every file unchanged: listing calls only.
+# many_files DIR N: N empty files in directories of 1,000.
+many_files() {
+	local d
+	for d in $(seq 0 $((($2 - 1) / 1000))); do
+		mkdir -p "$1/d$d"
+		(cd "$1/d$d" && touch $(seq -f 'f%04g' 0 $(($2 - d * 1000 > 1000 ? 999 : $2 - d * 1000 - 1))))
+	done
+}
+lists_per_thousand() { awk -v n="$1" -v calls="$CALLS" 'BEGIN { split(calls, c, " "); printf "%.2f lists/1000 names", c[6] * 1000 / n }'; }
+if want 6; then
+w6="6. sync of $sync_files unchanged files"
+progress "$w6"
+many_files "$work/sync-tree" "$sync_files"
+if "${b2[@]}" sync --transfers=16 "$work/sync-tree" "$bucket/w6/tree" >"$work/out" 2>&1; then
+	stor_sync_unchanged() { measure "${b2[@]}" sync --delete "$work/sync-tree" "$bucket/w6/tree"; }
+	if repeat stor_sync_unchanged; then
+		row "$w6" "stor sync --delete" stor "$(rate "$sync_files" files/s)" "$(lists_per_thousand "$sync_files")"
+	else failed_row "$w6" stor; fi
+	# The floor: the same listing pages fetched by curl one after the other, nothing parsed.
+	authorization=$(curl -sf -u "$key_id:$key" "$url/b2api/v2/b2_authorize_account")
+	list_token=$(echo "$authorization" | sed -n 's/.*"authorizationToken": *"\([^"]*\)".*/\1/p')
+	api_url=$(echo "$authorization" | sed -n 's/.*"apiUrl": *"\([^"]*\)".*/\1/p')
+	bucket_id=$(curl -sf -H "Authorization: $list_token" -d "{\"accountId\":\"$key_id\",\"bucketName\":\"$bucket\"}" \
+		"$api_url/b2api/v2/b2_list_buckets" | sed -n 's/.*"bucketId": *"\([^"]*\)".*/\1/p')
+	curl_list_pages() {
+		local start=$EPOCHREALTIME next="" body
+		while :; do
+			body="{\"bucketId\":\"$bucket_id\",\"prefix\":\"w6/tree/\",\"maxFileCount\":1000${next:+,\"startFileName\":\"$next\"}}"
+			curl -sf -o "$work/page" -H "Authorization: $list_token" -d "$body" \
+				"$api_url/b2api/v2/b2_list_file_names" || return 1
+			next=$(grep -o '"nextFileName": *"[^"]*"' "$work/page" | sed 's/.*: *"\(.*\)"/\1/')
+			[ -n "$next" ] || break
+		done
+		TAKEN=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }') RSS_KIB=0
+	}
+	if repeat curl_list_pages; then
+		row "$w6" "floor: curl fetching the same listing pages" floor "$(rate "$sync_files" files/s)" "$(lists_per_thousand "$sync_files")"
+	else failed_row "$w6" "curl listing"; fi
+	if [ -n "$rclone" ]; then
+		rclone_sync_unchanged() { measure "${rclone_run[@]}" sync "$work/sync-tree" "bench:$bucket/w6/tree"; }
+		if repeat rclone_sync_unchanged; then
+			row "$w6" "rclone sync" rclone "$(rate "$sync_files" files/s)" "$(lists_per_thousand "$sync_files")"
+		else failed_row "$w6" rclone; fi
+	fi
+else FAILURE=$(tail -n 2 "$work/out" | tr '\n' ' '); failed_row "$w6" "stor (first sync)"; fi
+rm -rf "$work/sync-tree"
+fi
+
+# ---- 7. memory of a sync over many names ------------------------------------------------------
+if want 7; then
+w7="7. sync over $many_names names (memory)"
+progress "$w7"
+many_files "$work/many" "$many_names"
+if "${b2[@]}" sync --transfers=32 "$work/many" "$bucket/w7/many" >"$work/out" 2>&1; then
+	stor_sync_many() { measure "${b2[@]}" sync --delete "$work/many" "$bucket/w7/many"; }
+	if repeat stor_sync_many; then
+		row "$w7" "stor sync --delete (unchanged)" stor "$(rate "$many_names" names/s)" "$(lists_per_thousand "$many_names")"
+	else failed_row "$w7" stor; fi
+	stor_check_down() { measure "${b2[@]}" sync --dry-run "$bucket/w7/many" "$work/many-empty"; }
+	if repeat stor_check_down; then
+		row "$w7" "stor sync --dry-run down (every name to copy)" info "$(rate "$many_names" names/s)" "$(lists_per_thousand "$many_names")"
+	else failed_row "$w7" "stor (down)"; fi
+else FAILURE=$(tail -n 2 "$work/out" | tr '\n' ' '); failed_row "$w7" "stor (first sync)"; fi
+rm -rf "$work/many"
+fi
 
 # ---- the table -------------------------------------------------------------------------------
 echo
