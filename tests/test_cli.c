@@ -757,20 +757,44 @@ static void buckets_are_made_listed_and_removed(void **state)
     free(local);
 }
 
-/* stat prints what the backend knows; what local cannot keep is refused before storing. */
+/* stat prints what the backend knows: local keeps the SHA-1 (while the file is unchanged), the
+ * content type and metadata; what it cannot keep is refused before storing. */
 static void stat_and_metadata_on_local(void **state)
 {
     char *local = scratch_file("page.html", "<p>hi</p>");
     struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
     assert_int_equal(utimensat(AT_FDCWD, local, times, 0), 0);
-    expect_ok(stor("put", local, "demo/page.html")); /* no content type is guessed for local */
+    expect_ok(stor("put", local, "demo/page.html")); /* the type guessed from the name */
     struct test_run run = stor("stat", "demo/page.html");
     assert_int_equal(run.status, 0);
     assert_non_null(strstr(run.out, "key:                 page.html\n"));
     assert_non_null(strstr(run.out, "size:                9\n"));
     assert_non_null(strstr(run.out, "modified:            2001-09-09T01:46:40Z\n"));
-    assert_non_null(strstr(run.out, "content-type:        -\n"));
+    assert_non_null(strstr(run.out, "content-type:        text/html\n"));
+    assert_non_null(strstr(run.out, "sha1:                b6dbcb4239597a3b0cf0e1c5331212711687659a\n"));
     test_run_free(&run);
+    expect_ok(stor("put", "--content-type", "text/plain", "--meta=colour=blue", "--cache-control=no-cache",
+                   local, "demo/typed"));
+    run = stor("stat", "demo/typed");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "content-type:        text/plain\n"));
+    assert_non_null(strstr(run.out, "cache-control:       no-cache\n"));
+    assert_non_null(strstr(run.out, "meta colour:         blue\n"));
+    test_run_free(&run);
+    /* Changed by other hands: the SHA-1 kept with it no longer counts; the metadata stays. */
+    char stored[4300];
+    snprintf(stored, sizeof stored, "%s/root/demo/typed", fx->dir);
+    test_write_file(stored, "<p>ho</p>", 9);
+    run = stor("stat", "demo/typed");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "sha1:                -\n"));
+    assert_non_null(strstr(run.out, "meta colour:         blue\n"));
+    test_run_free(&run);
+    char big[5200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    memcpy(big, "k=", 2);
+    expect_failure(stor("put", "--meta", big, local, "demo/x"), 2, "the local backend keeps at most 4096");
     run = stor("--json", "stat", "demo/page.html");
     assert_int_equal(run.status, 0);
     assert_non_null(strstr(run.out, "\"mtime\":1000000000000"));
@@ -778,9 +802,6 @@ static void stat_and_metadata_on_local(void **state)
     test_run_free(&run);
     expect_failure(stor("stat", "demo/nothing"), 3, "demo/nothing");
     expect_failure(stor("stat", "--version", "v1", "demo/page.html"), 6, "does not support stat --version");
-    expect_failure(stor("put", "--content-type", "text/plain", local, "demo/x"), 6,
-                   "backend local does not keep metadata");
-    expect_failure(stor("put", "--meta=a=b", local, "demo/x"), 6, "backend local does not keep metadata");
     expect_failure(stor("put", "--meta", "novalue", local, "demo/x"), 2, "--meta expects KEY=VALUE");
     expect_failure(stor("stat", "demo/x"), 3, "demo/x"); /* nothing was stored */
     expect_failure(stor("share", "demo/page.html"), 6, "backend local does not support share");
@@ -810,7 +831,7 @@ static void protection_and_bucket_options_are_checked(void **state)
     expect_failure(stor("-o", "bucket.x=1", "ls", "demo"), 2, "applies to mb and bucket only");
     /* sync takes the same options as put */
     expect_failure(stor("sync", "--sse=b2", fx->dir, "demo/s"), 6, "backend local does not support --sse");
-    expect_failure(stor("sync", "--expires=tomorrow", fx->dir, "demo/s"), 6, "does not keep metadata");
+    expect_failure(stor("sync", "--legal-hold=on", fx->dir, "demo/s"), 6, "does not support --retention");
     free(local);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -548,7 +549,7 @@ static enum stor_status put_ex_bytes(struct fixture *f, const char *key, const c
 
 struct stat_seen {
     int64_t mtime_ms, size;
-    char id[80];
+    char id[80], sha1[41], content_type[64];
 };
 
 static int remember_stat(void *context, const struct stor_object *object)
@@ -557,11 +558,14 @@ static int remember_stat(void *context, const struct stor_object *object)
     s->mtime_ms = object->mtime_ms;
     s->size = object->size;
     snprintf(s->id, sizeof s->id, "%s", object->id ? object->id : "");
+    snprintf(s->sha1, sizeof s->sha1, "%s", object->sha1 ? object->sha1 : "");
+    snprintf(s->content_type, sizeof s->content_type, "%s", object->content_type ? object->content_type : "");
     return 0;
 }
 
-/* put_ex keeps the source mtime it is given; what local cannot keep is refused by name, with the
- * old object untouched; a SHA-1 that does not match the bytes stores nothing. */
+/* put_ex keeps the source mtime it is given, the content type, headers and metadata; what local
+ * cannot keep is refused by name, with the old object untouched; a SHA-1 that does not match the
+ * bytes stores nothing. */
 static void put_ex_keeps_mtime_and_refuses_the_rest_by_name(void **state)
 {
     struct fixture *f = *state;
@@ -574,16 +578,21 @@ static void put_ex_keeps_mtime_and_refuses_the_rest_by_name(void **state)
     assert_int_equal(seen.mtime_ms, 1500000000123);
     assert_int_equal(seen.size, 3);
 
+    struct stor_option meta = {"colour", "blue"};
     struct stor_put_options typed = o;
     typed.content_type = "text/plain";
-    assert_int_equal(put_ex_bytes(f, "k", "new", &typed, &err), STOR_EUNSUPPORTED);
-    assert_non_null(strstr(err.message, "content-type"));
-    struct stor_option meta = {"colour", "blue"};
-    struct stor_put_options with_meta = o;
-    with_meta.metadata = &meta;
-    with_meta.metadata_count = 1;
-    assert_int_equal(put_ex_bytes(f, "k", "new", &with_meta, &err), STOR_EUNSUPPORTED);
-    assert_non_null(strstr(err.message, "metadata"));
+    typed.metadata = &meta;
+    typed.metadata_count = 1;
+    assert_int_equal(put_ex_bytes(f, "typed", "new", &typed, &err), STOR_OK);
+    assert_int_equal(local->stat(f->instance, "demo", "typed", NULL, remember_stat, &seen, &err), STOR_OK);
+    assert_string_equal(seen.content_type, "text/plain");
+    assert_string_equal(seen.sha1, "c2a6b03f190dfb2b4aa91f8af8d477a9bc3401dc");
+    struct stor_option bad = {"colour", "blue\r\nInjected: yes"};
+    struct stor_put_options injected = o;
+    injected.metadata = &bad;
+    injected.metadata_count = 1;
+    assert_int_equal(put_ex_bytes(f, "k", "new", &injected, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "control characters"));
     struct stor_put_options locked = o;
     locked.protection.retention_mode = "governance";
     assert_int_equal(put_ex_bytes(f, "k", "new", &locked, &err), STOR_EUNSUPPORTED);
@@ -694,6 +703,68 @@ static void buckets_are_directories_and_only_empty_ones_go(void **state)
     assert_int_equal(local->delete_bucket(f->instance, "a", &err), STOR_ENOTFOUND);
 }
 
+/* The attribute is believed only as far as it can prove: a listing reports the SHA-1 kept with a
+ * file until the file changes; attributes planted or spoiled by other hands (not JSON, wrong
+ * types, a SHA-1 for other bytes, nested too deep, too large) are ignored, never trusted. */
+static int remember_listed(void *context, const struct stor_object *object)
+{
+    return object->is_prefix ? 0 : remember_stat(context, object);
+}
+
+static void kept_attributes_are_proved_or_ignored(void **state)
+{
+    struct fixture *f = *state;
+    struct stor_error err = {""};
+    struct seen seen = {"", 0, 0};
+    assert_int_equal(put_bytes(f, "demo", "k", "kept bytes", &seen, &err), STOR_OK);
+    struct stat_seen listed = {0};
+    assert_int_equal(local->list(f->instance, "demo", "", STOR_LIST_RECURSIVE, remember_listed, &listed, &err), STOR_OK);
+    assert_string_equal(listed.sha1, seen.sha1);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/demo/k", f->root);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    char mtime[64], json[512];
+    snprintf(mtime, sizeof mtime, "%lld.%09ld", (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+    const char *spoiled[] = {
+        "not json at all",
+        "{\"sha1\": 12, \"size\": \"ten\", \"contentType\": [1]}",
+        "[\"an\", \"array\"]",
+        "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":{}}}}}}}}}}",
+        json, /* a SHA-1 of other bytes, but with the right size and time: believed (xattrs are
+               * the owner's to write), so this one is checked to come back exactly */
+    };
+    snprintf(json, sizeof json, "{\"sha1\": \"%s\", \"size\": 10, \"mtime\": \"%s\", "
+             "\"contentType\": \"text/x-planted\"}", "0123456789012345678901234567890123456789", mtime);
+    for (size_t i = 0; i < sizeof spoiled / sizeof spoiled[0]; i++) {
+        assert_int_equal(setxattr(path, "user.stor.object", spoiled[i], strlen(spoiled[i]), 0), 0);
+        struct stat_seen s = {0};
+        assert_int_equal(local->stat(f->instance, "demo", "k", NULL, remember_stat, &s, &err), STOR_OK);
+        assert_int_equal(s.size, 10);
+        if (spoiled[i] == json) {
+            assert_string_equal(s.sha1, "0123456789012345678901234567890123456789");
+            assert_string_equal(s.content_type, "text/x-planted");
+        } else {
+            assert_string_equal(s.sha1, "");
+            assert_string_equal(s.content_type, "");
+        }
+    }
+    /* A SHA-1 recorded for another time: the file changed since, so no SHA-1. */
+    snprintf(json, sizeof json, "{\"sha1\": \"%s\", \"size\": 10, \"mtime\": \"1.000000000\"}", seen.sha1);
+    assert_int_equal(setxattr(path, "user.stor.object", json, strlen(json), 0), 0);
+    struct stat_seen s = {0};
+    assert_int_equal(local->stat(f->instance, "demo", "k", NULL, remember_stat, &s, &err), STOR_OK);
+    assert_string_equal(s.sha1, "");
+    /* Larger than the backend ever writes: not read at all. */
+    char big[6000];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "{\"sha1\":1}", 10);
+    if (setxattr(path, "user.stor.object", big, sizeof big, 0) == 0) {
+        assert_int_equal(local->stat(f->instance, "demo", "k", NULL, remember_stat, &s, &err), STOR_OK);
+        assert_string_equal(s.sha1, "");
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -719,6 +790,7 @@ int main(void)
         T(put_ex_keeps_mtime_and_refuses_the_rest_by_name),
         T(a_resume_of_a_changed_object_is_stale),
         T(buckets_are_directories_and_only_empty_ones_go),
+        T(kept_attributes_are_proved_or_ignored),
         cmocka_unit_test(unknown_options_are_refused_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attrs.h"
 #include "beneath.h"
 #include "stor/plugin.h"
 
@@ -259,12 +260,30 @@ static void report(const char *key, const struct stat *st, const char *sha1, sto
         fn(context, &object);
 }
 
-/* put and put_ex: mtime_ms (-1: the source file's own, if it is one) becomes the file's
- * modification time; a given sha1 must match what was read, or nothing is stored. */
-static enum stor_status store(struct local *self, const char *bucket, const char *key, int fd,
-                              int64_t mtime_ms, const char *expected_sha1,
-                              stor_object_fn on_result, void *context, struct stor_error *err)
+/* The same with what the file's attribute keeps (its SHA-1 while still true, and metadata). */
+static void report_kept(int fd, const char *key, const struct stat *st, stor_object_fn fn,
+                        void *context)
 {
+    struct local_attrs a;
+    local_attrs_read(fd, -1, NULL, st, &a);
+    char id[80];
+    file_identity(st, id);
+    struct stor_object object = describe(key, st, NULL, id);
+    local_attrs_fill(&a, &object);
+    if (fn)
+        fn(context, &object);
+    local_attrs_free(&a);
+}
+
+/* put and put_ex: mtime_ms (-1: the source file's own, if it is one) becomes the file's
+ * modification time; a given sha1 must match what was read, or nothing is stored. The SHA-1 and
+ * what options keep go into the file's attribute before it is renamed into place. */
+static enum stor_status store(struct local *self, const char *bucket, const char *key, int fd,
+                              const struct stor_put_options *options, stor_object_fn on_result,
+                              void *context, struct stor_error *err)
+{
+    int64_t mtime_ms = options ? options->mtime_ms : -1;
+    const char *expected_sha1 = options ? options->sha1 : NULL;
     enum stor_status status = check_names(bucket, key, err);
     if (status != STOR_OK)
         return status;
@@ -309,6 +328,12 @@ static enum stor_status store(struct local *self, const char *bucket, const char
                                          .tv_nsec = (mtime_ms % 1000) * 1000000};
         futimens(temp.fd, times);
     }
+    char why[256];
+    if (status == STOR_OK && (fstat(temp.fd, &st) != 0 ||
+                              local_attrs_write(temp.fd, options, sha1, &st, why, sizeof why) != 0) &&
+        local_attrs_wanted(options)) /* the SHA-1 alone is kept where it can be */
+        status = stor_fail(err, errno == EINVAL ? STOR_EINVAL : STOR_EUNSUPPORTED,
+                           "cannot store %s/%s with its metadata: %s", bucket, key, why);
     if (status == STOR_OK && (fchmod(temp.fd, self->file_mode) != 0 || fsync(temp.fd) != 0))
         status = stor_fail(err, STOR_EIO, "cannot store %s/%s: %s", bucket, key, strerror(errno));
     if (status == STOR_OK && local_temp_commit(&temp, dir, leaf) != 0)
@@ -320,30 +345,23 @@ static enum stor_status store(struct local *self, const char *bucket, const char
             status = stor_fail(err, STOR_EIO, "stored %s/%s but cannot stat it: %s", bucket, key,
                                strerror(errno));
     }
+    if (status == STOR_OK)
+        report_kept(temp.fd, key, &st, on_result, context);
     local_temp_discard(&temp, dir);
     local_chain_close(&chain);
-    if (status == STOR_OK)
-        report(key, &st, sha1, on_result, context);
     return status;
 }
 
 static enum stor_status local_put(void *instance, const char *bucket, const char *key, int fd,
                                   stor_object_fn on_result, void *context, struct stor_error *err)
 {
-    return store(instance, bucket, key, fd, -1, NULL, on_result, context, err);
+    return store(instance, bucket, key, fd, NULL, on_result, context, err);
 }
 
 /* The first put_ex field the local backend cannot keep, or NULL. */
 static const char *unkept_field(const struct stor_put_options *o)
 {
-    return o->content_type          ? "content-type"
-           : o->cache_control       ? "cache-control"
-           : o->content_disposition ? "content-disposition"
-           : o->content_encoding    ? "content-encoding"
-           : o->content_language    ? "content-language"
-           : o->expires             ? "expires"
-           : o->metadata_count      ? "metadata"
-           : o->protection.encryption ? "encryption"
+    return o->protection.encryption ? "encryption"
            : o->protection.retention_mode || o->protection.retain_until_ms >= 0 ? "retention"
            : o->protection.legal_hold >= 0 ? "legal-hold"
                                            : NULL;
@@ -361,10 +379,11 @@ static enum stor_status local_put_ex(void *instance, const char *bucket, const c
     const char *field = unkept_field(&o);
     if (field)
         return stor_fail(err, STOR_EUNSUPPORTED, "backend local does not keep %s (it keeps the "
-                         "bytes and the modification time)", field);
+                         "bytes, the modification time, the content type, headers and metadata)",
+                         field);
     if (o.sha1 && strlen(o.sha1) != 40)
         return stor_fail(err, STOR_EINVAL, "put_ex: sha1 must be 40 hex digits");
-    return store(instance, bucket, key, fd, o.mtime_ms, o.sha1, on_result, context, err);
+    return store(instance, bucket, key, fd, &o, on_result, context, err);
 }
 
 
@@ -525,8 +544,8 @@ static enum stor_status local_stat(void *instance, const char *bucket, const cha
     enum stor_status status = open_object(instance, bucket, key, &in, &st, err);
     if (status != STOR_OK)
         return status;
+    report_kept(in, key, &st, on_result, context);
     close(in);
-    report(key, &st, NULL, on_result, context);
     return STOR_OK;
 }
 
@@ -535,7 +554,7 @@ static enum stor_status local_stat(void *instance, const char *bucket, const cha
 struct entry {
     char *sort_name;
     int is_dir;
-    int64_t size, mtime_ms;
+    struct stat st;
 };
 
 static int compare_entries(const void *a, const void *b)
@@ -590,8 +609,7 @@ static enum stor_status read_entries(struct walk *w, int dir, const char *leaf_p
         }
         struct entry *e = &entries[n];
         e->is_dir = S_ISDIR(st.st_mode);
-        e->size = st.st_size;
-        e->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        e->st = st;
         if (asprintf(&e->sort_name, "%s%s", name, e->is_dir ? "/" : "") < 0) {
             status = stor_fail(w->err, STOR_EINTERNAL, "out of memory");
             break;
@@ -622,14 +640,21 @@ static enum stor_status walk_dir(struct walk *w, int dir, const char *leaf_prefi
                 status = walk_dir(w, child, "");
                 close(child);
             }
-        } else {
-            struct stor_object object = {.key = w->key, .is_prefix = e->is_dir,
-                                         .size = e->is_dir ? -1 : e->size,
-                                         .mtime_ms = e->is_dir ? -1 : e->mtime_ms,
-                                         .upload_ms = -1,
+        } else if (e->is_dir) {
+            struct stor_object object = {.key = w->key, .is_prefix = 1, .size = -1,
+                                         .mtime_ms = -1, .upload_ms = -1,
                                          .protection = {.retain_until_ms = -1, .legal_hold = -1}};
             if (w->on_object(w->context, &object) != 0)
                 status = stor_fail(w->err, STOR_ECANCELLED, "listing stopped");
+        } else {
+            /* A listing reports the SHA-1 kept with each file (sync --checksum reads no bytes). */
+            struct local_attrs a;
+            local_attrs_read(-1, dir, e->sort_name, &e->st, &a);
+            struct stor_object object = describe(w->key, &e->st, NULL, NULL);
+            local_attrs_fill(&a, &object);
+            if (w->on_object(w->context, &object) != 0)
+                status = stor_fail(w->err, STOR_ECANCELLED, "listing stopped");
+            local_attrs_free(&a);
         }
         if (status == STOR_OK && w->self->host->cancelled(w->self->host))
             status = stor_fail(w->err, STOR_ECANCELLED, "listing cancelled");
@@ -923,7 +948,10 @@ const struct stor_backend stor_local_backend = {
     .notes = "A bucket is a directory under the root, created by the first put. Writes are atomic: "
              "a temporary file is written, flushed to disk and renamed into place. There are no "
              "versions: rm deletes the file for good. get --range works, and an interrupted get "
-             "resumes. upload-target prints the bucket directory as a file:// URL with no token.",
+             "resumes. The SHA-1 of what was stored, the content type, headers and metadata are "
+             "kept in the file's extended attribute user.stor.object (the SHA-1 counts only while "
+             "the file's size and modification time are unchanged). upload-target prints the "
+             "bucket directory as a file:// URL with no token.",
     .open = local_open,                               /* open */
     .close = local_close,                             /* close */
     .put = local_put,                                 /* put */
@@ -933,8 +961,9 @@ const struct stor_backend stor_local_backend = {
     .get_upload_target = local_get_upload_target,     /* get_upload_target */
     .get_ex = local_get_ex,                           /* get_ex */
     .capabilities = STOR_CAP_RANGED_GET | STOR_CAP_RESUME_GET | STOR_CAP_DELIMITER |
-                    STOR_CAP_UPLOAD_TARGET | STOR_CAP_MTIME | STOR_CAP_BUCKETS,
-    .put_ex = local_put_ex,                           /* put_ex: keeps the mtime, refuses more */
+                    STOR_CAP_UPLOAD_TARGET | STOR_CAP_MTIME | STOR_CAP_BUCKETS |
+                    STOR_CAP_METADATA | STOR_CAP_SHA1,
+    .put_ex = local_put_ex,                           /* put_ex: the mtime and metadata */
     .stat = local_stat,                               /* stat */
     .list_buckets = local_list_buckets,               /* list_buckets: directories */
     .create_bucket = local_create_bucket,             /* create_bucket */
