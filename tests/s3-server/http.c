@@ -286,6 +286,14 @@ static const char *lookup_secret(void *context, const char *access_key)
 /* false after answering the refusal S3 would give. */
 static bool authenticate(struct request *req)
 {
+	const char *authorization = request_header(req, "Authorization");
+	if ((authorization && strncmp(authorization, "AWS ", 4) == 0) ||
+	    (request_has_param(req, "AWSAccessKeyId") && request_has_param(req, "Signature"))) {
+		/* Signature Version 2, as S3 answers it in the regions that take only version 4. */
+		reply_error(req, 400, "InvalidRequest", "The authorization mechanism you have provided is "
+			    "not supported. Please use AWS4-HMAC-SHA256.");
+		return false;
+	}
 	struct header_list list;
 	list.count = 0;
 	MHD_get_connection_values(req->connection, MHD_HEADER_KIND, collect_header, &list);
