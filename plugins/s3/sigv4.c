@@ -510,7 +510,8 @@ enum s3_sigv4_status s3_sigv4_sign(const struct s3_sigv4_request *request,
 	struct s3_sigv4_header *headers = calloc(count, sizeof *headers);
 	if (!headers)
 		return S3_SIGV4_NO_MEMORY;
-	memcpy(headers, request->headers, request->header_count * sizeof *headers);
+	if (request->header_count)
+		memcpy(headers, request->headers, request->header_count * sizeof *headers);
 	snprintf(out->amz_date, sizeof out->amz_date, "%s", scope->amz_date);
 	snprintf(out->content_sha256, sizeof out->content_sha256, "%s", payload);
 	count = request->header_count;
@@ -605,7 +606,8 @@ enum s3_sigv4_status s3_sigv4_presign(const struct s3_sigv4_request *request,
 		free(names.data);
 		return S3_SIGV4_NO_MEMORY;
 	}
-	memcpy(params, request->params, request->param_count * sizeof *params);
+	if (request->param_count)
+		memcpy(params, request->params, request->param_count * sizeof *params);
 	count = request->param_count;
 	params[count++] = (struct s3_sigv4_param){"X-Amz-Algorithm", S3_SIGV4_ALGORITHM};
 	params[count++] = (struct s3_sigv4_param){"X-Amz-Credential", credential};
