@@ -353,6 +353,8 @@ void handle_list_objects(struct request *req, bool v2)
 		count++;
 	}
 	store_unlock();
+	if (!last)
+		truncated = false; /* max-keys=0: nothing listed, nothing to resume from */
 	if (v2)
 		xml_elementf(&x, "KeyCount", "%ld", count);
 	xml_element(&x, "IsTruncated", truncated ? "true" : "false");
