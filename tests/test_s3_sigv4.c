@@ -272,8 +272,10 @@ static void verifier_refuses_wrong_secret_and_tampering(void **state)
     assert_int_equal(verify(&wire, "PUT", "/bucket/my key", now, &verified, message), S3_SIGV4_SIGNATURE_MISMATCH);
     wire.params[0].value = "1";
     wire.headers[5] = (struct s3_sigv4_header){"x-amz-acl", "public-read"}; /* an x-amz header not signed */
-    assert_int_equal(verify(&wire, "PUT", "/bucket/my key", now, &verified, message), S3_SIGV4_SIGNATURE_MISMATCH);
-    assert_non_null(strstr(message, "not signed"));
+    assert_int_equal(verify(&wire, "PUT", "/bucket/my key", now, &verified, message), S3_SIGV4_UNSIGNED_HEADERS);
+    assert_non_null(strstr(message, "not signed: x-amz-acl"));
+    assert_string_equal(s3_sigv4_error_code(S3_SIGV4_UNSIGNED_HEADERS), "AccessDenied");
+    assert_int_equal(s3_sigv4_http_status(S3_SIGV4_UNSIGNED_HEADERS), 403);
     wire.headers[5] = (struct s3_sigv4_header){"User-Agent", "changed/2.0"}; /* unsigned: allowed */
     assert_int_equal(verify(&wire, "PUT", "/bucket/my key", now, &verified, message), S3_SIGV4_OK);
     assert_int_equal(verify(&wire, "GET", "/bucket/my key", now, &verified, message), S3_SIGV4_SIGNATURE_MISMATCH);
@@ -360,6 +362,10 @@ static void verifier_checks_presigned_urls(void **state)
     assert_string_equal(s3_sigv4_error_code(S3_SIGV4_EXPIRED), "AccessDenied");
     assert_int_equal(verify(&wire, "GET", "/bucket/a b", at("20260101T120000Z"), &verified, message), S3_SIGV4_SIGNATURE_MISMATCH);
     assert_int_equal(verify(&wire, "PUT", "/bucket/a+b", at("20260101T120000Z"), &verified, message), S3_SIGV4_SIGNATURE_MISMATCH);
+    /* an x-amz header the URL did not sign: refused as with header auth */
+    wire.headers[1] = (struct s3_sigv4_header){"X-Amz-Acl", "public-read"};
+    wire.header_count = 2;
+    assert_int_equal(verify(&wire, "GET", "/bucket/a+b", at("20260101T120000Z"), &verified, message), S3_SIGV4_UNSIGNED_HEADERS);
     free(query);
 }
 

@@ -188,6 +188,7 @@ const char *s3_sigv4_error_code(enum s3_sigv4_status status)
 	case S3_SIGV4_QUERY_MALFORMED: return "AuthorizationQueryParametersError";
 	case S3_SIGV4_TIME_SKEWED: return "RequestTimeTooSkewed";
 	case S3_SIGV4_EXPIRED: return "AccessDenied";
+	case S3_SIGV4_UNSIGNED_HEADERS: return "AccessDenied";
 	case S3_SIGV4_CONTENT_SHA256_MISMATCH: return "XAmzContentSHA256Mismatch";
 	case S3_SIGV4_CONTENT_SHA256_INVALID: return "InvalidArgument";
 	case S3_SIGV4_NO_MEMORY: return "InternalError";
@@ -892,10 +893,12 @@ static enum s3_sigv4_status verify_with(const struct s3_sigv4_received *request,
 		set_error(message, size, "The host header must be signed.");
 		return malformed;
 	}
-	if (!presigned) {
-		/* S3 refuses x-amz-* headers that were not signed. */
+	{
+		/* S3 refuses x-amz-* headers that were not signed (header auth and presigned URLs
+		 * alike), all but x-amz-content-sha256, which it tolerates unsigned. */
 		for (size_t i = 0; i < request->header_count; i++) {
-			if (strncasecmp(request->headers[i].name, "x-amz-", 6) != 0)
+			if (strncasecmp(request->headers[i].name, "x-amz-", 6) != 0 ||
+			    strcasecmp(request->headers[i].name, "x-amz-content-sha256") == 0)
 				continue;
 			bool listed = false;
 			for (size_t j = 0; j < count && !listed; j++)
@@ -904,7 +907,7 @@ static enum s3_sigv4_status verify_with(const struct s3_sigv4_received *request,
 				set_error(message, size, "There were headers present in the request which "
 					  "were not signed: %.64s", request->headers[i].name);
 				free(headers);
-				return S3_SIGV4_SIGNATURE_MISMATCH;
+				return S3_SIGV4_UNSIGNED_HEADERS;
 			}
 		}
 	}

@@ -78,6 +78,7 @@ enum s3_sigv4_status {
 	S3_SIGV4_QUERY_MALFORMED,         /* AuthorizationQueryParametersError */
 	S3_SIGV4_TIME_SKEWED,             /* RequestTimeTooSkewed */
 	S3_SIGV4_EXPIRED,                 /* AccessDenied "Request has expired" */
+	S3_SIGV4_UNSIGNED_HEADERS,        /* AccessDenied: an x-amz-* header sent but not signed */
 	S3_SIGV4_CONTENT_SHA256_MISMATCH, /* XAmzContentSHA256Mismatch */
 	S3_SIGV4_CONTENT_SHA256_INVALID,  /* InvalidArgument: x-amz-content-sha256 not a hash */
 	S3_SIGV4_NO_MEMORY,
