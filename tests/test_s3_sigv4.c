@@ -306,6 +306,10 @@ static void verifier_refuses_stale_dates_unknown_keys_and_malformed_headers(void
         "AWS4-HMAC-SHA256 Credential=test-key/20260101/eu-west-1/s3/aws4_request,SignedHeaders=host,Signature=0000000000000000000000000000000000000000000000000000000000000000",
         "AWS4-HMAC-SHA256 Credential=test-key/20260101/us-east-1/s3/aws4_request,SignedHeaders=Host,Signature=0000000000000000000000000000000000000000000000000000000000000000",
         "AWS4-HMAC-SHA256 Credential=test-key/20260101/us-east-1/s3/aws4_request,SignedHeaders=x-amz-date,Signature=0000000000000000000000000000000000000000000000000000000000000000",
+        /* names repeated or out of order: not what a canonical request lists */
+        "AWS4-HMAC-SHA256 Credential=test-key/20260101/us-east-1/s3/aws4_request,SignedHeaders=host;host;x-amz-date,Signature=0000000000000000000000000000000000000000000000000000000000000000",
+        "AWS4-HMAC-SHA256 Credential=test-key/20260101/us-east-1/s3/aws4_request,SignedHeaders=x-amz-date;host,Signature=0000000000000000000000000000000000000000000000000000000000000000",
+        "AWS4-HMAC-SHA256 Credential=test-key/20260101/us-east-1/s3/aws4_request,SignedHeaders=host;hos,Signature=0000000000000000000000000000000000000000000000000000000000000000",
         "AWS test-key:c2lnbmF0dXJl",
     };
     for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {

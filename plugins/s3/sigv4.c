@@ -704,6 +704,8 @@ static bool parse_credential(const char *credential, struct parsed_auth *auth)
 	return true;
 }
 
+/* Lowercase names separated by ';', each once and in ascending order, as a canonical request
+ * lists them (a repeated name would also let one header be counted many times). */
 static bool valid_signed_headers(const char *names)
 {
 	if (!*names)
@@ -712,6 +714,20 @@ static bool valid_signed_headers(const char *names)
 		if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '-' || *c == '_' ||
 		      *c == '.' || (*c == ';' && c[1] && c[1] != ';' && c != names)))
 			return false;
+	const char *previous = NULL;
+	size_t previous_length = 0;
+	for (const char *name = names; *name;) {
+		size_t length = strcspn(name, ";");
+		if (previous) {
+			size_t shorter = length < previous_length ? length : previous_length;
+			int order = memcmp(previous, name, shorter);
+			if (order > 0 || (order == 0 && previous_length >= length))
+				return false;
+		}
+		previous = name;
+		previous_length = length;
+		name += length + (name[length] == ';');
+	}
 	return true;
 }
 
@@ -795,7 +811,7 @@ static bool parse_authorization(const char *header, struct parsed_auth *auth, ch
 	}
 	if (!valid_signed_headers(auth->signed_headers)) {
 		set_error(message, size, "The authorization header is malformed; SignedHeaders must be "
-			  "lowercase names separated by ';'.");
+			  "lowercase names separated by ';', each once, in ascending order.");
 		return false;
 	}
 	return true;
@@ -805,10 +821,12 @@ static bool parse_authorization(const char *header, struct parsed_auth *auth, ch
 static struct s3_sigv4_header *signed_header_values(const struct s3_sigv4_received *request,
 						    char *names, size_t *count, bool *has_host)
 {
+	/* Names are unique (valid_signed_headers), so each received header matches one at most. */
 	size_t capacity = 1;
 	for (const char *c = names; *c; c++)
 		capacity += *c == ';';
-	struct s3_sigv4_header *headers = calloc(capacity + request->header_count, sizeof *headers);
+	capacity += request->header_count;
+	struct s3_sigv4_header *headers = calloc(capacity, sizeof *headers);
 	if (!headers)
 		return NULL;
 	*count = 0;
@@ -817,12 +835,12 @@ static struct s3_sigv4_header *signed_header_values(const struct s3_sigv4_receiv
 	     name = strtok_r(NULL, ";", &save)) {
 		bool found = false;
 		*has_host |= strcmp(name, "host") == 0;
-		for (size_t i = 0; i < request->header_count; i++)
+		for (size_t i = 0; i < request->header_count && *count < capacity; i++)
 			if (strcasecmp(request->headers[i].name, name) == 0) {
 				headers[(*count)++] = (struct s3_sigv4_header){name, request->headers[i].value};
 				found = true;
 			}
-		if (!found)
+		if (!found && *count < capacity)
 			headers[(*count)++] = (struct s3_sigv4_header){name, ""};
 	}
 	return headers;
@@ -983,7 +1001,8 @@ static enum s3_sigv4_status verify_query(const struct s3_sigv4_received *request
 		return S3_SIGV4_QUERY_MALFORMED;
 	}
 	if (strlen(names) >= sizeof auth.signed_headers || !valid_signed_headers(names)) {
-		set_error(message, size, "X-Amz-SignedHeaders must be lowercase names separated by ';'");
+		set_error(message, size, "X-Amz-SignedHeaders must be lowercase names separated by ';', "
+			  "each once, in ascending order");
 		return S3_SIGV4_QUERY_MALFORMED;
 	}
 	snprintf(auth.signed_headers, sizeof auth.signed_headers, "%s", names);
