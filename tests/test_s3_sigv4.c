@@ -24,6 +24,12 @@
 static const struct s3_sigv4_credentials example_credentials = {ACCESS_KEY, SECRET_KEY, NULL};
 static const struct s3_sigv4_scope example_scope = {EXAMPLE_DATE, "us-east-1", "s3"};
 
+static const char *lookup_example(void *context, const char *access_key)
+{
+    (void)context;
+    return strcmp(access_key, ACCESS_KEY) == 0 ? SECRET_KEY : NULL;
+}
+
 static void expect_authorization(const struct s3_sigv4_request *request, const char *expected)
 {
     struct s3_sigv4_signed out;
@@ -373,6 +379,60 @@ static void verifier_checks_presigned_urls(void **state)
     free(query);
 }
 
+/* The chunked upload example of "Transferring Payload in Multiple Chunks": 66560 bytes of 'a' in
+ * chunks of 65536 and 1024 bytes, then the empty chunk; the seed signature and every chunk's. */
+static void aws_example_chunked_upload(void **state)
+{
+    (void)state;
+    const struct s3_sigv4_header headers[] = {
+        {"Host", "s3.amazonaws.com"},
+        {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
+        {"Content-Encoding", "aws-chunked"},
+        {"x-amz-decoded-content-length", "66560"},
+        {"Content-Length", "66824"},
+    };
+    const struct s3_sigv4_request request = {"PUT", "/examplebucket/chunkObject.txt", NULL, 0, headers, 5,
+                                             S3_SIGV4_STREAMING_PAYLOAD};
+    struct s3_sigv4_signed out;
+    assert_int_equal(s3_sigv4_sign(&request, &example_credentials, &example_scope, &out, NULL, 0), S3_SIGV4_OK);
+    assert_string_equal(out.signature, "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
+
+    /* The server's side: verify the seed request, then chain the chunks from its signature. */
+    struct s3_sigv4_header received[8];
+    memcpy(received, headers, sizeof headers);
+    received[5] = (struct s3_sigv4_header){"x-amz-date", EXAMPLE_DATE};
+    received[6] = (struct s3_sigv4_header){"x-amz-content-sha256", S3_SIGV4_STREAMING_PAYLOAD};
+    received[7] = (struct s3_sigv4_header){"Authorization", out.authorization};
+    time_t now;
+    assert_true(s3_sigv4_parse_date(EXAMPLE_DATE, &now));
+    const struct s3_sigv4_received wire = {"PUT", "/examplebucket/chunkObject.txt", NULL, 0, received, 8,
+                                           now, "us-east-1", lookup_example, NULL};
+    struct s3_sigv4_verified verified;
+    char message[256];
+    assert_int_equal(s3_sigv4_verify(&wire, &verified, message, sizeof message), S3_SIGV4_OK);
+    assert_string_equal(verified.seed_signature, out.signature);
+    s3_sigv4_signed_free(&out);
+
+    static const struct { size_t size; const char *signature; } chunks[] = {
+        {65536, "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"},
+        {1024, "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"},
+        {0, "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"},
+    };
+    char *data = malloc(65536);
+    memset(data, 'a', 65536);
+    char previous[65], signature[65];
+    snprintf(previous, sizeof previous, "%s", verified.seed_signature);
+    for (size_t i = 0; i < 3; i++) {
+        unsigned char digest[32];
+        unsigned int length = 32;
+        EVP_Digest(data, chunks[i].size, digest, &length, EVP_sha256(), NULL);
+        s3_sigv4_chunk_signature(&verified, previous, digest, signature);
+        assert_string_equal(signature, chunks[i].signature);
+        snprintf(previous, sizeof previous, "%s", signature);
+    }
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +441,7 @@ int main(void)
         cmocka_unit_test(aws_example_get_bucket_lifecycle),
         cmocka_unit_test(aws_example_list_objects),
         cmocka_unit_test(aws_example_presigned_url),
+        cmocka_unit_test(aws_example_chunked_upload),
         cmocka_unit_test(escaping_keeps_unreserved_only),
         cmocka_unit_test(header_values_are_trimmed_and_collapsed),
         cmocka_unit_test(bad_input_is_refused_with_a_message),
