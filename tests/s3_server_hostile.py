@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """s3_server_hostile.py URL — hostile and malformed input against the S3 test server, each request
 signed correctly with botocore's signer (so only the input is wrong): long and broken keys, XML
-bombs, deep and oversized XML, oversized bodies, wrong checksums, aws-chunked and Signature
-Version 2, unknown subresources, bad presigned parameters, bad control requests. Prints TAP."""
+bombs, deep and oversized XML, oversized bodies, wrong checksums, aws-chunked bodies (good and
+spoiled chunk signatures), Signature Version 2, unknown subresources, bad presigned parameters, bad control requests. Prints TAP."""
 
-import hashlib
 import base64
+import hashlib
+import hmac
 import os
 import sys
 import urllib.error
@@ -100,8 +101,49 @@ expect("a wrong x-amz-checksum-sha1 is BadDigest", 400, "BadDigest",
        send("PUT", f"/{BUCKET}/sum", b"other bytes", {"x-amz-checksum-sha1": sha1}))
 expect("a Content-MD5 that is not base64 of 16 bytes is InvalidDigest", 400, "InvalidDigest",
        send("PUT", f"/{BUCKET}/sum", data, {"Content-MD5": "bm90LWFuLW1kNQ=="}))
-expect("an aws-chunked body is NotImplemented", 501, "NotImplemented",
-       send("PUT", f"/{BUCKET}/chunked", b"0;chunk-signature=00\r\n\r\n", signer=StreamingAuth))
+
+
+def chunked(path, data, chunk_size, spoil=None, declared=None):
+    """An aws-chunked PUT: the seed request signed by botocore, the chunks signed here as the
+    streaming page describes; spoil(body) may change the encoded body after signing."""
+    request = AWSRequest(method="PUT", url=URL + path, headers={
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(len(data) if declared is None else declared)})
+    StreamingAuth(Credentials(KEY, SECRET), "s3", "us-east-1").add_auth(request)
+    stamp = request.context["timestamp"]
+    scope = f"{stamp[:8]}/us-east-1/s3/aws4_request"
+    key = ("AWS4" + SECRET).encode()
+    for part in (stamp[:8], "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    previous = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    body = b""
+    pieces = [data[i:i + chunk_size] for i in range(0, len(data), chunk_size)] + [b""]
+    for piece in pieces:
+        to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", stamp, scope, previous,
+                             hashlib.sha256(b"").hexdigest(), hashlib.sha256(piece).hexdigest()])
+        previous = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        body += f"{len(piece):x};chunk-signature={previous}\r\n".encode() + piece + b"\r\n"
+    if spoil:
+        body = spoil(body)
+    raw = urllib.request.Request(request.url, method="PUT", data=body, headers=dict(request.headers.items()))
+    try:
+        with urllib.request.urlopen(raw, timeout=60) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+streamed = os.urandom(200000)
+expect("an aws-chunked body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) with good chunk signatures is taken",
+       200, None, chunked(f"/{BUCKET}/chunked", streamed, 65536))
+status, body = send("GET", f"/{BUCKET}/chunked")
+expect("it reads back decoded", 200, None, (status if body == streamed else 0, b""))
+expect("a byte changed in a chunk is SignatureDoesNotMatch", 403, "SignatureDoesNotMatch",
+       chunked(f"/{BUCKET}/chunked2", streamed, 65536, spoil=lambda b: b[:200] + bytes([b[200] ^ 1]) + b[201:]))
+expect("a wrong x-amz-decoded-content-length is IncompleteBody", 400, "IncompleteBody",
+       chunked(f"/{BUCKET}/chunked3", streamed, 65536, declared=len(streamed) - 1))
+expect("a chunk without its signature is IncompleteBody", 400, "IncompleteBody",
+       chunked(f"/{BUCKET}/chunked4", b"abc", 65536, spoil=lambda b: b"3\r\nabc\r\n0\r\n\r\n"))
 status, _ = send("GET", f"/{BUCKET}/sum", headers={"Range": "bytes=abc"})
 expect("a malformed Range is ignored (200, the whole object)", 200, None, (status, b""))
 expect("an unknown subresource (?acl) is NotImplemented", 501, "NotImplemented", send("GET", f"/{BUCKET}?acl"))

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "chunked.h"
 #include "http.h"
 #include "server.h"
 
@@ -308,11 +309,8 @@ static bool authenticate(struct request *req)
 		reply_error(req, s3_sigv4_http_status(status), s3_sigv4_error_code(status), "%s", message);
 		return false;
 	}
-	if (strcmp(verified.payload_hash, S3_SIGV4_STREAMING_PAYLOAD) == 0) {
-		reply_error(req, 501, "NotImplemented", "aws-chunked (%s) bodies are not implemented by "
-			    "this test server", S3_SIGV4_STREAMING_PAYLOAD);
-		return false;
-	}
+	if (strcmp(verified.payload_hash, S3_SIGV4_STREAMING_PAYLOAD) == 0)
+		return chunked_decode(req, &verified);
 	unsigned char digest[32];
 	unsigned int length = 32;
 	EVP_Digest(req->body ? req->body : "", req->body_length, digest, &length, EVP_sha256(), NULL);

@@ -67,6 +67,23 @@ bool object_meta_from_request(struct request *req, struct meta **meta, size_t *c
 			    "Your metadata headers exceed the maximum allowed metadata size");
 		return false;
 	}
+	/* aws-chunked is how the body travelled, not how it is stored (S3 drops it). */
+	for (size_t i = 0; req->aws_chunked && i < list.count; i++) {
+		if (strcmp(list.meta[i].name, "content-encoding") != 0)
+			continue;
+		char *value = list.meta[i].value;
+		if (strncasecmp(value, "aws-chunked", 11) == 0) {
+			const char *rest = value + 11;
+			while (*rest == ',' || *rest == ' ')
+				rest++;
+			memmove(value, rest, strlen(rest) + 1);
+		}
+		if (!*value) {
+			free(list.meta[i].name);
+			free(list.meta[i].value);
+			list.meta[i--] = list.meta[--list.count];
+		}
+	}
 	*meta = list.meta;
 	*count = list.count;
 	return true;

@@ -64,6 +64,7 @@ struct request {
 	char *body;
 	size_t body_length, body_capacity;
 	bool body_too_large;
+	bool aws_chunked; /* the body was aws-chunked and is now decoded */
 	char request_id[17];
 	int status;
 	struct MHD_Response *response;
