@@ -226,6 +226,20 @@ def uploads_listed():
 
 check("list_multipart_uploads shows the 3 unfinished ones; abort empties it", uploads_listed)
 
+
+def uploads_paginated():
+    started = sorted((key, start(key)) for key in ["pg/a", "pg/b", "pg/b", "pg/c", "pg/d"])
+    pages = list(s3.get_paginator("list_multipart_uploads").paginate(
+        Bucket=BUCKET, Prefix="pg/", PaginationConfig={"PageSize": 2}))
+    listed = [(u["Key"], u["UploadId"]) for p in pages for u in p.get("Uploads", [])]
+    for key, upload in listed:
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload)
+    return len(pages) == 3 and sorted(listed) == started and len(set(listed)) == 5
+
+
+check("list_multipart_uploads in pages of 2 (key and upload-id markers) lists 5 uploads once each",
+      uploads_paginated)
+
 # ---- copies and deletes ----
 
 

@@ -322,6 +322,8 @@ void handle_list_multipart_uploads(struct request *req)
 {
 	const char *prefix = request_param(req, "prefix");
 	const char *max_text = request_param(req, "max-uploads");
+	const char *key_marker = request_param(req, "key-marker");
+	const char *id_marker = request_param(req, "upload-id-marker");
 	long max_uploads = max_text ? strtol(max_text, NULL, 10) : 1000;
 	if (max_uploads < 0 || max_uploads > 1000)
 		max_uploads = 1000;
@@ -330,8 +332,8 @@ void handle_list_multipart_uploads(struct request *req)
 	char date[32];
 	xml_begin(&x, "ListMultipartUploadsResult");
 	xml_element(&x, "Bucket", req->bucket);
-	xml_element(&x, "KeyMarker", "");
-	xml_element(&x, "UploadIdMarker", "");
+	xml_element(&x, "KeyMarker", key_marker ? key_marker : "");
+	xml_element(&x, "UploadIdMarker", id_marker ? id_marker : "");
 	xml_element(&x, "Prefix", prefix);
 	xml_elementf(&x, "MaxUploads", "%ld", max_uploads);
 	store_lock();
@@ -354,7 +356,25 @@ void handle_list_multipart_uploads(struct request *req)
 		}
 		sorted[j] = upload;
 	}
-	for (size_t i = 0; i < sorted_count; i++) {
+	/* Resume after the markers: keys after key-marker, or with upload-id-marker, the uploads of
+	 * key-marker after that one too (sorted by key, then in the order they were initiated). */
+	size_t first = 0;
+	if (key_marker && *key_marker) {
+		while (first < sorted_count && strcmp(sorted[first]->key, key_marker) < 0)
+			first++;
+		size_t same = first;
+		bool passed = !(id_marker && *id_marker);
+		while (same < sorted_count && strcmp(sorted[same]->key, key_marker) == 0) {
+			if (!passed && strcmp(sorted[same]->id, id_marker) == 0)
+				passed = true, first = same + 1;
+			same++;
+		}
+		if (!(id_marker && *id_marker) || !passed)
+			first = same;
+	}
+	size_t last_listed = first;
+	for (size_t i = first; i < sorted_count; i++) {
+		last_listed = i;
 		if (count >= max_uploads) {
 			truncated = true;
 			break;
@@ -371,9 +391,11 @@ void handle_list_multipart_uploads(struct request *req)
 		xml_close(&items, "Upload");
 		count++;
 	}
-	if (truncated) {
-		xml_element(&x, "NextKeyMarker", sorted[count - 1]->key);
-		xml_element(&x, "NextUploadIdMarker", sorted[count - 1]->id);
+	if (truncated && count > 0) {
+		xml_element(&x, "NextKeyMarker", sorted[last_listed - 1]->key);
+		xml_element(&x, "NextUploadIdMarker", sorted[last_listed - 1]->id);
+	} else {
+		truncated = false; /* max-uploads=0: nothing to resume from */
 	}
 	free(sorted);
 	store_unlock();
