@@ -645,6 +645,35 @@ static void b2_hostile_names_stay_inside_the_target(void **state)
     free(target);
 }
 
+/* The reverse of rclone agreeing with stor: a tree rclone synced is unchanged to stor sync (same
+ * src_last_modified_millis), check finds it identical by time and by SHA-1. */
+static void b2_tree_synced_by_rclone_is_unchanged_to_stor(void **state)
+{
+    char *src = b2_cli_path(fx, "by-rclone");
+    for (int i = 0; i < 40; i++) {
+        char rel[64], text[64];
+        snprintf(rel, sizeof rel, "r%d/file %02d%s", i % 4, i, i % 9 ? "" : " ü");
+        snprintf(text, sizeof text, "rclone wrote file %d\n", i);
+        write_file(src, rel, text, 1650000000 + i * 7);
+    }
+    struct test_run run = rclone("sync", src, "testb2:test-bucket/by-rclone");
+    if (run.status != 0)
+        fail_msg("rclone sync: %s", run.err);
+    test_run_free(&run);
+    control("/_test/reset", "{\"counters\": true}");
+    expect_summary(stor_b2("sync", "--delete", src, "test-bucket/by-rclone"),
+                   "0 copied, 0 updated, 0 deleted, 40 unchanged, 0 failed");
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_upload_file"), 0);
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_hide_file"), 0);
+    expect_summary(stor_b2("check", src, "test-bucket/by-rclone"), "40 identical, 0 missing, 0 extra, 0 differing");
+    expect_summary(stor_b2("check", "--checksum", src, "test-bucket/by-rclone"), "40 identical");
+    char *down = b2_cli_path(fx, "by-rclone-down");
+    expect_summary(stor_b2("sync", "test-bucket/by-rclone", down), "40 copied");
+    assert_same_tree(src, down);
+    free(src);
+    free(down);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +685,7 @@ int main(void)
         cmocka_unit_test(local_dry_run_changes_nothing),
         cmocka_unit_test(local_sync_down_never_writes_through_links_or_fifos),
         cmocka_unit_test(b2_tree_synced_changed_and_synced_again),
+        cmocka_unit_test(b2_tree_synced_by_rclone_is_unchanged_to_stor),
         cmocka_unit_test(b2_remote_to_remote_sync),
         cmocka_unit_test(b2_hostile_names_stay_inside_the_target),
         cmocka_unit_test(b2_failed_file_deletes_nothing),
