@@ -176,13 +176,17 @@ static const struct command commands[] = {
      FLAG_PUBLIC | FLAG_PRIVATE | FLAG_SETTINGS,
      "Show a bucket (visibility, id, settings); with options, change it first: --public,\n"
      "--private, and mb's --default-sse, --keep-old-versions, --hide-after (or -o\n"
-     "bucket.KEY=VALUE). Settings not given stay as they are.", STOR_INTENT_READ},
+     "bucket.KEY=VALUE). Settings not given stay as they are; --lifecycle gives every rule\n"
+     "there is to be (--lifecycle=none: none).", STOR_INTENT_READ},
     {"mb", "[--public] [BUCKET OPTIONS] BUCKET", 1, FLAG_PUBLIC | FLAG_SETTINGS,
      "Make a bucket, private unless --public (anyone may then read its objects).\n"
      "  --default-sse=b2          encrypt every object at rest by default\n"
      "  --object-lock             allow Object Lock (retention, legal hold) on its objects\n"
      "  --keep-old-versions=30d   delete versions that many days after they were hidden\n"
      "  --hide-after=90d          hide objects that many days after their upload\n"
+     "  --lifecycle=RULE          one rule per prefix (repeat for more), instead of the two\n"
+     "                            above: hide-after=90d,keep-old-versions=30d,\n"
+     "                            cancel-unfinished=7d (any of them), then prefix=logs/ last\n"
      "What a backend cannot set it refuses by name (stor buckets -l shows what a bucket has).",
      STOR_INTENT_WRITE},
     {"rb", "[--force [--yes]] BUCKET", 1, FLAG_FORCE | FLAG_YES,
@@ -522,7 +526,7 @@ static const struct command *command_in(int argc, char **argv)
                                          "--cache-control", "--content-disposition",
                                          "--content-encoding", "--content-language", "--expires",
                                          "--sse", "--retention", "--legal-hold", "--default-sse",
-                                         "--keep-old-versions", "--hide-after", "--max-delete", "--profile",
+                                         "--keep-old-versions", "--hide-after", "--lifecycle", "--max-delete", "--profile",
                                          NULL};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
@@ -605,6 +609,7 @@ static int run(int argc, char **argv)
         {"default-sse", required_argument, NULL, 1007}, {"object-lock", no_argument, NULL, 1008},
         {"keep-old-versions", required_argument, NULL, 1009},
         {"hide-after", required_argument, NULL, 1010},
+        {"lifecycle", required_argument, NULL, 1013},
         {"delete", no_argument, NULL, 1100}, {"max-delete", required_argument, NULL, 1101},
         {"checksum", no_argument, NULL, 1102}, {"size-only", no_argument, NULL, 1103},
         {"allow-empty-source", no_argument, NULL, 1104},
@@ -628,7 +633,7 @@ static int run(int argc, char **argv)
                                     .metadata = meta,
                                     .protection = {.retain_until_ms = -1, .legal_hold = -1}};
     const char *expires = NULL;
-    static struct stor_option settings[8]; /* mb's bucket options, as backend settings */
+    static struct stor_option settings[112]; /* mb's bucket options (100 lifecycle rules) */
     size_t setting_count = 0;
     unsigned flags = 0;
     int opt;
@@ -729,12 +734,13 @@ static int run(int argc, char **argv)
             keep.protection.legal_hold = strcmp(optarg, "on") == 0;
             flags |= FLAG_PROTECT;
             break;
-        case 1007: case 1008: case 1009: case 1010: {
+        case 1007: case 1008: case 1009: case 1010: case 1013: {
             static const char *const names[] = {"default_sse", "object_lock", "keep_old_versions",
                                                 "hide_after"};
+            const char *name = opt == 1013 ? "lifecycle" : names[opt - 1007];
             if (setting_count == sizeof settings / sizeof settings[0])
-                return usage_error("each bucket option once");
-            settings[setting_count++] = (struct stor_option){names[opt - 1007], optarg ? optarg : "yes"};
+                return usage_error("at most %zu bucket options", sizeof settings / sizeof settings[0]);
+            settings[setting_count++] = (struct stor_option){name, optarg ? optarg : "yes"};
             flags |= FLAG_SETTINGS;
             break;
         }

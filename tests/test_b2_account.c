@@ -382,6 +382,29 @@ static void object_lock_keeps_versions(void **state)
     assert_non_null(strstr(run.out, "hide_after=3d"));
     assert_non_null(strstr(run.out, "lifecycle_prefix=logs/"));
     test_run_free(&run);
+    /* Rules per prefix: given whole, shown as B2 keeps them, replaced whole, removed. */
+    expect_ok(stor_b2("mb", "--lifecycle=hide-after=30d,keep-old-versions=7d,prefix=logs/",
+                      "--lifecycle", "cancel-unfinished=2d,prefix=uploads/", "rules-bucket"));
+    run = stor_b2("bucket", "rules-bucket");
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "\"fileNamePrefix\":\"logs/\"")); /* no escaped '/' */
+    assert_non_null(strstr(run.out, "\"daysFromStartingToCancelingUnfinishedLargeFiles\":2"));
+    test_run_free(&run);
+    run = stor_b2("bucket", "--lifecycle=keep-old-versions=1d", "rules-bucket");
+    assert_int_equal(run.status, 0);
+    assert_null(strstr(run.out, "uploads"));
+    assert_non_null(strstr(run.out, "keep_old_versions=1d"));
+    test_run_free(&run);
+    run = stor_b2("bucket", "--lifecycle=none", "rules-bucket");
+    assert_int_equal(run.status, 0);
+    assert_null(strstr(run.out, "fileNamePrefix"));
+    test_run_free(&run);
+    b2_cli_control(fx, "/_test/reset", "{\"counters\": true}");
+    expect_failure(stor_b2("mb", "--lifecycle=hide-after=1d,prefix=a/", "--lifecycle=hide-after=2d,prefix=a/b/",
+                           "overlap-bucket"), 2, "would both apply");
+    expect_failure(stor_b2("mb", "--lifecycle=hide-after=1d", "--keep-old-versions=2d", "mixed-bucket"), 2,
+                   "not with --keep-old-versions");
+    assert_int_equal(b2_test_server_counter(fx->server, "b2_create_bucket"), 0);
     expect_failure(stor_b2("-o", "bucket.object_lock=yes", "ls", "test-bucket"), 2, "applies to mb and bucket only");
     expect_failure(stor_b2("mb", "--default-sse=rot13", "odd-bucket"), 2, "default_sse");
     char *local = b2_cli_path(fx, "kept");

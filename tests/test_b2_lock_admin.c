@@ -522,6 +522,85 @@ static void remove_bypass_needs_the_capability(void **state)
     json_object_put(body);
 }
 
+/* --lifecycle rules: each becomes one of B2's rules; on update they replace every rule B2 has
+ * (none: none left); overlapping prefixes, too many rules, a rule without days or mixed with the
+ * one-rule settings are refused before any request. */
+static void lifecycle_rules_are_given_whole(void **state)
+{
+    struct b2_test *test = *state;
+    struct stor_error err = {""};
+    struct stor_option two[] = {{"lifecycle", "hide-after=90d,keep-old-versions=30d,prefix=logs/a,b=c"},
+                                {"lifecycle", "cancel-unfinished=2d"}};
+    /* two rules, one for every name: the second applies to logs/ too */
+    struct stor_bucket_options options = {.struct_size = sizeof options, .is_public = -1,
+                                          .settings = two, .setting_count = 2};
+    assert_int_equal(b2_update_bucket(test->plugin, FAKE_BUCKET, &options, NULL, NULL, &err),
+                     STOR_EINVAL);
+    assert_non_null(strstr(err.message, "would both apply"));
+    two[1].value = "cancel-unfinished=2d,prefix=tmp/";
+    fake_script(test->http, "b2_list_buckets", 200, JSON,
+                "{\"buckets\": [" BUCKET_WITH("allPrivate", TWO_RULES, "null") "]}");
+    fake_script(test->http, "b2_update_bucket", 200, JSON, BUCKET_WITH("allPrivate", "[]", "null"));
+    assert_int_equal(b2_update_bucket(test->plugin, FAKE_BUCKET, &options, NULL, NULL, &err), STOR_OK);
+    json_object *body = last_body(test, "b2_update_bucket"), *rules;
+    assert_true(json_object_object_get_ex(body, "lifecycleRules", &rules));
+    assert_int_equal(json_object_array_length(rules), 2); /* B2's two rules replaced, not merged */
+    json_object *first = json_object_array_get_idx(rules, 0), *second = json_object_array_get_idx(rules, 1);
+    assert_member(first, "fileNamePrefix", "logs/a,b=c"); /* prefix= takes the rest */
+    assert_member(first, "daysFromUploadingToHiding", "90");
+    assert_member(first, "daysFromHidingToDeleting", "30");
+    assert_null(member(first, "daysFromStartingToCancelingUnfinishedLargeFiles"));
+    assert_member(second, "fileNamePrefix", "tmp/");
+    assert_member(second, "daysFromStartingToCancelingUnfinishedLargeFiles", "2");
+    json_object_put(body);
+    struct stor_option none = {"lifecycle", "none"};
+    options.settings = &none;
+    options.setting_count = 1;
+    fake_script(test->http, "b2_list_buckets", 200, JSON,
+                "{\"buckets\": [" BUCKET_WITH("allPrivate", TWO_RULES, "null") "]}");
+    fake_script(test->http, "b2_update_bucket", 200, JSON, BUCKET_WITH("allPrivate", "[]", "null"));
+    assert_int_equal(b2_update_bucket(test->plugin, FAKE_BUCKET, &options, NULL, NULL, &err), STOR_OK);
+    body = last_body(test, "b2_update_bucket");
+    assert_true(json_object_object_get_ex(body, "lifecycleRules", &rules));
+    assert_int_equal(json_object_array_length(rules), 0);
+    json_object_put(body);
+
+    fake_forget_requests(test->http);
+    static const char *const bad[][2] = {
+        {"lifecycle", "hide-after=0d"},        {"lifecycle", "keep-old-versions=30x"},
+        {"lifecycle", "prefix=logs/"},         {"lifecycle", "hide-after=1d,hide-after=2d"},
+        {"lifecycle", "delete-everything=1d"}, {"lifecycle", "hide-after=1d,prefix=a//b"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct stor_option one = {bad[i][0], bad[i][1]};
+        options.settings = &one;
+        assert_int_equal(b2_update_bucket(test->plugin, FAKE_BUCKET, &options, NULL, NULL, &err),
+                         STOR_EINVAL);
+        assert_one_line(&err);
+        assert_int_equal(b2_create_bucket(test->plugin, "new-bucket", &options, NULL, NULL, &err),
+                         STOR_EINVAL);
+    }
+    struct stor_option mixed[] = {{"lifecycle", "hide-after=1d"}, {"keep_old_versions", "3d"}};
+    options.settings = mixed;
+    options.setting_count = 2;
+    assert_int_equal(b2_create_bucket(test->plugin, "new-bucket", &options, NULL, NULL, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "not with --keep-old-versions"));
+    struct stor_option none_and_more[] = {{"lifecycle", "none"}, {"lifecycle", "hide-after=1d"}};
+    options.settings = none_and_more;
+    assert_int_equal(b2_update_bucket(test->plugin, FAKE_BUCKET, &options, NULL, NULL, &err), STOR_EINVAL);
+    static struct stor_option many[101];
+    static char texts[101][64];
+    for (int i = 0; i < 101; i++) {
+        snprintf(texts[i], sizeof texts[i], "hide-after=1d,prefix=p%03d/", i);
+        many[i] = (struct stor_option){"lifecycle", texts[i]};
+    }
+    options.settings = many;
+    options.setting_count = 101;
+    assert_int_equal(b2_create_bucket(test->plugin, "new-bucket", &options, NULL, NULL, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "at most 100"));
+    assert_int_equal(fake_count(test->http, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +608,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(update_bucket_only_what_is_given, setup, teardown),
         cmocka_unit_test_setup_teardown(update_bucket_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(lifecycle_rules_are_given_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(protect_current_version, setup, teardown),
         cmocka_unit_test_setup_teardown(protect_removal_with_bypass_by_version, setup, teardown),
         cmocka_unit_test_setup_teardown(protect_refusals_before_any_request, setup, teardown),

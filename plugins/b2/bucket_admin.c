@@ -7,6 +7,7 @@
 #include "authorized.h"
 #include "bucket.h"
 #include "instance.h"
+#include "lifecycle.h"
 #include "pool.h"
 #include "protection.h"
 #include "wire.h"
@@ -199,7 +200,18 @@ struct bucket_settings {
     int object_lock;            /* object_lock=yes */
     int64_t keep_old_days, hide_after_days; /* -1: none */
     const char *lifecycle_prefix;
+    json_object *rules;         /* lifecycle=RULE settings, each a rule; owned, NULL if none */
 };
+
+/* --lifecycle rules say everything of the lifecycle: not with the one-rule settings too. */
+static enum stor_status lifecycle_alone(json_object *rules, int one_rule_settings,
+                                        struct stor_error *err)
+{
+    if (rules && one_rule_settings)
+        return stor_fail(err, STOR_EINVAL, "--lifecycle gives every rule: not with "
+                         "--keep-old-versions, --hide-after or bucket.lifecycle_prefix");
+    return rules ? b2_lifecycle_check(rules, err) : STOR_OK;
+}
 
 /* "30d" (or "30"): days, 1 to 100000. -1 otherwise. */
 static int64_t parse_days(const char *text)
@@ -236,19 +248,28 @@ static enum stor_status parse_settings(const struct stor_bucket_options *asked,
             *(key[0] == 'k' ? &settings->keep_old_days : &settings->hide_after_days) = days;
         } else if (strcmp(key, "lifecycle_prefix") == 0) {
             settings->lifecycle_prefix = value;
+        } else if (strcmp(key, "lifecycle") == 0) {
+            if (!settings->rules)
+                settings->rules = json_object_new_array();
+            enum stor_status status = b2_lifecycle_add(settings->rules, value, err);
+            if (status != STOR_OK)
+                return status;
         } else {
             return stor_fail(err, STOR_EINVAL, "bucket setting '%s' is unknown to backend b2 "
                              "(it takes bucket.default_sse, object_lock, keep_old_versions, "
-                             "hide_after, lifecycle_prefix)", key);
+                             "hide_after, lifecycle_prefix, lifecycle)", key);
         }
     }
     if (settings->lifecycle_prefix && settings->keep_old_days < 0 && settings->hide_after_days < 0)
         return stor_fail(err, STOR_EINVAL, "bucket.lifecycle_prefix needs bucket.keep_old_versions "
                          "or bucket.hide_after: it says which names they apply to");
-    return STOR_OK;
+    return lifecycle_alone(settings->rules, settings->keep_old_days >= 0 ||
+                                                settings->hide_after_days >= 0 ||
+                                                settings->lifecycle_prefix, err);
 }
 
-static void add_settings(struct b2_plugin *plugin, const struct bucket_settings *settings,
+/* The settings into b2_create_bucket's request, which takes the rules over. */
+static void add_settings(struct b2_plugin *plugin, struct bucket_settings *settings,
                          json_object *request)
 {
     if (settings->default_sse)
@@ -256,7 +277,10 @@ static void add_settings(struct b2_plugin *plugin, const struct bucket_settings 
                                b2_sse_json(&plugin->config, B2_SSE_B2));
     if (settings->object_lock)
         json_object_object_add(request, "fileLockEnabled", json_object_new_boolean(1));
-    if (settings->keep_old_days > 0 || settings->hide_after_days > 0) {
+    if (settings->rules) {
+        json_object_object_add(request, "lifecycleRules", settings->rules);
+        settings->rules = NULL;
+    } else if (settings->keep_old_days > 0 || settings->hide_after_days > 0) {
         json_object *rule = json_object_new_object(), *rules = json_object_new_array();
         json_object_object_add(rule, "fileNamePrefix", json_object_new_string(
                                    settings->lifecycle_prefix ? settings->lifecycle_prefix : ""));
@@ -288,15 +312,16 @@ enum stor_status b2_create_bucket(void *instance, const char *bucket,
                options->struct_size < sizeof asked ? options->struct_size : sizeof asked);
     struct bucket_settings settings;
     enum stor_status status = parse_settings(&asked, &settings, err);
-    if (status != STOR_OK)
-        return status;
     const char *problem = bucket_name_problem(bucket);
-    if (problem)
-        return stor_fail(err, STOR_EINVAL, "bucket name '%s': %s", bucket, problem);
+    if (status == STOR_OK && problem)
+        status = stor_fail(err, STOR_EINVAL, "bucket name '%s': %s", bucket, problem);
     struct b2_credentials credentials;
-    status = b2_auth_get(plugin, &credentials, err);
-    if (status != STOR_OK)
+    if (status == STOR_OK)
+        status = b2_auth_get(plugin, &credentials, err);
+    if (status != STOR_OK) {
+        json_object_put(settings.rules);
         return status;
+    }
     json_object *request = json_object_new_object(), *response = NULL;
     json_object_object_add(request, "accountId", json_object_new_string(credentials.account_id));
     json_object_object_add(request, "bucketName", json_object_new_string(bucket));
@@ -393,6 +418,7 @@ struct bucket_changes {
     int default_sse;                   /* -1 kept, 0 none, 1 SSE-B2 */
     int64_t keep_old_days, hide_after_days; /* -2 kept, -1 removed ("none"), else days */
     const char *lifecycle_prefix;      /* NULL: kept */
+    json_object *rules; /* lifecycle=RULE settings: every rule there is to be (none: empty) */
 };
 
 static enum stor_status parse_changes(const struct stor_bucket_options *asked,
@@ -426,13 +452,25 @@ static enum stor_status parse_changes(const struct stor_bucket_options *asked,
             *(key[0] == 'k' ? &changes->keep_old_days : &changes->hide_after_days) = days;
         } else if (strcmp(key, "lifecycle_prefix") == 0) {
             changes->lifecycle_prefix = value;
+        } else if (strcmp(key, "lifecycle") == 0) {
+            int none = strcasecmp(value, "none") == 0;
+            if (!changes->rules)
+                changes->rules = json_object_new_array();
+            else if (none || json_object_array_length(changes->rules) == 0)
+                return stor_fail(err, STOR_EINVAL, "--lifecycle=none removes every rule: not "
+                                 "with other rules");
+            enum stor_status status = none ? STOR_OK : b2_lifecycle_add(changes->rules, value, err);
+            if (status != STOR_OK)
+                return status;
         } else {
             return stor_fail(err, STOR_EINVAL, "bucket setting '%s' is unknown to backend b2 "
                              "(update_bucket takes bucket.default_sse, keep_old_versions, "
-                             "hide_after, lifecycle_prefix)", key);
+                             "hide_after, lifecycle_prefix, lifecycle)", key);
         }
     }
-    return STOR_OK;
+    return lifecycle_alone(changes->rules, changes->keep_old_days != -2 ||
+                                               changes->hide_after_days != -2 ||
+                                               changes->lifecycle_prefix, err);
 }
 
 static int changes_lifecycle(const struct bucket_changes *changes)
@@ -539,19 +577,12 @@ static enum stor_status read_bucket(struct b2_plugin *plugin, const char *name, 
     return status;
 }
 
-enum stor_status b2_update_bucket(void *instance, const char *bucket,
-                                  const struct stor_bucket_options *options,
-                                  stor_bucket_fn on_result, void *context, struct stor_error *err)
+static enum stor_status update_bucket(struct b2_plugin *plugin, const char *bucket,
+                                      const struct stor_bucket_options asked,
+                                      const struct bucket_changes changes, stor_bucket_fn on_result,
+                                      void *context, struct stor_error *err)
 {
-    struct b2_plugin *plugin = instance;
-    struct stor_bucket_options asked = {.struct_size = sizeof asked, .is_public = -1};
-    if (options)
-        memcpy(&asked, options,
-               options->struct_size < sizeof asked ? options->struct_size : sizeof asked);
-    struct bucket_changes changes;
-    enum stor_status status = parse_changes(&asked, &changes, err);
-    if (status != STOR_OK)
-        return status;
+    enum stor_status status;
     if (b2_auth_refuses_bucket(plugin, bucket, err))
         return STOR_EAUTH;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -587,7 +618,9 @@ enum stor_status b2_update_bucket(void *instance, const char *bucket,
             json_object_object_add(none, "mode", json_object_new_string("none"));
             json_object_object_add(request, "defaultServerSideEncryption", none);
         }
-        if (changes_lifecycle(&changes)) {
+        if (changes.rules) {
+            json_object_object_add(request, "lifecycleRules", json_object_get(changes.rules));
+        } else if (changes_lifecycle(&changes)) {
             json_object_object_get_ex(current, "lifecycleRules", &existing);
             json_object *rules = merged_rules(existing, &changes, bucket, err);
             if (!rules) {
@@ -634,4 +667,20 @@ enum stor_status b2_update_bucket(void *instance, const char *bucket,
         return status;
     }
     return stor_fail(err, STOR_ENOTFOUND, "no bucket '%s'", bucket);
+}
+
+enum stor_status b2_update_bucket(void *instance, const char *bucket,
+                                  const struct stor_bucket_options *options,
+                                  stor_bucket_fn on_result, void *context, struct stor_error *err)
+{
+    struct stor_bucket_options asked = {.struct_size = sizeof asked, .is_public = -1};
+    if (options)
+        memcpy(&asked, options,
+               options->struct_size < sizeof asked ? options->struct_size : sizeof asked);
+    struct bucket_changes changes;
+    enum stor_status status = parse_changes(&asked, &changes, err);
+    if (status == STOR_OK)
+        status = update_bucket(instance, bucket, asked, changes, on_result, context, err);
+    json_object_put(changes.rules);
+    return status;
 }

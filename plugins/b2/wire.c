@@ -595,7 +595,8 @@ int b2_wire_bucket(json_object *object, struct b2_bucket *bucket, char why[B2_WH
             snprintf(why, B2_WHY_MAX, "field lifecycleRules is not an array");
             return -1;
         }
-        bucket->lifecycle_rules = json_object_to_json_string_ext(rules, JSON_C_TO_STRING_PLAIN);
+        bucket->lifecycle_rules = json_object_to_json_string_ext(
+            rules, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         bucket->lifecycle_rule_count = json_object_array_length(rules);
     }
     bucket->keep_old_days = bucket->hide_after_days = -1;

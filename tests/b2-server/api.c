@@ -189,20 +189,32 @@ void handle_list_buckets(struct request *req, json_object *body)
 	reply_json(req, 200, result);
 }
 
-/* Each rule: fileNamePrefix (string), the day counts positive integers or null, one at least. */
+/* At most 100 rules, each: fileNamePrefix (string), the day counts positive integers or null,
+ * one at least; no two rules applying to the same files (one prefix starting another). */
 static bool lifecycle_rules_valid(json_object *rules)
 {
-	if (!json_object_is_type(rules, json_type_array))
+	if (!json_object_is_type(rules, json_type_array) || json_object_array_length(rules) > 100)
 		return false;
-	for (size_t i = 0; i < json_object_array_length(rules); i++) {
+	size_t count = json_object_array_length(rules);
+	for (size_t i = 0; i < count; i++) {
 		json_object *rule = json_object_array_get_idx(rules, i), *member;
 		if (!json_object_is_type(rule, json_type_object) ||
 		    !json_object_object_get_ex(rule, "fileNamePrefix", &member) ||
 		    !json_object_is_type(member, json_type_string))
 			return false;
+		const char *prefix = json_object_get_string(member);
+		for (size_t j = 0; j < count; j++) {
+			json_object *other = json_object_array_get_idx(rules, j), *other_prefix;
+			if (j != i && json_object_is_type(other, json_type_object) &&
+			    json_object_object_get_ex(other, "fileNamePrefix", &other_prefix) &&
+			    json_object_is_type(other_prefix, json_type_string) &&
+			    strncmp(prefix, json_object_get_string(other_prefix), strlen(prefix)) == 0)
+				return false;
+		}
 		int days = 0;
 		for (const char *const *name = (const char *const[]){"daysFromHidingToDeleting",
-					"daysFromUploadingToHiding", NULL}; *name; name++) {
+					"daysFromUploadingToHiding",
+					"daysFromStartingToCancelingUnfinishedLargeFiles", NULL}; *name; name++) {
 			if (!json_object_object_get_ex(rule, *name, &member) || !member)
 				continue;
 			if (!json_object_is_type(member, json_type_int) || json_object_get_int64(member) < 1)
@@ -250,8 +262,10 @@ static bool bucket_settings_from_body(struct request *req, const struct key *key
 	}
 	if (json_object_object_get_ex(body, "lifecycleRules", &rules) && rules) {
 		if (!lifecycle_rules_valid(rules)) {
-			reply_error(req, 400, "bad_request", "lifecycleRules must be an array of rules "
-				    "{fileNamePrefix, daysFromHidingToDeleting, daysFromUploadingToHiding}");
+			reply_error(req, 400, "bad_request", "lifecycleRules must be an array of at most "
+				    "100 rules {fileNamePrefix, daysFromHidingToDeleting, "
+				    "daysFromUploadingToHiding, daysFromStartingToCancelingUnfinishedLargeFiles}, "
+				    "no two for the same files");
 			return false;
 		}
 		settings->lifecycle_rules = rules;
