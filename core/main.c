@@ -28,8 +28,6 @@
 #error "STOR_PKGLIBDIR must name the installed plugin directory"
 #endif
 
-extern const struct stor_backend stor_local_backend; /* plugins/local, linked in as the default */
-const struct stor_backend *const stor_builtin_backends[] = {&stor_local_backend, NULL};
 
 /* Command options: each sets one bit, and each command lists the bits it accepts. */
 enum {

@@ -10,6 +10,9 @@
 
 #include "commands.h"
 
+extern const struct stor_backend stor_local_backend; /* plugins/local, linked in as the default */
+const struct stor_backend *const stor_builtin_backends[] = {&stor_local_backend, NULL};
+
 static int read_profiles(struct stor_places *p)
 {
     if (!p->profiles_read) {
