@@ -1,0 +1,13 @@
+/* plugins/s3/head.h — HeadObject: one object's headers, for stat, remove (S3 deletes a missing
+ * key without a word) and copy. */
+#ifndef S3_HEAD_H
+#define S3_HEAD_H
+
+#include "http.h"
+#include "instance.h"
+
+/* STOR_OK with response holding HeadObject's answer (free it), STOR_ENOTFOUND when missing. */
+enum stor_status s3_head_object(struct s3_plugin *plugin, const char *bucket, const char *key,
+                                struct s3_http_response *response, struct stor_error *err);
+
+#endif

@@ -1,0 +1,201 @@
+#!/bin/sh
+# test_s3_cli.sh — stor --backend=s3 end to end against the S3 test server (path style): put, get,
+# ls, stat, cp, mv, rm, share (fetched with curl), buckets, a multipart upload of a file and of a
+# pipe, resume of an interrupted multipart upload, cleanup, faults (503/500 and a dropped
+# connection retried to exact bytes; a permanent failure one line and its exit code, nothing
+# written), the credential rules, stor-plugin-check, and bytes crossing with awscli and rclone's
+# s3 backend both ways, and stor sync between local: and s3:. Emits TAP.
+. "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
+echo "1..60"
+stor=$builddir/stor
+test -x "$stor" || bail "no $stor (run make first)"
+start_server --bucket stor-cli --min-part-size 1024
+unset STOR_PLUGIN_PATH STOR_CONFIG XDG_CONFIG_HOME
+STOR_CACHE_DIR=$work/cache
+export STOR_CACHE_DIR
+s3() { "$stor" --plugin-dir "$builddir/plugins/s3/.libs" --backend=s3 -o endpoint="$url" "$@"; }
+# fails_with CODE "description" PATTERN command...: exit CODE, one line on stderr matching PATTERN.
+fails_with() {
+	want=$1 description=$2 pattern=$3
+	shift 3
+	"$@" >"$work/last.out" 2>"$work/last.err"
+	code=$?
+	lines=$(grep -c . "$work/last.err")
+	if test "$code" -eq "$want" && test "$lines" -eq 1 && grep -q -- "$pattern" "$work/last.err"; then
+		ok "$description"
+	else
+		not_ok "$description (exit $code, $lines lines)"
+		sed 's/^/# /' "$work/last.err" | tail -n 10
+	fi
+}
+
+head -c 300000 /dev/urandom >"$work/file"
+printf 'hello s3\n' >"$work/small"
+check "put a file" s3 put "$work/small" stor-cli/dir/small.txt
+check "get it back" s3 get stor-cli/dir/small.txt "$work/small.back"
+same "the small file comes back byte for byte" "$work/small" "$work/small.back"
+check "put 300 KB" s3 put "$work/file" stor-cli/dir/file
+check "ls one level shows the prefix" sh -c "'$stor' --plugin-dir '$builddir/plugins/s3/.libs' --backend=s3 -o endpoint='$url' ls stor-cli | grep -q 'dir/'"
+s3 ls -r -l stor-cli/dir/ >"$work/ls.out" 2>&1
+sha1=$(sha1sum "$work/file" | cut -c1-40)
+if grep -q "dir/file.*$sha1" "$work/ls.out" && grep -q "dir/small.txt" "$work/ls.out"; then
+	ok "ls -r -l lists both with the SHA-1 stor keeps"
+else not_ok "ls -r -l lists both with the SHA-1 stor keeps"; sed 's/^/# /' "$work/ls.out"; fi
+s3 stat stor-cli/dir/file >"$work/stat.out" 2>&1
+if grep -q "^size: *300000" "$work/stat.out" && grep -q "^sha1: *$sha1" "$work/stat.out" &&
+	grep -q "^md5: *$(md5sum "$work/file" | cut -c1-32)" "$work/stat.out"; then
+	ok "stat reports size, SHA-1 and MD5"
+else not_ok "stat reports size, SHA-1 and MD5"; sed 's/^/# /' "$work/stat.out"; fi
+touch -d '2001-02-03 04:05:06.789' "$work/small"
+check "put with metadata and an old mtime" s3 put --content-type=text/x-stor --meta=colour=blue \
+	--cache-control=no-cache "$work/small" stor-cli/meta.txt
+s3 stat stor-cli/meta.txt >"$work/stat.out" 2>&1
+if grep -q "text/x-stor" "$work/stat.out" && grep -q "colour" "$work/stat.out" &&
+	grep -q "no-cache" "$work/stat.out" && grep -q "2001-02-03T04:05:06" "$work/stat.out"; then
+	ok "stat reads back content type, metadata, cache-control and mtime"
+else not_ok "stat reads back content type, metadata, cache-control and mtime"; sed 's/^/# /' "$work/stat.out"; fi
+check "get a range" s3 get --range=10-19 stor-cli/dir/file "$work/range" 2>/dev/null ||
+	true
+check "cp server-side" s3 cp stor-cli/dir/file stor-cli/copy
+check "get the copy" s3 get stor-cli/copy "$work/copy.back"
+same "the copy holds the bytes" "$work/file" "$work/copy.back"
+check "mv" s3 mv stor-cli/copy stor-cli/moved
+fails_with 3 "the moved-away name is gone (exit 3)" "not found" s3 stat stor-cli/copy
+check "rm" s3 rm stor-cli/moved
+fails_with 3 "rm of a missing name is not found (exit 3)" "not found" s3 rm stor-cli/moved
+fails_with 3 "get of a missing name is not found, nothing written" "not found" \
+	s3 get stor-cli/nothing "$work/nothing"
+if test ! -e "$work/nothing"; then ok "no file left by a failed get"; else not_ok "no file left by a failed get"; fi
+
+# share: a presigned URL anyone can fetch
+share_url=$(s3 share stor-cli/dir/file 2>/dev/null)
+if curl -sf "$share_url" -o "$work/shared" && cmp -s "$work/file" "$work/shared"; then
+	ok "share's presigned URL fetches the bytes with curl"
+else not_ok "share's presigned URL fetches the bytes with curl ($share_url)"; fi
+spoiled=$(printf '%s' "$share_url" | sed 's/X-Amz-Signature=./X-Amz-Signature=0/')
+if curl -s -o /dev/null -w '%{http_code}' "$spoiled" | grep -q 403; then
+	ok "a spoiled share URL is refused"; else not_ok "a spoiled share URL is refused"; fi
+
+# buckets
+check "mb" s3 mb stor-new
+s3 buckets >"$work/buckets" 2>&1
+if grep -q stor-new "$work/buckets" && grep -q stor-cli "$work/buckets"; then ok "buckets lists both"
+else not_ok "buckets lists both"; sed 's/^/# /' "$work/buckets"; fi
+fails_with 2 "mb of an existing bucket says so" "exists already" s3 mb stor-new
+s3 put "$work/small" stor-new/x >/dev/null 2>&1
+fails_with 2 "rb of a bucket with objects says so" "not empty" s3 rb stor-new
+s3 rm stor-new/x >/dev/null 2>&1
+check "rb of the emptied bucket" s3 rb stor-new
+
+# multipart: a file above the cutoff, and a pipe
+control reset >/dev/null
+check "put 300 KB as parts of 64 KiB" s3 -o upload_cutoff=100K -o part_size=64K put "$work/file" stor-cli/parts
+parts=$(counter UploadPart calls)
+if test "$parts" -eq 5; then ok "five UploadPart calls"; else not_ok "five UploadPart calls (got $parts)"; fi
+check "get the multipart object" s3 get stor-cli/parts "$work/parts.back"
+same "the multipart object comes back byte for byte" "$work/file" "$work/parts.back"
+check "a pipe streamed in parts" sh -c "cat '$work/file' | '$stor' --plugin-dir '$builddir/plugins/s3/.libs' --backend=s3 -o endpoint='$url' -o part_size=64K put - stor-cli/piped"
+check "get the piped object" s3 get stor-cli/piped "$work/piped.back"
+same "the piped object comes back byte for byte" "$work/file" "$work/piped.back"
+
+# resume: the upload's completion fails for good, the upload is kept with all its parts; the
+# next put of the same file sends none of them again, only the completion
+control reset >/dev/null
+control "fail?op=CompleteMultipartUpload&status=400&code=InvalidPart&count=1" >/dev/null
+fails_with 2 "a failed multipart put says how to resume" "run the same put again to resume" \
+	s3 -o upload_cutoff=100K -o part_size=64K put "$work/file" stor-cli/resumed
+control reset >/dev/null
+s3 -o upload_cutoff=100K -o part_size=64K put "$work/file" stor-cli/resumed >"$work/resume.out" 2>&1
+if grep -q "resumed: 5 of 5 parts already uploaded" "$work/resume.out"; then ok "the same put again resumes"
+else not_ok "the same put again resumes"; sed 's/^/# /' "$work/resume.out"; fi
+parts=$(counter UploadPart calls)
+if test "$parts" -eq 0; then ok "the resumed put sent no part again"
+else not_ok "the resumed put sent no part again (sent $parts)"; fi
+check "get the resumed object" s3 get stor-cli/resumed "$work/resumed.back"
+same "the resumed object comes back byte for byte" "$work/file" "$work/resumed.back"
+
+# resume=no aborts an unfinished upload and starts again
+control "fail?op=CompleteMultipartUpload&status=400&code=InvalidPart&count=1" >/dev/null
+s3 -o upload_cutoff=100K -o part_size=64K put "$work/file" stor-cli/again >/dev/null 2>&1
+control reset >/dev/null
+check "resume=no puts afresh" s3 -o upload_cutoff=100K -o part_size=64K -o resume=no put "$work/file" stor-cli/again
+if test "$(counter AbortMultipartUpload calls)" -eq 1 && test "$(counter UploadPart calls)" -eq 5; then
+	ok "resume=no aborted the old upload and sent every part"
+else not_ok "resume=no aborted the old upload and sent every part"; fi
+control reset >/dev/null
+
+# cleanup: an unfinished upload is listed, then aborted
+control "fail?op=CompleteMultipartUpload&status=400&code=InvalidPart&count=1" >/dev/null
+s3 -o upload_cutoff=100K -o part_size=64K -o resume=yes put "$work/file" stor-cli/orphan >/dev/null 2>&1
+control reset >/dev/null
+s3 cleanup --dry-run stor-cli >"$work/cleanup.out" 2>&1
+if grep -q orphan "$work/cleanup.out"; then ok "cleanup --dry-run lists the unfinished upload"
+else not_ok "cleanup --dry-run lists the unfinished upload"; sed 's/^/# /' "$work/cleanup.out"; fi
+check "cleanup aborts it" s3 cleanup stor-cli
+aborts=$(counter AbortMultipartUpload calls)
+if test "$aborts" -ge 1; then ok "AbortMultipartUpload was called"; else not_ok "AbortMultipartUpload was called"; fi
+
+# faults: retried to exact bytes; a permanent failure is one line with its exit code
+control reset >/dev/null
+control "fail?op=PutObject&status=503&code=SlowDown&count=2" >/dev/null
+check "put through two 503 SlowDown" s3 put "$work/file" stor-cli/retried
+control "fail?op=GetObject&status=500&count=1" >/dev/null
+control "drop?op=GetObject&count=1" >/dev/null
+check "get through a 500 and a dropped connection" s3 get stor-cli/retried "$work/retried.back"
+same "the retried object comes back byte for byte" "$work/file" "$work/retried.back"
+control "fail?op=PutObject&status=503&code=SlowDown&count=-1" >/dev/null
+fails_with 5 "503 for good: exit 5 after the retries, one line" "SlowDown" \
+	s3 -o retries=2 put "$work/small" stor-cli/never
+control reset >/dev/null
+fails_with 3 "nothing half-written by the failed put" "not found" s3 stat stor-cli/never
+fails_with 4 "a wrong secret: exit 4 naming the secret" "secret" \
+	env AWS_SECRET_ACCESS_KEY=wrong "$stor" --plugin-dir "$builddir/plugins/s3/.libs" --backend=s3 -o endpoint="$url" ls stor-cli
+fails_with 2 "a region the server does not take is one line naming the region" "region" \
+	s3 -o region=eu-west-3 ls stor-cli
+fails_with 2 "-o secret_key= is refused" "refused" s3 -o secret_key=x ls stor-cli
+printf '%s\n%s\n' "$S3_TEST_ACCESS_KEY" "$S3_TEST_SECRET_KEY" >"$work/keyfile"
+chmod 600 "$work/keyfile"
+check "-o key_file works without the environment" env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+	"$stor" --plugin-dir "$builddir/plugins/s3/.libs" --backend=s3 -o endpoint="$url" -o key_file="$work/keyfile" ls stor-cli
+printf '[other]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$S3_TEST_ACCESS_KEY" \
+	"$S3_TEST_SECRET_KEY" >"$AWS_SHARED_CREDENTIALS_FILE"
+check "-o profile reads ~/.aws/credentials" env AWS_SECRET_ACCESS_KEY=wrong \
+	"$stor" --plugin-dir "$builddir/plugins/s3/.libs" --backend=s3 -o endpoint="$url" -o profile=other ls stor-cli
+
+# interop: awscli and rclone read what stor wrote; stor reads what they wrote
+aws=/usr/bin/aws
+if test -x "$aws" && "$aws" --endpoint-url "$url" s3 cp s3://stor-cli/parts "$work/aws.back" >/dev/null 2>&1 &&
+	cmp -s "$work/file" "$work/aws.back"; then ok "aws s3 cp reads stor's multipart object byte for byte"
+else not_ok "aws s3 cp reads stor's multipart object byte for byte"; fi
+if test -x "$aws" && "$aws" --endpoint-url "$url" s3 cp "$work/file" s3://stor-cli/from-aws >/dev/null 2>&1 &&
+	s3 get stor-cli/from-aws "$work/from-aws.back" >/dev/null 2>&1 && cmp -s "$work/file" "$work/from-aws.back"; then
+	ok "stor reads what aws s3 cp wrote byte for byte"
+else not_ok "stor reads what aws s3 cp wrote byte for byte"; fi
+RCLONE_CONFIG_S3T_TYPE=s3 RCLONE_CONFIG_S3T_PROVIDER=Other RCLONE_CONFIG_S3T_ENDPOINT=$url \
+RCLONE_CONFIG_S3T_REGION=us-east-1 RCLONE_CONFIG_S3T_FORCE_PATH_STYLE=true \
+RCLONE_S3_ACCESS_KEY_ID=$S3_TEST_ACCESS_KEY RCLONE_S3_SECRET_ACCESS_KEY=$S3_TEST_SECRET_KEY
+export RCLONE_CONFIG_S3T_TYPE RCLONE_CONFIG_S3T_PROVIDER RCLONE_CONFIG_S3T_ENDPOINT
+export RCLONE_CONFIG_S3T_REGION RCLONE_CONFIG_S3T_FORCE_PATH_STYLE RCLONE_S3_ACCESS_KEY_ID RCLONE_S3_SECRET_ACCESS_KEY
+: >"$work/rclone.conf"
+rc() { rclone --config "$work/rclone.conf" "$@"; }
+rc lsl s3t:stor-cli/meta.txt >"$work/rclone.lsl" 2>&1
+if grep -q "2001-02-03 04:05:06.789" "$work/rclone.lsl"; then ok "rclone reads the mtime stor keeps (X-Amz-Meta-Mtime)"
+else not_ok "rclone reads the mtime stor keeps (X-Amz-Meta-Mtime)"; sed 's/^/# /' "$work/rclone.lsl"; fi
+if rc cat s3t:stor-cli/piped >"$work/rclone.back" 2>/dev/null && cmp -s "$work/file" "$work/rclone.back"; then
+	ok "rclone reads stor's streamed object byte for byte"
+else not_ok "rclone reads stor's streamed object byte for byte"; fi
+
+# sync: local to s3, then nothing to do the second time
+mkdir -p "$work/tree/sub"
+cp "$work/file" "$work/tree/a"; cp "$work/small" "$work/tree/sub/b"
+check "sync local to s3" "$stor" --plugin-dir "$builddir/plugins/s3/.libs" --backend=s3 -o endpoint="$url" sync "$work/tree" stor-cli/synced
+"$stor" --plugin-dir "$builddir/plugins/s3/.libs" --backend=s3 -o endpoint="$url" sync "$work/tree" stor-cli/synced >"$work/sync2.out" 2>&1
+if grep -q "2 unchanged" "$work/sync2.out"; then ok "a second sync finds both unchanged (mtime kept)"
+else not_ok "a second sync finds both unchanged (mtime kept)"; sed 's/^/# /' "$work/sync2.out"; fi
+
+# the conformance suite
+checker=$builddir/stor-plugin-check
+check "stor-plugin-check passes for s3 on the test server" \
+	"$checker" "$builddir/plugins/s3/.libs/s3.so" --bucket=stor-cli -o endpoint="$url"
+
+test "$failed" -eq 0

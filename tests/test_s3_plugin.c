@@ -1,0 +1,331 @@
+/* test_s3_plugin.c — the S3 plugin's rooms over a scripted HTTP seam (s3_fake.c): XML answers
+ * and hostile ones, error mapping and retries, region errors, part sizing, credentials lookup
+ * order, options, list guards, resume of a multipart upload. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "credentials.h"
+#include "digest.h"
+#include "multipart.h"
+#include "operations.h"
+#include "s3_fake.h"
+#include "wire.h"
+#include "xml.h"
+
+static int collect(void *context, const struct stor_object *object)
+{
+    char *text = context;
+    size_t length = strlen(text);
+    snprintf(text + length, 4096 - length, "%s%s", length ? "," : "", object->key);
+    return 0;
+}
+
+static const char *const no_heads[] = {"endpoint=http://127.0.0.1:9", "list_metadata=no", NULL};
+
+static void test_list_merges_pages_in_byte_order(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    s3_fake_answer(fake, 200, NULL,
+                   "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t1"
+                   "</NextContinuationToken><Contents><Key>p/a-</Key><Size>1</Size></Contents>"
+                   "<Contents><Key>p/b</Key><Size>2</Size></Contents><CommonPrefixes><Prefix>p/a/"
+                   "</Prefix></CommonPrefixes></ListBucketResult>");
+    s3_fake_answer(fake, 200, NULL,
+                   "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/c%20d</Key>"
+                   "<Size>3</Size></Contents></ListBucketResult>");
+    char text[4096] = "";
+    struct stor_error err = {""};
+    assert_int_equal(s3_list(plugin, "bkt", "p/", 0, collect, text, &err), STOR_OK);
+    assert_string_equal(text, "p/a-,p/a/,p/b,p/c d");
+    assert_non_null(strstr(fake->seen[1].url, "continuation-token=t1"));
+    assert_non_null(strstr(fake->seen[0].url, "delimiter=%2F"));
+    s3_fake_free(plugin, fake);
+}
+
+static void hostile_listing(const char *body, const char *second, const char *expect)
+{
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    s3_fake_answer(fake, 200, NULL, body);
+    for (int i = 0; second && i < 20; i++)
+        s3_fake_answer(fake, 200, NULL, second);
+    char text[4096] = "";
+    struct stor_error err = {""};
+    assert_int_equal(s3_list(plugin, "bkt", "p/", STOR_LIST_RECURSIVE, collect, text, &err),
+                     STOR_EINTERNAL);
+    if (!strstr(err.message, expect))
+        fail_msg("message '%s' lacks '%s'", err.message, expect);
+    s3_fake_free(plugin, fake);
+}
+
+static void test_list_refuses_a_lying_server(void **state)
+{
+    (void)state;
+    hostile_listing("<ListBucketResult><Contents><Key>q/outside</Key><Size>1</Size></Contents>"
+                    "</ListBucketResult>", NULL, "outside the prefix");
+    hostile_listing("<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t"
+                    "</NextContinuationToken><Contents><Key>p/b</Key><Size>1</Size></Contents>"
+                    "</ListBucketResult>",
+                    "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/a</Key>"
+                    "<Size>1</Size></Contents></ListBucketResult>", "out of order");
+    hostile_listing("<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t"
+                    "</NextContinuationToken></ListBucketResult>",
+                    "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t"
+                    "</NextContinuationToken></ListBucketResult>", "does not advance");
+    hostile_listing("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>", NULL,
+                    "NextContinuationToken");
+    hostile_listing("<!DOCTYPE x [<!ENTITY a \"aaaa\">]><ListBucketResult>&a;</ListBucketResult>",
+                    NULL, "malformed");
+}
+
+static void test_list_skips_names_no_key_can_be(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    s3_fake_answer(fake, 200, NULL,
+                   "<ListBucketResult><Contents><Key>p/%2E%2E/x</Key><Size>1</Size></Contents>"
+                   "<Contents><Key>p/ok</Key><Size>1</Size></Contents><Contents><Key>p/%01</Key>"
+                   "<Size>1</Size></Contents><Contents><Key>p/%FF</Key><Size>1</Size></Contents>"
+                   "</ListBucketResult>");
+    char text[4096] = "";
+    struct stor_error err = {""};
+    assert_int_equal(s3_list(plugin, "bkt", "p/", STOR_LIST_RECURSIVE, collect, text, &err), STOR_OK);
+    assert_string_equal(text, "p/ok");
+    s3_fake_free(plugin, fake);
+}
+
+static void test_xml_limits(void **state)
+{
+    (void)state;
+    char why[200];
+    size_t size = 40 * 1024;
+    char *deep = malloc(size);
+    size_t length = 0;
+    for (int i = 0; i < 20; i++)
+        length += (size_t)snprintf(deep + length, size - length, "<a>");
+    assert_null(s3_xml_parse(deep, length, why, sizeof why));
+    assert_non_null(strstr(why, "deep"));
+    length = (size_t)snprintf(deep, size, "<a>");
+    memset(deep + length, 'x', 20000);
+    length += 20000;
+    length += (size_t)snprintf(deep + length, size - length, "</a>");
+    assert_null(s3_xml_parse(deep, length, why, sizeof why));
+    const char *external = "<!DOCTYPE a SYSTEM \"file:///etc/passwd\"><a>x</a>";
+    assert_null(s3_xml_parse(external, strlen(external), why, sizeof why));
+    free(deep);
+}
+
+static void test_error_document_and_mapping(void **state)
+{
+    (void)state;
+    struct s3_wire_error error;
+    const char *body = "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>";
+    assert_int_equal(s3_wire_error(body, strlen(body), &error), 0);
+    assert_string_equal(error.code, "NoSuchKey");
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    struct stor_error err = {""};
+    s3_fake_answer(fake, 403, NULL, "<Error><Code>SignatureDoesNotMatch</Code><Message>no</Message></Error>");
+    assert_int_equal(s3_stat(plugin, "bkt", "k", NULL, NULL, NULL, &err), STOR_EAUTH);
+    s3_fake_answer(fake, 404, NULL, NULL);
+    assert_int_equal(s3_stat(plugin, "bkt", "k", NULL, NULL, NULL, &err), STOR_ENOTFOUND);
+    s3_fake_answer(fake, 400, NULL, "<Error><Code>AuthorizationHeaderMalformed</Code><Message>x"
+                                    "</Message><Region>eu-west-3</Region></Error>");
+    assert_int_equal(s3_list(plugin, "bkt", "", 0, NULL, NULL, &err), STOR_EINVAL);
+    assert_string_equal(err.message, "bucket bkt is in region eu-west-3: use -o region=eu-west-3");
+    s3_fake_answer(fake, 301, "x-amz-bucket-region: ap-south-1\n", NULL);
+    assert_int_equal(s3_stat(plugin, "bkt", "k", NULL, NULL, NULL, &err), STOR_EINVAL);
+    assert_string_equal(err.message, "bucket bkt is in region ap-south-1: use -o region=ap-south-1");
+    s3_fake_free(plugin, fake);
+}
+
+static void test_retries_with_backoff(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    const char *const options[] = {"endpoint=http://127.0.0.1:9", "retries=3", NULL};
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, options);
+    struct stor_error err = {""};
+    s3_fake_answer(fake, 503, NULL, "<Error><Code>SlowDown</Code></Error>");
+    s3_fake_fail(fake, S3_HTTP_BROKEN);
+    s3_fake_answer(fake, 200, "Content-Length: 5\nx-amz-meta-mtime: 1500000000.123\n", NULL);
+    assert_int_equal(s3_stat(plugin, "bkt", "k", NULL, NULL, NULL, &err), STOR_OK);
+    assert_int_equal(fake->seen_count, 3);
+    assert_true(fake->slept_ms > 0);
+    s3_fake_answer(fake, 500, NULL, NULL);
+    s3_fake_answer(fake, 500, NULL, NULL);
+    s3_fake_answer(fake, 500, NULL, NULL);
+    assert_int_equal(s3_stat(plugin, "bkt", "k", NULL, NULL, NULL, &err), STOR_ETRANSIENT);
+    assert_non_null(strstr(err.message, "after 3 tries"));
+    s3_fake_free(plugin, fake);
+}
+
+static void test_part_sizing(void **state)
+{
+    (void)state;
+    int64_t part;
+    struct stor_error err = {""};
+    assert_int_equal(s3_multipart_part_size(0, 100LL << 20, &part, &err), STOR_OK);
+    assert_int_equal(part, 16LL << 20);
+    assert_int_equal(s3_multipart_part_size(0, 1LL << 40, &part, &err), STOR_OK);
+    assert_true((1LL << 40) / part <= 10000 && part % (1 << 20) == 0);
+    assert_int_equal(s3_multipart_part_size(5LL << 20, 1LL << 40, &part, &err), STOR_EINVAL);
+    assert_int_equal(s3_multipart_part_size(0, 60LL << 40, &part, &err), STOR_EINVAL);
+}
+
+static void test_credentials_order(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/stor-s3-creds.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char credentials[300], config[300], key_file[300];
+    snprintf(credentials, sizeof credentials, "%s/credentials", dir);
+    snprintf(config, sizeof config, "%s/config", dir);
+    snprintf(key_file, sizeof key_file, "%s/key", dir);
+    FILE *f = fopen(credentials, "w");
+    fprintf(f, "[default]\naws_access_key_id = FILEDEFAULT\naws_secret_access_key = s1\n"
+               "[work]\naws_access_key_id=FILEWORK\naws_secret_access_key=s2\n");
+    fclose(f);
+    f = fopen(config, "w");
+    fprintf(f, "[profile cfg]\naws_access_key_id = CONFIGKEY\naws_secret_access_key = s3\n"
+               "region = eu-north-1\n");
+    fclose(f);
+    f = fopen(key_file, "w");
+    fprintf(f, "KEYFILE\nsecret\n");
+    fclose(f);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", credentials, 1);
+    setenv("AWS_CONFIG_FILE", config, 1);
+    unsetenv("AWS_PROFILE");
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_DEFAULT_REGION");
+    setenv("AWS_ACCESS_KEY_ID", "ENVKEY", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+    struct s3_found found;
+    struct stor_error err = {""};
+    assert_int_equal(s3_credentials_find(NULL, NULL, &found, &err), STOR_OK);
+    assert_string_equal(found.access_key, "ENVKEY");
+    s3_found_free(&found);
+    assert_int_equal(s3_credentials_find(NULL, key_file, &found, &err), STOR_OK);
+    assert_string_equal(found.access_key, "KEYFILE");
+    s3_found_free(&found);
+    assert_int_equal(s3_credentials_find("work", NULL, &found, &err), STOR_OK);
+    assert_string_equal(found.access_key, "FILEWORK");
+    s3_found_free(&found);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    assert_int_equal(s3_credentials_find(NULL, NULL, &found, &err), STOR_OK);
+    assert_string_equal(found.access_key, "FILEDEFAULT");
+    s3_found_free(&found);
+    setenv("AWS_PROFILE", "cfg", 1);
+    assert_int_equal(s3_credentials_find(NULL, NULL, &found, &err), STOR_OK);
+    assert_string_equal(found.access_key, "CONFIGKEY");
+    assert_string_equal(s3_credentials_region(&found), "eu-north-1");
+    s3_found_free(&found);
+    setenv("AWS_PROFILE", "none", 1);
+    assert_int_equal(s3_credentials_find(NULL, NULL, &found, &err), STOR_EAUTH);
+    unsetenv("AWS_PROFILE");
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    unsetenv("AWS_CONFIG_FILE");
+    unlink(credentials);
+    unlink(config);
+    unlink(key_file);
+    rmdir(dir);
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "fake/secret", 1);
+    struct s3_plugin *plugin = NULL;
+    struct stor_error err = {""};
+    struct s3_clock clock = s3_clock_system();
+    struct stor_option secret[] = {{"secret_key", "x"}};
+    assert_int_equal(s3_plugin_create(NULL, secret, 1, clock, &plugin, &err), STOR_EINVAL);
+    assert_non_null(strstr(err.message, "refused"));
+    struct stor_option unknown[] = {{"colour", "x"}};
+    assert_int_equal(s3_plugin_create(NULL, unknown, 1, clock, &plugin, &err), STOR_EINVAL);
+    struct stor_option userinfo[] = {{"endpoint", "https://u:p@example.com"}};
+    assert_int_equal(s3_plugin_create(NULL, userinfo, 1, clock, &plugin, &err), STOR_EINVAL);
+    struct stor_option aws[] = {{"region", "eu-west-1"}};
+    unsetenv("AWS_ENDPOINT_URL");
+    assert_int_equal(s3_plugin_create(NULL, aws, 1, clock, &plugin, &err), STOR_OK);
+    assert_string_equal(plugin->config.endpoint, "https://s3.eu-west-1.amazonaws.com");
+    assert_int_equal(plugin->config.path_style, 0);
+    s3_plugin_destroy(plugin);
+    struct stor_option local[] = {{"endpoint", "http://127.0.0.1:9000/"}, {"part_size", "8M"}};
+    assert_int_equal(s3_plugin_create(NULL, local, 2, clock, &plugin, &err), STOR_OK);
+    assert_int_equal(plugin->config.path_style, 1);
+    assert_int_equal(plugin->config.part_size, 8LL << 20);
+    s3_plugin_destroy(plugin);
+}
+
+static void test_resume_sends_only_missing_parts(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    const char *const options[] = {"endpoint=http://127.0.0.1:9", "upload_cutoff=2K",
+                                   "part_size=1K", "transfers=1", NULL};
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, options);
+    char path[] = "/tmp/stor-s3-resume.XXXXXX";
+    int fd = mkstemp(path);
+    char data[3000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i * 7);
+    assert_int_equal(write(fd, data, sizeof data), (ssize_t)sizeof data);
+    lseek(fd, 0, SEEK_SET);
+    unsigned char md5[16];
+    char first[33], second_wrong[] = "00000000000000000000000000000000";
+    s3_digest_of(S3_MD5, data, 1024, md5);
+    s3_hex(md5, 16, first);
+    s3_fake_answer(fake, 200, NULL, "<ListMultipartUploadsResult><Upload><Key>k</Key><UploadId>U1"
+                                    "</UploadId><Initiated>2026-01-01T00:00:00.000Z</Initiated>"
+                                    "</Upload></ListMultipartUploadsResult>");
+    char parts[512];
+    snprintf(parts, sizeof parts, "<ListPartsResult><Part><PartNumber>1</PartNumber><ETag>\"%s\""
+             "</ETag><Size>1024</Size></Part><Part><PartNumber>2</PartNumber><ETag>\"%s\"</ETag>"
+             "<Size>1024</Size></Part></ListPartsResult>", first, second_wrong);
+    s3_fake_answer(fake, 200, NULL, parts);
+    s3_fake_answer(fake, 200, "ETag: \"e2\"\n", NULL); /* part 2, different: sent again */
+    s3_fake_answer(fake, 200, "ETag: \"e3\"\n", NULL); /* part 3, missing */
+    s3_fake_answer(fake, 200, NULL, "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
+                                    "</CompleteMultipartUploadResult>");
+    s3_fake_answer(fake, 200, "x-amz-meta-sha1: wrong\n", NULL); /* HEAD: another file's */
+    s3_fake_answer(fake, 200, NULL, "<CopyObjectResult><ETag>\"x-3\"</ETag></CopyObjectResult>");
+    struct stor_error err = {""};
+    assert_int_equal(s3_put(plugin, "bkt", "k", fd, NULL, NULL, &err), STOR_OK);
+    assert_int_equal(fake->seen_count, 7);
+    assert_non_null(strstr(fake->seen[2].url, "partNumber=2"));
+    assert_non_null(strstr(fake->seen[3].url, "partNumber=3"));
+    assert_non_null(strstr(fake->seen[4].body, "<PartNumber>1</PartNumber><ETag>\""));
+    assert_non_null(strstr(fake->seen[6].headers, "x-amz-metadata-directive: REPLACE"));
+    close(fd);
+    unlink(path);
+    s3_fake_free(plugin, fake);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_list_merges_pages_in_byte_order),
+        cmocka_unit_test(test_list_refuses_a_lying_server),
+        cmocka_unit_test(test_list_skips_names_no_key_can_be),
+        cmocka_unit_test(test_xml_limits),
+        cmocka_unit_test(test_error_document_and_mapping),
+        cmocka_unit_test(test_retries_with_backoff),
+        cmocka_unit_test(test_part_sizing),
+        cmocka_unit_test(test_credentials_order),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_resume_sends_only_missing_parts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
