@@ -32,7 +32,8 @@ enum stor_status s3_list_buckets(void *instance, stor_bucket_fn on_bucket, void 
         return stor_fail(err, STOR_EINTERNAL, "S3 ListBuckets: the answer is malformed: %s", why);
     }
     s3_http_response_free(&response);
-    qsort(buckets, count, sizeof *buckets, by_name);
+    if (count > 1) /* buckets may be NULL when there are none: qsort may not take NULL */
+        qsort(buckets, count, sizeof *buckets, by_name);
     for (size_t i = 0; i + 1 < count; i++)
         if (strcmp(buckets[i].name, buckets[i + 1].name) == 0) {
             status = stor_fail(err, STOR_EINTERNAL, "S3 ListBuckets: %s is listed twice: not "

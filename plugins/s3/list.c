@@ -120,7 +120,8 @@ static enum stor_status take_page(struct listing *listing, struct s3_list_page *
                              entry->is_prefix ? "the prefix " : "", entry->key,
                              one_level ? "one-level" : "recursive");
     }
-    qsort(page->entries, page->count, sizeof *page->entries, compare_entries);
+    if (page->count > 1) /* entries is NULL on an empty page, and qsort may not take NULL */
+        qsort(page->entries, page->count, sizeof *page->entries, compare_entries);
     for (size_t i = 0; i < page->count; i++) {
         const struct s3_list_entry *entry = &page->entries[i];
         if (listing->last && strcmp(entry->key, listing->last) <= 0)

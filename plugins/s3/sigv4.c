@@ -341,7 +341,8 @@ static void canonical_query(struct text *text, const struct s3_sigv4_param *para
 			text->failed = true;
 	}
 	if (!text->failed) {
-		qsort(sorted, used, sizeof *sorted, compare_params);
+		if (used > 1)
+			qsort(sorted, used, sizeof *sorted, compare_params);
 		for (size_t i = 0; i < used; i++) {
 			if (i)
 				text_add(text, "&");
