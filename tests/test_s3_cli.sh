@@ -73,8 +73,11 @@ share_url=$(s3 share stor-cli/dir/file 2>/dev/null)
 if curl -sf "$share_url" -o "$work/shared" && cmp -s "$work/file" "$work/shared"; then
 	ok "share's presigned URL fetches the bytes with curl"
 else not_ok "share's presigned URL fetches the bytes with curl ($share_url)"; fi
-spoiled=$(printf '%s' "$share_url" | sed 's/X-Amz-Signature=./X-Amz-Signature=0/')
-if curl -s -o /dev/null -w '%{http_code}' "$spoiled" | grep -q 403; then
+# Flip the signature's first hex digit to a different one (a fixed '0' would
+# leave one signature in sixteen unchanged).
+spoiled=$(printf '%s' "$share_url" | sed 's/X-Amz-Signature=0/X-Amz-Signature=Z/; s/X-Amz-Signature=[1-9a-f]/X-Amz-Signature=0/; s/X-Amz-Signature=Z/X-Amz-Signature=1/')
+if test "$spoiled" != "$share_url" &&
+	curl -s -o /dev/null -w '%{http_code}' "$spoiled" | grep -q 403; then
 	ok "a spoiled share URL is refused"; else not_ok "a spoiled share URL is refused"; fi
 
 # buckets
