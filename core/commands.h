@@ -88,22 +88,6 @@ enum stor_status stor_copy_object(struct stor_session *from, struct stor_session
                                   const char *src_bucket, const char *src_key, const char *bucket,
                                   const char *key, struct stor_result *result,
                                   struct stor_error *err);
-/* Downloads into a temporary file beside path, renamed over it only when complete; the file
- * gets the object's modification time. */
-enum stor_status stor_get_to_path(struct stor_session *s, const char *bucket, const char *key,
-                                  const char *path, struct stor_result *result,
-                                  struct stor_error *err);
-
-/* The same into the entry name of the open directory dir (get -r opens each directory of its
- * tree without following links). */
-enum stor_status stor_get_at(struct stor_session *s, const char *bucket, const char *key, int dir,
-                             const char *name, struct stor_result *result, struct stor_error *err);
-/* Partial downloads are ".NAME" STOR_PARTIAL_SUFFIX (or that and ".RANDOM" when the name was
- * taken by a file stor did not make). Names like these are reserved: get refuses to write them,
- * put -r skips them. */
-#define STOR_PARTIAL_SUFFIX ".stor-partial"
-int stor_is_partial_name(const char *name);
-
 /* Splits "BUCKET/KEY" into bucket (a buffer of `size`) and key (pointing into remote); prints a
  * usage error naming `usage` and returns STOR_EXIT_USAGE when it does not fit. */
 int stor_split_remote(const char *remote, char *bucket, size_t size, const char **key,

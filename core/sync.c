@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "download.h"
 #include "host.h"
 #include "text.h"
 #include "tree.h"
@@ -217,7 +218,7 @@ static void sync_up(struct sync_run *r, struct action *a)
     transferred(r, a, status, &err);
 }
 
-static void sync_down(struct sync_run *r, struct action *a)
+static void sync_down(struct sync_run *r, struct action *a, struct stor_dir_cursor *cursor)
 {
     char key[4096], why[512];
     snprintf(key, sizeof key, "%s%s", r->prefix, a->rel);
@@ -247,7 +248,7 @@ static void sync_down(struct sync_run *r, struct action *a)
     }
     /* Directories are made and entered one by one beneath the target, never through a link. */
     const char *name;
-    int dir = stor_open_parent_beneath(r->top, a->rel, 0, 1, &name);
+    int dir = stor_dir_cursor_enter(cursor, a->rel, &name);
     if (dir < 0) {
         snprintf(why, sizeof why, "cannot create its directory: %s",
                  errno == ELOOP || errno == ENOTDIR ? "a symbolic link or a file is in the way"
@@ -259,8 +260,10 @@ static void sync_down(struct sync_run *r, struct action *a)
      * asks for regular files only) and left as it is. */
     struct stor_result result;
     struct stor_error err = {""};
-    enum stor_status status = stor_get_at(r->s, r->bucket, key, dir, name, &result, &err);
-    close(dir);
+    int linked;
+    enum stor_status status =
+        stor_get_listed_at(r->s, r->bucket, key, dir, name, a->size, &linked, &result, &err);
+    cursor->dirty |= linked;
     if (status == STOR_OK)
         json_object_put(result.json);
     transferred(r, a, status, &err);
@@ -296,13 +299,15 @@ static void free_action(struct action *a)
 static void *worker(void *arg)
 {
     struct sync_run *r = arg;
+    struct stor_dir_cursor cursor;
+    stor_dir_cursor_init(&cursor, r->top);
     for (;;) {
         pthread_mutex_lock(&r->lock);
         while (r->queue_count == 0 && !r->closed)
             pthread_cond_wait(&r->can_pop, &r->lock);
         if (r->queue_count == 0) {
             pthread_mutex_unlock(&r->lock);
-            return NULL;
+            break;
         }
         struct action *a = r->queue[r->queue_head];
         r->queue_head = (r->queue_head + 1) % r->queue_capacity;
@@ -312,10 +317,24 @@ static void *worker(void *arg)
         if (cancelled)
             r->interrupted++;
         pthread_mutex_unlock(&r->lock);
-        if (!cancelled)
-            (r->up ? sync_up : r->across ? sync_across : sync_down)(r, a);
+        if (cancelled)
+            ;
+        else if (r->up)
+            sync_up(r, a);
+        else if (r->across)
+            sync_across(r, a);
+        else
+            sync_down(r, a, &cursor);
         free_action(a);
     }
+    stor_dir_cursor_leave(&cursor);
+    if (cursor.sync_errno) {
+        char why[600];
+        snprintf(why, sizeof why, "cannot sync the directory (its new files may not survive a "
+                 "crash): %s", strerror(cursor.sync_errno));
+        report(r, ACTION_UPDATE, cursor.sync_failed, 0, 1, why); /* a failure: nothing deleted */
+    }
+    return NULL;
 }
 
 /* Hands a to the workers, waiting while the queue is full: the listing goes no faster than the

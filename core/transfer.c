@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "download.h"
 #include "host.h"
 #include "text.h"
 #include "tree.h"
@@ -52,6 +53,7 @@ struct batch {
     size_t stored, skipped, failed, interrupted;
     uint64_t bytes;
     int first_failure_code;
+    int unsynced; /* a directory's new names could not be made durable */
     /* put -r: what the walk left out, reported in the summary */
     size_t links, specials, partials, too_long;
     int top;                   /* the local directory, open */
@@ -420,7 +422,7 @@ static int already_there(int dir, const char *name, const struct job *job)
     return same;
 }
 
-static void get_one(struct batch *b, struct job *job)
+static void get_one(struct batch *b, struct job *job, struct stor_dir_cursor *cursor)
 {
     char key[4096];
     const char *unsafe = stor_unsafe_relative_path(job->rel);
@@ -431,10 +433,12 @@ static void get_one(struct batch *b, struct job *job)
         return;
     }
     snprintf(key, sizeof key, "%s%s", b->prefix, job->rel);
-    /* Directories are made and entered one by one beneath the target, never through a link. */
+    /* Directories are made and entered one by one beneath the target, never through a link; a
+     * dry run makes none. */
     const char *name = job->rel;
-    int dir = b->top >= 0 ? stor_open_parent_beneath(b->top, job->rel, 0, !b->s->dry_run, &name)
-                          : (errno = ENOENT, -1); /* a dry run into a directory not made yet */
+    int dir = b->top < 0 ? (errno = ENOENT, -1) /* a dry run into a directory not made yet */
+              : b->s->dry_run ? stor_open_parent_beneath(b->top, job->rel, 0, 0, &name)
+                              : stor_dir_cursor_enter(cursor, job->rel, &name);
     if (dir < 0 && !(b->s->dry_run && errno == ENOENT)) {
         char message[512];
         snprintf(message, sizeof message, "cannot create its directory: %s",
@@ -442,21 +446,19 @@ static void get_one(struct batch *b, struct job *job)
         report_file(b, job, FAILED, NULL, message, STOR_EXIT_FAILURE);
         return;
     }
-    if (b->s->skip_existing && dir >= 0 && already_there(dir, name, job)) {
-        close(dir);
-        report_file(b, job, SKIPPED, NULL, NULL, 0);
-        return;
-    }
-    if (b->s->dry_run) {
-        if (dir >= 0)
-            close(dir);
-        report_file(b, job, DONE, NULL, NULL, 0);
+    int skip = b->s->skip_existing && dir >= 0 && already_there(dir, name, job);
+    if (b->s->dry_run && dir >= 0)
+        close(dir); /* not the cursor's */
+    if (skip || b->s->dry_run) {
+        report_file(b, job, skip ? SKIPPED : DONE, NULL, NULL, 0);
         return;
     }
     struct stor_result r;
     struct stor_error err = {""};
-    enum stor_status status = stor_get_at(b->s, b->bucket, key, dir, name, &r, &err);
-    close(dir);
+    int linked;
+    enum stor_status status =
+        stor_get_listed_at(b->s, b->bucket, key, dir, name, job->size, &linked, &r, &err);
+    cursor->dirty |= linked;
     report_status(b, job, status, &r, &err);
     if (status == STOR_OK)
         json_object_put(r.json);
@@ -466,17 +468,31 @@ static void *worker(void *arg)
 {
     struct batch *b = arg;
     const struct stor_host *host = b->s->host;
+    struct stor_dir_cursor cursor;
+    stor_dir_cursor_init(&cursor, b->top);
     for (;;) {
         pthread_mutex_lock(&b->lock);
         size_t i = b->next < b->count && !host->cancelled(host) ? b->next++ : b->count;
         pthread_mutex_unlock(&b->lock);
         if (i >= b->count)
-            return NULL;
+            break;
         if (strcmp(b->verb, "put") == 0)
             put_one(b, &b->jobs[i]);
         else
-            get_one(b, &b->jobs[i]);
+            get_one(b, &b->jobs[i], &cursor);
     }
+    stor_dir_cursor_leave(&cursor);
+    if (cursor.sync_errno) {
+        char path[8192], shown[8192];
+        snprintf(path, sizeof path, "%s/%s", b->dir, cursor.sync_failed);
+        stor_printable(path, shown, sizeof shown);
+        pthread_mutex_lock(&b->lock);
+        b->unsynced = 1;
+        stor_error_line("get -r: cannot sync the directory %s (its new files may not survive a "
+                        "crash): %s", shown, strerror(cursor.sync_errno));
+        pthread_mutex_unlock(&b->lock);
+    }
+    return NULL;
 }
 
 static void run_workers(struct batch *b)
@@ -580,7 +596,7 @@ static int finish(struct batch *b, struct timespec start)
     }
     if (cancelled)
         return STOR_EXIT_CANCELLED;
-    return b->failed || b->too_long ? STOR_EXIT_PARTIAL : STOR_EXIT_OK;
+    return b->failed || b->too_long || b->unsynced ? STOR_EXIT_PARTIAL : STOR_EXIT_OK;
 }
 
 static void free_batch(struct batch *b)

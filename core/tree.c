@@ -31,9 +31,15 @@ int stor_open_directory_beneath(int top, const char *rel, int follow, int create
         int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
         int next = openat(dir, component, flags);
         /* Another worker may make the same directory at the same moment: EEXIST is fine. */
-        if (next < 0 && errno == ENOENT && create &&
-            (mkdirat(dir, component, 0777) == 0 || errno == EEXIST))
-            next = openat(dir, component, flags);
+        if (next < 0 && errno == ENOENT && create) {
+            /* A new directory's name is made durable at once (rare: once per directory); the
+             * names later linked inside it are the caller's to sync. */
+            int made = mkdirat(dir, component, 0777) == 0;
+            if (made && fsync(dir) != 0)
+                next = -1;
+            else if (made || errno == EEXIST)
+                next = openat(dir, component, flags);
+        }
         int e = errno;
         close(dir);
         errno = e;
@@ -52,6 +58,46 @@ int stor_open_parent_beneath(int top, const char *rel, int follow, int create, c
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%.*s", (int)(slash - rel), rel);
     return stor_open_directory_beneath(top, parent, follow, create);
+}
+
+void stor_dir_cursor_init(struct stor_dir_cursor *cursor, int top)
+{
+    memset(cursor, 0, sizeof *cursor);
+    cursor->top = top;
+    cursor->dir = -1;
+}
+
+void stor_dir_cursor_leave(struct stor_dir_cursor *cursor)
+{
+    if (cursor->dir < 0)
+        return;
+    if (cursor->dirty && fsync(cursor->dir) != 0 && !cursor->sync_errno) {
+        cursor->sync_errno = errno;
+        snprintf(cursor->sync_failed, sizeof cursor->sync_failed, "%s",
+                 cursor->parent[0] ? cursor->parent : ".");
+    }
+    close(cursor->dir);
+    cursor->dir = -1;
+    cursor->dirty = 0;
+}
+
+int stor_dir_cursor_enter(struct stor_dir_cursor *cursor, const char *rel, const char **name)
+{
+    const char *slash = strrchr(rel, '/');
+    size_t length = slash ? (size_t)(slash - rel) : 0;
+    *name = slash ? slash + 1 : rel;
+    if (cursor->dir >= 0 && strlen(cursor->parent) == length &&
+        memcmp(cursor->parent, rel, length) == 0)
+        return cursor->dir;
+    stor_dir_cursor_leave(cursor);
+    if (length >= sizeof cursor->parent) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(cursor->parent, rel, length);
+    cursor->parent[length] = '\0';
+    cursor->dir = stor_open_directory_beneath(cursor->top, cursor->parent, 0, 1);
+    return cursor->dir;
 }
 
 int stor_open_walked_file(int top, const char *rel, int follow, dev_t dev, ino_t ino, char *why,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "download.h"
 #include "host.h"
 #include "text.h"
 #include "tree.h"

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -410,6 +411,94 @@ static void ctrl_c_during_put_says_what_was_left(void **state)
     test_run_free(&run);
 }
 
+/* No name in user.stor.* on the file: the marks of a partial download stay with the partial. */
+static void assert_no_stor_attributes(const char *path)
+{
+    char names[4096];
+    ssize_t n = listxattr(path, names, sizeof names);
+    assert_true(n >= 0);
+    for (ssize_t at = 0; at < n; at += (ssize_t)strlen(names + at) + 1)
+        if (strncmp(names + at, "user.stor.", 10) == 0)
+            fail_msg("%s still carries %s", path, names + at);
+}
+
+static void assert_new_file_mode(const char *path)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0666 & ~mask);
+}
+
+/* A finished download is the user's plain file, by every path it can take: a single get (a
+ * partial file, marked), and get -r of a small file (unnamed until complete) and of one above
+ * the small-file size (a partial file again). */
+static void downloads_leave_no_stor_attributes(void **state)
+{
+    store("b/k", "object bytes");
+    store("b/t/small", "small bytes");
+    size_t big_size = (17 << 20) + 3;
+    char *big = malloc(big_size);
+    for (size_t i = 0; i < big_size; i++)
+        big[i] = (char)(i * 131 + 7);
+    char *local = path_of("big");
+    test_write_file(local, big, big_size);
+    expect_status(stor("put", local, "b/t/big"), 0, NULL);
+    char *out = path_of("out"), *tree = path_of("tree");
+    expect_status(stor("get", "b/k", out), 0, NULL);
+    expect_status(stor("get", "-r", "b/t", tree), 0, NULL);
+    char *small = in(tree, "small"), *big_back = in(tree, "big");
+    assert_content(small, "small bytes");
+    size_t got = 0;
+    char *back = test_read_file(big_back, &got);
+    assert_true(back && got == big_size && memcmp(back, big, big_size) == 0);
+    const char *paths[] = {out, small, big_back};
+    for (size_t i = 0; i < 3; i++) {
+        assert_no_stor_attributes(paths[i]);
+        assert_new_file_mode(paths[i]);
+    }
+    assert_int_equal(test_count_names(dir, ".stor-partial"), 0);
+    free(back);
+    free(big);
+    free(local);
+    free(out);
+    free(tree);
+    free(small);
+    free(big_back);
+}
+
+/* get -r into a tree that already has things at the names: a regular file is replaced, a link
+ * and a FIFO planted there are refused and left as they were (the link's target untouched). */
+static void get_r_replaces_files_and_leaves_planted_things(void **state)
+{
+    store("b/t/file", "new bytes");
+    store("b/t/link", "not through the link");
+    store("b/t/fifo", "not into the FIFO");
+    char *tree = tree_dir("tree"), *victim = file_with("victim", "precious");
+    char *file = in(tree, "file"), *link = in(tree, "link"), *fifo = in(tree, "fifo");
+    test_write_file(file, "old bytes", 9);
+    assert_int_equal(symlink(victim, link), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    struct test_run run = stor("get", "-r", "b/t", tree);
+    if (run.status != 7 || !strstr(run.err, "link") || !strstr(run.err, "fifo"))
+        fail_msg("exit %d, stderr %s", run.status, run.err);
+    test_run_free(&run);
+    assert_content(file, "new bytes");
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_content(victim, "precious");
+    assert_int_equal(lstat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(test_count_names(dir, ".stor-partial"), 0);
+    free(tree);
+    free(victim);
+    free(file);
+    free(link);
+    free(fifo);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -420,6 +509,8 @@ int main(void)
         T(a_planted_partial_symlink_is_not_followed),
         T(a_users_file_with_the_partial_name_is_kept),
         T(get_r_refuses_objects_named_like_partial_files),
+        T(downloads_leave_no_stor_attributes),
+        T(get_r_replaces_files_and_leaves_planted_things),
         T(put_r_leaves_links_out_unless_asked),
         T(put_r_leaves_special_files_out),
         T(put_r_walks_a_very_deep_tree),

@@ -45,7 +45,7 @@ struct body_writer {
     int regular;      /* pwrite at start + written, so a retry can start over */
     int64_t start;    /* file position of the first byte of this request */
     int64_t written;
-    struct b2_sha1 *sha1; /* hash as it arrives (pipes only), or NULL */
+    struct b2_sha1 *sha1; /* hash as it arrives (a whole object from byte 0), or NULL */
     int partial_only; /* a range was asked for: a whole-object 200 must not reach fd */
     int error;        /* errno of a failed write */
     /* The first request's resume contract (stor_get_options): before its first byte is written
@@ -451,22 +451,21 @@ static int hash_from_fd(struct b2_sha1 *sha1, int fd, int64_t offset, int64_t le
     return 0;
 }
 
-/* The whole object's SHA-1, read back from fd as the ranges complete, in order: the same bytes
- * the check after the download read, but while later ranges are still arriving. hex is "" when
- * a range failed or fd could not be read (finish then reads the file back itself). */
-static void hash_completed_ranges(struct ranges *ranges, int64_t count,
+/* The whole object's SHA-1, continued from *sha1 (which holds object bytes [0, first), hashed as
+ * the first request arrived) by reading each range back from fd as it completes, in order: while
+ * later ranges are still arriving, and from the page cache. *sha1 is consumed. hex is "" when a
+ * range failed or fd could not be read (finish then reads the file back itself). */
+static void hash_completed_ranges(struct ranges *ranges, int64_t count, struct b2_sha1 *sha1,
                                   char hex[B2_SHA1_HEX_LENGTH + 1])
 {
     struct shared *shared = ranges->shared;
-    struct b2_sha1 sha1;
     char *buffer = malloc(B2_HASH_BUFFER);
     hex[0] = '\0';
-    if (!buffer || b2_sha1_init(&sha1) != 0) {
-        free(buffer);
+    if (!buffer) {
+        b2_sha1_abandon(sha1);
         return;
     }
-    /* Object bytes [0, first) came with the first request, before any range. */
-    int ok = hash_from_fd(&sha1, ranges->fd, ranges->base, ranges->first, buffer) == 0;
+    int ok = 1;
     for (int64_t index = 0; ok && index < count; index++) {
         pthread_mutex_lock(&shared->lock);
         while (!ranges->complete[index] && !shared->failed)
@@ -475,18 +474,19 @@ static void hash_completed_ranges(struct ranges *ranges, int64_t count,
         pthread_mutex_unlock(&shared->lock);
         int64_t from = ranges->first + index * ranges->part;
         int64_t to = from + ranges->part < ranges->end ? from + ranges->part : ranges->end;
-        ok = ok && hash_from_fd(&sha1, ranges->fd, ranges->base + from, to - from, buffer) == 0;
+        ok = ok && hash_from_fd(sha1, ranges->fd, ranges->base + from, to - from, buffer) == 0;
     }
     if (ok)
-        b2_sha1_final(&sha1, hex);
+        b2_sha1_final(sha1, hex);
     else
-        b2_sha1_abandon(&sha1);
+        b2_sha1_abandon(sha1);
     free(buffer);
 }
 
 /* Fetch object bytes [first, end) with up to `transfers` threads, each pwriting its ranges,
- * while this thread hashes the whole object into hex as they complete ("" if it could not). */
-static enum stor_status fetch_ranges(struct ranges *ranges, int transfers,
+ * while this thread continues *sha1 (bytes [0, first), consumed) into the whole object's hex as
+ * they complete ("" if it could not). */
+static enum stor_status fetch_ranges(struct ranges *ranges, int transfers, struct b2_sha1 *sha1,
                                      char hex[B2_SHA1_HEX_LENGTH + 1], struct stor_error *err)
 {
     int64_t count = (ranges->end - ranges->first + ranges->part - 1) / ranges->part;
@@ -496,8 +496,10 @@ static enum stor_status fetch_ranges(struct ranges *ranges, int transfers,
     ranges->status = STOR_OK;
     hex[0] = '\0';
     ranges->complete = calloc((size_t)count, 1);
-    if (!ranges->complete)
+    if (!ranges->complete) {
+        b2_sha1_abandon(sha1);
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    }
     pthread_cond_init(&ranges->completed, NULL);
     pthread_t threads[64];
     int started = 0;
@@ -506,7 +508,7 @@ static enum stor_status fetch_ranges(struct ranges *ranges, int transfers,
             break;
     if (started == 0)
         range_worker(ranges);
-    hash_completed_ranges(ranges, count, hex);
+    hash_completed_ranges(ranges, count, sha1, hex);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     pthread_cond_destroy(&ranges->completed);
@@ -613,12 +615,14 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
     struct shared shared = {.plugin = plugin, .key = key};
     pthread_mutex_init(&shared.lock, NULL);
     struct source source = {bucket, key, opts.version_id};
+    /* A whole object is hashed as it arrives from byte 0, never read back; a resumed one is read
+     * back by finish (its first bytes came in an earlier run), a range is not verified. */
     struct b2_sha1 hash;
     /* A server (a CDN) that ignores Range would send the whole object: into a pipe that could
      * not be taken back, so only a 206 answer reaches fd when a range is asked for. */
     struct body_writer writer = {.shared = &shared, .fd = fd, .regular = regular,
-                                 .sha1 = regular ? NULL : &hash, .partial_only = ranged || resume,
-                                 .contract = &opts};
+                                 .sha1 = ranged || resume ? NULL : &hash,
+                                 .partial_only = ranged || resume, .contract = &opts};
     if (regular && !resume && (writer.start = lseek(fd, 0, SEEK_CUR)) < 0)
         writer.start = 0;
     /* Resuming asks from the last byte already there (rewritten with the same value): even a file
@@ -677,7 +681,8 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         pthread_mutex_unlock(&shared.lock);
         b2_log(plugin, STOR_LOG_DEBUG, "%s: %lld bytes in ranges of %lld, %d at a time", key,
                (long long)total, (long long)part, plugin->config.transfers);
-        status = fetch_ranges(&ranges, plugin->config.transfers, hashed, err);
+        status = fetch_ranges(&ranges, plugin->config.transfers, writer.sha1, hashed, err);
+        writer.sha1 = NULL; /* consumed */
     }
     if (status == STOR_OK) {
         if (writer.sha1)
