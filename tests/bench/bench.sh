@@ -164,6 +164,7 @@ failed_row() { row_text "$1" "$2" "FAILED: $FAILURE"; echo "bench: $1 / $2 faile
 rate() { awk -v n="$1" -v s="$MEDIAN" -v unit="$2" 'BEGIN { printf "%.1f %s", n / s, unit }'; }
 per() { awk -v n="$1" -v calls="$CALLS" -v unit="$2" 'BEGIN { split(calls, c, " "); printf "%.2f req/%s", c[7] / n, unit }'; }
 progress() { echo "bench: $*" >&2; }
+big_rate() { rate "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" MB/s; }
 # A fresh upload URL and token from stor, for curl (target_url, target_token).
 fetch_upload_target() {
 	"${b2[@]}" upload-target "$bucket" >"$work/target.json" || return 1
@@ -291,7 +292,6 @@ fi
 if want 3; then
 w3="3. put $big_mib MiB"
 progress "$w3"
-big_rate() { rate "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" MB/s; }
 forget_big() { "${b2[@]}" rm --hard "$bucket/w3/big" >/dev/null 2>&1; }
 sha1_of_big() { measure openssl sha1 "$big"; }
 if repeat sha1_of_big; then
@@ -345,6 +345,15 @@ curl_get_big() { measure curl -sf -o "$work/dl/big" -H "Authorization: $account_
 if repeat curl_get_big forget_download; then
 	row "$w4big" "limit: curl download over loopback" floor "$(big_rate)" ""
 else failed_row "$w4big" curl; fi
+# The fair floor of a durable download: the same curl, then one fsync of the file (coreutils
+# sync FILE), as stor syncs before its rename.
+curl_get_big_durable() {
+	measure sh -c 'curl -sf -o "$1" -H "Authorization: $2" "$3" && sync "$1"' sh \
+		"$work/dl/big" "$account_token" "$url/file/$bucket/w4/big"
+}
+if repeat curl_get_big_durable forget_download; then
+	row "$w4big" "floor: curl download + fsync of the file" floor "$(big_rate)" ""
+else failed_row "$w4big" "curl + fsync"; fi
 stor_get_big() { measure "${b2[@]}" get "$bucket/w4/big" "$work/dl/big"; }
 if repeat stor_get_big forget_download; then
 	row "$w4big" "stor get" stor "$(big_rate)" ""
@@ -359,6 +368,9 @@ fi
 
 w4small="4b. get -r $small_files × 4 KiB"
 progress "$w4small"
+if [ -z "${stor_small_prefix:-}" ]; then # workload 1 did not run: store the files here
+	"${b2[@]}" put -r --transfers=$transfers "$work/small" "$bucket/w4/small" && stor_small_prefix=w4/small
+fi
 if [ -n "${stor_small_prefix:-}" ]; then
 	stor_get_small() { measure "${b2[@]}" get -r --transfers=$transfers "$bucket/$stor_small_prefix" "$work/dl/small"; }
 	if repeat stor_get_small forget_download; then
@@ -370,6 +382,71 @@ if [ -n "${stor_small_prefix:-}" ]; then
 			row "$w4small" "rclone copy --transfers $transfers" rclone "$(rate "$small_files" files/s)" "$(per "$small_files" file)"
 		else failed_row "$w4small" rclone; fi
 	fi
+	# stor's own upload of the same files beside it (ratio: get time ÷ put time).
+	stor_put_same() { measure "${b2[@]}" put -r --transfers=$transfers "$work/small" "$bucket/w4/put-$1"; }
+	if repeat stor_put_same; then
+		row "$w4small" "stor put -r of the same files (ratio: get ÷ put)" floor "$(rate "$small_files" files/s)" "$(per "$small_files" file)"
+	else failed_row "$w4small" "stor put -r"; fi
+fi
+
+w4one="4c. $invocations × get of 4 KiB"
+progress "$w4one"
+"${b2[@]}" put "$work/one-small-file" "$bucket/w4/one" || { echo "bench: cannot store the small download" >&2; exit 1; }
+# As workload 2 for downloads: the median warm invocation, and the requests each warm one made.
+stor_many_gets() {
+	local i start first_total
+	rm -rf "$STOR_CACHE_DIR"
+	: >"$work/latencies"
+	for i in $(seq 1 "$invocations"); do
+		rm -f "$work/dl/one"
+		if [ "$i" -eq 2 ]; then
+			measure "${b2[@]}" get "$bucket/w4/one" "$work/dl/one" || return 1
+			echo "$TAKEN" >>"$work/latencies"
+			continue
+		fi
+		start=$EPOCHREALTIME
+		"${b2[@]}" get "$bucket/w4/one" "$work/dl/one" >"$work/out" 2>&1 || return 1
+		[ "$i" -eq 1 ] && first_total=$(count_calls | cut -d' ' -f7) && continue
+		awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f\n", b - a }' >>"$work/latencies"
+	done
+	TAKEN=$(median <"$work/latencies")
+	WARM_CALLS=$(($(count_calls | cut -d' ' -f7) - first_total))
+}
+if repeat stor_many_gets; then
+	row "$w4one" "stor (warm invocation; 1st cold)" stor \
+		"$(awk -v s="$MEDIAN" 'BEGIN { printf "%.1f gets/s", 1 / s }')" \
+		"$(awk -v w="$WARM_CALLS" -v n="$invocations" 'BEGIN { printf "%.2f req/warm get", w / (n - 1) }')"
+else failed_row "$w4one" stor; fi
+curl_process_download() {
+	local i start
+	: >"$work/latencies"
+	for i in $(seq 1 "$invocations"); do
+		start=$EPOCHREALTIME
+		curl -sf -o "$work/dl/one" -H "Authorization: $account_token" "$url/file/$bucket/w4/one" || return 1
+		awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f\n", b - a }' >>"$work/latencies"
+	done
+	TAKEN=$(median <"$work/latencies") RSS_KIB=0
+}
+if repeat curl_process_download; then
+	row "$w4one" "floor: curl program, 1 download per process" floor \
+		"$(awk -v s="$MEDIAN" 'BEGIN { printf "%.1f downloads/s", 1 / s }')" "1.00 req/download"
+else failed_row "$w4one" "curl program"; fi
+if [ -n "$rclone" ]; then
+	rclone_many_gets() {
+		local i start
+		: >"$work/latencies"
+		for i in $(seq 1 "$invocations"); do
+			rm -f "$work/dl/one" # else rclone finds it there and downloads nothing
+			start=$EPOCHREALTIME
+			"${rclone_run[@]}" copyto "bench:$bucket/w4/one" "$work/dl/one" || return 1
+			awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f\n", b - a }' >>"$work/latencies"
+		done
+		TAKEN=$(median <"$work/latencies") RSS_KIB=0
+	}
+	if repeat rclone_many_gets; then
+		row "$w4one" "rclone copyto, 1 per process" rclone \
+			"$(awk -v s="$MEDIAN" 'BEGIN { printf "%.1f gets/s", 1 / s }')" ""
+	else failed_row "$w4one" rclone; fi
 fi
 
 fi
