@@ -920,6 +920,7 @@ static int run(int argc, char **argv)
                              !stor_options_find(all, "content_type");
 
     signal(SIGPIPE, SIG_IGN); /* a closed pipe becomes EPIPE, reported like any write error */
+    signal(SIGXFSZ, SIG_IGN); /* past the file size limit (ulimit -f): EFBIG, the same */
     stor_host_catch_signals();
     const struct stor_host *host = stor_host_init(plugin->table.name, verbosity, progress,
                                                   command->intent);

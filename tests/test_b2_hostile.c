@@ -231,6 +231,39 @@ static int wait_exit(pid_t pid)
     return -1;
 }
 
+/* A download that outgrows the file size limit (ulimit -f, 1,000 KiB here) is one line naming
+ * the reason, and nothing is left behind: not killed by SIGXFSZ, no partial file kept. A single
+ * get (exit 1) and get -r (exit 7), each of an object of several write chunks. */
+static void a_download_past_the_file_size_limit_is_one_line(void **state)
+{
+    (void)state;
+    size_t size = 3 << 20;
+    char *bytes = malloc(size), *path = b2_cli_path(fx, "big"), *target = b2_cli_path(fx, "out");
+    for (size_t i = 0; i < size; i++)
+        bytes[i] = (char)(i * 7 + i / 4096);
+    test_write_file(path, bytes, size);
+    expect_ok(stor_b2("put", path, "test-bucket/limit/big"));
+    assert_int_equal(mkdir(target, 0700), 0);
+    const char *gets[] = {"get test-bucket/limit/big '%s/single'",
+                          "get -r test-bucket/limit/ '%s/tree'"};
+    for (size_t i = 0; i < 2; i++) {
+        char where[4200], command[8600];
+        snprintf(where, sizeof where, gets[i], target);
+        snprintf(command, sizeof command, "ulimit -f 2000; exec '%s' --backend=b2 -q %s",
+                 test_build_path("stor"), where);
+        struct test_run run = b2_cli_shell(fx, command);
+        if (run.status != (i == 0 ? 1 : 7) || !strstr(run.err, "File too large"))
+            fail_msg("%s: exit %d, stderr: %s", where, run.status, run.err);
+        test_run_free(&run);
+    }
+    if (test_count_names(target, "big") != 0 || test_count_names(target, "single") != 0 ||
+        test_count_names(target, ".stor-partial") != 0)
+        fail_msg("a file was left in %s", target);
+    free(bytes);
+    free(path);
+    free(target);
+}
+
 static void wait_for_uploads(long count)
 {
     for (int i = 0; i < 2000 && b2_test_server_counter(fx->server, "b2_upload_file") < count; i++)
@@ -329,6 +362,7 @@ int main(void)
         T(a_trickling_answer_meets_the_deadline),
         T(unsafe_tokens_and_urls_are_refused_on_arrival),
         T(an_upload_answered_for_another_file_is_not_stored),
+        T(a_download_past_the_file_size_limit_is_one_line),
         T(a_file_swapped_for_a_fifo_after_the_scan_is_not_waited_on),
         T(ctrl_c_during_put_r_says_interrupted_not_failed),
         T(ctrl_c_ends_a_slow_json_call),

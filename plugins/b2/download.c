@@ -44,7 +44,12 @@ struct body_writer {
     int fd;
     int regular;      /* pwrite at start + written, so a retry can start over */
     int64_t start;    /* file position of the first byte of this request */
-    int64_t written;
+    int64_t written;  /* bytes received (the last pending_length of them not yet in fd) */
+    /* Into a regular file, curl's 16 KiB pieces are gathered into writes of B2_WRITE_CHUNK
+     * (with gather, pending is allocated when a second piece arrives: a small file needs none). */
+    int gather;
+    char *pending;
+    size_t pending_length;
     struct b2_sha1 *sha1; /* hash as it arrives (a whole object from byte 0), or NULL */
     int partial_only; /* a range was asked for: a whole-object 200 must not reach fd */
     int error;        /* errno of a failed write */
@@ -82,6 +87,35 @@ static int start_body(struct body_writer *writer)
     return 0;
 }
 
+#define B2_WRITE_CHUNK (256 * 1024)
+
+static void count_done(struct shared *shared, size_t size)
+{
+    pthread_mutex_lock(&shared->lock);
+    shared->done += (uint64_t)size;
+    pthread_mutex_unlock(&shared->lock);
+}
+
+/* Writes the gathered bytes at their place in the file: 0, or -1 with writer->error set. */
+static int flush_pending(struct body_writer *writer)
+{
+    int64_t at = writer->start + writer->written - (int64_t)writer->pending_length;
+    const char *data = writer->pending;
+    while (writer->pending_length > 0) {
+        ssize_t wrote = pwrite(writer->fd, data, writer->pending_length, at);
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote <= 0) {
+            writer->error = wrote < 0 ? errno : EIO;
+            return -1;
+        }
+        data += wrote;
+        at += wrote;
+        writer->pending_length -= (size_t)wrote;
+    }
+    return 0;
+}
+
 static int write_body(void *context, const char *data, size_t size)
 {
     struct body_writer *writer = context;
@@ -89,6 +123,19 @@ static int write_body(void *context, const char *data, size_t size)
         return -1;
     if (writer->sha1)
         b2_sha1_update(writer->sha1, data, size);
+    if (writer->gather && !writer->pending && writer->written > 0)
+        writer->gather = (writer->pending = malloc(B2_WRITE_CHUNK)) != NULL;
+    while (writer->pending && size > 0) {
+        size_t room = B2_WRITE_CHUNK - writer->pending_length, take = size < room ? size : room;
+        memcpy(writer->pending + writer->pending_length, data, take);
+        writer->pending_length += take;
+        writer->written += (int64_t)take;
+        count_done(writer->shared, take);
+        data += take;
+        size -= take;
+        if (writer->pending_length == B2_WRITE_CHUNK && flush_pending(writer) != 0)
+            return -1;
+    }
     while (size > 0) {
         ssize_t wrote = writer->regular
                             ? pwrite(writer->fd, data, size, writer->start + writer->written)
@@ -102,10 +149,7 @@ static int write_body(void *context, const char *data, size_t size)
         data += wrote;
         size -= (size_t)wrote;
         writer->written += wrote;
-        struct shared *shared = writer->shared;
-        pthread_mutex_lock(&shared->lock);
-        shared->done += (uint64_t)wrote;
-        pthread_mutex_unlock(&shared->lock);
+        count_done(writer->shared, (size_t)wrote);
     }
     return 0;
 }
@@ -270,6 +314,15 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         }
         struct b2_failure failure;
         b2_failure_from_response(&response, &plugin->config, credentials.token, &failure);
+        if (failure.kind == B2_FAILURE_NONE && writer->pending && flush_pending(writer) != 0) {
+            status = stor_fail(err, STOR_EIO, "%s: writing the output failed: %s", key,
+                               strerror(writer->error));
+            b2_http_response_free(&response);
+            if (writer->sha1)
+                b2_sha1_abandon(writer->sha1);
+            break;
+        }
+        writer->pending_length = 0; /* a failed answer's bytes: written again or not at all */
         if (failure.kind == B2_FAILURE_NONE && response.status == 206 && first >= 0 &&
             !range_is_the_one_asked(&response, first, last, writer->written)) {
             const char *said = b2_http_header(&response, "Content-Range");
@@ -388,9 +441,10 @@ static int64_t range_index(const struct ranges *ranges, int64_t first)
     return (first - ranges->first) / ranges->part;
 }
 
-static void *range_worker(void *context)
+/* Takes the next range to fetch until none is left or one failed; pending gathers writes (or
+ * is NULL: written as they come). */
+static void fetch_next_ranges(struct ranges *ranges, char *pending)
 {
-    struct ranges *ranges = context;
     struct shared *shared = ranges->shared;
     for (;;) {
         pthread_mutex_lock(&shared->lock);
@@ -401,9 +455,10 @@ static void *range_worker(void *context)
         int64_t last = ranges->next - 1;
         pthread_mutex_unlock(&shared->lock);
         if (stop)
-            return NULL;
+            return;
         struct body_writer writer = {.shared = shared, .fd = ranges->fd, .regular = 1,
-                                     .start = ranges->base + first, .partial_only = 1};
+                                     .start = ranges->base + first, .partial_only = 1,
+                                     .pending = pending};
         struct b2_http_response response;
         struct stor_error err = {""};
         enum stor_status status = fetch(ranges->plugin, &ranges->source, first, last, &writer,
@@ -428,8 +483,16 @@ static void *range_worker(void *context)
         pthread_cond_broadcast(&ranges->completed);
         pthread_mutex_unlock(&shared->lock);
         if (status != STOR_OK)
-            return NULL;
+            return;
     }
+}
+
+static void *range_worker(void *context)
+{
+    char *pending = malloc(B2_WRITE_CHUNK);
+    fetch_next_ranges(context, pending);
+    free(pending);
+    return NULL;
 }
 
 #define B2_HASH_BUFFER (1 << 20)
@@ -622,7 +685,8 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
      * not be taken back, so only a 206 answer reaches fd when a range is asked for. */
     struct body_writer writer = {.shared = &shared, .fd = fd, .regular = regular,
                                  .sha1 = ranged || resume ? NULL : &hash,
-                                 .partial_only = ranged || resume, .contract = &opts};
+                                 .partial_only = ranged || resume, .contract = &opts,
+                                 .gather = regular};
     if (regular && !resume && (writer.start = lseek(fd, 0, SEEK_CUR)) < 0)
         writer.start = 0;
     /* Resuming asks from the last byte already there (rewritten with the same value): even a file
@@ -658,6 +722,7 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         stor_fail(err, status, "%s: cannot resume: the partial file's %lld bytes are more than "
                   "this file holds in B2", key, (long long)opts.offset);
     if (status != STOR_OK) {
+        free(writer.pending);
         pthread_mutex_destroy(&shared.lock);
         return status;
     }
@@ -697,6 +762,7 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         b2_sha1_abandon(writer.sha1);
     }
     b2_http_response_free(&response);
+    free(writer.pending);
     pthread_mutex_destroy(&shared.lock);
     return status;
 }

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <strings.h>
 
+#define B2_DOWNLOAD_BUFFER (256L * 1024)
+
 /* Error bodies are small JSON; a listing page of 1000 names is well under this. */
 /* An answer kept in memory is JSON (or an error): a 1,000-name listing is under 1 MB. json-c's
  * tree takes ~250 times the text, so a hostile 32 MB answer once took 7.7 GB: 4 MiB is ample. */
@@ -402,6 +404,10 @@ static enum b2_http_outcome curl_perform(struct b2_http *base, const struct b2_h
     } else {
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }
+    /* A download's bytes reach write_body in pieces of this size: 16 KiB (curl's default) would
+     * be a write and a hash call per 16 KiB. Per pooled handle, so transfers x this in all. */
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, request->write_body ? B2_DOWNLOAD_BUFFER
+                                                                   : (long)CURL_MAX_WRITE_SIZE);
 
     CURLcode code = curl_easy_perform(curl);
     response->outcome = transfer.wrong_status ? B2_HTTP_COMPLETE : classify(code, &transfer);
