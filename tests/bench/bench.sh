@@ -36,7 +36,8 @@ stor=$build/stor
 server=$build/tests/b2-server/b2-test-server
 upload_floor=$build/tests/bench/upload_floor
 lease_bench=$build/tests/bench/lease_bench
-for program in "$stor" "$server" "$upload_floor" "$lease_bench"; do
+files_floor=$build/tests/bench/files_floor
+for program in "$stor" "$server" "$upload_floor" "$lease_bench" "$files_floor"; do
 	[ -x "$program" ] || { echo "bench: $program is missing (run make bench)" >&2; exit 1; }
 done
 for tool in curl openssl; do
@@ -382,6 +383,15 @@ if [ -n "${stor_small_prefix:-}" ]; then
 			row "$w4small" "rclone copy --transfers $transfers" rclone "$(rate "$small_files" files/s)" "$(per "$small_files" file)"
 		else failed_row "$w4small" rclone; fi
 	fi
+	# The local file system's part: the same number of files written as durably, no network.
+	floor_write_small() {
+		mkdir "$work/dl/floor"
+		measure "$files_floor" "$work/dl/floor" $transfers "$small_files" 4096 || return 1
+		TAKEN=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$work/out")
+	}
+	if repeat floor_write_small forget_download; then
+		row "$w4small" "floor: the files written as durably, no network ($transfers threads)" floor "$(rate "$small_files" files/s)" ""
+	else failed_row "$w4small" "files floor"; fi
 	# stor's own upload of the same files beside it (ratio: get time ÷ put time).
 	stor_put_same() { measure "${b2[@]}" put -r --transfers=$transfers "$work/small" "$bucket/w4/put-$1"; }
 	if repeat stor_put_same; then
