@@ -1,5 +1,6 @@
 /* usage.c — stor du: what a bucket or prefix holds, and with --versions what it costs besides
  * (old versions, hidden names, unfinished uploads), from one listing, in constant memory. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +17,56 @@ struct usage {
     const struct stor_session *s;
     const char *prefix;
     size_t prefix_len;
-    char *last_key;   /* a version listing: the name whose versions come now */
+    char *last_key;   /* the name listed last (a version listing: whose versions come now) */
+    size_t last_room;
     struct tally current, old, hidden, unfinished;
     int unfinished_sizes; /* every unfinished upload reported its size */
     char refused[1200];
 };
 
-static void add(struct tally *t, int64_t size)
-{
-    t->count++;
-    t->bytes += size > 0 ? (uint64_t)size : 0;
-}
-
-static int refuse(struct usage *u, const char *key)
+static int refuse(struct usage *u, const char *key, const char *why)
 {
     char shown[1024];
     stor_printable(key ? key : "(no name)", shown, sizeof shown);
-    snprintf(u->refused, sizeof u->refused, "the backend listed '%s', outside the prefix asked "
-             "for: refused", shown);
+    snprintf(u->refused, sizeof u->refused, "the backend listed '%s', %s: refused", shown, why);
     return -1;
+}
+
+/* Every tally, and their sum, stays within what an int64 holds (8 EiB): a server's sizes that
+ * add up past it are refused rather than wrapped around into a small number. */
+static int add(struct usage *u, struct tally *t, const char *key, int64_t size)
+{
+    uint64_t bytes = size > 0 ? (uint64_t)size : 0;
+    uint64_t all = u->current.bytes + u->old.bytes + u->unfinished.bytes;
+    if (bytes > (uint64_t)INT64_MAX - all)
+        return refuse(u, key, "whose size brings the total past 8 EiB");
+    t->count++;
+    t->bytes += bytes;
+    return 0;
+}
+
+/* Names come in ascending byte order (a version listing repeats a name for each version): the
+ * versions of a name are told apart by what came before, so a listing that goes back is not
+ * believed. Returns 1 for a name not listed just before, 0 for the same name, -1 refused. */
+static int next_name(struct usage *u, const char *key)
+{
+    if (u->last_key) {
+        int order = strcmp(key, u->last_key);
+        if (order < 0 || (order == 0 && !u->s->versions))
+            return refuse(u, key, "out of order (after the name before it)");
+        if (order == 0)
+            return 0;
+    }
+    size_t length = strlen(key) + 1;
+    if (length > u->last_room) {
+        char *room = realloc(u->last_key, length);
+        if (!room)
+            return -1;
+        u->last_key = room;
+        u->last_room = length;
+    }
+    memcpy(u->last_key, key, length);
+    return 1;
 }
 
 static int on_object(void *context, const struct stor_object *o)
@@ -45,37 +77,24 @@ static int on_object(void *context, const struct stor_object *o)
     if (o->is_prefix)
         return 0;
     if (!o->key || strncmp(o->key, u->prefix, u->prefix_len) != 0)
-        return refuse(u, o->key);
+        return refuse(u, o->key, "outside the prefix asked for");
     int hidden = u->s->plugin->table.abi_version >= 2 && o->is_hidden;
-    if (!u->s->versions) {
-        if (!hidden)
-            add(&u->current, o->size);
-        return 0;
-    }
     /* Newest first within a name: the first version is what the name holds now. */
-    int newest = !u->last_key || strcmp(u->last_key, o->key) != 0;
-    if (newest) {
-        char *key = strdup(o->key);
-        if (!key)
-            return -1;
-        free(u->last_key);
-        u->last_key = key;
-    }
+    int newest = next_name(u, o->key);
+    if (newest < 0)
+        return -1;
     if (!hidden)
-        add(newest ? &u->current : &u->old, o->size);
-    else if (newest)
-        add(&u->hidden, 0); /* older hide markers hold nothing */
-    return 0;
+        return add(u, newest ? &u->current : &u->old, o->key, o->size);
+    return newest ? add(u, &u->hidden, o->key, 0) : 0; /* older hide markers hold nothing */
 }
 
 static int on_unfinished(void *context, const struct stor_object *o)
 {
     struct usage *u = context;
     if (!o->key || strncmp(o->key, u->prefix, u->prefix_len) != 0)
-        return refuse(u, o->key);
-    add(&u->unfinished, o->size);
+        return refuse(u, o->key, "outside the prefix asked for");
     u->unfinished_sizes &= o->size >= 0;
-    return 0;
+    return add(u, &u->unfinished, o->key, o->size);
 }
 
 static void json_tally(struct json_object *j, const char *name, const struct tally *t, int sized)

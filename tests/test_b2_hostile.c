@@ -264,6 +264,41 @@ static void a_download_past_the_file_size_limit_is_one_line(void **state)
     free(target);
 }
 
+/* A b2_list_file_names answer of the given files (name and contentLength each). */
+static void lie_files(const char *const *names, const char *const *sizes, size_t count)
+{
+    char body[4096] = "{\"files\": [";
+    for (size_t i = 0; i < count; i++)
+        snprintf(body + strlen(body), sizeof body - strlen(body),
+                 "%s{\"action\": \"upload\", \"fileId\": \"4_z%zu\", \"fileName\": \"%s\", "
+                 "\"contentLength\": %s, \"contentSha1\": \"none\", \"contentType\": "
+                 "\"text/plain\", \"fileInfo\": {}, \"uploadTimestamp\": 1700000000000}",
+                 i ? ", " : "", i, names[i], sizes[i]);
+    snprintf(body + strlen(body), sizeof body - strlen(body), "], \"nextFileName\": null}");
+    control("/_test/reset", "{\"faults\": true}"); /* this lie replaces the one before */
+    lie("b2_list_file_names", -1, body, NULL, 0, NULL, 0);
+}
+
+/* du believes neither a listing that goes back to an earlier name (it would count a name
+ * twice, and tell versions apart wrongly) nor sizes that add up past what 64 bits hold (the
+ * total would wrap into a small number): one line, exit 1. */
+static void du_refuses_a_listing_out_of_order_or_past_8_eib(void **state)
+{
+    (void)state;
+    const char *backwards[] = {"pre/b", "pre/a"}, *small[] = {"5", "5"};
+    lie_files(backwards, small, 2);
+    expect_failure(stor_b2("du", "test-bucket/pre/"), 1, "out of order");
+    const char *names[] = {"pre/a", "pre/b", "pre/c"};
+    const char *huge[] = {"9223372036854775807", "9223372036854775807", "9223372036854775807"};
+    lie_files(names, huge, 3);
+    expect_failure(stor_b2("du", "test-bucket/pre/"), 1, "past 8 EiB");
+    lie_files(names, small, 2);
+    struct test_run run = stor_b2("du", "test-bucket/pre/");
+    if (run.status != 0 || !strstr(run.out, "2 objects") || !strstr(run.out, "(10 bytes)"))
+        fail_msg("exit %d, out %s, err %s", run.status, run.out, run.err);
+    test_run_free(&run);
+}
+
 static void wait_for_uploads(long count)
 {
     for (int i = 0; i < 2000 && b2_test_server_counter(fx->server, "b2_upload_file") < count; i++)
@@ -363,6 +398,7 @@ int main(void)
         T(unsafe_tokens_and_urls_are_refused_on_arrival),
         T(an_upload_answered_for_another_file_is_not_stored),
         T(a_download_past_the_file_size_limit_is_one_line),
+        T(du_refuses_a_listing_out_of_order_or_past_8_eib),
         T(a_file_swapped_for_a_fifo_after_the_scan_is_not_waited_on),
         T(ctrl_c_during_put_r_says_interrupted_not_failed),
         T(ctrl_c_ends_a_slow_json_call),
