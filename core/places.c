@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "host.h"
 
 extern const struct stor_backend stor_local_backend; /* plugins/local, linked in as the default */
 const struct stor_backend *const stor_builtin_backends[] = {&stor_local_backend, NULL};
@@ -214,6 +215,15 @@ static void add_shown(struct json_object *object, const char *key, const char *v
     json_object_object_add(object, key, json_object_new_string(shown_value(key, value)));
 }
 
+/* One "  NAME = VALUE" line, the value masked by its option's key: a value is the user's text
+ * and may hold anything (escapes for a terminal among it), so it is shown escaped. */
+static void print_setting(const char *name, const char *key, const char *value, const char *note)
+{
+    char shown[8192];
+    stor_printable(shown_value(key, value), shown, sizeof shown);
+    printf("  %s = %s%s\n", name, shown, note);
+}
+
 static void show_profile(const struct stor_profile *pr, const struct stor_search_path *path,
                          int json, struct json_object *array)
 {
@@ -248,26 +258,30 @@ static void show_profile(const struct stor_profile *pr, const struct stor_search
         for (size_t i = 0; i < env.count; i++) {
             char name[256];
             stor_env_name(pr->backend, env.items[i].key, name, sizeof name);
-            add_shown(environment, name, shown_value(env.items[i].key, env.items[i].value));
+            json_object_object_add(environment, name, json_object_new_string(
+                                       shown_value(env.items[i].key, env.items[i].value)));
         }
         json_object_object_add(j, "options", options);
         json_object_object_add(j, "environment", environment);
         json_object_array_add(array, j);
     } else {
+        char where[8192];
+        stor_printable(loaded ? plugin.path : err.message, where, sizeof where);
         printf("\nprofile %s (line %d): backend %s, %s%s\n", pr->name, pr->line, pr->backend,
-               loaded ? plugin.path : err.message,
-               shadows ? " (it shadows the backend of its name)" : "");
+               where, shadows ? " (it shadows the backend of its name)" : "");
         for (size_t i = 0; i < pr->option_count; i++)
-            printf("  %s = %s\n", pr->options[i].key, shown_value(pr->options[i].key, pr->options[i].value));
+            print_setting(pr->options[i].key, pr->options[i].key, pr->options[i].value, "");
         if (pr->key_command)
-            printf("  key_command = %s\n", pr->key_command);
-        if (pr->key_id)
-            printf("  key_id = %s\n  key = ********\n", pr->key_id);
+            print_setting("key_command", "key_command", pr->key_command, "");
+        if (pr->key_id) {
+            print_setting("key_id", "key_id", pr->key_id, "");
+            print_setting("key", "key", pr->key, "");
+        }
         for (size_t i = 0; i < env.count; i++) {
             char name[256];
             stor_env_name(pr->backend, env.items[i].key, name, sizeof name);
-            printf("  %s = %s (environment; the profile and -o win)\n", name,
-                   shown_value(env.items[i].key, env.items[i].value));
+            print_setting(name, env.items[i].key, env.items[i].value,
+                          " (environment; the profile and -o win)");
         }
         printf("  key: %s\n", key ? key : "the backend's own (environment variables)");
     }

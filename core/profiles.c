@@ -2,7 +2,6 @@
  * one else may read or change it), parsed strictly, and turned into backend options. */
 #include "profiles.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -99,8 +98,8 @@ static int check_profile(const struct stor_profile *pr, char *why, size_t size)
     if (!pr->backend)
         return fail(why, size, "line %d: [%s] names no backend (backend = NAME)", pr->line, pr->name);
     if (!valid_name(pr->backend, 64))
-        return fail(why, size, "line %d: [%s]: backend '%s' is not a backend name", pr->line,
-                    pr->name, pr->backend);
+        return fail(why, size, "line %d: [%s]: backend '%.64s%s' is not a backend name", pr->line,
+                    pr->name, pr->backend, strlen(pr->backend) > 64 ? "..." : "");
     int key_file = 0;
     for (size_t i = 0; i < pr->option_count; i++)
         key_file |= strcmp(pr->options[i].key, "key_file") == 0;

@@ -1202,6 +1202,26 @@ static void config_masks_secrets(void **state)
     }
 }
 
+/* A config file's values are the user's text: `stor config` shows a terminal escape in one
+ * escaped, never raw; an over-long backend name is cut in the one-line refusal. */
+static void config_shows_values_escaped(void **state)
+{
+    write_config("[w]\nbackend = b2\nendpoint = http://x\033[2Jy\n");
+    struct test_run run = stor("config");
+    assert_int_equal(run.status, 0);
+    if (strchr(run.out, '\033') || !strstr(run.out, "http://x\\x1B[2Jy"))
+        fail_msg("config shows: %s", run.out);
+    test_run_free(&run);
+    char text[4200] = "[w]\nbackend = ";
+    memset(text + strlen(text), 'x', 4000);
+    strcat(text, "\n");
+    write_config(text);
+    run = stor("ls", "w:bucket");
+    if (run.status != 2 || strlen(run.err) > 300 || !strstr(run.err, "is not a backend name"))
+        fail_msg("exit %d, %zu bytes on stderr: %.300s", run.status, strlen(run.err), run.err);
+    test_run_free(&run);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1220,6 +1240,7 @@ int main(void)
         T(profiles_name_places),
         T(config_file_is_checked),
         T(config_masks_secrets),
+        T(config_shows_values_escaped),
         T(names_are_utf8_and_printed_escaped),
         T(options_take_their_values_after_a_space),
         T(usage_errors_exit_2),
