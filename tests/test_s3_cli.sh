@@ -6,7 +6,7 @@
 # written), the credential rules, stor-plugin-check, and bytes crossing with awscli and rclone's
 # s3 backend both ways, and stor sync between local: and s3:. Emits TAP.
 . "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
-echo "1..61"
+echo "1..74"
 stor=$builddir/stor
 test -x "$stor" || bail "no $stor (run make first)"
 start_server --bucket stor-cli --min-part-size 1024
@@ -57,6 +57,46 @@ else not_ok "stat reads back content type, metadata, cache-control and mtime"; s
 check "get a range" s3 get --range=10-19 stor-cli/dir/file "$work/range"
 dd if="$work/file" of="$work/range.want" bs=1 skip=10 count=10 2>/dev/null
 same "the range holds bytes 10 to 19" "$work/range.want" "$work/range"
+# a large get: parallel ranges, each held to the range asked and to the object, verified whole
+# against the SHA-1 stor keeps; lies refused with nothing renamed into place; a resumed get
+control reset >/dev/null
+check "get 300 KB in ranges of 64 KiB, 3 at a time" s3 -o download_part_size=64K -o transfers=3 get stor-cli/dir/file "$work/ranges.back"
+same "the ranges make the file byte for byte" "$work/file" "$work/ranges.back"
+gets=$(counter GetObject calls)
+if test "$gets" -eq 5; then ok "five ranged GetObject calls"; else not_ok "five ranged GetObject calls (got $gets)"; fi
+# no_download NAME: neither NAME nor its partial file is left in $work.
+no_download() {
+	if test ! -e "$work/$1" && test -z "$(ls -A "$work" | grep -F "$1.stor-partial")"; then
+		ok "$2: nothing left in place"
+	else not_ok "$2: nothing left in place"; ls -la "$work" | sed 's/^/# /'; fi
+}
+control "lie?op=GetObject&what=range&skip=2" >/dev/null
+fails_with 1 "a server answering another range is refused (exit 1)" "not accepted" \
+	s3 -o download_part_size=64K -o transfers=3 get stor-cli/dir/file "$work/lied"
+no_download lied "another range"
+control reset >/dev/null
+control "lie?op=GetObject&what=short&skip=1" >/dev/null
+fails_with 1 "a range one byte short is refused (exit 1)" "not accepted" \
+	s3 -o download_part_size=64K -o transfers=3 get stor-cli/dir/file "$work/short"
+no_download short "a short range"
+control reset >/dev/null
+s3 put "$work/file" stor-cli/changing >/dev/null 2>&1
+control "lie?op=GetObject&what=overwrite" >/dev/null
+fails_with 1 "an object overwritten during the get is refused (exit 1)" "changed while it was being downloaded" \
+	s3 -o download_part_size=64K -o transfers=3 get stor-cli/changing "$work/changed"
+no_download changed "an overwritten object"
+if test "$(counter GetObject failures)" -ge 1; then ok "the later ranges met If-Match's 412"
+else not_ok "the later ranges met If-Match's 412"; fi
+control reset >/dev/null
+control "fail?op=GetObject&status=503&skip=2&count=-1" >/dev/null
+fails_with 5 "a get failing for good after two ranges keeps them (exit 5)" "131072 bytes kept" \
+	s3 -o retries=1 -o download_part_size=64K -o transfers=1 get stor-cli/dir/file "$work/resumed-get"
+control reset >/dev/null
+s3 -o download_part_size=64K -o transfers=1 get stor-cli/dir/file "$work/resumed-get" >"$work/resume-get.out" 2>&1
+if grep -q "continued a partial download from byte 131072" "$work/resume-get.out" &&
+	test "$(counter GetObject calls)" -eq 3; then ok "the same get again fetches only the rest (3 ranges)"
+else not_ok "the same get again fetches only the rest (3 ranges)"; sed 's/^/# /' "$work/resume-get.out"; fi
+same "the resumed get is byte for byte" "$work/file" "$work/resumed-get"
 check "cp server-side" s3 cp stor-cli/dir/file stor-cli/copy
 check "get the copy" s3 get stor-cli/copy "$work/copy.back"
 same "the copy holds the bytes" "$work/file" "$work/copy.back"

@@ -374,6 +374,7 @@ static enum MHD_Result answer(struct request *req)
 				    "allowed size (%zu bytes here)", server_config.max_body);
 		} else if (req->op == OP_Control || authenticate(req)) {
 			dispatch(req);
+			injected = req->fault.kind >= FAULT_WRONG_RANGE;
 		}
 	}
 	if (!req->response)

@@ -41,7 +41,11 @@ struct server_config {
 };
 extern struct server_config server_config;
 
-enum fault_kind { FAULT_NONE, FAULT_ERROR, FAULT_DROP };
+/* FAULT_WRONG_RANGE, FAULT_SHORT_BODY and FAULT_OVERWRITE are lies of a GetObject answer:
+ * another stretch than the range asked, one byte less than its Content-Range says, and the object
+ * overwritten (other bytes, another ETag) right after this answer, as by a concurrent writer. */
+enum fault_kind { FAULT_NONE, FAULT_ERROR, FAULT_DROP, FAULT_WRONG_RANGE, FAULT_SHORT_BODY,
+		  FAULT_OVERWRITE };
 
 struct fault {
 	enum fault_kind kind;
