@@ -100,10 +100,12 @@ static void add_rule(struct request *req, enum fault_kind kind)
 	if (kind == FAULT_WRONG_RANGE) { /* "lie": what names the lie */
 		kind = !what ? FAULT_NONE : strcmp(what, "range") == 0 ? FAULT_WRONG_RANGE
 			: strcmp(what, "short") == 0 ? FAULT_SHORT_BODY
-			: strcmp(what, "overwrite") == 0 ? FAULT_OVERWRITE : FAULT_NONE;
-		if (kind == FAULT_NONE || op != OP_GetObject) {
+			: strcmp(what, "overwrite") == 0 ? FAULT_OVERWRITE
+			: strcmp(what, "deny") == 0 ? FAULT_DENY_KEYS : FAULT_NONE;
+		if (kind == FAULT_NONE || (op != OP_GetObject && kind != FAULT_DENY_KEYS) ||
+		    (op != OP_DeleteObjects && kind == FAULT_DENY_KEYS)) {
 			reply_error(req, 400, "InvalidArgument", "lie needs op=GetObject and what=range, "
-				    "short or overwrite");
+				    "short or overwrite, or op=DeleteObjects and what=deny");
 			return;
 		}
 	}

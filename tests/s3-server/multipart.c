@@ -182,6 +182,7 @@ void handle_complete_multipart_upload(struct request *req)
 			    "The XML you provided was too large" : message);
 		return;
 	}
+	char version_id[40] = "";
 	/* The parts asked for, in document order: number and ETag of each. */
 	size_t wanted_count = 0;
 	for (size_t i = 0; i < doc.count; i++)
@@ -282,6 +283,8 @@ void handle_complete_multipart_upload(struct request *req)
 			free(data);
 			meta_free(meta, meta_count);
 		}
+		if (object && bucket->versioning != VERSIONING_OFF)
+			snprintf(version_id, sizeof version_id, "%s", object->version_id);
 		if (object)
 			store_delete_upload(bucket, upload);
 		else
@@ -304,6 +307,8 @@ void handle_complete_multipart_upload(struct request *req)
 	xml_element(&x, "Key", req->key);
 	xml_element(&x, "ETag", final_etag);
 	reply_xml(req, 200, xml_finish(&x, "CompleteMultipartUploadResult"));
+	if (version_id[0])
+		reply_header(req, "x-amz-version-id", version_id);
 }
 
 void handle_abort_multipart_upload(struct request *req)
