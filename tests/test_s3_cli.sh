@@ -6,7 +6,7 @@
 # written), the credential rules, stor-plugin-check, and bytes crossing with awscli and rclone's
 # s3 backend both ways, and stor sync between local: and s3:. Emits TAP.
 . "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
-echo "1..74"
+echo "1..88"
 stor=$builddir/stor
 test -x "$stor" || bail "no $stor (run make first)"
 start_server --bucket stor-cli --min-part-size 1024
@@ -237,9 +237,60 @@ check "sync local to s3" "$stor" --plugin-dir "$builddir/plugins/s3/.libs" --bac
 if grep -q "2 unchanged" "$work/sync2.out"; then ok "a second sync finds both unchanged (mtime kept)"
 else not_ok "a second sync finds both unchanged (mtime kept)"; sed 's/^/# /' "$work/sync2.out"; fi
 
+# versions: a versioned bucket (enabled with awscli), stor's listing against awscli's and boto3's
+check "mb a bucket for versions" s3 mb stor-ver
+"$aws" --endpoint-url "$url" s3api put-bucket-versioning --bucket stor-ver \
+	--versioning-configuration Status=Enabled >/dev/null 2>&1
+printf 'one\n' >"$work/v1"
+printf 'two!\n' >"$work/v2"
+s3 put "$work/v1" stor-ver/d/k >/dev/null 2>&1
+s3 put "$work/v2" stor-ver/d/k >/dev/null 2>&1
+s3 put "$work/v1" stor-ver/d/other >/dev/null 2>&1
+check "rm on a versioned bucket" s3 rm stor-ver/d/k
+fails_with 3 "the removed name is not found (exit 3)" "not found" s3 get stor-ver/d/k "$work/gone"
+s3 ls --versions -r --json stor-ver >"$work/versions.json" 2>&1
+"$python" - "$work/versions.json" >"$work/stor-versions" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    print(o["key"], o["id"], "marker" if o["hidden"] else o["size"])
+PY
+"$aws" --endpoint-url "$url" s3api list-object-versions --bucket stor-ver --output json >"$work/aws-versions.json" 2>&1
+"$python" - "$work/aws-versions.json" >"$work/aws-versions" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+# awscli gives versions and delete markers apart; here the one marker is each name's newest.
+rows = []
+for key in sorted({e["Key"] for e in d.get("Versions", []) + d.get("DeleteMarkers", [])}):
+    rows += [f'{key} {m["VersionId"]} marker' for m in d.get("DeleteMarkers", []) if m["Key"] == key]
+    rows += [f'{key} {v["VersionId"]} {v["Size"]}' for v in d.get("Versions", []) if v["Key"] == key]
+print("\n".join(rows))
+PY
+if test "$(wc -l <"$work/stor-versions")" -eq 4 && cmp -s "$work/stor-versions" "$work/aws-versions"; then
+	ok "ls --versions agrees with aws s3api list-object-versions (2 versions, a marker, another name)"
+else not_ok "ls --versions agrees with aws s3api list-object-versions"; diff "$work/stor-versions" "$work/aws-versions" | sed 's/^/# /'; fi
+old=$(awk '$1 == "d/k" && $3 == 4 { print $2 }' "$work/stor-versions")
+check "get --version of the first version" s3 get --version="$old" stor-ver/d/k "$work/v1.back"
+same "the first version comes back byte for byte" "$work/v1" "$work/v1.back"
+s3 stat --version="$old" stor-ver/d/k >"$work/vstat" 2>&1
+if grep -q "^size: *4" "$work/vstat"; then ok "stat --version reads that version"
+else not_ok "stat --version reads that version"; sed 's/^/# /' "$work/vstat"; fi
+marker=$(awk '$1 == "d/k" && $3 == "marker" { print $2 }' "$work/stor-versions")
+fails_with 3 "get --version of a delete marker is not found (exit 3)" "delete marker" \
+	s3 get --version="$marker" stor-ver/d/k "$work/marker.back"
+check "rm --version deletes the delete marker" s3 rm --version="$marker" stor-ver/d/k
+check "the newest version is current again" s3 get stor-ver/d/k "$work/v2.back"
+same "it holds the second version's bytes" "$work/v2" "$work/v2.back"
+fails_with 3 "rm --version of a version that is not there is not found (exit 3)" "not found" \
+	s3 rm --version=0123456789abcdef0123456789abcdef stor-ver/d/k
+check "rm --hard deletes every version" s3 rm --hard stor-ver/d/k
+"$aws" --endpoint-url "$url" s3api list-object-versions --bucket stor-ver --prefix d/k --output json >"$work/after-hard.json" 2>&1
+if "$python" -c 'import json,sys; d=json.load(open(sys.argv[1])) if open(sys.argv[1]).read().strip() else {}; sys.exit(any(e["Key"]=="d/k" for e in d.get("Versions",[])+d.get("DeleteMarkers",[])))' "$work/after-hard.json"; then
+	ok "awscli sees no version of it left"; else not_ok "awscli sees no version of it left"; sed 's/^/# /' "$work/after-hard.json"; fi
+
 # the conformance suite
 checker=$builddir/stor-plugin-check
-check "stor-plugin-check passes for s3 on the test server" \
-	"$checker" "$builddir/plugins/s3/.libs/s3.so" --bucket=stor-cli -o endpoint="$url"
+check "stor-plugin-check passes for s3 on the test server (a versioned bucket)" \
+	"$checker" "$builddir/plugins/s3/.libs/s3.so" --bucket=stor-ver -o endpoint="$url"
 
 test "$failed" -eq 0

@@ -1,6 +1,7 @@
 /* test_s3_plugin.c — the S3 plugin's rooms over a scripted HTTP seam (s3_fake.c): XML answers
  * and hostile ones, error mapping and retries, region errors, part sizing, credentials lookup
- * order, options, list guards, resume of a multipart upload. */
+ * order, options, list guards, resume of a multipart upload; version listings (markers, their
+ * guards) and remove_ex. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -313,6 +314,120 @@ static void test_resume_sends_only_missing_parts(void **state)
     s3_fake_free(plugin, fake);
 }
 
+static int collect_versions(void *context, const struct stor_object *object)
+{
+    char *text = context;
+    size_t length = strlen(text);
+    snprintf(text + length, 4096 - length, "%s%s %s%s", length ? "," : "", object->key,
+             object->id ? object->id : "-", object->is_hidden ? " hidden" : "");
+    return 0;
+}
+
+static void test_list_versions_pages(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    s3_fake_answer(fake, 200, NULL,
+                   "<ListVersionsResult><IsTruncated>true</IsTruncated><NextKeyMarker>p%2Fa"
+                   "</NextKeyMarker><NextVersionIdMarker>v2</NextVersionIdMarker><Version><Key>"
+                   "p%2Fa</Key><VersionId>v3</VersionId><Size>1</Size></Version><DeleteMarker>"
+                   "<Key>p%2Fa</Key><VersionId>v2</VersionId></DeleteMarker></ListVersionsResult>");
+    s3_fake_answer(fake, 200, NULL,
+                   "<ListVersionsResult><IsTruncated>false</IsTruncated><Version><Key>p%2Fb</Key>"
+                   "<VersionId>w1</VersionId><Size>2</Size></Version><Version><Key>p%2Fa</Key>"
+                   "<VersionId>v1</VersionId><Size>3</Size></Version></ListVersionsResult>");
+    char text[4096] = "";
+    struct stor_error err = {""};
+    assert_int_equal(s3_list(plugin, "bkt", "p/", STOR_LIST_RECURSIVE | STOR_LIST_VERSIONS,
+                             collect_versions, text, &err), STOR_OK);
+    assert_string_equal(text, "p/a v3,p/a v2 hidden,p/a v1,p/b w1");
+    assert_non_null(strstr(fake->seen[0].url, "versions"));
+    assert_non_null(strstr(fake->seen[1].url, "key-marker=p%2Fa"));
+    assert_non_null(strstr(fake->seen[1].url, "version-id-marker=v2"));
+    s3_fake_free(plugin, fake);
+}
+
+static void hostile_versions(const char *body, const char *second, const char *expect)
+{
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    s3_fake_answer(fake, 200, NULL, body);
+    for (int i = 0; second && i < 20; i++)
+        s3_fake_answer(fake, 200, NULL, second);
+    char text[4096] = "";
+    struct stor_error err = {""};
+    assert_int_equal(s3_list(plugin, "bkt", "p/", STOR_LIST_RECURSIVE | STOR_LIST_VERSIONS,
+                             collect_versions, text, &err), STOR_EINTERNAL);
+    if (!strstr(err.message, expect))
+        fail_msg("message '%s' lacks '%s'", err.message, expect);
+    s3_fake_free(plugin, fake);
+}
+
+#define PAGE(truncated, markers, entries) \
+    "<ListVersionsResult><IsTruncated>" truncated "</IsTruncated>" markers entries \
+    "</ListVersionsResult>"
+#define VERSION(key, id) "<Version><Key>" key "</Key><VersionId>" id "</VersionId><Size>1</Size></Version>"
+
+static void test_list_versions_refuses_a_lying_server(void **state)
+{
+    (void)state;
+    hostile_versions(PAGE("false", "", VERSION("q/x", "v1")), NULL, "outside the prefix");
+    hostile_versions(PAGE("false", "", VERSION("p/a", "v1") VERSION("p/a", "v1")), NULL,
+                     "out of order or twice");
+    hostile_versions(PAGE("false", "", "<Version><Key>p/a</Key><Size>1</Size></Version>"), NULL,
+                     "without a usable VersionId");
+    hostile_versions(PAGE("false", "", "<Version><Key>p/a</Key><VersionId>a/../b</VersionId>"
+                                       "<Size>1</Size></Version>"), NULL, "usable VersionId");
+    /* the same markers again: a loop */
+    const char *looping = PAGE("true", "<NextKeyMarker>p/a</NextKeyMarker><NextVersionIdMarker>v1"
+                                       "</NextVersionIdMarker>", VERSION("p/a", "v1"));
+    hostile_versions(looping, PAGE("true", "<NextKeyMarker>p/a</NextKeyMarker><NextVersionIdMarker>"
+                                           "v1</NextVersionIdMarker>", ""), "does not advance");
+    /* markers that go back */
+    hostile_versions(PAGE("true", "<NextKeyMarker>p/b</NextKeyMarker>", VERSION("p/b", "v1")),
+                     PAGE("true", "<NextKeyMarker>p/a</NextKeyMarker>", ""), "does not advance");
+    /* truncated without a marker */
+    hostile_versions(PAGE("true", "", VERSION("p/a", "v1")), NULL, "NextKeyMarker");
+    /* an earlier key on the next page */
+    hostile_versions(PAGE("true", "<NextKeyMarker>p/b</NextKeyMarker>", VERSION("p/b", "v1")),
+                     PAGE("false", "", VERSION("p/a", "v1")), "out of order");
+}
+
+static void test_remove_ex_versions(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    struct stor_error err = {""};
+    struct stor_remove_options one = {.struct_size = sizeof one, .version_id = "v2"};
+    s3_fake_answer(fake, 404, NULL, NULL); /* HEAD ?versionId=v2: not there */
+    assert_int_equal(s3_remove_ex(plugin, "bkt", "p/a", &one, &err), STOR_ENOTFOUND);
+    assert_non_null(strstr(err.message, "version v2"));
+    assert_int_equal(fake->seen_count, 1);
+    s3_fake_answer(fake, 405, "x-amz-delete-marker: true\n", NULL); /* a delete marker */
+    s3_fake_answer(fake, 204, NULL, NULL);
+    assert_int_equal(s3_remove_ex(plugin, "bkt", "p/a", &one, &err), STOR_OK);
+    assert_string_equal(fake->seen[2].method, "DELETE");
+    assert_non_null(strstr(fake->seen[2].url, "/bkt/p/a?versionId=v2"));
+    /* every version: those of exactly that name, not of p/ab */
+    struct stor_remove_options all = {.struct_size = sizeof all, .flags = STOR_REMOVE_ALL_VERSIONS};
+    s3_fake_answer(fake, 200, NULL, PAGE("false", "", VERSION("p/a", "v3")
+                                         "<DeleteMarker><Key>p/a</Key><VersionId>v2</VersionId>"
+                                         "</DeleteMarker>" VERSION("p/ab", "x1")));
+    s3_fake_answer(fake, 204, NULL, NULL);
+    s3_fake_answer(fake, 204, NULL, NULL);
+    size_t before = fake->seen_count;
+    assert_int_equal(s3_remove_ex(plugin, "bkt", "p/a", &all, &err), STOR_OK);
+    assert_int_equal(fake->seen_count, before + 3);
+    assert_non_null(strstr(fake->seen[before].url, "prefix=p%2Fa"));
+    assert_non_null(strstr(fake->seen[before + 1].url, "versionId=v3"));
+    assert_non_null(strstr(fake->seen[before + 2].url, "versionId=v2"));
+    s3_fake_answer(fake, 200, NULL, PAGE("false", "", VERSION("p/ab", "x1")));
+    assert_int_equal(s3_remove_ex(plugin, "bkt", "p/a", &all, &err), STOR_ENOTFOUND);
+    s3_fake_free(plugin, fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +441,9 @@ int main(void)
         cmocka_unit_test(test_credentials_order),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_resume_sends_only_missing_parts),
+        cmocka_unit_test(test_list_versions_pages),
+        cmocka_unit_test(test_list_versions_refuses_a_lying_server),
+        cmocka_unit_test(test_remove_ex_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

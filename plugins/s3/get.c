@@ -330,6 +330,9 @@ static enum stor_status fetch(struct shared *shared, const char *version_id, str
     if (sink->out_of_range)
         return stor_fail(err, STOR_EINVAL, "%s/%s: the range starts outside the object", bucket,
                          key);
+    if (status == STOR_EINVAL && version_id && strcmp(error.code, "MethodNotAllowed") == 0)
+        return stor_fail(err, STOR_ENOTFOUND, "version %s of %s/%s is a delete marker",
+                         version_id, bucket, key);
     if (status == STOR_ENOTFOUND && version_id && !sink->pinned)
         return stor_fail(err, STOR_ENOTFOUND, "not found: version %s of %s/%s", version_id,
                          bucket, key);

@@ -416,6 +416,9 @@ static const struct stor_backend s3_backend = {
              "refused; the whole file is verified against X-Amz-Meta-Sha1, else the MD5 of a "
              "single-part ETag. An interrupted get continues on the next one when the object is "
              "still the same.\n\n"
+             "On a versioned bucket rm leaves a delete marker (listed as hidden by ls "
+             "--versions); rm --version=ID deletes that version for good, rm --hard every "
+             "version of the name.\n\n"
              "share makes a presigned GET URL of one object, valid 1 second to 7 days. Buckets "
              "are created in the region of the run.",
     .open = s3_open,
@@ -427,9 +430,10 @@ static const struct stor_backend s3_backend = {
     .get_upload_target = NULL,             /* S3 has no upload targets to hand over */
     .cleanup = s3_cleanup,                 /* AbortMultipartUpload of unfinished uploads */
     .get_ex = s3_get_ex,                   /* ranges, resume */
-    .remove_ex = NULL,                     /* no versions */
+    .remove_ex = s3_remove_ex,             /* DeleteObject ?versionId, every version */
     .copy = s3_copy,                       /* CopyObject */
-    .capabilities = STOR_CAP_SERVER_COPY | /* CopyObject (to 5 GiB) */
+    .capabilities = STOR_CAP_VERSIONS |    /* ListObjectVersions, ?versionId, delete markers */
+                    STOR_CAP_SERVER_COPY | /* CopyObject (to 5 GiB) */
                     STOR_CAP_RANGED_GET |  /* Range: bytes=A-B */
                     STOR_CAP_RESUME_GET |  /* the rest of a partial file, pinned, verified */
                     STOR_CAP_RESUME_PUT |  /* ListMultipartUploads + ListParts */

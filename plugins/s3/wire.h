@@ -18,19 +18,27 @@ int s3_wire_error(const char *body, size_t length, struct s3_wire_error *error);
 struct s3_list_entry {
     char *key;      /* decoded (encoding-type=url) */
     int is_prefix;  /* a CommonPrefixes entry */
-    int64_t size;
+    int64_t size;   /* -1 for a prefix or a delete marker */
     int64_t modified_ms;
     char *etag;     /* without quotes */
+    char *version_id;     /* ListObjectVersions: the version's id, else NULL */
+    int is_delete_marker; /* ListObjectVersions: a DeleteMarker entry */
+    size_t position;      /* its place in the answer (keeps a key's versions in order) */
 };
 struct s3_list_page {
-    struct s3_list_entry *entries; /* Contents, then CommonPrefixes, each as S3 ordered them */
+    struct s3_list_entry *entries; /* Contents (Version, DeleteMarker), then CommonPrefixes */
     size_t count;
     int truncated;
-    char *next_token;
+    char *next_token;                         /* ListObjectsV2 */
+    char *next_key_marker, *next_version_marker; /* ListObjectVersions */
 };
 /* ListObjectsV2's answer; url_encoded says the keys came with encoding-type=url. */
 int s3_wire_list_page(const char *body, size_t length, int url_encoded, struct s3_list_page *page,
                       char why[S3_WHY_MAX]);
+/* ListObjectVersions' answer: Version and DeleteMarker entries (each with its VersionId), in
+ * the answer's order, then CommonPrefixes; NextKeyMarker / NextVersionIdMarker. */
+int s3_wire_versions_page(const char *body, size_t length, int url_encoded,
+                          struct s3_list_page *page, char why[S3_WHY_MAX]);
 void s3_list_page_free(struct s3_list_page *page);
 
 struct s3_bucket_entry {
