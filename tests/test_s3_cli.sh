@@ -6,7 +6,7 @@
 # written), the credential rules, stor-plugin-check, and bytes crossing with awscli and rclone's
 # s3 backend both ways, and stor sync between local: and s3:. Emits TAP.
 . "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
-echo "1..88"
+echo "1..95"
 stor=$builddir/stor
 test -x "$stor" || bail "no $stor (run make first)"
 start_server --bucket stor-cli --min-part-size 1024
@@ -236,6 +236,40 @@ check "sync local to s3" "$stor" --plugin-dir "$builddir/plugins/s3/.libs" --bac
 "$stor" --plugin-dir "$builddir/plugins/s3/.libs" --backend=s3 -o endpoint="$url" sync "$work/tree" stor-cli/synced >"$work/sync2.out" 2>&1
 if grep -q "2 unchanged" "$work/sync2.out"; then ok "a second sync finds both unchanged (mtime kept)"
 else not_ok "a second sync finds both unchanged (mtime kept)"; sed 's/^/# /' "$work/sync2.out"; fi
+
+# rm -r: DeleteObjects, 1,000 keys a request; a key the server refuses is named, the rest go
+mkdir -p "$work/many"
+i=0
+while test $i -lt 1200; do printf '%d' $i >"$work/many/f$i"; i=$((i + 1)); done
+s3 put -r "$work/many" stor-cli/many >/dev/null 2>&1
+control reset >/dev/null
+check "rm -r of 1,200 objects" s3 -o list_metadata=no rm -r --yes stor-cli/many
+if test "$(counter DeleteObjects calls)" -eq 2 && test "$(counter DeleteObject calls)" -eq 0; then
+	ok "in two DeleteObjects requests, no DeleteObject"
+else not_ok "in two DeleteObjects requests, no DeleteObject ($(control counters | tr '\n' ';'))"; fi
+fails_with 3 "nothing is left under the prefix" "nothing under" s3 rm -r --yes stor-cli/many
+for name in a b c d; do s3 put "$work/small" "stor-cli/denied/$name" >/dev/null 2>&1; done
+control "lie?op=DeleteObjects&what=deny" >/dev/null
+s3 -o list_metadata=no rm -r --yes stor-cli/denied >"$work/denied.out" 2>"$work/denied.err"
+code=$?
+if test "$code" -eq 7 && test "$(grep -c AccessDenied "$work/denied.err")" -eq 2 &&
+	grep -q "rm denied/a: .*AccessDenied" "$work/denied.err" && grep -q "rm denied/c: " "$work/denied.err"; then
+	ok "keys the server refuses are each one line, exit 7 (partial)"
+else not_ok "keys the server refuses are each one line, exit 7 (partial) (exit $code)"; sed 's/^/# /' "$work/denied.err"; fi
+s3 -o list_metadata=no ls -r stor-cli/denied/ >"$work/denied.ls" 2>&1
+if grep -q "denied/a" "$work/denied.ls" && grep -q "denied/c" "$work/denied.ls" &&
+	! grep -q "denied/b" "$work/denied.ls" && ! grep -q "denied/d" "$work/denied.ls"; then
+	ok "the refused keys stay, the others are gone"
+else not_ok "the refused keys stay, the others are gone"; sed 's/^/# /' "$work/denied.ls"; fi
+control reset >/dev/null
+mkdir -p "$work/syncdel"
+printf 'x' >"$work/syncdel/keep"
+for name in a b c; do s3 put "$work/small" "stor-cli/syncdel/$name" >/dev/null 2>&1; done
+control reset >/dev/null
+check "sync --delete" s3 sync --delete "$work/syncdel" stor-cli/syncdel
+if test "$(counter DeleteObjects calls)" -eq 1 && test "$(counter DeleteObject calls)" -eq 0; then
+	ok "sync --delete removes in one DeleteObjects request"
+else not_ok "sync --delete removes in one DeleteObjects request ($(control counters | tr '\n' ';'))"; fi
 
 # versions: a versioned bucket (enabled with awscli), stor's listing against awscli's and boto3's
 check "mb a bucket for versions" s3 mb stor-ver

@@ -1,7 +1,7 @@
 /* test_s3_plugin.c — the S3 plugin's rooms over a scripted HTTP seam (s3_fake.c): XML answers
  * and hostile ones, error mapping and retries, region errors, part sizing, credentials lookup
  * order, options, list guards, resume of a multipart upload; version listings (markers, their
- * guards) and remove_ex. */
+ * guards), remove_ex, remove_many's DeleteObjects batches. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -428,6 +428,79 @@ static void test_remove_ex_versions(void **state)
     s3_fake_free(plugin, fake);
 }
 
+struct removals {
+    size_t count, failed;
+    enum stor_status status[3000];
+    char message[3000][96];
+    int times[3000];
+};
+
+static void on_removed(void *context, size_t index, enum stor_status status, const char *message)
+{
+    struct removals *r = context;
+    r->count++;
+    r->times[index]++;
+    r->status[index] = status;
+    snprintf(r->message[index], sizeof r->message[index], "%s", message ? message : "");
+    r->failed += status != STOR_OK;
+}
+
+static void test_remove_many_in_batches(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    static char names[2500][32];
+    static const char *keys[2500];
+    for (int i = 0; i < 2500; i++) {
+        snprintf(names[i], sizeof names[i], i == 7 ? "d/a&b<c>'\"%04d" : "d/%04d", i);
+        keys[i] = names[i];
+    }
+    char error[256];
+    snprintf(error, sizeof error, "<DeleteResult><Error><Key>d/0003</Key><Code>AccessDenied</Code>"
+             "<Message>no</Message></Error><Error><Key>elsewhere</Key><Code>AccessDenied</Code>"
+             "</Error></DeleteResult>");
+    s3_fake_answer(fake, 200, NULL, error);
+    s3_fake_answer(fake, 503, NULL, "<Error><Code>SlowDown</Code></Error>"); /* retried */
+    s3_fake_answer(fake, 200, NULL, "<DeleteResult></DeleteResult>");
+    s3_fake_answer(fake, 200, NULL, "<DeleteResult><Deleted><Key>d/2001</Key></Deleted></DeleteResult>");
+    static struct removals r;
+    memset(&r, 0, sizeof r);
+    struct stor_error err = {""};
+    assert_int_equal(s3_remove_many(plugin, "bkt", keys, 2500, on_removed, &r, &err), STOR_EAUTH);
+    assert_int_equal(r.count, 2500);
+    for (int i = 0; i < 2500; i++)
+        assert_int_equal(r.times[i], 1);
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(r.status[3], STOR_EAUTH);
+    assert_non_null(strstr(r.message[3], "AccessDenied: no"));
+    assert_non_null(strstr(err.message, "d/0003"));
+    assert_int_equal(fake->seen_count, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(fake->seen[i].method, "POST");
+        assert_non_null(strstr(fake->seen[i].url, "/bkt?delete"));
+        /* Content-MD5 is the body's */
+        unsigned char md5[16];
+        char base64[25], line[64];
+        s3_base64(md5, s3_digest_of(S3_MD5, fake->seen[i].body, fake->seen[i].body_length, md5),
+                  base64);
+        snprintf(line, sizeof line, "Content-MD5: %s\n", base64);
+        assert_non_null(strstr(fake->seen[i].headers, line));
+    }
+    assert_non_null(strstr(fake->seen[0].body, "<Quiet>true</Quiet>"));
+    assert_non_null(strstr(fake->seen[0].body, "<Key>d/a&amp;b&lt;c&gt;&apos;&quot;0007</Key>"));
+    assert_non_null(strstr(fake->seen[0].body, "<Key>d/0999</Key></Object></Delete>"));
+    assert_null(strstr(fake->seen[0].body, "d/1000"));
+    assert_non_null(strstr(fake->seen[3].body, "<Object><Key>d/2000</Key>"));
+    /* An answer that is not a DeleteResult: every key of the batch stays, none believed gone. */
+    memset(&r, 0, sizeof r);
+    s3_fake_answer(fake, 200, NULL, "<Error><Code>InternalError</Code></Error>");
+    assert_int_equal(s3_remove_many(plugin, "bkt", keys, 3, on_removed, &r, &err), STOR_EINTERNAL);
+    assert_int_equal(r.failed, 3);
+    assert_non_null(strstr(r.message[1], "not a DeleteResult"));
+    s3_fake_free(plugin, fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_list_versions_pages),
         cmocka_unit_test(test_list_versions_refuses_a_lying_server),
         cmocka_unit_test(test_remove_ex_versions),
+        cmocka_unit_test(test_remove_many_in_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -451,6 +451,7 @@ static const struct stor_backend s3_backend = {
     .create_bucket = s3_create_bucket,
     .delete_bucket = s3_delete_bucket,
     .share = s3_share,
+    .remove_many = s3_remove_many,         /* DeleteObjects, 1,000 keys a request */
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)

@@ -452,3 +452,45 @@ int s3_wire_result_etag(const char *body, size_t length, const char *root, char 
     s3_xml_free(tree);
     return 0;
 }
+
+int s3_wire_delete_errors(const char *body, size_t length, struct s3_delete_error **errors,
+                          size_t *count, char why[S3_WHY_MAX])
+{
+    *errors = NULL;
+    *count = 0;
+    struct s3_xml_node *tree = parse_root(body, length, "DeleteResult", why);
+    if (!tree)
+        return -1;
+    int failed = 0;
+    for (const struct s3_xml_node *child = tree->children; child && !failed; child = child->next) {
+        if (strcmp(child->name, "Error") != 0)
+            continue;
+        const char *key = s3_xml_child_text(child, "Key");
+        if (!key || !*key) {
+            snprintf(why, S3_WHY_MAX, "an Error without a Key");
+            failed = 1;
+        } else if (grow((void **)errors, *count, sizeof **errors) != 0 ||
+                   !((*errors)[*count].key = strdup(key))) {
+            snprintf(why, S3_WHY_MAX, "out of memory");
+            failed = 1;
+        } else {
+            struct s3_delete_error *error = &(*errors)[(*count)++];
+            copy_text(error->code, sizeof error->code, s3_xml_child_text(child, "Code"));
+            copy_text(error->message, sizeof error->message, s3_xml_child_text(child, "Message"));
+        }
+    }
+    s3_xml_free(tree);
+    if (failed) {
+        s3_delete_errors_free(*errors, *count);
+        *errors = NULL;
+        *count = 0;
+    }
+    return failed ? -1 : 0;
+}
+
+void s3_delete_errors_free(struct s3_delete_error *errors, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(errors[i].key);
+    free(errors);
+}

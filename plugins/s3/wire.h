@@ -85,6 +85,16 @@ int s3_wire_parts(const char *body, size_t length, struct s3_parts_page *page,
 int s3_wire_result_etag(const char *body, size_t length, const char *root, char etag[80],
                         struct s3_wire_error *error, char why[S3_WHY_MAX]);
 
+/* DeleteObjects' answer: the keys it could not delete, each with S3's code and message (a Quiet
+ * request lists no Deleted ones); -1 with why when it is not a DeleteResult. */
+struct s3_delete_error {
+    char *key;
+    char code[64], message[256];
+};
+int s3_wire_delete_errors(const char *body, size_t length, struct s3_delete_error **errors,
+                          size_t *count, char why[S3_WHY_MAX]);
+void s3_delete_errors_free(struct s3_delete_error *errors, size_t count);
+
 /* "2026-12-06T23:16:00.000Z" (S3's XML dates) → ms since the epoch; -1 if malformed. */
 int64_t s3_wire_iso8601_ms(const char *text);
 /* "Sun, 06 Dec 2026 23:16:00 GMT" (Last-Modified) → ms; -1 if malformed. */
