@@ -216,6 +216,21 @@ def part_copy():
 
 check("upload_part_copy with and without a range", part_copy)
 
+def part_copy_pinned():
+    upload = start("copy/pinned")
+    source = {"Bucket": BUCKET, "Key": "data/one.bin"}
+    s3.upload_part_copy(Bucket=BUCKET, Key="copy/pinned", UploadId=upload, PartNumber=1,
+                        CopySource=source, CopySourceIfMatch=s3.head_object(**source)["ETag"])
+    try:
+        s3.upload_part_copy(Bucket=BUCKET, Key="copy/pinned", UploadId=upload, PartNumber=2,
+                            CopySource=source, CopySourceIfMatch='"0123456789abcdef0123456789abcdef"')
+        return False
+    except ClientError as error:
+        return error.response["Error"]["Code"] == "PreconditionFailed"
+    finally:
+        s3.abort_multipart_upload(Bucket=BUCKET, Key="copy/pinned", UploadId=upload)
+check("upload_part_copy with CopySourceIfMatch: the ETag copies, another is 412", part_copy_pinned)
+
 
 def uploads_listed():
     listed = s3.list_multipart_uploads(Bucket=BUCKET, Prefix="mp/")["Uploads"]

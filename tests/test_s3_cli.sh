@@ -6,7 +6,7 @@
 # written), the credential rules, stor-plugin-check, and bytes crossing with awscli and rclone's
 # s3 backend both ways, and stor sync between local: and s3:. Emits TAP.
 . "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
-echo "1..95"
+echo "1..105"
 stor=$builddir/stor
 test -x "$stor" || bail "no $stor (run make first)"
 start_server --bucket stor-cli --min-part-size 1024
@@ -100,6 +100,32 @@ same "the resumed get is byte for byte" "$work/file" "$work/resumed-get"
 check "cp server-side" s3 cp stor-cli/dir/file stor-cli/copy
 check "get the copy" s3 get stor-cli/copy "$work/copy.back"
 same "the copy holds the bytes" "$work/file" "$work/copy.back"
+# cp above copy_cutoff: UploadPartCopy parts, the source's metadata kept, aborted on failure
+control reset >/dev/null
+check "cp above copy_cutoff in UploadPartCopy parts" s3 -o copy_cutoff=100K -o part_size=64K cp stor-cli/meta.txt stor-cli/meta-small-copy
+check "cp of 300 KB above copy_cutoff" s3 -o copy_cutoff=100K -o part_size=64K cp stor-cli/dir/file stor-cli/part-copy
+if test "$(counter UploadPartCopy calls)" -eq 5 && test "$(counter CompleteMultipartUpload calls)" -eq 1 &&
+	test "$(counter CopyObject calls)" -eq 1; then
+	ok "five UploadPartCopy calls, one completion (and the small one a CopyObject)"
+else not_ok "five UploadPartCopy calls, one completion ($(control counters | tr '\n' ';'))"; fi
+check "get the part copy" s3 get stor-cli/part-copy "$work/part-copy.back"
+same "the part copy holds the bytes" "$work/file" "$work/part-copy.back"
+s3 stat stor-cli/part-copy >"$work/part-copy.stat" 2>&1
+if grep -q "^sha1: *$sha1" "$work/part-copy.stat" && grep -q "^md5: *$(md5sum "$work/file" | cut -c1-32)" "$work/part-copy.stat"; then
+	ok "the part copy carries the source's SHA-1 and MD5"
+else not_ok "the part copy carries the source's SHA-1 and MD5"; sed 's/^/# /' "$work/part-copy.stat"; fi
+control reset >/dev/null
+control "fail?op=UploadPartCopy&status=400&code=InvalidRequest&skip=2" >/dev/null
+fails_with 2 "a part copy refused fails the cp, one line" "aborted" \
+	s3 -o copy_cutoff=100K -o part_size=64K cp stor-cli/dir/file stor-cli/never-copied
+if test "$(counter AbortMultipartUpload calls)" -eq 1; then ok "the failed copy's upload was aborted"
+else not_ok "the failed copy's upload was aborted"; fi
+fails_with 3 "nothing was made of the failed copy" "not found" s3 stat stor-cli/never-copied
+control reset >/dev/null
+control "fail?op=UploadPartCopy&status=412&code=PreconditionFailed&skip=1" >/dev/null
+fails_with 1 "a source overwritten during the copy (412 of its ETag) is refused" "source changed" \
+	s3 -o copy_cutoff=100K -o part_size=64K cp stor-cli/dir/file stor-cli/never-copied
+control reset >/dev/null
 check "mv" s3 mv stor-cli/copy stor-cli/moved
 fails_with 3 "the moved-away name is gone (exit 3)" "not found" s3 stat stor-cli/copy
 check "rm" s3 rm stor-cli/moved

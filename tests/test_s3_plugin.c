@@ -1,7 +1,7 @@
 /* test_s3_plugin.c — the S3 plugin's rooms over a scripted HTTP seam (s3_fake.c): XML answers
  * and hostile ones, error mapping and retries, region errors, part sizing, credentials lookup
  * order, options, list guards, resume of a multipart upload; version listings (markers, their
- * guards), remove_ex, remove_many's DeleteObjects batches. */
+ * guards), remove_ex, remove_many's DeleteObjects batches, copies in UploadPartCopy parts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -501,6 +501,57 @@ static void test_remove_many_in_batches(void **state)
     s3_fake_free(plugin, fake);
 }
 
+static void test_copy_in_parts(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    const char *const options[] = {"endpoint=http://127.0.0.1:9", "copy_cutoff=2K",
+                                   "part_size=1K", "transfers=1", NULL};
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, options);
+    const char *source = "Content-Length: 2500\nETag: \"src-3\"\nContent-Type: text/x-a\n"
+                         "x-amz-meta-colour: blue\nx-amz-meta-sha1: "
+                         "0123456789abcdef0123456789abcdef01234567\n"
+                         "x-amz-meta-mtime: 1500000000.5\n";
+    s3_fake_answer(fake, 200, source, NULL); /* HEAD of the source */
+    s3_fake_answer(fake, 200, NULL, "<InitiateMultipartUploadResult><UploadId>U</UploadId>"
+                                    "</InitiateMultipartUploadResult>");
+    s3_fake_answer(fake, 200, NULL, "<CopyPartResult><ETag>\"p1\"</ETag></CopyPartResult>");
+    s3_fake_answer(fake, 503, NULL, "<Error><Code>SlowDown</Code></Error>"); /* retried */
+    s3_fake_answer(fake, 200, NULL, "<CopyPartResult><ETag>\"p2\"</ETag></CopyPartResult>");
+    s3_fake_answer(fake, 200, NULL, "<CopyPartResult><ETag>\"p3\"</ETag></CopyPartResult>");
+    s3_fake_answer(fake, 200, NULL, "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
+                                    "</CompleteMultipartUploadResult>");
+    s3_fake_answer(fake, 200, source, NULL); /* HEAD of the copy */
+    struct stor_error err = {""};
+    assert_int_equal(s3_copy(plugin, "src", "a b", "bkt", "c", NULL, NULL, &err), STOR_OK);
+    assert_int_equal(fake->seen_count, 8);
+    const char *create = fake->seen[1].headers;
+    assert_non_null(strstr(fake->seen[1].url, "/bkt/c?uploads"));
+    assert_non_null(strstr(create, "x-amz-meta-colour: blue"));
+    assert_non_null(strstr(create, "x-amz-meta-sha1: 0123456789abcdef0123456789abcdef01234567"));
+    assert_non_null(strstr(create, "x-amz-meta-mtime: 1500000000.5"));
+    assert_non_null(strstr(create, "Content-Type: text/x-a"));
+    assert_non_null(strstr(fake->seen[2].url, "partNumber=1&uploadId=U"));
+    assert_non_null(strstr(fake->seen[2].headers, "x-amz-copy-source: /src/a%20b\n"));
+    assert_non_null(strstr(fake->seen[2].headers, "x-amz-copy-source-range: bytes=0-1023\n"));
+    assert_non_null(strstr(fake->seen[2].headers, "x-amz-copy-source-if-match: \"src-3\"\n"));
+    assert_non_null(strstr(fake->seen[5].headers, "x-amz-copy-source-range: bytes=2048-2499\n"));
+    assert_non_null(strstr(fake->seen[6].body, "<PartNumber>3</PartNumber><ETag>\"p3\"</ETag>"));
+    /* A 200 that carries an <Error>: the part was not copied, the upload is aborted. */
+    s3_fake_answer(fake, 200, source, NULL);
+    s3_fake_answer(fake, 200, NULL, "<InitiateMultipartUploadResult><UploadId>V</UploadId>"
+                                    "</InitiateMultipartUploadResult>");
+    s3_fake_answer(fake, 200, NULL, "<Error><Code>InternalError</Code><Message>half"
+                                    "</Message></Error>");
+    s3_fake_answer(fake, 204, NULL, NULL); /* AbortMultipartUpload */
+    size_t before = fake->seen_count;
+    assert_int_equal(s3_copy(plugin, "src", "a b", "bkt", "c", NULL, NULL, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "aborted"));
+    assert_string_equal(fake->seen[before + 3].method, "DELETE");
+    assert_non_null(strstr(fake->seen[before + 3].url, "uploadId=V"));
+    s3_fake_free(plugin, fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_list_versions_refuses_a_lying_server),
         cmocka_unit_test(test_remove_ex_versions),
         cmocka_unit_test(test_remove_many_in_batches),
+        cmocka_unit_test(test_copy_in_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,6 +144,7 @@ static enum stor_status parse_options(struct s3_plugin *plugin, const struct sto
     int path_style = -1;
     config->transfers = S3_DEFAULT_TRANSFERS;
     config->upload_cutoff = S3_DEFAULT_UPLOAD_CUTOFF;
+    config->copy_cutoff = S3_SINGLE_PUT_MAX;
     config->resume = 1;
     config->retries = 8;
     config->list_metadata = 1;
@@ -196,6 +197,11 @@ static enum stor_status parse_options(struct s3_plugin *plugin, const struct sto
                 return stor_fail(err, STOR_EINVAL, "option download_part_size must be a size from "
                                  "1K to 5G, e.g. 64M; got '%s'", value);
             config->download_part_size = size;
+        } else if (strcmp(name, "copy_cutoff") == 0) {
+            if (s3_parse_size(value, &size) != 0 || size < S3_PART_SIZE_MIN || size > S3_SINGLE_PUT_MAX)
+                return stor_fail(err, STOR_EINVAL, "option copy_cutoff must be a size from 1K to "
+                                 "5G, e.g. 1G; got '%s'", value);
+            config->copy_cutoff = size;
         } else if (strcmp(name, "upload_cutoff") == 0) {
             if (s3_parse_size(value, &size) != 0 || size < 0 || size > S3_SINGLE_PUT_MAX)
                 return stor_fail(err, STOR_EINVAL, "option upload_cutoff must be a size from 0 to "
@@ -374,6 +380,8 @@ static const struct stor_option_doc s3_options[] = {
                  "environment variables and files)"},
     {"upload_cutoff", "files above this SIZE go up as multipart uploads (default 200M, at most "
                       "5G; K/M/G = powers of 1024, KB/MB/GB = powers of 1000)"},
+    {"copy_cutoff", "copies (cp, mv) above this SIZE go as UploadPartCopy parts of part_size, "
+                    "transfers at a time (default and most 5G: S3's CopyObject limit)"},
     {"part_size", "SIZE of one part (default 16M, grown to stay within 10,000 parts; AWS takes "
                   "5M at least)"},
     {"transfers", "parts of one upload, or ranges of one download, in parallel (default 4, 1 to "
@@ -433,7 +441,7 @@ static const struct stor_backend s3_backend = {
     .remove_ex = s3_remove_ex,             /* DeleteObject ?versionId, every version */
     .copy = s3_copy,                       /* CopyObject */
     .capabilities = STOR_CAP_VERSIONS |    /* ListObjectVersions, ?versionId, delete markers */
-                    STOR_CAP_SERVER_COPY | /* CopyObject (to 5 GiB) */
+                    STOR_CAP_SERVER_COPY | /* CopyObject, UploadPartCopy above 5 GiB */
                     STOR_CAP_RANGED_GET |  /* Range: bytes=A-B */
                     STOR_CAP_RESUME_GET |  /* the rest of a partial file, pinned, verified */
                     STOR_CAP_RESUME_PUT |  /* ListMultipartUploads + ListParts */

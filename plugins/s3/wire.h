@@ -1,5 +1,6 @@
 /* plugins/s3/wire.h — S3's XML answers as C structs: the error document, ListObjectsV2,
- * ListBuckets, multipart (initiate, ListMultipartUploads, ListParts, complete), CopyObject; and
+ * ListObjectVersions, ListBuckets, multipart (initiate, ListMultipartUploads, ListParts,
+ * complete), CopyObject, DeleteObjects; and
  * S3's dates. Strict: a missing or malformed field is a failure with why, never a guess. */
 #ifndef S3_WIRE_H
 #define S3_WIRE_H
