@@ -6,7 +6,7 @@
 # written), the credential rules, stor-plugin-check, and bytes crossing with awscli and rclone's
 # s3 backend both ways, and stor sync between local: and s3:. Emits TAP.
 . "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
-echo "1..105"
+echo "1..106"
 stor=$builddir/stor
 test -x "$stor" || bail "no $stor (run make first)"
 start_server --bucket stor-cli --min-part-size 1024
@@ -268,6 +268,12 @@ mkdir -p "$work/many"
 i=0
 while test $i -lt 1200; do printf '%d' $i >"$work/many/f$i"; i=$((i + 1)); done
 s3 put -r "$work/many" stor-cli/many >/dev/null 2>&1
+control reset >/dev/null
+# an unversioned bucket lists its objects as version "null": 1,200 of them in two pages
+listed=$(s3 -o list_metadata=no ls --versions -r --json stor-cli/many/ 2>/dev/null | grep -c '"id":"null"')
+if test "$listed" -eq 1200 && test "$(counter ListObjectVersions calls)" -eq 2; then
+	ok "ls --versions pages through 1,200 versions (two ListObjectVersions, key markers)"
+else not_ok "ls --versions pages through 1,200 versions (got $listed, $(control counters | tr '\n' ';'))"; fi
 control reset >/dev/null
 check "rm -r of 1,200 objects" s3 -o list_metadata=no rm -r --yes stor-cli/many
 if test "$(counter DeleteObjects calls)" -eq 2 && test "$(counter DeleteObject calls)" -eq 0; then

@@ -5,6 +5,7 @@
 #include "operations.h"
 
 #include "digest.h"
+#include "head.h"
 #include "host_services.h"
 #include "instance.h"
 #include "meta.h"
@@ -564,14 +565,9 @@ static enum stor_status head_only(struct s3_plugin *plugin, const char *bucket, 
                                   const char *version_id, stor_object_fn on_result, void *context,
                                   struct stor_error *err)
 {
-    struct s3_sigv4_param params[1] = {{"versionId", version_id}};
-    struct s3_call head = {.operation = "HeadObject", .method = "HEAD", .bucket = bucket,
-                           .key = key, .params = params, .param_count = version_id ? 1 : 0,
-                           .body_fd = -1};
     struct s3_http_response response;
-    enum stor_status status = s3_request(plugin, &head, &response, NULL, err);
-    if (status == STOR_ENOTFOUND)
-        return stor_fail(err, status, "not found: %s/%s", bucket, key);
+    enum stor_status status = s3_head_version(plugin, bucket, key, version_id, &response, NULL,
+                                              err);
     if (status != STOR_OK)
         return status;
     struct s3_object_view view;
