@@ -155,7 +155,10 @@ size_t stor_remove_keys(const struct stor_session *s, const char *bucket, const 
     while (done < count && !s->host->cancelled(s->host)) {
         struct stor_error err = {""};
         if (!b->remove_many) {
-            enum stor_status status = b->remove(s->instance, bucket, keys[done], &err);
+            enum stor_status status =
+                b->remove ? b->remove(s->instance, bucket, keys[done], &err)
+                          : stor_fail(&err, STOR_EUNSUPPORTED, "backend %s does not remove objects",
+                                      b->name);
             on_removed(context, done, status, status == STOR_OK ? NULL : err.message);
             done++;
             continue;
