@@ -115,6 +115,11 @@ int stor_cmd_ls(struct stor_session *s, const char *remote);
 /* manage.c */
 int stor_cmd_rm(struct stor_session *s, const char *remote);
 int stor_cmd_rm_tree(struct stor_session *s, const char *bucket, const char *prefix);
+/* Removes count keys of bucket as remove does each: through the backend's remove_many where it
+ * has one, STOR_REMOVE_MANY_MAX at a time (cancellation checked between batches), else one
+ * remove per key. on_removed hears of each key attempted once; returns how many were. */
+size_t stor_remove_keys(const struct stor_session *s, const char *bucket, const char *const *keys,
+                        size_t count, stor_removed_fn on_removed, void *context);
 int stor_cmd_cp(struct stor_session *s, const char *source, const char *target);
 int stor_cmd_mv(struct stor_session *s, const char *source, const char *target);
 int stor_cmd_cleanup(struct stor_session *s, const char *remote);

@@ -129,6 +129,73 @@ static int confirmed(const struct stor_session *s, size_t count, const char *buc
     return 1;
 }
 
+/* What remove_many told of one batch, so that a key it left untold is told by the host. */
+struct batch {
+    stor_removed_fn on_removed;
+    void *context;
+    size_t base;          /* index of the batch's first key among all */
+    unsigned char *told;  /* per key of the batch */
+};
+
+static void told_of(void *context, size_t index, enum stor_status status, const char *message)
+{
+    struct batch *b = context;
+    if (b->told[index])
+        return; /* a plugin telling a key twice: the first word stands */
+    b->told[index] = 1;
+    b->on_removed(b->context, b->base + index, status, message);
+}
+
+size_t stor_remove_keys(const struct stor_session *s, const char *bucket, const char *const *keys,
+                        size_t count, stor_removed_fn on_removed, void *context)
+{
+    const struct stor_backend *b = &s->plugin->table;
+    size_t done = 0;
+    unsigned char told[STOR_REMOVE_MANY_MAX];
+    while (done < count && !s->host->cancelled(s->host)) {
+        struct stor_error err = {""};
+        if (!b->remove_many) {
+            enum stor_status status =
+                b->remove ? b->remove(s->instance, bucket, keys[done], &err)
+                          : stor_fail(&err, STOR_EUNSUPPORTED, "backend %s does not remove objects",
+                                      b->name);
+            on_removed(context, done, status, status == STOR_OK ? NULL : err.message);
+            done++;
+            continue;
+        }
+        size_t n = count - done < STOR_REMOVE_MANY_MAX ? count - done : STOR_REMOVE_MANY_MAX;
+        memset(told, 0, n);
+        struct batch batch = {on_removed, context, done, told};
+        enum stor_status status = b->remove_many(s->instance, bucket, keys + done, n, told_of,
+                                                 &batch, &err);
+        for (size_t i = 0; i < n; i++)
+            if (!told[i]) /* every key is told once: what the plugin did not say, its result does */
+                on_removed(context, done + i, status == STOR_OK ? STOR_EINTERNAL : status,
+                           status == STOR_OK ? "the backend did not say whether it was removed"
+                                             : err.message);
+        done += n;
+    }
+    return done;
+}
+
+struct tree_removal {
+    struct stor_session *s;
+    const char *bucket;
+    char **keys;
+    size_t failures;
+};
+
+static void tree_removed(void *context, size_t index, enum stor_status status, const char *message)
+{
+    struct tree_removal *t = context;
+    if (status != STOR_OK) {
+        stor_error_line("rm %s: %s", t->keys[index], message ? message : "failed");
+        t->failures++;
+        return;
+    }
+    report_removed(t->s, removed_word(t->s), t->bucket, t->keys[index], NULL);
+}
+
 int stor_cmd_rm_tree(struct stor_session *s, const char *bucket, const char *given_prefix)
 {
     char prefix[2048];
@@ -151,7 +218,17 @@ int stor_cmd_rm_tree(struct stor_session *s, const char *bucket, const char *giv
         code = STOR_EXIT_USAGE;
     }
     size_t failures = 0;
-    for (size_t i = 0; code == STOR_EXIT_OK && i < l.count; i++) {
+    if (code == STOR_EXIT_OK && !s->dry_run && !s->hard && !s->version_id) {
+        /* A plain remove of each: in batches where the backend takes them. */
+        struct tree_removal t = {s, bucket, l.keys, 0};
+        size_t attempted = stor_remove_keys(s, bucket, (const char *const *)l.keys, l.count,
+                                            tree_removed, &t);
+        failures = t.failures;
+        if (attempted < l.count)
+            code = STOR_EXIT_CANCELLED;
+    }
+    for (size_t i = 0; code == STOR_EXIT_OK && (s->dry_run || s->hard || s->version_id) &&
+                       i < l.count; i++) {
         if (s->host->cancelled(s->host)) {
             code = STOR_EXIT_CANCELLED;
             break;

@@ -564,6 +564,45 @@ static void delete_one(struct sync_run *r, const struct doomed *d)
     report(r, ACTION_DELETE, d->rel, d->size, 1, status == STOR_OK ? NULL : err.message);
 }
 
+struct remote_deletes {
+    struct sync_run *r;
+    char **keys;
+};
+
+static void deleted_remote(void *context, size_t index, enum stor_status status, const char *message)
+{
+    struct remote_deletes *d = context;
+    const struct doomed *doomed = &d->r->doomed[index];
+    /* gone already: what --delete wanted */
+    int failed = status != STOR_OK && status != STOR_ENOTFOUND;
+    report(d->r, ACTION_DELETE, doomed->rel, doomed->size, 1,
+           failed ? (message ? message : "failed") : NULL);
+}
+
+/* The doomed objects of a remote target, removed as remove does each (in batches where the
+ * backend takes them: stor_remove_keys). */
+static void delete_remote(struct sync_run *r)
+{
+    const struct stor_session *to = r->across ? r->dst : r->s;
+    const char *bucket = r->across ? r->dst_bucket : r->bucket;
+    const char *prefix = r->across ? r->dst_prefix : r->prefix;
+    struct remote_deletes d = {r, calloc(r->doomed_count ? r->doomed_count : 1, sizeof(char *))};
+    size_t ready = 0;
+    while (d.keys && ready < r->doomed_count &&
+           asprintf(&d.keys[ready], "%s%s", prefix, r->doomed[ready].rel) >= 0)
+        ready++;
+    if (!d.keys || ready < r->doomed_count) {
+        for (size_t i = 0; i < r->doomed_count && !r->s->host->cancelled(r->s->host); i++)
+            delete_one(r, &r->doomed[i]); /* no memory for the batch: one by one */
+    } else {
+        stor_remove_keys(to, bucket, (const char *const *)d.keys, r->doomed_count,
+                         deleted_remote, &d);
+    }
+    for (size_t i = 0; d.keys && i < ready; i++)
+        free(d.keys[i]);
+    free(d.keys);
+}
+
 /* --- the command -------------------------------------------------------------------------------- */
 
 /* BUCKET[/PREFIX] into bucket and a prefix that is "" or ends in '/'. */
@@ -837,6 +876,8 @@ static int run_sync(struct stor_session *s, const char *src, const char *dst, in
             stor_error_line("%zu files to delete, more than --max-delete=%lld: nothing deleted",
                             r->doomed_count, (long long)s->max_delete);
             code = STOR_EXIT_PARTIAL;
+        } else if ((r->up || r->across) && !s->dry_run && !s->hard) {
+            delete_remote(r);
         } else {
             for (size_t i = 0; i < r->doomed_count && !s->host->cancelled(s->host); i++)
                 delete_one(r, &r->doomed[i]);

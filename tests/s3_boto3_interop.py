@@ -216,6 +216,21 @@ def part_copy():
 
 check("upload_part_copy with and without a range", part_copy)
 
+def part_copy_pinned():
+    upload = start("copy/pinned")
+    source = {"Bucket": BUCKET, "Key": "data/one.bin"}
+    s3.upload_part_copy(Bucket=BUCKET, Key="copy/pinned", UploadId=upload, PartNumber=1,
+                        CopySource=source, CopySourceIfMatch=s3.head_object(**source)["ETag"])
+    try:
+        s3.upload_part_copy(Bucket=BUCKET, Key="copy/pinned", UploadId=upload, PartNumber=2,
+                            CopySource=source, CopySourceIfMatch='"0123456789abcdef0123456789abcdef"')
+        return False
+    except ClientError as error:
+        return error.response["Error"]["Code"] == "PreconditionFailed"
+    finally:
+        s3.abort_multipart_upload(Bucket=BUCKET, Key="copy/pinned", UploadId=upload)
+check("upload_part_copy with CopySourceIfMatch: the ETag copies, another is 412", part_copy_pinned)
+
 
 def uploads_listed():
     listed = s3.list_multipart_uploads(Bucket=BUCKET, Prefix="mp/")["Uploads"]
@@ -272,6 +287,74 @@ def deletes():
 check("delete_objects (20 keys, then the rest quietly) empties the prefix", deletes)
 refused("delete_objects of 1001 keys is MalformedXML", "MalformedXML",
         lambda: s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": f"k{i}"} for i in range(1001)]}))
+
+# ---- versions ----
+VB = "boto3-versions"
+
+
+def versioning():
+    s3.create_bucket(Bucket=VB)
+    s3.put_object(Bucket=VB, Key="before", Body=b"from before versioning")
+    assert "Status" not in s3.get_bucket_versioning(Bucket=VB)
+    s3.put_bucket_versioning(Bucket=VB, VersioningConfiguration={"Status": "Enabled"})
+    return s3.get_bucket_versioning(Bucket=VB)["Status"] == "Enabled"
+check("put_bucket_versioning Enabled, get_bucket_versioning reads it back", versioning)
+
+
+def versions_kept():
+    first = s3.put_object(Bucket=VB, Key="k", Body=b"one")["VersionId"]
+    second = s3.put_object(Bucket=VB, Key="k", Body=b"two")["VersionId"]
+    assert first != second and len(first) == 32
+    old = s3.get_object(Bucket=VB, Key="k", VersionId=first)
+    assert old["Body"].read() == b"one" and old["VersionId"] == first
+    assert s3.get_object(Bucket=VB, Key="k")["Body"].read() == b"two"
+    assert s3.head_object(Bucket=VB, Key="before", VersionId="null")["VersionId"] == "null"
+    deleted = s3.delete_object(Bucket=VB, Key="k")
+    assert deleted["DeleteMarker"] is True and deleted["VersionId"] not in (first, second)
+    try:
+        s3.get_object(Bucket=VB, Key="k")
+        return False
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "NoSuchKey"
+    listing = s3.list_object_versions(Bucket=VB, Prefix="k")
+    versions = [(v["VersionId"], v["IsLatest"]) for v in listing["Versions"]]
+    markers = [(m["VersionId"], m["IsLatest"]) for m in listing["DeleteMarkers"]]
+    assert versions == [(second, False), (first, False)], versions
+    assert markers == [(deleted["VersionId"], True)], markers
+    # Deleting the delete marker brings the second version back as current.
+    s3.delete_object(Bucket=VB, Key="k", VersionId=deleted["VersionId"])
+    assert s3.get_object(Bucket=VB, Key="k")["Body"].read() == b"two"
+    s3.delete_object(Bucket=VB, Key="k", VersionId=second)
+    return s3.get_object(Bucket=VB, Key="k")["Body"].read() == b"one"
+check("versions: ids on put, get by id, a delete marker, list, deleting versions by id", versions_kept)
+
+
+def versions_paginated():
+    for i in range(4):
+        for j in range(3):
+            s3.put_object(Bucket=VB, Key=f"p/{i}", Body=f"{i}.{j}".encode())
+    s3.delete_object(Bucket=VB, Key="p/2")
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=VB, Prefix="p/", PaginationConfig={"PageSize": 2})
+    seen = []
+    for page in pages:
+        entries = page.get("Versions", []) + page.get("DeleteMarkers", [])
+        assert len(entries) <= 2
+        seen += [(e["Key"], e["VersionId"]) for e in entries]
+    keys = [k for k, _ in seen]
+    return len(seen) == 13 and len(set(seen)) == 13 and keys == sorted(keys)
+check("list_object_versions paginator in pages of 2 (key and version-id markers) lists 13 once each",
+      versions_paginated)
+
+
+def suspended():
+    s3.put_bucket_versioning(Bucket=VB, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_object(Bucket=VB, Key="s", Body=b"a")
+    s3.put_object(Bucket=VB, Key="s", Body=b"b")
+    ids = [v["VersionId"] for v in s3.list_object_versions(Bucket=VB, Prefix="s")["Versions"]]
+    s3.put_bucket_versioning(Bucket=VB, VersioningConfiguration={"Status": "Enabled"})
+    return ids == ["null"]
+check("suspended versioning replaces the one null version", suspended)
 
 # ---- presigned URLs ----
 

@@ -116,7 +116,7 @@ static void help_and_version(void **state)
 {
     struct test_run run = stor("--version");
     assert_int_equal(run.status, 0);
-    assert_string_equal(run.out, "stor " PACKAGE_VERSION " (plugin ABI 3)\n");
+    assert_string_equal(run.out, "stor " PACKAGE_VERSION " (plugin ABI 4)\n");
     test_run_free(&run);
 
     run = stor("--help");
@@ -252,7 +252,7 @@ static void broken_plugins_get_clear_errors(void **state)
     char dir[4200];
     snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
     expect_failure(stor(dir, "--backend=newer_abi", "ls", "x"), 2,
-                   "needs plugin ABI version 4, but this stor supports up to version 3");
+                   "needs plugin ABI version 5, but this stor supports up to version 4");
     expect_failure(stor(dir, "--backend=no_entry", "ls", "x"), 2, "has no symbol stor_plugin_entry");
     expect_failure(stor(dir, "--backend=short_table", "ls", "x"), 2, "shorter than the 96 bytes");
     expect_failure(stor(dir, "--backend=null_put", "ls", "x"), 2, "lacks the required operation 'put'");
@@ -266,7 +266,7 @@ static void broken_plugins_get_clear_errors(void **state)
     run = stor(dir, "backends");
     assert_int_equal(run.status, 0);
     /* Plugins of all three ABIs load side by side, each with what the host may use of it. */
-    assert_non_null(strstr(run.out, "good       ABI 3"));
+    assert_non_null(strstr(run.out, "good       ABI 4"));
     assert_non_null(strstr(run.out, "abi_one    ABI 1"));
     assert_non_null(strstr(run.out, "abi_two    ABI 2"));
     assert_non_null(strstr(run.out, "can: delimiter\n")); /* good's share has no slot */
@@ -706,6 +706,22 @@ static void one_level_listings_are_folded_for_a_backend_without_delimiter(void *
     assert_int_equal(run.status, 0);
     assert_non_null(strstr(run.out, "  a/c/d\n"));
     assert_non_null(strstr(run.out, "  a/c/e\n"));
+    test_run_free(&run);
+}
+
+/* rm -r hands the names to remove_many; the host tells each key once, whatever the batch said:
+ * the first word of a key told twice stands, a key never told has the batch's error. */
+static void rm_r_goes_through_remove_many(void **state)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "--plugin-dir=%s", test_build_path("tests/fixtures/.libs"));
+    struct test_run run = stor(dir, "--backend=flat", "rm", "-r", "--yes", "x/a/");
+    assert_int_equal(run.status, 7);
+    assert_string_equal(run.out, "removed x/a/b\n");
+    assert_non_null(strstr(run.err, "rm a/c/d: fixture refuses\n"));
+    assert_non_null(strstr(run.err, "rm a/c/e: the batch broke off\n"));
+    assert_non_null(strstr(run.err, "rm a/f: the batch broke off\n"));
+    assert_null(strstr(run.err, "told twice"));
     test_run_free(&run);
 }
 
@@ -1228,6 +1244,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(help_is_wrapped_and_its_write_errors_count),
         T(one_level_listings_are_folded_for_a_backend_without_delimiter),
+        T(rm_r_goes_through_remove_many),
         T(help_notes_are_paragraphs),
         T(put_hands_the_source_mtime_to_put_ex),
         T(buckets_are_made_listed_and_removed),

@@ -28,7 +28,7 @@ done
 
 # Backend options: the keys of each backend's --help; the page names them (hyphens escaped).
 missing=
-for backend in local b2; do
+for backend in local b2 s3; do
 	keys=$(B2_APPLICATION_KEY_ID=x B2_APPLICATION_KEY=x "$stor" --backend=$backend --help |
 		awk '/^options/ { on = 1; next } on && /^$/ { exit } on && /^  [A-Za-z_.]+ / { print $1 }')
 	[ -n "$keys" ] || missing="$missing ($backend has no options?)"

@@ -70,7 +70,9 @@ static void abi_layout_is_frozen(void **state)
     assert_int_equal(offsetof(struct stor_backend, share), 176);
     assert_int_equal(offsetof(struct stor_backend, update_bucket), 184);
     assert_int_equal(offsetof(struct stor_backend, protect), 192);
-    assert_int_equal(sizeof(struct stor_backend), 200);
+    /* ABI 4 */
+    assert_int_equal(offsetof(struct stor_backend, remove_many), 200);
+    assert_int_equal(sizeof(struct stor_backend), 208);
     assert_int_equal(STOR_REMOVE_BYPASS_GOVERNANCE, 2);
     assert_int_equal(STOR_PROTECT_BYPASS_GOVERNANCE, 1);
     assert_int_equal(offsetof(struct stor_host, abi_version), 0);
@@ -223,7 +225,7 @@ static void missing_entry_symbol_is_named(void **state)
 static void newer_abi_names_both_versions(void **state)
 {
     expect_load_failure("newer_abi", STOR_EINVAL,
-                        "needs plugin ABI version 4, but this stor supports up to version 3");
+                        "needs plugin ABI version 5, but this stor supports up to version 4");
 }
 
 static void short_table_is_refused(void **state)

@@ -6,7 +6,7 @@
 # written), the credential rules, stor-plugin-check, and bytes crossing with awscli and rclone's
 # s3 backend both ways, and stor sync between local: and s3:. Emits TAP.
 . "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
-echo "1..61"
+echo "1..106"
 stor=$builddir/stor
 test -x "$stor" || bail "no $stor (run make first)"
 start_server --bucket stor-cli --min-part-size 1024
@@ -57,9 +57,75 @@ else not_ok "stat reads back content type, metadata, cache-control and mtime"; s
 check "get a range" s3 get --range=10-19 stor-cli/dir/file "$work/range"
 dd if="$work/file" of="$work/range.want" bs=1 skip=10 count=10 2>/dev/null
 same "the range holds bytes 10 to 19" "$work/range.want" "$work/range"
+# a large get: parallel ranges, each held to the range asked and to the object, verified whole
+# against the SHA-1 stor keeps; lies refused with nothing renamed into place; a resumed get
+control reset >/dev/null
+check "get 300 KB in ranges of 64 KiB, 3 at a time" s3 -o download_part_size=64K -o transfers=3 get stor-cli/dir/file "$work/ranges.back"
+same "the ranges make the file byte for byte" "$work/file" "$work/ranges.back"
+gets=$(counter GetObject calls)
+if test "$gets" -eq 5; then ok "five ranged GetObject calls"; else not_ok "five ranged GetObject calls (got $gets)"; fi
+# no_download NAME: neither NAME nor its partial file is left in $work.
+no_download() {
+	if test ! -e "$work/$1" && test -z "$(ls -A "$work" | grep -F "$1.stor-partial")"; then
+		ok "$2: nothing left in place"
+	else not_ok "$2: nothing left in place"; ls -la "$work" | sed 's/^/# /'; fi
+}
+control "lie?op=GetObject&what=range&skip=2" >/dev/null
+fails_with 1 "a server answering another range is refused (exit 1)" "not accepted" \
+	s3 -o download_part_size=64K -o transfers=3 get stor-cli/dir/file "$work/lied"
+no_download lied "another range"
+control reset >/dev/null
+control "lie?op=GetObject&what=short&skip=1" >/dev/null
+fails_with 1 "a range one byte short is refused (exit 1)" "not accepted" \
+	s3 -o download_part_size=64K -o transfers=3 get stor-cli/dir/file "$work/short"
+no_download short "a short range"
+control reset >/dev/null
+s3 put "$work/file" stor-cli/changing >/dev/null 2>&1
+control "lie?op=GetObject&what=overwrite" >/dev/null
+fails_with 1 "an object overwritten during the get is refused (exit 1)" "changed while it was being downloaded" \
+	s3 -o download_part_size=64K -o transfers=3 get stor-cli/changing "$work/changed"
+no_download changed "an overwritten object"
+if test "$(counter GetObject failures)" -ge 1; then ok "the later ranges met If-Match's 412"
+else not_ok "the later ranges met If-Match's 412"; fi
+control reset >/dev/null
+control "fail?op=GetObject&status=503&skip=2&count=-1" >/dev/null
+fails_with 5 "a get failing for good after two ranges keeps them (exit 5)" "131072 bytes kept" \
+	s3 -o retries=1 -o download_part_size=64K -o transfers=1 get stor-cli/dir/file "$work/resumed-get"
+control reset >/dev/null
+s3 -o download_part_size=64K -o transfers=1 get stor-cli/dir/file "$work/resumed-get" >"$work/resume-get.out" 2>&1
+if grep -q "continued a partial download from byte 131072" "$work/resume-get.out" &&
+	test "$(counter GetObject calls)" -eq 3; then ok "the same get again fetches only the rest (3 ranges)"
+else not_ok "the same get again fetches only the rest (3 ranges)"; sed 's/^/# /' "$work/resume-get.out"; fi
+same "the resumed get is byte for byte" "$work/file" "$work/resumed-get"
 check "cp server-side" s3 cp stor-cli/dir/file stor-cli/copy
 check "get the copy" s3 get stor-cli/copy "$work/copy.back"
 same "the copy holds the bytes" "$work/file" "$work/copy.back"
+# cp above copy_cutoff: UploadPartCopy parts, the source's metadata kept, aborted on failure
+control reset >/dev/null
+check "cp above copy_cutoff in UploadPartCopy parts" s3 -o copy_cutoff=100K -o part_size=64K cp stor-cli/meta.txt stor-cli/meta-small-copy
+check "cp of 300 KB above copy_cutoff" s3 -o copy_cutoff=100K -o part_size=64K cp stor-cli/dir/file stor-cli/part-copy
+if test "$(counter UploadPartCopy calls)" -eq 5 && test "$(counter CompleteMultipartUpload calls)" -eq 1 &&
+	test "$(counter CopyObject calls)" -eq 1; then
+	ok "five UploadPartCopy calls, one completion (and the small one a CopyObject)"
+else not_ok "five UploadPartCopy calls, one completion ($(control counters | tr '\n' ';'))"; fi
+check "get the part copy" s3 get stor-cli/part-copy "$work/part-copy.back"
+same "the part copy holds the bytes" "$work/file" "$work/part-copy.back"
+s3 stat stor-cli/part-copy >"$work/part-copy.stat" 2>&1
+if grep -q "^sha1: *$sha1" "$work/part-copy.stat" && grep -q "^md5: *$(md5sum "$work/file" | cut -c1-32)" "$work/part-copy.stat"; then
+	ok "the part copy carries the source's SHA-1 and MD5"
+else not_ok "the part copy carries the source's SHA-1 and MD5"; sed 's/^/# /' "$work/part-copy.stat"; fi
+control reset >/dev/null
+control "fail?op=UploadPartCopy&status=400&code=InvalidRequest&skip=2" >/dev/null
+fails_with 2 "a part copy refused fails the cp, one line" "aborted" \
+	s3 -o copy_cutoff=100K -o part_size=64K cp stor-cli/dir/file stor-cli/never-copied
+if test "$(counter AbortMultipartUpload calls)" -eq 1; then ok "the failed copy's upload was aborted"
+else not_ok "the failed copy's upload was aborted"; fi
+fails_with 3 "nothing was made of the failed copy" "not found" s3 stat stor-cli/never-copied
+control reset >/dev/null
+control "fail?op=UploadPartCopy&status=412&code=PreconditionFailed&skip=1" >/dev/null
+fails_with 1 "a source overwritten during the copy (412 of its ETag) is refused" "source changed" \
+	s3 -o copy_cutoff=100K -o part_size=64K cp stor-cli/dir/file stor-cli/never-copied
+control reset >/dev/null
 check "mv" s3 mv stor-cli/copy stor-cli/moved
 fails_with 3 "the moved-away name is gone (exit 3)" "not found" s3 stat stor-cli/copy
 check "rm" s3 rm stor-cli/moved
@@ -197,9 +263,100 @@ check "sync local to s3" "$stor" --plugin-dir "$builddir/plugins/s3/.libs" --bac
 if grep -q "2 unchanged" "$work/sync2.out"; then ok "a second sync finds both unchanged (mtime kept)"
 else not_ok "a second sync finds both unchanged (mtime kept)"; sed 's/^/# /' "$work/sync2.out"; fi
 
+# rm -r: DeleteObjects, 1,000 keys a request; a key the server refuses is named, the rest go
+mkdir -p "$work/many"
+i=0
+while test $i -lt 1200; do printf '%d' $i >"$work/many/f$i"; i=$((i + 1)); done
+s3 put -r "$work/many" stor-cli/many >/dev/null 2>&1
+control reset >/dev/null
+# an unversioned bucket lists its objects as version "null": 1,200 of them in two pages
+listed=$(s3 -o list_metadata=no ls --versions -r --json stor-cli/many/ 2>/dev/null | grep -c '"id":"null"')
+if test "$listed" -eq 1200 && test "$(counter ListObjectVersions calls)" -eq 2; then
+	ok "ls --versions pages through 1,200 versions (two ListObjectVersions, key markers)"
+else not_ok "ls --versions pages through 1,200 versions (got $listed, $(control counters | tr '\n' ';'))"; fi
+control reset >/dev/null
+check "rm -r of 1,200 objects" s3 -o list_metadata=no rm -r --yes stor-cli/many
+if test "$(counter DeleteObjects calls)" -eq 2 && test "$(counter DeleteObject calls)" -eq 0; then
+	ok "in two DeleteObjects requests, no DeleteObject"
+else not_ok "in two DeleteObjects requests, no DeleteObject ($(control counters | tr '\n' ';'))"; fi
+fails_with 3 "nothing is left under the prefix" "nothing under" s3 rm -r --yes stor-cli/many
+for name in a b c d; do s3 put "$work/small" "stor-cli/denied/$name" >/dev/null 2>&1; done
+control "lie?op=DeleteObjects&what=deny" >/dev/null
+s3 -o list_metadata=no rm -r --yes stor-cli/denied >"$work/denied.out" 2>"$work/denied.err"
+code=$?
+if test "$code" -eq 7 && test "$(grep -c AccessDenied "$work/denied.err")" -eq 2 &&
+	grep -q "rm denied/a: .*AccessDenied" "$work/denied.err" && grep -q "rm denied/c: " "$work/denied.err"; then
+	ok "keys the server refuses are each one line, exit 7 (partial)"
+else not_ok "keys the server refuses are each one line, exit 7 (partial) (exit $code)"; sed 's/^/# /' "$work/denied.err"; fi
+s3 -o list_metadata=no ls -r stor-cli/denied/ >"$work/denied.ls" 2>&1
+if grep -q "denied/a" "$work/denied.ls" && grep -q "denied/c" "$work/denied.ls" &&
+	! grep -q "denied/b" "$work/denied.ls" && ! grep -q "denied/d" "$work/denied.ls"; then
+	ok "the refused keys stay, the others are gone"
+else not_ok "the refused keys stay, the others are gone"; sed 's/^/# /' "$work/denied.ls"; fi
+control reset >/dev/null
+mkdir -p "$work/syncdel"
+printf 'x' >"$work/syncdel/keep"
+for name in a b c; do s3 put "$work/small" "stor-cli/syncdel/$name" >/dev/null 2>&1; done
+control reset >/dev/null
+check "sync --delete" s3 sync --delete "$work/syncdel" stor-cli/syncdel
+if test "$(counter DeleteObjects calls)" -eq 1 && test "$(counter DeleteObject calls)" -eq 0; then
+	ok "sync --delete removes in one DeleteObjects request"
+else not_ok "sync --delete removes in one DeleteObjects request ($(control counters | tr '\n' ';'))"; fi
+
+# versions: a versioned bucket (enabled with awscli), stor's listing against awscli's and boto3's
+check "mb a bucket for versions" s3 mb stor-ver
+"$aws" --endpoint-url "$url" s3api put-bucket-versioning --bucket stor-ver \
+	--versioning-configuration Status=Enabled >/dev/null 2>&1
+printf 'one\n' >"$work/v1"
+printf 'two!\n' >"$work/v2"
+s3 put "$work/v1" stor-ver/d/k >/dev/null 2>&1
+s3 put "$work/v2" stor-ver/d/k >/dev/null 2>&1
+s3 put "$work/v1" stor-ver/d/other >/dev/null 2>&1
+check "rm on a versioned bucket" s3 rm stor-ver/d/k
+fails_with 3 "the removed name is not found (exit 3)" "not found" s3 get stor-ver/d/k "$work/gone"
+s3 ls --versions -r --json stor-ver >"$work/versions.json" 2>&1
+"$python" - "$work/versions.json" >"$work/stor-versions" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    print(o["key"], o["id"], "marker" if o["hidden"] else o["size"])
+PY
+"$aws" --endpoint-url "$url" s3api list-object-versions --bucket stor-ver --output json >"$work/aws-versions.json" 2>&1
+"$python" - "$work/aws-versions.json" >"$work/aws-versions" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+# awscli gives versions and delete markers apart; here the one marker is each name's newest.
+rows = []
+for key in sorted({e["Key"] for e in d.get("Versions", []) + d.get("DeleteMarkers", [])}):
+    rows += [f'{key} {m["VersionId"]} marker' for m in d.get("DeleteMarkers", []) if m["Key"] == key]
+    rows += [f'{key} {v["VersionId"]} {v["Size"]}' for v in d.get("Versions", []) if v["Key"] == key]
+print("\n".join(rows))
+PY
+if test "$(wc -l <"$work/stor-versions")" -eq 4 && cmp -s "$work/stor-versions" "$work/aws-versions"; then
+	ok "ls --versions agrees with aws s3api list-object-versions (2 versions, a marker, another name)"
+else not_ok "ls --versions agrees with aws s3api list-object-versions"; diff "$work/stor-versions" "$work/aws-versions" | sed 's/^/# /'; fi
+old=$(awk '$1 == "d/k" && $3 == 4 { print $2 }' "$work/stor-versions")
+check "get --version of the first version" s3 get --version="$old" stor-ver/d/k "$work/v1.back"
+same "the first version comes back byte for byte" "$work/v1" "$work/v1.back"
+s3 stat --version="$old" stor-ver/d/k >"$work/vstat" 2>&1
+if grep -q "^size: *4" "$work/vstat"; then ok "stat --version reads that version"
+else not_ok "stat --version reads that version"; sed 's/^/# /' "$work/vstat"; fi
+marker=$(awk '$1 == "d/k" && $3 == "marker" { print $2 }' "$work/stor-versions")
+fails_with 3 "get --version of a delete marker is not found (exit 3)" "delete marker" \
+	s3 get --version="$marker" stor-ver/d/k "$work/marker.back"
+check "rm --version deletes the delete marker" s3 rm --version="$marker" stor-ver/d/k
+check "the newest version is current again" s3 get stor-ver/d/k "$work/v2.back"
+same "it holds the second version's bytes" "$work/v2" "$work/v2.back"
+fails_with 3 "rm --version of a version that is not there is not found (exit 3)" "not found" \
+	s3 rm --version=0123456789abcdef0123456789abcdef stor-ver/d/k
+check "rm --hard deletes every version" s3 rm --hard stor-ver/d/k
+"$aws" --endpoint-url "$url" s3api list-object-versions --bucket stor-ver --prefix d/k --output json >"$work/after-hard.json" 2>&1
+if "$python" -c 'import json,sys; d=json.load(open(sys.argv[1])) if open(sys.argv[1]).read().strip() else {}; sys.exit(any(e["Key"]=="d/k" for e in d.get("Versions",[])+d.get("DeleteMarkers",[])))' "$work/after-hard.json"; then
+	ok "awscli sees no version of it left"; else not_ok "awscli sees no version of it left"; sed 's/^/# /' "$work/after-hard.json"; fi
+
 # the conformance suite
 checker=$builddir/stor-plugin-check
-check "stor-plugin-check passes for s3 on the test server" \
-	"$checker" "$builddir/plugins/s3/.libs/s3.so" --bucket=stor-cli -o endpoint="$url"
+check "stor-plugin-check passes for s3 on the test server (a versioned bucket)" \
+	"$checker" "$builddir/plugins/s3/.libs/s3.so" --bucket=stor-ver -o endpoint="$url"
 
 test "$failed" -eq 0

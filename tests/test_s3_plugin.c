@@ -1,6 +1,7 @@
 /* test_s3_plugin.c — the S3 plugin's rooms over a scripted HTTP seam (s3_fake.c): XML answers
  * and hostile ones, error mapping and retries, region errors, part sizing, credentials lookup
- * order, options, list guards, resume of a multipart upload. */
+ * order, options, list guards, resume of a multipart upload; version listings (markers, their
+ * guards), remove_ex, remove_many's DeleteObjects batches, copies in UploadPartCopy parts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -313,6 +314,244 @@ static void test_resume_sends_only_missing_parts(void **state)
     s3_fake_free(plugin, fake);
 }
 
+static int collect_versions(void *context, const struct stor_object *object)
+{
+    char *text = context;
+    size_t length = strlen(text);
+    snprintf(text + length, 4096 - length, "%s%s %s%s", length ? "," : "", object->key,
+             object->id ? object->id : "-", object->is_hidden ? " hidden" : "");
+    return 0;
+}
+
+static void test_list_versions_pages(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    s3_fake_answer(fake, 200, NULL,
+                   "<ListVersionsResult><IsTruncated>true</IsTruncated><NextKeyMarker>p%2Fa"
+                   "</NextKeyMarker><NextVersionIdMarker>v2</NextVersionIdMarker><Version><Key>"
+                   "p%2Fa</Key><VersionId>v3</VersionId><Size>1</Size></Version><DeleteMarker>"
+                   "<Key>p%2Fa</Key><VersionId>v2</VersionId></DeleteMarker></ListVersionsResult>");
+    s3_fake_answer(fake, 200, NULL,
+                   "<ListVersionsResult><IsTruncated>false</IsTruncated><Version><Key>p%2Fb</Key>"
+                   "<VersionId>w1</VersionId><Size>2</Size></Version><Version><Key>p%2Fa</Key>"
+                   "<VersionId>v1</VersionId><Size>3</Size></Version></ListVersionsResult>");
+    char text[4096] = "";
+    struct stor_error err = {""};
+    assert_int_equal(s3_list(plugin, "bkt", "p/", STOR_LIST_RECURSIVE | STOR_LIST_VERSIONS,
+                             collect_versions, text, &err), STOR_OK);
+    assert_string_equal(text, "p/a v3,p/a v2 hidden,p/a v1,p/b w1");
+    assert_non_null(strstr(fake->seen[0].url, "versions"));
+    assert_non_null(strstr(fake->seen[1].url, "key-marker=p%2Fa"));
+    assert_non_null(strstr(fake->seen[1].url, "version-id-marker=v2"));
+    s3_fake_free(plugin, fake);
+}
+
+static void hostile_versions(const char *body, const char *second, const char *expect)
+{
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    s3_fake_answer(fake, 200, NULL, body);
+    for (int i = 0; second && i < 20; i++)
+        s3_fake_answer(fake, 200, NULL, second);
+    char text[4096] = "";
+    struct stor_error err = {""};
+    assert_int_equal(s3_list(plugin, "bkt", "p/", STOR_LIST_RECURSIVE | STOR_LIST_VERSIONS,
+                             collect_versions, text, &err), STOR_EINTERNAL);
+    if (!strstr(err.message, expect))
+        fail_msg("message '%s' lacks '%s'", err.message, expect);
+    s3_fake_free(plugin, fake);
+}
+
+#define PAGE(truncated, markers, entries) \
+    "<ListVersionsResult><IsTruncated>" truncated "</IsTruncated>" markers entries \
+    "</ListVersionsResult>"
+#define VERSION(key, id) "<Version><Key>" key "</Key><VersionId>" id "</VersionId><Size>1</Size></Version>"
+
+static void test_list_versions_refuses_a_lying_server(void **state)
+{
+    (void)state;
+    hostile_versions(PAGE("false", "", VERSION("q/x", "v1")), NULL, "outside the prefix");
+    hostile_versions(PAGE("false", "", VERSION("p/a", "v1") VERSION("p/a", "v1")), NULL,
+                     "out of order or twice");
+    hostile_versions(PAGE("false", "", "<Version><Key>p/a</Key><Size>1</Size></Version>"), NULL,
+                     "without a usable VersionId");
+    hostile_versions(PAGE("false", "", "<Version><Key>p/a</Key><VersionId>a/../b</VersionId>"
+                                       "<Size>1</Size></Version>"), NULL, "usable VersionId");
+    /* the same markers again: a loop */
+    const char *looping = PAGE("true", "<NextKeyMarker>p/a</NextKeyMarker><NextVersionIdMarker>v1"
+                                       "</NextVersionIdMarker>", VERSION("p/a", "v1"));
+    hostile_versions(looping, PAGE("true", "<NextKeyMarker>p/a</NextKeyMarker><NextVersionIdMarker>"
+                                           "v1</NextVersionIdMarker>", ""), "does not advance");
+    /* markers that go back */
+    hostile_versions(PAGE("true", "<NextKeyMarker>p/b</NextKeyMarker>", VERSION("p/b", "v1")),
+                     PAGE("true", "<NextKeyMarker>p/a</NextKeyMarker>", ""), "does not advance");
+    /* truncated without a marker */
+    hostile_versions(PAGE("true", "", VERSION("p/a", "v1")), NULL, "NextKeyMarker");
+    /* an earlier key on the next page */
+    hostile_versions(PAGE("true", "<NextKeyMarker>p/b</NextKeyMarker>", VERSION("p/b", "v1")),
+                     PAGE("false", "", VERSION("p/a", "v1")), "out of order");
+}
+
+static void test_remove_ex_versions(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    struct stor_error err = {""};
+    struct stor_remove_options one = {.struct_size = sizeof one, .version_id = "v2"};
+    s3_fake_answer(fake, 404, NULL, NULL); /* HEAD ?versionId=v2: not there */
+    assert_int_equal(s3_remove_ex(plugin, "bkt", "p/a", &one, &err), STOR_ENOTFOUND);
+    assert_non_null(strstr(err.message, "version v2"));
+    assert_int_equal(fake->seen_count, 1);
+    s3_fake_answer(fake, 405, "x-amz-delete-marker: true\n", NULL); /* a delete marker */
+    s3_fake_answer(fake, 204, NULL, NULL);
+    assert_int_equal(s3_remove_ex(plugin, "bkt", "p/a", &one, &err), STOR_OK);
+    assert_string_equal(fake->seen[2].method, "DELETE");
+    assert_non_null(strstr(fake->seen[2].url, "/bkt/p/a?versionId=v2"));
+    /* every version: those of exactly that name, not of p/ab */
+    struct stor_remove_options all = {.struct_size = sizeof all, .flags = STOR_REMOVE_ALL_VERSIONS};
+    s3_fake_answer(fake, 200, NULL, PAGE("false", "", VERSION("p/a", "v3")
+                                         "<DeleteMarker><Key>p/a</Key><VersionId>v2</VersionId>"
+                                         "</DeleteMarker>" VERSION("p/ab", "x1")));
+    s3_fake_answer(fake, 204, NULL, NULL);
+    s3_fake_answer(fake, 204, NULL, NULL);
+    size_t before = fake->seen_count;
+    assert_int_equal(s3_remove_ex(plugin, "bkt", "p/a", &all, &err), STOR_OK);
+    assert_int_equal(fake->seen_count, before + 3);
+    assert_non_null(strstr(fake->seen[before].url, "prefix=p%2Fa"));
+    assert_non_null(strstr(fake->seen[before + 1].url, "versionId=v3"));
+    assert_non_null(strstr(fake->seen[before + 2].url, "versionId=v2"));
+    s3_fake_answer(fake, 200, NULL, PAGE("false", "", VERSION("p/ab", "x1")));
+    assert_int_equal(s3_remove_ex(plugin, "bkt", "p/a", &all, &err), STOR_ENOTFOUND);
+    s3_fake_free(plugin, fake);
+}
+
+struct removals {
+    size_t count, failed;
+    enum stor_status status[3000];
+    char message[3000][96];
+    int times[3000];
+};
+
+static void on_removed(void *context, size_t index, enum stor_status status, const char *message)
+{
+    struct removals *r = context;
+    r->count++;
+    r->times[index]++;
+    r->status[index] = status;
+    snprintf(r->message[index], sizeof r->message[index], "%s", message ? message : "");
+    r->failed += status != STOR_OK;
+}
+
+static void test_remove_many_in_batches(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, no_heads);
+    static char names[2500][32];
+    static const char *keys[2500];
+    for (int i = 0; i < 2500; i++) {
+        snprintf(names[i], sizeof names[i], i == 7 ? "d/a&b<c>'\"%04d" : "d/%04d", i);
+        keys[i] = names[i];
+    }
+    char error[256];
+    snprintf(error, sizeof error, "<DeleteResult><Error><Key>d/0003</Key><Code>AccessDenied</Code>"
+             "<Message>no</Message></Error><Error><Key>elsewhere</Key><Code>AccessDenied</Code>"
+             "</Error></DeleteResult>");
+    s3_fake_answer(fake, 200, NULL, error);
+    s3_fake_answer(fake, 503, NULL, "<Error><Code>SlowDown</Code></Error>"); /* retried */
+    s3_fake_answer(fake, 200, NULL, "<DeleteResult></DeleteResult>");
+    s3_fake_answer(fake, 200, NULL, "<DeleteResult><Deleted><Key>d/2001</Key></Deleted></DeleteResult>");
+    static struct removals r;
+    memset(&r, 0, sizeof r);
+    struct stor_error err = {""};
+    assert_int_equal(s3_remove_many(plugin, "bkt", keys, 2500, on_removed, &r, &err), STOR_EAUTH);
+    assert_int_equal(r.count, 2500);
+    for (int i = 0; i < 2500; i++)
+        assert_int_equal(r.times[i], 1);
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(r.status[3], STOR_EAUTH);
+    assert_non_null(strstr(r.message[3], "AccessDenied: no"));
+    assert_non_null(strstr(err.message, "d/0003"));
+    assert_int_equal(fake->seen_count, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(fake->seen[i].method, "POST");
+        assert_non_null(strstr(fake->seen[i].url, "/bkt?delete"));
+        /* Content-MD5 is the body's */
+        unsigned char md5[16];
+        char base64[25], line[64];
+        s3_base64(md5, s3_digest_of(S3_MD5, fake->seen[i].body, fake->seen[i].body_length, md5),
+                  base64);
+        snprintf(line, sizeof line, "Content-MD5: %s\n", base64);
+        assert_non_null(strstr(fake->seen[i].headers, line));
+    }
+    assert_non_null(strstr(fake->seen[0].body, "<Quiet>true</Quiet>"));
+    assert_non_null(strstr(fake->seen[0].body, "<Key>d/a&amp;b&lt;c&gt;&apos;&quot;0007</Key>"));
+    assert_non_null(strstr(fake->seen[0].body, "<Key>d/0999</Key></Object></Delete>"));
+    assert_null(strstr(fake->seen[0].body, "d/1000"));
+    assert_non_null(strstr(fake->seen[3].body, "<Object><Key>d/2000</Key>"));
+    /* An answer that is not a DeleteResult: every key of the batch stays, none believed gone. */
+    memset(&r, 0, sizeof r);
+    s3_fake_answer(fake, 200, NULL, "<Error><Code>InternalError</Code></Error>");
+    assert_int_equal(s3_remove_many(plugin, "bkt", keys, 3, on_removed, &r, &err), STOR_EINTERNAL);
+    assert_int_equal(r.failed, 3);
+    assert_non_null(strstr(r.message[1], "not a DeleteResult"));
+    s3_fake_free(plugin, fake);
+}
+
+static void test_copy_in_parts(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    const char *const options[] = {"endpoint=http://127.0.0.1:9", "copy_cutoff=2K",
+                                   "part_size=1K", "transfers=1", NULL};
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, options);
+    const char *source = "Content-Length: 2500\nETag: \"src-3\"\nContent-Type: text/x-a\n"
+                         "x-amz-meta-colour: blue\nx-amz-meta-sha1: "
+                         "0123456789abcdef0123456789abcdef01234567\n"
+                         "x-amz-meta-mtime: 1500000000.5\n";
+    s3_fake_answer(fake, 200, source, NULL); /* HEAD of the source */
+    s3_fake_answer(fake, 200, NULL, "<InitiateMultipartUploadResult><UploadId>U</UploadId>"
+                                    "</InitiateMultipartUploadResult>");
+    s3_fake_answer(fake, 200, NULL, "<CopyPartResult><ETag>\"p1\"</ETag></CopyPartResult>");
+    s3_fake_answer(fake, 503, NULL, "<Error><Code>SlowDown</Code></Error>"); /* retried */
+    s3_fake_answer(fake, 200, NULL, "<CopyPartResult><ETag>\"p2\"</ETag></CopyPartResult>");
+    s3_fake_answer(fake, 200, NULL, "<CopyPartResult><ETag>\"p3\"</ETag></CopyPartResult>");
+    s3_fake_answer(fake, 200, NULL, "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
+                                    "</CompleteMultipartUploadResult>");
+    s3_fake_answer(fake, 200, source, NULL); /* HEAD of the copy */
+    struct stor_error err = {""};
+    assert_int_equal(s3_copy(plugin, "src", "a b", "bkt", "c", NULL, NULL, &err), STOR_OK);
+    assert_int_equal(fake->seen_count, 8);
+    const char *create = fake->seen[1].headers;
+    assert_non_null(strstr(fake->seen[1].url, "/bkt/c?uploads"));
+    assert_non_null(strstr(create, "x-amz-meta-colour: blue"));
+    assert_non_null(strstr(create, "x-amz-meta-sha1: 0123456789abcdef0123456789abcdef01234567"));
+    assert_non_null(strstr(create, "x-amz-meta-mtime: 1500000000.5"));
+    assert_non_null(strstr(create, "Content-Type: text/x-a"));
+    assert_non_null(strstr(fake->seen[2].url, "partNumber=1&uploadId=U"));
+    assert_non_null(strstr(fake->seen[2].headers, "x-amz-copy-source: /src/a%20b\n"));
+    assert_non_null(strstr(fake->seen[2].headers, "x-amz-copy-source-range: bytes=0-1023\n"));
+    assert_non_null(strstr(fake->seen[2].headers, "x-amz-copy-source-if-match: \"src-3\"\n"));
+    assert_non_null(strstr(fake->seen[5].headers, "x-amz-copy-source-range: bytes=2048-2499\n"));
+    assert_non_null(strstr(fake->seen[6].body, "<PartNumber>3</PartNumber><ETag>\"p3\"</ETag>"));
+    /* A 200 that carries an <Error>: the part was not copied, the upload is aborted. */
+    s3_fake_answer(fake, 200, source, NULL);
+    s3_fake_answer(fake, 200, NULL, "<InitiateMultipartUploadResult><UploadId>V</UploadId>"
+                                    "</InitiateMultipartUploadResult>");
+    s3_fake_answer(fake, 200, NULL, "<Error><Code>InternalError</Code><Message>half"
+                                    "</Message></Error>");
+    s3_fake_answer(fake, 204, NULL, NULL); /* AbortMultipartUpload */
+    size_t before = fake->seen_count;
+    assert_int_equal(s3_copy(plugin, "src", "a b", "bkt", "c", NULL, NULL, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "aborted"));
+    assert_string_equal(fake->seen[before + 3].method, "DELETE");
+    assert_non_null(strstr(fake->seen[before + 3].url, "uploadId=V"));
+    s3_fake_free(plugin, fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +565,11 @@ int main(void)
         cmocka_unit_test(test_credentials_order),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_resume_sends_only_missing_parts),
+        cmocka_unit_test(test_list_versions_pages),
+        cmocka_unit_test(test_list_versions_refuses_a_lying_server),
+        cmocka_unit_test(test_remove_ex_versions),
+        cmocka_unit_test(test_remove_many_in_batches),
+        cmocka_unit_test(test_copy_in_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

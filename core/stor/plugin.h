@@ -21,8 +21,9 @@ extern "C" {
  *      update_bucket, protect; remove flag STOR_REMOVE_BYPASS_GOVERNANCE; struct
  *      stor_object gains the metadata fields below is_hidden (read only from plugins of ABI 3 or
  *      later); struct stor_host gains intent; struct stor_get_options gains on_start and the
- *      expected version; status STOR_ESTALE */
-#define STOR_ABI_VERSION 3
+ *      expected version; status STOR_ESTALE
+ *   4  remove_many (optional: the host removes one key at a time without it) */
+#define STOR_ABI_VERSION 4
 
 /* The one symbol a plugin exports; its type is stor_plugin_entry_fn. */
 #define STOR_PLUGIN_ENTRY_SYMBOL "stor_plugin_entry"
@@ -287,6 +288,11 @@ enum stor_protect_flags {
     STOR_PROTECT_BYPASS_GOVERNANCE = 1 << 0, /* shorten or remove governance retention */
 };
 
+/* ABI 4: the outcome of one key of remove_many: its index in keys, STOR_OK or why it stays
+ * (message: one line, or NULL when removed). */
+typedef void (*stor_removed_fn)(void *context, size_t index, enum stor_status status,
+                                const char *message);
+
 /* ABI 3: a URL anyone can fetch without credentials until expires_at_ms. */
 typedef void (*stor_url_fn)(void *context, const char *url, int64_t expires_at_ms);
 
@@ -442,8 +448,23 @@ struct stor_backend {
                                 const char *version_id, const struct stor_protection *protection,
                                 unsigned flags, stor_object_fn on_result, void *context,
                                 struct stor_error *err);
+
+    /* ABI 4. Optional. */
+
+    /* Removes count names of bucket, each as remove would (where the backend keeps versions it
+     * hides them), in as few requests as the service allows: rm -r and sync --delete call it
+     * with up to STOR_REMOVE_MANY_MAX keys, and remove one key at a time when it is NULL.
+     * on_removed hears of every key exactly once, in any order; unlike remove, a name already
+     * gone may be reported removed (a batch cannot tell). Returns STOR_OK when every key was
+     * removed, else the status of a failure, err describing it. */
+    enum stor_status (*remove_many)(void *instance, const char *bucket, const char *const *keys,
+                                    size_t count, stor_removed_fn on_removed, void *context,
+                                    struct stor_error *err);
     /* New slots go here, with a STOR_ABI_VERSION bump and a line in the history above. */
 };
+
+/* The most keys the host hands remove_many at once (a plugin splits them as its service needs). */
+#define STOR_REMOVE_MANY_MAX 1000
 
 /* Size of the ABI 1 table: the host refuses anything shorter. */
 #define STOR_BACKEND_V1_SIZE \

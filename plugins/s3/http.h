@@ -36,7 +36,8 @@ struct s3_http_request {
                                      /*   never sent twice by the transport on its own */
     void *read_context;
     int64_t content_length;
-    s3_http_write_fn write_body;     /* 2xx body goes here if set; other bodies stay in memory */
+    s3_http_write_fn write_body;     /* 2xx body goes here if set; other bodies stay in memory; */
+                                     /*   the response's status and headers are set by then */
     void *write_context;
     long write_status;               /* if set, only a body of this status reaches write_body: */
                                      /*   another 2xx ends at its headers, COMPLETE, no body */

@@ -112,6 +112,7 @@ static size_t on_body(char *data, size_t size, size_t count, void *context)
         return 0;
     }
     if (status >= 200 && status < 300 && transfer->request->write_body) {
+        response->status = status; /* write_body may look at it (and at the headers) */
         if (transfer->request->write_body(transfer->request->write_context, data, length) != 0) {
             transfer->local_failure = 1;
             return 0;

@@ -36,6 +36,8 @@ struct s3_config {
     int transfers;
     int64_t part_size;     /* 0: chosen per file */
     int64_t upload_cutoff;
+    int64_t download_part_size; /* 0: S3_DEFAULT_PART_SIZE */
+    int64_t copy_cutoff;        /* above it a copy goes in UploadPartCopy parts (S3: 5 GiB) */
     int resume;
     int list_metadata; /* HEAD each listed object for mtime and SHA-1 (as rclone does) */
     int retries;

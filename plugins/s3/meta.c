@@ -227,7 +227,10 @@ void s3_meta_read(const struct s3_http_response *response, const char *key,
             object->md5 = view->md5;
         }
     }
-    object->id = NULL;
+    /* The version id of a versioned bucket's object ("null" for one stored before versioning). */
+    const char *version = s3_http_header(response, "x-amz-version-id");
+    object->id = version && *version && strlen(version) <= 1024 && !strpbrk(version, "\r\n\t")
+                     ? version : NULL;
     object->content_type = s3_http_header(response, "Content-Type");
     object->cache_control = s3_http_header(response, "Cache-Control");
     object->content_disposition = s3_http_header(response, "Content-Disposition");

@@ -1,6 +1,7 @@
 /* plugins/s3/multipart.c — a put above the cutoff as an S3 multipart upload (multipart.h):
  * hashed first (whole SHA-1 and MD5, each part's MD5), resumed where an unfinished upload of the
- * same name has parts with our sizes and MD5s, the rest sent `transfers` at a time, completed. */
+ * same name has parts with our sizes and MD5s, the rest sent `transfers` at a time, completed;
+ * and a copy above copy_cutoff as UploadPartCopy parts, pinned to the source's ETag. */
 #include "multipart.h"
 
 #include "digest.h"
@@ -629,6 +630,157 @@ enum stor_status s3_multipart_put(struct s3_plugin *plugin, const char *bucket, 
         s3_hex(whole_md5, 16, result->md5);
     }
     free(upload_id);
+    free(upload.parts);
+    return status;
+}
+
+/* ---- UploadPartCopy ---- */
+
+struct part_copy {
+    struct upload *upload;
+    const char *copy_source; /* x-amz-copy-source, escaped */
+    const char *source_etag;
+};
+
+static enum stor_status copy_part(struct part_copy *copy, size_t index, struct stor_error *err)
+{
+    struct upload *upload = copy->upload;
+    struct part *part = &upload->parts[index];
+    char number[24], range[64];
+    snprintf(number, sizeof number, "%zu", index + 1);
+    snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)part->offset,
+             (long long)(part->offset + part->size - 1));
+    struct s3_sigv4_param params[] = {{"partNumber", number}, {"uploadId", upload->upload_id}};
+    struct s3_sigv4_header headers[] = {{"x-amz-copy-source", copy->copy_source},
+                                        {"x-amz-copy-source-range", range},
+                                        {"x-amz-copy-source-if-match", copy->source_etag}};
+    struct s3_call call = {.operation = "UploadPartCopy", .method = "PUT", .bucket = upload->bucket,
+                           .key = upload->key, .params = params, .param_count = 2,
+                           .headers = headers, .header_count = copy->source_etag[0] ? 3 : 2,
+                           .body_fd = -1};
+    struct s3_http_response response;
+    enum stor_status status = s3_request(upload->plugin, &call, &response, NULL, err);
+    if (status == STOR_ESTALE)
+        return stor_fail(err, STOR_ESTALE, "the source changed during the copy (its ETag is no "
+                         "longer %s): copy aborted", copy->source_etag);
+    if (status != STOR_OK)
+        return status;
+    char why[S3_WHY_MAX];
+    struct s3_wire_error error;
+    /* A 200 may still carry an <Error>: the part was not copied. */
+    if (s3_wire_result_etag(response.body, response.body_length, "CopyPartResult", part->etag,
+                            &error, why) != 0 || !part->etag[0])
+        status = stor_fail(err, STOR_EIO, "S3 UploadPartCopy %s/%s part %zu: %s", upload->bucket,
+                           upload->key, index + 1, part->etag[0] ? why : "no ETag");
+    s3_http_response_free(&response);
+    return status;
+}
+
+static void *copy_worker(void *context)
+{
+    struct part_copy *copy = context;
+    struct upload *upload = copy->upload;
+    for (;;) {
+        pthread_mutex_lock(&upload->lock);
+        long index = upload->status == STOR_OK && !s3_cancelled(upload->plugin) &&
+                             upload->next < upload->part_count
+                         ? (long)upload->next++ : -1;
+        pthread_mutex_unlock(&upload->lock);
+        if (index < 0)
+            return NULL;
+        struct stor_error err = {{0}};
+        enum stor_status status = copy_part(copy, (size_t)index, &err);
+        if (status != STOR_OK) {
+            fail_upload(upload, status, &err);
+            return NULL;
+        }
+        pthread_mutex_lock(&upload->lock);
+        upload->bytes_done += (uint64_t)upload->parts[index].size;
+        uint64_t done = upload->bytes_done;
+        pthread_mutex_unlock(&upload->lock);
+        s3_progress(upload->plugin, upload->key, done, (uint64_t)upload->source->size);
+    }
+}
+
+enum stor_status s3_multipart_copy(struct s3_plugin *plugin, const char *source_bucket,
+                                   const char *source_key, const char *source_etag, int64_t size,
+                                   const char *bucket, const char *key,
+                                   const struct s3_sigv4_header *headers, size_t header_count,
+                                   struct stor_error *err)
+{
+    struct s3_upload_source source = {.fd = -1, .size = size};
+    struct upload upload = {.plugin = plugin, .bucket = bucket, .key = key, .source = &source};
+    enum stor_status status = s3_multipart_part_size(plugin->config.part_size, size,
+                                                     &upload.part_size, err);
+    if (status != STOR_OK)
+        return status;
+    upload.part_count = (size_t)((size + upload.part_size - 1) / upload.part_size);
+    upload.parts = calloc(upload.part_count ? upload.part_count : 1, sizeof *upload.parts);
+    char *path = NULL;
+    if (asprintf(&path, "/%s/%s", source_bucket, source_key) < 0)
+        path = NULL;
+    char *copy_source = path ? s3_sigv4_escape(path, strlen(path), true) : NULL;
+    free(path);
+    if (!upload.parts || !copy_source || size <= 0) {
+        free(upload.parts);
+        free(copy_source);
+        return size <= 0 ? stor_fail(err, STOR_EINVAL, "an empty object is copied whole")
+                         : stor_fail(err, STOR_EINTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < upload.part_count; i++) {
+        upload.parts[i].offset = (int64_t)i * upload.part_size;
+        upload.parts[i].size = i + 1 < upload.part_count ? upload.part_size
+                                                         : size - (int64_t)i * upload.part_size;
+    }
+    struct s3_sigv4_param params[] = {{"uploads", NULL}};
+    struct s3_call call = {.operation = "CreateMultipartUpload", .method = "POST",
+                           .bucket = bucket, .key = key, .params = params, .param_count = 1,
+                           .headers = headers, .header_count = header_count, .body_fd = -1};
+    struct s3_http_response response;
+    char *upload_id = NULL;
+    status = s3_request(plugin, &call, &response, NULL, err);
+    if (status == STOR_OK) {
+        char why[S3_WHY_MAX];
+        if (s3_wire_upload_id(response.body, response.body_length, &upload_id, why) != 0)
+            status = stor_fail(err, STOR_EINTERNAL, "S3 CreateMultipartUpload %s/%s: the answer "
+                               "is malformed: %s", bucket, key, why);
+        s3_http_response_free(&response);
+    }
+    if (status == STOR_OK) {
+        upload.upload_id = upload_id;
+        struct part_copy copy = {&upload, copy_source, source_etag ? source_etag : ""};
+        pthread_mutex_init(&upload.lock, NULL);
+        int count = plugin->config.transfers < (int)upload.part_count ? plugin->config.transfers
+                                                                      : (int)upload.part_count;
+        pthread_t threads[S3_MAX_TRANSFERS];
+        int started = 0;
+        for (int i = 0; i < count; i++)
+            if (pthread_create(&threads[started], NULL, copy_worker, &copy) == 0)
+                started++;
+        if (started == 0)
+            copy_worker(&copy);
+        for (int i = 0; i < started; i++)
+            pthread_join(threads[i], NULL);
+        pthread_mutex_destroy(&upload.lock);
+        if (upload.status != STOR_OK) {
+            status = upload.status;
+            *err = upload.error;
+        } else if (s3_cancelled(plugin)) {
+            status = stor_fail(err, STOR_ECANCELLED, "cancelled");
+        } else {
+            status = complete(&upload, err);
+        }
+        if (status != STOR_OK) {
+            /* Nothing of a failed copy is kept: its parts are S3's copies, made again at will. */
+            struct stor_error ignored;
+            s3_multipart_abort(plugin, bucket, key, upload_id, &ignored);
+            size_t length = strlen(err->message);
+            snprintf(err->message + length, sizeof err->message - length,
+                     "; the unfinished copy was aborted");
+        }
+    }
+    free(upload_id);
+    free(copy_source);
     free(upload.parts);
     return status;
 }

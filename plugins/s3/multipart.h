@@ -6,6 +6,7 @@
 #define S3_MULTIPART_H
 
 #include "instance.h"
+#include "sigv4.h"
 #include "wire.h"
 
 /* The part size for an object of size bytes (-1: a stream of unknown size): the configured one
@@ -33,6 +34,16 @@ enum stor_status s3_multipart_put(struct s3_plugin *plugin, const char *bucket, 
                                   const struct stor_put_options *options, int64_t mtime_ms,
                                   const struct s3_upload_source *source,
                                   struct s3_upload_result *result, struct stor_error *err);
+
+/* A copy inside S3 of an object too large for one CopyObject: CreateMultipartUpload of bucket/key
+ * with headers (the source's metadata), UploadPartCopy of its ranges `transfers` at a time, each
+ * pinned to the source's ETag (x-amz-copy-source-if-match: an overwritten source is
+ * STOR_ESTALE), CompleteMultipartUpload; aborted on any failure. */
+enum stor_status s3_multipart_copy(struct s3_plugin *plugin, const char *source_bucket,
+                                   const char *source_key, const char *source_etag, int64_t size,
+                                   const char *bucket, const char *key,
+                                   const struct s3_sigv4_header *headers, size_t header_count,
+                                   struct stor_error *err);
 
 /* One page of unfinished uploads below prefix from the markers (NULL: the start). */
 enum stor_status s3_multipart_list(struct s3_plugin *plugin, const char *bucket, const char *prefix,

@@ -23,6 +23,11 @@ enum stor_status s3_list(void *instance, const char *bucket, const char *prefix,
 /* remove.c */
 enum stor_status s3_remove(void *instance, const char *bucket, const char *key,
                            struct stor_error *err);
+enum stor_status s3_remove_ex(void *instance, const char *bucket, const char *key,
+                              const struct stor_remove_options *options, struct stor_error *err);
+enum stor_status s3_remove_many(void *instance, const char *bucket, const char *const *keys,
+                                size_t count, stor_removed_fn on_removed, void *context,
+                                struct stor_error *err);
 /* copy.c */
 enum stor_status s3_copy(void *instance, const char *source_bucket, const char *source_key,
                          const char *bucket, const char *key, stor_object_fn on_result,

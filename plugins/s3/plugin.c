@@ -144,6 +144,7 @@ static enum stor_status parse_options(struct s3_plugin *plugin, const struct sto
     int path_style = -1;
     config->transfers = S3_DEFAULT_TRANSFERS;
     config->upload_cutoff = S3_DEFAULT_UPLOAD_CUTOFF;
+    config->copy_cutoff = S3_SINGLE_PUT_MAX;
     config->resume = 1;
     config->retries = 8;
     config->list_metadata = 1;
@@ -191,6 +192,16 @@ static enum stor_status parse_options(struct s3_plugin *plugin, const struct sto
                 return stor_fail(err, STOR_EINVAL, "option part_size must be a size from 1K to 5G "
                                  "(AWS takes 5M at least), e.g. 64M; got '%s'", value);
             config->part_size = size;
+        } else if (strcmp(name, "download_part_size") == 0) {
+            if (s3_parse_size(value, &size) != 0 || size < S3_PART_SIZE_MIN || size > S3_PART_SIZE_MAX)
+                return stor_fail(err, STOR_EINVAL, "option download_part_size must be a size from "
+                                 "1K to 5G, e.g. 64M; got '%s'", value);
+            config->download_part_size = size;
+        } else if (strcmp(name, "copy_cutoff") == 0) {
+            if (s3_parse_size(value, &size) != 0 || size < S3_PART_SIZE_MIN || size > S3_SINGLE_PUT_MAX)
+                return stor_fail(err, STOR_EINVAL, "option copy_cutoff must be a size from 1K to "
+                                 "5G, e.g. 1G; got '%s'", value);
+            config->copy_cutoff = size;
         } else if (strcmp(name, "upload_cutoff") == 0) {
             if (s3_parse_size(value, &size) != 0 || size < 0 || size > S3_SINGLE_PUT_MAX)
                 return stor_fail(err, STOR_EINVAL, "option upload_cutoff must be a size from 0 to "
@@ -369,10 +380,14 @@ static const struct stor_option_doc s3_options[] = {
                  "environment variables and files)"},
     {"upload_cutoff", "files above this SIZE go up as multipart uploads (default 200M, at most "
                       "5G; K/M/G = powers of 1024, KB/MB/GB = powers of 1000)"},
+    {"copy_cutoff", "copies (cp, mv) above this SIZE go as UploadPartCopy parts of part_size, "
+                    "transfers at a time (default and most 5G: S3's CopyObject limit)"},
     {"part_size", "SIZE of one part (default 16M, grown to stay within 10,000 parts; AWS takes "
                   "5M at least)"},
-    {"transfers", "parts of one upload sent in parallel (default 4, 1 to 64); memory is at most "
-                  "transfers x part_size for a pipe"},
+    {"transfers", "parts of one upload, or ranges of one download, in parallel (default 4, 1 to "
+                  "64); memory is at most transfers x part_size for a pipe"},
+    {"download_part_size", "SIZE of each parallel range of a download into a file (default 16M; "
+                           "1K to 5G)"},
     {"resume", "continue an unfinished multipart upload of the same name, sending only parts "
                "missing or different (yes/no, default yes; no aborts it)"},
     {"list_metadata", "HEAD every listed object for its mtime and SHA-1, as rclone does, so sync "
@@ -403,21 +418,32 @@ static const struct stor_backend s3_backend = {
              "and the next put of the same name resumes it (parts with the same size and MD5 are "
              "not sent again); stor cleanup aborts unfinished ones. A pipe that ends within one "
              "part is one PUT; a longer one streams in parts (its SHA-1 is not kept).\n\n"
+             "A get into a file fetches the first range, then the rest in ranges of "
+             "download_part_size, transfers at a time, each held to the Content-Range asked and "
+             "to the object's ETag (If-Match) and version, so an object overwritten meanwhile is "
+             "refused; the whole file is verified against X-Amz-Meta-Sha1, else the MD5 of a "
+             "single-part ETag. An interrupted get continues on the next one when the object is "
+             "still the same.\n\n"
+             "On a versioned bucket rm leaves a delete marker (listed as hidden by ls "
+             "--versions); rm --version=ID deletes that version for good, rm --hard every "
+             "version of the name.\n\n"
              "share makes a presigned GET URL of one object, valid 1 second to 7 days. Buckets "
              "are created in the region of the run.",
     .open = s3_open,
     .close = s3_close,
     .put = s3_put,                         /* PutObject, multipart above the cutoff */
-    .get = s3_get,                         /* GetObject, verified against MD5 and SHA-1 */
+    .get = s3_get,                         /* GetObject, parallel ranges, verified */
     .list = s3_list,                       /* ListObjectsV2, page by page */
     .remove = s3_remove,                   /* DeleteObject of an existing key */
     .get_upload_target = NULL,             /* S3 has no upload targets to hand over */
     .cleanup = s3_cleanup,                 /* AbortMultipartUpload of unfinished uploads */
-    .get_ex = s3_get_ex,                   /* ranges */
-    .remove_ex = NULL,                     /* no versions */
+    .get_ex = s3_get_ex,                   /* ranges, resume */
+    .remove_ex = s3_remove_ex,             /* DeleteObject ?versionId, every version */
     .copy = s3_copy,                       /* CopyObject */
-    .capabilities = STOR_CAP_SERVER_COPY | /* CopyObject (to 5 GiB) */
+    .capabilities = STOR_CAP_VERSIONS |    /* ListObjectVersions, ?versionId, delete markers */
+                    STOR_CAP_SERVER_COPY | /* CopyObject, UploadPartCopy above 5 GiB */
                     STOR_CAP_RANGED_GET |  /* Range: bytes=A-B */
+                    STOR_CAP_RESUME_GET |  /* the rest of a partial file, pinned, verified */
                     STOR_CAP_RESUME_PUT |  /* ListMultipartUploads + ListParts */
                     STOR_CAP_SHARE |       /* presigned GET */
                     STOR_CAP_METADATA |    /* Content-Type, headers, x-amz-meta-* */
@@ -433,6 +459,7 @@ static const struct stor_backend s3_backend = {
     .create_bucket = s3_create_bucket,
     .delete_bucket = s3_delete_bucket,
     .share = s3_share,
+    .remove_many = s3_remove_many,         /* DeleteObjects, 1,000 keys a request */
 };
 
 STOR_PLUGIN_EXPORT const struct stor_backend *stor_plugin_entry(void)

@@ -155,6 +155,7 @@ static const char *status_code_name(long status)
     case 400: return "BadRequest";
     case 403: return "AccessDenied";
     case 404: return "NotFound";
+    case 405: return "MethodNotAllowed";
     case 409: return "Conflict";
     case 412: return "PreconditionFailed";
     case 416: return "InvalidRange";
@@ -230,7 +231,7 @@ static enum stor_status describe_failure(struct s3_plugin *plugin, const struct 
     if (strcmp(code, "NoSuchBucket") == 0)
         return stor_fail(err, status, "no such bucket: %s", bucket);
     if (strcmp(code, "NoSuchKey") == 0 || (status == STOR_ENOTFOUND && call->key &&
-                                           !error->code[0]))
+                                           (!error->code[0] || strcmp(code, "NotFound") == 0)))
         return stor_fail(err, status, "not found: %s/%s", bucket, what);
     return stor_fail(err, status, "S3 %s %s%s%s: %ld %s%s%s%s", call->operation, bucket,
                      call->key ? "/" : "", what, response->status, code,
@@ -355,7 +356,9 @@ enum stor_status s3_request(struct s3_plugin *plugin, const struct s3_call *call
             break;
         }
         s3_wire_error(response->body, response->body_length, error);
-        const char *code = error->code[0] ? error->code : status_code_name(response->status);
+        if (!error->code[0]) /* a HEAD has no body: the status names the code */
+            snprintf(error->code, sizeof error->code, "%s", status_code_name(response->status));
+        const char *code = error->code;
         if (retryable(response->status, code)) {
             snprintf(last, sizeof last, "%ld %s", response->status, code);
             status = stor_fail(err, STOR_ETRANSIENT, "S3 %s %s%s%s: %ld %s%s%s (after %d tries)",

@@ -34,7 +34,8 @@ struct s3_call {
 };
 
 /* Performs call; on STOR_OK response holds the 2xx answer (free it with s3_http_response_free).
- * On failure err says what S3 said, in one line, and error (if not NULL) has S3's code. A 404 is
+ * On failure err says what S3 said, in one line, and error (if not NULL) has S3's code (or,
+ * without an error document, the usual code of the HTTP status: "MethodNotAllowed"). A 404 is
  * STOR_ENOTFOUND, 403 STOR_EAUTH, a region mismatch STOR_EINVAL naming the region to use. */
 enum stor_status s3_request(struct s3_plugin *plugin, const struct s3_call *call,
                             struct s3_http_response *response, struct s3_wire_error *error,

@@ -158,6 +158,74 @@ static char *key_of(const char *text, int url_encoded)
     return url_encoded ? s3_wire_url_decode(text) : strdup(text);
 }
 
+/* The entries of a listing: Contents (ListObjectsV2) or Version and DeleteMarker
+ * (ListObjectVersions, versions set), and CommonPrefixes. */
+static int list_entries(const struct s3_xml_node *tree, int url_encoded, int versions,
+                        struct s3_list_page *page, char why[S3_WHY_MAX])
+{
+    for (const struct s3_xml_node *child = tree->children; child; child = child->next) {
+        int marker = versions && strcmp(child->name, "DeleteMarker") == 0;
+        int object = marker || strcmp(child->name, versions ? "Version" : "Contents") == 0;
+        if (!object && strcmp(child->name, "CommonPrefixes") != 0)
+            continue;
+        const char *key = s3_xml_child_text(child, object ? "Key" : "Prefix");
+        if (!key || !*key) {
+            snprintf(why, S3_WHY_MAX, "%s without a %s", child->name, object ? "Key" : "Prefix");
+            return -1;
+        }
+        if (grow((void **)&page->entries, page->count, sizeof *page->entries) != 0) {
+            snprintf(why, S3_WHY_MAX, "out of memory");
+            return -1;
+        }
+        struct s3_list_entry *entry = &page->entries[page->count];
+        memset(entry, 0, sizeof *entry);
+        entry->position = page->count++;
+        entry->is_prefix = !object;
+        entry->is_delete_marker = marker;
+        entry->size = -1;
+        entry->modified_ms = -1;
+        if (!(entry->key = key_of(key, url_encoded))) {
+            snprintf(why, S3_WHY_MAX, "a key that is not URL-encoded right");
+            return -1;
+        }
+        if (!object)
+            continue;
+        if (versions) {
+            const char *id = s3_xml_child_text(child, "VersionId");
+            if (!id || !*id || strlen(id) > 1024 || strpbrk(id, "\r\n\t /?#&")) {
+                snprintf(why, S3_WHY_MAX, "%s without a usable VersionId", child->name);
+                return -1;
+            }
+            if (!(entry->version_id = strdup(id))) {
+                snprintf(why, S3_WHY_MAX, "out of memory");
+                return -1;
+            }
+        }
+        entry->modified_ms = s3_wire_iso8601_ms(s3_xml_child_text(child, "LastModified"));
+        if (marker)
+            continue;
+        char etag[80];
+        if (parse_size(s3_xml_child_text(child, "Size"), &entry->size) != 0) {
+            snprintf(why, S3_WHY_MAX, "%s without a Size", child->name);
+            return -1;
+        }
+        s3_wire_etag(s3_xml_child_text(child, "ETag"), etag);
+        if (!(entry->etag = strdup(etag))) {
+            snprintf(why, S3_WHY_MAX, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A copy of a text child into *out (NULL when absent or empty); -1 on no memory. */
+static int optional_copy(const struct s3_xml_node *tree, const char *name, char **out)
+{
+    const char *text = s3_xml_child_text(tree, name);
+    *out = text && *text ? strdup(text) : NULL;
+    return text && *text && !*out ? -1 : 0;
+}
+
 int s3_wire_list_page(const char *body, size_t length, int url_encoded, struct s3_list_page *page,
                       char why[S3_WHY_MAX])
 {
@@ -165,47 +233,35 @@ int s3_wire_list_page(const char *body, size_t length, int url_encoded, struct s
     struct s3_xml_node *tree = parse_root(body, length, "ListBucketResult", why);
     if (!tree)
         return -1;
-    int failed = 0;
-    for (const struct s3_xml_node *child = tree->children; child && !failed; child = child->next) {
-        int contents = strcmp(child->name, "Contents") == 0;
-        if (!contents && strcmp(child->name, "CommonPrefixes") != 0)
-            continue;
-        const char *key = s3_xml_child_text(child, contents ? "Key" : "Prefix");
-        if (!key || !*key) {
-            snprintf(why, S3_WHY_MAX, "%s without a %s", child->name, contents ? "Key" : "Prefix");
-            failed = 1;
-            break;
-        }
-        if (grow((void **)&page->entries, page->count, sizeof *page->entries) != 0) {
-            snprintf(why, S3_WHY_MAX, "out of memory");
-            failed = 1;
-            break;
-        }
-        struct s3_list_entry *entry = &page->entries[page->count++];
-        entry->is_prefix = !contents;
-        entry->size = -1;
-        entry->modified_ms = -1;
-        if (!(entry->key = key_of(key, url_encoded))) {
-            snprintf(why, S3_WHY_MAX, "a key that is not URL-encoded right");
-            failed = 1;
-            break;
-        }
-        if (contents) {
-            char etag[80];
-            if (parse_size(s3_xml_child_text(child, "Size"), &entry->size) != 0) {
-                snprintf(why, S3_WHY_MAX, "Contents without a Size");
-                failed = 1;
-                break;
-            }
-            entry->modified_ms = s3_wire_iso8601_ms(s3_xml_child_text(child, "LastModified"));
-            s3_wire_etag(s3_xml_child_text(child, "ETag"), etag);
-            entry->etag = strdup(etag);
-        }
-    }
+    int failed = list_entries(tree, url_encoded, 0, page, why) != 0;
     const char *truncated = s3_xml_child_text(tree, "IsTruncated");
     page->truncated = truncated && strcmp(truncated, "true") == 0;
-    const char *token = s3_xml_child_text(tree, "NextContinuationToken");
-    if (!failed && token && *token && !(page->next_token = strdup(token))) {
+    if (!failed && optional_copy(tree, "NextContinuationToken", &page->next_token) != 0) {
+        snprintf(why, S3_WHY_MAX, "out of memory");
+        failed = 1;
+    }
+    s3_xml_free(tree);
+    if (failed)
+        s3_list_page_free(page);
+    return failed ? -1 : 0;
+}
+
+int s3_wire_versions_page(const char *body, size_t length, int url_encoded,
+                          struct s3_list_page *page, char why[S3_WHY_MAX])
+{
+    memset(page, 0, sizeof *page);
+    struct s3_xml_node *tree = parse_root(body, length, "ListVersionsResult", why);
+    if (!tree)
+        return -1;
+    int failed = list_entries(tree, url_encoded, 1, page, why) != 0;
+    const char *truncated = s3_xml_child_text(tree, "IsTruncated");
+    page->truncated = truncated && strcmp(truncated, "true") == 0;
+    const char *next_key = s3_xml_child_text(tree, "NextKeyMarker");
+    if (!failed && next_key && *next_key && !(page->next_key_marker = key_of(next_key, url_encoded))) {
+        snprintf(why, S3_WHY_MAX, "a NextKeyMarker that is not URL-encoded right");
+        failed = 1;
+    }
+    if (!failed && optional_copy(tree, "NextVersionIdMarker", &page->next_version_marker) != 0) {
         snprintf(why, S3_WHY_MAX, "out of memory");
         failed = 1;
     }
@@ -220,9 +276,12 @@ void s3_list_page_free(struct s3_list_page *page)
     for (size_t i = 0; i < page->count; i++) {
         free(page->entries[i].key);
         free(page->entries[i].etag);
+        free(page->entries[i].version_id);
     }
     free(page->entries);
     free(page->next_token);
+    free(page->next_key_marker);
+    free(page->next_version_marker);
     memset(page, 0, sizeof *page);
 }
 
@@ -392,4 +451,46 @@ int s3_wire_result_etag(const char *body, size_t length, const char *root, char 
     s3_wire_etag(s3_xml_child_text(tree, "ETag"), etag);
     s3_xml_free(tree);
     return 0;
+}
+
+int s3_wire_delete_errors(const char *body, size_t length, struct s3_delete_error **errors,
+                          size_t *count, char why[S3_WHY_MAX])
+{
+    *errors = NULL;
+    *count = 0;
+    struct s3_xml_node *tree = parse_root(body, length, "DeleteResult", why);
+    if (!tree)
+        return -1;
+    int failed = 0;
+    for (const struct s3_xml_node *child = tree->children; child && !failed; child = child->next) {
+        if (strcmp(child->name, "Error") != 0)
+            continue;
+        const char *key = s3_xml_child_text(child, "Key");
+        if (!key || !*key) {
+            snprintf(why, S3_WHY_MAX, "an Error without a Key");
+            failed = 1;
+        } else if (grow((void **)errors, *count, sizeof **errors) != 0 ||
+                   !((*errors)[*count].key = strdup(key))) {
+            snprintf(why, S3_WHY_MAX, "out of memory");
+            failed = 1;
+        } else {
+            struct s3_delete_error *error = &(*errors)[(*count)++];
+            copy_text(error->code, sizeof error->code, s3_xml_child_text(child, "Code"));
+            copy_text(error->message, sizeof error->message, s3_xml_child_text(child, "Message"));
+        }
+    }
+    s3_xml_free(tree);
+    if (failed) {
+        s3_delete_errors_free(*errors, *count);
+        *errors = NULL;
+        *count = 0;
+    }
+    return failed ? -1 : 0;
+}
+
+void s3_delete_errors_free(struct s3_delete_error *errors, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(errors[i].key);
+    free(errors);
 }

@@ -121,7 +121,7 @@ void handle_delete_bucket(struct request *req)
 {
 	store_lock();
 	struct bucket *bucket = existing_bucket(req);
-	if (bucket && bucket->object_count > 0) {
+	if (bucket && (bucket->object_count > 0 || bucket->history_count > 0)) {
 		reply_error(req, 409, "BucketNotEmpty", "The bucket you tried to delete is not empty");
 	} else if (bucket) {
 		store_delete_bucket(bucket);
@@ -166,12 +166,48 @@ void handle_get_bucket_versioning(struct request *req)
 {
 	store_lock();
 	struct bucket *bucket = existing_bucket(req);
+	enum versioning versioning = bucket ? bucket->versioning : VERSIONING_OFF;
 	store_unlock();
 	if (!bucket)
 		return;
 	struct xml x;
 	xml_begin(&x, "VersioningConfiguration");
+	if (versioning != VERSIONING_OFF)
+		xml_element(&x, "Status", versioning == VERSIONING_ENABLED ? "Enabled" : "Suspended");
 	reply_xml(req, 200, xml_finish(&x, "VersioningConfiguration"));
+}
+
+void handle_put_bucket_versioning(struct request *req)
+{
+	struct xml_doc doc;
+	char message[256];
+	if (req->body_length > 64 * 1024 ||
+	    !xml_parse(req->body, req->body_length, &doc, message, sizeof message)) {
+		reply_error(req, 400, "MalformedXML", "%s", req->body_length > 64 * 1024 ?
+			    "The XML you provided was too large" : message);
+		return;
+	}
+	const char *status = NULL;
+	bool root = doc.count && strcmp(doc.nodes[doc.count - 1].path, "VersioningConfiguration") == 0;
+	for (size_t i = 0; i < doc.count; i++)
+		if (strcmp(doc.nodes[i].path, "VersioningConfiguration/Status") == 0)
+			status = doc.nodes[i].text;
+	enum versioning wanted = !status ? VERSIONING_OFF : strcmp(status, "Enabled") == 0
+				 ? VERSIONING_ENABLED : strcmp(status, "Suspended") == 0
+				 ? VERSIONING_SUSPENDED : VERSIONING_OFF;
+	xml_doc_free(&doc);
+	if (!root || wanted == VERSIONING_OFF) {
+		reply_error(req, 400, "MalformedXML", "The XML you provided was not well-formed or did "
+			    "not validate against our published schema (Status Enabled or Suspended)");
+		return;
+	}
+	store_lock();
+	struct bucket *bucket = existing_bucket(req);
+	if (bucket)
+		store_set_versioning(bucket, wanted);
+	store_unlock();
+	if (bucket)
+		reply_empty(req, 200);
 }
 
 /* ---- listing ---- */
@@ -374,4 +410,206 @@ void handle_list_objects(struct request *req, bool v2)
 	free(last_prefix);
 	free(after);
 	reply_xml(req, 200, xml_finish(&x, "ListBucketResult"));
+}
+
+/* ---- ListObjectVersions ---- */
+
+/* The versions of a bucket in S3's order: by key, the newest first (the current version, then
+ * the history). A cursor over both arrays. */
+struct version_cursor {
+	struct bucket *bucket;
+	size_t current, history;
+};
+
+static struct object *cursor_peek(struct version_cursor *c, bool *latest)
+{
+	struct bucket *b = c->bucket;
+	struct object *now = c->current < b->object_count ? b->objects[c->current] : NULL;
+	struct object *old = c->history < b->history_count ? b->history[c->history] : NULL;
+	if (now && (!old || strcmp(now->key, old->key) <= 0)) {
+		*latest = true;
+		return now;
+	}
+	/* A history entry is the latest when its key has no current version and it is the first */
+	*latest = old && !store_object(b, old->key) &&
+		  (c->history == 0 || strcmp(b->history[c->history - 1]->key, old->key) != 0);
+	return old;
+}
+
+static void cursor_next(struct version_cursor *c, const struct object *taken)
+{
+	if (c->current < c->bucket->object_count && c->bucket->objects[c->current] == taken)
+		c->current++;
+	else
+		c->history++;
+}
+
+/* Past every version up to (key_marker, version_marker): with a version marker, the versions of
+ * key_marker up to and including it; without, all of key_marker. */
+static void cursor_seek(struct version_cursor *c, const char *key_marker, const char *version_marker)
+{
+	c->current = store_object_index(c->bucket, key_marker, false);
+	c->history = store_history_index(c->bucket, key_marker);
+	while (c->history < c->bucket->history_count &&
+	       strcmp(c->bucket->history[c->history]->key, key_marker) == 0)
+		c->history++;
+	if (!version_marker || !*version_marker)
+		return;
+	/* The marker's key again, from its newest version, resuming after the marker. */
+	size_t current = store_object_index(c->bucket, key_marker, true);
+	size_t history = store_history_index(c->bucket, key_marker);
+	struct version_cursor at = {c->bucket, current, history};
+	bool latest;
+	for (struct object *o; (o = cursor_peek(&at, &latest)) && strcmp(o->key, key_marker) == 0;) {
+		cursor_next(&at, o);
+		const char *id = o->version_id[0] ? o->version_id : "null";
+		if (strcmp(id, version_marker) == 0) {
+			*c = at;
+			return;
+		}
+	}
+}
+
+void handle_list_object_versions(struct request *req)
+{
+	const char *prefix = request_param(req, "prefix"), *delimiter = request_param(req, "delimiter");
+	const char *max_text = request_param(req, "max-keys"), *encoding = request_param(req, "encoding-type");
+	const char *key_marker = request_param(req, "key-marker");
+	const char *version_marker = request_param(req, "version-id-marker");
+	bool url = encoding && strcmp(encoding, "url") == 0;
+	if (encoding && !url) {
+		reply_error(req, 400, "InvalidArgument", "Invalid Encoding Method specified in Request");
+		return;
+	}
+	if (version_marker && *version_marker && (!key_marker || !*key_marker)) {
+		reply_error(req, 400, "InvalidArgument", "A version-id marker cannot be specified "
+			    "without a key marker.");
+		return;
+	}
+	long max_keys = 1000;
+	if (max_text) {
+		char *end;
+		max_keys = strtol(max_text, &end, 10);
+		if (!*max_text || *end || max_keys < 0) {
+			reply_error(req, 400, "InvalidArgument", "Provided max-keys not an integer or within "
+				    "integer range");
+			return;
+		}
+		if (max_keys > 1000)
+			max_keys = 1000;
+	}
+	prefix = prefix ? prefix : "";
+	if (delimiter && !*delimiter)
+		delimiter = NULL;
+	struct xml x;
+	xml_begin(&x, "ListVersionsResult");
+	xml_element(&x, "Name", req->bucket);
+	listed(&x, "Prefix", prefix, url);
+	listed(&x, "KeyMarker", key_marker ? key_marker : "", url);
+	xml_element(&x, "VersionIdMarker", version_marker ? version_marker : "");
+	xml_elementf(&x, "MaxKeys", "%ld", max_keys);
+	if (delimiter)
+		listed(&x, "Delimiter", delimiter, url);
+	if (url)
+		xml_element(&x, "EncodingType", "url");
+
+	store_lock();
+	struct bucket *bucket = existing_bucket(req);
+	if (!bucket) {
+		store_unlock();
+		free(x.data);
+		return;
+	}
+	struct version_cursor cursor = {bucket, 0, 0};
+	if (key_marker && *key_marker)
+		cursor_seek(&cursor, key_marker, version_marker);
+	else {
+		cursor.current = store_object_index(bucket, prefix, true);
+		cursor.history = store_history_index(bucket, prefix);
+	}
+	struct xml items;
+	memset(&items, 0, sizeof items);
+	long count = 0;
+	bool truncated = false, latest;
+	char *next_key = NULL, next_version[40] = "", *last_prefix = NULL;
+	char date[32], size[32];
+	for (struct object *o; (o = cursor_peek(&cursor, &latest));) {
+		if (!starts_with(o->key, prefix)) {
+			if (strcmp(o->key, prefix) > 0)
+				break;
+			cursor_next(&cursor, o);
+			continue;
+		}
+		/* resuming after a common prefix skips everything under it */
+		if (key_marker && delimiter && starts_with(o->key, key_marker) &&
+		    strlen(key_marker) >= strlen(delimiter) &&
+		    strcmp(key_marker + strlen(key_marker) - strlen(delimiter), delimiter) == 0) {
+			cursor_next(&cursor, o);
+			continue;
+		}
+		const char *cut = delimiter ? strstr(o->key + strlen(prefix), delimiter) : NULL;
+		if (cut) {
+			size_t length = (size_t)(cut - o->key) + strlen(delimiter);
+			if (last_prefix && strlen(last_prefix) == length &&
+			    strncmp(last_prefix, o->key, length) == 0) {
+				cursor_next(&cursor, o);
+				continue;
+			}
+			if (count >= max_keys) {
+				truncated = true;
+				break;
+			}
+			free(last_prefix);
+			last_prefix = strndup(o->key, length);
+			free(next_key);
+			next_key = last_prefix ? strdup(last_prefix) : NULL;
+			next_version[0] = '\0';
+			xml_open(&items, "CommonPrefixes");
+			listed(&items, "Prefix", last_prefix ? last_prefix : "", url);
+			xml_close(&items, "CommonPrefixes");
+			count++;
+			cursor_next(&cursor, o);
+			continue;
+		}
+		if (count >= max_keys) {
+			truncated = true;
+			break;
+		}
+		const char *id = o->version_id[0] ? o->version_id : "null";
+		const char *tag = o->delete_marker ? "DeleteMarker" : "Version";
+		xml_open(&items, tag);
+		listed(&items, "Key", o->key, url);
+		xml_element(&items, "VersionId", id);
+		xml_element(&items, "IsLatest", latest ? "true" : "false");
+		format_iso8601(o->modified, date);
+		xml_element(&items, "LastModified", date);
+		if (!o->delete_marker) {
+			xml_element(&items, "ETag", o->etag);
+			snprintf(size, sizeof size, "%zu", o->blob->size);
+			xml_element(&items, "Size", size);
+			xml_element(&items, "StorageClass", "STANDARD");
+		}
+		owner(&items, "Owner");
+		xml_close(&items, tag);
+		free(next_key);
+		next_key = strdup(o->key);
+		snprintf(next_version, sizeof next_version, "%s", id);
+		count++;
+		cursor_next(&cursor, o);
+	}
+	store_unlock();
+	if (!next_key)
+		truncated = false; /* max-keys=0: nothing listed, nothing to resume from */
+	xml_element(&x, "IsTruncated", truncated ? "true" : "false");
+	if (truncated) {
+		listed(&x, "NextKeyMarker", next_key, url);
+		if (next_version[0])
+			xml_element(&x, "NextVersionIdMarker", next_version);
+	}
+	xml_raw(&x, items.data ? items.data : "");
+	x.failed |= items.failed;
+	free(items.data);
+	free(next_key);
+	free(last_prefix);
+	reply_xml(req, 200, xml_finish(&x, "ListVersionsResult"));
 }

@@ -17,6 +17,7 @@ struct rule {
 	int status;
 	char code[48];
 	long remaining; /* -1: until reset */
+	long skip;      /* matching requests let through before the rule applies */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -34,6 +35,10 @@ void faults_plan(enum s3_op op, struct fault *fault)
 		struct rule *rule = &rules[i];
 		if ((rule->op != op && rule->op != OP_COUNT) || rule->remaining == 0)
 			continue;
+		if (rule->skip > 0) {
+			rule->skip--;
+			continue;
+		}
 		if (rule->remaining > 0)
 			rule->remaining--;
 		fault->kind = rule->kind;
@@ -83,6 +88,7 @@ static void add_rule(struct request *req, enum fault_kind kind)
 {
 	const char *op_text = request_param(req, "op"), *status_text = request_param(req, "status");
 	const char *count_text = request_param(req, "count"), *code = request_param(req, "code");
+	const char *skip_text = request_param(req, "skip"), *what = request_param(req, "what");
 	enum s3_op op = OP_COUNT;
 	if (!op_text || (strcmp(op_text, "*") != 0 && (op = op_from_name(op_text)) == OP_COUNT)) {
 		reply_error(req, 400, "InvalidArgument", "op must be an S3 operation name or *");
@@ -90,6 +96,23 @@ static void add_rule(struct request *req, enum fault_kind kind)
 	}
 	long status = status_text ? strtol(status_text, NULL, 10) : 503;
 	long count = count_text ? strtol(count_text, NULL, 10) : 1;
+	long skip = skip_text ? strtol(skip_text, NULL, 10) : 0;
+	if (kind == FAULT_WRONG_RANGE) { /* "lie": what names the lie */
+		kind = !what ? FAULT_NONE : strcmp(what, "range") == 0 ? FAULT_WRONG_RANGE
+			: strcmp(what, "short") == 0 ? FAULT_SHORT_BODY
+			: strcmp(what, "overwrite") == 0 ? FAULT_OVERWRITE
+			: strcmp(what, "deny") == 0 ? FAULT_DENY_KEYS : FAULT_NONE;
+		if (kind == FAULT_NONE || (op != OP_GetObject && kind != FAULT_DENY_KEYS) ||
+		    (op != OP_DeleteObjects && kind == FAULT_DENY_KEYS)) {
+			reply_error(req, 400, "InvalidArgument", "lie needs op=GetObject and what=range, "
+				    "short or overwrite, or op=DeleteObjects and what=deny");
+			return;
+		}
+	}
+	if (skip < 0 || skip > 1000000) {
+		reply_error(req, 400, "InvalidArgument", "skip must be 0 or more");
+		return;
+	}
 	if (kind == FAULT_ERROR && (status < 400 || status > 599)) {
 		reply_error(req, 400, "InvalidArgument", "status must be 400..599");
 		return;
@@ -110,6 +133,7 @@ static void add_rule(struct request *req, enum fault_kind kind)
 		rule->kind = kind;
 		rule->status = (int)status;
 		rule->remaining = count;
+		rule->skip = skip;
 		snprintf(rule->code, sizeof rule->code, "%s", code ? code : default_code((int)status));
 	}
 	pthread_mutex_unlock(&lock);
@@ -130,6 +154,8 @@ void handle_control(struct request *req)
 		add_rule(req, FAULT_ERROR);
 	} else if (strcmp(command, "drop") == 0) {
 		add_rule(req, FAULT_DROP);
+	} else if (strcmp(command, "lie") == 0) {
+		add_rule(req, FAULT_WRONG_RANGE);
 	} else if (strcmp(command, "reset") == 0) {
 		pthread_mutex_lock(&lock);
 		rule_count = 0;
@@ -150,6 +176,6 @@ void handle_control(struct request *req)
 		reply_bytes(req, 200, text, length);
 		reply_header(req, "Content-Type", "text/plain");
 	} else {
-		reply_error(req, 404, "NoSuchControl", "Unknown control command (fail, drop, counters, reset)");
+		reply_error(req, 404, "NoSuchControl", "Unknown control command (fail, drop, lie, counters, reset)");
 	}
 }

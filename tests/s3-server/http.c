@@ -203,7 +203,7 @@ static const char *const unsupported[] = {
 	"acl", "policy", "cors", "lifecycle", "tagging", "website", "logging", "notification",
 	"replication", "encryption", "object-lock", "legal-hold", "retention", "torrent",
 	"requestPayment", "accelerate", "analytics", "inventory", "metrics", "ownershipControls",
-	"publicAccessBlock", "intelligent-tiering", "restore", "select", "versions", "attributes",
+	"publicAccessBlock", "intelligent-tiering", "restore", "select", "attributes",
 	NULL,
 };
 
@@ -217,6 +217,8 @@ static enum s3_op route(struct request *req)
 	if (!req->bucket)
 		return get ? OP_ListBuckets : OP_Unknown;
 	if (!req->key) {
+		if (put && request_has_param(req, "versioning") && req->param_count == 1)
+			return OP_PutBucketVersioning;
 		if (put)
 			return req->param_count == 0 ? OP_CreateBucket : OP_Unknown;
 		if (del)
@@ -231,6 +233,8 @@ static enum s3_op route(struct request *req)
 			return OP_GetBucketLocation;
 		if (request_has_param(req, "versioning"))
 			return OP_GetBucketVersioning;
+		if (request_has_param(req, "versions"))
+			return OP_ListObjectVersions;
 		if (request_has_param(req, "uploads"))
 			return OP_ListMultipartUploads;
 		const char *type = request_param(req, "list-type");
@@ -333,6 +337,8 @@ static void dispatch(struct request *req)
 	case OP_HeadBucket: handle_head_bucket(req); break;
 	case OP_GetBucketLocation: handle_get_bucket_location(req); break;
 	case OP_GetBucketVersioning: handle_get_bucket_versioning(req); break;
+	case OP_PutBucketVersioning: handle_put_bucket_versioning(req); break;
+	case OP_ListObjectVersions: handle_list_object_versions(req); break;
 	case OP_ListObjects: handle_list_objects(req, false); break;
 	case OP_ListObjectsV2: handle_list_objects(req, true); break;
 	case OP_ListMultipartUploads: handle_list_multipart_uploads(req); break;
@@ -374,6 +380,7 @@ static enum MHD_Result answer(struct request *req)
 				    "allowed size (%zu bytes here)", server_config.max_body);
 		} else if (req->op == OP_Control || authenticate(req)) {
 			dispatch(req);
+			injected = req->fault.kind >= FAULT_WRONG_RANGE;
 		}
 	}
 	if (!req->response)

@@ -85,6 +85,15 @@ static bool part_number(struct request *req, int *number)
 	return true;
 }
 
+/* Compares ETags with or without their quotes. */
+static bool same_etag(const char *given, const char *etag)
+{
+	size_t length = strlen(given);
+	if (length >= 2 && given[0] == '"' && given[length - 1] == '"')
+		return strcmp(given, etag) == 0;
+	return length + 2 == strlen(etag) && strncmp(etag + 1, given, length) == 0;
+}
+
 void handle_upload_part(struct request *req, bool copy)
 {
 	int number;
@@ -102,6 +111,7 @@ void handle_upload_part(struct request *req, bool copy)
 		return;
 	}
 	const char *range = request_header(req, "x-amz-copy-source-range");
+	const char *if_match = request_header(req, "x-amz-copy-source-if-match");
 	struct blob *blob = NULL;
 	char etag[48] = "", modified[32] = "";
 	store_lock();
@@ -114,6 +124,9 @@ void handle_upload_part(struct request *req, bool copy)
 		if (!source) {
 			reply_error(req, 404, from ? "NoSuchKey" : "NoSuchBucket", "The specified %s does "
 				    "not exist", from ? "key" : "bucket");
+		} else if (if_match && !same_etag(if_match, source->etag)) {
+			reply_error(req, 412, "PreconditionFailed", "At least one of the pre-conditions you "
+				    "specified did not hold");
 		} else if (range && object_parse_range(range, source->blob->size, &first, &last) != 1) {
 			reply_error(req, 400, "InvalidArgument", "The x-amz-copy-source-range value must be "
 				    "of the form bytes=first-last where first and last are the zero-based "
@@ -163,14 +176,6 @@ void handle_upload_part(struct request *req, bool copy)
 	}
 }
 
-/* Compares ETags with or without their quotes. */
-static bool same_etag(const char *given, const char *etag)
-{
-	size_t length = strlen(given);
-	if (length >= 2 && given[0] == '"' && given[length - 1] == '"')
-		return strcmp(given, etag) == 0;
-	return length + 2 == strlen(etag) && strncmp(etag + 1, given, length) == 0;
-}
 
 void handle_complete_multipart_upload(struct request *req)
 {
@@ -182,6 +187,7 @@ void handle_complete_multipart_upload(struct request *req)
 			    "The XML you provided was too large" : message);
 		return;
 	}
+	char version_id[40] = "";
 	/* The parts asked for, in document order: number and ETag of each. */
 	size_t wanted_count = 0;
 	for (size_t i = 0; i < doc.count; i++)
@@ -282,6 +288,8 @@ void handle_complete_multipart_upload(struct request *req)
 			free(data);
 			meta_free(meta, meta_count);
 		}
+		if (object && bucket->versioning != VERSIONING_OFF)
+			snprintf(version_id, sizeof version_id, "%s", object->version_id);
 		if (object)
 			store_delete_upload(bucket, upload);
 		else
@@ -304,6 +312,8 @@ void handle_complete_multipart_upload(struct request *req)
 	xml_element(&x, "Key", req->key);
 	xml_element(&x, "ETag", final_etag);
 	reply_xml(req, 200, xml_finish(&x, "CompleteMultipartUploadResult"));
+	if (version_id[0])
+		reply_header(req, "x-amz-version-id", version_id);
 }
 
 void handle_abort_multipart_upload(struct request *req)

@@ -161,12 +161,15 @@ void handle_put_object(struct request *req)
 	store_lock();
 	struct bucket *bucket = store_bucket(req->bucket);
 	struct object *object = NULL;
+	char version_id[40] = "";
 	if (bucket)
 		object = store_put_object(bucket, req->key, blob, etag, meta, meta_count);
 	else {
 		blob_release(blob);
 		meta_free(meta, meta_count);
 	}
+	if (object && bucket->versioning != VERSIONING_OFF)
+		snprintf(version_id, sizeof version_id, "%s", object->version_id);
 	store_unlock();
 	if (!bucket) {
 		reply_error(req, 404, "NoSuchBucket", "The specified bucket does not exist");
@@ -178,6 +181,8 @@ void handle_put_object(struct request *req)
 	}
 	reply_empty(req, 200);
 	reply_header(req, "ETag", etag);
+	if (version_id[0])
+		reply_header(req, "x-amz-version-id", version_id);
 	const char *sha1 = request_header(req, "x-amz-checksum-sha1");
 	if (sha1)
 		reply_header(req, "x-amz-checksum-sha1", sha1);
@@ -244,21 +249,65 @@ static bool etag_matches(const char *list, const char *etag)
 	return false;
 }
 
+/* A concurrent writer (the overwrite lie): the object that was just read gets other bytes (the
+ * first flipped), another ETag, the same headers. Under the store lock. */
+static void overwrite(const char *bucket_name, const char *key, const struct blob *read)
+{
+	struct bucket *bucket = store_bucket(bucket_name);
+	struct object *object = bucket ? store_object(bucket, key) : NULL;
+	if (!object || object->blob != read || read->size == 0)
+		return;
+	struct blob *changed = blob_new(read->data, read->size);
+	struct meta *meta = meta_copy(object->meta, object->meta_count);
+	if (!changed || (!meta && object->meta_count)) {
+		blob_release(changed);
+		meta_free(meta, object->meta_count);
+		return;
+	}
+	changed->data[0] ^= 1;
+	unsigned char md5[16];
+	EVP_Digest(changed->data, changed->size, md5, NULL, EVP_md5(), NULL);
+	char etag[48];
+	object_etag(md5, etag);
+	store_put_object(bucket, key, changed, etag, meta, object->meta_count);
+}
+
 void handle_get_object(struct request *req)
 {
 	store_lock();
 	struct bucket *bucket = store_bucket(req->bucket);
-	struct object *object = bucket ? store_object(bucket, req->key) : NULL;
+	const char *wanted = request_param(req, "versionId");
+	struct object *object = !bucket ? NULL : wanted ? store_find_version(bucket, req->key, wanted)
+						 : store_object(bucket, req->key);
 	if (!bucket) {
 		store_unlock();
 		reply_error(req, 404, "NoSuchBucket", "The specified bucket does not exist");
 		return;
 	}
-	if (!object) {
+	if (!object || object->delete_marker) {
+		/* A delete marker: a GET of it is not allowed, a GET of the name finds nothing. */
+		struct object *marker = object ? object : store_latest_marker(bucket, req->key);
+		char marker_id[40] = "";
+		if (marker)
+			snprintf(marker_id, sizeof marker_id, "%s", marker->version_id);
 		store_unlock();
-		reply_error(req, 404, "NoSuchKey", "The specified key does not exist.");
+		if (object)
+			reply_error(req, 405, "MethodNotAllowed", "The specified method is not allowed "
+				    "against this resource.");
+		else if (wanted)
+			reply_error(req, 404, "NoSuchVersion", "The specified version does not exist.");
+		else
+			reply_error(req, 404, "NoSuchKey", "The specified key does not exist.");
+		if (marker) {
+			reply_header(req, "x-amz-delete-marker", "true");
+			reply_header(req, "x-amz-version-id", marker_id);
+		}
 		return;
 	}
+	char version_id[40] = "";
+	if (bucket->versioning != VERSIONING_OFF || wanted)
+		snprintf(version_id, sizeof version_id, "%s", object->version_id[0] ? object->version_id
+										     : "null");
 	struct blob *blob = object->blob;
 	blob->references++;
 	char etag[48], modified[40];
@@ -287,7 +336,17 @@ void handle_get_object(struct request *req)
 	} else {
 		if (ranged == 1) {
 			char content_range[96];
-			reply_bytes(req, 206, blob->data + first, last - first + 1);
+			size_t sent = last - first + 1;
+			if (req->fault.kind == FAULT_WRONG_RANGE && last + 1 < blob->size) {
+				first++; /* another stretch than asked, said as it is */
+				last++;
+			} else if (req->fault.kind == FAULT_WRONG_RANGE && first > 0) {
+				first--;
+				last--;
+			}
+			if (req->fault.kind == FAULT_SHORT_BODY && sent > 1)
+				sent--; /* one byte less than Content-Range says */
+			reply_bytes(req, 206, blob->data + first, sent);
 			snprintf(content_range, sizeof content_range, "bytes %zu-%zu/%zu", first, last, blob->size);
 			reply_header(req, "Content-Range", content_range);
 		} else {
@@ -296,6 +355,8 @@ void handle_get_object(struct request *req)
 		reply_header(req, "ETag", etag);
 		reply_header(req, "Last-Modified", modified);
 		reply_header(req, "Accept-Ranges", "bytes");
+		if (version_id[0])
+			reply_header(req, "x-amz-version-id", version_id);
 		static const char *const overrides[][2] = {
 			{"response-content-type", "content-type"},
 			{"response-content-disposition", "content-disposition"},
@@ -326,21 +387,73 @@ void handle_get_object(struct request *req)
 	}
 	meta_free(meta, meta_count);
 	store_lock();
+	if (req->fault.kind == FAULT_OVERWRITE && req->status < 300)
+		overwrite(req->bucket, req->key, blob);
 	blob_release(blob);
 	store_unlock();
 }
 
 void handle_delete_object(struct request *req)
 {
+	const char *wanted = request_param(req, "versionId");
+	char version_id[40] = "";
+	bool marker = false;
 	store_lock();
 	struct bucket *bucket = store_bucket(req->bucket);
-	if (bucket)
-		store_delete_object(bucket, req->key);
+	if (bucket && wanted) {
+		/* One version for good (a missing one is 204 too, as S3 answers). */
+		store_delete_version(bucket, req->key, wanted, &marker);
+		snprintf(version_id, sizeof version_id, "%s", wanted);
+	} else if (bucket) {
+		store_delete_object(bucket, req->key, version_id);
+		marker = version_id[0] != '\0';
+	}
 	store_unlock();
-	if (!bucket)
+	if (!bucket) {
 		reply_error(req, 404, "NoSuchBucket", "The specified bucket does not exist");
+		return;
+	}
+	reply_empty(req, 204);
+	if (version_id[0])
+		reply_header(req, "x-amz-version-id", version_id);
+	if (marker)
+		reply_header(req, "x-amz-delete-marker", "true");
+}
+
+/* One <Object> of a DeleteObjects: its <Deleted> (unless quiet) or its <Error>. */
+static void delete_one(struct bucket *bucket, const char *key, const char *version, bool quiet,
+		       bool deny, struct xml *x)
+{
+	const char *code = !*key ? "InvalidArgument" : strlen(key) > 1024 ? "KeyTooLongError"
+			   : deny ? "AccessDenied" : NULL;
+	if (code) {
+		xml_open(x, "Error");
+		xml_element(x, "Key", key);
+		if (version)
+			xml_element(x, "VersionId", version);
+		xml_element(x, "Code", code);
+		xml_element(x, "Message", !*key ? "The key is empty" : deny ? "Access Denied"
+					  : "Your key is too long");
+		xml_close(x, "Error");
+		return;
+	}
+	char marker_id[40] = "";
+	bool marker = false;
+	if (version)
+		store_delete_version(bucket, key, version, &marker);
 	else
-		reply_empty(req, 204);
+		store_delete_object(bucket, key, marker_id);
+	if (quiet)
+		return;
+	xml_open(x, "Deleted");
+	xml_element(x, "Key", key);
+	if (version)
+		xml_element(x, "VersionId", version);
+	if (marker || marker_id[0])
+		xml_element(x, "DeleteMarker", "true");
+	if (marker_id[0])
+		xml_element(x, "DeleteMarkerVersionId", marker_id);
+	xml_close(x, "Deleted");
 }
 
 void handle_delete_objects(struct request *req)
@@ -362,7 +475,7 @@ void handle_delete_objects(struct request *req)
 	for (size_t i = 0; i < doc.count; i++) {
 		if (strcmp(doc.nodes[i].path, "Delete/Quiet") == 0)
 			quiet = strcmp(doc.nodes[i].text, "true") == 0;
-		else if (strcmp(doc.nodes[i].path, "Delete/Object/Key") == 0)
+		else if (strcmp(doc.nodes[i].path, "Delete/Object") == 0)
 			keys++;
 	}
 	if (!ok || keys == 0 || keys > 1000) {
@@ -375,24 +488,20 @@ void handle_delete_objects(struct request *req)
 	xml_begin(&x, "DeleteResult");
 	store_lock();
 	struct bucket *bucket = store_bucket(req->bucket);
+	const char *key = NULL, *version = NULL;
+	size_t position = 0;
 	for (size_t i = 0; bucket && i < doc.count; i++) {
-		if (strcmp(doc.nodes[i].path, "Delete/Object/Key") != 0)
+		/* An Object's children end before it does: its Key and VersionId, then the Object. */
+		if (strcmp(doc.nodes[i].path, "Delete/Object/Key") == 0)
+			key = doc.nodes[i].text;
+		else if (strcmp(doc.nodes[i].path, "Delete/Object/VersionId") == 0)
+			version = doc.nodes[i].text;
+		if (strcmp(doc.nodes[i].path, "Delete/Object") != 0)
 			continue;
-		const char *key = doc.nodes[i].text;
-		if (!*key || strlen(key) > 1024) {
-			xml_open(&x, "Error");
-			xml_element(&x, "Key", key);
-			xml_element(&x, "Code", *key ? "KeyTooLongError" : "InvalidArgument");
-			xml_element(&x, "Message", *key ? "Your key is too long" : "The key is empty");
-			xml_close(&x, "Error");
-			continue;
-		}
-		store_delete_object(bucket, key);
-		if (!quiet) {
-			xml_open(&x, "Deleted");
-			xml_element(&x, "Key", key);
-			xml_close(&x, "Deleted");
-		}
+		/* The deny lie: every other key (the first, the third ...) is refused and kept. */
+		bool deny = req->fault.kind == FAULT_DENY_KEYS && position++ % 2 == 0;
+		delete_one(bucket, key ? key : "", version, quiet, deny, &x);
+		key = version = NULL;
 	}
 	store_unlock();
 	xml_doc_free(&doc);
@@ -449,7 +558,7 @@ void handle_copy_object(struct request *req)
 		free(source_key);
 		return;
 	}
-	char etag[48] = "", modified[32] = "";
+	char etag[48] = "", modified[32] = "", version_id[40] = "";
 	int status = 200;
 	const char *code = NULL, *message = NULL;
 	store_lock();
@@ -474,6 +583,8 @@ void handle_copy_object(struct request *req)
 		snprintf(etag, sizeof etag, "%s", source->etag);
 		struct object *copy = store_put_object(to, req->key, blob, etag, meta, meta_count);
 		meta = NULL;
+		if (copy && to->versioning != VERSIONING_OFF)
+			snprintf(version_id, sizeof version_id, "%s", copy->version_id);
 		if (copy)
 			format_iso8601(copy->modified, modified);
 		else
@@ -488,6 +599,8 @@ void handle_copy_object(struct request *req)
 		return;
 	}
 	struct xml x;
+	if (version_id[0])
+		reply_header(req, "x-amz-version-id", version_id);
 	xml_begin(&x, "CopyObjectResult");
 	xml_element(&x, "LastModified", modified);
 	xml_element(&x, "ETag", etag);

@@ -15,7 +15,7 @@
 /* Every S3 operation the server tells apart; counters and faults are kept per operation. */
 #define S3_OPERATIONS(X) \
 	X(ListBuckets) X(CreateBucket) X(DeleteBucket) X(HeadBucket) X(GetBucketLocation) \
-	X(GetBucketVersioning) X(ListObjects) X(ListObjectsV2) X(ListMultipartUploads) \
+	X(GetBucketVersioning) X(PutBucketVersioning) X(ListObjectVersions) X(ListObjects) X(ListObjectsV2) X(ListMultipartUploads) \
 	X(DeleteObjects) X(PutObject) X(CopyObject) X(GetObject) X(HeadObject) X(DeleteObject) \
 	X(CreateMultipartUpload) X(UploadPart) X(UploadPartCopy) X(CompleteMultipartUpload) \
 	X(AbortMultipartUpload) X(ListParts) X(Control) X(Unknown)
@@ -41,7 +41,12 @@ struct server_config {
 };
 extern struct server_config server_config;
 
-enum fault_kind { FAULT_NONE, FAULT_ERROR, FAULT_DROP };
+/* FAULT_WRONG_RANGE, FAULT_SHORT_BODY and FAULT_OVERWRITE are lies of a GetObject answer:
+ * another stretch than the range asked, one byte less than its Content-Range says, and the object
+ * overwritten (other bytes, another ETag) right after this answer, as by a concurrent writer;
+ * FAULT_DENY_KEYS a DeleteObjects answering AccessDenied for every other key (and keeping it). */
+enum fault_kind { FAULT_NONE, FAULT_ERROR, FAULT_DROP, FAULT_WRONG_RANGE, FAULT_SHORT_BODY,
+		  FAULT_OVERWRITE, FAULT_DENY_KEYS };
 
 struct fault {
 	enum fault_kind kind;
@@ -131,6 +136,8 @@ void handle_delete_bucket(struct request *req);
 void handle_head_bucket(struct request *req);
 void handle_get_bucket_location(struct request *req);
 void handle_get_bucket_versioning(struct request *req);
+void handle_put_bucket_versioning(struct request *req);
+void handle_list_object_versions(struct request *req);
 void handle_list_objects(struct request *req, bool v2);
 void handle_put_object(struct request *req);
 void handle_copy_object(struct request *req);

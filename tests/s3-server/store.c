@@ -183,6 +183,9 @@ void store_delete_bucket(struct bucket *bucket)
 		free_object(bucket->objects[i]);
 	for (size_t i = 0; i < bucket->upload_count; i++)
 		free_upload(bucket->uploads[i]);
+	for (size_t i = 0; i < bucket->history_count; i++)
+		free_object(bucket->history[i]);
+	free(bucket->history);
 	free(bucket->objects);
 	free(bucket->uploads);
 	free(bucket->name);
@@ -211,6 +214,110 @@ struct object *store_object(struct bucket *bucket, const char *key)
 	return NULL;
 }
 
+static unsigned long last_sequence;
+
+/* (key, sequence) order of the history: by key, newest first. */
+static int history_order(const struct object *a, const char *key, unsigned long sequence)
+{
+	int order = strcmp(a->key, key);
+	return order ? order : a->sequence > sequence ? -1 : a->sequence < sequence ? 1 : 0;
+}
+
+size_t store_history_index(struct bucket *bucket, const char *key)
+{
+	size_t low = 0, high = bucket->history_count;
+	while (low < high) {
+		size_t middle = (low + high) / 2;
+		if (strcmp(bucket->history[middle]->key, key) < 0)
+			low = middle + 1;
+		else
+			high = middle;
+	}
+	return low;
+}
+
+static bool history_insert(struct bucket *bucket, struct object *object)
+{
+	if (!grow(&bucket->history, &bucket->history_capacity, bucket->history_count,
+		  sizeof *bucket->history))
+		return false;
+	size_t index = store_history_index(bucket, object->key);
+	while (index < bucket->history_count &&
+	       history_order(bucket->history[index], object->key, object->sequence) < 0)
+		index++;
+	memmove(bucket->history + index + 1, bucket->history + index,
+		(bucket->history_count - index) * sizeof *bucket->history);
+	bucket->history[index] = object;
+	bucket->history_count++;
+	return true;
+}
+
+static struct object *history_take(struct bucket *bucket, size_t index)
+{
+	struct object *object = bucket->history[index];
+	memmove(bucket->history + index, bucket->history + index + 1,
+		(bucket->history_count - index - 1) * sizeof *bucket->history);
+	bucket->history_count--;
+	return object;
+}
+
+static bool is_null_version(const struct object *object)
+{
+	return !object->version_id[0] || strcmp(object->version_id, "null") == 0;
+}
+
+/* Suspended versioning: what is stored now replaces the key's "null" version. */
+static void drop_null_versions(struct bucket *bucket, const char *key)
+{
+	for (size_t i = store_history_index(bucket, key);
+	     i < bucket->history_count && strcmp(bucket->history[i]->key, key) == 0;)
+		if (is_null_version(bucket->history[i]))
+			free_object(history_take(bucket, i));
+		else
+			i++;
+}
+
+static void new_version(struct bucket *bucket, struct object *object)
+{
+	object->sequence = ++last_sequence;
+	if (bucket->versioning == VERSIONING_ENABLED) {
+		unsigned char random[16];
+		if (RAND_bytes(random, sizeof random) != 1)
+			memset(random, 0, sizeof random);
+		for (int i = 0; i < 16; i++)
+			snprintf(object->version_id + 2 * i, 3, "%02x", random[i]);
+	} else if (bucket->versioning == VERSIONING_SUSPENDED) {
+		snprintf(object->version_id, sizeof object->version_id, "null");
+	}
+}
+
+/* The current version at index stops being current: kept in the history when versioning keeps
+ * it, else freed. Either way it leaves objects. */
+static void retire_current(struct bucket *bucket, size_t index)
+{
+	struct object *current = bucket->objects[index];
+	memmove(bucket->objects + index, bucket->objects + index + 1,
+		(bucket->object_count - index - 1) * sizeof *bucket->objects);
+	bucket->object_count--;
+	bool keep = bucket->versioning == VERSIONING_ENABLED ||
+		    (bucket->versioning == VERSIONING_SUSPENDED && !is_null_version(current));
+	if (!keep || !history_insert(bucket, current))
+		free_object(current);
+}
+
+static bool insert_current(struct bucket *bucket, struct object *object)
+{
+	size_t index = store_object_index(bucket, object->key, true);
+	if (!grow(&bucket->objects, &bucket->object_capacity, bucket->object_count,
+		  sizeof *bucket->objects))
+		return false;
+	memmove(bucket->objects + index + 1, bucket->objects + index,
+		(bucket->object_count - index) * sizeof *bucket->objects);
+	bucket->objects[index] = object;
+	bucket->object_count++;
+	return true;
+}
+
 struct object *store_put_object(struct bucket *bucket, const char *key, struct blob *blob,
 				const char *etag, struct meta *meta, size_t meta_count)
 {
@@ -226,34 +333,110 @@ struct object *store_put_object(struct bucket *bucket, const char *key, struct b
 	object->modified = server_now();
 	object->meta = meta;
 	object->meta_count = meta_count;
+	new_version(bucket, object);
+	if (bucket->versioning == VERSIONING_SUSPENDED)
+		drop_null_versions(bucket, key);
 	size_t index = store_object_index(bucket, key, true);
-	if (index < bucket->object_count && strcmp(bucket->objects[index]->key, key) == 0) {
-		free_object(bucket->objects[index]);
-		bucket->objects[index] = object;
-		return object;
-	}
-	if (!grow(&bucket->objects, &bucket->object_capacity, bucket->object_count,
-		  sizeof *bucket->objects)) {
+	if (index < bucket->object_count && strcmp(bucket->objects[index]->key, key) == 0)
+		retire_current(bucket, index);
+	if (!insert_current(bucket, object)) {
 		free_object(object);
 		return NULL;
 	}
-	memmove(bucket->objects + index + 1, bucket->objects + index,
-		(bucket->object_count - index) * sizeof *bucket->objects);
-	bucket->objects[index] = object;
-	bucket->object_count++;
 	return object;
 }
 
-bool store_delete_object(struct bucket *bucket, const char *key)
+bool store_delete_object(struct bucket *bucket, const char *key, char marker_id[40])
 {
+	marker_id[0] = '\0';
 	size_t index = store_object_index(bucket, key, true);
-	if (index >= bucket->object_count || strcmp(bucket->objects[index]->key, key) != 0)
+	bool exists = index < bucket->object_count && strcmp(bucket->objects[index]->key, key) == 0;
+	if (bucket->versioning == VERSIONING_OFF) {
+		if (exists)
+			retire_current(bucket, index);
+		return exists;
+	}
+	struct object *marker = calloc(1, sizeof *marker);
+	if (!marker || !(marker->key = strdup(key))) {
+		free(marker);
 		return false;
-	free_object(bucket->objects[index]);
-	memmove(bucket->objects + index, bucket->objects + index + 1,
-		(bucket->object_count - index - 1) * sizeof *bucket->objects);
-	bucket->object_count--;
+	}
+	marker->delete_marker = true;
+	marker->modified = server_now();
+	new_version(bucket, marker);
+	if (bucket->versioning == VERSIONING_SUSPENDED)
+		drop_null_versions(bucket, key);
+	if (exists)
+		retire_current(bucket, index);
+	if (!history_insert(bucket, marker)) {
+		free_object(marker);
+		return exists;
+	}
+	snprintf(marker_id, 40, "%s", marker->version_id);
 	return true;
+}
+
+struct object *store_find_version(struct bucket *bucket, const char *key, const char *id)
+{
+	bool null = strcmp(id, "null") == 0;
+	struct object *current = store_object(bucket, key);
+	if (current && (strcmp(current->version_id, id) == 0 || (null && is_null_version(current))))
+		return current;
+	for (size_t i = store_history_index(bucket, key);
+	     i < bucket->history_count && strcmp(bucket->history[i]->key, key) == 0; i++)
+		if (strcmp(bucket->history[i]->version_id, id) == 0 ||
+		    (null && is_null_version(bucket->history[i])))
+			return bucket->history[i];
+	return NULL;
+}
+
+struct object *store_latest_marker(struct bucket *bucket, const char *key)
+{
+	if (store_object(bucket, key))
+		return NULL;
+	size_t i = store_history_index(bucket, key);
+	return i < bucket->history_count && strcmp(bucket->history[i]->key, key) == 0 &&
+		       bucket->history[i]->delete_marker ? bucket->history[i] : NULL;
+}
+
+bool store_delete_version(struct bucket *bucket, const char *key, const char *id, bool *was_marker)
+{
+	*was_marker = false;
+	struct object *found = store_find_version(bucket, key, id);
+	if (!found)
+		return false;
+	*was_marker = found->delete_marker;
+	size_t index = store_object_index(bucket, key, true);
+	if (index < bucket->object_count && bucket->objects[index] == found) {
+		memmove(bucket->objects + index, bucket->objects + index + 1,
+			(bucket->object_count - index - 1) * sizeof *bucket->objects);
+		bucket->object_count--;
+	} else {
+		for (size_t i = store_history_index(bucket, key); i < bucket->history_count; i++)
+			if (bucket->history[i] == found) {
+				history_take(bucket, i);
+				break;
+			}
+	}
+	free_object(found);
+	/* The newest remaining version becomes current, unless it is a delete marker. */
+	size_t newest = store_history_index(bucket, key);
+	if (!store_object(bucket, key) && newest < bucket->history_count &&
+	    strcmp(bucket->history[newest]->key, key) == 0 && !bucket->history[newest]->delete_marker) {
+		struct object *promoted = history_take(bucket, newest);
+		if (!insert_current(bucket, promoted))
+			free_object(promoted);
+	}
+	return true;
+}
+
+void store_set_versioning(struct bucket *bucket, enum versioning versioning)
+{
+	if (bucket->versioning == VERSIONING_OFF && versioning != VERSIONING_OFF)
+		for (size_t i = 0; i < bucket->object_count; i++)
+			snprintf(bucket->objects[i]->version_id, sizeof bucket->objects[i]->version_id,
+				 "null");
+	bucket->versioning = versioning;
 }
 
 struct upload *store_create_upload(struct bucket *bucket, const char *key, struct meta *meta,
