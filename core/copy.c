@@ -406,7 +406,8 @@ static void *relay_thread(void *arg)
                        "listed: not stored", r->bucket, r->key, sha1, k->sha1);
     }
     if (r->status != STOR_OK || r->destination_gone) {
-        ssize_t planted = write(r->reader, "!", 1); /* unread when out closes: the peer resets */
+        ssize_t planted = send(r->reader, "!", 1, MSG_NOSIGNAL); /* unread when out closes: the
+                                                                   * peer's next read resets */
         (void)planted;
     }
     close(r->out);

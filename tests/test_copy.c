@@ -173,6 +173,20 @@ static void a_lying_source_stores_nothing(void **state)
     }
 }
 
+/* An empty object: copied as one, and a source that fails without a byte to send leaves the
+ * previous object (the relay holds back the end, not a byte). */
+static void an_empty_object_is_held_back_too(void **state)
+{
+    expect_ok(stor("cp", "liar:honest/empty", "local:bk/empty"));
+    assert_pattern("bk", "empty", 0);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/root/bk/empty", fx->dir);
+    assert_int_equal(unlink(path), 0);
+    put_previous("empty");
+    expect_failure(stor("cp", "liar:failend/empty", "local:bk/empty"), 1, "after the last byte");
+    assert_previous_alone("empty");
+}
+
 /* mv from a failing source removes nothing: the source stays, the destination too. */
 static void a_failed_move_removes_nothing(void **state)
 {
@@ -265,6 +279,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(an_honest_source_arrives_whole_without_a_temporary_file),
         T(a_lying_source_stores_nothing),
+        T(an_empty_object_is_held_back_too),
         T(a_failed_move_removes_nothing),
         T(a_destination_that_refuses_is_reported),
         T(a_fifo_in_the_way_is_not_written_into),
