@@ -77,8 +77,8 @@ int stor_copy_listing_suffices(const struct stor_session *from, const struct sto
 {
     if (o->size < 0 || ((to->plugin->capabilities & STOR_CAP_MTIME) && o->mtime_ms < 0))
         return 0;
-    /* A backend that lists what it keeps (B2) always lists a content type; one that lists less
-     * (S3, the local backend) lists none, and then only stat knows the metadata. */
+    /* A backend whose listing carries what it keeps always lists a content type; one that lists
+     * less lists none, and then only stat knows the metadata. */
     int both_keep_metadata = (from->plugin->capabilities & STOR_CAP_METADATA) &&
                              (to->plugin->capabilities & STOR_CAP_METADATA);
     return !both_keep_metadata || (from->plugin->table.abi_version >= 3 && o->content_type);
