@@ -633,6 +633,10 @@ static void b2_copy_from_a_lying_source_keeps_the_previous_object(void **state)
         stor_b2(plugins, "cp", "liar:long/big", "test-bucket/copied/big"),
     };
     long uploads = b2_cli_succeeded(fx, "b2_upload_file"), finished = b2_cli_succeeded(fx, "b2_finish_large_file");
+    /* B2 refusing mid-way: its error is reported, the source's ranged gets end, nothing else. */
+    control("/_test/fail", "{\"api\": \"b2_upload_part\", \"status\": 400, \"count\": -1}");
+    struct test_run refused = stor_b2(plugins, "cp", "liar:honest/big", "test-bucket/copied/big");
+    control("/_test/reset", "{\"faults\": true}");
     struct test_run small = stor_b2(plugins, "cp", "liar:honest/small", "test-bucket/honest/small");
     struct test_run big = stor_b2(plugins, "cp", "liar:honest/big", "test-bucket/honest/big");
     if (saved)
@@ -648,6 +652,9 @@ static void b2_copy_from_a_lying_source_keeps_the_previous_object(void **state)
     }
     assert_int_equal(uploads, 0);
     assert_int_equal(finished, 0);
+    if (refused.status != 2 || !strstr(refused.err, "b2_upload_part: B2 rejected the request"))
+        fail_msg("B2 refusing the parts: exit %d, stderr %s", refused.status, refused.err);
+    test_run_free(&refused);
     char *back = b2_cli_path(fx, "back");
     const char *const keys[] = {"test-bucket/copied/small", "test-bucket/copied/big"};
     for (int i = 0; i < 2; i++) {
