@@ -1164,7 +1164,7 @@ static void failed_stream_is_cancelled(void **state)
                      STOR_EIO);
     close(ends[0]); /* the writer sees EPIPE if it was still writing */
     pthread_join(writer, NULL);
-    assert_non_null(strstr(err.message, "cancelled (standard input cannot be resumed)"));
+    assert_non_null(strstr(err.message, "cancelled (a stream cannot be resumed)"));
     assert_int_equal(count("b2_cancel_large_file"), 1);
     assert_int_equal(lw->files[0].state, 2);
     assert_int_equal(count("b2_finish_large_file"), 0);
@@ -1187,7 +1187,7 @@ static void an_interrupted_stream_is_cancelled(void **state)
                      STOR_ECANCELLED);
     close(ends[0]);
     pthread_join(writer, NULL);
-    assert_non_null(strstr(err.message, "cancelled (standard input cannot be resumed)"));
+    assert_non_null(strstr(err.message, "cancelled (a stream cannot be resumed)"));
     assert_cancelled_and_not_stored(&result);
 }
 

@@ -1136,7 +1136,7 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
     if (status == STOR_OK)
         status = finish_large_file(&large, on_result, context, err);
     if (status != STOR_OK && large.file_id)
-        keep_or_cancel(&large, "standard input cannot be resumed", err);
+        keep_or_cancel(&large, "a stream cannot be resumed", err);
     for (int i = 0; stream.slots && i < slot_count; i++)
         free(stream.slots[i].buffer);
     free(stream.slots);
