@@ -81,13 +81,6 @@ struct stor_result {
 /* One object between a file descriptor or a path and the backend; err says what failed. */
 enum stor_status stor_put_fd(struct stor_session *s, const char *bucket, const char *key, int fd,
                              struct stor_result *result, struct stor_error *err);
-/* One object copied from one session's backend to another's (or the same): server-side where
- * the backend can, else streamed through stor and held to the source's SHA-1, else through a
- * temporary file; metadata and the modification time go along where the destination keeps them. */
-enum stor_status stor_copy_object(struct stor_session *from, struct stor_session *to,
-                                  const char *src_bucket, const char *src_key, const char *bucket,
-                                  const char *key, struct stor_result *result,
-                                  struct stor_error *err);
 /* Splits "BUCKET/KEY" into bucket (a buffer of `size`) and key (pointing into remote); prints a
  * usage error naming `usage` and returns STOR_EXIT_USAGE when it does not fit. */
 int stor_split_remote(const char *remote, char *bucket, size_t size, const char **key,

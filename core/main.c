@@ -154,15 +154,17 @@ static const struct command commands[] = {
     {"legal-hold", "[--version=ID] BUCKET/KEY on|off", 2, FLAG_VERSION,
      "Put the Object Lock legal hold of BUCKET/KEY (or of version ID) on or off: while it is on,\n"
      "the version cannot be deleted.", STOR_INTENT_WRITE},
-    {"cp", "BUCKET/KEY BUCKET/KEY2", 2, 0,
+    {"cp", "[--transfers=N] BUCKET/KEY BUCKET/KEY2", 2, FLAG_TRANSFERS,
      "Copy an object inside the service: the bytes never pass through this machine where the\n"
-     "backend can copy; otherwise stor fetches it into a temporary file (in $TMPDIR) and\n"
-     "stores that, with bounded memory. Between two backends (cp b2:a/k local:b/k) the bytes\n"
-     "stream through stor, held to the source's SHA-1 so that a broken download stores nothing\n"
-     "(a source without one goes through the temporary file); the modification time, content\n"
+     "backend can copy. Otherwise, and between two places (cp b2:a/k local:b/k), the bytes\n"
+     "stream through stor with bounded memory, never through a temporary file: a large object\n"
+     "comes in N ranges at once (default 8, 8 MiB each) where the source serves ranges. The\n"
+     "copy is held to the size and SHA-1 the source states, so that a broken or lying download\n"
+     "stores nothing and leaves the previous object as it was; the modification time, content\n"
      "type, headers and metadata go along where the destination keeps them.", STOR_INTENT_WRITE},
-    {"mv", "[--hard] BUCKET/KEY BUCKET/KEY2", 2, FLAG_HARD,
-     "Copy, then remove the source (--hard: every version of it, for good).", STOR_INTENT_WRITE},
+    {"mv", "[--hard] [--transfers=N] BUCKET/KEY BUCKET/KEY2", 2, FLAG_HARD | FLAG_TRANSFERS,
+     "Copy as cp does, then remove the source (--hard: every version of it, for good).",
+     STOR_INTENT_WRITE},
     {"cleanup", "[--older-than=DURATION] [--dry-run] BUCKET[/PREFIX]", 1, FLAG_OLDER | FLAG_DRY_RUN,
      "Cancel unfinished large uploads under PREFIX, listing each.\n"
      "  --older-than=DURATION   only those started longer ago: 90s, 30m, 12h, 7d\n"

@@ -1,14 +1,12 @@
 /* manage.c — commands that change what is stored without moving local files: rm (one version,
- * every version, a whole prefix), cp and mv (inside the service when the backend can), cleanup. */
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
+ * every version, a whole prefix), cp and mv (copy.c moves the bytes), cleanup. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "copy.h"
 #include "host.h"
 #include "values.h"
 
@@ -248,205 +246,7 @@ int stor_cmd_rm_tree(struct stor_session *s, const char *bucket, const char *giv
     return code;
 }
 
-/* --- cp and mv between two backends: streamed, verified by the source's SHA-1 --------------- */
-
-/* What stat says of the source, copied out of the callback. */
-struct source_object {
-    unsigned abi; /* the source plugin's: which fields its objects have */
-    int found;
-    int64_t size, mtime_ms;
-    char sha1[41];
-    char *content_type, *headers[5];
-    struct stor_option metadata[STOR_META_MAX];
-    size_t metadata_count;
-};
-
-static char *copy_or_null(const char *text, int *failed)
-{
-    char *copy = text ? strdup(text) : NULL;
-    *failed |= text && !copy;
-    return copy;
-}
-
-static int keep_source(void *context, const struct stor_object *o)
-{
-    struct source_object *k = context;
-    int failed = 0;
-    k->found = 1;
-    k->size = o->size;
-    k->mtime_ms = o->mtime_ms;
-    snprintf(k->sha1, sizeof k->sha1, "%s", o->sha1 && strlen(o->sha1) == 40 ? o->sha1 : "");
-    if (k->abi < 3)
-        return 0;
-    k->content_type = copy_or_null(o->content_type, &failed);
-    const char *headers[5] = {o->cache_control, o->content_disposition, o->content_encoding,
-                              o->content_language, o->expires};
-    for (int i = 0; i < 5; i++)
-        k->headers[i] = copy_or_null(headers[i], &failed);
-    for (size_t i = 0; i < o->metadata_count && k->metadata_count < STOR_META_MAX; i++) {
-        struct stor_option *m = &k->metadata[k->metadata_count++];
-        m->key = copy_or_null(o->metadata[i].key, &failed);
-        m->value = copy_or_null(o->metadata[i].value, &failed);
-    }
-    return failed ? -1 : 0;
-}
-
-static void free_source(struct source_object *k)
-{
-    free(k->content_type);
-    for (int i = 0; i < 5; i++)
-        free(k->headers[i]);
-    for (size_t i = 0; i < k->metadata_count; i++) {
-        free((char *)k->metadata[i].key);
-        free((char *)k->metadata[i].value);
-    }
-}
-
-static int ignore_object(void *context, const struct stor_object *object)
-{
-    return 0;
-}
-
-struct feeder {
-    struct stor_session *s;
-    const char *bucket, *key;
-    int fd; /* the pipe's writing end, closed when the get ends */
-    enum stor_status status;
-    struct stor_error err;
-};
-
-static void *feed(void *arg)
-{
-    struct feeder *f = arg;
-    f->status = f->s->plugin->table.get(f->s->instance, f->bucket, f->key, f->fd, ignore_object,
-                                        NULL, &f->err);
-    close(f->fd);
-    return NULL;
-}
-
-/* Without a SHA-1 to hold a stream to, the bytes pass through an unlinked temporary file: memory
- * stays bounded, and the put starts only once the get has succeeded, so a failed source never
- * becomes an empty or truncated copy (a pipe could not tell the put that the get failed). */
-static enum stor_status copy_through_file(struct stor_session *from, struct stor_session *to,
-                                          const char *src_bucket, const char *src_key,
-                                          const char *bucket, const char *key,
-                                          const struct stor_put_options *options,
-                                          struct stor_result *result, struct stor_error *err)
-{
-    const char *dir = getenv("TMPDIR");
-    char temp[4096];
-    snprintf(temp, sizeof temp, "%s/stor-copy-XXXXXX", dir && dir[0] == '/' ? dir : "/tmp");
-    int fd = mkostemp(temp, O_CLOEXEC);
-    if (fd < 0)
-        return stor_fail(err, STOR_EIO, "cannot create a temporary file in %s: %s",
-                         dir && dir[0] == '/' ? dir : "/tmp", strerror(errno));
-    unlink(temp);
-    enum stor_status status = from->plugin->table.get(from->instance, src_bucket, src_key, fd,
-                                                      ignore_object, NULL, err);
-    if (status == STOR_OK && lseek(fd, 0, SEEK_SET) != 0)
-        status = stor_fail(err, STOR_EIO, "temporary file: %s", strerror(errno));
-    if (status == STOR_OK && options) {
-        memset(result, 0, sizeof *result);
-        result->want_json = to->json;
-        result->abi_version = to->plugin->table.abi_version;
-        status = to->plugin->table.put_ex(to->instance, bucket, key, options, fd, stor_keep_result,
-                                          result, err);
-    } else if (status == STOR_OK) {
-        status = stor_put_fd(to, bucket, key, fd, result, err);
-    }
-    close(fd);
-    return status;
-}
-
-/* The bytes go through a pipe, never a file of the object's size. The destination is given the
- * source's SHA-1 and must verify it, so a get that fails half-way stores nothing there. Without
- * a SHA-1 to hold the stream to, the copy goes through a temporary file instead. Either way the
- * modification time, content type, headers and metadata go along where the destination keeps
- * them. */
-static enum stor_status copy_between(struct stor_session *from, struct stor_session *to,
-                                     const char *src_bucket, const char *src_key,
-                                     const char *bucket, const char *key,
-                                     struct stor_result *result, struct stor_error *err)
-{
-    const struct stor_backend *source = &from->plugin->table, *target = &to->plugin->table;
-    struct source_object k = {.abi = source->abi_version, .size = -1, .mtime_ms = -1};
-    enum stor_status status = STOR_OK;
-    if (source->stat) {
-        status = source->stat(from->instance, src_bucket, src_key, NULL, keep_source, &k, err);
-        if (status != STOR_OK) {
-            free_source(&k);
-            return status;
-        }
-    }
-    struct stor_put_options options = {.struct_size = sizeof options, .size = k.size,
-                                       .mtime_ms = -1, .sha1 = k.sha1[0] ? k.sha1 : NULL,
-                                       .protection = {.retain_until_ms = -1, .legal_hold = -1}};
-    if (to->plugin->capabilities & STOR_CAP_MTIME)
-        options.mtime_ms = k.mtime_ms;
-    if (to->plugin->capabilities & STOR_CAP_METADATA) {
-        options.content_type = k.content_type;
-        options.cache_control = k.headers[0];
-        options.content_disposition = k.headers[1];
-        options.content_encoding = k.headers[2];
-        options.content_language = k.headers[3];
-        options.expires = k.headers[4];
-        options.metadata = k.metadata;
-        options.metadata_count = k.metadata_count;
-    }
-    if (from == to)
-        from->host->log(from->host, STOR_LOG_INFO, "backend %s has no server-side copy: streaming "
-                        "%s/%s through stor", source->name, src_bucket, src_key);
-    if (!options.sha1 || !target->put_ex) {
-        if (from != to)
-            from->host->log(from->host, STOR_LOG_INFO, "%s/%s has no SHA-1 to check a stream "
-                            "against: copying it through a temporary file", src_bucket, src_key);
-        status = copy_through_file(from, to, src_bucket, src_key, bucket, key,
-                                   target->put_ex && source->stat ? &options : NULL, result, err);
-        free_source(&k);
-        return status;
-    }
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
-        free_source(&k);
-        return stor_fail(err, STOR_EIO, "cannot make a pipe: %s", strerror(errno));
-    }
-    struct feeder f = {from, src_bucket, src_key, pipe_fds[1], STOR_OK, {""}};
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, feed, &f) != 0) {
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
-        free_source(&k);
-        return stor_fail(err, STOR_EINTERNAL, "cannot start a thread");
-    }
-    memset(result, 0, sizeof *result);
-    result->want_json = to->json;
-    result->abi_version = target->abi_version;
-    status = target->put_ex(to->instance, bucket, key, &options, pipe_fds[0], stor_keep_result,
-                            result, err);
-    close(pipe_fds[0]); /* a put that stopped reading ends the get with EPIPE */
-    pthread_join(thread, NULL);
-    if (f.status != STOR_OK) { /* the cause, whatever the destination made of the short stream */
-        *err = f.err;
-        status = f.status;
-    }
-    if (status != STOR_OK) {
-        json_object_put(result->json);
-        result->json = NULL;
-    }
-    free_source(&k);
-    return status;
-}
-
-enum stor_status stor_copy_object(struct stor_session *from, struct stor_session *to,
-                                  const char *src_bucket, const char *src_key, const char *bucket,
-                                  const char *key, struct stor_result *result,
-                                  struct stor_error *err)
-{
-    if (from == to && from->plugin->table.copy)
-        return from->plugin->table.copy(from->instance, src_bucket, src_key, bucket, key,
-                                         stor_keep_result, result, err);
-    return copy_between(from, to, src_bucket, src_key, bucket, key, result, err);
-}
+/* --- cp and mv ----------------------------------------------------------------------------- */
 
 static int copy_command(struct stor_session *s, const char *source, const char *target, int move)
 {
@@ -466,7 +266,7 @@ static int copy_command(struct stor_session *s, const char *source, const char *
     struct stor_result r = {.want_json = s->json, .abi_version = s->plugin->table.abi_version};
     struct stor_error err = {""};
     enum stor_status status = stor_copy_object(s, s->target ? s->target : s, src_bucket, src_key,
-                                               bucket, key, &r, &err);
+                                               NULL, s->transfers, bucket, key, &r, &err);
     stor_host_progress_done();
     if (status == STOR_OK && move) {
         int hard = s->hard;

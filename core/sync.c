@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "copy.h"
 #include "download.h"
 #include "host.h"
 #include "text.h"
@@ -33,6 +34,7 @@ struct action {
     dev_t dev;              /* the local file as walked (the source up, the destination down) */
     ino_t ino;
     char sha1[41];          /* the remote SHA-1, for ACTION_VERIFY */
+    struct stor_copy_source *known; /* across: what the source's listing said, when enough */
 };
 
 struct doomed {
@@ -59,6 +61,7 @@ struct sync_run {
     struct stor_walker walker;
     struct stor_stream stream;
     char *last_key;   /* the listing's previous key, for the order check */
+    const struct stor_object *listed; /* across: the source's object on_remote is merging */
     int refused;      /* the listing broke a rule: stop, delete nothing */
     size_t source_files;
     int no_sha1_said;
@@ -282,8 +285,9 @@ static void sync_across(struct sync_run *r, struct action *a)
     }
     struct stor_result result = {.abi_version = r->dst->plugin->table.abi_version};
     struct stor_error err = {""};
-    enum stor_status status =
-        stor_copy_object(r->s, r->dst, r->bucket, from, r->dst_bucket, to, &result, &err);
+    /* Files run in parallel already: each comes in one get, which bounds memory to the files. */
+    enum stor_status status = stor_copy_object(r->s, r->dst, r->bucket, from, a->known, 1,
+                                               r->dst_bucket, to, &result, &err);
     if (status == STOR_OK)
         json_object_put(result.json);
     transferred(r, a, status, &err);
@@ -291,8 +295,12 @@ static void sync_across(struct sync_run *r, struct action *a)
 
 static void free_action(struct action *a)
 {
-    if (a)
+    if (a) {
         free(a->rel);
+        if (a->known)
+            stor_copy_source_free(a->known);
+        free(a->known);
+    }
     free(a);
 }
 
@@ -355,6 +363,15 @@ static int enqueue(struct sync_run *r, enum action_kind kind, const char *rel, i
     a->ino = ino;
     if (sha1)
         snprintf(a->sha1, sizeof a->sha1, "%s", sha1);
+    /* Across, a listing that says all the copy keeps spares a stat of the source per file. */
+    if (r->across && r->listed && kind != ACTION_VERIFY &&
+        stor_copy_listing_suffices(r->s, r->dst, r->listed) &&
+        (!(a->known = calloc(1, sizeof *a->known)) ||
+         stor_copy_source_keep(a->known, r->s->plugin->table.abi_version, r->listed) != 0)) {
+        free_action(a);
+        stor_error_line("out of memory");
+        return -1;
+    }
     pthread_mutex_lock(&r->lock);
     while (r->queue_count == r->queue_capacity)
         pthread_cond_wait(&r->can_push, &r->lock);
@@ -504,6 +521,7 @@ static int on_remote(void *context, const struct stor_object *o)
     if (r->across && r->stream.refused)
         return -1; /* the destination's listing broke a rule: said at the end */
     int rc;
+    r->listed = o;
     if (e && strcmp(e->rel, rel) == 0) {
         rc = both_sides(r, e, o);
         pull_next(r);
@@ -512,6 +530,7 @@ static int on_remote(void *context, const struct stor_object *o)
     } else {
         rc = source_only(r, rel, o->size, o->mtime_ms, 0, 0);
     }
+    r->listed = NULL;
     return rc;
 }
 

@@ -575,6 +575,13 @@ static int setup_one_worker(void **state)
     return start_with(options);
 }
 
+static int setup_default_cutoff(void **state)
+{
+    (void)state;
+    static const char *const options[] = {"transfers=2", NULL};
+    return start_with(options);
+}
+
 static int setup_no_resume(void **state)
 {
     (void)state;
@@ -1157,7 +1164,7 @@ static void failed_stream_is_cancelled(void **state)
                      STOR_EIO);
     close(ends[0]); /* the writer sees EPIPE if it was still writing */
     pthread_join(writer, NULL);
-    assert_non_null(strstr(err.message, "cancelled (standard input cannot be resumed)"));
+    assert_non_null(strstr(err.message, "cancelled (a stream cannot be resumed)"));
     assert_int_equal(count("b2_cancel_large_file"), 1);
     assert_int_equal(lw->files[0].state, 2);
     assert_int_equal(count("b2_finish_large_file"), 0);
@@ -1180,8 +1187,83 @@ static void an_interrupted_stream_is_cancelled(void **state)
                      STOR_ECANCELLED);
     close(ends[0]);
     pthread_join(writer, NULL);
-    assert_non_null(strstr(err.message, "cancelled (standard input cannot be resumed)"));
+    assert_non_null(strstr(err.message, "cancelled (a stream cannot be resumed)"));
     assert_cancelled_and_not_stored(&result);
+}
+
+/* A stream of a stated size beyond memory but below the cutoff (a copy between two places): parts
+ * of the least size B2 allows, never a spool file (TMPDIR cannot be used), the given SHA-1 as its
+ * large_file_sha1. */
+static enum stor_status put_stated(int64_t stated, const char *sha1, struct result *result,
+                                   struct stor_error *err)
+{
+    int ends[2];
+    assert_int_equal(pipe(ends), 0);
+    pthread_t writer;
+    assert_int_equal(pthread_create(&writer, NULL, write_pipe, &ends[1]), 0);
+    struct stor_put_options options = {.struct_size = sizeof options, .size = stated,
+                                       .mtime_ms = 1600000000000LL, .sha1 = sha1,
+                                       .protection = {.retain_until_ms = -1, .legal_hold = -1}};
+    const char *tmpdir = getenv("TMPDIR");
+    char *saved = tmpdir ? strdup(tmpdir) : NULL;
+    setenv("TMPDIR", "/nonexistent/stor-test", 1);
+    enum stor_status status =
+        b2_put_ex(fx->test.plugin, FAKE_BUCKET, "copied", &options, ends[0], on_result, result, err);
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+    close(ends[0]);
+    pthread_join(writer, NULL);
+    return status;
+}
+
+static void a_stated_size_streams_into_parts_without_a_spool_file(void **state)
+{
+    (void)state;
+    struct result result = {0};
+    struct stor_error err = {""};
+    assert_int_equal(put_stated(SIZE, fx->whole, &result, &err), STOR_OK);
+    json_object *start = last_body("b2_start_large_file"), *info;
+    assert_true(json_object_object_get_ex(start, "fileInfo", &info));
+    assert_string_equal(field(info, "large_file_sha1"), fx->whole);
+    assert_string_equal(field(info, "src_last_modified_millis"), "1600000000000");
+    json_object_put(start);
+    assert_int_equal(count(PART_POD), 3); /* 5 MB, 5 MB, the rest: the least B2 allows */
+    for (int number = 1; number <= 3; number++)
+        assert_string_equal(lw->files[0].parts[number].sha1, fx->parts[number - 1]);
+    assert_int_equal(lw->files[0].state, 1);
+    assert_int_equal(result.size, SIZE);
+    assert_string_equal(result.sha1, fx->whole);
+    assert_int_equal(fake_count(fx->test.http, "pod.test/upload"), 0);
+}
+
+/* A stream that ends before its stated size, or whose bytes lack the given SHA-1: nothing stored,
+ * the unfinished file cancelled. */
+static void a_stream_short_of_its_stated_size_stores_nothing(void **state)
+{
+    (void)state;
+    struct result result = {0};
+    struct stor_error err = {""};
+    assert_int_equal(put_stated(SIZE + 1, NULL, &result, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "not the 11234568 stated: not stored"));
+    assert_int_equal(count("b2_finish_large_file"), 0);
+    assert_int_equal(count("b2_cancel_large_file"), 1);
+    assert_int_equal(result.calls, 0);
+}
+
+static void a_stream_without_its_given_sha1_stores_nothing(void **state)
+{
+    (void)state;
+    struct result result = {0};
+    struct stor_error err = {""};
+    assert_int_equal(put_stated(SIZE, "da39a3ee5e6b4b0d3255bfef95601890afd80709", &result, &err),
+                     STOR_EIO);
+    assert_non_null(strstr(err.message, "not stored"));
+    assert_int_equal(count("b2_finish_large_file"), 0);
+    assert_int_equal(count("b2_cancel_large_file"), 1);
+    assert_int_equal(result.calls, 0);
 }
 
 /* b2_start_large_file was done but its answer lost: the unfinished file it made is found and
@@ -1354,6 +1436,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_interrupted_stream_is_cancelled, setup, teardown),
         cmocka_unit_test_setup_teardown(pipe_above_the_cutoff_streams_into_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stream_is_cancelled, setup_one_worker, teardown),
+        cmocka_unit_test_setup_teardown(a_stated_size_streams_into_parts_without_a_spool_file,
+                                        setup_default_cutoff, teardown),
+        cmocka_unit_test_setup_teardown(a_stream_short_of_its_stated_size_stores_nothing,
+                                        setup_default_cutoff, teardown),
+        cmocka_unit_test_setup_teardown(a_stream_without_its_given_sha1_stores_nothing,
+                                        setup_default_cutoff, teardown),
         cmocka_unit_test_setup_teardown(lost_start_answer_is_found_not_started_again, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_start_not_done_is_started_again, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_finish_answer_is_checked_with_get_file_info, setup, teardown),

@@ -612,6 +612,68 @@ static void b2_remote_to_remote_sync(void **state)
     free(gone);
 }
 
+/* cp into B2 from another place streams without a temporary file (TMPDIR unusable): 3 MiB in one
+ * upload, 20 MiB (beyond memory) in parts; a source that fails after its last byte, or lies about
+ * its size, leaves B2's previous object the current one, and no upload finished. */
+static void b2_copy_from_a_lying_source_keeps_the_previous_object(void **state)
+{
+    char plugins[4200];
+    snprintf(plugins, sizeof plugins, "--plugin-dir=%s", test_build_path("tests/fixtures/hostile/.libs"));
+    char *previous = b2_cli_local_file(fx, "previous", 1000, 7);
+    expect_ok(stor_b2("put", previous, "test-bucket/copied/small"));
+    expect_ok(stor_b2("put", previous, "test-bucket/copied/big"));
+    const char *tmpdir = getenv("TMPDIR");
+    char *saved = tmpdir ? strdup(tmpdir) : NULL;
+    setenv("TMPDIR", "/nonexistent/stor-test", 1);
+    control("/_test/reset", "{\"counters\": true}");
+    struct test_run lies[] = {
+        stor_b2(plugins, "cp", "liar:failend/small", "test-bucket/copied/small"),
+        stor_b2(plugins, "cp", "liar:short/small", "test-bucket/copied/small"),
+        stor_b2(plugins, "cp", "liar:failend/big", "test-bucket/copied/big"),
+        stor_b2(plugins, "cp", "liar:long/big", "test-bucket/copied/big"),
+    };
+    long uploads = b2_cli_succeeded(fx, "b2_upload_file"), finished = b2_cli_succeeded(fx, "b2_finish_large_file");
+    /* B2 refusing mid-way: its error is reported, the source's ranged gets end, nothing else. */
+    control("/_test/fail", "{\"api\": \"b2_upload_part\", \"status\": 400, \"count\": -1}");
+    struct test_run refused = stor_b2(plugins, "cp", "liar:honest/big", "test-bucket/copied/big");
+    control("/_test/reset", "{\"faults\": true}");
+    struct test_run small = stor_b2(plugins, "cp", "liar:honest/small", "test-bucket/honest/small");
+    struct test_run big = stor_b2(plugins, "cp", "liar:honest/big", "test-bucket/honest/big");
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+    static const char *const said[] = {"after the last byte", "fewer", "after the last byte", "more"};
+    for (size_t i = 0; i < sizeof lies / sizeof *lies; i++) {
+        if (lies[i].status != 1 || !strstr(lies[i].err, said[i]))
+            fail_msg("lie %zu: exit %d, stderr %s", i, lies[i].status, lies[i].err);
+        test_run_free(&lies[i]);
+    }
+    assert_int_equal(uploads, 0);
+    assert_int_equal(finished, 0);
+    if (refused.status != 2 || !strstr(refused.err, "b2_upload_part: B2 rejected the request"))
+        fail_msg("B2 refusing the parts: exit %d, stderr %s", refused.status, refused.err);
+    test_run_free(&refused);
+    char *back = b2_cli_path(fx, "back");
+    const char *const keys[] = {"test-bucket/copied/small", "test-bucket/copied/big"};
+    for (int i = 0; i < 2; i++) {
+        expect_ok(stor_b2("get", keys[i], back));
+        assert_same_file(back, previous);
+    }
+    if (small.status != 0 || big.status != 0)
+        fail_msg("honest copies: exit %d (%s), %d (%s)", small.status, small.err, big.status, big.err);
+    test_run_free(&small);
+    test_run_free(&big);
+    struct test_run stat = stor_b2("stat", "test-bucket/honest/big");
+    assert_int_equal(stat.status, 0);
+    assert_non_null(strstr(stat.out, "20971520"));
+    assert_non_null(strstr(stat.out, "2023-11-14T22:13:20")); /* the source's mtime came along */
+    test_run_free(&stat);
+    free(back);
+    free(previous);
+}
+
 /* A listing that names files with dot segments: sync down and sync into another backend refuse
  * each such name (exit 7) and write nothing outside the target. */
 static void b2_hostile_names_stay_inside_the_target(void **state)
@@ -688,6 +750,7 @@ int main(void)
         cmocka_unit_test(b2_tree_synced_by_rclone_is_unchanged_to_stor),
         cmocka_unit_test(b2_remote_to_remote_sync),
         cmocka_unit_test(b2_hostile_names_stay_inside_the_target),
+        cmocka_unit_test(b2_copy_from_a_lying_source_keeps_the_previous_object),
         cmocka_unit_test(b2_failed_file_deletes_nothing),
         cmocka_unit_test(b2_lying_listing_deletes_nothing),
     };

@@ -346,7 +346,9 @@ enum stor_capability {
  * of the object: put reads fd from its current position to EOF; get writes the object to fd.
  * A regular file may be read or written with pread/pwrite at any offset (parallel parts);
  * anything else (pipe, terminal) is read or written sequentially. The plugin never closes fd.
- * The host makes downloads atomic (temporary file, rename on success), so get may fail midway. */
+ * The host makes downloads atomic (temporary file, rename on success), so get may fail midway.
+ * A put stores nothing before it read fd to its end, and a failed read fails it, leaving the
+ * previous object: a copy between two places reports a failed or lying source as ECONNRESET. */
 struct stor_backend {
     /* Header, stable across every ABI version. */
     uint32_t abi_version;  /* STOR_ABI_VERSION the plugin was built against */

@@ -1059,8 +1059,9 @@ static enum stor_status read_parts(struct stream *stream, struct stor_error *err
 
 enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucket, const char *key,
                                      const struct b2_upload_source *source,
-                                     const struct b2_put_meta *meta, stor_object_fn on_result,
-                                     void *context, struct stor_error *err)
+                                     const struct b2_put_meta *meta, int64_t stated,
+                                     stor_object_fn on_result, void *context,
+                                     struct stor_error *err)
 {
     struct b2_upload_source whole = {.fd = -1, .spool_fd = -1, .rest_fd = -1, .mtime_ms = -1};
     struct large_upload large = {.plugin = plugin, .bucket = bucket, .key = key, .source = &whole,
@@ -1079,20 +1080,27 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
     if (status == STOR_OK)
         status = b2_bucket_id(plugin, bucket, 0, &large.bucket_id, err);
     if (status == STOR_OK) {
-        /* The size is not known: the part size the options or the account give, which also
-         * bounds the stream (10,000 parts). */
+        /* Without a stated size: the part size the options or the account give, which also
+         * bounds the stream (10,000 parts). A stated size below the cutoff takes the least parts
+         * B2 allows (two at least, memory transfers x 5 MB), above it the usual ones. */
         int64_t recommended, minimum;
         char why[300];
         account_part_sizes(plugin, &recommended, &minimum);
-        large.part_size = b2_part_size_for(0, plugin->config.part_size,
-                                           plugin->config.upload_cutoff, recommended, minimum, why,
-                                           sizeof why);
+        int small = stated >= 0 && stated <= plugin->config.upload_cutoff && plugin->config.part_size <= 0;
+        large.part_size = small ? minimum
+                                : b2_part_size_for(stated > 0 ? stated : 0, plugin->config.part_size,
+                                                   plugin->config.upload_cutoff, recommended,
+                                                   minimum, why, sizeof why);
         if (large.part_size < 0)
             status = stor_fail(err, STOR_EINVAL, "%s: %s", key, why);
+        /* A SHA-1 the caller gave is the large_file_sha1; the parts as read must have it. */
+        if (meta->sha1[0])
+            memcpy(large.whole_sha1, meta->sha1, sizeof large.whole_sha1);
     }
     if (status == STOR_OK) {
-        b2_log(plugin, STOR_LOG_INFO, "%s: standard input above the cutoff: a large file in parts "
-               "of %lld bytes", key, (long long)large.part_size);
+        b2_log(plugin, STOR_LOG_INFO, "%s: %s: a large file in parts of %lld bytes", key,
+               stated >= 0 ? "a stream of a stated size beyond memory" : "standard input above the cutoff",
+               (long long)large.part_size);
         status = start_large_file(&large, err);
     }
     if (status == STOR_OK) {
@@ -1119,13 +1127,16 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
         }
     }
     large.streaming = 0;
-    if (status == STOR_OK && meta->sha1[0] && strcmp(meta->sha1, large.whole_sha1) != 0)
+    if (status == STOR_OK && stated >= 0 && whole.length != stated)
+        status = stor_fail(err, STOR_EIO, "%s: the stream held %lld bytes, not the %lld stated: "
+                           "not stored", key, (long long)whole.length, (long long)stated);
+    else if (status == STOR_OK && meta->sha1[0] && strcmp(meta->sha1, large.whole_sha1) != 0)
         status = stor_fail(err, STOR_EIO, "%s: standard input's SHA-1 is %s, not the %s given for "
                            "it: not stored", key, large.whole_sha1, meta->sha1);
     if (status == STOR_OK)
         status = finish_large_file(&large, on_result, context, err);
     if (status != STOR_OK && large.file_id)
-        keep_or_cancel(&large, "standard input cannot be resumed", err);
+        keep_or_cancel(&large, "a stream cannot be resumed", err);
     for (int i = 0; stream.slots && i < slot_count; i++)
         free(stream.slots[i].buffer);
     free(stream.slots);

@@ -24,12 +24,16 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
                               const struct b2_upload_source *source,
                               const struct b2_put_meta *meta, stor_object_fn on_result,
                               void *context, struct stor_error *err);
-/* put of a pipe that went past the cutoff: source holds what was read so far, source->rest_fd
- * the rest; parts are sent as they fill, transfers buffers of part_size at most. */
+/* put of a pipe that went past the cutoff, or of a stated size (stated, else -1) beyond memory:
+ * source holds what was read so far, source->rest_fd the rest; parts are sent as they fill,
+ * transfers buffers of part_size at most. A stated size is held to (a stream that ends sooner
+ * or later stores nothing), and below the cutoff it takes parts of the least size B2 allows.
+ * meta's sha1, when given, is the large_file_sha1 and the stream must have it. */
 enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucket, const char *key,
                                      const struct b2_upload_source *source,
-                                     const struct b2_put_meta *meta, stor_object_fn on_result,
-                                     void *context, struct stor_error *err);
+                                     const struct b2_put_meta *meta, int64_t stated,
+                                     stor_object_fn on_result, void *context,
+                                     struct stor_error *err);
 /* Whether a body of length bytes goes up as a large file. */
 int b2_wants_large(const struct b2_plugin *plugin, int64_t length);
 

@@ -68,9 +68,12 @@ static int open_spool(void)
 }
 
 /* Read a pipe to its end: into memory while short, else into an unlinked spool file. Above the
- * cutoff stop: what was read is the start of a large file whose rest comes from fd. */
+ * cutoff stop: what was read is the start of a large file whose rest comes from fd. A pipe whose
+ * size the caller stated beyond what memory holds (a copy between two places) never spools: it
+ * becomes a large file in parts as soon as memory is full. */
 static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, int fd,
-                                   struct b2_upload_source *source, struct stor_error *err)
+                                   int stated_large, struct b2_upload_source *source,
+                                   struct stor_error *err)
 {
     size_t capacity = 64 << 10;
     source->memory = malloc(capacity);
@@ -81,6 +84,10 @@ static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, in
         if (b2_cancelled(plugin))
             return stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key);
         if (source->spool_fd < 0 && (size_t)source->length == capacity) {
+            if (capacity >= B2_PIPE_MEMORY_MAX && stated_large) {
+                source->rest_fd = fd; /* the rest streams into parts (large_file.c) */
+                break;
+            }
             if (capacity < B2_PIPE_MEMORY_MAX) {
                 char *grown = realloc(source->memory, capacity * 2);
                 if (!grown)
@@ -154,8 +161,8 @@ static enum stor_status read_small_file(const char *key, struct b2_upload_source
 /* The bytes of fd as an upload source, hashed unless trusted_sha1 (the caller's, or "") is
  * given: then that SHA-1 is sent, and B2, which hashes what it receives, refuses a wrong one. */
 static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key, int fd,
-                                       const char *trusted_sha1, struct b2_upload_source *source,
-                                       struct stor_error *err)
+                                       const char *trusted_sha1, int stated_large,
+                                       struct b2_upload_source *source, struct stor_error *err)
 {
     struct stat info;
     memset(source, 0, sizeof *source);
@@ -166,7 +173,7 @@ static enum stor_status prepare_source(struct b2_plugin *plugin, const char *key
     if (fstat(fd, &info) != 0)
         return stor_fail(err, STOR_EIO, "%s: cannot stat the input: %s", key, strerror(errno));
     if (!S_ISREG(info.st_mode)) {
-        enum stor_status status = spool_pipe(plugin, key, fd, source, err);
+        enum stor_status status = spool_pipe(plugin, key, fd, stated_large, source, err);
         if (status == STOR_OK && trusted_sha1[0] && source->rest_fd < 0) {
             snprintf(source->sha1, sizeof source->sha1, "%s", trusted_sha1);
             source->sha1_trusted = 1;
@@ -345,10 +352,17 @@ enum stor_status b2_put_ex(void *instance, const char *bucket, const char *key,
      * cutoff gets a large_file_sha1 entry besides (a pipe's large stream never does). */
     int64_t length, mtime_ms;
     measure(fd, &length, &mtime_ms);
+    /* A pipe of a stated size beyond memory (a copy between two places) goes up in parts: never
+     * through a spool file of its size. */
+    int64_t stated = options && options->struct_size >= offsetof(struct stor_put_options, size) +
+                                                            sizeof options->size
+                         ? options->size
+                         : -1;
+    int stated_large = length < 0 && stated > (int64_t)B2_PIPE_MEMORY_MAX;
     struct b2_put_meta meta;
-    enum stor_status status = b2_put_meta_build(plugin, key, options, mtime_ms,
-                                                length >= 0 && b2_wants_large(plugin, length),
-                                                &meta, err);
+    enum stor_status status = b2_put_meta_build(
+        plugin, key, options, mtime_ms,
+        (length >= 0 && b2_wants_large(plugin, length)) || stated_large, &meta, err);
     if (status != STOR_OK)
         return status;
     status = b2_auth_check_name(plugin, bucket, key, err);
@@ -357,13 +371,14 @@ enum stor_status b2_put_ex(void *instance, const char *bucket, const char *key,
         return status;
     }
     struct b2_upload_source source;
-    status = prepare_source(plugin, key, fd, meta.sha1, &source, err);
+    status = prepare_source(plugin, key, fd, meta.sha1, stated_large, &source, err);
     struct file_upload file = {.bucket = bucket, .key = key, .length = source.length,
                                .mtime_ms = meta.mtime_ms, .meta = &meta, .on_result = on_result,
                                .context = context};
     if (status == STOR_OK && (source.rest_fd >= 0 || b2_wants_large(plugin, source.length))) {
         status = source.rest_fd >= 0
-                     ? b2_put_large_stream(plugin, bucket, key, &source, &meta, on_result, context, err)
+                     ? b2_put_large_stream(plugin, bucket, key, &source, &meta,
+                                           stated_large ? stated : -1, on_result, context, err)
                      : b2_put_large(plugin, bucket, key, &source, &meta, on_result, context, err);
         source_free(&source);
         b2_put_meta_free(&meta);

@@ -3,7 +3,7 @@
 # beside rclone and beside floors measured in the same run; prints one Markdown table.
 #
 # usage: bench.sh [--quick]     (STOR_BUILDDIR: the build tree, default .; BENCH_ONLY=6,7 runs
-#                               only those workloads)
+#                               only those workloads; 8 is cp between two places)
 # Every workload runs once as a warm-up, then $runs times; the table shows the median wall time,
 # the peak RSS over the measured runs, and the server's API call counts of the last run (the
 # counters are reset before every run). Needs bash (EPOCHREALTIME), curl, openssl; uses
@@ -552,6 +552,48 @@ if "${b2[@]}" sync --transfers=32 "$work/many" "$bucket/w7/many" >"$work/out" 2>
 	else failed_row "$w7" "stor (down)"; fi
 else FAILURE=$(tail -n 2 "$work/out" | tr '\n' ' '); failed_row "$w7" "stor (first sync)"; fi
 rm -rf "$work/many"
+fi
+
+# ---- 8. cp between two places -----------------------------------------------------------------
+# One object of 256 MiB copied from the bucket to a local profile, and to another profile of the
+# same account (two instances: streamed through stor, never server-side), with TMPDIR unusable:
+# nothing may go through a temporary file. Memory: the ring of ranges (--transfers x 8 MiB) and,
+# to B2, the destination's part buffers.
+if want 8; then
+copy_mib=256
+w8a="8a. cp b2 -> local, $copy_mib MiB" w8b="8b. cp b2 -> b2 (another profile), $copy_mib MiB"
+cat >"$work/copy.conf" <<CONF
+[source]
+backend = b2
+endpoint = $url
+
+[other]
+backend = b2
+endpoint = $url
+
+[archive]
+backend = local
+root = $work/archive
+CONF
+chmod 600 "$work/copy.conf"
+copy_run=(env STOR_CONFIG="$work/copy.conf" TMPDIR="$work/no-temporary-files" "$stor" -q)
+progress "$w8a"
+head -c $((copy_mib * 1048576)) /dev/urandom >"$work/copy.bin"
+copy_rate() { awk -v n="$copy_mib" -v s="$MEDIAN" 'BEGIN { printf "%.1f MiB/s", n / s }'; }
+if "${b2[@]}" put "$work/copy.bin" "$bucket/w8/big" >"$work/out" 2>&1; then
+	rm -f "$work/copy.bin"
+	for t in 8 1; do
+		stor_cp_local() { rm -rf "$work/archive"; measure "${copy_run[@]}" cp --transfers=$t "source:$bucket/w8/big" archive:bk/big; }
+		if repeat stor_cp_local; then
+			row "$w8a" "stor cp --transfers=$t" "$([ $t = 8 ] && echo stor || echo info)" "$(copy_rate)" ""
+		else failed_row "$w8a" "stor cp --transfers=$t"; fi
+		stor_cp_b2() { measure "${copy_run[@]}" cp --transfers=$t "source:$bucket/w8/big" "other:$bucket/w8/copy"; }
+		if repeat stor_cp_b2; then
+			row "$w8b" "stor cp --transfers=$t" "$([ $t = 8 ] && echo stor || echo info)" "$(copy_rate)" ""
+		else failed_row "$w8b" "stor cp --transfers=$t"; fi
+	done
+	rm -rf "$work/archive"
+else FAILURE=$(tail -n 2 "$work/out" | tr '\n' ' '); failed_row "$w8a" "stor put (the source)"; fi
 fi
 
 # ---- the table -------------------------------------------------------------------------------
