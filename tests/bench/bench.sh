@@ -165,6 +165,28 @@ failed_row() { row_text "$1" "$2" "FAILED: $FAILURE"; echo "bench: $1 / $2 faile
 rate() { awk -v n="$1" -v s="$MEDIAN" -v unit="$2" 'BEGIN { printf "%.1f %s", n / s, unit }'; }
 per() { awk -v n="$1" -v calls="$CALLS" -v unit="$2" 'BEGIN { split(calls, c, " "); printf "%.2f req/%s", c[7] / n, unit }'; }
 progress() { echo "bench: $*" >&2; }
+# warm_invocations MAKE RUN: $invocations processes, the first with a cold cache; MAKE RUN I sets
+# COMMAND for invocation I (outside the timing). TAKEN = the median warm invocation; WARM_CALLS =
+# the requests of the warm invocations; RSS of the second (a warm one).
+warm_invocations() {
+	local make=$1 run=$2 i start first_total
+	rm -rf "$STOR_CACHE_DIR"
+	: >"$work/latencies"
+	for i in $(seq 1 "$invocations"); do
+		$make "$run" "$i"
+		if [ "$i" -eq 2 ]; then
+			measure "${COMMAND[@]}" || return 1
+			echo "$TAKEN" >>"$work/latencies"
+			continue
+		fi
+		start=$EPOCHREALTIME
+		"${COMMAND[@]}" >"$work/out" 2>&1 || return 1
+		[ "$i" -eq 1 ] && first_total=$(count_calls | cut -d' ' -f7) && continue
+		awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f\n", b - a }' >>"$work/latencies"
+	done
+	TAKEN=$(median <"$work/latencies")
+	WARM_CALLS=$(($(count_calls | cut -d' ' -f7) - first_total))
+}
 big_rate() { rate "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" MB/s; }
 # A fresh upload URL and token from stor, for curl (target_url, target_token).
 fetch_upload_target() {
@@ -214,26 +236,8 @@ fi
 if want 2; then
 w2="2. $invocations × put of 4 KiB"
 progress "$w2"
-# One run: $invocations processes, the first with a cold cache. TAKEN = the median warm invocation;
-# WARM_CALLS = requests of the warm invocations; RSS of the second (a warm one).
-stor_many_processes() {
-	rm -rf "$STOR_CACHE_DIR"
-	local i start first_total
-	: >"$work/latencies"
-	for i in $(seq 1 "$invocations"); do
-		if [ "$i" -eq 2 ]; then
-			measure "${b2[@]}" put "$work/one-small-file" "$bucket/w2/stor-$1-$i" || return 1
-			echo "$TAKEN" >>"$work/latencies"
-			continue
-		fi
-		start=$EPOCHREALTIME
-		"${b2[@]}" put "$work/one-small-file" "$bucket/w2/stor-$1-$i" >"$work/out" 2>&1 || return 1
-		[ "$i" -eq 1 ] && first_total=$(count_calls | cut -d' ' -f7) && continue
-		awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f\n", b - a }' >>"$work/latencies"
-	done
-	TAKEN=$(median <"$work/latencies")
-	WARM_CALLS=$(($(count_calls | cut -d' ' -f7) - first_total))
-}
+stor_put_invocation() { COMMAND=("${b2[@]}" put "$work/one-small-file" "$bucket/w2/stor-$1-$2"); }
+stor_many_processes() { warm_invocations stor_put_invocation "$1"; }
 if repeat stor_many_processes; then
 	row "$w2" "stor (warm invocation; 1st cold)" stor \
 		"$(awk -v s="$MEDIAN" 'BEGIN { printf "%.1f puts/s", 1 / s }')" \
@@ -402,26 +406,9 @@ fi
 w4one="4c. $invocations × get of 4 KiB"
 progress "$w4one"
 "${b2[@]}" put "$work/one-small-file" "$bucket/w4/one" || { echo "bench: cannot store the small download" >&2; exit 1; }
-# As workload 2 for downloads: the median warm invocation, and the requests each warm one made.
-stor_many_gets() {
-	local i start first_total
-	rm -rf "$STOR_CACHE_DIR"
-	: >"$work/latencies"
-	for i in $(seq 1 "$invocations"); do
-		rm -f "$work/dl/one"
-		if [ "$i" -eq 2 ]; then
-			measure "${b2[@]}" get "$bucket/w4/one" "$work/dl/one" || return 1
-			echo "$TAKEN" >>"$work/latencies"
-			continue
-		fi
-		start=$EPOCHREALTIME
-		"${b2[@]}" get "$bucket/w4/one" "$work/dl/one" >"$work/out" 2>&1 || return 1
-		[ "$i" -eq 1 ] && first_total=$(count_calls | cut -d' ' -f7) && continue
-		awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f\n", b - a }' >>"$work/latencies"
-	done
-	TAKEN=$(median <"$work/latencies")
-	WARM_CALLS=$(($(count_calls | cut -d' ' -f7) - first_total))
-}
+# As workload 2, for downloads (the destination removed before each invocation, untimed).
+stor_get_invocation() { rm -f "$work/dl/one"; COMMAND=("${b2[@]}" get "$bucket/w4/one" "$work/dl/one"); }
+stor_many_gets() { warm_invocations stor_get_invocation "$1"; }
 if repeat stor_many_gets; then
 	row "$w4one" "stor (warm invocation; 1st cold)" stor \
 		"$(awk -v s="$MEDIAN" 'BEGIN { printf "%.1f gets/s", 1 / s }')" \
