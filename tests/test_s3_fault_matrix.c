@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fault_matrix.h"
+#include "fault_proxy.h"
 #include "s3_cli.h"
 
 enum op { SMALL, LARGE, RESUME, DOWNLOAD, LIST, REMOVE, COPY, OPS };
@@ -36,37 +37,56 @@ static const char *const points[OPS][5] = {
 
 struct fault {
     const char *row;
-    const char *rule;   /* the control command, OP standing for the operation; NULL: no server */
+    /* the control command, OP standing for the operation; NULL: the proxy's fault below, or
+     * (none there) a port nothing answers on */
+    const char *rule;
     int exit_code;      /* what stor must end with: 0, or the documented failure */
     /* The same at a HeadObject, whose answer has no body: a row that speaks through S3's error
      * code alone is a bare 400 there (invalid argument, exit 2). 0: exit_code. */
     int head_exit_code;
+    /* Through tests/fault_proxy.c, for what the server cannot do to its own answers: the first
+     * answer of the next proxy_count connections (stor's first call; -1: every one). */
+    enum fault_proxy_kind proxy;
+    long proxy_arg;
+    int proxy_count;
+    unsigned only; /* a mask of 1 << op: the operations whose first answer has such a body; 0: all */
 };
+/* What a download of bytes that are not the object's ends with. */
+#define CORRUPT_EXIT 1
+#define BODIES (1u << LARGE | 1u << RESUME | 1u << DOWNLOAD | 1u << LIST)
 
 static const struct fault faults[] = {
-    {"503 SlowDown", "fail?op=OP&status=503&count=1", 0, 0},
-    {"500 InternalError", "fail?op=OP&status=500&count=1", 0, 0},
-    {"502 Bad Gateway", "fail?op=OP&status=502&code=BadGateway&count=1", 0, 0},
-    {"504 Gateway Timeout", "fail?op=OP&status=504&code=GatewayTimeout&count=1", 0, 0},
-    {"400 RequestTimeout", "fail?op=OP&status=400&code=RequestTimeout&count=1", 0, 2},
-    {"429 TooManyRequests", "fail?op=OP&status=429&code=TooManyRequests&count=1", 0, 0},
-    {"400 Throttling", "fail?op=OP&status=400&code=Throttling&count=1", 0, 2},
-    {"dropped connection", "drop?op=OP&count=1", 0, 0},
-    {"dropped twice", "drop?op=OP&count=2", 0, 0},
+    {"503 SlowDown", "fail?op=OP&status=503&count=1", 0, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"500 InternalError", "fail?op=OP&status=500&count=1", 0, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"502 Bad Gateway", "fail?op=OP&status=502&code=BadGateway&count=1", 0, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"504 Gateway Timeout", "fail?op=OP&status=504&code=GatewayTimeout&count=1", 0, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"400 RequestTimeout", "fail?op=OP&status=400&code=RequestTimeout&count=1", 0, 2, FAULT_PROXY_NONE, 0, 0, 0},
+    {"429 TooManyRequests", "fail?op=OP&status=429&code=TooManyRequests&count=1", 0, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"400 Throttling", "fail?op=OP&status=400&code=Throttling&count=1", 0, 2, FAULT_PROXY_NONE, 0, 0, 0},
+    {"dropped connection", "drop?op=OP&count=1", 0, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"dropped twice", "drop?op=OP&count=2", 0, 0, FAULT_PROXY_NONE, 0, 0, 0},
     /* Permanent answers: asked once (count=1), so a retry would turn them into a success and
      * fail the cell. */
-    {"403 AccessDenied", "fail?op=OP&status=403&code=AccessDenied&count=1", 4, 0},
-    {"403 SignatureDoesNotMatch", "fail?op=OP&status=403&code=SignatureDoesNotMatch&count=1", 4, 0},
-    {"404 NoSuchBucket", "fail?op=OP&status=404&code=NoSuchBucket&count=1", 3, 0},
-    {"400 InvalidArgument", "fail?op=OP&status=400&code=InvalidArgument&count=1", 2, 0},
-    {"400 BadDigest", "fail?op=OP&status=400&code=BadDigest&count=1", 1, 2},
-    {"503 for good", "fail?op=OP&status=503&count=-1", 5, 0},
-    {"dropped for good", "drop?op=OP&count=-1", 5, 0},
-    {"connection refused", NULL, 5, 0},
+    {"403 AccessDenied", "fail?op=OP&status=403&code=AccessDenied&count=1", 4, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"403 SignatureDoesNotMatch", "fail?op=OP&status=403&code=SignatureDoesNotMatch&count=1", 4, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"404 NoSuchBucket", "fail?op=OP&status=404&code=NoSuchBucket&count=1", 3, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"400 InvalidArgument", "fail?op=OP&status=400&code=InvalidArgument&count=1", 2, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"400 BadDigest", "fail?op=OP&status=400&code=BadDigest&count=1", 1, 2, FAULT_PROXY_NONE, 0, 0, 0},
+    {"503 for good", "fail?op=OP&status=503&count=-1", 5, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"dropped for good", "drop?op=OP&count=-1", 5, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    {"connection refused", NULL, 5, 0, FAULT_PROXY_NONE, 0, 0, 0},
+    /* Through the proxy: */
+    {"slow answer (past timeout)", NULL, 0, 0, FAULT_PROXY_DELAY, 3500, 1, 0},
+    {"cut after the headers", NULL, 0, 0, FAULT_PROXY_TRUNCATE, 0, 1, BODIES},
+    {"truncated body", NULL, 0, 0, FAULT_PROXY_TRUNCATE, 1000, 1, 1u << DOWNLOAD},
+    {"truncated twice", NULL, 0, 0, FAULT_PROXY_TRUNCATE, 1000, 2, 1u << DOWNLOAD},
+    {"corrupted body (wrong bytes)", NULL, CORRUPT_EXIT, 0, FAULT_PROXY_CORRUPT, 100, 1, 1u << DOWNLOAD},
+    {"truncated for good", NULL, 5, 0, FAULT_PROXY_TRUNCATE, 1000, -1, 1u << DOWNLOAD},
 };
 #define ROWS (sizeof faults / sizeof faults[0])
 
 static struct s3_cli *fx;
+static struct fault_proxy *proxy;
 static char *small_file, *large_file;
 /* Failures meant to outlast the retries get a short budget, so that giving up takes a second. */
 static int short_budget;
@@ -261,11 +281,14 @@ static int run_cell(const struct fault *f, enum op op, const char *point, int se
         test_write_file(dest, "old content\n", 12);
     s3_cli_control(fx, "reset");
 
-    const char *use_endpoint = NULL;
-    if (!f->rule) {
+    const char *use_endpoint = endpoint;
+    if (f->proxy) {
+        snprintf(endpoint, sizeof endpoint, "endpoint=http://127.0.0.1:%u", fault_proxy_port(proxy));
+        fault_proxy_set(proxy, f->proxy, f->proxy_arg, f->proxy_count);
+    } else if (!f->rule) {
         snprintf(endpoint, sizeof endpoint, "endpoint=http://127.0.0.1:%u", fault_matrix_closed_port());
-        use_endpoint = endpoint;
     } else {
+        use_endpoint = NULL;
         install(f, point, op);
     }
     int want = expected_exit(f, op, point);
@@ -281,7 +304,12 @@ static int run_cell(const struct fault *f, enum op op, const char *point, int se
     default: run = stor_s3(use_endpoint, "cp", remote, copy, NULL); break;
     }
     short_budget = 0;
-    const char *where = point ? point : "every call";
+    const char *where = point ? point : f->proxy ? "the first answer" : "every call";
+    if (f->proxy) {
+        if (fault_proxy_hits(proxy) < 1)
+            fail_msg("%s, %s: the proxy's fault hit no connection", f->row, op_names[op]);
+        fault_proxy_set(proxy, FAULT_PROXY_NONE, 0, 0);
+    }
     if (run.status != want)
         fail_msg("%s, %s at %s: exit %d (want %d): %s", f->row, op_names[op], where, run.status,
                  want, run.err);
@@ -324,7 +352,15 @@ static int run_cell(const struct fault *f, enum op op, const char *point, int se
             assert_string_equal(old, "old content\n"); /* the old destination is untouched */
             free(old);
         }
-        assert_int_equal(access(partial, F_OK), -1); /* nothing kept half-written */
+        if (!ok && access(partial, F_OK) == 0) {
+            /* Bytes that arrived before the failure are kept only to be continued, and said so;
+             * the same get then ends with exact bytes. */
+            if (!strstr(run.err, "bytes kept: the same get continues from there"))
+                fail_msg("%s: a partial file kept without a word: %s", f->row, run.err);
+            expect_stor_ok("get again", stor_s3(NULL, "get", remote, dest, NULL));
+            assert_same_file(small_file, dest);
+        }
+        assert_int_equal(access(partial, F_OK), -1); /* nothing else kept half-written */
         unlink(dest);
         break;
     case LIST:
@@ -410,6 +446,10 @@ static int run_cell(const struct fault *f, enum op op, const char *point, int se
 static void cell(size_t row, size_t op, char *result, size_t size)
 {
     const struct fault *f = &faults[row];
+    if (f->only && !(f->only & 1u << op)) {
+        snprintf(result, size, "-");
+        return;
+    }
     int serial = 0, seen[8] = {0}; /* the exit codes the cell's runs ended with, as expected */
     if (!f->rule) {
         seen[run_cell(f, (enum op)op, NULL, serial++)] = 1;
@@ -466,6 +506,7 @@ static int group_setup(void **state)
     fx = s3_cli_start(S3_CLI_ARGS("--threads", "8"));
     small_file = s3_cli_local_file(fx, "small", 3000, 1);
     large_file = s3_cli_local_file(fx, "large", 12 * 1024 * 1024 + 12345, 2);
+    proxy = fault_proxy_start(s3_test_server_port(fx->server));
     clean_runs_make_the_points();
     return 0;
 }
@@ -473,6 +514,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    fault_proxy_stop(proxy);
     s3_cli_stop(fx);
     free(small_file);
     free(large_file);
