@@ -333,7 +333,10 @@ enum stor_status stor_get_at(struct stor_session *s, const char *bucket, const c
     }
     struct stat st;
     int64_t resume_from = 0;
-    int resumable = marked && s->plugin->table.get_ex && s->range_start < 0;
+    /* Kept and continued only where the backend can continue a download: else a kept partial
+     * would make every later get of the object fail. */
+    int resumable = marked && s->plugin->table.get_ex && s->range_start < 0 &&
+                    (s->plugin->capabilities & STOR_CAP_RESUME_GET);
     if (resumable && fstat(fd, &st) == 0 && st.st_size > 0)
         resume_from = st.st_size;
     else if (ftruncate(fd, 0) != 0)

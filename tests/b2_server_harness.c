@@ -1,36 +1,21 @@
-/* b2_server_harness.c — fork/exec of the B2 test server, its port read from the first line of
- * its stdout, control calls over libcurl; servers never outlive the test process. */
+/* b2_server_harness.c — the B2 test server as a server_process (its arguments, its URL) and its
+ * control calls over libcurl; servers never outlive the test process. */
 #include "b2_server_harness.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "server_process.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>
 
 struct b2_test_server {
-	pid_t pid;
+	struct server_process *process;
 	uint16_t port;
 	char url[64];
-	struct b2_test_server *next; /* running servers, stopped at exit */
 };
-
-static struct b2_test_server *running;
-
-static void stop_all_at_exit(void)
-{
-	while (running)
-		b2_test_server_stop(running);
-}
 
 static void server_path(char *path, size_t size)
 {
@@ -40,33 +25,6 @@ static void server_path(char *path, size_t size)
 		snprintf(path, size, "%s", explicit_path);
 	else
 		snprintf(path, size, "%s/tests/b2-server/b2-test-server", builddir && *builddir ? builddir : ".");
-}
-
-/* Reads the port line within the deadline; 0 on failure. */
-static uint16_t read_port(int fd)
-{
-	char line[32];
-	size_t length = 0;
-	while (length < sizeof line - 1) {
-		struct pollfd ready = {.fd = fd, .events = POLLIN};
-		int polled = poll(&ready, 1, 10000);
-		if (polled < 0 && errno == EINTR)
-			continue;
-		if (polled <= 0)
-			return 0;
-		ssize_t got = read(fd, line + length, 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return 0;
-		if (line[length] == '\n')
-			break;
-		length++;
-	}
-	line[length] = '\0';
-	char *end;
-	long port = strtol(line, &end, 10);
-	return (*end || port <= 0 || port > 65535) ? 0 : (uint16_t)port;
 }
 
 struct b2_test_server *b2_test_server_start(const char *const *extra_args)
@@ -83,54 +41,16 @@ struct b2_test_server *b2_test_server_start(const char *const *extra_args)
 	for (size_t i = 0; extra_args && extra_args[i] && argc < 127; i++)
 		argv[argc++] = extra_args[i];
 	argv[argc] = NULL;
-
-	int out[2];
-	if (pipe(out) != 0)
-		return NULL;
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(out[0]);
-		close(out[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		/* Die with the test process, even when it is killed; and if it already died, now. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(out[1], STDOUT_FILENO);
-		close(out[0]);
-		close(out[1]);
-		execv(path, (char *const *)argv);
-		fprintf(stderr, "b2_server_harness: cannot run %s: %s\n", path, strerror(errno));
-		_exit(127);
-	}
-	close(out[1]);
-	uint16_t port = read_port(out[0]);
-	close(out[0]);
-	if (!port) {
-		fprintf(stderr, "b2_server_harness: %s printed no port\n", path);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return NULL;
-	}
 	struct b2_test_server *server = calloc(1, sizeof *server);
-	if (!server) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	if (!server)
+		return NULL;
+	server->process = server_process_start("b2_server_harness", argv, NULL);
+	if (!server->process) {
+		free(server);
 		return NULL;
 	}
-	server->pid = pid;
-	server->port = port;
-	snprintf(server->url, sizeof server->url, "http://127.0.0.1:%u", (unsigned)port);
-	static bool exit_hook;
-	if (!exit_hook) {
-		atexit(stop_all_at_exit);
-		exit_hook = true;
-	}
-	server->next = running;
-	running = server;
+	server->port = server_process_port(server->process);
+	snprintf(server->url, sizeof server->url, "http://127.0.0.1:%u", (unsigned)server->port);
 	return server;
 }
 
@@ -220,28 +140,7 @@ int b2_test_server_stop(struct b2_test_server *server)
 {
 	if (!server)
 		return 0;
-	for (struct b2_test_server **link = &running; *link; link = &(*link)->next)
-		if (*link == server) {
-			*link = server->next;
-			break;
-		}
-	int status = 0, result = -1;
-	kill(server->pid, SIGTERM);
-	for (int waited_ms = 0;; waited_ms += 10) {
-		pid_t done = waitpid(server->pid, &status, WNOHANG);
-		if (done == server->pid) {
-			result = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-			break;
-		}
-		if (done < 0 && errno != EINTR)
-			break;
-		if (waited_ms >= 5000) {
-			kill(server->pid, SIGKILL);
-			waitpid(server->pid, NULL, 0);
-			break;
-		}
-		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-	}
+	int result = server_process_stop(server->process);
 	free(server);
 	return result;
 }

@@ -1,61 +1,20 @@
-/* s3_server_harness.c — fork/exec of the S3 test server with its credentials in the environment,
- * its port read from the first line of its stdout, control calls over libcurl. */
+/* s3_server_harness.c — the S3 test server as a server_process (its arguments, its credentials
+ * in the environment, its URL) and its /__control/ calls over libcurl. */
 #include "s3_server_harness.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "server_process.h"
 
 #include <curl/curl.h>
 
 struct s3_test_server {
-	pid_t pid;
+	struct server_process *process;
 	uint16_t port;
 	char url[64], host[32];
-	struct s3_test_server *next;
 };
-
-static struct s3_test_server *running;
-
-static void stop_all_at_exit(void)
-{
-	while (running)
-		s3_test_server_stop(running);
-}
-
-static uint16_t read_port(int fd)
-{
-	char line[32];
-	size_t length = 0;
-	while (length < sizeof line - 1) {
-		struct pollfd ready = {.fd = fd, .events = POLLIN};
-		int polled = poll(&ready, 1, 10000);
-		if (polled < 0 && errno == EINTR)
-			continue;
-		if (polled <= 0)
-			return 0;
-		ssize_t got = read(fd, line + length, 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return 0;
-		if (line[length] == '\n')
-			break;
-		length++;
-	}
-	line[length] = '\0';
-	char *end;
-	long port = strtol(line, &end, 10);
-	return (*end || port <= 0 || port > 65535) ? 0 : (uint16_t)port;
-}
 
 struct s3_test_server *s3_test_server_start(const char *const *extra_args)
 {
@@ -71,50 +30,20 @@ struct s3_test_server *s3_test_server_start(const char *const *extra_args)
 	for (size_t i = 0; extra_args && extra_args[i] && argc < 127; i++)
 		argv[argc++] = extra_args[i];
 	argv[argc] = NULL;
-
-	int out[2];
-	if (pipe(out) != 0)
+	/* The credentials in its environment: never in argv. */
+	const char *env[] = {"S3_TEST_ACCESS_KEY=" S3_HARNESS_ACCESS_KEY,
+			     "S3_TEST_SECRET_KEY=" S3_HARNESS_SECRET_KEY, NULL};
+	struct s3_test_server *server = calloc(1, sizeof *server);
+	if (!server)
 		return NULL;
-	pid_t parent = getpid(), pid = fork();
-	if (pid < 0) {
-		close(out[0]);
-		close(out[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(out[1], STDOUT_FILENO);
-		close(out[0]);
-		close(out[1]);
-		setenv("S3_TEST_ACCESS_KEY", S3_HARNESS_ACCESS_KEY, 1);
-		setenv("S3_TEST_SECRET_KEY", S3_HARNESS_SECRET_KEY, 1);
-		execv(path, (char *const *)argv);
-		fprintf(stderr, "s3_server_harness: cannot run %s: %s\n", path, strerror(errno));
-		_exit(127);
-	}
-	close(out[1]);
-	uint16_t port = read_port(out[0]);
-	close(out[0]);
-	struct s3_test_server *server = port ? calloc(1, sizeof *server) : NULL;
-	if (!server) {
-		fprintf(stderr, "s3_server_harness: %s did not come up\n", path);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	server->process = server_process_start("s3_server_harness", argv, env);
+	if (!server->process) {
+		free(server);
 		return NULL;
 	}
-	server->pid = pid;
-	server->port = port;
-	snprintf(server->host, sizeof server->host, "127.0.0.1:%u", (unsigned)port);
+	server->port = server_process_port(server->process);
+	snprintf(server->host, sizeof server->host, "127.0.0.1:%u", (unsigned)server->port);
 	snprintf(server->url, sizeof server->url, "http://%s", server->host);
-	static bool exit_hook;
-	if (!exit_hook) {
-		atexit(stop_all_at_exit);
-		exit_hook = true;
-	}
-	server->next = running;
-	running = server;
 	return server;
 }
 
@@ -200,28 +129,7 @@ int s3_test_server_stop(struct s3_test_server *server)
 {
 	if (!server)
 		return 0;
-	for (struct s3_test_server **link = &running; *link; link = &(*link)->next)
-		if (*link == server) {
-			*link = server->next;
-			break;
-		}
-	int status = 0, result = -1;
-	kill(server->pid, SIGTERM);
-	for (int waited_ms = 0;; waited_ms += 10) {
-		pid_t done = waitpid(server->pid, &status, WNOHANG);
-		if (done == server->pid) {
-			result = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-			break;
-		}
-		if (done < 0 && errno != EINTR)
-			break;
-		if (waited_ms >= 5000) {
-			kill(server->pid, SIGKILL);
-			waitpid(server->pid, NULL, 0);
-			break;
-		}
-		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-	}
+	int result = server_process_stop(server->process);
 	free(server);
 	return result;
 }

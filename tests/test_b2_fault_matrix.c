@@ -6,14 +6,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <json-c/json.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "b2_cli.h"
+#include "fault_matrix.h"
 
 enum op { SMALL, LARGE, DOWNLOAD, OPS };
 static const char *const op_names[OPS] = {"small upload", "large upload", "download"};
@@ -62,15 +61,6 @@ static int done_unanswered(const struct fault *f, const char *point, const char 
 {
     return f->rule && strstr(f->rule, "after_call") && point && strcmp(point, call) == 0;
 }
-
-/* What each cell came to: NULL = not run (or failed), else printed as it is. */
-static char matrix[ROWS][OPS][40];
-
-struct cell {
-    size_t row;
-    enum op op;
-};
-static struct cell cells[ROWS * OPS];
 
 static struct b2_cli *fx;
 static char *dir; /* fx->dir: the scratch directory, the cache under it */
@@ -134,22 +124,11 @@ static int unfinished(const char *remote)
     return n;
 }
 
-/* A failure is one line on stderr, starting with "stor: ". */
-static void assert_one_line_error(const struct test_run *run)
-{
-    if (strncmp(run->err, "stor: ", 6) != 0 || strchr(run->err, '\n') - run->err + 1 != (long)strlen(run->err))
-        fail_msg("not one stor: line: %s", run->err);
-}
+#define assert_one_line_error fault_matrix_assert_one_line_error
 
 static void closed_port_endpoint(char *env, size_t size)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
-    close(fd); /* bound, never listened: nothing answers there now */
-    snprintf(env, size, "STOR_B2_ENDPOINT=http://127.0.0.1:%u", ntohs(addr.sin_port));
+    snprintf(env, size, "STOR_B2_ENDPOINT=http://127.0.0.1:%u", fault_matrix_closed_port());
 }
 
 /* Installs the cell's fault on one call, or on every call of the operation (point NULL). */
@@ -281,28 +260,26 @@ static void run_cell(const struct fault *f, enum op op, const char *point, int s
     test_run_free(&run);
 }
 
-static void cell(void **state)
+static void cell(size_t row, size_t op, char *result, size_t size)
 {
-    const struct cell *c = *state;
-    const struct fault *f = &faults[c->row];
-    snprintf(matrix[c->row][c->op], sizeof matrix[0][0], "FAIL");
-    if (f->only >= 0 && f->only != (int)c->op) {
-        snprintf(matrix[c->row][c->op], sizeof matrix[0][0], "-");
+    const struct fault *f = &faults[row];
+    if (f->only >= 0 && f->only != (int)op) {
+        snprintf(result, size, "-");
         return;
     }
     int serial = 0;
     if (!f->path) {
-        run_cell(f, c->op, NULL, serial++);
-    } else if (f->exit_code == 0 && c->op != DOWNLOAD && !f->per_point) {
-        run_cell(f, c->op, NULL, serial++); /* a transient fault at every call at once */
+        run_cell(f, (enum op)op, NULL, serial++);
+    } else if (f->exit_code == 0 && op != DOWNLOAD && !f->per_point) {
+        run_cell(f, (enum op)op, NULL, serial++); /* a transient fault at every call at once */
     } else {
-        for (int i = 0; points[c->op][i]; i++) /* one call at a time */
-            run_cell(f, c->op, points[c->op][i], serial++);
+        for (int i = 0; points[op][i]; i++) /* one call at a time */
+            run_cell(f, (enum op)op, points[op][i], serial++);
     }
     if (f->exit_code == 0)
-        snprintf(matrix[c->row][c->op], sizeof matrix[0][0], "ok");
+        snprintf(result, size, "ok");
     else
-        snprintf(matrix[c->row][c->op], sizeof matrix[0][0], "ok (failed cleanly: exit %d)", f->exit_code);
+        snprintf(result, size, "ok (failed cleanly: exit %d)", f->exit_code);
 }
 
 static int group_setup(void **state)
@@ -324,31 +301,18 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static void print_matrix(void)
+static const char *row_name(size_t row)
 {
-    printf("# %-28s | %-28s | %-28s | %-28s\n", "failure point", op_names[0], op_names[1], op_names[2]);
-    for (size_t r = 0; r < ROWS; r++)
-        printf("# %-28s | %-28s | %-28s | %-28s\n", faults[r].row,
-               matrix[r][0][0] ? matrix[r][0] : "FAIL", matrix[r][1][0] ? matrix[r][1] : "FAIL",
-               matrix[r][2][0] ? matrix[r][2] : "FAIL");
-    printf("# ok: stored once / fetched exactly; failed cleanly: one line, the documented exit code,\n"
-           "# nothing half-written (a failed large upload kept for resume, or with --no-resume\n"
-           "# cancelled); each fault at each call of the operation in turn\n");
-    fflush(stdout);
+    return faults[row].row;
 }
 
 int main(void)
 {
-    struct CMUnitTest tests[ROWS * OPS];
-    static char names[ROWS * OPS][96];
-    for (size_t r = 0; r < ROWS; r++)
-        for (int op = 0; op < OPS; op++) {
-            size_t i = r * OPS + (size_t)op;
-            cells[i] = (struct cell){r, (enum op)op};
-            snprintf(names[i], sizeof names[i], "%s / %s", faults[r].row, op_names[op]);
-            tests[i] = (struct CMUnitTest){names[i], cell, NULL, NULL, &cells[i]};
-        }
-    int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
-    print_matrix();
-    return failed;
+    const struct fault_matrix matrix = {
+        .rows = ROWS, .ops = OPS, .row_name = row_name, .op_names = op_names, .run = cell,
+        .setup = group_setup, .teardown = group_teardown,
+        .legend = "# ok: stored once / fetched exactly; failed cleanly: one line, the documented exit code,\n"
+                  "# nothing half-written (a failed large upload kept for resume, or with --no-resume\n"
+                  "# cancelled); each fault at each call of the operation in turn\n"};
+    return fault_matrix_main(&matrix);
 }

@@ -3,7 +3,8 @@
 # beside rclone and beside floors measured in the same run; prints one Markdown table.
 #
 # usage: bench.sh [--quick]     (STOR_BUILDDIR: the build tree, default .; BENCH_ONLY=6,7 runs
-#                               only those workloads; 8 is cp between two places)
+#                               only those workloads; 8 is cp between two places, 9 S3 against
+#                               tests/s3-server)
 # Every workload runs once as a warm-up, then $runs times; the table shows the median wall time,
 # the peak RSS over the measured runs, and the server's API call counts of the last run (the
 # counters are reset before every run). Needs bash (EPOCHREALTIME), curl, openssl; uses
@@ -583,6 +584,140 @@ if "${b2[@]}" put "$work/copy.bin" "$bucket/w8/big" >"$work/out" 2>&1; then
 else FAILURE=$(tail -n 2 "$work/out" | tr '\n' ' '); failed_row "$w8a" "stor put (the source)"; fi
 fi
 
+# ---- 9. S3: many small files, one large put and get (issue 19) ------------------------------
+# stor's s3 backend, rclone's s3 backend and `aws s3` (/usr/bin/aws) against the S3 test server
+# (tests/s3-server, path style, every request SigV4-verified). The call columns count S3's calls:
+# upload_file = PutObject, upload_part = UploadPart, downloads = GetObject, other calls = the rest
+# (multipart create/complete, listings, HEADs); authorize and upload URL stay 0.
+if want 9; then
+s3_server=$build/tests/s3-server/s3-test-server
+aws=/usr/bin/aws # Debian's awscli, not a pyenv shim first on PATH
+if [ ! -x "$s3_server" ]; then
+	row_text "9. S3" "all" "n/a (no $s3_server: run make first)"
+else
+	progress "9. S3 (test server)"
+	s3_bucket=bench-s3
+	S3_TEST_ACCESS_KEY=AKIASTORBENCH0000001 S3_TEST_SECRET_KEY=bench/s3+secret=key
+	export S3_TEST_ACCESS_KEY S3_TEST_SECRET_KEY
+	$lifeline "$s3_server" --port 0 --bucket "$s3_bucket" --max-body $((1100 * 1048576)) \
+		>"$work/s3port" 2>"$work/s3server.err" &
+	s3_server_pid=$!
+	trap 'kill "$s3_server_pid" 2>/dev/null; wait "$s3_server_pid" 2>/dev/null; cleanup' EXIT
+	s3_port=
+	for _ in $(seq 1 100); do
+		s3_port=$(head -n 1 "$work/s3port" 2>/dev/null)
+		[ -n "$s3_port" ] && break
+		sleep 0.05
+	done
+	[ -n "$s3_port" ] || { echo "bench: the S3 test server did not start: $(cat "$work/s3server.err")" >&2; exit 1; }
+	s3_url=http://127.0.0.1:$s3_port
+	# The clients' credentials and configuration, none of the user's.
+	export AWS_ACCESS_KEY_ID=$S3_TEST_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_TEST_SECRET_KEY
+	export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
+	export AWS_SHARED_CREDENTIALS_FILE=$work/aws-credentials AWS_CONFIG_FILE=$work/aws-config
+	unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_CA_BUNDLE
+	# A named profile takes its keys from the file, not the environment.
+	printf '[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n' small "$S3_TEST_ACCESS_KEY" \
+		"$S3_TEST_SECRET_KEY" big "$S3_TEST_ACCESS_KEY" "$S3_TEST_SECRET_KEY" >"$AWS_SHARED_CREDENTIALS_FILE"
+	chmod 600 "$AWS_SHARED_CREDENTIALS_FILE"
+	# The same parallelism and part size for aws as for stor and rclone.
+	printf '[profile small]\ns3 =\n  max_concurrent_requests = %s\n[profile big]\ns3 =\n  max_concurrent_requests = %s\n  multipart_chunksize = %sMB\n  multipart_threshold = %sMB\n' \
+		"$transfers" "$big_transfers" "$part_size_mib" "$part_size_mib" >"$AWS_CONFIG_FILE"
+	export RCLONE_CONFIG_BENCHS3_TYPE=s3 RCLONE_CONFIG_BENCHS3_PROVIDER=Other RCLONE_CONFIG_BENCHS3_ENDPOINT=$s3_url
+	export RCLONE_CONFIG_BENCHS3_ACCESS_KEY_ID=$S3_TEST_ACCESS_KEY RCLONE_CONFIG_BENCHS3_SECRET_ACCESS_KEY=$S3_TEST_SECRET_KEY
+	export RCLONE_CONFIG_BENCHS3_REGION=us-east-1 RCLONE_CONFIG_BENCHS3_FORCE_PATH_STYLE=true
+	s3=("$stor" --backend=s3 -q -o endpoint="$s3_url")
+	aws_s3=("$aws" --endpoint-url "$s3_url" --only-show-errors)
+	# The counters are the S3 server's in this block (the B2 ones again after it).
+	b2_counter_functions=$(declare -f reset_counters count_calls)
+	reset_counters() { curl -sf "$s3_url/__control/reset" >/dev/null; }
+	count_calls() {
+		curl -sf "$s3_url/__control/counters" |
+			awk '{ calls[$1] = $2; total += $2 }
+			     END { up = calls["PutObject"] + 0; parts = calls["UploadPart"] + 0; dl = calls["GetObject"] + 0
+			           print 0, 0, up, parts, dl, total - up - parts - dl, total + 0 }'
+	}
+	[ -d "$work/small" ] && [ -n "$(ls "$work/small")" ] ||
+		for i in $(seq -w 1 "$small_files"); do head -c 4096 /dev/urandom >"$work/small/file$i"; done
+	[ -f "$big" ] || head -c "$big_bytes" /dev/urandom >"$big"
+
+	w9small="9a. S3 put -r $small_files × 4 KiB"
+	progress "$w9small"
+	s3_put_small() { measure "${s3[@]}" put -r --transfers=$transfers "$work/small" "$s3_bucket/w8/stor-$1"; }
+	if repeat s3_put_small; then
+		row "$w9small" "stor --backend=s3 --transfers=$transfers" stor "$(rate "$small_files" files/s)" "$(per "$small_files" file)"
+	else failed_row "$w9small" stor; fi
+	if [ -n "$rclone" ]; then
+		rclone_s3_put_small() { measure "${rclone_run[@]}" copy --transfers $transfers "$work/small" "benchs3:$s3_bucket/w8/rclone-$1"; }
+		if repeat rclone_s3_put_small; then
+			row "$w9small" "rclone copy (s3) --transfers $transfers" rclone "$(rate "$small_files" files/s)" "$(per "$small_files" file)"
+		else failed_row "$w9small" "rclone (s3)"; fi
+	fi
+	if [ -x "$aws" ]; then
+		aws_put_small() { measure "${aws_s3[@]}" --profile small s3 cp --recursive "$work/small" "s3://$s3_bucket/w8/aws-$1"; }
+		if repeat aws_put_small; then
+			row "$w9small" "aws s3 cp --recursive (max_concurrent_requests $transfers)" rclone "$(rate "$small_files" files/s)" "$(per "$small_files" file)"
+		else failed_row "$w9small" "aws s3"; fi
+	fi
+
+	w9put="9b. S3 put $big_mib MiB"
+	progress "$w9put"
+	# One key for every tool (the server keeps objects in memory), removed before each run (rclone
+	# would skip an object of the same size and time).
+	forget_s3_big() { "${s3[@]}" rm "$s3_bucket/w8/big" >/dev/null 2>&1; }
+	s3_put_big() {
+		measure "${s3[@]}" -o part_size=${part_size_mib}MiB -o upload_cutoff=${part_size_mib}MiB put \
+			--transfers=$big_transfers "$big" "$s3_bucket/w8/big"
+	}
+	if repeat s3_put_big forget_s3_big; then
+		row "$w9put" "stor --backend=s3 --transfers=$big_transfers -o part_size=${part_size_mib}MiB (and cutoff)" stor "$(big_rate)" ""
+	else failed_row "$w9put" stor; fi
+	if [ -n "$rclone" ]; then
+		rclone_s3_put_big() {
+			measure "${rclone_run[@]}" copyto --s3-upload-concurrency $big_transfers --s3-chunk-size ${part_size_mib}M \
+				--s3-upload-cutoff ${part_size_mib}M "$big" "benchs3:$s3_bucket/w8/big"
+		}
+		if repeat rclone_s3_put_big forget_s3_big; then
+			row "$w9put" "rclone (s3) --s3-upload-concurrency $big_transfers --s3-chunk-size ${part_size_mib}M" rclone "$(big_rate)" ""
+		else failed_row "$w9put" "rclone (s3)"; fi
+	fi
+	if [ -x "$aws" ]; then
+		aws_put_big() { measure "${aws_s3[@]}" --profile big s3 cp "$big" "s3://$s3_bucket/w8/big"; }
+		if repeat aws_put_big forget_s3_big; then
+			row "$w9put" "aws s3 cp (max_concurrent_requests $big_transfers, chunks ${part_size_mib} MB)" rclone "$(big_rate)" ""
+		else failed_row "$w9put" "aws s3"; fi
+	fi
+
+	w9get="9c. S3 get $big_mib MiB"
+	progress "$w9get"
+	forget_download() { rm -rf "$work/dl"; mkdir -p "$work/dl"; }
+	if "${s3[@]}" put "$big" "$s3_bucket/w8/big" >"$work/out" 2>&1; then
+		s3_get_big() { measure "${s3[@]}" get "$s3_bucket/w8/big" "$work/dl/big"; }
+		if repeat s3_get_big forget_download; then
+			row "$w9get" "stor --backend=s3 get" stor "$(big_rate)" ""
+		else failed_row "$w9get" stor; fi
+		if [ -n "$rclone" ]; then
+			rclone_s3_get_big() { measure "${rclone_run[@]}" copyto --transfers $big_transfers "benchs3:$s3_bucket/w8/big" "$work/dl/big"; }
+			if repeat rclone_s3_get_big forget_download; then
+				row "$w9get" "rclone copyto (s3)" rclone "$(big_rate)" ""
+			else failed_row "$w9get" "rclone (s3)"; fi
+		fi
+		if [ -x "$aws" ]; then
+			aws_get_big() { measure "${aws_s3[@]}" --profile big s3 cp "s3://$s3_bucket/w8/big" "$work/dl/big"; }
+			if repeat aws_get_big forget_download; then
+				row "$w9get" "aws s3 cp (max_concurrent_requests $big_transfers)" rclone "$(big_rate)" ""
+			else failed_row "$w9get" "aws s3"; fi
+		fi
+	else FAILURE=$(tail -n 2 "$work/out" | tr '\n' ' '); failed_row "$w9get" "stor (storing the source)"; fi
+	forget_download
+
+	eval "$b2_counter_functions"
+	kill "$s3_server_pid" 2>/dev/null
+	wait "$s3_server_pid" 2>/dev/null
+	trap cleanup EXIT
+fi
+fi
+
 # ---- the table -------------------------------------------------------------------------------
 echo
 echo "| workload | tool | median | rate | peak RSS | authorize | upload URL | upload_file | upload_part | downloads | other calls | requests | ratio |"
@@ -599,13 +734,13 @@ awk -F'\t' '
 	{
 		split($7, c, " ")
 		ratio = ""
-		if ($3 == "rclone" && reference[$1] > 0) ratio = sprintf("rclone/stor %.2f×", $4 / reference[$1])
+		if ($3 == "rclone" && reference[$1] > 0) ratio = sprintf("%s/stor %.2f×", $2 ~ /^aws/ ? "aws" : "rclone", $4 / reference[$1])
 		if ($3 == "floor" && reference[$1] > 0 && $4 > 0) ratio = sprintf("stor/floor %.2f×", reference[$1] / $4)
 		rss = $6 > 0 ? sprintf("%.1f MiB", $6 / 1024) : ""
 		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, duration($4), $5, rss, c[1], c[2], c[3], c[4], c[5], c[6], $8, ratio
 	}' "$work/rows" "$work/rows"
 echo
 echo "median of $runs runs after a warm-up; peak RSS: the largest of those runs; API calls: the last run"
-echo "(server counters, reset before each run); ratio: rclone time ÷ stor time, or stor time ÷ floor time."
+echo "(server counters, reset before each run); ratio: rclone (or aws) time ÷ stor time, or stor time ÷ floor time."
 [ -x "$time_program" ] || echo "(no time program at $time_program: peak RSS sampled from /proc/PID/status VmHWM every 5 ms, so short peaks may be missed)"
 [ -n "$rclone" ] || echo "(rclone not installed: no rclone rows)"
