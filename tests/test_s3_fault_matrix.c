@@ -217,7 +217,8 @@ static int expected_exit(const struct fault *f, enum op op, const char *point)
 {
     if (f->head_exit_code && at(point, op, "HeadObject"))
         return f->head_exit_code;
-    /* KNOWN BUG (tests/s3_known_bugs.sh): parts that cannot be listed make a fresh upload. */
+    /* Parts of the kept upload that cannot be listed: stor warns, naming cleanup, and starts a
+     * fresh upload (tests/test_s3_put_resume.sh). */
     if (op == RESUME && point && strcmp(point, "ListParts") == 0)
         return 0;
     /* A key that may write but not list multipart uploads: stor warns and does not resume. */
@@ -317,7 +318,6 @@ static int run_cell(const struct fault *f, enum op op, const char *point, int se
         fault_matrix_assert_one_error_line(&run); /* after the warning that it resumed */
     else if (want != 0)
         fault_matrix_assert_one_line_error(&run);
-    long parts_uploaded = s3_cli_succeeded(fx, "UploadPart");
     if (strstr(run.err, S3_HARNESS_SECRET_KEY) || strstr(run.out, S3_HARNESS_SECRET_KEY))
         fail_msg("the secret in stor's output: %s", run.err);
     /* Not resuming is said, not silent. */
@@ -390,16 +390,18 @@ static int run_cell(const struct fault *f, enum op op, const char *point, int se
         int left = unfinished(remote);
         /* After a success none is left, but the one stor said it could not see. */
         int orphan = op == RESUME && not_resuming;
-        /* KNOWN BUG (tests/s3_known_bugs.sh): a resumed put that cannot list the kept upload's
-         * parts starts a fresh one and leaves the kept one behind, silently. */
-        if (op == RESUME && f->exit_code != 0 && point && strcmp(point, "ListParts") == 0)
+        /* A resumed put that cannot list the kept upload's parts starts a fresh one and leaves
+         * the kept one, saying so and how to remove it. */
+        if (op == RESUME && f->exit_code != 0 && point && strcmp(point, "ListParts") == 0) {
             orphan = 1;
+            if (ok && !strstr(run.err, "cleanup"))
+                fail_msg("%s at %s: the kept upload left behind without a word: %s", f->row,
+                         where, run.err);
+        }
         if (ok && left != orphan)
             fail_msg("%s at %s: %d unfinished uploads left after a success", f->row, where, left);
         if (!ok && left > 1)
             fail_msg("%s at %s: %d unfinished uploads left", f->row, where, left);
-        /* KNOWN BUG (tests/s3_known_bugs.sh): a completed upload whose check afterwards fails
-         * is said to be kept for resume (completed: not held against it below). */
         if (!ok && left == 1) {
             /* A multipart upload begun before the failure is kept for resume, and the message
              * says how to go on (the resumed cells' upload was kept before they ran). */
@@ -410,13 +412,9 @@ static int run_cell(const struct fault *f, enum op op, const char *point, int se
             struct test_run resumed = stor_s3(NULL, "put", large_file, remote, NULL);
             expect_stor_ok("resume", resumed);
             assert_stored(remote, large_file);
-            /* KNOWN BUG (tests/s3_known_bugs.sh): a kept upload without any part is not
-             * resumed but left behind, though the failure said to run the put again. */
-            int empty_left = op == LARGE && parts_uploaded == 0;
-            if (unfinished(remote) != empty_left)
+            /* Even a kept upload without any part is continued, not left behind. */
+            if (unfinished(remote) != 0)
                 fail_msg("%s at %s: the resumed upload left one behind", f->row, where);
-            if (empty_left)
-                expect_stor_ok("cleanup", stor_s3(NULL, "cleanup", remote, NULL));
             if (op == LARGE) {
                 /* Asked not to resume, the same failure leaves nothing behind. */
                 install(f, point, op);

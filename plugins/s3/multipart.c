@@ -564,13 +564,19 @@ enum stor_status s3_multipart_put(struct s3_plugin *plugin, const char *bucket, 
         }
         if (status == STOR_OK && upload_id) {
             upload.upload_id = upload_id;
-            struct stor_error ignored;
-            if (mark_uploaded(&upload, &reused, &ignored) == STOR_OK && reused > 0) {
+            struct stor_error listing;
+            /* Continued even with none of this file's parts in it: they are uploaded into it,
+             * so the kept upload is finished, not left behind beside a fresh one. */
+            if (mark_uploaded(&upload, &reused, &listing) == STOR_OK) {
                 resumed = 1;
-                s3_log(plugin, STOR_LOG_WARN, "resumed: %zu of %zu parts already uploaded",
-                       reused, upload.part_count);
+                if (reused > 0)
+                    s3_log(plugin, STOR_LOG_WARN, "resumed: %zu of %zu parts already uploaded",
+                           reused, upload.part_count);
             } else {
-                free(upload_id); /* nothing of ours in it: a fresh upload (the old one stays) */
+                s3_log(plugin, STOR_LOG_WARN, "%s/%s: cannot list the parts of the unfinished "
+                       "upload (%s): starting a fresh one; stor --backend=s3 cleanup %s/%s removes "
+                       "the old one", bucket, key, listing.message, bucket, key);
+                free(upload_id);
                 upload_id = NULL;
                 upload.upload_id = NULL;
                 for (size_t i = 0; i < upload.part_count; i++)
@@ -601,9 +607,10 @@ enum stor_status s3_multipart_put(struct s3_plugin *plugin, const char *bucket, 
         if (status == STOR_OK)
             status = complete(&upload, err);
         pthread_mutex_destroy(&upload.lock);
+        int completed = status == STOR_OK; /* no unfinished upload is left to keep or abort */
         if (status == STOR_OK && resumed)
             status = check_metadata(&upload, options, mtime_ms, sha1, md5_base64, err);
-        if (status != STOR_OK && status != STOR_ECANCELLED && upload_id) {
+        if (status != STOR_OK && status != STOR_ECANCELLED && upload_id && !completed) {
             if (streaming || !plugin->config.resume) {
                 struct stor_error ignored;
                 s3_multipart_abort(plugin, bucket, key, upload_id, &ignored);

@@ -112,7 +112,9 @@ static int retryable(long status, const char *code)
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
         if (strcmp(code, codes[i]) == 0)
             return 1;
-    return status == 429 || status >= 500;
+    /* 501 Not Implemented and 505 are the server's final word, not a passing state. */
+    return status == 429 || (status >= 500 && status != 501 && status != 505 &&
+                             strcmp(code, "NotImplemented") != 0);
 }
 
 static const char *hint(const char *code)

@@ -1,8 +1,8 @@
 #!/bin/sh
-# s3_known_bugs.sh — KNOWN BUGS of plugins/s3 found by tests/test_s3_fault_matrix.c, each as a
-# test that FAILS today (so it is not in TESTS: run it by hand, `sh tests/s3_known_bugs.sh` in the
-# build tree after make). The fault matrix tolerates exactly these and says so where it does;
-# when one is fixed here, drop its tolerance there. Emits TAP.
+# test_s3_put_resume.sh — the edges of resuming an S3 multipart put that the fault matrix found
+# (tests/test_s3_fault_matrix.c), each a test that failed before its fix: a kept upload without
+# any part is continued, not orphaned; parts that cannot be listed are not left behind without a
+# word; a completed upload is not offered for resume; 501 NotImplemented is final. Emits TAP.
 . "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
 echo "1..4"
 stor=$builddir/stor
