@@ -87,9 +87,10 @@ static char *make_tree(void)
     char *dir = path_in(b2->dir, "src");
     mkdirs(dir);
     for (int i = 0; i < FILES; i++) {
-        char rel[600], text[128];
+        char rel[600], text[700]; /* room for every name: the length written is the text's */
         name_of(i, rel, sizeof rel);
         int length = snprintf(text, sizeof text, "file %d: %s\n", i, rel);
+        assert_true(length > 0 && length < (int)sizeof text);
         write_file(dir, rel, text, (size_t)length, 1600000000 + i * 37);
     }
     char *data = malloc(LARGE_SIZE);
