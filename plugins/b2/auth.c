@@ -47,7 +47,8 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
                                           .basic_user = plugin->config.key_id,
                                           .basic_password = plugin->config.key};
         struct sp_http_response response;
-        sp_log(plugin->host, STOR_LOG_DEBUG, "authorizing key %s at %s", plugin->config.key_id, url);
+        sp_log(plugin->host, STOR_LOG_DEBUG, "authorizing key %s at %s", plugin->config.key_id,
+               url);
         b2_perform(plugin, "class_c", &request, &response);
         free(url);
         struct b2_failure failure;
@@ -69,7 +70,8 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
         }
         sp_http_response_free(&response);
         if (failure.http_status == 404 && strcmp(version, "v4") == 0) {
-            sp_log(plugin->host, STOR_LOG_DEBUG, "%s: no /b2api/v4/ at this endpoint, using v2", call);
+            sp_log(plugin->host, STOR_LOG_DEBUG, "%s: no /b2api/v4/ at this endpoint, using v2",
+                   call);
             version = "v2";
             continue;
         }
@@ -149,8 +151,8 @@ static enum stor_status obtain(struct b2_plugin *plugin, const char *refused_tok
                                     .status = STOR_EINTERNAL, .err = err};
     int saved = plugin->cache ? b2_cache_update(plugin->cache, refresh_through_cache, &refresh) : -1;
     if (plugin->cache && saved < 0)
-        sp_log(plugin->host, STOR_LOG_WARN, "cannot %s the cache %s", refresh.ran ? "write" : "lock",
-               b2_cache_path(plugin->cache));
+        sp_log(plugin->host, STOR_LOG_WARN, "cannot %s the cache %s",
+               refresh.ran ? "write" : "lock", b2_cache_path(plugin->cache));
     if (!refresh.ran)
         refresh.status = authorize(plugin, &refresh.account, err);
     if (refresh.status != STOR_OK) {

@@ -57,8 +57,8 @@ static enum stor_status api_call(struct b2_plugin *plugin, const char *call, jso
             sp_log(plugin->host, STOR_LOG_INFO, "%s: cannot reach the cached apiUrl %s (%s); "
                    "authorizing again", call, credentials.api_url, failure->message);
         else
-            sp_log(plugin->host, STOR_LOG_INFO, "%s: account token refused (%s), re-authorizing", call,
-                   failure->code[0] ? failure->code : "401");
+            sp_log(plugin->host, STOR_LOG_INFO, "%s: account token refused (%s), re-authorizing",
+                   call, failure->code[0] ? failure->code : "401");
         status = b2_auth_reauthorize(plugin, &credentials, err);
         if (status != STOR_OK)
             return status;

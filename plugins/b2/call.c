@@ -373,8 +373,8 @@ enum b2_call_end b2_call_json(struct b2_plugin *plugin, struct b2_json_call *jso
             int waited = b2_backoff_wait(plugin, backoff, failure->retry_after_ms);
             if (waited == 0 && check && b2_answer_lost(failure) &&
                 check->done(plugin, check->context, response)) {
-                sp_log(plugin->host, STOR_LOG_INFO, "%s: B2 did it although its answer was lost; not "
-                       "asking again", call);
+                sp_log(plugin->host, STOR_LOG_INFO,
+                       "%s: B2 did it although its answer was lost; not asking again", call);
                 *status = STOR_OK;
                 return B2_CALL_DONE;
             }

@@ -631,8 +631,8 @@ static enum stor_status finish(struct b2_plugin *plugin, const char *key, int fd
         snprintf(sha1, sizeof sha1, "%s", hashed);
     const char *expected = expected_sha1(response);
     if (ranged) {
-        sp_log(plugin->host, STOR_LOG_INFO, "%s: a byte range was downloaded; the whole file's SHA-1 "
-               "cannot be verified", key);
+        sp_log(plugin->host, STOR_LOG_INFO,
+               "%s: a byte range was downloaded; the whole file's SHA-1 cannot be verified", key);
     } else if (!sp_http_header(response, "X-Bz-Content-Sha1")) {
         /* B2 always sends the header ("none" for large files): an answer without it is not
          * B2's, or is broken, and its bytes are not kept. */

@@ -664,7 +664,8 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
                                                  match_unfinished, &match, err);
     if (status == STOR_EAUTH && plugin->config.resume) {
         /* A key that may write but not list: upload without resuming. */
-        sp_log(plugin->host, STOR_LOG_WARN, "%s: cannot look for an unfinished upload to resume (%s); "
+        sp_log(plugin->host, STOR_LOG_WARN,
+               "%s: cannot look for an unfinished upload to resume (%s); "
                "starting a new one", large->key, err->message);
         err->message[0] = '\0';
         free_match(&match);
@@ -677,8 +678,8 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
         return status;
     }
     if (!plugin->config.resume) {
-        sp_log(plugin->host, STOR_LOG_INFO, "%s: resume=no: cancelling the unfinished upload of this "
-               "file", large->key);
+        sp_log(plugin->host, STOR_LOG_INFO,
+               "%s: resume=no: cancelling the unfinished upload of this file", large->key);
         status = b2_cancel_large_file(plugin, match.file_id, err);
         for (size_t i = 0; i < match.other_count && status == STOR_OK; i++)
             status = b2_cancel_large_file(plugin, match.others[i], err);
@@ -691,12 +692,14 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
     int64_t size = status == STOR_OK && count > 0 ? resumed_part_size(large, parts, count, minimum)
                                                   : large->part_size;
     if (status == STOR_OK && size < 0) {
-        sp_log(plugin->host, STOR_LOG_WARN, "%s: the unfinished upload's parts do not fit this file; "
+        sp_log(plugin->host, STOR_LOG_WARN,
+               "%s: the unfinished upload's parts do not fit this file; "
                "cancelling it and starting again", large->key);
         status = b2_cancel_large_file(plugin, match.file_id, err);
     } else if (status == STOR_OK) {
         if (size != large->part_size) {
-            sp_log(plugin->host, STOR_LOG_INFO, "%s: resuming with the unfinished upload's part size "
+            sp_log(plugin->host, STOR_LOG_INFO,
+                   "%s: resuming with the unfinished upload's part size "
                    "(%lld bytes)", large->key, (long long)size);
             status = set_part_size(large, size, err);
             if (status == STOR_OK)
@@ -887,8 +890,8 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
             memcpy(large.whole_sha1, meta->sha1, sizeof large.whole_sha1);
     }
     if (status == STOR_OK) {
-        sp_log(plugin->host, STOR_LOG_INFO, "%s: large file of %lld bytes, %d parts of %lld bytes", key,
-               (long long)source->length, large.part_count, (long long)large.part_size);
+        sp_log(plugin->host, STOR_LOG_INFO, "%s: large file of %lld bytes, %d parts of %lld bytes",
+               key, (long long)source->length, large.part_count, (long long)large.part_size);
         status = try_resume(&large, minimum, err);
     }
     if (status == STOR_OK && !large.file_id)

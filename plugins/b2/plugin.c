@@ -96,7 +96,8 @@ static enum stor_status read_key_file(const char *path, struct b2_config *config
     if (length < 0)
         return stor_fail(err, STOR_EINVAL, "key_file %s: %s", path, strerror(errno));
     if (info.st_mode & (S_IRWXG | S_IRWXO))
-        sp_log(plugin->host, STOR_LOG_WARN, "key_file %s is readable by others: chmod 600 it", path);
+        sp_log(plugin->host, STOR_LOG_WARN, "key_file %s is readable by others: chmod 600 it",
+               path);
     text[length] = '\0';
     char *save = NULL;
     char *id = strtok_r(text, "\r\n", &save);
@@ -369,7 +370,8 @@ enum stor_status b2_plugin_create(const struct stor_host *host, const struct sto
                                       plugin->config.key_id, plugin->config.key, why,
                                       sizeof why);
         if (!plugin->cache)
-            sp_log(plugin->host, STOR_LOG_WARN, "no disk cache (%s): every run authorizes anew", why);
+            sp_log(plugin->host, STOR_LOG_WARN, "no disk cache (%s): every run authorizes anew",
+                   why);
         else
             b2_cache_on_warning(plugin->cache, warn_about_cache, plugin);
     }

@@ -198,7 +198,8 @@ enum stor_status b2_lease_for_bucket(struct b2_plugin *plugin, const char *bucke
     status = b2_pool_lease(plugin, bucket_id, fresh, target, &failure, err);
     if (status == STOR_ENOTFOUND && strcmp(failure.code, "bad_bucket_id") == 0) {
         /* The bucket may have been deleted and re-created under the same name: ask once more. */
-        sp_log(plugin->host, STOR_LOG_INFO, "bucket %s is not where it was; looking it up again", bucket);
+        sp_log(plugin->host, STOR_LOG_INFO, "bucket %s is not where it was; looking it up again",
+               bucket);
         free(bucket_id);
         status = b2_bucket_id(plugin, bucket, 1, &bucket_id, err);
         if (status != STOR_OK)

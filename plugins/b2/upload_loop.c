@@ -102,8 +102,8 @@ static int on_progress(void *context, uint64_t sent, uint64_t received)
 {
     (void)received;
     struct progress_context *progress = context;
-    sp_progress(progress->plugin->host, progress->key, sent < progress->total ? sent : progress->total,
-                progress->total);
+    sp_progress(progress->plugin->host, progress->key,
+                sent < progress->total ? sent : progress->total, progress->total);
     return sp_cancelled(progress->plugin->host);
 }
 

@@ -322,7 +322,8 @@ enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *ke
             status = STOR_OK;
         deleted += status == STOR_OK;
     }
-    sp_log(plugin->host, STOR_LOG_INFO, "%s: %zu of %zu versions deleted", key, deleted, versions.count);
+    sp_log(plugin->host, STOR_LOG_INFO, "%s: %zu of %zu versions deleted", key, deleted,
+           versions.count);
     for (size_t i = 0; i < versions.count; i++)
         free(versions.ids[i]);
     free(versions.ids);

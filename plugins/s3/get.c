@@ -534,7 +534,8 @@ static enum stor_status finish(struct shared *shared, struct s3_object_view *vie
             return stor_fail(err, STOR_EIO, "%s/%s: the bytes' MD5 is %s, not the stored %s",
                              bucket, key, md5_hex, view->object.md5);
         if (!view->object.sha1 && !view->object.md5)
-            sp_log(shared->plugin->host, STOR_LOG_WARN, "%s/%s: nothing to verify the download against "
+            sp_log(shared->plugin->host, STOR_LOG_WARN,
+                   "%s/%s: nothing to verify the download against "
                    "(no SHA-1 kept, a multipart ETag)", bucket, key);
         if (!view->object.sha1) {
             memcpy(view->sha1, sha1_hex, sizeof view->sha1);
@@ -693,8 +694,8 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
         pthread_mutex_lock(&shared.lock);
         shared.total = (uint64_t)size;
         pthread_mutex_unlock(&shared.lock);
-        sp_log(plugin->host, STOR_LOG_DEBUG, "%s/%s: %lld bytes in ranges of %lld, %d at a time", bucket,
-               key, (long long)size, (long long)part, plugin->config.transfers);
+        sp_log(plugin->host, STOR_LOG_DEBUG, "%s/%s: %lld bytes in ranges of %lld, %d at a time",
+               bucket, key, (long long)size, (long long)part, plugin->config.transfers);
         status = md5 && sha1 ? fetch_ranges(&ranges, plugin->config.transfers, digests, 2,
                                             &contiguous, err)
                              : stor_fail(err, STOR_EINTERNAL, "out of memory");

@@ -328,7 +328,8 @@ static enum stor_status find_unfinished(struct s3_plugin *plugin, const char *bu
                 if (status == STOR_ENOTFOUND)
                     status = STOR_OK;
                 else if (status == STOR_OK)
-                    sp_log(plugin->host, STOR_LOG_WARN, "resume=no: aborted the unfinished upload %s "
+                    sp_log(plugin->host, STOR_LOG_WARN,
+                           "resume=no: aborted the unfinished upload %s "
                            "of %s/%s", entry->upload_id, bucket, key);
             } else if (entry->initiated_ms > newest) {
                 newest = entry->initiated_ms;

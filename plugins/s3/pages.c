@@ -106,7 +106,8 @@ static enum stor_status take_page(struct listing *listing, struct s3_list_page *
         if (!(listing->last = strdup(entry->key)) || (entry->version_id && !listing->last_version))
             return stor_fail(err, STOR_EINTERNAL, "out of memory");
         if (!name_acceptable(entry->key)) {
-            sp_log(listing->plugin->host, STOR_LOG_WARN, "%s: skipping a listed name no stor key can "
+            sp_log(listing->plugin->host, STOR_LOG_WARN,
+                   "%s: skipping a listed name no stor key can "
                    "be (control characters, not UTF-8, or a '.'/'..' or empty segment)",
                    listing->bucket);
             continue;

@@ -235,7 +235,8 @@ static enum stor_status parse_options(struct s3_plugin *plugin, const struct sto
     if (status != STOR_OK)
         return status;
     if (found.loose_file)
-        sp_log(plugin->host, STOR_LOG_WARN, "key_file %s is readable by others: chmod 600 it", key_file);
+        sp_log(plugin->host, STOR_LOG_WARN, "key_file %s is readable by others: chmod 600 it",
+               key_file);
     config->access_key = found.access_key;
     config->secret_key = found.secret_key;
     config->session_token = found.session_token;
@@ -260,7 +261,8 @@ static enum stor_status parse_options(struct s3_plugin *plugin, const struct sto
     int loopback = is_loopback_or_ip(config->host);
     config->path_style = path_style >= 0 ? path_style : loopback ? 1 : 0;
     if (strncmp(config->endpoint, "http://", 7) == 0 && loopback != 2)
-        sp_log(plugin->host, STOR_LOG_WARN, "endpoint %s is plain http: the data travels unencrypted "
+        sp_log(plugin->host, STOR_LOG_WARN,
+               "endpoint %s is plain http: the data travels unencrypted "
                "(the secret itself is never sent)", config->endpoint);
     if (config->part_size > 0 && config->upload_cutoff > 0 && config->part_size > S3_SINGLE_PUT_MAX)
         return stor_fail(err, STOR_EINVAL, "option part_size is above 5G");

@@ -78,7 +78,8 @@ static enum stor_status remove_all_versions(struct s3_plugin *plugin, const char
     for (size_t i = 0; status == STOR_OK && i < v.count; i++) {
         status = delete_object(plugin, bucket, key, v.ids[i], bypass, err);
         if (status == STOR_OK)
-            sp_log(plugin->host, STOR_LOG_DEBUG, "%s/%s: version %s deleted", bucket, key, v.ids[i]);
+            sp_log(plugin->host, STOR_LOG_DEBUG, "%s/%s: version %s deleted", bucket, key,
+                   v.ids[i]);
     }
     for (size_t i = 0; i < v.count; i++)
         free(v.ids[i]);
@@ -245,7 +246,8 @@ static enum stor_status delete_batch(struct s3_plugin *plugin, const char *bucke
         while (i < count && (told[i] || strcmp(keys[i], errors[e].key) != 0))
             i++;
         if (i == count) { /* a key not asked for, or told of already: not believed */
-            sp_log(plugin->host, STOR_LOG_WARN, "S3 DeleteObjects %s: an error for a name not asked "
+            sp_log(plugin->host, STOR_LOG_WARN,
+                   "S3 DeleteObjects %s: an error for a name not asked "
                    "for (or twice): ignored", bucket);
             continue;
         }
