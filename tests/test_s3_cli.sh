@@ -4,7 +4,8 @@
 # pipe, resume of an interrupted multipart upload, cleanup, faults (503/500 and a dropped
 # connection retried to exact bytes; a permanent failure one line and its exit code, nothing
 # written), the credential rules, stor-plugin-check, and bytes crossing with awscli and rclone's
-# s3 backend both ways, and stor sync between local: and s3:. Emits TAP.
+# s3 backend both ways, stor sync between local: and s3:, and the -vvv trace keeping the session
+# token and the signature out. Emits TAP.
 . "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
 echo "1..108"
 stor=$builddir/stor
