@@ -20,7 +20,7 @@
 
 static void reply_set(struct fake_reply *reply, long status, const char *headers, const char *body)
 {
-    reply->outcome = B2_HTTP_COMPLETE;
+    reply->outcome = SP_HTTP_COMPLETE;
     reply->status = status;
     reply->headers = headers ? strdup(headers) : NULL;
     reply->body = body ? strdup(body) : NULL;
@@ -393,7 +393,7 @@ static void world_download(struct fake_world *world, const struct fake_request *
                      "Content-Type: text/plain\nX-Bz-File-Id: file-id-%zu\n"
                      "X-Bz-Content-Sha1: %s\nX-Bz-Upload-Timestamp: 1700000000000\n",
                      i, world->files[i].sha1);
-            reply->outcome = B2_HTTP_COMPLETE;
+            reply->outcome = SP_HTTP_COMPLETE;
             reply->status = 200;
             reply->headers = strdup(headers);
             reply->body = malloc(world->files[i].length + 1);
@@ -426,7 +426,7 @@ static void world_answer(struct fake_world *world, const struct fake_request *re
 
 /* ---- the transport ---- */
 
-static void record(struct fake_http *http, const struct b2_http_request *request,
+static void record(struct fake_http *http, const struct sp_http_request *request,
                    struct fake_request *copy)
 {
     memset(copy, 0, sizeof *copy);
@@ -468,8 +468,8 @@ static void record(struct fake_http *http, const struct b2_http_request *request
     (void)http;
 }
 
-static enum b2_http_outcome fake_perform(struct b2_http *base, const struct b2_http_request *request,
-                                         struct b2_http_response *response)
+static enum sp_http_outcome fake_perform(struct sp_http *base, const struct sp_http_request *request,
+                                         struct sp_http_response *response)
 {
     struct fake_http *http = (struct fake_http *)base;
     memset(response, 0, sizeof *response);
@@ -502,7 +502,7 @@ static enum b2_http_outcome fake_perform(struct b2_http *base, const struct b2_h
     if (copy.content_length_wrong < 0) {
         reply_free(&reply);
         snprintf(response->error, sizeof response->error, "body reader failed");
-        return response->outcome = B2_HTTP_LOCAL;
+        return response->outcome = SP_HTTP_LOCAL;
     }
     if (!scripted)
         world_answer(http->world, &copy, &reply);
@@ -510,7 +510,7 @@ static enum b2_http_outcome fake_perform(struct b2_http *base, const struct b2_h
     if (request->progress)
         request->progress(request->progress_context, copy.body_length, reply.body_length);
     response->outcome = reply.outcome;
-    if (reply.outcome != B2_HTTP_COMPLETE) {
+    if (reply.outcome != SP_HTTP_COMPLETE) {
         snprintf(response->error, sizeof response->error, "scripted transport failure %d",
                  (int)reply.outcome);
         reply_free(&reply);
@@ -526,7 +526,7 @@ static enum b2_http_outcome fake_perform(struct b2_http *base, const struct b2_h
             const char *value = colon + 1;
             while (*value == ' ')
                 value++;
-            b2_http_response_add_header(response, line, (size_t)(colon - line), value,
+            sp_http_response_add_header(response, line, (size_t)(colon - line), value,
                                         (size_t)(end - value));
         }
         line = *end ? end + 1 : end;
@@ -541,9 +541,9 @@ static enum b2_http_outcome fake_perform(struct b2_http *base, const struct b2_h
             size_t piece = reply.body_length - done < 5000 ? reply.body_length - done : 5000;
             if (request->write_body(request->write_context, reply.body + done, piece) != 0) {
                 reply_free(&reply);
-                b2_http_response_clear_headers(response);
+                sp_http_response_clear_headers(response);
                 snprintf(response->error, sizeof response->error, "write callback failed");
-                return response->outcome = B2_HTTP_LOCAL;
+                return response->outcome = SP_HTTP_LOCAL;
             }
             done += piece;
         }
@@ -553,10 +553,10 @@ static enum b2_http_outcome fake_perform(struct b2_http *base, const struct b2_h
         response->body_length = reply.body_length;
     }
     free(reply.headers);
-    return B2_HTTP_COMPLETE;
+    return SP_HTTP_COMPLETE;
 }
 
-static void fake_destroy(struct b2_http *base)
+static void fake_destroy(struct sp_http *base)
 {
     struct fake_http *http = (struct fake_http *)base;
     (void)http; /* owned by the test, freed in b2_test_stop: it outlives plugin restarts */
@@ -613,7 +613,7 @@ void fake_script(struct fake_http *http, const char *match, long status, const c
     http->script_count++;
 }
 
-void fake_script_outcome(struct fake_http *http, const char *match, enum b2_http_outcome outcome)
+void fake_script_outcome(struct fake_http *http, const char *match, enum sp_http_outcome outcome)
 {
     fake_script(http, match, 0, NULL, NULL);
     http->script[http->script_count - 1].reply.outcome = outcome;
@@ -741,7 +741,7 @@ static int open_plugin(struct b2_test *test, const char *const *options)
         copies[count++] = NULL;
     }
     struct stor_error err = {""};
-    struct b2_clock clock = {clock_now, clock_sleep, clock_random, &test->clock};
+    struct sp_clock clock = {clock_now, clock_sleep, clock_random, &test->clock};
     enum stor_status status =
         b2_plugin_create(&test->host.host, parsed, count, clock, &test->plugin, &err);
     for (size_t i = 0; i < count; i++)
@@ -849,7 +849,7 @@ int b2_test_teardown(void **state)
     return leaked ? -1 : 0;
 }
 
-char *fake_json_body(const struct b2_http_request *request)
+char *fake_json_body(const struct sp_http_request *request)
 {
     if (request->body)
         return strndup(request->body, request->body_length);

@@ -25,7 +25,7 @@ struct fake_request {
 
 /* A reply: an HTTP status with headers ("Name: value\n"...) and body, or a transport outcome. */
 struct fake_reply {
-    enum b2_http_outcome outcome;
+    enum sp_http_outcome outcome;
     long status;
     char *headers;
     char *body;
@@ -36,7 +36,7 @@ struct fake_world;
 struct fake_clock;
 
 struct fake_http {
-    struct b2_http base;
+    struct sp_http base;
     pthread_mutex_t lock;
     /* Scripted replies, consumed in order by the first request whose URL contains match. */
     struct {
@@ -126,7 +126,7 @@ int b2_test_teardown(void **state);
 
 void fake_script(struct fake_http *http, const char *match, long status, const char *headers,
                  const char *body);
-void fake_script_outcome(struct fake_http *http, const char *match, enum b2_http_outcome outcome);
+void fake_script_outcome(struct fake_http *http, const char *match, enum sp_http_outcome outcome);
 size_t fake_count(struct fake_http *http, const char *url_part);
 void fake_forget_requests(struct fake_http *http);
 const struct fake_request *fake_last(struct fake_http *http, const char *url_part);
@@ -138,7 +138,7 @@ int fake_log_has_secret(struct fake_host *host);
 
 /* A JSON call's body as text, sent from memory or streamed (which drains the stream); malloc'd,
  * NULL if there is none. */
-char *fake_json_body(const struct b2_http_request *request);
+char *fake_json_body(const struct sp_http_request *request);
 
 /* A temporary regular file holding data, open for reading at offset 0. */
 int fake_file(const char *data, size_t length);

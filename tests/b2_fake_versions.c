@@ -316,8 +316,8 @@ static int handles(const struct vfake *fake, const char *url)
            strcmp(call, "b2_get_upload_url") != 0;
 }
 
-static enum b2_http_outcome perform(struct b2_http *base, const struct b2_http_request *request,
-                                    struct b2_http_response *response)
+static enum sp_http_outcome perform(struct sp_http *base, const struct sp_http_request *request,
+                                    struct sp_http_response *response)
 {
     struct vfake *fake = (struct vfake *)base;
     if (!handles(fake, request->url))
@@ -362,17 +362,17 @@ static enum b2_http_outcome perform(struct b2_http *base, const struct b2_http_r
     pthread_mutex_unlock(&fake->lock);
     if (lose) {
         free(reply.body);
-        response->outcome = B2_HTTP_TIMEOUT;
+        response->outcome = SP_HTTP_TIMEOUT;
         snprintf(response->error, sizeof response->error, "timed out (vfake)");
         return response->outcome;
     }
     if (download_request && hold)
         usleep((useconds_t)hold);
-    response->outcome = B2_HTTP_COMPLETE;
+    response->outcome = SP_HTTP_COMPLETE;
     response->status = reply.status;
     for (char *line = reply.headers; *line;) {
         char *end = strchr(line, '\n'), *colon = strchr(line, ':');
-        b2_http_response_add_header(response, line, (size_t)(colon - line), colon + 2,
+        sp_http_response_add_header(response, line, (size_t)(colon - line), colon + 2,
                                     (size_t)(end - colon - 2));
         line = end + 1;
     }
@@ -389,14 +389,14 @@ static enum b2_http_outcome perform(struct b2_http *base, const struct b2_http_r
         }
         free(reply.body);
         if (request->progress && !failed && request->progress(request->progress_context, 0, reply.length))
-            response->outcome = B2_HTTP_CANCELLED;
+            response->outcome = SP_HTTP_CANCELLED;
     } else {
         response->body = reply.body;
         response->body_length = reply.length;
     }
     if (failed) {
-        b2_http_response_clear_headers(response);
-        response->outcome = B2_HTTP_LOCAL;
+        sp_http_response_clear_headers(response);
+        response->outcome = SP_HTTP_LOCAL;
     }
     pthread_mutex_lock(&fake->lock);
     if (download_request)
@@ -405,7 +405,7 @@ static enum b2_http_outcome perform(struct b2_http *base, const struct b2_http_r
     return response->outcome;
 }
 
-static void destroy(struct b2_http *base)
+static void destroy(struct sp_http *base)
 {
     (void)base; /* the test owns it */
 }

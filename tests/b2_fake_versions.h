@@ -19,8 +19,8 @@ struct vfake_version {
 };
 
 struct vfake {
-    struct b2_http base;
-    struct b2_http *inner;        /* b2_fake's transport: authorization, buckets, the rest */
+    struct sp_http base;
+    struct sp_http *inner;        /* b2_fake's transport: authorization, buckets, the rest */
     pthread_mutex_t lock;
     struct vfake_version versions[VFAKE_MAX]; /* in upload order: later is newer */
     size_t count;

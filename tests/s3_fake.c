@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-static enum s3_http_outcome fake_perform(struct s3_http *http, const struct s3_http_request *request,
-                                         struct s3_http_response *response)
+static enum sp_http_outcome fake_perform(struct sp_http *http, const struct sp_http_request *request,
+                                         struct sp_http_response *response)
 {
     struct s3_fake *fake = (struct s3_fake *)http;
     memset(response, 0, sizeof *response);
@@ -48,10 +48,10 @@ static enum s3_http_outcome fake_perform(struct s3_http *http, const struct s3_h
     }
     if (fake->next >= fake->answer_count) {
         fail_msg("unscripted request %s %s", request->method, request->url);
-        return response->outcome = S3_HTTP_FAILED;
+        return response->outcome = SP_HTTP_FAILED;
     }
     const struct s3_fake_answer *answer = &fake->answers[fake->next++];
-    if (answer->outcome != S3_HTTP_COMPLETE) {
+    if (answer->outcome != SP_HTTP_COMPLETE) {
         snprintf(response->error, sizeof response->error, "scripted transport failure");
         return response->outcome = answer->outcome;
     }
@@ -64,7 +64,7 @@ static enum s3_http_outcome fake_perform(struct s3_http *http, const struct s3_h
             const char *value = colon + 1;
             while (*value == ' ')
                 value++;
-            s3_http_response_add_header(response, line, (size_t)(colon - line), value,
+            sp_http_response_add_header(response, line, (size_t)(colon - line), value,
                                         length - (size_t)(value - line));
         }
         line = end ? end + 1 : line + length;
@@ -72,15 +72,15 @@ static enum s3_http_outcome fake_perform(struct s3_http *http, const struct s3_h
     const char *body = answer->body ? answer->body : "";
     if (answer->status >= 200 && answer->status < 300 && request->write_body) {
         if (*body && request->write_body(request->write_context, body, strlen(body)) != 0)
-            return response->outcome = S3_HTTP_LOCAL;
+            return response->outcome = SP_HTTP_LOCAL;
     } else {
         response->body = strdup(body);
         response->body_length = strlen(body);
     }
-    return response->outcome = S3_HTTP_COMPLETE;
+    return response->outcome = SP_HTTP_COMPLETE;
 }
 
-static void fake_destroy(struct s3_http *http)
+static void fake_destroy(struct sp_http *http)
 {
     (void)http; /* freed by s3_fake_free */
 }
@@ -122,7 +122,7 @@ struct s3_plugin *s3_fake_plugin(struct s3_fake **result, const char *const *opt
         *equals = '\0';
         list[count] = (struct stor_option){copies[count], equals + 1};
     }
-    struct s3_clock clock = {fake_now, fake_sleep, fake_random, fake};
+    struct sp_clock clock = {fake_now, fake_sleep, fake_random, fake};
     struct s3_plugin *plugin = NULL;
     struct stor_error err = {""};
     enum stor_status status = s3_plugin_create(NULL, list, count, clock, &plugin, &err);
@@ -144,10 +144,10 @@ void s3_fake_free(struct s3_plugin *plugin, struct s3_fake *fake)
 void s3_fake_answer(struct s3_fake *fake, long status, const char *headers, const char *body)
 {
     assert_true(fake->answer_count < S3_FAKE_MAX);
-    fake->answers[fake->answer_count++] = (struct s3_fake_answer){S3_HTTP_COMPLETE, status, headers, body};
+    fake->answers[fake->answer_count++] = (struct s3_fake_answer){SP_HTTP_COMPLETE, status, headers, body};
 }
 
-void s3_fake_fail(struct s3_fake *fake, enum s3_http_outcome outcome)
+void s3_fake_fail(struct s3_fake *fake, enum sp_http_outcome outcome)
 {
     assert_true(fake->answer_count < S3_FAKE_MAX);
     fake->answers[fake->answer_count++] = (struct s3_fake_answer){outcome, 0, NULL, NULL};

@@ -3,13 +3,13 @@
 #ifndef S3_FAKE_H
 #define S3_FAKE_H
 
-#include "http.h"
 #include "plugin.h"
+#include "sp_http.h"
 
 #define S3_FAKE_MAX 64
 
 struct s3_fake_answer {
-    enum s3_http_outcome outcome; /* COMPLETE unless a transport failure is scripted */
+    enum sp_http_outcome outcome; /* COMPLETE unless a transport failure is scripted */
     long status;
     const char *headers;          /* "Name: value\n" lines, or NULL */
     const char *body;             /* or NULL */
@@ -24,7 +24,7 @@ struct s3_fake_seen {
 };
 
 struct s3_fake {
-    struct s3_http base;
+    struct sp_http base;
     struct s3_fake_answer answers[S3_FAKE_MAX];
     size_t answer_count, next;
     struct s3_fake_seen seen[S3_FAKE_MAX];
@@ -38,6 +38,6 @@ struct s3_plugin *s3_fake_plugin(struct s3_fake **fake, const char *const *optio
 void s3_fake_free(struct s3_plugin *plugin, struct s3_fake *fake);
 /* Queues one answer. */
 void s3_fake_answer(struct s3_fake *fake, long status, const char *headers, const char *body);
-void s3_fake_fail(struct s3_fake *fake, enum s3_http_outcome outcome);
+void s3_fake_fail(struct s3_fake *fake, enum sp_http_outcome outcome);
 
 #endif

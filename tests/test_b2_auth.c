@@ -696,14 +696,14 @@ static void an_unreachable_cached_api_url_is_authorized_again(void **state)
     struct b2_test *test = *state;
     struct stor_error err;
     assert_int_equal(authorize(test, &err), STOR_OK);
-    fake_script_outcome(test->http, "b2_list_file_names", B2_HTTP_CONNECT);
-    fake_script_outcome(test->http, "b2_list_file_names", B2_HTTP_CONNECT);
+    fake_script_outcome(test->http, "b2_list_file_names", SP_HTTP_CONNECT);
+    fake_script_outcome(test->http, "b2_list_file_names", SP_HTTP_CONNECT);
     assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "", 0, ignore_listed, NULL, &err), STOR_OK);
     assert_int_equal(fake_count(test->http, AUTHORIZE), 1); /* fresh: not authorized again */
 
     assert_int_equal(b2_test_restart(test, NULL), 0); /* a new process, on the cached token */
-    fake_script_outcome(test->http, "b2_list_file_names", B2_HTTP_CONNECT);
-    fake_script_outcome(test->http, "b2_list_file_names", B2_HTTP_CONNECT);
+    fake_script_outcome(test->http, "b2_list_file_names", SP_HTTP_CONNECT);
+    fake_script_outcome(test->http, "b2_list_file_names", SP_HTTP_CONNECT);
     assert_int_equal(b2_list(test->plugin, FAKE_BUCKET, "", 0, ignore_listed, NULL, &err), STOR_OK);
     assert_int_equal(fake_count(test->http, AUTHORIZE), 2);
     assert_non_null(strstr(test->host.log, "cannot reach the cached apiUrl"));

@@ -17,7 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http.h"
+#include "protection.h"
+#include "sp_http.h"
 
 /* One scripted loopback server: answers every request with reply, records the last request. */
 struct server {
@@ -116,12 +117,12 @@ static void on_trace(void *context, const char *line)
         trace->length = sizeof trace->text - 1;
 }
 
-static struct b2_http *transport(struct trace *trace)
+static struct sp_http *transport(struct trace *trace)
 {
-    struct b2_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 5,
+    struct sp_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 5,
                                       .user_agent = "stor-b2-test",
                                       .trace = trace ? on_trace : NULL, .trace_context = trace};
-    return b2_http_curl_create(&options);
+    return sp_http_curl_create(&options);
 }
 
 struct counting_reader {
@@ -156,19 +157,19 @@ static void streamed_post_has_content_length(void **state)
     (void)state;
     struct server server;
     server_start(&server, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Bz-Thing: yes\r\n\r\nhello");
-    struct b2_http *http = transport(NULL);
+    struct sp_http *http = transport(NULL);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/upload", server.port);
     struct counting_reader reader = {40000};
     struct sink sink = {0};
     const char *headers[] = {"X-Bz-File-Name: a%20b", "Expect:"};
-    struct b2_http_request request = {.method = "POST", .url = url, .headers = headers,
+    struct sp_http_request request = {.method = "POST", .url = url, .headers = headers,
                                       .header_count = 2, .read_body = read_pattern,
                                       .read_context = &reader, .content_length = 40000,
                                       .write_body = write_sink, .write_context = &sink};
-    struct b2_http_response response;
-    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
+    struct sp_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), SP_HTTP_COMPLETE);
     assert_int_equal(response.status, 200);
-    assert_string_equal(b2_http_header(&response, "x-bz-thing"), "yes");
+    assert_string_equal(sp_http_header(&response, "x-bz-thing"), "yes");
     assert_null(response.body);
     assert_int_equal(sink.bytes, 5);
     assert_non_null(strcasestr(server.request, "\r\nContent-Length: 40000\r\n"));
@@ -178,7 +179,7 @@ static void streamed_post_has_content_length(void **state)
     assert_null(strcasestr(server.request, "Content-Type"));
     assert_non_null(strstr(server.request, "\r\nX-Bz-File-Name: a%20b\r\n"));
     assert_int_equal(server.request_length - (size_t)(strstr(server.request, "\r\n\r\n") + 4 - server.request), 40000);
-    b2_http_response_free(&response);
+    sp_http_response_free(&response);
     http->destroy(http);
     server_stop(&server);
 }
@@ -194,26 +195,26 @@ static void small_body_in_one_write_and_never_resent(void **state)
         struct server server;
         server_start(&server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
         server.answers_per_connection = 1;
-        struct b2_http *http = transport(NULL);
+        struct sp_http *http = transport(NULL);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/upload", server.port);
         const char *headers[] = {"Expect:"};
         struct counting_reader reader = {sizes[i]};
-        struct b2_http_request request = {.method = "POST", .url = url, .headers = headers,
+        struct sp_http_request request = {.method = "POST", .url = url, .headers = headers,
                                           .header_count = 1, .read_body = read_pattern,
                                           .read_context = &reader,
                                           .content_length = (int64_t)sizes[i]};
-        struct b2_http_response response;
-        assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
+        struct sp_http_response response;
+        assert_int_equal(http->perform(http, &request, &response), SP_HTTP_COMPLETE);
         assert_int_equal(response.status, 200);
-        b2_http_response_free(&response);
+        sp_http_response_free(&response);
         size_t header_length = (size_t)(strstr(server.request, "\r\n\r\n") + 4 - server.request);
         assert_int_equal(server.request_length - header_length, sizes[i]);
         assert_null(strcasestr(server.request, "x-www-form-urlencoded"));
         if (sizes[i] == 4096)
             assert_int_equal(server.first_read, server.request_length);
         reader.left = sizes[i];
-        assert_int_equal(http->perform(http, &request, &response), B2_HTTP_BROKEN);
-        b2_http_response_free(&response);
+        assert_int_equal(http->perform(http, &request, &response), SP_HTTP_BROKEN);
+        sp_http_response_free(&response);
         http->destroy(http);
         server_stop(&server);
         /* libcurl may have connected again, but it sent nothing there. */
@@ -227,19 +228,19 @@ static void error_body_in_memory_and_keep_alive(void **state)
     (void)state;
     struct server server;
     server_start(&server, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 3\r\nContent-Length: 14\r\n\r\n{\"code\":\"x\"}\r\n");
-    struct b2_http *http = transport(NULL);
+    struct sp_http *http = transport(NULL);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/b2api/v2/b2_get_upload_url", server.port);
     struct sink sink = {0};
     for (int i = 0; i < 3; i++) {
-        struct b2_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2,
+        struct sp_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2,
                                           .write_body = write_sink, .write_context = &sink};
-        struct b2_http_response response;
-        assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
+        struct sp_http_response response;
+        assert_int_equal(http->perform(http, &request, &response), SP_HTTP_COMPLETE);
         assert_int_equal(response.status, 503);
-        assert_string_equal(b2_http_header(&response, "Retry-After"), "3");
+        assert_string_equal(sp_http_header(&response, "Retry-After"), "3");
         assert_int_equal(response.body_length, 14);
         assert_non_null(strstr(response.body, "\"code\""));
-        b2_http_response_free(&response);
+        sp_http_response_free(&response);
     }
     assert_int_equal(sink.bytes, 0);
     assert_int_equal(server.requests, 3);
@@ -255,13 +256,13 @@ static void basic_auth_is_redacted_in_the_trace(void **state)
     struct server server;
     server_start(&server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
     struct trace *trace = calloc(1, sizeof *trace);
-    struct b2_http *http = transport(trace);
+    struct sp_http *http = transport(trace);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/b2api/v4/b2_authorize_account", server.port);
-    struct b2_http_request request = {.method = "GET", .url = url, .basic_user = "keyid",
+    struct sp_http_request request = {.method = "GET", .url = url, .basic_user = "keyid",
                                       .basic_password = "SECRETKEY"};
-    struct b2_http_response response;
-    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
-    b2_http_response_free(&response);
+    struct sp_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), SP_HTTP_COMPLETE);
+    sp_http_response_free(&response);
     /* base64("keyid:SECRETKEY") */
     assert_non_null(strstr(server.request, "Authorization: Basic a2V5aWQ6U0VDUkVUS0VZ"));
     assert_non_null(strstr(trace->text, "> GET /b2api/v4/b2_authorize_account"));
@@ -269,24 +270,29 @@ static void basic_auth_is_redacted_in_the_trace(void **state)
     assert_null(strstr(trace->text, "a2V5aWQ6U0VDUkVUS0VZ"));
     assert_null(strstr(trace->text, "SECRETKEY"));
     const char *headers[] = {"Authorization: 4_token_secret"};
-    struct b2_http_request with_token = {.method = "POST", .url = url, .headers = headers,
+    struct sp_http_request with_token = {.method = "POST", .url = url, .headers = headers,
                                          .header_count = 1, .body = "{}", .body_length = 2};
-    assert_int_equal(http->perform(http, &with_token, &response), B2_HTTP_COMPLETE);
-    b2_http_response_free(&response);
+    assert_int_equal(http->perform(http, &with_token, &response), SP_HTTP_COMPLETE);
+    sp_http_response_free(&response);
     assert_null(strstr(trace->text, "4_token_secret"));
     http->destroy(http);
     free(trace);
     server_stop(&server);
 }
 
-/* The SSE-C key and its MD5 are secrets like the token: sent, never traced. */
+/* The SSE-C key and its MD5 are secrets like the token: sent, never traced (the transport as
+ * plugin.c makes it, with protection.c's secret headers). */
 static void sse_c_key_is_redacted_in_the_trace(void **state)
 {
     (void)state;
     struct server server;
     server_start(&server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
     struct trace *trace = calloc(1, sizeof *trace);
-    struct b2_http *http = transport(trace);
+    struct sp_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 5,
+                                      .user_agent = "stor-b2-test",
+                                      .secret_headers = b2_sse_c_secret_headers,
+                                      .trace = on_trace, .trace_context = trace};
+    struct sp_http *http = sp_http_curl_create(&options);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/file/bucket/name", server.port);
     const char *headers[] = {
         "Authorization: 4_token_secret",
@@ -294,11 +300,11 @@ static void sse_c_key_is_redacted_in_the_trace(void **state)
         "X-Bz-Server-Side-Encryption-Customer-Key: S0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0U=",
         "X-Bz-Server-Side-Encryption-Customer-Key-Md5: TUQ1TUQ1TUQ1TUQ1TUQ1TQ==",
     };
-    struct b2_http_request request = {.method = "GET", .url = url, .headers = headers,
+    struct sp_http_request request = {.method = "GET", .url = url, .headers = headers,
                                       .header_count = 4};
-    struct b2_http_response response;
-    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_COMPLETE);
-    b2_http_response_free(&response);
+    struct sp_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), SP_HTTP_COMPLETE);
+    sp_http_response_free(&response);
     assert_non_null(strstr(server.request, "S0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0VZS0U="));
     assert_non_null(strstr(trace->text, "X-Bz-Server-Side-Encryption-Customer-Algorithm: AES256"));
     assert_non_null(strstr(trace->text, "X-Bz-Server-Side-Encryption-Customer-Key: <redacted>"));
@@ -316,16 +322,16 @@ static void transport_failures_are_classified(void **state)
     (void)state;
     struct server server;
     server_start(&server, "");
-    struct b2_http *http = transport(NULL);
+    struct sp_http *http = transport(NULL);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/x", server.port);
-    struct b2_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2};
-    struct b2_http_response response;
-    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_BROKEN);
+    struct sp_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2};
+    struct sp_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), SP_HTTP_BROKEN);
     assert_true(strlen(response.error) > 0);
-    b2_http_response_free(&response);
+    sp_http_response_free(&response);
     server_stop(&server);
-    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_CONNECT);
-    b2_http_response_free(&response);
+    assert_int_equal(http->perform(http, &request, &response), SP_HTTP_CONNECT);
+    sp_http_response_free(&response);
     http->destroy(http);
 }
 
@@ -340,20 +346,20 @@ static void a_silent_server_is_a_timeout_in_words(void **state)
     assert_int_equal(listen(listener, 8), 0); /* the kernel accepts; nobody ever answers */
     socklen_t length = sizeof address;
     getsockname(listener, (struct sockaddr *)&address, &length);
-    struct b2_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 1, .user_agent = "stor-b2-test"};
-    struct b2_http *http = b2_http_curl_create(&options);
+    struct sp_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 1, .user_agent = "stor-b2-test"};
+    struct sp_http *http = sp_http_curl_create(&options);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/x", ntohs(address.sin_port));
-    struct b2_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2};
-    struct b2_http_response response;
-    assert_int_equal(http->perform(http, &request, &response), B2_HTTP_TIMEOUT);
+    struct sp_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2};
+    struct sp_http_response response;
+    assert_int_equal(http->perform(http, &request, &response), SP_HTTP_TIMEOUT);
     assert_string_equal(response.error, "timed out: no data moved for 1 s");
-    b2_http_response_free(&response);
+    sp_http_response_free(&response);
     http->destroy(http);
     close(listener);
 }
 
 /* A hostile answer: a trickle (a byte every 0.3 s, never idle long enough for the stall clock)
- * or an endless body. */
+ * or an endless body, refused at the transport's default cap or at the one the plugin named. */
 struct hostile {
     int listener, port, mode; /* mode 0: trickle; 1: a huge body */
     pthread_t thread;
@@ -390,10 +396,11 @@ static void hostile_answers_end_in_words(void **state)
 {
     (void)state;
     static const char *const expected[] = {"timed out: the answer did not arrive whole within 1 s",
-                                           "the answer is larger than 4 MiB"};
-    static const enum b2_http_outcome outcomes[] = {B2_HTTP_TIMEOUT, B2_HTTP_FAILED};
-    for (int mode = 0; mode < 2; mode++) {
-        struct hostile h = {.mode = mode};
+                                           "the answer is larger than 4 MiB",
+                                           "the answer is larger than 2 MiB"};
+    static const enum sp_http_outcome outcomes[] = {SP_HTTP_TIMEOUT, SP_HTTP_FAILED, SP_HTTP_FAILED};
+    for (int mode = 0; mode < 3; mode++) {
+        struct hostile h = {.mode = mode == 2 ? 1 : mode};
         h.listener = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         assert_int_equal(bind(h.listener, (struct sockaddr *)&address, sizeof address), 0);
@@ -401,15 +408,17 @@ static void hostile_answers_end_in_words(void **state)
         socklen_t length = sizeof address;
         getsockname(h.listener, (struct sockaddr *)&address, &length);
         pthread_create(&h.thread, NULL, serve_hostile, &h);
-        struct b2_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 1, .user_agent = "stor-b2-test"};
-        struct b2_http *http = b2_http_curl_create(&options);
+        struct sp_http_options options = {.connect_timeout_s = 5, .idle_timeout_s = 1,
+                                          .user_agent = "stor-b2-test",
+                                          .max_memory_body = mode == 2 ? (size_t)2 << 20 : 0};
+        struct sp_http *http = sp_http_curl_create(&options);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/b2api/v2/b2_list_file_names", ntohs(address.sin_port));
-        struct b2_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2};
-        struct b2_http_response response;
+        struct sp_http_request request = {.method = "POST", .url = url, .body = "{}", .body_length = 2};
+        struct sp_http_response response;
         assert_int_equal(http->perform(http, &request, &response), outcomes[mode]);
         if (!strstr(response.error, expected[mode]))
             fail_msg("error \"%s\", expected \"%s\"", response.error, expected[mode]);
-        b2_http_response_free(&response);
+        sp_http_response_free(&response);
         http->destroy(http);
         shutdown(h.listener, SHUT_RDWR);
         close(h.listener);

@@ -49,13 +49,13 @@ struct script {
     char match[64];
     int nth;         /* fail the nth matching request from now (1 = the next) */
     long status;     /* 0: outcome instead */
-    enum b2_http_outcome outcome;
+    enum sp_http_outcome outcome;
     int seen;
     int done;
 };
 
 struct large_world {
-    struct b2_http base;
+    struct sp_http base;
     struct b2_test *test;
     pthread_mutex_t lock;
     struct large_file files[MAX_LARGE];
@@ -85,15 +85,15 @@ struct large_world {
 
 static struct large_world *lw;
 
-static void set_reply(struct b2_http_response *response, long status, const char *body)
+static void set_reply(struct sp_http_response *response, long status, const char *body)
 {
-    response->outcome = B2_HTTP_COMPLETE;
+    response->outcome = SP_HTTP_COMPLETE;
     response->status = status;
     response->body = strdup(body);
     response->body_length = strlen(body);
 }
 
-static void set_error(struct b2_http_response *response, long status, const char *code,
+static void set_error(struct sp_http_response *response, long status, const char *code,
                       const char *message)
 {
     char body[300];
@@ -102,7 +102,7 @@ static void set_error(struct b2_http_response *response, long status, const char
     set_reply(response, status, body);
 }
 
-static void set_json(struct b2_http_response *response, json_object *object)
+static void set_json(struct sp_http_response *response, json_object *object)
 {
     set_reply(response, 200, json_object_to_json_string(object));
     json_object_put(object);
@@ -165,7 +165,7 @@ static struct large_file *add_unfinished(const char *name, const char *sha1, con
     return file;
 }
 
-static void api_call(const char *call, json_object *body, struct b2_http_response *response)
+static void api_call(const char *call, json_object *body, struct sp_http_response *response)
 {
     struct large_file *file = find_file(field(body, "fileId"));
     if (strcmp(call, "b2_start_large_file") == 0) {
@@ -283,7 +283,7 @@ static void api_call(const char *call, json_object *body, struct b2_http_respons
     }
 }
 
-static const char *header(const struct b2_http_request *request, const char *name)
+static const char *header(const struct sp_http_request *request, const char *name)
 {
     size_t length = strlen(name);
     for (size_t i = 0; i < request->header_count; i++)
@@ -293,7 +293,7 @@ static const char *header(const struct b2_http_request *request, const char *nam
 }
 
 /* Drain a part body in big reads, hashing it, and store it as the pod would. Called unlocked. */
-static void upload_part(const struct b2_http_request *request, struct b2_http_response *response)
+static void upload_part(const struct sp_http_request *request, struct sp_http_response *response)
 {
     int serial = atoi(request->url + strlen(PART_POD));
     char expected[64];
@@ -394,7 +394,7 @@ static void fail_nth(const char *match, int nth, long status)
     script->status = status;
 }
 
-static void drop_nth(const char *match, int nth, enum b2_http_outcome outcome)
+static void drop_nth(const char *match, int nth, enum sp_http_outcome outcome)
 {
     fail_nth(match, nth, 0);
     lw->scripts[lw->script_count - 1].outcome = outcome;
@@ -404,8 +404,8 @@ static const char *const large_calls[] = {
     "b2_start_large_file", "b2_get_upload_part_url", "b2_finish_large_file", "b2_get_file_info",
     "b2_cancel_large_file", "b2_list_unfinished_large_files", "b2_list_parts"};
 
-static enum b2_http_outcome large_answer(const struct b2_http_request *request, const char *call,
-                                         const char *json, struct b2_http_response *response)
+static enum sp_http_outcome large_answer(const struct sp_http_request *request, const char *call,
+                                         const char *json, struct sp_http_response *response)
 {
     memset(response, 0, sizeof *response);
     pthread_mutex_lock(&lw->lock);
@@ -427,7 +427,7 @@ static enum b2_http_outcome large_answer(const struct b2_http_request *request, 
         set_error(response, script->status, script->status == 503 ? "service_unavailable"
                   : script->status == 429 ? "too_many_requests"
                   : script->status == 401 ? "unauthorized" : "storage_cap_exceeded", "scripted");
-        return B2_HTTP_COMPLETE;
+        return SP_HTTP_COMPLETE;
     }
     if (!*call) {
         upload_part(request, response);
@@ -442,7 +442,7 @@ static enum b2_http_outcome large_answer(const struct b2_http_request *request, 
     pthread_mutex_unlock(&world->lock);
     if (!token_ok) {
         set_error(response, 401, "expired_auth_token", "Authorization token has expired");
-        return B2_HTTP_COMPLETE;
+        return SP_HTTP_COMPLETE;
     }
     json_object *body = json ? json_tokener_parse(json) : NULL;
     pthread_mutex_lock(&lw->lock);
@@ -451,7 +451,7 @@ static enum b2_http_outcome large_answer(const struct b2_http_request *request, 
         lw->lose_answer_of[0] = '\0';
         free(response->body);
         memset(response, 0, sizeof *response);
-        response->outcome = B2_HTTP_TIMEOUT;
+        response->outcome = SP_HTTP_TIMEOUT;
         snprintf(response->error, sizeof response->error, "timed out");
     }
     pthread_mutex_unlock(&lw->lock);
@@ -459,8 +459,8 @@ static enum b2_http_outcome large_answer(const struct b2_http_request *request, 
     return response->outcome;
 }
 
-static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_http_request *request,
-                                          struct b2_http_response *response)
+static enum sp_http_outcome large_perform(struct sp_http *base, const struct sp_http_request *request,
+                                          struct sp_http_response *response)
 {
     const char *call = strncmp(request->url, API, strlen(API)) == 0 ? request->url + strlen(API) : "";
     int ours = strncmp(request->url, PART_POD, strlen(PART_POD)) == 0;
@@ -469,12 +469,12 @@ static enum b2_http_outcome large_perform(struct b2_http *base, const struct b2_
     if (!ours)
         return lw->test->http->base.perform(&lw->test->http->base, request, response);
     char *json = call[0] ? fake_json_body(request) : NULL;
-    enum b2_http_outcome outcome = large_answer(request, call, json, response);
+    enum sp_http_outcome outcome = large_answer(request, call, json, response);
     free(json);
     return outcome;
 }
 
-static void large_destroy(struct b2_http *base)
+static void large_destroy(struct sp_http *base)
 {
     (void)base; /* the test owns it */
 }
@@ -1289,7 +1289,7 @@ static void lost_start_answer_is_found_not_started_again(void **state)
 static void lost_start_not_done_is_started_again(void **state)
 {
     (void)state;
-    drop_nth("b2_start_large_file", 1, B2_HTTP_TIMEOUT);
+    drop_nth("b2_start_large_file", 1, SP_HTTP_TIMEOUT);
     struct result result;
     struct stor_error err;
     assert_int_equal(put(&result, &err), STOR_OK);
@@ -1321,7 +1321,7 @@ static void lost_finish_answer_is_checked_with_get_file_info(void **state)
 static void failed_finish_is_an_error(void **state)
 {
     (void)state;
-    drop_nth("b2_finish_large_file", 1, B2_HTTP_BROKEN);
+    drop_nth("b2_finish_large_file", 1, SP_HTTP_BROKEN);
     fail_nth("b2_finish_large_file", 2, 403);
     struct result result;
     struct stor_error err;

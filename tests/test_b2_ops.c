@@ -129,7 +129,7 @@ static void get_reauthorizes_and_restarts(void **state)
     struct b2_test *test = *state;
     put(test, "file", "0123456789");
     test->world.account_token_expired = 1;
-    fake_script_outcome(test->http, "/file/", B2_HTTP_BROKEN);
+    fake_script_outcome(test->http, "/file/", SP_HTTP_BROKEN);
     int fd = fake_file("", 0);
     struct stor_error err;
     assert_int_equal(b2_get(test->plugin, FAKE_BUCKET, "file", fd, NULL, NULL, &err), STOR_OK);

@@ -72,7 +72,7 @@ static void error_cut_mid_token_is_masked(void **state)
              "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"
              "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm",
              TOKEN);
-    struct b2_http_response response = {.outcome = B2_HTTP_COMPLETE, .status = 401,
+    struct sp_http_response response = {.outcome = SP_HTTP_COMPLETE, .status = 401,
                                         .body = body, .body_length = strlen(body)};
     struct b2_failure failure;
     b2_failure_from_response(&response, NULL, TOKEN, &failure);
@@ -124,7 +124,7 @@ static void copy_source_with_absurd_length_is_malformed(void **state)
 static void expired_token_is_classified_before_redaction(void **state)
 {
     char body[] = "{\"status\":401,\"code\":\"expired_auth_token\",\"message\":\"token auth_token_1 expired\"}";
-    struct b2_http_response response = {.outcome = B2_HTTP_COMPLETE, .status = 401, .body = body,
+    struct sp_http_response response = {.outcome = SP_HTTP_COMPLETE, .status = 401, .body = body,
                                         .body_length = strlen(body)};
     struct b2_failure failure;
     b2_failure_from_response(&response, NULL, "auth_token_1", &failure);

@@ -182,7 +182,7 @@ static void sse_c_key_file_refusals(void **state)
     struct stor_error err = {""};
     struct stor_option parsed = {"sse_c_key_file", key_path};
     struct b2_plugin *plugin = NULL;
-    struct b2_clock clock = {0};
+    struct sp_clock clock = {0};
     assert_int_equal(b2_plugin_create(NULL, &parsed, 1, clock, &plugin, &err), STOR_EINVAL);
     assert_non_null(strstr(err.message, "31 bytes"));
     assert_null(strstr(err.message, "SECRET"));

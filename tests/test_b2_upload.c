@@ -403,11 +403,11 @@ static void upload_rejections_condemn_the_target(void **state)
     struct stor_error err;
     fake_script(test->http, POD, 408, NULL, ERROR_BODY(408, "request_timeout", "slow"));
     fake_script(test->http, POD, 500, NULL, ERROR_BODY(500, "internal_error", "oops"));
-    fake_script_outcome(test->http, POD, B2_HTTP_BROKEN);
-    fake_script_outcome(test->http, POD, B2_HTTP_TIMEOUT);
+    fake_script_outcome(test->http, POD, SP_HTTP_BROKEN);
+    fake_script_outcome(test->http, POD, SP_HTTP_TIMEOUT);
     assert_int_equal(put_text(test, "x", "x", &result, &err), STOR_OK);
     assert_int_equal(fake_count(test->http, GET_UPLOAD_URL), 5);
-    fake_script_outcome(test->http, POD, B2_HTTP_CONNECT);
+    fake_script_outcome(test->http, POD, SP_HTTP_CONNECT);
     fake_script(test->http, POD, 400, NULL,
                 ERROR_BODY(400, "auth_token_limit", "more than one upload using auth token X"));
     assert_int_equal(put_text(test, "y", "y", &result, &err), STOR_OK);
@@ -495,7 +495,7 @@ static void lost_answer_of_a_stored_upload_is_not_sent_again(void **state)
     struct b2_test *test = *state;
     char sha1[41];
     sha1_of("payload", sha1);
-    const enum b2_http_outcome lost[] = {B2_HTTP_TIMEOUT, B2_HTTP_BROKEN};
+    const enum sp_http_outcome lost[] = {SP_HTTP_TIMEOUT, SP_HTTP_BROKEN};
     for (size_t i = 0; i < 2; i++) {
         struct result result = {0};
         struct stor_error err;
@@ -552,7 +552,7 @@ static void lost_answer_of_an_unstored_upload_is_sent_again(void **state)
         struct result result = {0};
         struct stor_error err;
         fake_forget_requests(test->http);
-        fake_script_outcome(test->http, POD, B2_HTTP_TIMEOUT);
+        fake_script_outcome(test->http, POD, SP_HTTP_TIMEOUT);
         if (variant == 0)
             script_current_version(test, "k", other, 7, "1600000000123");
         else if (variant == 1)
@@ -579,7 +579,7 @@ static void failed_upload_that_never_arrived_is_not_looked_for(void **state)
     struct b2_test *test = *state;
     struct result result = {0};
     struct stor_error err;
-    fake_script_outcome(test->http, POD, B2_HTTP_CONNECT);
+    fake_script_outcome(test->http, POD, SP_HTTP_CONNECT);
     fake_script(test->http, POD, 503, NULL, ERROR_BODY(503, "service_unavailable", "busy"));
     int fd = file_with_mtime("payload");
     assert_int_equal(b2_put(test->plugin, FAKE_BUCKET, "k", fd, on_result, &result, &err), STOR_OK);
@@ -767,7 +767,7 @@ static void persisted_target_is_leased_exclusively(void **state)
     assert_int_equal(b2_test_restart(test, NULL), 0);
     struct b2_plugin *other = NULL;
     static const struct stor_option none[1];
-    struct b2_clock clock = test->plugin->clock;
+    struct sp_clock clock = test->plugin->clock;
     assert_int_equal(b2_plugin_create(&test->host.host, none, 0, clock, &other, &err), STOR_OK);
     other->http = &test->http->base;
     struct b2_target mine, theirs;

@@ -235,8 +235,8 @@ static void transient_failures_retry(void **state)
     struct b2_test *test = *state;
     fake_script(test->http, GET_UPLOAD_URL, 500, NULL, ERROR_BODY(500, "internal_error", "oops"));
     fake_script(test->http, GET_UPLOAD_URL, 429, NULL, ERROR_BODY(429, "too_many_requests", "slow down"));
-    fake_script_outcome(test->http, GET_UPLOAD_URL, B2_HTTP_CONNECT);
-    fake_script_outcome(test->http, GET_UPLOAD_URL, B2_HTTP_TIMEOUT);
+    fake_script_outcome(test->http, GET_UPLOAD_URL, SP_HTTP_CONNECT);
+    fake_script_outcome(test->http, GET_UPLOAD_URL, SP_HTTP_TIMEOUT);
     struct b2_target target;
     struct stor_error err;
     assert_int_equal(lease(test, &target, &err), STOR_OK);

@@ -158,7 +158,7 @@ static void test_retries_with_backoff(void **state)
     struct s3_plugin *plugin = s3_fake_plugin(&fake, options);
     struct stor_error err = {""};
     s3_fake_answer(fake, 503, NULL, "<Error><Code>SlowDown</Code></Error>");
-    s3_fake_fail(fake, S3_HTTP_BROKEN);
+    s3_fake_fail(fake, SP_HTTP_BROKEN);
     s3_fake_answer(fake, 200, "Content-Length: 5\nx-amz-meta-mtime: 1500000000.123\n", NULL);
     assert_int_equal(s3_stat(plugin, "bkt", "k", NULL, NULL, NULL, &err), STOR_OK);
     assert_int_equal(fake->seen_count, 3);
@@ -249,7 +249,7 @@ static void test_options(void **state)
     setenv("AWS_SECRET_ACCESS_KEY", "fake/secret", 1);
     struct s3_plugin *plugin = NULL;
     struct stor_error err = {""};
-    struct s3_clock clock = s3_clock_system();
+    struct sp_clock clock = sp_clock_system();
     struct stor_option secret[] = {{"secret_key", "x"}};
     assert_int_equal(s3_plugin_create(NULL, secret, 1, clock, &plugin, &err), STOR_EINVAL);
     assert_non_null(strstr(err.message, "refused"));

@@ -4,9 +4,9 @@
 
 #include "cache.h"
 #include "call.h"
-#include "host_services.h"
-#include "http.h"
 #include "instance.h"
+#include "sp_host.h"
+#include "sp_http.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 
 static int account_fresh(const struct b2_plugin *plugin, const struct b2_account *account)
 {
-    int64_t now = b2_clock_now(&plugin->clock);
+    int64_t now = sp_clock_now(&plugin->clock);
     return account->token && account->authorized_at_ms <= now + 60000 &&
            now < account->authorized_at_ms + B2_TOKEN_LIFE_MS - B2_TOKEN_MARGIN_MS;
 }
@@ -38,16 +38,17 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
     struct b2_backoff backoff;
     b2_backoff_start(plugin, &backoff);
     for (;;) {
-        if (b2_cancelled(plugin))
+        if (sp_cancelled(plugin->host))
             return stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
         char *url;
         if (asprintf(&url, "%s/b2api/%s/b2_authorize_account", plugin->config.endpoint, version) < 0)
             return stor_fail(err, STOR_EINTERNAL, "%s: out of memory", call);
-        struct b2_http_request request = {.method = "GET", .url = url,
+        struct sp_http_request request = {.method = "GET", .url = url,
                                           .basic_user = plugin->config.key_id,
                                           .basic_password = plugin->config.key};
-        struct b2_http_response response;
-        b2_log(plugin, STOR_LOG_DEBUG, "authorizing key %s at %s", plugin->config.key_id, url);
+        struct sp_http_response response;
+        sp_log(plugin->host, STOR_LOG_DEBUG, "authorizing key %s at %s", plugin->config.key_id,
+               url);
         b2_perform(plugin, "class_c", &request, &response);
         free(url);
         struct b2_failure failure;
@@ -55,7 +56,7 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
         if (failure.kind == B2_FAILURE_NONE) {
             char why[B2_WHY_MAX];
             json_object *root = b2_wire_parse(response.body, response.body_length, why);
-            b2_http_response_free(&response);
+            sp_http_response_free(&response);
             int parsed = root ? b2_wire_account(root, account, why) : -1;
             json_object_put(root);
             if (parsed != 0)
@@ -64,12 +65,13 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
                 b2_account_free(account);
                 return stor_fail(err, STOR_EINTERNAL, "%s: %s", call, why);
             }
-            account->authorized_at_ms = b2_clock_now(&plugin->clock);
+            account->authorized_at_ms = sp_clock_now(&plugin->clock);
             return STOR_OK;
         }
-        b2_http_response_free(&response);
+        sp_http_response_free(&response);
         if (failure.http_status == 404 && strcmp(version, "v4") == 0) {
-            b2_log(plugin, STOR_LOG_DEBUG, "%s: no /b2api/v4/ at this endpoint, using v2", call);
+            sp_log(plugin->host, STOR_LOG_DEBUG, "%s: no /b2api/v4/ at this endpoint, using v2",
+                   call);
             version = "v2";
             continue;
         }
@@ -87,7 +89,7 @@ static enum stor_status authorize(struct b2_plugin *plugin, struct b2_account *a
         if (failure.kind == B2_FAILURE_TRANSIENT) {
             char detail[400];
             b2_failure_describe(&failure, detail, sizeof detail);
-            b2_log(plugin, STOR_LOG_INFO, "%s: %s", call, detail);
+            sp_log(plugin->host, STOR_LOG_INFO, "%s: %s", call, detail);
             b2_note_unreachable(plugin, call, &failure);
             int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
             if (waited == 0)
@@ -123,7 +125,7 @@ static int refresh_through_cache(json_object *root, void *context)
         if (account_fresh(plugin, &refresh->account) &&
             account_keeps_tls(plugin, &refresh->account, why) &&
             (!refresh->refused_token || strcmp(refresh->account.token, refresh->refused_token) != 0)) {
-            b2_log(plugin, STOR_LOG_DEBUG, "using the cached authorization of key %s",
+            sp_log(plugin->host, STOR_LOG_DEBUG, "using the cached authorization of key %s",
                    plugin->config.key_id);
             refresh->account.from_cache = 1;
             refresh->status = STOR_OK;
@@ -149,8 +151,8 @@ static enum stor_status obtain(struct b2_plugin *plugin, const char *refused_tok
                                     .status = STOR_EINTERNAL, .err = err};
     int saved = plugin->cache ? b2_cache_update(plugin->cache, refresh_through_cache, &refresh) : -1;
     if (plugin->cache && saved < 0)
-        b2_log(plugin, STOR_LOG_WARN, "cannot %s the cache %s", refresh.ran ? "write" : "lock",
-               b2_cache_path(plugin->cache));
+        sp_log(plugin->host, STOR_LOG_WARN, "cannot %s the cache %s",
+               refresh.ran ? "write" : "lock", b2_cache_path(plugin->cache));
     if (!refresh.ran)
         refresh.status = authorize(plugin, &refresh.account, err);
     if (refresh.status != STOR_OK) {

@@ -5,8 +5,8 @@
 
 #include "auth.h"
 #include "call.h"
-#include "host_services.h"
 #include "instance.h"
+#include "sp_host.h"
 
 #include <string.h>
 
@@ -54,11 +54,11 @@ static enum stor_status api_call(struct b2_plugin *plugin, const char *call, jso
             break;
         }
         if (end == B2_CALL_API_URL_UNREACHABLE)
-            b2_log(plugin, STOR_LOG_INFO, "%s: cannot reach the cached apiUrl %s (%s); "
+            sp_log(plugin->host, STOR_LOG_INFO, "%s: cannot reach the cached apiUrl %s (%s); "
                    "authorizing again", call, credentials.api_url, failure->message);
         else
-            b2_log(plugin, STOR_LOG_INFO, "%s: account token refused (%s), re-authorizing", call,
-                   failure->code[0] ? failure->code : "401");
+            sp_log(plugin->host, STOR_LOG_INFO, "%s: account token refused (%s), re-authorizing",
+                   call, failure->code[0] ? failure->code : "401");
         status = b2_auth_reauthorize(plugin, &credentials, err);
         if (status != STOR_OK)
             return status;

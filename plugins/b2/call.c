@@ -3,9 +3,9 @@
  * call with a given token. Below auth.c: re-authorizing is authorized.c's, above it. */
 #include "call.h"
 
-#include "host_services.h"
-#include "http.h"
 #include "instance.h"
+#include "sp_host.h"
+#include "sp_http.h"
 #include "wire.h"
 
 #include <ctype.h>
@@ -68,7 +68,7 @@ static int64_t parse_retry_after(const char *value)
     return seconds * 1000;
 }
 
-void b2_failure_from_response(const struct b2_http_response *response,
+void b2_failure_from_response(const struct sp_http_response *response,
                               const struct b2_config *config, const char *token,
                               struct b2_failure *failure)
 {
@@ -77,21 +77,21 @@ void b2_failure_from_response(const struct b2_http_response *response,
     failure->http_status = response->status;
     failure->retry_after_ms = -1;
     switch (response->outcome) {
-    case B2_HTTP_COMPLETE:
+    case SP_HTTP_COMPLETE:
         break;
-    case B2_HTTP_CANCELLED:
+    case SP_HTTP_CANCELLED:
         failure->kind = B2_FAILURE_CANCELLED;
         snprintf(failure->message, sizeof failure->message, "cancelled");
         return;
-    case B2_HTTP_CONNECT:
-    case B2_HTTP_BROKEN:
-    case B2_HTTP_TIMEOUT:
+    case SP_HTTP_CONNECT:
+    case SP_HTTP_BROKEN:
+    case SP_HTTP_TIMEOUT:
         failure->kind = B2_FAILURE_TRANSIENT;
         snprintf(failure->message, sizeof failure->message, "%s", response->error);
         sanitize(failure->message, config, token);
         return;
-    case B2_HTTP_LOCAL:
-    case B2_HTTP_FAILED:
+    case SP_HTTP_LOCAL:
+    case SP_HTTP_FAILED:
         failure->kind = B2_FAILURE_FATAL;
         snprintf(failure->message, sizeof failure->message, "%s", response->error);
         sanitize(failure->message, config, token);
@@ -102,7 +102,7 @@ void b2_failure_from_response(const struct b2_http_response *response,
         return;
     b2_wire_error(response->body, response->body_length, failure->code, sizeof failure->code,
                   failure->message, sizeof failure->message);
-    failure->retry_after_ms = parse_retry_after(b2_http_header(response, "Retry-After"));
+    failure->retry_after_ms = parse_retry_after(sp_http_header(response, "Retry-After"));
     /* Classify on B2's raw code (an enum, not a secret); only what will be printed is masked. */
     if (status == 401 && (!failure->code[0] || strcmp(failure->code, "bad_auth_token") == 0 ||
                           strcmp(failure->code, "expired_auth_token") == 0))
@@ -121,11 +121,11 @@ void b2_failure_from_response(const struct b2_http_response *response,
 void b2_note_unreachable(struct b2_plugin *plugin, const char *call,
                          const struct b2_failure *failure)
 {
-    if (failure->outcome != B2_HTTP_CONNECT ||
+    if (failure->outcome != SP_HTTP_CONNECT ||
         __atomic_exchange_n(&plugin->said_unreachable, 1, __ATOMIC_RELAXED))
         return;
     /* For a person at a terminal; a script's stderr keeps its one error line (-v shows it). */
-    b2_log(plugin, isatty(STDERR_FILENO) ? STOR_LOG_WARN : STOR_LOG_INFO,
+    sp_log(plugin->host, isatty(STDERR_FILENO) ? STOR_LOG_WARN : STOR_LOG_INFO,
            "%s: cannot reach B2 (%s); trying again for up to %lld s or %d tries "
            "(-o retry_time=S, -o retries=N)", call, failure->message,
            (long long)(plugin->config.retry_time_ms / 1000), plugin->config.retries);
@@ -133,7 +133,7 @@ void b2_note_unreachable(struct b2_plugin *plugin, const char *call,
 
 void b2_failure_describe(const struct b2_failure *failure, char *text, size_t size)
 {
-    if (failure->outcome != B2_HTTP_COMPLETE)
+    if (failure->outcome != SP_HTTP_COMPLETE)
         snprintf(text, size, "%s", failure->message);
     else
         snprintf(text, size, "HTTP %ld%s%s%s%s", failure->http_status, failure->code[0] ? " " : "",
@@ -160,9 +160,9 @@ enum stor_status b2_failure_report(struct stor_error *err, const char *call,
     case B2_FAILURE_FATAL:
         break;
     }
-    if (failure->outcome == B2_HTTP_LOCAL)
+    if (failure->outcome == SP_HTTP_LOCAL)
         return stor_fail(err, STOR_EIO, "%s: %s", call, detail);
-    if (failure->outcome != B2_HTTP_COMPLETE)
+    if (failure->outcome != SP_HTTP_COMPLETE)
         return stor_fail(err, STOR_EIO, "%s: request failed: %s", call, detail);
     const char *said = failure->message[0] ? failure->message : "no message";
     if (strcmp(code, "unauthorized") == 0) {
@@ -204,17 +204,18 @@ static int cancelled_now(void *context, uint64_t sent, uint64_t received)
 {
     (void)sent;
     (void)received;
-    return b2_cancelled(context);
+    const struct b2_plugin *plugin = context;
+    return sp_cancelled(plugin->host);
 }
 
 void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
-                const struct b2_http_request *request, struct b2_http_response *response)
+                const struct sp_http_request *request, struct sp_http_response *response)
 {
-    b2_count(plugin, "requests", 1);
-    b2_count(plugin, transaction_class, 1);
+    sp_count(plugin->host, "requests", 1);
+    sp_count(plugin->host, transaction_class, 1);
     /* Every exchange watches the user's Ctrl-C, JSON calls as much as transfers (those bring
      * their own progress callback, which polls it too). */
-    struct b2_http_request watched = *request;
+    struct sp_http_request watched = *request;
     if (!watched.progress) {
         watched.progress = cancelled_now;
         watched.progress_context = plugin;
@@ -233,7 +234,7 @@ static const char *transaction_class(const char *call)
 void b2_backoff_start(struct b2_plugin *plugin, struct b2_backoff *backoff)
 {
     backoff->next_wait_ms = B2_BACKOFF_FIRST_MS;
-    backoff->deadline_ms = b2_clock_now(&plugin->clock) + plugin->config.retry_time_ms;
+    backoff->deadline_ms = sp_clock_now(&plugin->clock) + plugin->config.retry_time_ms;
     backoff->tries = 0;
 }
 
@@ -241,13 +242,13 @@ int b2_sleep(struct b2_plugin *plugin, int64_t ms)
 {
     /* Short slices so Ctrl-C is noticed within a quarter second even in a 64 s wait. */
     while (ms > 0) {
-        if (b2_cancelled(plugin))
+        if (sp_cancelled(plugin->host))
             return -1;
         int64_t slice = ms < 250 ? ms : 250;
         plugin->clock.sleep_ms(plugin->clock.context, slice);
         ms -= slice;
     }
-    return b2_cancelled(plugin) ? -1 : 0;
+    return sp_cancelled(plugin->host) ? -1 : 0;
 }
 
 int b2_backoff_wait(struct b2_plugin *plugin, struct b2_backoff *backoff, int64_t retry_after_ms)
@@ -264,12 +265,12 @@ int b2_backoff_wait(struct b2_plugin *plugin, struct b2_backoff *backoff, int64_
         wait = base + (int64_t)(plugin->clock.random(plugin->clock.context) % (uint32_t)(base / 4 + 1));
         backoff->next_wait_ms = base * 2 > B2_BACKOFF_CAP_MS ? B2_BACKOFF_CAP_MS : base * 2;
     }
-    if (b2_clock_now(&plugin->clock) + wait > backoff->deadline_ms)
+    if (sp_clock_now(&plugin->clock) + wait > backoff->deadline_ms)
         return -1;
-    b2_log(plugin, STOR_LOG_INFO, "retrying in %.1f s", (double)wait / 1000);
+    sp_log(plugin->host, STOR_LOG_INFO, "retrying in %.1f s", (double)wait / 1000);
     if (b2_sleep(plugin, wait) != 0)
         return -2;
-    b2_count(plugin, "retries", 1);
+    sp_count(plugin->host, "retries", 1);
     return 0;
 }
 
@@ -293,7 +294,7 @@ static ssize_t read_memory(void *context, char *buffer, size_t size)
 
 int b2_answer_lost(const struct b2_failure *failure)
 {
-    return failure->outcome == B2_HTTP_TIMEOUT || failure->outcome == B2_HTTP_BROKEN;
+    return failure->outcome == SP_HTTP_TIMEOUT || failure->outcome == SP_HTTP_BROKEN;
 }
 
 static int keep_going(void *context, uint64_t sent, uint64_t received)
@@ -313,7 +314,7 @@ enum b2_call_end b2_call_json(struct b2_plugin *plugin, struct b2_json_call *jso
     const struct b2_done_check *check = json_call->check;
     int after_cancel = json_call->after_cancel, unreachable = 0;
     for (;;) {
-        if (b2_cancelled(plugin) && !after_cancel) {
+        if (sp_cancelled(plugin->host) && !after_cancel) {
             *status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", call);
             return B2_CALL_DONE;
         }
@@ -329,7 +330,7 @@ enum b2_call_end b2_call_json(struct b2_plugin *plugin, struct b2_json_call *jso
             return B2_CALL_DONE;
         }
         const char *headers[] = {authorization, "Content-Type: application/json"};
-        struct b2_http_request http_request = {
+        struct sp_http_request http_request = {
             .method = "POST", .url = url, .headers = headers, .header_count = 2,
             .body = body, .body_length = strlen(body),
             .progress = after_cancel ? keep_going : NULL};
@@ -340,8 +341,8 @@ enum b2_call_end b2_call_json(struct b2_plugin *plugin, struct b2_json_call *jso
             http_request.read_context = &reader;
             http_request.content_length = (int64_t)reader.length;
         }
-        struct b2_http_response http_response;
-        b2_log(plugin, STOR_LOG_TRACE, "POST %s", url);
+        struct sp_http_response http_response;
+        sp_log(plugin->host, STOR_LOG_TRACE, "POST %s", url);
         b2_perform(plugin, transaction_class(call), &http_request, &http_response);
         free(url);
         free(authorization);
@@ -349,16 +350,16 @@ enum b2_call_end b2_call_json(struct b2_plugin *plugin, struct b2_json_call *jso
         if (failure->kind == B2_FAILURE_NONE) {
             char why[B2_WHY_MAX];
             *response = b2_wire_parse(http_response.body, http_response.body_length, why);
-            b2_http_response_free(&http_response);
+            sp_http_response_free(&http_response);
             *status = *response ? STOR_OK
                                 : stor_fail(err, STOR_EINTERNAL, "%s: B2's answer is malformed: %s",
                                             call, why);
             return B2_CALL_DONE;
         }
-        b2_http_response_free(&http_response);
+        sp_http_response_free(&http_response);
         /* A cached apiUrl that cannot be reached twice running may be one B2 moved the account
          * from: the caller authorizes again (the token is good for 24 h, the host perhaps not). */
-        unreachable = failure->outcome == B2_HTTP_CONNECT ? unreachable + 1 : 0;
+        unreachable = failure->outcome == SP_HTTP_CONNECT ? unreachable + 1 : 0;
         if (unreachable == 2 && token->from_cache && token_replaceable)
             return B2_CALL_API_URL_UNREACHABLE;
         if (failure->kind == B2_FAILURE_EXPIRED && token_replaceable)
@@ -366,14 +367,14 @@ enum b2_call_end b2_call_json(struct b2_plugin *plugin, struct b2_json_call *jso
         if (failure->kind == B2_FAILURE_TRANSIENT) {
             char detail[400];
             b2_failure_describe(failure, detail, sizeof detail);
-            b2_log(plugin, STOR_LOG_INFO, "%s: %s", call, detail);
+            sp_log(plugin->host, STOR_LOG_INFO, "%s: %s", call, detail);
             b2_note_unreachable(plugin, call, failure);
             struct b2_backoff *backoff = &json_call->backoff;
             int waited = b2_backoff_wait(plugin, backoff, failure->retry_after_ms);
             if (waited == 0 && check && b2_answer_lost(failure) &&
                 check->done(plugin, check->context, response)) {
-                b2_log(plugin, STOR_LOG_INFO, "%s: B2 did it although its answer was lost; not "
-                       "asking again", call);
+                sp_log(plugin->host, STOR_LOG_INFO,
+                       "%s: B2 did it although its answer was lost; not asking again", call);
                 *status = STOR_OK;
                 return B2_CALL_DONE;
             }

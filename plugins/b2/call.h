@@ -7,8 +7,8 @@
 #include <json-c/json.h>
 #include <stor/plugin.h>
 
-#include "http.h"
 #include "instance.h"
+#include "sp_http.h"
 
 enum b2_failure_kind {
     B2_FAILURE_NONE = 0,
@@ -20,7 +20,7 @@ enum b2_failure_kind {
 
 struct b2_failure {
     enum b2_failure_kind kind;
-    enum b2_http_outcome outcome;
+    enum sp_http_outcome outcome;
     long http_status;
     char code[64];         /* B2's code, "" if none */
     char message[256];     /* B2's message or the transport's words, one line, secrets removed */
@@ -29,7 +29,7 @@ struct b2_failure {
 
 /* Classify a response. The token that was sent, and the account's key in each form (config may
  * be NULL), are cut out of what B2 said: a server may echo any of them. */
-void b2_failure_from_response(const struct b2_http_response *response,
+void b2_failure_from_response(const struct sp_http_response *response,
                               const struct b2_config *config, const char *token,
                               struct b2_failure *failure);
 /* The first time a call cannot connect, says so once per run, with how long stor keeps trying:
@@ -47,7 +47,7 @@ enum stor_status b2_failure_report(struct stor_error *err, const char *call,
 
 /* Every HTTP exchange goes through here: counted, then handed to the transport. */
 void b2_perform(struct b2_plugin *plugin, const char *transaction_class,
-                const struct b2_http_request *request, struct b2_http_response *response);
+                const struct sp_http_request *request, struct sp_http_response *response);
 
 #define B2_BACKOFF_FIRST_MS 1000
 #define B2_BACKOFF_CAP_MS 64000

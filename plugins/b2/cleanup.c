@@ -6,9 +6,9 @@
 #include "auth.h"
 #include "authorized.h"
 #include "bucket.h"
-#include "host_services.h"
 #include "instance.h"
 #include "objects.h"
+#include "sp_host.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -82,7 +82,7 @@ enum stor_status b2_cancel_large_file(struct b2_plugin *plugin, const char *file
     json_object_object_add(request, "fileId", json_object_new_string(file_id));
     /* After Ctrl-C this is the clean-up of what was cut short: it still goes out, once. */
     enum stor_status status =
-        b2_cancelled(plugin)
+        sp_cancelled(plugin->host)
             ? b2_api_call_after_cancel(plugin, "b2_cancel_large_file", request, "writeFiles",
                                        &response, err)
             : b2_api_call(plugin, "b2_cancel_large_file", request, "writeFiles", &response, NULL,
@@ -152,7 +152,7 @@ enum stor_status b2_cleanup(void *instance, const char *bucket, const char *pref
         return status;
     }
     struct cleanup cleanup = {.plugin = plugin, .older_than_ms = older_than_ms,
-                              .now_ms = b2_clock_now(&plugin->clock), .dry_run = dry_run,
+                              .now_ms = sp_clock_now(&plugin->clock), .dry_run = dry_run,
                               .on_object = on_object, .context = context, .err = err};
     status = b2_list_unfinished(plugin, bucket_id, narrowed ? narrowed : prefix, clean_one,
                                 &cleanup, err);

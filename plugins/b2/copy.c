@@ -5,12 +5,12 @@
 #include "authorized.h"
 #include "bucket.h"
 #include "cleanup.h"
-#include "host_services.h"
 #include "instance.h"
 #include "names.h"
 #include "objects.h"
 #include "protection.h"
 #include "sha1.h"
+#include "sp_host.h"
 #include "wire.h"
 
 #include <inttypes.h>
@@ -107,7 +107,7 @@ static void *part_worker(void *context)
         pthread_mutex_lock(&copy->lock);
         int number = copy->status == STOR_OK && copy->next <= copy->parts ? copy->next++ : 0;
         pthread_mutex_unlock(&copy->lock);
-        if (number == 0 || b2_cancelled(copy->plugin))
+        if (number == 0 || sp_cancelled(copy->plugin->host))
             return NULL;
         struct stor_error err = {""};
         enum stor_status status = copy_one_part(copy, number, &err);
@@ -173,7 +173,7 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
                              .parts = (int)((size + part - 1) / part), .next = 1};
     copy.sha1s = calloc((size_t)copy.parts, sizeof *copy.sha1s);
     pthread_mutex_init(&copy.lock, NULL);
-    b2_log(plugin, STOR_LOG_DEBUG, "%s: copying %d parts of %lld bytes, %d at a time", key,
+    sp_log(plugin->host, STOR_LOG_DEBUG, "%s: copying %d parts of %lld bytes, %d at a time", key,
            copy.parts, (long long)part, plugin->config.transfers);
     pthread_t threads[64];
     int started = 0;
@@ -188,7 +188,7 @@ static enum stor_status copy_large(struct b2_plugin *plugin, json_object *source
     }
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    if (copy.status == STOR_OK && b2_cancelled(plugin))
+    if (copy.status == STOR_OK && sp_cancelled(plugin->host))
         copy.status = stor_fail(&copy.err, STOR_ECANCELLED, "%s: cancelled", key);
     if (copy.status == STOR_OK) {
         request = json_object_new_object();

@@ -6,12 +6,12 @@
 #include "authorized.h"
 #include "bucket.h"
 #include "call.h"
-#include "host_services.h"
-#include "http.h"
 #include "instance.h"
 #include "names.h"
 #include "protection.h"
 #include "sha1.h"
+#include "sp_host.h"
+#include "sp_http.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -56,11 +56,11 @@ struct body_writer {
     /* The first request's resume contract (stor_get_options): before its first byte is written
      * the version arriving is compared with the expected one and announced through on_start. */
     const struct stor_get_options *contract;
-    const struct b2_http_response *response; /* being received, headers first */
+    const struct sp_http_response *response; /* being received, headers first */
     int started, stale, refused;
 };
 
-static const char *expected_sha1(const struct b2_http_response *response);
+static const char *expected_sha1(const struct sp_http_response *response);
 
 /* The version about to be written is the one a resume expects (else stale), and on_start hears
  * of it. Returns 0 to go on. */
@@ -68,7 +68,7 @@ static int start_body(struct body_writer *writer)
 {
     writer->started = 1;
     const struct stor_get_options *c = writer->contract;
-    const char *id = b2_http_header(writer->response, "X-Bz-File-Id");
+    const char *id = sp_http_header(writer->response, "X-Bz-File-Id");
     const char *sha1 = expected_sha1(writer->response);
     if ((c->expected_id && (!id || strcmp(id, c->expected_id) != 0)) ||
         (c->expected_sha1 && sha1 && strcasecmp(sha1, c->expected_sha1) != 0)) {
@@ -88,6 +88,9 @@ static int start_body(struct body_writer *writer)
 }
 
 #define B2_WRITE_CHUNK (256 * 1024)
+/* A download's bytes reach write_body in pieces of this size (sp_http_request.receive_buffer):
+ * 16 KiB, curl's default, would be a write and a hash call per 16 KiB. Per pooled handle. */
+#define B2_DOWNLOAD_BUFFER (256L * 1024)
 
 static void count_done(struct shared *shared, size_t size)
 {
@@ -164,17 +167,17 @@ static int on_progress(void *context, uint64_t sent, uint64_t received)
     uint64_t done = shared->done, total = shared->total;
     int failed = shared->failed;
     pthread_mutex_unlock(&shared->lock);
-    b2_progress(shared->plugin, shared->key, done, total);
-    return failed || b2_cancelled(shared->plugin);
+    sp_progress(shared->plugin->host, shared->key, done, total);
+    return failed || sp_cancelled(shared->plugin->host);
 }
 
 /* The SHA-1 B2 holds for the whole file, or NULL when it has none (large file without
  * large_file_sha1). */
-static const char *expected_sha1(const struct b2_http_response *response)
+static const char *expected_sha1(const struct sp_http_response *response)
 {
-    const char *sha1 = b2_http_header(response, "X-Bz-Content-Sha1");
+    const char *sha1 = sp_http_header(response, "X-Bz-Content-Sha1");
     if (!sha1 || strcmp(sha1, "none") == 0)
-        sha1 = b2_http_header(response, "X-Bz-Info-large_file_sha1");
+        sha1 = sp_http_header(response, "X-Bz-Info-large_file_sha1");
     if (sha1 && strncmp(sha1, "unverified:", 11) == 0)
         sha1 += 11;
     return sha1 && strlen(sha1) == B2_SHA1_HEX_LENGTH ? sha1 : NULL;
@@ -195,15 +198,15 @@ static int64_t parse_size_field(const char *text)
     return errno == 0 && *end == '\0' && number <= B2_SIZE_SANE_MAX ? number : -1;
 }
 
-static int64_t header_int(const struct b2_http_response *response, const char *name)
+static int64_t header_int(const struct sp_http_response *response, const char *name)
 {
-    return parse_size_field(b2_http_header(response, name));
+    return parse_size_field(sp_http_header(response, name));
 }
 
 /* The object's size from "Content-Range: bytes A-B/TOTAL", or -1. */
-static int64_t range_total(const struct b2_http_response *response)
+static int64_t range_total(const struct sp_http_response *response)
 {
-    const char *range = b2_http_header(response, "Content-Range");
+    const char *range = sp_http_header(response, "Content-Range");
     const char *slash = range ? strchr(range, '/') : NULL;
     return slash ? parse_size_field(slash + 1) : -1;
 }
@@ -211,10 +214,10 @@ static int64_t range_total(const struct b2_http_response *response)
 /* Whether a 206 carries the very bytes asked for: "Content-Range: bytes A-B/TOTAL" with A the
  * first byte asked, B no further than the last, and B - A + 1 bytes received. A server that
  * answers another stretch would otherwise be written in place of the one asked for. */
-static int range_is_the_one_asked(const struct b2_http_response *response, int64_t first,
+static int range_is_the_one_asked(const struct sp_http_response *response, int64_t first,
                                   int64_t last, int64_t received)
 {
-    const char *range = b2_http_header(response, "Content-Range");
+    const char *range = sp_http_header(response, "Content-Range");
     long long a, b;
     int used = 0;
     if (!range || sscanf(range, "bytes %lld-%lld/%n", &a, &b, &used) != 2 || !used)
@@ -261,7 +264,7 @@ static enum stor_status missing(struct b2_plugin *plugin, const char *bucket, co
  * retries and one re-authorization. On STOR_OK *kept holds the response's status and headers. */
 static enum stor_status fetch(struct b2_plugin *plugin, const struct source *source, int64_t first,
                               int64_t last, struct body_writer *writer,
-                              struct b2_http_response *kept, struct stor_error *err)
+                              struct sp_http_response *kept, struct stor_error *err)
 {
     const char *key = source->key;
     struct b2_credentials credentials;
@@ -297,14 +300,15 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
             headers[header_count++] = range;
         for (size_t i = 0; i < sse_c_count; i++)
             headers[header_count++] = sse_c[i];
-        struct b2_http_request request = {
+        struct sp_http_request request = {
             .method = "GET", .url = url, .headers = headers, .header_count = header_count,
             .write_body = write_body, .write_context = writer,
+            .receive_buffer = B2_DOWNLOAD_BUFFER,
             .write_status = writer->partial_only && range[0] ? 206 : 0,
             .progress = on_progress, .progress_context = writer};
-        struct b2_http_response response;
+        struct sp_http_response response;
         writer->response = &response;
-        b2_log(plugin, STOR_LOG_TRACE, "GET %s %s", url, range);
+        sp_log(plugin->host, STOR_LOG_TRACE, "GET %s %s", url, range);
         b2_perform(plugin, "class_b", &request, &response);
         free(url);
         free(authorization);
@@ -317,7 +321,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         if (failure.kind == B2_FAILURE_NONE && writer->pending && flush_pending(writer) != 0) {
             status = stor_fail(err, STOR_EIO, "%s: writing the output failed: %s", key,
                                strerror(writer->error));
-            b2_http_response_free(&response);
+            sp_http_response_free(&response);
             if (writer->sha1)
                 b2_sha1_abandon(writer->sha1);
             break;
@@ -325,7 +329,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         writer->pending_length = 0; /* a failed answer's bytes: written again or not at all */
         if (failure.kind == B2_FAILURE_NONE && response.status == 206 && first >= 0 &&
             !range_is_the_one_asked(&response, first, last, writer->written)) {
-            const char *said = b2_http_header(&response, "Content-Range");
+            const char *said = sp_http_header(&response, "Content-Range");
             char shown[80];
             snprintf(shown, sizeof shown, "%s", said ? said : "no Content-Range");
             for (char *c = shown; *c; c++)
@@ -334,7 +338,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
             status = stor_fail(err, STOR_EIO, "%s: asked for bytes from %lld, B2 answered %s (%lld "
                                "bytes): not accepted", key, (long long)first, shown,
                                (long long)writer->written);
-            b2_http_response_free(&response);
+            sp_http_response_free(&response);
             if (writer->sha1)
                 b2_sha1_abandon(writer->sha1);
             break;
@@ -343,19 +347,19 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
             *kept = response;
             break;
         }
-        b2_http_response_free(&response);
+        sp_http_response_free(&response);
         if (writer->sha1)
             b2_sha1_abandon(writer->sha1);
-        if (failure.outcome == B2_HTTP_LOCAL && writer->stale) {
+        if (failure.outcome == SP_HTTP_LOCAL && writer->stale) {
             status = stor_fail(err, STOR_ESTALE, "%s changed since the partial download began",
                                key);
             break;
         }
-        if (failure.outcome == B2_HTTP_LOCAL && writer->refused) {
+        if (failure.outcome == SP_HTTP_LOCAL && writer->refused) {
             status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key);
             break;
         }
-        if (failure.outcome == B2_HTTP_LOCAL) {
+        if (failure.outcome == SP_HTTP_LOCAL) {
             status = stor_fail(err, STOR_EIO, "%s: writing the output failed: %s", key,
                                strerror(writer->error ? writer->error : EIO));
             break;
@@ -459,7 +463,7 @@ static void fetch_next_ranges(struct ranges *ranges, char *pending)
         struct body_writer writer = {.shared = shared, .fd = ranges->fd, .regular = 1,
                                      .start = ranges->base + first, .partial_only = 1,
                                      .pending = pending};
-        struct b2_http_response response;
+        struct sp_http_response response;
         struct stor_error err = {""};
         enum stor_status status = fetch(ranges->plugin, &ranges->source, first, last, &writer,
                                         &response, &err);
@@ -468,7 +472,7 @@ static void fetch_next_ranges(struct ranges *ranges, char *pending)
                 status = stor_fail(&err, STOR_EIO, "%s: B2 sent %lld bytes (HTTP %ld) for the "
                                    "range %lld-%lld", ranges->source.key, (long long)writer.written,
                                    response.status, (long long)first, (long long)last);
-            b2_http_response_free(&response);
+            sp_http_response_free(&response);
         }
         pthread_mutex_lock(&shared->lock);
         if (status == STOR_OK) {
@@ -618,7 +622,7 @@ static int64_t range_size(int64_t rest, int64_t part, int transfers)
 /* Verify the whole object against B2's SHA-1 (hashing fd back unless already hashed) and
  * report it. ranged: only part of the object passed, nothing to verify. */
 static enum stor_status finish(struct b2_plugin *plugin, const char *key, int fd,
-                               const struct b2_http_response *response, int ranged,
+                               const struct sp_http_response *response, int ranged,
                                const char *hashed, int64_t hash_from, int64_t size,
                                stor_object_fn on_result, void *context, struct stor_error *err)
 {
@@ -627,15 +631,15 @@ static enum stor_status finish(struct b2_plugin *plugin, const char *key, int fd
         snprintf(sha1, sizeof sha1, "%s", hashed);
     const char *expected = expected_sha1(response);
     if (ranged) {
-        b2_log(plugin, STOR_LOG_INFO, "%s: a byte range was downloaded; the whole file's SHA-1 "
-               "cannot be verified", key);
-    } else if (!b2_http_header(response, "X-Bz-Content-Sha1")) {
+        sp_log(plugin->host, STOR_LOG_INFO,
+               "%s: a byte range was downloaded; the whole file's SHA-1 cannot be verified", key);
+    } else if (!sp_http_header(response, "X-Bz-Content-Sha1")) {
         /* B2 always sends the header ("none" for large files): an answer without it is not
          * B2's, or is broken, and its bytes are not kept. */
         return stor_fail(err, STOR_EIO, "%s: the download answer has no X-Bz-Content-Sha1 header: "
                          "not accepted", key);
     } else if (!expected) {
-        b2_log(plugin, STOR_LOG_WARN, "%s: no SHA-1 to verify the download against: B2 holds "
+        sp_log(plugin->host, STOR_LOG_WARN, "%s: no SHA-1 to verify the download against: B2 holds "
                "none for this file", key);
     } else {
         if (!hashed && b2_sha1_of_fd(fd, hash_from, size, sha1) != 0)
@@ -651,8 +655,8 @@ static enum stor_status finish(struct b2_plugin *plugin, const char *key, int fd
         .size = size,
         .mtime_ms = mtime >= 0 ? mtime : header_int(response, "X-Bz-Upload-Timestamp"),
         .sha1 = ranged ? NULL : sha1[0] ? sha1 : expected,
-        .id = b2_http_header(response, "X-Bz-File-Id"),
-        .content_type = b2_http_header(response, "Content-Type"),
+        .id = sp_http_header(response, "X-Bz-File-Id"),
+        .content_type = sp_http_header(response, "Content-Type"),
     };
     if (on_result)
         on_result(context, &object);
@@ -722,7 +726,7 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         first = 0;
         last = (part < B2_FIRST_RANGE ? part : B2_FIRST_RANGE) - 1;
     }
-    struct b2_http_response response;
+    struct sp_http_response response;
     char hashed[B2_SHA1_HEX_LENGTH + 1] = ""; /* the whole object's, when hashed on the way */
     enum stor_status status = fetch(plugin, &source, first, last, &writer, &response, err);
     if (status == STOR_EINVAL && !ranged && !resume && first == 0) {
@@ -752,7 +756,7 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         /* The rest of a large object, by id so every range comes from this very version; through
          * download_url (a CDN) by name, the whole-file SHA-1 then catching a name overwritten. */
         const char *id = plugin->config.download_url ? NULL
-                                                     : b2_http_header(&response, "X-Bz-File-Id");
+                                                     : sp_http_header(&response, "X-Bz-File-Id");
         struct ranges ranges = {.plugin = plugin, .shared = &shared,
                                 .source = {bucket, key, id ? id : opts.version_id}, .fd = fd,
                                 .base = base, .first = writer.written, .end = total,
@@ -761,7 +765,7 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         pthread_mutex_lock(&shared.lock);
         shared.total = (uint64_t)total;
         pthread_mutex_unlock(&shared.lock);
-        b2_log(plugin, STOR_LOG_DEBUG, "%s: %lld bytes in ranges of %lld, %d at a time", key,
+        sp_log(plugin->host, STOR_LOG_DEBUG, "%s: %lld bytes in ranges of %lld, %d at a time", key,
                (long long)total, (long long)part, plugin->config.transfers);
         status = fetch_ranges(&ranges, plugin->config.transfers, writer.sha1, hashed, err);
         writer.sha1 = NULL; /* consumed */
@@ -778,7 +782,7 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
     } else if (writer.sha1) {
         b2_sha1_abandon(writer.sha1);
     }
-    b2_http_response_free(&response);
+    sp_http_response_free(&response);
     free(writer.pending);
     pthread_mutex_destroy(&shared.lock);
     return status;

@@ -123,7 +123,7 @@ static enum stor_status check_protection(const struct b2_plugin *plugin,
     if (!mode != (protection->retain_until_ms < 0))
         return stor_fail(err, STOR_EINVAL, "protection.retention_mode and retain_until_ms go "
                          "together: give both or neither");
-    if (mode && protection->retain_until_ms <= b2_clock_now(&plugin->clock))
+    if (mode && protection->retain_until_ms <= sp_clock_now(&plugin->clock))
         return stor_fail(err, STOR_EINVAL, "protection.retain_until_ms must be in the future "
                          "(retention until a time already past protects nothing)");
     if (protection->legal_hold > 1 || protection->legal_hold < -1)
@@ -144,7 +144,7 @@ enum stor_status b2_lock_refused(const struct b2_put_meta *meta, const char *buc
                                  const char *key, const struct b2_failure *failure,
                                  enum stor_status status, struct stor_error *err)
 {
-    if (!b2_put_meta_locks(meta) || failure->outcome != B2_HTTP_COMPLETE ||
+    if (!b2_put_meta_locks(meta) || failure->outcome != SP_HTTP_COMPLETE ||
         (strcmp(failure->code, "bad_request") != 0 && strcmp(failure->code, "access_denied") != 0))
         return status;
     return stor_fail(err, STOR_EINVAL, "%s/%s: B2 refused the retention or legal hold: bucket %s "
@@ -279,15 +279,15 @@ static int protection_headers(const struct b2_put_meta *meta, char **lines, size
 int b2_put_meta_headers(const struct b2_put_meta *meta, char **lines, size_t *count,
                         size_t max_lines)
 {
-    if (b2_http_add_header_line(lines, count, max_lines, "Content-Type: %s", meta->content_type) != 0)
+    if (sp_http_add_header_line(lines, count, max_lines, "Content-Type: %s", meta->content_type) != 0)
         return -1;
     if (meta->mtime_ms >= 0 &&
-        b2_http_add_header_line(lines, count, max_lines, "X-Bz-Info-src_last_modified_millis: %lld",
+        sp_http_add_header_line(lines, count, max_lines, "X-Bz-Info-src_last_modified_millis: %lld",
                            (long long)meta->mtime_ms) != 0)
         return -1;
     for (size_t i = 0; i < meta->info_count; i++) {
         char *value = b2_percent_encode(meta->info[i].value);
-        int failed = !value || b2_http_add_header_line(lines, count, max_lines, "X-Bz-Info-%s: %s",
+        int failed = !value || sp_http_add_header_line(lines, count, max_lines, "X-Bz-Info-%s: %s",
                                                   meta->info[i].name, value) != 0;
         free(value);
         if (failed)
@@ -307,17 +307,17 @@ static int protection_headers(const struct b2_put_meta *meta, char **lines, size
                               size_t max_lines)
 {
     if (meta->sse == B2_SSE_B2 &&
-        b2_http_add_header_line(lines, count, max_lines, "X-Bz-Server-Side-Encryption: AES256") != 0)
+        sp_http_add_header_line(lines, count, max_lines, "X-Bz-Server-Side-Encryption: AES256") != 0)
         return -1;
     if (meta->sse == B2_SSE_C && b2_sse_c_headers(meta->config, lines, count, max_lines) != 0)
         return -1;
     if (meta->retention_mode &&
-        (b2_http_add_header_line(lines, count, max_lines, "X-Bz-File-Retention-Mode: %s", meta->retention_mode) ||
-         b2_http_add_header_line(lines, count, max_lines, "X-Bz-File-Retention-Retain-Until-Timestamp: %lld",
+        (sp_http_add_header_line(lines, count, max_lines, "X-Bz-File-Retention-Mode: %s", meta->retention_mode) ||
+         sp_http_add_header_line(lines, count, max_lines, "X-Bz-File-Retention-Retain-Until-Timestamp: %lld",
                   (long long)meta->retain_until_ms)))
         return -1;
     if (meta->legal_hold >= 0 &&
-        b2_http_add_header_line(lines, count, max_lines, "X-Bz-File-Legal-Hold: %s", meta->legal_hold ? "on" : "off"))
+        sp_http_add_header_line(lines, count, max_lines, "X-Bz-File-Legal-Hold: %s", meta->legal_hold ? "on" : "off"))
         return -1;
     return 0;
 }

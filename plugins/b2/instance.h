@@ -8,11 +8,11 @@
 #include <stdint.h>
 #include <stor/plugin.h>
 
-#include "clock.h"
+#include "sp_clock.h"
 #include "wire.h"
 
 struct b2_cache;
-struct b2_http;
+struct sp_http;
 
 /* B2's limits (reference: the native API). Account tokens and upload targets live 24 h; we stop
  * using them an hour early, so an upload that starts just before the limit still finishes
@@ -58,8 +58,8 @@ struct b2_config {
 
 struct b2_plugin {
     const struct stor_host *host;
-    struct b2_http *http;
-    struct b2_clock clock;
+    struct sp_http *http;
+    struct sp_clock clock;
     struct b2_config config;
     struct b2_cache *cache; /* NULL: memory only */
 

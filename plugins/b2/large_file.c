@@ -7,12 +7,12 @@
 #include "bucket.h"
 #include "cleanup.h"
 #include "file_info.h"
-#include "host_services.h"
-#include "http.h"
 #include "instance.h"
 #include "objects.h"
 #include "pool.h"
 #include "sha1.h"
+#include "sp_host.h"
+#include "sp_http.h"
 #include "upload_loop.h"
 #include "wire.h"
 
@@ -139,7 +139,7 @@ static enum stor_status hash_range(const struct large_upload *large, int64_t off
     if (b2_sha1_init(&sha1) != 0)
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
     for (int64_t left = length; left > 0;) {
-        if (b2_cancelled(large->plugin)) {
+        if (sp_cancelled(large->plugin->host)) {
             b2_sha1_abandon(&sha1);
             return stor_fail(err, STOR_ECANCELLED, "%s: cancelled", large->key);
         }
@@ -235,7 +235,7 @@ static enum stor_status get_part_url(struct large_upload *large, struct b2_targe
     if (!request)
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
     json_object_object_add(request, "fileId", json_object_new_string(large->file_id));
-    b2_log(plugin, STOR_LOG_DEBUG, "%s: asking B2 for a part URL", large->key);
+    sp_log(plugin->host, STOR_LOG_DEBUG, "%s: asking B2 for a part URL", large->key);
     enum stor_status status = b2_api_call(plugin, "b2_get_upload_part_url", request, "writeFiles",
                                           &response, NULL, err);
     json_object_put(request);
@@ -249,7 +249,7 @@ static enum stor_status get_part_url(struct large_upload *large, struct b2_targe
         b2_target_free(target);
         status = stor_fail(err, STOR_EINTERNAL, "b2_get_upload_part_url: %s", why);
     } else {
-        target->issued_at_ms = b2_clock_now(&plugin->clock);
+        target->issued_at_ms = sp_clock_now(&plugin->clock);
     }
     json_object_put(response);
     return status;
@@ -314,16 +314,16 @@ static int part_headers(struct b2_plugin *plugin, void *context, char **lines, s
     (void)plugin;
     const struct part_job *job = context;
     size_t count = 0;
-    if (b2_http_add_header_line(lines, &count, max_lines, "X-Bz-Part-Number: %d", job->index + 1) != 0 ||
+    if (sp_http_add_header_line(lines, &count, max_lines, "X-Bz-Part-Number: %d", job->index + 1) != 0 ||
         b2_put_meta_part_headers(job->large->meta, lines, &count, max_lines) != 0) {
-        b2_http_free_header_lines(lines, count);
+        sp_http_free_header_lines(lines, count);
         return -1;
     }
     return (int)count;
 }
 
 static enum stor_status accept_part(struct b2_plugin *plugin, void *context,
-                                    const struct b2_http_response *response,
+                                    const struct sp_http_response *response,
                                     const char *sent_sha1, struct stor_error *err)
 {
     (void)plugin;
@@ -351,7 +351,7 @@ static void report_progress(struct large_upload *large, int index, uint64_t sent
     large->sent[index] = sent;
     uint64_t done = large->done;
     pthread_mutex_unlock(&large->lock);
-    b2_progress(large->plugin, large->key, done,
+    sp_progress(large->plugin->host, large->key, done,
                 large->streaming ? 0 : (uint64_t)large->source->length);
 }
 
@@ -361,7 +361,7 @@ static int on_part_progress(void *context, uint64_t sent, uint64_t received)
     struct part_job *job = context;
     uint64_t length = (uint64_t)job->source.length;
     report_progress(job->large, job->index, sent < length ? sent : length);
-    return b2_cancelled(job->large->plugin);
+    return sp_cancelled(job->large->plugin->host);
 }
 
 /* Part index (its bytes in part: a range of the file, or a stream's buffer) through the pool. */
@@ -664,7 +664,8 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
                                                  match_unfinished, &match, err);
     if (status == STOR_EAUTH && plugin->config.resume) {
         /* A key that may write but not list: upload without resuming. */
-        b2_log(plugin, STOR_LOG_WARN, "%s: cannot look for an unfinished upload to resume (%s); "
+        sp_log(plugin->host, STOR_LOG_WARN,
+               "%s: cannot look for an unfinished upload to resume (%s); "
                "starting a new one", large->key, err->message);
         err->message[0] = '\0';
         free_match(&match);
@@ -677,8 +678,8 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
         return status;
     }
     if (!plugin->config.resume) {
-        b2_log(plugin, STOR_LOG_INFO, "%s: resume=no: cancelling the unfinished upload of this "
-               "file", large->key);
+        sp_log(plugin->host, STOR_LOG_INFO,
+               "%s: resume=no: cancelling the unfinished upload of this file", large->key);
         status = b2_cancel_large_file(plugin, match.file_id, err);
         for (size_t i = 0; i < match.other_count && status == STOR_OK; i++)
             status = b2_cancel_large_file(plugin, match.others[i], err);
@@ -691,12 +692,14 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
     int64_t size = status == STOR_OK && count > 0 ? resumed_part_size(large, parts, count, minimum)
                                                   : large->part_size;
     if (status == STOR_OK && size < 0) {
-        b2_log(plugin, STOR_LOG_WARN, "%s: the unfinished upload's parts do not fit this file; "
+        sp_log(plugin->host, STOR_LOG_WARN,
+               "%s: the unfinished upload's parts do not fit this file; "
                "cancelling it and starting again", large->key);
         status = b2_cancel_large_file(plugin, match.file_id, err);
     } else if (status == STOR_OK) {
         if (size != large->part_size) {
-            b2_log(plugin, STOR_LOG_INFO, "%s: resuming with the unfinished upload's part size "
+            sp_log(plugin->host, STOR_LOG_INFO,
+                   "%s: resuming with the unfinished upload's part size "
                    "(%lld bytes)", large->key, (long long)size);
             status = set_part_size(large, size, err);
             if (status == STOR_OK)
@@ -716,7 +719,7 @@ static enum stor_status try_resume(struct large_upload *large, int64_t minimum,
         if (status == STOR_OK) {
             large->file_id = match.file_id;
             match.file_id = NULL;
-            b2_log(plugin, STOR_LOG_WARN, "%s: resumed: %d of %d parts already uploaded",
+            sp_log(plugin->host, STOR_LOG_WARN, "%s: resumed: %d of %d parts already uploaded",
                    large->key, already, large->part_count);
         }
     }
@@ -774,7 +777,7 @@ static enum stor_status finish_large_file(struct large_upload *large, stor_objec
     json_object_put(request);
     if (status != STOR_OK && status != STOR_ECANCELLED &&
         b2_large_file_finished(plugin, large->file_id, large->source->length, &response)) {
-        b2_log(plugin, STOR_LOG_INFO, "%s: b2_finish_large_file failed (%s), but the file is "
+        sp_log(plugin->host, STOR_LOG_INFO, "%s: b2_finish_large_file failed (%s), but the file is "
                "finished", large->key, err->message);
         status = STOR_OK;
     }
@@ -795,7 +798,7 @@ static int finished_by_another_put(struct large_upload *large, stor_object_fn on
     if (!strstr(err->message, "No active upload") ||
         !b2_large_file_finished(large->plugin, large->file_id, large->source->length, &response))
         return 0;
-    b2_log(large->plugin, STOR_LOG_INFO, "%s: %s; but the file was finished meanwhile, by "
+    sp_log(large->plugin->host, STOR_LOG_INFO, "%s: %s; but the file was finished meanwhile, by "
            "another put of it", large->key, err->message);
     int reported = report_finished(large, response, on_result, context, &ignored) == STOR_OK;
     json_object_put(response);
@@ -887,8 +890,8 @@ enum stor_status b2_put_large(struct b2_plugin *plugin, const char *bucket, cons
             memcpy(large.whole_sha1, meta->sha1, sizeof large.whole_sha1);
     }
     if (status == STOR_OK) {
-        b2_log(plugin, STOR_LOG_INFO, "%s: large file of %lld bytes, %d parts of %lld bytes", key,
-               (long long)source->length, large.part_count, (long long)large.part_size);
+        sp_log(plugin->host, STOR_LOG_INFO, "%s: large file of %lld bytes, %d parts of %lld bytes",
+               key, (long long)source->length, large.part_count, (long long)large.part_size);
         status = try_resume(&large, minimum, err);
     }
     if (status == STOR_OK && !large.file_id)
@@ -1008,7 +1011,7 @@ static enum stor_status read_parts(struct stream *stream, struct stor_error *err
         }
         int64_t length = 0;
         while (length < large->part_size) {
-            if (b2_cancelled(large->plugin)) {
+            if (sp_cancelled(large->plugin->host)) {
                 status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", large->key);
                 break;
             }
@@ -1098,7 +1101,7 @@ enum stor_status b2_put_large_stream(struct b2_plugin *plugin, const char *bucke
             memcpy(large.whole_sha1, meta->sha1, sizeof large.whole_sha1);
     }
     if (status == STOR_OK) {
-        b2_log(plugin, STOR_LOG_INFO, "%s: %s: a large file in parts of %lld bytes", key,
+        sp_log(plugin->host, STOR_LOG_INFO, "%s: %s: a large file in parts of %lld bytes", key,
                stated >= 0 ? "a stream of a stated size beyond memory" : "standard input above the cutoff",
                (long long)large.part_size);
         status = start_large_file(&large, err);

@@ -4,9 +4,9 @@
 
 #include "auth.h"
 #include "bucket.h"
-#include "host_services.h"
 #include "instance.h"
 #include "objects.h"
+#include "sp_host.h"
 #include "versions.h"
 #include "wire.h"
 
@@ -74,7 +74,7 @@ enum stor_status b2_list(void *instance, const char *bucket, const char *prefix,
                 status = stor_fail(err, STOR_EINTERNAL, "out of memory");
         }
         json_object_put(response);
-        if (status == STOR_OK && b2_cancelled(plugin))
+        if (status == STOR_OK && sp_cancelled(plugin->host))
             status = stor_fail(err, STOR_ECANCELLED, "cancelled");
     } while (status == STOR_OK && start);
     free(start);

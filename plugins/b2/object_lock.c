@@ -75,7 +75,7 @@ static const char *said(const struct b2_failure *failure)
 
 static int refusal(const struct b2_failure *failure)
 {
-    return failure->outcome == B2_HTTP_COMPLETE &&
+    return failure->outcome == SP_HTTP_COMPLETE &&
            ((failure->http_status == 403 && strcmp(failure->code, "access_denied") == 0) ||
             (failure->http_status == 400 && strcmp(failure->code, "bad_request") == 0));
 }
@@ -87,7 +87,7 @@ static enum stor_status retention_refused(struct b2_plugin *plugin, const char *
                                           const struct stor_protection *asked, int bypass,
                                           const struct b2_failure *failure, struct stor_error *err)
 {
-    int64_t now = b2_clock_now(&plugin->clock);
+    int64_t now = sp_clock_now(&plugin->clock);
     int removing = strcmp(asked->retention_mode, "none") == 0;
     char until[40];
     format_time(was->retain_until_ms, until, sizeof until);
@@ -221,7 +221,7 @@ static enum stor_status check_asked(struct b2_plugin *plugin, const struct stor_
         return stor_fail(err, STOR_EINVAL, "retention mode '%s' is not one B2 keeps: governance, "
                          "compliance or none", mode);
     if (mode && strcmp(mode, "none") != 0 &&
-        asked->retain_until_ms <= b2_clock_now(&plugin->clock))
+        asked->retain_until_ms <= sp_clock_now(&plugin->clock))
         return stor_fail(err, STOR_EINVAL, "%s retention needs a time in the future to retain "
                          "until", mode);
     enum stor_status status = b2_auth_ensure(plugin, err);

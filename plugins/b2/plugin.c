@@ -4,15 +4,15 @@
 
 #include "cache.h"
 #include "cleanup.h"
-#include "clock.h"
-#include "host_services.h"
-#include "http.h"
 #include "instance.h"
 #include "large_file.h"
 #include "names.h"
 #include "operations.h"
 #include "pool.h"
 #include "protection.h"
+#include "sp_clock.h"
+#include "sp_host.h"
+#include "sp_http.h"
 #include "stat.h"
 #include "versions.h"
 #include "wire.h"
@@ -96,7 +96,8 @@ static enum stor_status read_key_file(const char *path, struct b2_config *config
     if (length < 0)
         return stor_fail(err, STOR_EINVAL, "key_file %s: %s", path, strerror(errno));
     if (info.st_mode & (S_IRWXG | S_IRWXO))
-        b2_log(plugin, STOR_LOG_WARN, "key_file %s is readable by others: chmod 600 it", path);
+        sp_log(plugin->host, STOR_LOG_WARN, "key_file %s is readable by others: chmod 600 it",
+               path);
     text[length] = '\0';
     char *save = NULL;
     char *id = strtok_r(text, "\r\n", &save);
@@ -180,7 +181,7 @@ static void warn_if_plain_http(struct b2_plugin *plugin, const char *name, const
 {
     if (url && strncmp(url, "http://", 7) == 0 && strncmp(url + 7, "127.0.0.1", 9) != 0 &&
         strncmp(url + 7, "localhost", 9) != 0 && strncmp(url + 7, "[::1]", 5) != 0)
-        b2_log(plugin, STOR_LOG_WARN, "%s %s is plain http: %s travel unencrypted", name, url,
+        sp_log(plugin->host, STOR_LOG_WARN, "%s %s is plain http: %s travel unencrypted", name, url,
                strcmp(name, "endpoint") == 0 ? "the key and tokens" : "the account's token and "
                "the data");
 }
@@ -340,11 +341,12 @@ static enum stor_status parse_options(struct b2_plugin *plugin, const struct sto
 
 static void warn_about_cache(void *context, const char *line)
 {
-    b2_log(context, STOR_LOG_WARN, "%s", line);
+    const struct b2_plugin *plugin = context;
+    sp_log(plugin->host, STOR_LOG_WARN, "%s", line);
 }
 
 enum stor_status b2_plugin_create(const struct stor_host *host, const struct stor_option *options,
-                                  size_t option_count, struct b2_clock clock,
+                                  size_t option_count, struct sp_clock clock,
                                   struct b2_plugin **result, struct stor_error *err)
 {
     *result = NULL;
@@ -368,7 +370,8 @@ enum stor_status b2_plugin_create(const struct stor_host *host, const struct sto
                                       plugin->config.key_id, plugin->config.key, why,
                                       sizeof why);
         if (!plugin->cache)
-            b2_log(plugin, STOR_LOG_WARN, "no disk cache (%s): every run authorizes anew", why);
+            sp_log(plugin->host, STOR_LOG_WARN, "no disk cache (%s): every run authorizes anew",
+                   why);
         else
             b2_cache_on_warning(plugin->cache, warn_about_cache, plugin);
     }
@@ -415,10 +418,14 @@ void b2_plugin_destroy(struct b2_plugin *plugin)
     free(plugin);
 }
 
+/* An answer kept in memory is JSON (or an error): a 1,000-name listing is under 1 MB. json-c's
+ * tree takes ~250 times the text, so a hostile 32 MB answer once took 7.7 GB: 4 MiB is ample. */
+#define B2_MAX_MEMORY_ANSWER ((size_t)4 << 20)
+
 static void trace_to_host(void *context, const char *line)
 {
     const struct b2_plugin *plugin = context;
-    b2_log(plugin, STOR_LOG_TRACE, "%s", line);
+    sp_log(plugin->host, STOR_LOG_TRACE, "%s", line);
 }
 
 static enum stor_status b2_open(const struct stor_host *host, const struct stor_option *options,
@@ -429,7 +436,7 @@ static enum stor_status b2_open(const struct stor_host *host, const struct stor_
         host->struct_size < offsetof(struct stor_host, cancelled) + sizeof host->cancelled)
         return stor_fail(err, STOR_EUNSUPPORTED, "the b2 backend needs a host of plugin ABI 1 or newer");
     struct b2_plugin *plugin;
-    enum stor_status status = b2_plugin_create(host, options, option_count, b2_clock_system(),
+    enum stor_status status = b2_plugin_create(host, options, option_count, sp_clock_system(),
                                                &plugin, err);
     if (status != STOR_OK)
         return status;
@@ -443,14 +450,16 @@ static enum stor_status b2_open(const struct stor_host *host, const struct stor_
     char user_agent[80];
     snprintf(user_agent, sizeof user_agent, "stor-b2/%s libcurl/%s", PACKAGE_VERSION,
              curl_version_info(CURLVERSION_NOW)->version);
-    struct b2_http_options http_options = {
+    struct sp_http_options http_options = {
         .connect_timeout_s = plugin->config.connect_timeout_s,
         .idle_timeout_s = plugin->config.idle_timeout_s,
         .user_agent = user_agent,
+        .max_memory_body = B2_MAX_MEMORY_ANSWER,
+        .secret_headers = b2_sse_c_secret_headers,
         .trace = host->log_level >= STOR_LOG_TRACE ? trace_to_host : NULL,
         .trace_context = plugin,
     };
-    plugin->http = b2_http_curl_create(&http_options);
+    plugin->http = sp_http_curl_create(&http_options);
     if (!plugin->http) {
         b2_plugin_destroy(plugin);
         curl_global_cleanup();

@@ -5,8 +5,8 @@
 #include "authorized.h"
 #include "bucket.h"
 #include "cache.h"
-#include "host_services.h"
 #include "instance.h"
+#include "sp_host.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 
 int b2_target_usable(const struct b2_plugin *plugin, const struct b2_target *target)
 {
-    int64_t now = b2_clock_now(&plugin->clock);
+    int64_t now = sp_clock_now(&plugin->clock);
     return target->issued_at_ms <= now + 60000 &&
            now < target->issued_at_ms + B2_TOKEN_LIFE_MS - B2_TOKEN_MARGIN_MS;
 }
@@ -135,7 +135,7 @@ static enum stor_status get_upload_url(struct b2_plugin *plugin, const char *buc
         b2_target_free(target);
         status = stor_fail(err, STOR_EINTERNAL, "b2_get_upload_url: %s", why);
     } else {
-        target->issued_at_ms = b2_clock_now(&plugin->clock);
+        target->issued_at_ms = sp_clock_now(&plugin->clock);
     }
     json_object_put(response);
     return status;
@@ -156,11 +156,11 @@ enum stor_status b2_pool_lease(struct b2_plugin *plugin, const char *bucket_id, 
         struct disk_take take = {.plugin = plugin, .bucket_id = bucket_id, .target = target};
         if (plugin->cache && b2_cache_update(plugin->cache, take_persisted, &take) >= 0 &&
             take.found) {
-            b2_log(plugin, STOR_LOG_DEBUG, "upload target taken from the disk cache");
+            sp_log(plugin->host, STOR_LOG_DEBUG, "upload target taken from the disk cache");
             return STOR_OK;
         }
     }
-    b2_log(plugin, STOR_LOG_DEBUG, "asking B2 for a%s upload target", fresh ? " fresh" : "n");
+    sp_log(plugin->host, STOR_LOG_DEBUG, "asking B2 for a%s upload target", fresh ? " fresh" : "n");
     return get_upload_url(plugin, bucket_id, target, failure, err);
 }
 
@@ -198,7 +198,8 @@ enum stor_status b2_lease_for_bucket(struct b2_plugin *plugin, const char *bucke
     status = b2_pool_lease(plugin, bucket_id, fresh, target, &failure, err);
     if (status == STOR_ENOTFOUND && strcmp(failure.code, "bad_bucket_id") == 0) {
         /* The bucket may have been deleted and re-created under the same name: ask once more. */
-        b2_log(plugin, STOR_LOG_INFO, "bucket %s is not where it was; looking it up again", bucket);
+        sp_log(plugin->host, STOR_LOG_INFO, "bucket %s is not where it was; looking it up again",
+               bucket);
         free(bucket_id);
         status = b2_bucket_id(plugin, bucket, 1, &bucket_id, err);
         if (status != STOR_OK)
@@ -268,7 +269,7 @@ void b2_pool_persist(struct b2_plugin *plugin)
                              .count = plugin->idle_count};
     if (plugin->cache && give.count > 0 &&
         b2_cache_update(plugin->cache, give_persisted, &give) < 0)
-        b2_log(plugin, STOR_LOG_WARN, "cannot save upload targets in %s",
+        sp_log(plugin->host, STOR_LOG_WARN, "cannot save upload targets in %s",
                b2_cache_path(plugin->cache));
     for (size_t i = 0; i < plugin->idle_count; i++)
         b2_target_free(&plugin->idle_targets[i]);

@@ -81,6 +81,8 @@ static int add(char **lines, size_t *count, size_t max_lines, const char *name, 
     return 0;
 }
 
+const char *const b2_sse_c_secret_headers[] = {"X-Bz-Server-Side-Encryption-Customer-Key", NULL};
+
 int b2_sse_c_headers(const struct b2_config *config, char **lines, size_t *count, size_t max_lines)
 {
     if (!config->sse_c_key_b64)
@@ -118,7 +120,7 @@ int b2_sse_c_refused(const struct b2_plugin *plugin, const struct b2_failure *fa
 {
     /* B2 answers a missing or wrong SSE-C key with 403 access_denied (b2sdk maps exactly that
      * to its SSECKeyError); a read has no other 403 access_denied. */
-    if (failure->outcome != B2_HTTP_COMPLETE || failure->http_status != 403 ||
+    if (failure->outcome != SP_HTTP_COMPLETE || failure->http_status != 403 ||
         strcmp(failure->code, "access_denied") != 0)
         return 0;
     *status = plugin->config.sse_c_key_b64

@@ -13,6 +13,9 @@ enum stor_status b2_sse_c_load(const char *path, struct b2_config *config, struc
 void b2_sse_c_forget(struct b2_config *config);
 /* The three SSE-C header lines of config's key (none without one). 0, or -1 when full. */
 int b2_sse_c_headers(const struct b2_config *config, char **lines, size_t *count, size_t max_lines);
+/* Header names the transport's trace must blank (sp_http_options.secret_headers, NULL-ended):
+ * the SSE-C key and, by the same prefix, its MD5 (-Key-Md5), secrets like the token. */
+extern const char *const b2_sse_c_secret_headers[];
 /* {"mode": "SSE-B2", "algorithm": "AES256"}, or SSE-C with config's customerKey and
  * customerKeyMd5; NULL for B2_SSE_NONE. */
 json_object *b2_sse_json(const struct b2_config *config, enum b2_sse mode);

@@ -38,7 +38,7 @@ enum stor_status b2_share(void *instance, const char *bucket, const char *key_or
                          "capability (b2_get_download_authorization needs it)");
     if (b2_auth_refuses_bucket(plugin, bucket, err))
         return STOR_EAUTH;
-    int64_t now = b2_clock_now(&plugin->clock);
+    int64_t now = sp_clock_now(&plugin->clock);
     json_object *request = json_object_new_object(), *response = NULL;
     json_object_object_add(request, "fileNamePrefix", json_object_new_string(key_or_prefix));
     json_object_object_add(request, "validDurationInSeconds", json_object_new_int64(seconds));

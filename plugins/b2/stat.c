@@ -4,10 +4,10 @@
 
 #include "authorized.h"
 #include "bucket.h"
-#include "host_services.h"
 #include "instance.h"
 #include "names.h"
 #include "objects.h"
+#include "sp_host.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -17,7 +17,8 @@ static enum stor_status report(struct b2_plugin *plugin, const struct b2_file *f
                                stor_object_fn on_result, void *context)
 {
     if (file->info_truncated)
-        b2_log(plugin, STOR_LOG_WARN, "%s: holds more than %d file-info entries; only the first "
+        sp_log(plugin->host, STOR_LOG_WARN,
+               "%s: holds more than %d file-info entries; only the first "
                "are reported", file->file_name, B2_FILE_INFO_MAX);
     struct stor_object object = b2_file_object(file, b2_file_sha1(file));
     if (on_result)

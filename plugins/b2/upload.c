@@ -4,14 +4,14 @@
 
 #include "auth.h"
 #include "file_info.h"
-#include "host_services.h"
-#include "http.h"
 #include "instance.h"
 #include "large_file.h"
 #include "names.h"
 #include "objects.h"
 #include "pool.h"
 #include "sha1.h"
+#include "sp_host.h"
+#include "sp_http.h"
 #include "upload_loop.h"
 #include "wire.h"
 
@@ -81,7 +81,7 @@ static enum stor_status spool_pipe(struct b2_plugin *plugin, const char *key, in
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
     char *chunk = source->memory;
     for (;;) {
-        if (b2_cancelled(plugin))
+        if (sp_cancelled(plugin->host))
             return stor_fail(err, STOR_ECANCELLED, "%s: cancelled", key);
         if (source->spool_fd < 0 && (size_t)source->length == capacity) {
             if (capacity >= B2_PIPE_MEMORY_MAX && stated_large) {
@@ -237,10 +237,10 @@ static int file_headers(struct b2_plugin *plugin, void *context, char **lines, s
     (void)plugin;
     const struct file_upload *file = context;
     size_t count = 0;
-    int failed = b2_http_add_header_line(lines, &count, max_lines, "X-Bz-File-Name: %s", file->encoded_name) ||
+    int failed = sp_http_add_header_line(lines, &count, max_lines, "X-Bz-File-Name: %s", file->encoded_name) ||
                  b2_put_meta_headers(file->meta, lines, &count, max_lines);
     if (failed) {
-        b2_http_free_header_lines(lines, count);
+        sp_http_free_header_lines(lines, count);
         return -1;
     }
     return (int)count;
@@ -262,7 +262,7 @@ static void report_stored(const struct file_upload *upload, const struct b2_file
 
 /* The stored file as B2 reported it, checked against what we sent. */
 static enum stor_status accept_file(struct b2_plugin *plugin, void *context,
-                                    const struct b2_http_response *response,
+                                    const struct sp_http_response *response,
                                     const char *sent_sha1, struct stor_error *err)
 {
     (void)plugin;
@@ -311,7 +311,7 @@ static int find_stored_file(struct b2_plugin *plugin, void *context, const char 
                 file.content_length == upload->length &&
                 file.src_last_modified_millis == upload->mtime_ms;
     if (found) {
-        b2_log(plugin, STOR_LOG_INFO, "%s: the answer was lost, but B2 has stored it; not "
+        sp_log(plugin->host, STOR_LOG_INFO, "%s: the answer was lost, but B2 has stored it; not "
                "uploading it again", upload->key);
         report_stored(upload, &file, sent_sha1);
     }

@@ -5,10 +5,10 @@
 
 #include "authorized.h"
 #include "call.h"
-#include "host_services.h"
-#include "http.h"
 #include "instance.h"
 #include "sha1.h"
+#include "sp_host.h"
+#include "sp_http.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -102,9 +102,9 @@ static int on_progress(void *context, uint64_t sent, uint64_t received)
 {
     (void)received;
     struct progress_context *progress = context;
-    b2_progress(progress->plugin, progress->key, sent < progress->total ? sent : progress->total,
-                progress->total);
-    return b2_cancelled(progress->plugin);
+    sp_progress(progress->plugin->host, progress->key,
+                sent < progress->total ? sent : progress->total, progress->total);
+    return sp_cancelled(progress->plugin->host);
 }
 
 
@@ -130,7 +130,7 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
     enum stor_status status = STOR_ETRANSIENT;
     const char *label = job->label;
     while (targets_used < B2_UPLOAD_TARGET_TRIES) {
-        if (b2_cancelled(plugin)) {
+        if (sp_cancelled(plugin->host)) {
             status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
             break;
         }
@@ -152,31 +152,31 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
         }
         char *lines[32];
         size_t line_count = 0;
-        int built = b2_http_add_header_line(lines, &line_count, 32, "Authorization: %s", target.token) == 0 &&
-                    b2_http_add_header_line(lines, &line_count, 32, "X-Bz-Content-Sha1: %s",
+        int built = sp_http_add_header_line(lines, &line_count, 32, "Authorization: %s", target.token) == 0 &&
+                    sp_http_add_header_line(lines, &line_count, 32, "X-Bz-Content-Sha1: %s",
                              hex_at_end ? "hex_digits_at_end" : source->sha1) == 0 &&
-                    b2_http_add_header_line(lines, &line_count, 32, "%s", "Expect:") == 0;
+                    sp_http_add_header_line(lines, &line_count, 32, "%s", "Expect:") == 0;
         /* "Expect:" drops libcurl's Expect: 100-continue, which can stall a body for 1 s. */
         int more = built ? job->headers(plugin, job->context, lines + line_count, 32 - line_count) : -1;
         struct body_reader reader = {.source = source, .hashing = hex_at_end};
         if (more < 0 || (hex_at_end && b2_sha1_init(&reader.sha1) != 0)) {
-            b2_http_free_header_lines(lines, line_count + (more > 0 ? (size_t)more : 0));
+            sp_http_free_header_lines(lines, line_count + (more > 0 ? (size_t)more : 0));
             status = stor_fail(err, STOR_EINTERNAL, "out of memory");
             break;
         }
         line_count += (size_t)more;
-        struct b2_http_request request = {
+        struct sp_http_request request = {
             .method = "POST", .url = target.url,
             .headers = (const char *const *)lines, .header_count = line_count,
             .read_body = read_body, .read_context = &reader,
             .content_length = source->length + (hex_at_end ? B2_SHA1_HEX_LENGTH : 0),
             .progress = job->progress ? job->progress : on_progress,
             .progress_context = job->progress ? job->progress_context : (void *)&progress};
-        struct b2_http_response response;
-        b2_log(plugin, STOR_LOG_TRACE, "POST %s (%lld bytes)", target.url,
+        struct sp_http_response response;
+        sp_log(plugin->host, STOR_LOG_TRACE, "POST %s (%lld bytes)", target.url,
                (long long)request.content_length);
         b2_perform(plugin, "class_a", &request, &response);
-        b2_http_free_header_lines(lines, line_count);
+        sp_http_free_header_lines(lines, line_count);
         if (reader.sha1.context)
             b2_sha1_abandon(&reader.sha1);
         b2_failure_from_response(&response, &plugin->config, target.token, &failure);
@@ -188,27 +188,27 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
             if (status == STOR_EINTERNAL && job->find_stored &&
                 job->find_stored(plugin, job->context, sent_sha1))
                 status = STOR_OK;
-            b2_http_response_free(&response);
+            sp_http_response_free(&response);
             job->give_back(plugin, job->context, &target); /* the pod answered: it is good */
             have_target = 0;
             break;
         }
-        b2_http_response_free(&response);
+        sp_http_response_free(&response);
         char detail[400];
         b2_failure_describe(&failure, detail, sizeof detail);
         if (failure.kind == B2_FAILURE_CANCELLED) {
             status = stor_fail(err, STOR_ECANCELLED, "%s: cancelled", label);
             break; /* the pod may still count the token as in use: dropped below */
         }
-        if (failure.outcome == B2_HTTP_LOCAL) {
+        if (failure.outcome == SP_HTTP_LOCAL) {
             status = stor_fail(err, STOR_EIO, "%s: reading the input failed during the upload%s",
                                label,
                                b2_source_changed(source) ? ": the file changed (it shrank)" : "");
             break;
         }
-        if (failure.outcome == B2_HTTP_COMPLETE && failure.http_status == 429) {
+        if (failure.outcome == SP_HTTP_COMPLETE && failure.http_status == 429) {
             /* Rate limited: wait as told and try the same target again. */
-            b2_log(plugin, STOR_LOG_INFO, "%s: upload rate limited", label);
+            sp_log(plugin->host, STOR_LOG_INFO, "%s: upload rate limited", label);
             int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);
             if (waited == 0)
                 continue;
@@ -261,7 +261,7 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
         if (b2_answer_lost(&failure) && body_went_out(&reader))
             snprintf(lost_sha1, sizeof lost_sha1, "%s", hex_at_end ? reader.trailer : source->sha1);
         /* Drop the target for good: after a timeout B2 may still count its token as in use. */
-        b2_log(plugin, is_token_limit(&failure) ? STOR_LOG_WARN : STOR_LOG_INFO,
+        sp_log(plugin->host, is_token_limit(&failure) ? STOR_LOG_WARN : STOR_LOG_INFO,
                "%s: upload target rejected (%s); getting a new one", label, detail);
         b2_target_free(&target);
         have_target = 0;
@@ -271,7 +271,7 @@ enum stor_status b2_upload_through_targets(struct b2_plugin *plugin,
         if (targets_used >= B2_UPLOAD_TARGET_TRIES)
             break;
         if (failure.kind != B2_FAILURE_TRANSIENT) {
-            b2_count(plugin, "retries", 1);
+            sp_count(plugin->host, "retries", 1);
             continue;
         }
         int waited = b2_backoff_wait(plugin, &backoff, failure.retry_after_ms);

@@ -4,9 +4,9 @@
 #define B2_UPLOAD_LOOP_H
 
 #include "call.h"
-#include "http.h"
 #include "instance.h"
 #include "sha1.h"
+#include "sp_http.h"
 
 #define B2_UPLOAD_TARGET_TRIES 5 /* "try five different upload URLs" (Backblaze, Uploading) */
 
@@ -38,7 +38,7 @@ struct b2_upload_job {
     int (*headers)(struct b2_plugin *plugin, void *context, char **lines, size_t max_lines);
     /* A 2xx answer: check it against sent_sha1 and report it. */
     enum stor_status (*accept)(struct b2_plugin *plugin, void *context,
-                               const struct b2_http_response *response, const char *sent_sha1,
+                               const struct sp_http_response *response, const char *sent_sha1,
                                struct stor_error *err);
     /* A body whose answer was lost after it all went out may be stored already: look before
      * sending it again. 1: stored, and reported as accept would; 0: send again. NULL: sending
@@ -50,7 +50,7 @@ struct b2_upload_job {
                                 enum stor_status status, struct stor_error *err);
     void *context;
     /* Progress of this body (bytes sent so far), or NULL to report it under label. */
-    b2_http_progress_fn progress;
+    sp_http_progress_fn progress;
     void *progress_context;
 };
 

@@ -6,10 +6,10 @@
 #include "auth.h"
 #include "authorized.h"
 #include "bucket.h"
-#include "host_services.h"
 #include "instance.h"
 #include "names.h"
 #include "objects.h"
+#include "sp_host.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -104,7 +104,7 @@ enum stor_status b2_list_versions(struct b2_plugin *plugin, const char *bucket, 
                 status = b2_cursor_stuck(err, "b2_list_file_versions", "nextFileName/nextFileId");
         }
         json_object_put(response);
-        if (status == STOR_OK && b2_cancelled(plugin))
+        if (status == STOR_OK && sp_cancelled(plugin->host))
             status = stor_fail(err, STOR_ECANCELLED, "cancelled");
     } while (status == STOR_OK && !done && start_name);
     free(start_name);
@@ -151,7 +151,7 @@ static enum stor_status locked(struct b2_plugin *plugin, const char *bucket, con
                 b2_wire_file(response, &file, why) == 0;
     json_object_put(request);
     enum stor_status status;
-    int64_t now = b2_clock_now(&plugin->clock);
+    int64_t now = sp_clock_now(&plugin->clock);
     if (known && file.protection.legal_hold == 1)
         status = stor_fail(err, STOR_EAUTH, "%s/%s: version %s is under a legal hold: it cannot be "
                            "deleted until the hold is removed", bucket, name, id);
@@ -196,7 +196,7 @@ static enum stor_status delete_version(struct b2_plugin *plugin, const char *buc
     if (status == STOR_ENOTFOUND ||
         (strcmp(failure.code, "bad_request") == 0 && strstr(failure.message, "ileId")))
         status = stor_fail(err, STOR_ENOTFOUND, "no version %s of %s/%s", id, bucket, name);
-    else if (status != STOR_OK && failure.outcome == B2_HTTP_COMPLETE &&
+    else if (status != STOR_OK && failure.outcome == SP_HTTP_COMPLETE &&
              failure.http_status == 403 && strcmp(failure.code, "access_denied") == 0)
         status = locked(plugin, bucket, name, id, bypass, &failure, err);
     else if (status == STOR_EAUTH && bypass && strcmp(failure.code, "unauthorized") == 0 &&
@@ -311,7 +311,7 @@ enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *ke
     struct version_ids versions = {0};
     enum stor_status status = b2_list_versions(plugin, bucket, key, key, STOR_LIST_RECURSIVE,
                                                collect_id, &versions, err);
-    if (status == STOR_ECANCELLED && !b2_cancelled(plugin))
+    if (status == STOR_ECANCELLED && !sp_cancelled(plugin->host))
         status = stor_fail(err, STOR_EINTERNAL, "out of memory");
     if (status == STOR_OK && versions.count == 0)
         status = stor_fail(err, STOR_ENOTFOUND, "no object %s/%s", bucket, key);
@@ -322,7 +322,8 @@ enum stor_status b2_remove_ex(void *instance, const char *bucket, const char *ke
             status = STOR_OK;
         deleted += status == STOR_OK;
     }
-    b2_log(plugin, STOR_LOG_INFO, "%s: %zu of %zu versions deleted", key, deleted, versions.count);
+    sp_log(plugin->host, STOR_LOG_INFO, "%s: %zu of %zu versions deleted", key, deleted,
+           versions.count);
     for (size_t i = 0; i < versions.count; i++)
         free(versions.ids[i]);
     free(versions.ids);

@@ -20,7 +20,7 @@ enum stor_status s3_list_buckets(void *instance, stor_bucket_fn on_bucket, void 
 {
     struct s3_plugin *plugin = instance;
     struct s3_call call = {.operation = "ListBuckets", .method = "GET", .body_fd = -1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(plugin, &call, &response, NULL, err);
     if (status != STOR_OK)
         return status;
@@ -28,10 +28,10 @@ enum stor_status s3_list_buckets(void *instance, stor_bucket_fn on_bucket, void 
     size_t count;
     char why[S3_WHY_MAX];
     if (s3_wire_buckets(response.body, response.body_length, &buckets, &count, why) != 0) {
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
         return stor_fail(err, STOR_EINTERNAL, "S3 ListBuckets: the answer is malformed: %s", why);
     }
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     if (count > 1) /* buckets may be NULL when there are none: qsort may not take NULL */
         qsort(buckets, count, sizeof *buckets, by_name);
     for (size_t i = 0; i + 1 < count; i++)
@@ -71,7 +71,7 @@ enum stor_status s3_create_bucket(void *instance, const char *bucket,
                            .body = constrained ? body : NULL,
                            .body_length = constrained ? strlen(body) : 0, .body_fd = -1,
                            .sign_body = 1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     struct s3_wire_error error;
     enum stor_status status = s3_request(plugin, &call, &response, &error, err);
     if (status != STOR_OK) {
@@ -82,7 +82,7 @@ enum stor_status s3_create_bucket(void *instance, const char *bucket,
                              "global: another account has it)", bucket);
         return status;
     }
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     struct stor_bucket made = {.name = bucket, .is_public = 0, .created_ms = -1};
     if (on_result && on_result(context, &made) != 0)
         return stor_fail(err, STOR_ECANCELLED, "stopped");
@@ -94,11 +94,11 @@ enum stor_status s3_delete_bucket(void *instance, const char *bucket, struct sto
     struct s3_plugin *plugin = instance;
     struct s3_call call = {.operation = "DeleteBucket", .method = "DELETE", .bucket = bucket,
                            .body_fd = -1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     struct s3_wire_error error;
     enum stor_status status = s3_request(plugin, &call, &response, &error, err);
     if (status == STOR_OK)
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
     else if (strcmp(error.code, "BucketNotEmpty") == 0)
         return stor_fail(err, STOR_EINVAL, "bucket %s is not empty: remove its objects (and "
                          "unfinished uploads: stor cleanup) first", bucket);

@@ -3,9 +3,9 @@
  * older_than ago aborted (AbortMultipartUpload) unless a dry run, each reported. */
 #include "operations.h"
 
-#include "host_services.h"
 #include "instance.h"
 #include "multipart.h"
+#include "sp_host.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,7 @@ enum stor_status s3_cleanup(void *instance, const char *bucket, const char *pref
                             void *context, struct stor_error *err)
 {
     struct s3_plugin *plugin = instance;
-    int64_t limit = s3_clock_now(&plugin->clock) - (older_than_ms > 0 ? older_than_ms : 0);
+    int64_t limit = sp_clock_now(&plugin->clock) - (older_than_ms > 0 ? older_than_ms : 0);
     char *key_marker = NULL, *id_marker = NULL;
     enum stor_status status = STOR_OK;
     size_t prefix_length = prefix ? strlen(prefix) : 0;
@@ -63,7 +63,7 @@ enum stor_status s3_cleanup(void *instance, const char *bucket, const char *pref
         s3_uploads_page_free(&page);
         if (!key_marker || status != STOR_OK)
             break;
-        if (s3_cancelled(plugin)) {
+        if (sp_cancelled(plugin->host)) {
             status = stor_fail(err, STOR_ECANCELLED, "cancelled");
             break;
         }

@@ -18,7 +18,7 @@
 static enum stor_status report_copy(struct s3_plugin *plugin, const char *bucket, const char *key,
                                     stor_object_fn on_result, void *context, struct stor_error *err)
 {
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_head_object(plugin, bucket, key, &response, err);
     if (status != STOR_OK)
         return status;
@@ -26,14 +26,14 @@ static enum stor_status report_copy(struct s3_plugin *plugin, const char *bucket
     s3_meta_read(&response, key, &view);
     if (on_result && on_result(context, &view.object) != 0)
         status = stor_fail(err, STOR_ECANCELLED, "stopped");
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     return status;
 }
 
 /* Above copy_cutoff: UploadPartCopy parts; the multipart upload is created with what the
  * source carries (headers, user metadata, mtime, SHA-1, MD5), as CopyObject would copy it. */
 static enum stor_status copy_in_parts(struct s3_plugin *plugin,
-                                      const struct s3_http_response *head,
+                                      const struct sp_http_response *head,
                                       const struct s3_object_view *view, const char *source_bucket,
                                       const char *source_key, const char *bucket, const char *key,
                                       struct stor_error *err)
@@ -46,7 +46,7 @@ static enum stor_status copy_in_parts(struct s3_plugin *plugin,
         .content_language = o->content_language, .expires = o->expires,
         .metadata = o->metadata, .metadata_count = o->metadata_count,
         .protection = {.retain_until_ms = -1, .legal_hold = -1}};
-    const char *kept_mtime = s3_http_header(head, "x-amz-meta-mtime");
+    const char *kept_mtime = sp_http_header(head, "x-amz-meta-mtime");
     char md5_base64[25] = "";
     if (o->md5) { /* the whole object's MD5, kept as rclone keeps it for a multipart object */
         unsigned char raw[16];
@@ -64,7 +64,7 @@ static enum stor_status copy_in_parts(struct s3_plugin *plugin,
                                             &meta, err);
     if (status != STOR_OK)
         return status;
-    const char *etag = s3_http_header(head, "ETag");
+    const char *etag = sp_http_header(head, "ETag");
     status = s3_multipart_copy(plugin, source_bucket, source_key, etag, o->size, bucket, key,
                                meta.headers, meta.count, err);
     s3_meta_free(&meta);
@@ -76,7 +76,7 @@ enum stor_status s3_copy(void *instance, const char *source_bucket, const char *
                          void *context, struct stor_error *err)
 {
     struct s3_plugin *plugin = instance;
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_head_object(plugin, source_bucket, source_key, &response, err);
     if (status != STOR_OK)
         return status;
@@ -84,18 +84,18 @@ enum stor_status s3_copy(void *instance, const char *source_bucket, const char *
     s3_meta_read(&response, source_key, &view);
     int64_t size = view.object.size;
     if (strcmp(source_bucket, bucket) == 0 && strcmp(source_key, key) == 0) {
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
         return stor_fail(err, STOR_EINVAL, "a copy onto itself");
     }
     if (size > plugin->config.copy_cutoff) {
         status = copy_in_parts(plugin, &response, &view, source_bucket, source_key, bucket, key,
                                err);
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
         if (status != STOR_OK)
             return status;
         return report_copy(plugin, bucket, key, on_result, context, err);
     }
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     char *source = NULL;
     if (asprintf(&source, "/%s/%s", source_bucket, source_key) < 0)
         source = NULL;
@@ -118,7 +118,7 @@ enum stor_status s3_copy(void *instance, const char *source_bucket, const char *
                             why) != 0)
         status = stor_fail(err, STOR_EIO, "S3 CopyObject %s/%s to %s/%s: %s", source_bucket,
                            source_key, bucket, key, why);
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     if (status != STOR_OK)
         return status;
     return report_copy(plugin, bucket, key, on_result, context, err);

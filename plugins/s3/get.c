@@ -6,10 +6,10 @@
 
 #include "digest.h"
 #include "head.h"
-#include "host_services.h"
 #include "instance.h"
 #include "meta.h"
 #include "request.h"
+#include "sp_host.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +58,7 @@ struct sink {
     int whole;           /* ... and one arrived */
     int64_t total;       /* the object's size as this answer tells it (-1 unknown) */
     struct s3_digest *md5, *sha1;            /* hashed as it arrives (pipes), or NULL */
-    const struct s3_http_response *response; /* its status and headers are there once it flows */
+    const struct sp_http_response *response; /* its status and headers are there once it flows */
     const struct identity *pinned;           /* what every later range must be, or NULL */
     const struct stor_get_options *contract; /* the first request: resume's expectations */
     int needs_proof;     /* a resume: the object must carry a whole hash to verify against */
@@ -106,11 +106,11 @@ static int parse_content_range(const char *text, int64_t *a, int64_t *b, int64_t
     return *b >= *a && *b < *total ? 0 : -1;
 }
 
-static void identity_of(const struct s3_http_response *response, int64_t size,
+static void identity_of(const struct sp_http_response *response, int64_t size,
                         struct identity *identity)
 {
-    const char *etag = s3_http_header(response, "ETag");
-    const char *version = s3_http_header(response, "x-amz-version-id");
+    const char *etag = sp_http_header(response, "ETag");
+    const char *version = sp_http_header(response, "x-amz-version-id");
     printable(etag ? etag : "", identity->etag, sizeof identity->etag);
     if (!version || strlen(version) > S3_VERSION_ID_MAX || strpbrk(version, "\r\n"))
         version = "";
@@ -153,8 +153,8 @@ static enum refusal check_contract(struct sink *sink, struct s3_object_view *vie
 /* Before the first byte of an answer is written: is it the range asked, of the object pinned? */
 static enum refusal check_answer(struct sink *sink)
 {
-    const struct s3_http_response *response = sink->response;
-    const char *range = s3_http_header(response, "Content-Range");
+    const struct sp_http_response *response = sink->response;
+    const char *range = sp_http_header(response, "Content-Range");
     if (sink->first < 0) {
         sink->total = -1;
     } else if (response->status == 200 && sink->whole_ok) {
@@ -227,7 +227,7 @@ static int write_body(void *context, const char *data, size_t size)
         shared->done += (uint64_t)done;
         uint64_t all = shared->done, total = shared->total;
         pthread_mutex_unlock(&shared->lock);
-        s3_progress(shared->plugin, shared->key, all, total);
+        sp_progress(shared->plugin->host, shared->key, all, total);
     }
     return 0;
 }
@@ -260,7 +260,7 @@ static int restart(void *context)
 /* One GetObject into sink: bytes first..last (first -1: no Range), of the object pinned (If-Match
  * and versionId) when there is one. On STOR_OK response holds the answer's headers. */
 static enum stor_status fetch(struct shared *shared, const char *version_id, struct sink *sink,
-                              struct s3_http_response *response, struct stor_error *err)
+                              struct sp_http_response *response, struct stor_error *err)
 {
     const char *bucket = shared->bucket, *key = shared->key;
     char range[64];
@@ -320,7 +320,7 @@ static enum stor_status fetch(struct shared *shared, const char *version_id, str
         break;
     }
     if (sink->refused != ACCEPTED) {
-        s3_http_response_free(response);
+        sp_http_response_free(response);
         return status;
     }
     if (status == STOR_ESTALE && sink->pinned)
@@ -341,7 +341,7 @@ static enum stor_status fetch(struct shared *shared, const char *version_id, str
         return status;
     if (!sink->started && sink->first >= 0 && response->status != 206 && !sink->whole_ok) {
         /* No body reached write_body, so nothing was checked: an empty 200 for a range. */
-        s3_http_response_free(response);
+        sp_http_response_free(response);
         return stor_fail(err, STOR_EIO, "%s/%s: asked for bytes from %lld, S3 answered HTTP %ld "
                          "without them: not accepted", bucket, key, (long long)sink->first,
                          response->status);
@@ -353,13 +353,13 @@ static enum stor_status fetch(struct shared *shared, const char *version_id, str
     int64_t want = -1;
     if (response->status == 206 && !sink->whole) {
         int64_t a, b, total;
-        if (parse_content_range(s3_http_header(response, "Content-Range"), &a, &b, &total) == 0)
+        if (parse_content_range(sp_http_header(response, "Content-Range"), &a, &b, &total) == 0)
             want = b - a + 1;
     }
     if (sink->refused == ACCEPTED && want >= 0 && sink->written != want)
         sink->refused = WRONG_RANGE;
     if (sink->refused != ACCEPTED) {
-        s3_http_response_free(response);
+        sp_http_response_free(response);
         return stor_fail(err, STOR_EIO, "%s/%s: S3 sent %lld bytes for the range %lld-%lld it "
                          "announced: not accepted", bucket, key, (long long)sink->written,
                          (long long)sink->first, (long long)(sink->first + want - 1));
@@ -395,7 +395,7 @@ static void *range_worker(void *context)
             ranges->next = first + ranges->part < ranges->end ? first + ranges->part : ranges->end;
         int64_t last = ranges->next - 1;
         pthread_mutex_unlock(&shared->lock);
-        if (stop || s3_cancelled(shared->plugin)) {
+        if (stop || sp_cancelled(shared->plugin->host)) {
             if (!stop) {
                 pthread_mutex_lock(&shared->lock);
                 if (!shared->failed) {
@@ -410,11 +410,11 @@ static void *range_worker(void *context)
         struct sink sink = {.shared = shared, .fd = ranges->fd, .seekable = 1,
                             .position = ranges->base + first, .first = first, .last = last,
                             .pinned = ranges->pinned};
-        struct s3_http_response response;
+        struct sp_http_response response;
         struct stor_error err = {""};
         enum stor_status status = fetch(shared, NULL, &sink, &response, &err);
         if (status == STOR_OK)
-            s3_http_response_free(&response);
+            sp_http_response_free(&response);
         pthread_mutex_lock(&shared->lock);
         if (status == STOR_OK) {
             ranges->complete[(first - ranges->first) / ranges->part] = 1;
@@ -534,7 +534,8 @@ static enum stor_status finish(struct shared *shared, struct s3_object_view *vie
             return stor_fail(err, STOR_EIO, "%s/%s: the bytes' MD5 is %s, not the stored %s",
                              bucket, key, md5_hex, view->object.md5);
         if (!view->object.sha1 && !view->object.md5)
-            s3_log(shared->plugin, STOR_LOG_WARN, "%s/%s: nothing to verify the download against "
+            sp_log(shared->plugin->host, STOR_LOG_WARN,
+                   "%s/%s: nothing to verify the download against "
                    "(no SHA-1 kept, a multipart ETag)", bucket, key);
         if (!view->object.sha1) {
             memcpy(view->sha1, sha1_hex, sizeof view->sha1);
@@ -556,7 +557,7 @@ static void trim_partial(struct shared *shared, int fd, const struct stor_get_op
     if (!whole_file || !(opts->resume || opts->on_start) || status == STOR_ESTALE)
         return; /* not a partial file, or one the host starts afresh anyway */
     if (ftruncate(fd, base + kept) != 0)
-        s3_log(shared->plugin, STOR_LOG_WARN, "%s/%s: cannot trim the partial file: %s",
+        sp_log(shared->plugin->host, STOR_LOG_WARN, "%s/%s: cannot trim the partial file: %s",
                shared->bucket, shared->key, strerror(errno));
 }
 
@@ -565,7 +566,7 @@ static enum stor_status head_only(struct s3_plugin *plugin, const char *bucket, 
                                   const char *version_id, stor_object_fn on_result, void *context,
                                   struct stor_error *err)
 {
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_head_version(plugin, bucket, key, version_id, &response, NULL,
                                               err);
     if (status != STOR_OK)
@@ -573,7 +574,7 @@ static enum stor_status head_only(struct s3_plugin *plugin, const char *bucket, 
     struct s3_object_view view;
     s3_meta_read(&response, key, &view);
     int stop = on_result && on_result(context, &view.object) != 0;
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     return stop ? stor_fail(err, STOR_ECANCELLED, "stopped") : STOR_OK;
 }
 
@@ -641,7 +642,7 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
         sink.md5 = s3_digest_new(S3_MD5);
         sink.sha1 = s3_digest_new(S3_SHA1);
     }
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = fetch(&shared, opts.version_id, &sink, &response, err);
     if (status == STOR_EINVAL && parallel && !resume && sink.out_of_range) {
         /* An empty object has no byte 0: ask again for all of it. */
@@ -693,8 +694,8 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
         pthread_mutex_lock(&shared.lock);
         shared.total = (uint64_t)size;
         pthread_mutex_unlock(&shared.lock);
-        s3_log(plugin, STOR_LOG_DEBUG, "%s/%s: %lld bytes in ranges of %lld, %d at a time", bucket,
-               key, (long long)size, (long long)part, plugin->config.transfers);
+        sp_log(plugin->host, STOR_LOG_DEBUG, "%s/%s: %lld bytes in ranges of %lld, %d at a time",
+               bucket, key, (long long)size, (long long)part, plugin->config.transfers);
         status = md5 && sha1 ? fetch_ranges(&ranges, plugin->config.transfers, digests, 2,
                                             &contiguous, err)
                              : stor_fail(err, STOR_EINTERNAL, "out of memory");
@@ -728,7 +729,7 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
         s3_digest_free(sink.md5);
     if (sha1 != sink.sha1)
         s3_digest_free(sink.sha1);
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     pthread_mutex_destroy(&shared.lock);
     return status;
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 enum stor_status s3_head_version(struct s3_plugin *plugin, const char *bucket, const char *key,
-                                 const char *version_id, struct s3_http_response *response,
+                                 const char *version_id, struct sp_http_response *response,
                                  int *delete_marker, struct stor_error *err)
 {
     struct s3_sigv4_param params[1] = {{"versionId", version_id}};
@@ -34,7 +34,7 @@ enum stor_status s3_head_version(struct s3_plugin *plugin, const char *bucket, c
 }
 
 enum stor_status s3_head_object(struct s3_plugin *plugin, const char *bucket, const char *key,
-                                struct s3_http_response *response, struct stor_error *err)
+                                struct sp_http_response *response, struct stor_error *err)
 {
     return s3_head_version(plugin, bucket, key, NULL, response, NULL, err);
 }

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stor/plugin.h>
 
-#include "clock.h"
+#include "sp_clock.h"
 
-struct s3_http;
+struct sp_http;
 
 /* S3's limits (AWS: "Amazon S3 multipart upload limits"). */
 #define S3_SINGLE_PUT_MAX (5LL << 30)  /* one PUT, one CopyObject */
@@ -47,8 +47,8 @@ struct s3_config {
 struct s3_plugin {
     const struct stor_host *host;
     struct s3_config config;
-    struct s3_http *http;
-    struct s3_clock clock;
+    struct sp_http *http;
+    struct sp_clock clock;
 };
 
 #endif

@@ -32,7 +32,7 @@ static enum stor_status report_entry(void *context, const struct s3_list_entry *
         memcpy(md5, entry->etag, sizeof md5);
         object.md5 = md5;
     }
-    struct s3_http_response response;
+    struct sp_http_response response;
     struct s3_object_view view;
     int headed = 0;
     if (!entry->is_prefix && !entry->is_delete_marker && listing->plugin->config.list_metadata) {
@@ -51,7 +51,7 @@ static enum stor_status report_entry(void *context, const struct s3_list_entry *
     }
     int stop = listing->on_object && listing->on_object(listing->context, &object) != 0;
     if (headed)
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
     return stop ? stor_fail(err, STOR_ECANCELLED, "listing stopped") : STOR_OK;
 }
 

@@ -187,7 +187,7 @@ static int lower_hex(const char *text, size_t length)
     return 1;
 }
 
-void s3_meta_read(const struct s3_http_response *response, const char *key,
+void s3_meta_read(const struct sp_http_response *response, const char *key,
                   struct s3_object_view *view)
 {
     memset(view, 0, sizeof *view);
@@ -198,25 +198,25 @@ void s3_meta_read(const struct s3_http_response *response, const char *key,
     object->upload_ms = -1;
     object->protection.retain_until_ms = -1;
     object->protection.legal_hold = -1;
-    const char *length = s3_http_header(response, "Content-Length");
-    const char *range = s3_http_header(response, "Content-Range");
+    const char *length = sp_http_header(response, "Content-Length");
+    const char *range = sp_http_header(response, "Content-Range");
     const char *slash = range ? strrchr(range, '/') : NULL;
     if (slash && isdigit((unsigned char)slash[1]))
         object->size = strtoll(slash + 1, NULL, 10);
     else if (length && isdigit((unsigned char)*length))
         object->size = strtoll(length, NULL, 10);
-    object->upload_ms = s3_wire_http_date_ms(s3_http_header(response, "Last-Modified"));
-    object->mtime_ms = s3_meta_parse_mtime(s3_http_header(response, "x-amz-meta-mtime"));
+    object->upload_ms = s3_wire_http_date_ms(sp_http_header(response, "Last-Modified"));
+    object->mtime_ms = s3_meta_parse_mtime(sp_http_header(response, "x-amz-meta-mtime"));
     if (object->mtime_ms < 0)
         object->mtime_ms = object->upload_ms;
-    const char *sha1 = s3_http_header(response, "x-amz-meta-sha1");
+    const char *sha1 = sp_http_header(response, "x-amz-meta-sha1");
     if (lower_hex(sha1, 40)) {
         memcpy(view->sha1, sha1, 41);
         object->sha1 = view->sha1;
     }
     char etag[80];
-    s3_wire_etag(s3_http_header(response, "ETag"), etag);
-    const char *md5chksum = s3_http_header(response, "x-amz-meta-md5chksum");
+    s3_wire_etag(sp_http_header(response, "ETag"), etag);
+    const char *md5chksum = sp_http_header(response, "x-amz-meta-md5chksum");
     if (lower_hex(etag, 32)) {
         memcpy(view->md5, etag, 33);
         object->md5 = view->md5;
@@ -228,15 +228,15 @@ void s3_meta_read(const struct s3_http_response *response, const char *key,
         }
     }
     /* The version id of a versioned bucket's object ("null" for one stored before versioning). */
-    const char *version = s3_http_header(response, "x-amz-version-id");
+    const char *version = sp_http_header(response, "x-amz-version-id");
     object->id = version && *version && strlen(version) <= 1024 && !strpbrk(version, "\r\n\t")
                      ? version : NULL;
-    object->content_type = s3_http_header(response, "Content-Type");
-    object->cache_control = s3_http_header(response, "Cache-Control");
-    object->content_disposition = s3_http_header(response, "Content-Disposition");
-    object->content_encoding = s3_http_header(response, "Content-Encoding");
-    object->content_language = s3_http_header(response, "Content-Language");
-    object->expires = s3_http_header(response, "Expires");
+    object->content_type = sp_http_header(response, "Content-Type");
+    object->cache_control = sp_http_header(response, "Cache-Control");
+    object->content_disposition = sp_http_header(response, "Content-Disposition");
+    object->content_encoding = sp_http_header(response, "Content-Encoding");
+    object->content_language = sp_http_header(response, "Content-Language");
+    object->expires = sp_http_header(response, "Expires");
     for (size_t i = 0; i < response->header_count && view->object.metadata_count < S3_MAX_METADATA; i++) {
         const char *name = response->headers[i].name;
         if (strncasecmp(name, "x-amz-meta-", 11) != 0)

@@ -5,9 +5,9 @@
 #ifndef S3_META_H
 #define S3_META_H
 
-#include "http.h"
 #include "instance.h"
 #include "sigv4.h"
+#include "sp_http.h"
 
 #define S3_META_HEADERS_MAX (S3_MAX_METADATA + 12)
 #define S3_USER_METADATA_MAX 2048 /* AWS: user metadata of at most 2 KB */
@@ -33,7 +33,7 @@ struct s3_object_view {
     char sha1[41], md5[33];
     struct stor_option metadata[S3_MAX_METADATA];
 };
-void s3_meta_read(const struct s3_http_response *response, const char *key,
+void s3_meta_read(const struct sp_http_response *response, const char *key,
                   struct s3_object_view *view);
 
 /* rclone's mtime text ("1700000000.123456789") → ms, -1 if malformed; and back (out[32]). */

@@ -5,9 +5,9 @@
 #include "multipart.h"
 
 #include "digest.h"
-#include "host_services.h"
 #include "meta.h"
 #include "request.h"
+#include "sp_host.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -137,13 +137,13 @@ static enum stor_status send_part(struct upload *upload, size_t index, const cha
         .body = buffer, .body_length = buffer ? (size_t)part->size : 0,
         .body_fd = buffer ? -1 : upload->source->fd,
         .body_offset = upload->source->offset + part->offset, .body_size = part->size};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(upload->plugin, &call, &response, NULL, err);
     if (status != STOR_OK)
         return status;
     char etag[80];
-    s3_wire_etag(s3_http_header(&response, "ETag"), etag);
-    s3_http_response_free(&response);
+    s3_wire_etag(sp_http_header(&response, "ETag"), etag);
+    sp_http_response_free(&response);
     if (!etag[0] || strpbrk(etag, "\"<>&\r\n"))
         return stor_fail(err, STOR_EINTERNAL, "S3 UploadPart %s/%s part %zu: no usable ETag in "
                          "the answer", upload->bucket, upload->key, index + 1);
@@ -172,7 +172,7 @@ static void *worker(void *context)
         long index = -1;
         size_t length = 0;
         enum stor_status status = STOR_OK;
-        if (upload->status == STOR_OK && !s3_cancelled(upload->plugin)) {
+        if (upload->status == STOR_OK && !sp_cancelled(upload->plugin->host)) {
             if (streaming) {
                 index = read_stream_part(upload, buffer, &length, &err, &status);
             } else {
@@ -198,7 +198,7 @@ static void *worker(void *context)
         upload->bytes_done += (uint64_t)upload->parts[index].size;
         uint64_t done = upload->bytes_done;
         pthread_mutex_unlock(&upload->lock);
-        s3_progress(upload->plugin, upload->key, done,
+        sp_progress(upload->plugin->host, upload->key, done,
                     upload->source->size > 0 ? (uint64_t)upload->source->size : 0);
     }
     free(buffer);
@@ -223,7 +223,7 @@ static enum stor_status run_workers(struct upload *upload, struct stor_error *er
         *err = upload->error;
         return upload->status;
     }
-    if (s3_cancelled(upload->plugin))
+    if (sp_cancelled(upload->plugin->host))
         return stor_fail(err, STOR_ECANCELLED, "cancelled");
     return STOR_OK;
 }
@@ -247,7 +247,7 @@ static enum stor_status complete(struct upload *upload, struct stor_error *err)
                            .bucket = upload->bucket, .key = upload->key, .params = params,
                            .param_count = 1, .headers = headers, .header_count = 1, .body = body,
                            .body_length = length, .body_fd = -1, .sign_body = 1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(upload->plugin, &call, &response, NULL, err);
     free(body);
     if (status != STOR_OK)
@@ -259,7 +259,7 @@ static enum stor_status complete(struct upload *upload, struct stor_error *err)
         status = stor_fail(err, error.code[0] && strcmp(error.code, "InternalError") != 0
                                     ? STOR_EIO : STOR_ETRANSIENT,
                            "S3 CompleteMultipartUpload %s/%s: %s", upload->bucket, upload->key, why);
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     return status;
 }
 
@@ -278,7 +278,7 @@ enum stor_status s3_multipart_list(struct s3_plugin *plugin, const char *bucket,
     }
     struct s3_call call = {.operation = "ListMultipartUploads", .method = "GET", .bucket = bucket,
                            .params = params, .param_count = count, .body_fd = -1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(plugin, &call, &response, NULL, err);
     if (status != STOR_OK)
         return status;
@@ -286,7 +286,7 @@ enum stor_status s3_multipart_list(struct s3_plugin *plugin, const char *bucket,
     if (s3_wire_uploads(response.body, response.body_length, page, why) != 0)
         status = stor_fail(err, STOR_EINTERNAL, "S3 ListMultipartUploads %s: the answer is "
                            "malformed: %s", bucket, why);
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     return status;
 }
 
@@ -297,10 +297,10 @@ enum stor_status s3_multipart_abort(struct s3_plugin *plugin, const char *bucket
     struct s3_call call = {.operation = "AbortMultipartUpload", .method = "DELETE",
                            .bucket = bucket, .key = key, .params = params, .param_count = 1,
                            .body_fd = -1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(plugin, &call, &response, NULL, err);
     if (status == STOR_OK)
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
     return status;
 }
 
@@ -328,7 +328,8 @@ static enum stor_status find_unfinished(struct s3_plugin *plugin, const char *bu
                 if (status == STOR_ENOTFOUND)
                     status = STOR_OK;
                 else if (status == STOR_OK)
-                    s3_log(plugin, STOR_LOG_WARN, "resume=no: aborted the unfinished upload %s "
+                    sp_log(plugin->host, STOR_LOG_WARN,
+                           "resume=no: aborted the unfinished upload %s "
                            "of %s/%s", entry->upload_id, bucket, key);
             } else if (entry->initiated_ms > newest) {
                 newest = entry->initiated_ms;
@@ -371,14 +372,14 @@ static enum stor_status mark_uploaded(struct upload *upload, size_t *reused, str
         struct s3_call call = {.operation = "ListParts", .method = "GET", .bucket = upload->bucket,
                                .key = upload->key, .params = params, .param_count = marker ? 2 : 1,
                                .body_fd = -1};
-        struct s3_http_response response;
+        struct sp_http_response response;
         enum stor_status status = s3_request(upload->plugin, &call, &response, NULL, err);
         if (status != STOR_OK)
             return status;
         struct s3_parts_page page;
         char why[S3_WHY_MAX];
         int bad = s3_wire_parts(response.body, response.body_length, &page, why);
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
         if (bad)
             return stor_fail(err, STOR_EINTERNAL, "S3 ListParts %s/%s: the answer is malformed: "
                              "%s", upload->bucket, upload->key, why);
@@ -413,13 +414,13 @@ static enum stor_status check_metadata(struct upload *upload, const struct stor_
 {
     struct s3_call head = {.operation = "HeadObject", .method = "HEAD", .bucket = upload->bucket,
                            .key = upload->key, .body_fd = -1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(upload->plugin, &head, &response, NULL, err);
     if (status != STOR_OK)
         return status;
-    const char *stored = s3_http_header(&response, "x-amz-meta-sha1");
+    const char *stored = sp_http_header(&response, "x-amz-meta-sha1");
     int same = stored && strcmp(stored, sha1) == 0;
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     if (same)
         return STOR_OK;
     if (upload->source->size > S3_SINGLE_PUT_MAX)
@@ -456,7 +457,7 @@ static enum stor_status check_metadata(struct upload *upload, const struct stor_
                                 &error, why) != 0)
             status = stor_fail(err, STOR_EIO, "S3 CopyObject %s/%s (its metadata): %s",
                                upload->bucket, upload->key, why);
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
     }
     s3_meta_free(&meta);
     free(escaped);
@@ -475,7 +476,7 @@ static enum stor_status hash_file(struct upload *upload, const char *trusted_sha
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
     }
     for (size_t i = 0; i < upload->part_count; i++) {
-        if (s3_cancelled(upload->plugin)) {
+        if (sp_cancelled(upload->plugin->host)) {
             s3_digest_free(whole);
             s3_digest_free(whole_sha1);
             return stor_fail(err, STOR_ECANCELLED, "cancelled");
@@ -558,7 +559,7 @@ enum stor_status s3_multipart_put(struct s3_plugin *plugin, const char *bucket, 
     if (status == STOR_OK && !streaming) {
         status = find_unfinished(plugin, bucket, key, !plugin->config.resume, &upload_id, err);
         if (status == STOR_EAUTH) { /* a key that may write but not list uploads */
-            s3_log(plugin, STOR_LOG_WARN, "%s/%s: cannot list unfinished uploads (%s): not "
+            sp_log(plugin->host, STOR_LOG_WARN, "%s/%s: cannot list unfinished uploads (%s): not "
                    "resuming", bucket, key, err->message);
             status = STOR_OK;
         }
@@ -570,12 +571,12 @@ enum stor_status s3_multipart_put(struct s3_plugin *plugin, const char *bucket, 
             if (mark_uploaded(&upload, &reused, &listing) == STOR_OK) {
                 resumed = 1;
                 if (reused > 0)
-                    s3_log(plugin, STOR_LOG_WARN, "resumed: %zu of %zu parts already uploaded",
-                           reused, upload.part_count);
+                    sp_log(plugin->host, STOR_LOG_WARN, "resumed: %zu of %zu parts already "
+                           "uploaded", reused, upload.part_count);
             } else {
-                s3_log(plugin, STOR_LOG_WARN, "%s/%s: cannot list the parts of the unfinished "
-                       "upload (%s): starting a fresh one; stor --backend=s3 cleanup %s/%s removes "
-                       "the old one", bucket, key, listing.message, bucket, key);
+                sp_log(plugin->host, STOR_LOG_WARN, "%s/%s: cannot list the parts of the "
+                       "unfinished upload (%s): starting a fresh one; stor --backend=s3 cleanup "
+                       "%s/%s removes the old one", bucket, key, listing.message, bucket, key);
                 free(upload_id);
                 upload_id = NULL;
                 upload.upload_id = NULL;
@@ -589,14 +590,14 @@ enum stor_status s3_multipart_put(struct s3_plugin *plugin, const char *bucket, 
         struct s3_call call = {.operation = "CreateMultipartUpload", .method = "POST",
                                .bucket = bucket, .key = key, .params = params, .param_count = 1,
                                .headers = meta.headers, .header_count = meta.count, .body_fd = -1};
-        struct s3_http_response response;
+        struct sp_http_response response;
         status = s3_request(plugin, &call, &response, NULL, err);
         if (status == STOR_OK) {
             char why[S3_WHY_MAX];
             if (s3_wire_upload_id(response.body, response.body_length, &upload_id, why) != 0)
                 status = stor_fail(err, STOR_EINTERNAL, "S3 CreateMultipartUpload %s/%s: the "
                                    "answer is malformed: %s", bucket, key, why);
-            s3_http_response_free(&response);
+            sp_http_response_free(&response);
         }
         upload.upload_id = upload_id;
     }
@@ -665,7 +666,7 @@ static enum stor_status copy_part(struct part_copy *copy, size_t index, struct s
                            .key = upload->key, .params = params, .param_count = 2,
                            .headers = headers, .header_count = copy->source_etag[0] ? 3 : 2,
                            .body_fd = -1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(upload->plugin, &call, &response, NULL, err);
     if (status == STOR_ESTALE)
         return stor_fail(err, STOR_ESTALE, "the source changed during the copy (its ETag is no "
@@ -679,7 +680,7 @@ static enum stor_status copy_part(struct part_copy *copy, size_t index, struct s
                             &error, why) != 0 || !part->etag[0])
         status = stor_fail(err, STOR_EIO, "S3 UploadPartCopy %s/%s part %zu: %s", upload->bucket,
                            upload->key, index + 1, part->etag[0] ? why : "no ETag");
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     return status;
 }
 
@@ -689,7 +690,7 @@ static void *copy_worker(void *context)
     struct upload *upload = copy->upload;
     for (;;) {
         pthread_mutex_lock(&upload->lock);
-        long index = upload->status == STOR_OK && !s3_cancelled(upload->plugin) &&
+        long index = upload->status == STOR_OK && !sp_cancelled(upload->plugin->host) &&
                              upload->next < upload->part_count
                          ? (long)upload->next++ : -1;
         pthread_mutex_unlock(&upload->lock);
@@ -705,7 +706,7 @@ static void *copy_worker(void *context)
         upload->bytes_done += (uint64_t)upload->parts[index].size;
         uint64_t done = upload->bytes_done;
         pthread_mutex_unlock(&upload->lock);
-        s3_progress(upload->plugin, upload->key, done, (uint64_t)upload->source->size);
+        sp_progress(upload->plugin->host, upload->key, done, (uint64_t)upload->source->size);
     }
 }
 
@@ -743,7 +744,7 @@ enum stor_status s3_multipart_copy(struct s3_plugin *plugin, const char *source_
     struct s3_call call = {.operation = "CreateMultipartUpload", .method = "POST",
                            .bucket = bucket, .key = key, .params = params, .param_count = 1,
                            .headers = headers, .header_count = header_count, .body_fd = -1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     char *upload_id = NULL;
     status = s3_request(plugin, &call, &response, NULL, err);
     if (status == STOR_OK) {
@@ -751,7 +752,7 @@ enum stor_status s3_multipart_copy(struct s3_plugin *plugin, const char *source_
         if (s3_wire_upload_id(response.body, response.body_length, &upload_id, why) != 0)
             status = stor_fail(err, STOR_EINTERNAL, "S3 CreateMultipartUpload %s/%s: the answer "
                                "is malformed: %s", bucket, key, why);
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
     }
     if (status == STOR_OK) {
         upload.upload_id = upload_id;
@@ -772,7 +773,7 @@ enum stor_status s3_multipart_copy(struct s3_plugin *plugin, const char *source_
         if (upload.status != STOR_OK) {
             status = upload.status;
             *err = upload.error;
-        } else if (s3_cancelled(plugin)) {
+        } else if (sp_cancelled(plugin->host)) {
             status = stor_fail(err, STOR_ECANCELLED, "cancelled");
         } else {
             status = complete(&upload, err);

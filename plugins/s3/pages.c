@@ -5,8 +5,8 @@
  * "." or ".." segments) is skipped with a warning. */
 #include "pages.h"
 
-#include "host_services.h"
 #include "request.h"
+#include "sp_host.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +106,8 @@ static enum stor_status take_page(struct listing *listing, struct s3_list_page *
         if (!(listing->last = strdup(entry->key)) || (entry->version_id && !listing->last_version))
             return stor_fail(err, STOR_EINTERNAL, "out of memory");
         if (!name_acceptable(entry->key)) {
-            s3_log(listing->plugin, STOR_LOG_WARN, "%s: skipping a listed name no stor key can "
+            sp_log(listing->plugin->host, STOR_LOG_WARN,
+                   "%s: skipping a listed name no stor key can "
                    "be (control characters, not UTF-8, or a '.'/'..' or empty segment)",
                    listing->bucket);
             continue;
@@ -143,14 +144,14 @@ static enum stor_status fetch_page(struct listing *listing, const char *token,
     struct s3_call call = {.operation = listing->operation, .method = "GET",
                            .bucket = listing->bucket, .params = params, .param_count = count,
                            .body_fd = -1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(listing->plugin, &call, &response, NULL, err);
     if (status != STOR_OK)
         return status;
     char why[S3_WHY_MAX];
     int parsed = versions ? s3_wire_versions_page(response.body, response.body_length, 1, page, why)
                           : s3_wire_list_page(response.body, response.body_length, 1, page, why);
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     if (parsed != 0)
         return stor_fail(err, STOR_EINTERNAL, "S3 %s %s: the answer is malformed: %s",
                          listing->operation, listing->bucket, why);
@@ -211,7 +212,7 @@ enum stor_status s3_pages_list(struct s3_plugin *plugin, const char *bucket, con
             token = NULL;
         }
         s3_list_page_free(&page);
-        if (status == STOR_OK && s3_cancelled(plugin))
+        if (status == STOR_OK && sp_cancelled(plugin->host))
             status = stor_fail(err, STOR_ECANCELLED, "cancelled");
     } while (status == STOR_OK && token);
     free(token);

@@ -2,12 +2,12 @@
  * open/close, and the const vtable stor_plugin_entry returns. The operations live below. */
 #include "plugin.h"
 
-#include "clock.h"
 #include "credentials.h"
-#include "host_services.h"
-#include "http.h"
 #include "instance.h"
 #include "operations.h"
+#include "sp_clock.h"
+#include "sp_host.h"
+#include "sp_http.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -235,7 +235,8 @@ static enum stor_status parse_options(struct s3_plugin *plugin, const struct sto
     if (status != STOR_OK)
         return status;
     if (found.loose_file)
-        s3_log(plugin, STOR_LOG_WARN, "key_file %s is readable by others: chmod 600 it", key_file);
+        sp_log(plugin->host, STOR_LOG_WARN, "key_file %s is readable by others: chmod 600 it",
+               key_file);
     config->access_key = found.access_key;
     config->secret_key = found.secret_key;
     config->session_token = found.session_token;
@@ -260,7 +261,8 @@ static enum stor_status parse_options(struct s3_plugin *plugin, const struct sto
     int loopback = is_loopback_or_ip(config->host);
     config->path_style = path_style >= 0 ? path_style : loopback ? 1 : 0;
     if (strncmp(config->endpoint, "http://", 7) == 0 && loopback != 2)
-        s3_log(plugin, STOR_LOG_WARN, "endpoint %s is plain http: the data travels unencrypted "
+        sp_log(plugin->host, STOR_LOG_WARN,
+               "endpoint %s is plain http: the data travels unencrypted "
                "(the secret itself is never sent)", config->endpoint);
     if (config->part_size > 0 && config->upload_cutoff > 0 && config->part_size > S3_SINGLE_PUT_MAX)
         return stor_fail(err, STOR_EINVAL, "option part_size is above 5G");
@@ -271,7 +273,7 @@ static enum stor_status parse_options(struct s3_plugin *plugin, const struct sto
 }
 
 enum stor_status s3_plugin_create(const struct stor_host *host, const struct stor_option *options,
-                                  size_t option_count, struct s3_clock clock,
+                                  size_t option_count, struct sp_clock clock,
                                   struct s3_plugin **result, struct stor_error *err)
 {
     *result = NULL;
@@ -316,9 +318,16 @@ void s3_plugin_destroy(struct s3_plugin *plugin)
     free(plugin);
 }
 
+/* An answer kept in memory is XML: a ListObjectsV2 page of 1,000 keys of 1,024 bytes, URL-encoded,
+ * stays under 4 MiB; anything larger is refused rather than parsed (a hostile server). */
+#define S3_MAX_MEMORY_ANSWER ((size_t)8 << 20)
+/* Blanked in the trace besides Authorization: the session token, a secret like the signing key. */
+static const char *const s3_secret_headers[] = {"X-Amz-Security-Token", NULL};
+
 static void trace_to_host(void *context, const char *line)
 {
-    s3_log(context, STOR_LOG_TRACE, "%s", line);
+    const struct s3_plugin *plugin = context;
+    sp_log(plugin->host, STOR_LOG_TRACE, "%s", line);
 }
 
 static enum stor_status s3_open(const struct stor_host *host, const struct stor_option *options,
@@ -329,7 +338,7 @@ static enum stor_status s3_open(const struct stor_host *host, const struct stor_
         host->struct_size < offsetof(struct stor_host, cancelled) + sizeof host->cancelled)
         return stor_fail(err, STOR_EUNSUPPORTED, "the s3 backend needs a host of plugin ABI 1 or newer");
     struct s3_plugin *plugin;
-    enum stor_status status = s3_plugin_create(host, options, option_count, s3_clock_system(),
+    enum stor_status status = s3_plugin_create(host, options, option_count, sp_clock_system(),
                                                &plugin, err);
     if (status != STOR_OK)
         return status;
@@ -340,20 +349,22 @@ static enum stor_status s3_open(const struct stor_host *host, const struct stor_
     char user_agent[80];
     snprintf(user_agent, sizeof user_agent, "stor-s3/%s libcurl/%s", PACKAGE_VERSION,
              curl_version_info(CURLVERSION_NOW)->version);
-    struct s3_http_options http_options = {
+    struct sp_http_options http_options = {
         .connect_timeout_s = plugin->config.connect_timeout_s,
         .idle_timeout_s = plugin->config.idle_timeout_s,
         .user_agent = user_agent,
+        .max_memory_body = S3_MAX_MEMORY_ANSWER,
+        .secret_headers = s3_secret_headers,
         .trace = host->log_level >= STOR_LOG_TRACE ? trace_to_host : NULL,
         .trace_context = plugin,
     };
-    plugin->http = s3_http_curl_create(&http_options);
+    plugin->http = sp_http_curl_create(&http_options);
     if (!plugin->http) {
         s3_plugin_destroy(plugin);
         curl_global_cleanup();
         return stor_fail(err, STOR_EINTERNAL, "out of memory");
     }
-    s3_log(plugin, STOR_LOG_DEBUG, "s3: endpoint %s, region %s, %s, credentials from %s",
+    sp_log(plugin->host, STOR_LOG_DEBUG, "s3: endpoint %s, region %s, %s, credentials from %s",
            plugin->config.endpoint, plugin->config.region,
            plugin->config.path_style ? "path style" : "virtual-hosted",
            plugin->config.credentials_source ? plugin->config.credentials_source : "?");

@@ -5,12 +5,12 @@
 
 #include <stor/plugin.h>
 
-#include "clock.h"
 #include "instance.h"
+#include "sp_clock.h"
 
 /* Options and credentials as open takes them; plugin->http stays NULL for the caller to set. */
 enum stor_status s3_plugin_create(const struct stor_host *host, const struct stor_option *options,
-                                  size_t option_count, struct s3_clock clock,
+                                  size_t option_count, struct sp_clock clock,
                                   struct s3_plugin **result, struct stor_error *err);
 void s3_plugin_destroy(struct s3_plugin *plugin);
 

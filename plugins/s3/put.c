@@ -4,11 +4,11 @@
 #include "operations.h"
 
 #include "digest.h"
-#include "host_services.h"
 #include "instance.h"
 #include "meta.h"
 #include "multipart.h"
 #include "request.h"
+#include "sp_host.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -77,17 +77,18 @@ static enum stor_status put_whole(struct s3_plugin *plugin, const char *bucket, 
                            .body_length = body ? (size_t)size : 0, .body_fd = body ? -1 : fd,
                            .body_offset = offset, .body_size = size, .sign_body = body != NULL,
                            .progress_key = key, .progress_total = size};
-    struct s3_http_response response;
+    struct sp_http_response response;
     status = s3_request(plugin, &call, &response, NULL, err);
     s3_meta_free(&meta);
     if (status != STOR_OK)
         return status;
     char etag[80];
-    s3_wire_etag(s3_http_header(&response, "ETag"), etag);
-    s3_http_response_free(&response);
+    s3_wire_etag(sp_http_header(&response, "ETag"), etag);
+    sp_http_response_free(&response);
     /* A plain PUT's ETag is its MD5 (not with SSE-KMS, whose ETags are opaque: 32 hex or not). */
     if (strlen(etag) == 32 && strcmp(etag, md5_hex) != 0 && !strchr(etag, '-'))
-        s3_log(plugin, STOR_LOG_WARN, "%s/%s: S3's ETag %s is not the MD5 %s (encrypted by KMS?)",
+        sp_log(plugin->host, STOR_LOG_WARN,
+               "%s/%s: S3's ETag %s is not the MD5 %s (encrypted by KMS?)",
                bucket, key, etag, md5_hex);
     return STOR_OK;
 }
@@ -165,7 +166,7 @@ enum stor_status s3_put_ex(void *instance, const char *bucket, const char *key,
             status = stor_fail(err, STOR_ECANCELLED, "stopped");
     } else {
         if (options && options->sha1)
-            s3_log(plugin, STOR_LOG_INFO, "%s/%s: a stream's SHA-1 is not kept in parts", bucket, key);
+            sp_log(plugin->host, STOR_LOG_INFO, "%s/%s: a stream's SHA-1 is not kept in parts", bucket, key);
         struct s3_upload_source source = {.fd = fd, .size = -1, .first = first,
                                           .first_length = (size_t)got};
         struct s3_upload_result result;

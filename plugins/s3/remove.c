@@ -6,10 +6,10 @@
 
 #include "digest.h"
 #include "head.h"
-#include "host_services.h"
 #include "instance.h"
 #include "pages.h"
 #include "request.h"
+#include "sp_host.h"
 #include "wire.h"
 
 #include <stdio.h>
@@ -25,10 +25,10 @@ static enum stor_status delete_object(struct s3_plugin *plugin, const char *buck
     struct s3_call call = {.operation = "DeleteObject", .method = "DELETE", .bucket = bucket,
                            .key = key, .params = params, .param_count = version_id ? 1 : 0,
                            .headers = headers, .header_count = bypass ? 1 : 0, .body_fd = -1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(plugin, &call, &response, NULL, err);
     if (status == STOR_OK)
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
     return status;
 }
 
@@ -36,11 +36,11 @@ enum stor_status s3_remove(void *instance, const char *bucket, const char *key,
                            struct stor_error *err)
 {
     struct s3_plugin *plugin = instance;
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_head_object(plugin, bucket, key, &response, err);
     if (status != STOR_OK)
         return status;
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     return delete_object(plugin, bucket, key, NULL, 0, err);
 }
 
@@ -78,7 +78,8 @@ static enum stor_status remove_all_versions(struct s3_plugin *plugin, const char
     for (size_t i = 0; status == STOR_OK && i < v.count; i++) {
         status = delete_object(plugin, bucket, key, v.ids[i], bypass, err);
         if (status == STOR_OK)
-            s3_log(plugin, STOR_LOG_DEBUG, "%s/%s: version %s deleted", bucket, key, v.ids[i]);
+            sp_log(plugin->host, STOR_LOG_DEBUG, "%s/%s: version %s deleted", bucket, key,
+                   v.ids[i]);
     }
     for (size_t i = 0; i < v.count; i++)
         free(v.ids[i]);
@@ -102,14 +103,14 @@ enum stor_status s3_remove_ex(void *instance, const char *bucket, const char *ke
     if (opts.version_id) {
         /* S3 deletes a version that is not there without a word: HEAD it first (a delete
          * marker answers 405, and is there to delete). */
-        struct s3_http_response response;
+        struct sp_http_response response;
         int marker = 0;
         enum stor_status status = s3_head_version(plugin, bucket, key, opts.version_id, &response,
                                                   &marker, err);
         if (status != STOR_OK && !marker)
             return status;
         if (status == STOR_OK)
-            s3_http_response_free(&response);
+            sp_http_response_free(&response);
         return delete_object(plugin, bucket, key, opts.version_id, bypass, err);
     }
     if (opts.flags & STOR_REMOVE_ALL_VERSIONS)
@@ -224,7 +225,7 @@ static enum stor_status delete_batch(struct s3_plugin *plugin, const char *bucke
                            .params = params, .param_count = 1, .headers = headers,
                            .header_count = 2, .body = body.data, .body_length = body.length,
                            .body_fd = -1, .sign_body = 1};
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_request(plugin, &call, &response, NULL, err);
     free(body.data);
     if (status != STOR_OK)
@@ -234,18 +235,19 @@ static enum stor_status delete_batch(struct s3_plugin *plugin, const char *bucke
     char why[S3_WHY_MAX];
     if (s3_wire_delete_errors(response.body, response.body_length, &errors, &error_count,
                               why) != 0) {
-        s3_http_response_free(&response);
+        sp_http_response_free(&response);
         return stor_fail(err, STOR_EINTERNAL, "S3 DeleteObjects %s: the answer is not a "
                          "DeleteResult (%s): which names were deleted is unknown", bucket, why);
     }
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     enum stor_status first = STOR_OK;
     for (size_t e = 0; e < error_count; e++) {
         size_t i = 0;
         while (i < count && (told[i] || strcmp(keys[i], errors[e].key) != 0))
             i++;
         if (i == count) { /* a key not asked for, or told of already: not believed */
-            s3_log(plugin, STOR_LOG_WARN, "S3 DeleteObjects %s: an error for a name not asked "
+            sp_log(plugin->host, STOR_LOG_WARN,
+                   "S3 DeleteObjects %s: an error for a name not asked "
                    "for (or twice): ignored", bucket);
             continue;
         }
@@ -305,7 +307,7 @@ enum stor_status s3_remove_many(void *instance, const char *bucket, const char *
                 *err = batch_err;
         }
         done += n;
-        if (s3_cancelled(plugin) && done < count) {
+        if (sp_cancelled(plugin->host) && done < count) {
             for (size_t i = done; i < count; i++)
                 on_removed(context, i, STOR_ECANCELLED, "cancelled");
             return stor_fail(err, STOR_ECANCELLED, "cancelled");

@@ -2,7 +2,7 @@
  * the exchange counted and watched for Ctrl-C, S3's <Error> classified, backoff with jitter. */
 #include "request.h"
 
-#include "host_services.h"
+#include "sp_host.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -55,7 +55,7 @@ char *s3_request_url(const struct s3_plugin *plugin, const char *bucket, const c
 
 void s3_request_scope(const struct s3_plugin *plugin, char date[17], struct s3_sigv4_scope *scope)
 {
-    time_t now = (time_t)(s3_clock_now(&plugin->clock) / 1000);
+    time_t now = (time_t)(sp_clock_now(&plugin->clock) / 1000);
     if (!s3_sigv4_format_date(now, date))
         snprintf(date, 17, "19700101T000000Z");
     *scope = (struct s3_sigv4_scope){.amz_date = date, .region = plugin->config.region,
@@ -92,10 +92,10 @@ struct progress {
 static int on_progress(void *context, uint64_t sent, uint64_t received)
 {
     struct progress *progress = context;
-    if (s3_cancelled(progress->plugin))
+    if (sp_cancelled(progress->plugin->host))
         return 1;
     if (progress->call->progress_key)
-        s3_progress(progress->plugin, progress->call->progress_key,
+        sp_progress(progress->plugin->host, progress->call->progress_key,
                     progress->call->write_body ? received : sent,
                     (uint64_t)(progress->call->progress_total > 0 ? progress->call->progress_total : 0));
     return 0;
@@ -172,20 +172,20 @@ static int header_lines(const struct s3_call *call, const char *host, const stru
 {
     (void)content_md5_unused;
     *count = 0;
-    if (s3_http_add_header_line(lines, count, S3_MAX_HEADERS, "Host: %s", host) ||
-        s3_http_add_header_line(lines, count, S3_MAX_HEADERS, "x-amz-date: %s", sig->amz_date) ||
-        s3_http_add_header_line(lines, count, S3_MAX_HEADERS, "x-amz-content-sha256: %s",
+    if (sp_http_add_header_line(lines, count, S3_MAX_HEADERS, "Host: %s", host) ||
+        sp_http_add_header_line(lines, count, S3_MAX_HEADERS, "x-amz-date: %s", sig->amz_date) ||
+        sp_http_add_header_line(lines, count, S3_MAX_HEADERS, "x-amz-content-sha256: %s",
                                 sig->content_sha256) ||
-        s3_http_add_header_line(lines, count, S3_MAX_HEADERS, "Authorization: %s", sig->authorization) ||
-        (sig->session_token && s3_http_add_header_line(lines, count, S3_MAX_HEADERS,
+        sp_http_add_header_line(lines, count, S3_MAX_HEADERS, "Authorization: %s", sig->authorization) ||
+        (sig->session_token && sp_http_add_header_line(lines, count, S3_MAX_HEADERS,
                                                        "x-amz-security-token: %s", sig->session_token)))
         return -1;
     for (size_t i = 0; i < call->header_count; i++)
-        if (s3_http_add_header_line(lines, count, S3_MAX_HEADERS, "%s: %s", call->headers[i].name,
+        if (sp_http_add_header_line(lines, count, S3_MAX_HEADERS, "%s: %s", call->headers[i].name,
                                     call->headers[i].value))
             return -1;
     /* libcurl's own "Expect: 100-continue" would wait a second for servers that ignore it. */
-    return s3_http_add_header_line(lines, count, S3_MAX_HEADERS, "Expect:");
+    return sp_http_add_header_line(lines, count, S3_MAX_HEADERS, "Expect:");
 }
 
 static char *query_of(const struct s3_call *call)
@@ -209,14 +209,14 @@ static char *query_of(const struct s3_call *call)
 }
 
 static enum stor_status describe_failure(struct s3_plugin *plugin, const struct s3_call *call,
-                                         const struct s3_http_response *response,
+                                         const struct sp_http_response *response,
                                          const struct s3_wire_error *error, struct stor_error *err)
 {
     const char *what = call->key ? call->key : "";
     const char *bucket = call->bucket ? call->bucket : "";
     const char *code = error->code[0] ? error->code : status_code_name(response->status);
     const char *region = error->region[0] ? error->region
-                         : s3_http_header(response, "x-amz-bucket-region");
+                         : sp_http_header(response, "x-amz-bucket-region");
     if (region && (strpbrk(region, "\r\n\t ") || strlen(region) > 40))
         region = NULL;
     int wrong_region = response->status == 301 || strcmp(code, "PermanentRedirect") == 0 ||
@@ -241,7 +241,7 @@ static enum stor_status describe_failure(struct s3_plugin *plugin, const struct 
 }
 
 enum stor_status s3_request(struct s3_plugin *plugin, const struct s3_call *call,
-                            struct s3_http_response *response, struct s3_wire_error *error_out,
+                            struct sp_http_response *response, struct s3_wire_error *error_out,
                             struct stor_error *err)
 {
     memset(response, 0, sizeof *response);
@@ -280,7 +280,7 @@ enum stor_status s3_request(struct s3_plugin *plugin, const struct s3_call *call
     char last[300] = "";
     int tries = plugin->config.retries;
     for (int attempt = 1; attempt <= tries; attempt++) {
-        if (s3_cancelled(plugin)) {
+        if (sp_cancelled(plugin->host)) {
             status = stor_fail(err, STOR_ECANCELLED, "cancelled");
             break;
         }
@@ -290,16 +290,16 @@ enum stor_status s3_request(struct s3_plugin *plugin, const struct s3_call *call
             int64_t cap = S3_BACKOFF_FIRST_MS << (attempt - 2 < 10 ? attempt - 2 : 10);
             if (cap > S3_BACKOFF_MAX_MS)
                 cap = S3_BACKOFF_MAX_MS;
-            const char *after = s3_http_header(response, "Retry-After");
+            const char *after = sp_http_header(response, "Retry-After");
             int64_t wait = cap / 2 + (int64_t)(plugin->clock.random(plugin->clock.context) % (uint32_t)(cap / 2 + 1));
             if (after && atoi(after) > 0 && atoi(after) <= 60)
                 wait = (int64_t)atoi(after) * 1000;
-            s3_log(plugin, STOR_LOG_INFO, "S3 %s: %s; trying again in %lld ms (%d of %d)",
+            sp_log(plugin->host, STOR_LOG_INFO, "S3 %s: %s; trying again in %lld ms (%d of %d)",
                    call->operation, last, (long long)wait, attempt, tries);
-            s3_count(plugin, "retries", 1);
+            sp_count(plugin->host, "retries", 1);
             plugin->clock.sleep_ms(plugin->clock.context, wait);
         }
-        s3_http_response_free(response);
+        sp_http_response_free(response);
         char date[17];
         struct s3_sigv4_scope scope;
         s3_request_scope(plugin, date, &scope);
@@ -313,39 +313,39 @@ enum stor_status s3_request(struct s3_plugin *plugin, const struct s3_call *call
         char *lines[S3_MAX_HEADERS];
         size_t line_count = 0;
         if (header_lines(call, host, &sig, NULL, lines, &line_count) != 0) {
-            s3_http_free_header_lines(lines, line_count);
+            sp_http_free_header_lines(lines, line_count);
             s3_sigv4_signed_free(&sig);
             status = stor_fail(err, STOR_EINTERNAL, "out of memory");
             break;
         }
         struct file_body file = {call->body_fd, call->body_offset, call->body_size};
         struct progress progress = {plugin, call};
-        struct s3_http_request request = {
+        struct sp_http_request request = {
             .method = call->method, .url = url, .headers = (const char *const *)lines,
             .header_count = line_count, .body = call->body, .body_length = call->body_length,
             .read_body = call->body_fd >= 0 ? read_file_body : NULL, .read_context = &file,
             .content_length = call->body_fd >= 0 ? call->body_size : (int64_t)call->body_length,
             .write_body = call->write_body, .write_context = call->write_context,
             .progress = on_progress, .progress_context = &progress};
-        s3_count(plugin, "requests", 1);
-        enum s3_http_outcome outcome = plugin->http->perform(plugin->http, &request, response);
-        s3_http_free_header_lines(lines, line_count);
+        sp_count(plugin->host, "requests", 1);
+        enum sp_http_outcome outcome = plugin->http->perform(plugin->http, &request, response);
+        sp_http_free_header_lines(lines, line_count);
         s3_sigv4_signed_free(&sig);
-        if (outcome == S3_HTTP_CANCELLED) {
+        if (outcome == SP_HTTP_CANCELLED) {
             status = stor_fail(err, STOR_ECANCELLED, "cancelled");
             break;
         }
-        if (outcome == S3_HTTP_LOCAL) {
+        if (outcome == SP_HTTP_LOCAL) {
             status = stor_fail(err, STOR_EIO, "S3 %s %s/%s: reading or writing the local file "
                                "failed", call->operation, call->bucket ? call->bucket : "",
                                call->key ? call->key : "");
             break;
         }
-        if (outcome == S3_HTTP_FAILED) {
+        if (outcome == SP_HTTP_FAILED) {
             status = stor_fail(err, STOR_EIO, "S3 %s: %s", call->operation, response->error);
             break;
         }
-        if (outcome != S3_HTTP_COMPLETE) { /* connect, broken, timeout: S3 may say yes next time */
+        if (outcome != SP_HTTP_COMPLETE) { /* connect, broken, timeout: S3 may say yes next time */
             snprintf(last, sizeof last, "%s", response->error);
             status = stor_fail(err, STOR_ETRANSIENT, "S3 %s %s%s%s: %s (after %d tries)",
                                call->operation, call->bucket ? call->bucket : "",
@@ -373,7 +373,7 @@ enum stor_status s3_request(struct s3_plugin *plugin, const struct s3_call *call
         break;
     }
     if (status != STOR_OK)
-        s3_http_response_free(response);
+        sp_http_response_free(response);
     free(url);
     free(host);
     free(path);

@@ -4,9 +4,9 @@
 #ifndef S3_REQUEST_H
 #define S3_REQUEST_H
 
-#include "http.h"
 #include "instance.h"
 #include "sigv4.h"
+#include "sp_http.h"
 #include "wire.h"
 
 struct s3_call {
@@ -26,19 +26,19 @@ struct s3_call {
     int sign_body;          /* hash an in-memory body into the signature (else UNSIGNED-PAYLOAD) */
     /* A 2xx body goes here (GetObject); restart is called before each further attempt and
      * returns -1 when the sink cannot start over (a pipe already written to): no retry then. */
-    s3_http_write_fn write_body;
+    sp_http_write_fn write_body;
     void *write_context;
     int (*restart)(void *context);
     const char *progress_key; /* progress of this one transfer to the host, or NULL */
     int64_t progress_total;
 };
 
-/* Performs call; on STOR_OK response holds the 2xx answer (free it with s3_http_response_free).
+/* Performs call; on STOR_OK response holds the 2xx answer (free it with sp_http_response_free).
  * On failure err says what S3 said, in one line, and error (if not NULL) has S3's code (or,
  * without an error document, the usual code of the HTTP status: "MethodNotAllowed"). A 404 is
  * STOR_ENOTFOUND, 403 STOR_EAUTH, a region mismatch STOR_EINVAL naming the region to use. */
 enum stor_status s3_request(struct s3_plugin *plugin, const struct s3_call *call,
-                            struct s3_http_response *response, struct s3_wire_error *error,
+                            struct sp_http_response *response, struct s3_wire_error *error,
                             struct stor_error *err);
 
 /* Where bucket/key lives: the URL without query (malloc'd), the host to sign and the decoded

@@ -44,7 +44,7 @@ enum stor_status s3_share(void *instance, const char *bucket, const char *key_or
     if (status == STOR_OK && asprintf(&whole, "%s?%s", url, query) < 0)
         status = stor_fail(err, STOR_EINTERNAL, "out of memory");
     if (status == STOR_OK && on_url)
-        on_url(context, whole, s3_clock_now(&plugin->clock) + (int64_t)seconds * 1000);
+        on_url(context, whole, sp_clock_now(&plugin->clock) + (int64_t)seconds * 1000);
     free(whole);
     free(query);
     free(url);

@@ -15,7 +15,7 @@ enum stor_status s3_stat(void *instance, const char *bucket, const char *key,
     struct s3_plugin *plugin = instance;
     if (version_id && (!*version_id || strlen(version_id) > 1024 || strpbrk(version_id, "\r\n")))
         return stor_fail(err, STOR_EINVAL, "%s: '%s' is not an S3 version id", key, version_id);
-    struct s3_http_response response;
+    struct sp_http_response response;
     enum stor_status status = s3_head_version(plugin, bucket, key, version_id, &response, NULL,
                                               err);
     if (status != STOR_OK)
@@ -24,6 +24,6 @@ enum stor_status s3_stat(void *instance, const char *bucket, const char *key,
     s3_meta_read(&response, key, &view);
     if (on_result && on_result(context, &view.object) != 0)
         status = stor_fail(err, STOR_ECANCELLED, "stopped");
-    s3_http_response_free(&response);
+    sp_http_response_free(&response);
     return status;
 }

@@ -74,8 +74,8 @@ static void fuzz_check_secret_free(const char *text)
             abort();
 }
 
-static enum b2_http_outcome fuzz_perform(struct b2_http *http, const struct b2_http_request *request,
-                                         struct b2_http_response *response)
+static enum sp_http_outcome fuzz_perform(struct sp_http *http, const struct sp_http_request *request,
+                                         struct sp_http_response *response)
 {
     (void)http;
     memset(response, 0, sizeof *response);
@@ -104,24 +104,24 @@ static enum b2_http_outcome fuzz_perform(struct b2_http *http, const struct b2_h
         while (request->read_body(request->read_context, sink, sizeof sink) > 0)
             ;
     }
-    response->outcome = B2_HTTP_COMPLETE;
+    response->outcome = SP_HTTP_COMPLETE;
     response->status = status;
     if (status >= 200 && status < 300 && request->write_body) {
         if (length && request->write_body(request->write_context, body, length) != 0)
-            return response->outcome = B2_HTTP_LOCAL;
-        return B2_HTTP_COMPLETE;
+            return response->outcome = SP_HTTP_LOCAL;
+        return SP_HTTP_COMPLETE;
     }
     response->body = fuzz_string((const uint8_t *)body, length);
     response->body_length = length;
-    return B2_HTTP_COMPLETE;
+    return SP_HTTP_COMPLETE;
 }
 
-static void fuzz_http_destroy(struct b2_http *http)
+static void fuzz_http_destroy(struct sp_http *http)
 {
     (void)http; /* static */
 }
 
-static struct b2_http fuzz_http = {.perform = fuzz_perform, .destroy = fuzz_http_destroy};
+static struct sp_http fuzz_http = {.perform = fuzz_perform, .destroy = fuzz_http_destroy};
 
 static int64_t fuzz_now(void *context)
 {
@@ -171,7 +171,7 @@ static struct b2_plugin *fuzz_plugin(const uint8_t *data, size_t size)
     memset(&fuzz_calls, 0, sizeof fuzz_calls);
     fuzz_calls.input = data;
     fuzz_calls.input_size = size;
-    struct b2_clock clock = {fuzz_now, fuzz_sleep, fuzz_random, NULL};
+    struct sp_clock clock = {fuzz_now, fuzz_sleep, fuzz_random, NULL};
     struct b2_plugin *plugin = NULL;
     struct stor_error err = {""};
     if (b2_plugin_create(&fuzz_host, options, sizeof options / sizeof *options, clock, &plugin,

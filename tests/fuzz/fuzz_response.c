@@ -1,8 +1,8 @@
-/* tests/fuzz/fuzz_response.c — a whole HTTP answer: header lines through http_curl.c's on_header
+/* tests/fuzz/fuzz_response.c — a whole HTTP answer: header lines through sp_http_curl.c's on_header
  * (included, it is static), then call.c's classification (Retry-After, error JSON, secret masking). */
 #include "fuzz.h"
 #include "b2.h"
-#include "http_curl.c"
+#include "sp_http_curl.c"
 
 #define SECRET "secret-token-0123456789"
 #define KEY "secret-application-key-0001"
@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    struct b2_http_response response = {.outcome = B2_HTTP_COMPLETE};
+    struct sp_http_response response = {.outcome = SP_HTTP_COMPLETE};
     response.status = statuses[data[0] % (sizeof statuses / sizeof *statuses)];
     struct transfer transfer = {.response = &response};
     const char *p = (const char *)data + 1, *end = (const char *)data + size;
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     response.body = fuzz_string((const uint8_t *)p, (size_t)(end - p));
     response.body_length = (size_t)(end - p);
-    const char *value = b2_http_header(&response, "Content-Length");
+    const char *value = sp_http_header(&response, "Content-Length");
     if (value)
         (void)strlen(value);
     struct b2_failure failure;
@@ -61,6 +61,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (failure.retry_after_ms < -1 || failure.retry_after_ms > 24 * 3600 * 1000LL ||
         leaks(failure.message) || leaks(failure.code))
         abort();
-    b2_http_response_free(&response);
+    sp_http_response_free(&response);
     return 0;
 }

@@ -5,27 +5,27 @@
  * repeating itself is refused, never followed forever). */
 #include "fuzz.h"
 
-#include "http.h"
 #include "operations.h"
 #include "plugin.h"
+#include "sp_http.h"
 
 #include <stdio.h>
 
 struct script {
-    struct s3_http base;
+    struct sp_http base;
     const char *data;
     size_t size, offset;
     unsigned requests;
 };
 
-static enum s3_http_outcome perform(struct s3_http *http, const struct s3_http_request *request,
-                                    struct s3_http_response *response)
+static enum sp_http_outcome perform(struct sp_http *http, const struct sp_http_request *request,
+                                    struct sp_http_response *response)
 {
     struct script *s = (struct script *)http;
     memset(response, 0, sizeof *response);
     if (++s->requests > 10000)
         abort(); /* a listing that never ends */
-    response->outcome = S3_HTTP_COMPLETE;
+    response->outcome = SP_HTTP_COMPLETE;
     if (s->offset > s->size) {
         response->status = 404;
         response->body = strdup("<Error><Code>NoSuchBucket</Code></Error>");
@@ -45,10 +45,10 @@ static enum s3_http_outcome perform(struct s3_http *http, const struct s3_http_r
         abort();
     response->body_length = strlen(response->body);
     (void)request;
-    return S3_HTTP_COMPLETE;
+    return SP_HTTP_COMPLETE;
 }
 
-static void destroy(struct s3_http *http)
+static void destroy(struct sp_http *http)
 {
     (void)http;
 }
@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setenv("AWS_SECRET_ACCESS_KEY", "fuzz/secret", 1);
     struct stor_option options[] = {{"endpoint", "http://127.0.0.1:9"}, {"retries", "1"},
                                     {"list_metadata", "no"}};
-    struct s3_clock clock = {now, nap, random_number, NULL};
+    struct sp_clock clock = {now, nap, random_number, NULL};
     struct s3_plugin *plugin = NULL;
     struct stor_error err = {""};
     if (s3_plugin_create(NULL, options, 3, clock, &plugin, &err) != STOR_OK)

@@ -1,6 +1,6 @@
-/* plugins/b2/clock.c — the real clock behind the time seam (see clock.h).
+/* plugins/common/sp_clock.c — the real clock behind the time seam (see sp_clock.h).
  * Kept apart so tests link their own fake instead of this file's sleeping. */
-#include "clock.h"
+#include "sp_clock.h"
 
 #include <errno.h>
 #include <time.h>
@@ -45,7 +45,7 @@ static uint32_t system_random(void *context)
     return next;
 }
 
-struct b2_clock b2_clock_system(void)
+struct sp_clock sp_clock_system(void)
 {
-    return (struct b2_clock){system_now_ms, system_sleep_ms, system_random, NULL};
+    return (struct sp_clock){system_now_ms, system_sleep_ms, system_random, NULL};
 }

@@ -1,11 +1,11 @@
-/* plugins/b2/clock.h — the time seam: wall clock, sleeping and randomness for backoff jitter.
- * Real code uses b2_clock_system(); unit tests install a fake that never waits. */
-#ifndef B2_CLOCK_H
-#define B2_CLOCK_H
+/* plugins/common/sp_clock.h — the time seam: wall clock, sleeping and randomness for backoff
+ * jitter. Real code uses sp_clock_system(); unit tests install a fake that never waits. */
+#ifndef SP_CLOCK_H
+#define SP_CLOCK_H
 
 #include <stdint.h>
 
-struct b2_clock {
+struct sp_clock {
     int64_t (*now_ms)(void *context);             /* ms since the epoch */
     void (*sleep_ms)(void *context, int64_t ms);  /* wait that long (a fake just advances time) */
     uint32_t (*random)(void *context);            /* uniform 32-bit value, for jitter */
@@ -13,9 +13,9 @@ struct b2_clock {
 };
 
 /* The process clock: CLOCK_REALTIME, nanosleep, a per-thread xorshift seeded from the time. */
-struct b2_clock b2_clock_system(void);
+struct sp_clock sp_clock_system(void);
 
-static inline int64_t b2_clock_now(const struct b2_clock *clock)
+static inline int64_t sp_clock_now(const struct sp_clock *clock)
 {
     return clock->now_ms(clock->context);
 }

@@ -1,6 +1,6 @@
-/* plugins/b2/http.c — transport-independent helpers of the HTTP seam: response headers, cleanup.
- * Shared by the libcurl transport and the scripted fake of the unit tests. */
-#include "http.h"
+/* plugins/common/sp_http.c — transport-independent helpers of the HTTP seam: response headers,
+ * cleanup. Shared by the libcurl transport and the scripted fakes of the unit tests. */
+#include "sp_http.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-const char *b2_http_header(const struct b2_http_response *response, const char *name)
+const char *sp_http_header(const struct sp_http_response *response, const char *name)
 {
     for (size_t i = 0; i < response->header_count; i++)
         if (strcasecmp(response->headers[i].name, name) == 0)
@@ -16,15 +16,15 @@ const char *b2_http_header(const struct b2_http_response *response, const char *
     return NULL;
 }
 
-int b2_http_response_add_header(struct b2_http_response *response, const char *name,
+int sp_http_response_add_header(struct sp_http_response *response, const char *name,
                                 size_t name_length, const char *value, size_t value_length)
 {
-    struct b2_http_header *grown =
+    struct sp_http_header *grown =
         realloc(response->headers, (response->header_count + 1) * sizeof *grown);
     if (!grown)
         return -1;
     response->headers = grown;
-    struct b2_http_header *header = &grown[response->header_count];
+    struct sp_http_header *header = &grown[response->header_count];
     header->name = strndup(name, name_length);
     header->value = strndup(value, value_length);
     if (!header->name || !header->value) {
@@ -36,7 +36,7 @@ int b2_http_response_add_header(struct b2_http_response *response, const char *n
     return 0;
 }
 
-void b2_http_response_clear_headers(struct b2_http_response *response)
+void sp_http_response_clear_headers(struct sp_http_response *response)
 {
     for (size_t i = 0; i < response->header_count; i++) {
         free(response->headers[i].name);
@@ -47,14 +47,14 @@ void b2_http_response_clear_headers(struct b2_http_response *response)
     response->header_count = 0;
 }
 
-void b2_http_response_free(struct b2_http_response *response)
+void sp_http_response_free(struct sp_http_response *response)
 {
-    b2_http_response_clear_headers(response);
+    sp_http_response_clear_headers(response);
     free(response->body);
     memset(response, 0, sizeof *response);
 }
 
-int b2_http_add_header_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
+int sp_http_add_header_line(char **lines, size_t *count, size_t max_lines, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -65,7 +65,7 @@ int b2_http_add_header_line(char **lines, size_t *count, size_t max_lines, const
     return ok ? 0 : -1;
 }
 
-void b2_http_free_header_lines(char **lines, size_t count)
+void sp_http_free_header_lines(char **lines, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         free(lines[i]);
