@@ -214,6 +214,20 @@ control "fail?op=GetObject&status=500&count=1" >/dev/null
 control "drop?op=GetObject&count=1" >/dev/null
 check "get through a 500 and a dropped connection" s3 get stor-cli/retried "$work/retried.back"
 same "the retried object comes back byte for byte" "$work/file" "$work/retried.back"
+# Past the file size limit (ulimit -f 2000: 1,000 KiB) a get of 3 MiB, several gathered writes
+# of 256 KiB, is one line naming the reason (not SIGXFSZ), with nothing left behind.
+head -c 3145728 /dev/urandom >"$work/three-mib"
+check "put 3 MiB" s3 put "$work/three-mib" stor-cli/limit/big
+mkdir -p "$work/limited"
+fails_with 1 "a get past ulimit -f is one line (exit 1)" "File too large" \
+	sh -c "ulimit -f 2000; exec \"\$0\" --plugin-dir \"\$1\" --backend=s3 -o endpoint=\"\$2\" -q get stor-cli/limit/big \"\$3/single\"" \
+	"$stor" "$builddir/plugins/s3/.libs" "$url" "$work/limited"
+sh -c "ulimit -f 2000; exec \"\$0\" --plugin-dir \"\$1\" --backend=s3 -o endpoint=\"\$2\" -q get -r stor-cli/limit/ \"\$3/tree\"" \
+	"$stor" "$builddir/plugins/s3/.libs" "$url" "$work/limited" >"$work/last.out" 2>"$work/last.err"
+if test $? -eq 7 && grep -q "File too large" "$work/last.err"; then ok "get -r past ulimit -f: exit 7 naming the reason"
+else not_ok "get -r past ulimit -f: exit 7 naming the reason"; sed 's/^/# /' "$work/last.err"; fi
+if test -z "$(find "$work/limited" -type f)"; then ok "nothing left of the downloads past the limit"
+else not_ok "nothing left of the downloads past the limit"; find "$work/limited" | sed 's/^/# /'; fi
 control "fail?op=PutObject&status=503&code=SlowDown&count=-1" >/dev/null
 fails_with 5 "503 for good: exit 5 after the retries, one line" "SlowDown" \
 	s3 -o retries=2 put "$work/small" stor-cli/never

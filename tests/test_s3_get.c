@@ -241,6 +241,45 @@ static void test_a_wrong_whole_hash_is_refused(void **state)
     s3_fake_free(plugin, fake);
 }
 
+/* With a SHA-1 kept, that is the proof and the MD5 is not computed (an ETag that is not the MD5
+ * does not matter); a kept "SHA-1" that is not 40 hex digits proves nothing, and the MD5 of a
+ * single-part ETag is still checked, into a file and into a pipe alike. */
+static void test_a_kept_sha1_is_the_proof(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, one_k);
+    const char *bad_md5 = "\"00000000000000000000000000000000\"";
+    answer_range(fake, 0, 1023, 0, 1023, bad_md5, sha1_header());
+    answer_range(fake, 1024, 2047, 1024, 2047, bad_md5, sha1_header());
+    answer_range(fake, 2048, 2999, 2048, 2999, bad_md5, sha1_header());
+    int fd = temp_file();
+    struct stor_error err = {""};
+    assert_int_equal(get(plugin, fd, &err), STOR_OK);
+    assert_true(file_is(fd, object, SIZE));
+    assert_string_equal(reported_sha1, sha1_hex);
+    const char *not_hex = "x-amz-meta-sha1: not-a-sha1-at-all-but-forty-characters-long\n";
+    answer_range(fake, 0, 1023, 0, 1023, bad_md5, not_hex);
+    answer_range(fake, 1024, 2047, 1024, 2047, bad_md5, not_hex);
+    answer_range(fake, 2048, 2999, 2048, 2999, bad_md5, not_hex);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    lseek(fd, 0, SEEK_SET);
+    assert_int_equal(get(plugin, fd, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "MD5"));
+    close(fd);
+    int pipes[2];
+    assert_int_equal(pipe(pipes), 0);
+    char *headers = NULL;
+    assert_true(asprintf(&headers, "Content-Length: %d\nETag: %s\n%s", SIZE, bad_md5,
+                         not_hex) > 0);
+    s3_fake_answer(fake, 200, keep(headers), object);
+    assert_int_equal(get(plugin, pipes[1], &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "MD5"));
+    close(pipes[0]);
+    close(pipes[1]);
+    s3_fake_free(plugin, fake);
+}
+
 static void test_a_range_answered_whole_is_refused(void **state)
 {
     (void)state;
@@ -368,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_version_is_pinned_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_lying_server_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_wrong_whole_hash_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_kept_sha1_is_the_proof, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_range_answered_whole_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_failed_range_leaves_no_hole, setup, teardown),

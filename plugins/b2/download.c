@@ -10,6 +10,7 @@
 #include "names.h"
 #include "protection.h"
 #include "sha1.h"
+#include "sp_file_writer.h"
 #include "sp_host.h"
 #include "sp_http.h"
 
@@ -41,18 +42,11 @@ struct shared {
 
 struct body_writer {
     struct shared *shared;
-    int fd;
-    int regular;      /* pwrite at start + written, so a retry can start over */
-    int64_t start;    /* file position of the first byte of this request */
-    int64_t written;  /* bytes received (the last pending_length of them not yet in fd) */
-    /* Into a regular file, curl's 16 KiB pieces are gathered into writes of B2_WRITE_CHUNK
-     * (with gather, pending is allocated when a second piece arrives: a small file needs none). */
-    int gather;
-    char *pending;
-    size_t pending_length;
+    /* Where the bytes go: into a regular file at start + their offset (so a retry can start
+     * over), gathered into writes of SP_WRITE_CHUNK. */
+    struct sp_file_writer out;
     struct b2_sha1 *sha1; /* hash as it arrives (a whole object from byte 0), or NULL */
     int partial_only; /* a range was asked for: a whole-object 200 must not reach fd */
-    int error;        /* errno of a failed write */
     /* The first request's resume contract (stor_get_options): before its first byte is written
      * the version arriving is compared with the expected one and announced through on_start. */
     const struct stor_get_options *contract;
@@ -87,36 +81,11 @@ static int start_body(struct body_writer *writer)
     return 0;
 }
 
-#define B2_WRITE_CHUNK (256 * 1024)
-/* A download's bytes reach write_body in pieces of this size (sp_http_request.receive_buffer):
- * 16 KiB, curl's default, would be a write and a hash call per 16 KiB. Per pooled handle. */
-#define B2_DOWNLOAD_BUFFER (256L * 1024)
-
 static void count_done(struct shared *shared, size_t size)
 {
     pthread_mutex_lock(&shared->lock);
     shared->done += (uint64_t)size;
     pthread_mutex_unlock(&shared->lock);
-}
-
-/* Writes the gathered bytes at their place in the file: 0, or -1 with writer->error set. */
-static int flush_pending(struct body_writer *writer)
-{
-    int64_t at = writer->start + writer->written - (int64_t)writer->pending_length;
-    const char *data = writer->pending;
-    while (writer->pending_length > 0) {
-        ssize_t wrote = pwrite(writer->fd, data, writer->pending_length, at);
-        if (wrote < 0 && errno == EINTR)
-            continue;
-        if (wrote <= 0) {
-            writer->error = wrote < 0 ? errno : EIO;
-            return -1;
-        }
-        data += wrote;
-        at += wrote;
-        writer->pending_length -= (size_t)wrote;
-    }
-    return 0;
 }
 
 static int write_body(void *context, const char *data, size_t size)
@@ -126,35 +95,10 @@ static int write_body(void *context, const char *data, size_t size)
         return -1;
     if (writer->sha1)
         b2_sha1_update(writer->sha1, data, size);
-    if (writer->gather && !writer->pending && writer->written > 0)
-        writer->gather = (writer->pending = malloc(B2_WRITE_CHUNK)) != NULL;
-    while (writer->pending && size > 0) {
-        size_t room = B2_WRITE_CHUNK - writer->pending_length, take = size < room ? size : room;
-        memcpy(writer->pending + writer->pending_length, data, take);
-        writer->pending_length += take;
-        writer->written += (int64_t)take;
-        count_done(writer->shared, take);
-        data += take;
-        size -= take;
-        if (writer->pending_length == B2_WRITE_CHUNK && flush_pending(writer) != 0)
-            return -1;
-    }
-    while (size > 0) {
-        ssize_t wrote = writer->regular
-                            ? pwrite(writer->fd, data, size, writer->start + writer->written)
-                            : write(writer->fd, data, size);
-        if (wrote < 0 && errno == EINTR)
-            continue;
-        if (wrote <= 0) {
-            writer->error = wrote < 0 ? errno : EIO;
-            return -1;
-        }
-        data += wrote;
-        size -= (size_t)wrote;
-        writer->written += wrote;
-        count_done(writer->shared, (size_t)wrote);
-    }
-    return 0;
+    int64_t before = writer->out.written;
+    int failed = sp_file_writer_put(&writer->out, data, size);
+    count_done(writer->shared, (size_t)(writer->out.written - before));
+    return failed;
 }
 
 static int on_progress(void *context, uint64_t sent, uint64_t received)
@@ -303,7 +247,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         struct sp_http_request request = {
             .method = "GET", .url = url, .headers = headers, .header_count = header_count,
             .write_body = write_body, .write_context = writer,
-            .receive_buffer = B2_DOWNLOAD_BUFFER,
+            .receive_buffer = SP_DOWNLOAD_BUFFER,
             .write_status = writer->partial_only && range[0] ? 206 : 0,
             .progress = on_progress, .progress_context = writer};
         struct sp_http_response response;
@@ -318,17 +262,17 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         }
         struct b2_failure failure;
         b2_failure_from_response(&response, &plugin->config, credentials.token, &failure);
-        if (failure.kind == B2_FAILURE_NONE && writer->pending && flush_pending(writer) != 0) {
+        if (failure.kind == B2_FAILURE_NONE && sp_file_writer_flush(&writer->out) != 0) {
             status = stor_fail(err, STOR_EIO, "%s: writing the output failed: %s", key,
-                               strerror(writer->error));
+                               strerror(writer->out.error));
             sp_http_response_free(&response);
             if (writer->sha1)
                 b2_sha1_abandon(writer->sha1);
             break;
         }
-        writer->pending_length = 0; /* a failed answer's bytes: written again or not at all */
+        writer->out.pending_length = 0; /* a failed answer's bytes: written again or not at all */
         if (failure.kind == B2_FAILURE_NONE && response.status == 206 && first >= 0 &&
-            !range_is_the_one_asked(&response, first, last, writer->written)) {
+            !range_is_the_one_asked(&response, first, last, writer->out.written)) {
             const char *said = sp_http_header(&response, "Content-Range");
             char shown[80];
             snprintf(shown, sizeof shown, "%s", said ? said : "no Content-Range");
@@ -337,7 +281,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
                     *c = '?';
             status = stor_fail(err, STOR_EIO, "%s: asked for bytes from %lld, B2 answered %s (%lld "
                                "bytes): not accepted", key, (long long)first, shown,
-                               (long long)writer->written);
+                               (long long)writer->out.written);
             sp_http_response_free(&response);
             if (writer->sha1)
                 b2_sha1_abandon(writer->sha1);
@@ -361,7 +305,7 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         }
         if (failure.outcome == SP_HTTP_LOCAL) {
             status = stor_fail(err, STOR_EIO, "%s: writing the output failed: %s", key,
-                               strerror(writer->error ? writer->error : EIO));
+                               strerror(writer->out.error ? writer->out.error : EIO));
             break;
         }
         if (failure.kind == B2_FAILURE_CANCELLED) {
@@ -370,17 +314,17 @@ static enum stor_status fetch(struct b2_plugin *plugin, const struct source *sou
         }
         int retry = failure.kind == B2_FAILURE_TRANSIENT ||
                     (failure.kind == B2_FAILURE_EXPIRED && !reauthorized);
-        if (retry && writer->written > 0) {
-            if (!writer->regular) {
+        if (retry && writer->out.written > 0) {
+            if (!writer->out.seekable) {
                 status = stor_fail(err, STOR_EIO, "%s: the download broke off after %lld bytes and "
                                    "cannot restart into a pipe (%s)", key,
-                                   (long long)writer->written, failure.message);
+                                   (long long)writer->out.written, failure.message);
                 break;
             }
             pthread_mutex_lock(&writer->shared->lock);
-            writer->shared->done -= (uint64_t)writer->written;
+            writer->shared->done -= (uint64_t)writer->out.written;
             pthread_mutex_unlock(&writer->shared->lock);
-            writer->written = 0; /* the retry overwrites the same bytes */
+            sp_file_writer_restart(&writer->out); /* the retry overwrites the same bytes */
         }
         if (failure.kind == B2_FAILURE_EXPIRED && !reauthorized) {
             status = b2_auth_reauthorize(plugin, &credentials, err);
@@ -460,17 +404,18 @@ static void fetch_next_ranges(struct ranges *ranges, char *pending)
         pthread_mutex_unlock(&shared->lock);
         if (stop)
             return;
-        struct body_writer writer = {.shared = shared, .fd = ranges->fd, .regular = 1,
-                                     .start = ranges->base + first, .partial_only = 1,
-                                     .pending = pending};
+        struct body_writer writer = {.shared = shared, .partial_only = 1,
+                                     .out = sp_file_writer_at(ranges->fd, 1, ranges->base + first)};
+        writer.out.pending = pending;
+        writer.out.lent = 1;
         struct sp_http_response response;
         struct stor_error err = {""};
         enum stor_status status = fetch(ranges->plugin, &ranges->source, first, last, &writer,
                                         &response, &err);
         if (status == STOR_OK) {
-            if (response.status != 206 || writer.written != last - first + 1)
+            if (response.status != 206 || writer.out.written != last - first + 1)
                 status = stor_fail(&err, STOR_EIO, "%s: B2 sent %lld bytes (HTTP %ld) for the "
-                                   "range %lld-%lld", ranges->source.key, (long long)writer.written,
+                                   "range %lld-%lld", ranges->source.key, (long long)writer.out.written,
                                    response.status, (long long)first, (long long)last);
             sp_http_response_free(&response);
         }
@@ -493,7 +438,7 @@ static void fetch_next_ranges(struct ranges *ranges, char *pending)
 
 static void *range_worker(void *context)
 {
-    char *pending = malloc(B2_WRITE_CHUNK);
+    char *pending = malloc(SP_WRITE_CHUNK);
     fetch_next_ranges(context, pending);
     free(pending);
     return NULL;
@@ -702,17 +647,16 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
     struct b2_sha1 hash;
     /* A server (a CDN) that ignores Range would send the whole object: into a pipe that could
      * not be taken back, so only a 206 answer reaches fd when a range is asked for. */
-    struct body_writer writer = {.shared = &shared, .fd = fd, .regular = regular,
+    struct body_writer writer = {.shared = &shared, .out = sp_file_writer_at(fd, regular, 0),
                                  .sha1 = ranged || resume ? NULL : &hash,
-                                 .partial_only = ranged || resume, .contract = &opts,
-                                 .gather = regular};
-    if (regular && !resume && (writer.start = lseek(fd, 0, SEEK_CUR)) < 0)
-        writer.start = 0;
+                                 .partial_only = ranged || resume, .contract = &opts};
+    if (regular && !resume && (writer.out.start = lseek(fd, 0, SEEK_CUR)) < 0)
+        writer.out.start = 0;
     /* Resuming asks from the last byte already there (rewritten with the same value): even a file
      * complete but not yet verified gets a satisfiable range. */
     if (resume)
-        writer.start = opts.offset - 1; /* the first offset bytes are already at [0, offset) */
-    int64_t base = resume ? 0 : writer.start - (ranged ? opts.offset : 0); /* object byte 0 */
+        writer.out.start = opts.offset - 1; /* the first offset bytes are already at [0, offset) */
+    int64_t base = resume ? 0 : writer.out.start - (ranged ? opts.offset : 0); /* object byte 0 */
 
     /* The first request: the range asked for, the rest when resuming, or (into a regular file)
      * the first part, whose Content-Range tells whether the rest is worth parallel ranges. */
@@ -741,26 +685,26 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
         stor_fail(err, status, "%s: cannot resume: the partial file's %lld bytes are more than "
                   "this file holds in B2", key, (long long)opts.offset);
     if (status != STOR_OK) {
-        free(writer.pending);
+        sp_file_writer_release(&writer.out);
         pthread_mutex_destroy(&shared.lock);
         return status;
     }
-    int64_t total = response.status == 206 ? range_total(&response) : writer.written;
+    int64_t total = response.status == 206 ? range_total(&response) : writer.out.written;
     if (total < 0)
-        total = writer.written;
+        total = writer.out.written;
     if (response.status != 206 && (ranged || resume)) {
         status = stor_fail(err, STOR_EIO, "%s: B2 answered HTTP %ld without the range asked "
                            "for", key, response.status);
     } else if (!ranged && !resume && first == 0 && response.status == 206 &&
-               total > writer.written) {
+               total > writer.out.written) {
         /* The rest of a large object, by id so every range comes from this very version; through
          * download_url (a CDN) by name, the whole-file SHA-1 then catching a name overwritten. */
         const char *id = plugin->config.download_url ? NULL
                                                      : sp_http_header(&response, "X-Bz-File-Id");
         struct ranges ranges = {.plugin = plugin, .shared = &shared,
                                 .source = {bucket, key, id ? id : opts.version_id}, .fd = fd,
-                                .base = base, .first = writer.written, .end = total,
-                                .part = range_size(total - writer.written, part,
+                                .base = base, .first = writer.out.written, .end = total,
+                                .part = range_size(total - writer.out.written, part,
                                                    plugin->config.transfers)};
         pthread_mutex_lock(&shared.lock);
         shared.total = (uint64_t)total;
@@ -773,17 +717,17 @@ enum stor_status b2_get_ex(void *instance, const char *bucket, const char *key,
     if (status == STOR_OK) {
         if (writer.sha1)
             b2_sha1_final(writer.sha1, hashed);
-        int64_t size = resume ? opts.offset - 1 + writer.written : ranged ? writer.written
+        int64_t size = resume ? opts.offset - 1 + writer.out.written : ranged ? writer.out.written
                                                                        : total;
         status = finish(plugin, key, fd, &response, ranged, hashed[0] ? hashed : NULL,
                         resume ? 0 : base, size, on_result, context, err);
         if (status == STOR_OK && regular)
-            lseek(fd, resume ? size : writer.start + size, SEEK_SET);
+            lseek(fd, resume ? size : writer.out.start + size, SEEK_SET);
     } else if (writer.sha1) {
         b2_sha1_abandon(writer.sha1);
     }
     sp_http_response_free(&response);
-    free(writer.pending);
+    sp_file_writer_release(&writer.out);
     pthread_mutex_destroy(&shared.lock);
     return status;
 }

@@ -9,6 +9,7 @@
 #include "instance.h"
 #include "meta.h"
 #include "request.h"
+#include "sp_file_writer.h"
 #include "sp_host.h"
 
 #include <errno.h>
@@ -50,9 +51,7 @@ enum refusal { ACCEPTED = 0, WRONG_RANGE, NOT_PARTIAL, STALE, UNPROVABLE, START_
 /* Where one request's body goes, and what it must be before a byte of it is written. */
 struct sink {
     struct shared *shared;
-    int fd, seekable;
-    int64_t position;    /* file position of the first byte of this request */
-    int64_t written;
+    struct sp_file_writer out; /* from the file position of this request's first byte */
     int64_t first, last; /* object bytes asked (first -1: no Range; last -1: to the end) */
     int whole_ok;        /* a 200 with the whole object may stand for the range asked */
     int whole;           /* ... and one arrived */
@@ -66,7 +65,6 @@ struct sink {
     int started;
     enum refusal refused;
     char said[96];       /* the Content-Range or status refused, made printable */
-    int error;           /* errno of a failed write */
 };
 
 static void printable(const char *text, char *out, size_t size)
@@ -200,6 +198,14 @@ static int write_body(void *context, const char *data, size_t size)
         sink->started = 1;
         if ((sink->refused = check_answer(sink)) != ACCEPTED)
             return -1;
+        if (sink->md5) {
+            struct s3_object_view view;
+            s3_meta_read(sink->response, shared->key, &view);
+            if (view.object.sha1) { /* the kept SHA-1 is the proof (new_digests) */
+                s3_digest_free(sink->md5);
+                sink->md5 = NULL;
+            }
+        }
     }
     pthread_mutex_lock(&shared->lock);
     int failed = shared->failed;
@@ -210,26 +216,16 @@ static int write_body(void *context, const char *data, size_t size)
     }
     s3_digest_update(sink->md5, data, size);
     s3_digest_update(sink->sha1, data, size);
-    while (size > 0) {
-        ssize_t done = sink->seekable ? pwrite(sink->fd, data, size, sink->position + sink->written)
-                                      : write(sink->fd, data, size);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0) {
-            sink->error = done < 0 ? errno : EIO;
-            sink->refused = WRITE_FAILED;
-            return -1;
-        }
-        data += done;
-        size -= (size_t)done;
-        sink->written += done;
-        pthread_mutex_lock(&shared->lock);
-        shared->done += (uint64_t)done;
-        uint64_t all = shared->done, total = shared->total;
-        pthread_mutex_unlock(&shared->lock);
-        sp_progress(shared->plugin->host, shared->key, all, total);
-    }
-    return 0;
+    int64_t before = sink->out.written;
+    int wrote = sp_file_writer_put(&sink->out, data, size);
+    pthread_mutex_lock(&shared->lock);
+    shared->done += (uint64_t)(sink->out.written - before);
+    uint64_t all = shared->done, total = shared->total;
+    pthread_mutex_unlock(&shared->lock);
+    sp_progress(shared->plugin->host, shared->key, all, total);
+    if (wrote != 0)
+        sink->refused = WRITE_FAILED;
+    return wrote;
 }
 
 /* Before another attempt of the same request: a regular file takes the same bytes again at the
@@ -237,12 +233,12 @@ static int write_body(void *context, const char *data, size_t size)
 static int restart(void *context)
 {
     struct sink *sink = context;
-    if (!sink->seekable && sink->written > 0)
+    if (!sink->out.seekable && sink->out.written > 0)
         return -1;
     pthread_mutex_lock(&sink->shared->lock);
-    sink->shared->done -= (uint64_t)sink->written;
+    sink->shared->done -= (uint64_t)sink->out.written;
     pthread_mutex_unlock(&sink->shared->lock);
-    sink->written = 0;
+    sp_file_writer_restart(&sink->out);
     sink->started = 0;
     sink->whole = 0;
     sink->refused = ACCEPTED;
@@ -285,9 +281,13 @@ static enum stor_status fetch(struct shared *shared, const char *version_id, str
     struct s3_call call = {.operation = "GetObject", .method = "GET", .bucket = bucket, .key = key,
                            .params = params, .param_count = param_count, .headers = headers,
                            .header_count = header_count, .body_fd = -1, .write_body = write_body,
-                           .write_context = sink, .restart = restart};
+                           .write_context = sink, .restart = restart,
+                           .receive_buffer = SP_DOWNLOAD_BUFFER};
     struct s3_wire_error error;
     enum stor_status status = s3_request(shared->plugin, &call, response, &error, err);
+    if (status == STOR_OK && sink->refused == ACCEPTED && sp_file_writer_flush(&sink->out) != 0)
+        sink->refused = WRITE_FAILED;
+    sink->out.pending_length = 0; /* a failed answer's bytes: written again or not at all */
     switch (sink->refused) {
     case ACCEPTED:
         break;
@@ -316,7 +316,7 @@ static enum stor_status fetch(struct shared *shared, const char *version_id, str
         break;
     case WRITE_FAILED:
         status = stor_fail(err, STOR_EIO, "%s/%s: writing the output failed: %s", bucket, key,
-                           strerror(sink->error ? sink->error : EIO));
+                           strerror(sink->out.error ? sink->out.error : EIO));
         break;
     }
     if (sink->refused != ACCEPTED) {
@@ -356,12 +356,12 @@ static enum stor_status fetch(struct shared *shared, const char *version_id, str
         if (parse_content_range(sp_http_header(response, "Content-Range"), &a, &b, &total) == 0)
             want = b - a + 1;
     }
-    if (sink->refused == ACCEPTED && want >= 0 && sink->written != want)
+    if (sink->refused == ACCEPTED && want >= 0 && sink->out.written != want)
         sink->refused = WRONG_RANGE;
     if (sink->refused != ACCEPTED) {
         sp_http_response_free(response);
         return stor_fail(err, STOR_EIO, "%s/%s: S3 sent %lld bytes for the range %lld-%lld it "
-                         "announced: not accepted", bucket, key, (long long)sink->written,
+                         "announced: not accepted", bucket, key, (long long)sink->out.written,
                          (long long)sink->first, (long long)(sink->first + want - 1));
     }
     return STOR_OK;
@@ -383,9 +383,10 @@ struct ranges {
     pthread_cond_t completed; /* a range completed, or one failed */
 };
 
-static void *range_worker(void *context)
+/* Takes the next range to fetch until none is left or one failed; pending (one per thread, or
+ * NULL) gathers its writes. */
+static void fetch_next_ranges(struct ranges *ranges, char *pending)
 {
-    struct ranges *ranges = context;
     struct shared *shared = ranges->shared;
     for (;;) {
         pthread_mutex_lock(&shared->lock);
@@ -405,14 +406,17 @@ static void *range_worker(void *context)
                 pthread_cond_broadcast(&ranges->completed);
                 pthread_mutex_unlock(&shared->lock);
             }
-            return NULL;
+            return;
         }
-        struct sink sink = {.shared = shared, .fd = ranges->fd, .seekable = 1,
-                            .position = ranges->base + first, .first = first, .last = last,
-                            .pinned = ranges->pinned};
+        struct sink sink = {.shared = shared,
+                            .out = sp_file_writer_at(ranges->fd, 1, ranges->base + first),
+                            .first = first, .last = last, .pinned = ranges->pinned};
+        sink.out.pending = pending;
+        sink.out.lent = 1;
         struct sp_http_response response;
         struct stor_error err = {""};
         enum stor_status status = fetch(shared, NULL, &sink, &response, &err);
+        sp_file_writer_release(&sink.out);
         if (status == STOR_OK)
             sp_http_response_free(&response);
         pthread_mutex_lock(&shared->lock);
@@ -426,8 +430,16 @@ static void *range_worker(void *context)
         pthread_cond_broadcast(&ranges->completed);
         pthread_mutex_unlock(&shared->lock);
         if (status != STOR_OK)
-            return NULL;
+            return;
     }
+}
+
+static void *range_worker(void *context)
+{
+    char *pending = malloc(SP_WRITE_CHUNK);
+    fetch_next_ranges(context, pending);
+    free(pending);
+    return NULL;
 }
 
 /* The whole object's digests, read back from fd as the ranges complete, in order, while later
@@ -507,6 +519,25 @@ static int64_t range_size(const struct s3_plugin *plugin, int64_t rest)
     return part;
 }
 
+/* The digests a download is verified with: the SHA-1 always (what stor compares on, kept or
+ * reported), the MD5 only for an object without a kept SHA-1 (its single-part ETag is then the
+ * proof). Returns how many are in digests, 0 on no memory (none left allocated). */
+static size_t new_digests(const struct s3_object_view *view, struct s3_digest **md5,
+                          struct s3_digest **sha1, struct s3_digest *digests[2])
+{
+    *sha1 = s3_digest_new(S3_SHA1);
+    *md5 = view->object.sha1 ? NULL : s3_digest_new(S3_MD5);
+    if (!*sha1 || (!view->object.sha1 && !*md5)) {
+        s3_digest_free(*sha1);
+        s3_digest_free(*md5);
+        *sha1 = *md5 = NULL;
+        return 0;
+    }
+    digests[0] = *sha1;
+    digests[1] = *md5;
+    return *md5 ? 2 : 1;
+}
+
 /* The finished object against what S3 keeps of it: its size, its SHA-1 (X-Amz-Meta-Sha1), else
  * the MD5 of a single-part ETag; then reported. */
 static enum stor_status finish(struct shared *shared, struct s3_object_view *view, int verify,
@@ -522,7 +553,7 @@ static enum stor_status finish(struct shared *shared, struct s3_object_view *vie
             s3_hex(md5_raw, 16, md5_hex);
         if (have_sha1 == 20)
             s3_hex(sha1_raw, 20, sha1_hex);
-        if (!have_md5 || !have_sha1)
+        if (!have_sha1 || (!view->object.sha1 && view->object.md5 && !have_md5))
             return stor_fail(err, STOR_EINTERNAL, "out of memory");
         if (view->object.size >= 0 && size != view->object.size)
             return stor_fail(err, STOR_EIO, "%s/%s: %lld bytes arrived of %lld", bucket, key,
@@ -530,7 +561,7 @@ static enum stor_status finish(struct shared *shared, struct s3_object_view *vie
         if (view->object.sha1 && strcmp(view->object.sha1, sha1_hex) != 0)
             return stor_fail(err, STOR_EIO, "%s/%s: the bytes' SHA-1 is %s, not the stored %s",
                              bucket, key, sha1_hex, view->object.sha1);
-        if (view->object.md5 && strcmp(view->object.md5, md5_hex) != 0)
+        if (view->object.md5 && have_md5 && strcmp(view->object.md5, md5_hex) != 0)
             return stor_fail(err, STOR_EIO, "%s/%s: the bytes' MD5 is %s, not the stored %s",
                              bucket, key, md5_hex, view->object.md5);
         if (!view->object.sha1 && !view->object.md5)
@@ -614,7 +645,8 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
     pthread_mutex_init(&shared.lock, NULL);
     /* An expected version or ETag pins a resumed object by itself; without one only a whole hash
      * proves that the bytes kept belong to the object now there. */
-    struct sink sink = {.shared = &shared, .fd = fd, .seekable = regular, .first = -1, .last = -1,
+    struct sink sink = {.shared = &shared, .out = sp_file_writer_at(fd, regular, 0),
+                        .first = -1, .last = -1,
                         .total = -1, .contract = &opts,
                         .needs_proof = resume && !opts.expected_id && !opts.expected_sha1};
     int64_t base = 0; /* file position of object byte 0 */
@@ -637,7 +669,7 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
         sink.last = part - 1;
         sink.whole_ok = 1;
     }
-    sink.position = base + (sink.first > 0 ? sink.first : 0);
+    sink.out.start = base + (sink.first > 0 ? sink.first : 0);
     if (!regular) {
         sink.md5 = s3_digest_new(S3_MD5);
         sink.sha1 = s3_digest_new(S3_SHA1);
@@ -650,11 +682,12 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
         sink.whole_ok = 0;
         status = fetch(&shared, opts.version_id, &sink, &response, err);
     }
+    sp_file_writer_release(&sink.out);
     if (status == STOR_EINVAL && resume && sink.out_of_range)
         status = stor_fail(err, STOR_ESTALE, "%s/%s is now shorter than the %lld bytes already "
                            "downloaded: fetched afresh", bucket, key, (long long)opts.offset);
     if (status != STOR_OK) {
-        int64_t kept = sink.position - base + sink.written;
+        int64_t kept = sink.out.start - base + sink.out.written;
         trim_partial(&shared, fd, &opts, regular && !ranged, status, base,
                      resume && kept < opts.offset ? opts.offset : kept);
         s3_digest_free(sink.md5);
@@ -673,14 +706,14 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
     }
     struct s3_object_view view;
     s3_meta_read(&response, key, &view);
-    int64_t size = sink.written;
+    int64_t size = sink.out.written;
     if (sink.total >= 0)
         size = sink.total;
     struct s3_digest *md5 = sink.md5, *sha1 = sink.sha1;
-    int64_t contiguous = sink.position - base + sink.written;
+    int64_t contiguous = sink.out.start - base + sink.out.written;
     if (resume && contiguous < opts.offset)
         contiguous = opts.offset; /* the partial file's own bytes stay */
-    int64_t have = sink.first > 0 ? sink.first + sink.written : sink.written;
+    int64_t have = sink.first > 0 ? sink.first + sink.out.written : sink.out.written;
     if (status == STOR_OK && parallel && !sink.whole && !ranged && size > have) {
         /* The rest of a large object, every range pinned to this very object. */
         struct identity pinned;
@@ -688,26 +721,24 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
         part = range_size(plugin, size - have);
         struct ranges ranges = {.shared = &shared, .pinned = &pinned, .fd = fd, .base = base,
                                 .first = have, .end = size, .part = part};
-        md5 = s3_digest_new(S3_MD5);
-        sha1 = s3_digest_new(S3_SHA1);
-        struct s3_digest *digests[2] = {md5, sha1};
+        struct s3_digest *digests[2];
+        size_t digest_count = new_digests(&view, &md5, &sha1, digests);
         pthread_mutex_lock(&shared.lock);
         shared.total = (uint64_t)size;
         pthread_mutex_unlock(&shared.lock);
         sp_log(plugin->host, STOR_LOG_DEBUG, "%s/%s: %lld bytes in ranges of %lld, %d at a time",
                bucket, key, (long long)size, (long long)part, plugin->config.transfers);
-        status = md5 && sha1 ? fetch_ranges(&ranges, plugin->config.transfers, digests, 2,
-                                            &contiguous, err)
-                             : stor_fail(err, STOR_EINTERNAL, "out of memory");
+        status = digest_count ? fetch_ranges(&ranges, plugin->config.transfers, digests,
+                                             digest_count, &contiguous, err)
+                              : stor_fail(err, STOR_EINTERNAL, "out of memory");
         have = size;
     } else if (status == STOR_OK && regular && !ranged) {
         /* All of it came in the first answer (and, resuming, the partial file before it). */
-        md5 = s3_digest_new(S3_MD5);
-        sha1 = s3_digest_new(S3_SHA1);
-        struct s3_digest *digests[2] = {md5, sha1};
-        if (!md5 || !sha1)
+        struct s3_digest *digests[2];
+        size_t digest_count = new_digests(&view, &md5, &sha1, digests);
+        if (!digest_count)
             status = stor_fail(err, STOR_EINTERNAL, "out of memory");
-        else if (s3_digest_fd(fd, base, have, digests, 2) != 0)
+        else if (s3_digest_fd(fd, base, have, digests, digest_count) != 0)
             status = stor_fail(err, STOR_EIO, "%s/%s: cannot read the download back to verify "
                                "it: %s", bucket, key, strerror(errno));
     }
@@ -715,14 +746,14 @@ enum stor_status s3_get_ex(void *instance, const char *bucket, const char *key,
         status = stor_fail(err, STOR_EIO, "%s/%s: %lld bytes arrived of %lld", bucket, key,
                            (long long)have, (long long)size);
     if (status == STOR_OK)
-        status = finish(&shared, &view, !ranged, ranged ? sink.written : have, md5, sha1,
+        status = finish(&shared, &view, !ranged, ranged ? sink.out.written : have, md5, sha1,
                         on_result, context, err);
     else {
         s3_digest_free(md5);
         s3_digest_free(sha1);
     }
     if (status == STOR_OK && regular)
-        lseek(fd, base + (ranged ? opts.offset + sink.written : have), SEEK_SET);
+        lseek(fd, base + (ranged ? opts.offset + sink.out.written : have), SEEK_SET);
     if (status != STOR_OK)
         trim_partial(&shared, fd, &opts, regular && !ranged, status, base, contiguous);
     if (md5 != sink.md5)

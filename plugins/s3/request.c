@@ -326,7 +326,7 @@ enum stor_status s3_request(struct s3_plugin *plugin, const struct s3_call *call
             .read_body = call->body_fd >= 0 ? read_file_body : NULL, .read_context = &file,
             .content_length = call->body_fd >= 0 ? call->body_size : (int64_t)call->body_length,
             .write_body = call->write_body, .write_context = call->write_context,
-            .progress = on_progress, .progress_context = &progress};
+            .receive_buffer = call->receive_buffer, .progress = on_progress, .progress_context = &progress};
         sp_count(plugin->host, "requests", 1);
         enum sp_http_outcome outcome = plugin->http->perform(plugin->http, &request, response);
         sp_http_free_header_lines(lines, line_count);

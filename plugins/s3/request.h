@@ -29,6 +29,7 @@ struct s3_call {
     sp_http_write_fn write_body;
     void *write_context;
     int (*restart)(void *context);
+    long receive_buffer;      /* bytes handed to write_body at once (0: the transport's own) */
     const char *progress_key; /* progress of this one transfer to the host, or NULL */
     int64_t progress_total;
 };
