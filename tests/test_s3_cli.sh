@@ -7,7 +7,7 @@
 # s3 backend both ways, stor sync between local: and s3:, and the -vvv trace keeping the session
 # token and the signature out. Emits TAP.
 . "${STOR_TEST_SRCDIR:-.}/tests/s3_interop_lib.sh"
-echo "1..108"
+echo "1..112"
 stor=$builddir/stor
 test -x "$stor" || bail "no $stor (run make first)"
 start_server --bucket stor-cli --min-part-size 1024
