@@ -389,10 +389,10 @@ static int64_t range_index(const struct ranges *ranges, int64_t first)
     return (first - ranges->first) / ranges->part;
 }
 
-/* Takes the next range to fetch until none is left or one failed; pending gathers writes (or
- * is NULL: written as they come). */
-static void fetch_next_ranges(struct ranges *ranges, char *pending)
+/* Takes the next range to fetch until none is left or one failed. */
+static void *range_worker(void *context)
 {
+    struct ranges *ranges = context;
     struct shared *shared = ranges->shared;
     for (;;) {
         pthread_mutex_lock(&shared->lock);
@@ -403,20 +403,20 @@ static void fetch_next_ranges(struct ranges *ranges, char *pending)
         int64_t last = ranges->next - 1;
         pthread_mutex_unlock(&shared->lock);
         if (stop)
-            return;
+            return NULL;
         struct body_writer writer = {.shared = shared, .partial_only = 1,
                                      .out = sp_file_writer_at(ranges->fd, 1, ranges->base + first)};
-        writer.out.pending = pending;
-        writer.out.lent = 1;
         struct sp_http_response response;
         struct stor_error err = {""};
         enum stor_status status = fetch(ranges->plugin, &ranges->source, first, last, &writer,
                                         &response, &err);
+        sp_file_writer_release(&writer.out);
         if (status == STOR_OK) {
             if (response.status != 206 || writer.out.written != last - first + 1)
                 status = stor_fail(&err, STOR_EIO, "%s: B2 sent %lld bytes (HTTP %ld) for the "
-                                   "range %lld-%lld", ranges->source.key, (long long)writer.out.written,
-                                   response.status, (long long)first, (long long)last);
+                                   "range %lld-%lld", ranges->source.key,
+                                   (long long)writer.out.written, response.status,
+                                   (long long)first, (long long)last);
             sp_http_response_free(&response);
         }
         pthread_mutex_lock(&shared->lock);
@@ -432,16 +432,8 @@ static void fetch_next_ranges(struct ranges *ranges, char *pending)
         pthread_cond_broadcast(&ranges->completed);
         pthread_mutex_unlock(&shared->lock);
         if (status != STOR_OK)
-            return;
+            return NULL;
     }
-}
-
-static void *range_worker(void *context)
-{
-    char *pending = malloc(SP_WRITE_CHUNK);
-    fetch_next_ranges(context, pending);
-    free(pending);
-    return NULL;
 }
 
 #define B2_HASH_BUFFER (1 << 20)

@@ -1,4 +1,4 @@
-/* plugins/common/sp_file_writer.c — positioned, gathered writes of a download (sp_file_writer.h). */
+/* plugins/common/sp_file_writer.c — a download's positioned, gathered writes. */
 #include "sp_file_writer.h"
 
 #include <errno.h>
@@ -15,7 +15,8 @@ struct sp_file_writer sp_file_writer_at(int fd, int seekable, int64_t start)
 static int write_all(struct sp_file_writer *writer, const char *data, size_t size, int64_t at)
 {
     while (size > 0) {
-        ssize_t wrote = at >= 0 ? pwrite(writer->fd, data, size, at) : write(writer->fd, data, size);
+        ssize_t wrote = at >= 0 ? pwrite(writer->fd, data, size, at)
+                                : write(writer->fd, data, size);
         if (wrote < 0 && errno == EINTR)
             continue;
         if (wrote <= 0) {
@@ -49,10 +50,8 @@ int sp_file_writer_put(struct sp_file_writer *writer, const char *data, size_t s
         return 0;
     }
     /* A first piece that is the whole answer (a small file) goes straight to the file. */
-    if (!writer->pending && writer->written > 0) {
+    if (!writer->pending && writer->written > 0)
         writer->pending = malloc(SP_WRITE_CHUNK);
-        writer->lent = 0;
-    }
     if (!writer->pending) {
         if (write_all(writer, data, size, writer->start + writer->written) != 0)
             return -1;
@@ -81,8 +80,7 @@ void sp_file_writer_restart(struct sp_file_writer *writer)
 
 void sp_file_writer_release(struct sp_file_writer *writer)
 {
-    if (!writer->lent)
-        free(writer->pending);
+    free(writer->pending);
     writer->pending = NULL;
     writer->pending_length = 0;
 }

@@ -19,11 +19,10 @@ struct sp_file_writer {
     int seekable;         /* pwrite at start + written; else write(2) in order */
     int64_t start;        /* file position of the first byte */
     int64_t written;      /* bytes taken (the last pending_length of them not yet in fd) */
-    /* Gathering: seekable only; pending is allocated when a second piece arrives (a small file
-     * needs none), or lent by the caller (lent: not freed here). */
+    /* Gathering, seekable only: pending is allocated when a second piece arrives (a small file
+     * needs none). */
     char *pending;
     size_t pending_length;
-    int lent;
     int error;            /* errno of the failed write */
 };
 
@@ -36,7 +35,7 @@ int sp_file_writer_put(struct sp_file_writer *writer, const char *data, size_t s
 int sp_file_writer_flush(struct sp_file_writer *writer);
 /* Before a retry from the first byte: drops what is gathered; written is 0 again. */
 void sp_file_writer_restart(struct sp_file_writer *writer);
-/* Frees what is not lent; the writer may not be used again. */
+/* Frees the gathering buffer; the writer may not be used again. */
 void sp_file_writer_release(struct sp_file_writer *writer);
 
 #endif

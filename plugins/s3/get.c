@@ -383,10 +383,9 @@ struct ranges {
     pthread_cond_t completed; /* a range completed, or one failed */
 };
 
-/* Takes the next range to fetch until none is left or one failed; pending (one per thread, or
- * NULL) gathers its writes. */
-static void fetch_next_ranges(struct ranges *ranges, char *pending)
+static void *range_worker(void *context)
 {
+    struct ranges *ranges = context;
     struct shared *shared = ranges->shared;
     for (;;) {
         pthread_mutex_lock(&shared->lock);
@@ -406,13 +405,11 @@ static void fetch_next_ranges(struct ranges *ranges, char *pending)
                 pthread_cond_broadcast(&ranges->completed);
                 pthread_mutex_unlock(&shared->lock);
             }
-            return;
+            return NULL;
         }
         struct sink sink = {.shared = shared,
                             .out = sp_file_writer_at(ranges->fd, 1, ranges->base + first),
                             .first = first, .last = last, .pinned = ranges->pinned};
-        sink.out.pending = pending;
-        sink.out.lent = 1;
         struct sp_http_response response;
         struct stor_error err = {""};
         enum stor_status status = fetch(shared, NULL, &sink, &response, &err);
@@ -430,16 +427,8 @@ static void fetch_next_ranges(struct ranges *ranges, char *pending)
         pthread_cond_broadcast(&ranges->completed);
         pthread_mutex_unlock(&shared->lock);
         if (status != STOR_OK)
-            return;
+            return NULL;
     }
-}
-
-static void *range_worker(void *context)
-{
-    char *pending = malloc(SP_WRITE_CHUNK);
-    fetch_next_ranges(context, pending);
-    free(pending);
-    return NULL;
 }
 
 /* The whole object's digests, read back from fd as the ranges complete, in order, while later
@@ -460,7 +449,8 @@ static int64_t hash_completed_ranges(struct ranges *ranges, int64_t count,
         pthread_mutex_unlock(&shared->lock);
         int64_t to = hashed + ranges->part < ranges->end ? hashed + ranges->part : ranges->end;
         if (!complete ||
-            s3_digest_fd(ranges->fd, ranges->base + hashed, to - hashed, digests, digest_count) != 0)
+            s3_digest_fd(ranges->fd, ranges->base + hashed, to - hashed, digests,
+                         digest_count) != 0)
             break;
         hashed = to;
     }
