@@ -464,43 +464,88 @@ static enum stor_status check_metadata(struct upload *upload, const struct stor_
     return status;
 }
 
-/* Hashes a regular file's parts: each part's MD5, the whole MD5 and (unless trusted) SHA-1. */
-static enum stor_status hash_file(struct upload *upload, const char *trusted_sha1,
-                                  unsigned char whole_md5[16], char sha1[41], struct stor_error *err)
+/* The whole file's MD5 and (unless trusted) SHA-1, part by part in order: on a thread of its
+ * own beside the part MD5s (as B2's large files hash), so the pass before the upload takes the
+ * longer of the two instead of their sum. */
+struct whole_hash {
+    struct upload *upload;
+    struct s3_digest *md5, *sha1; /* sha1 NULL when trusted */
+    int error;                    /* errno of a failed read, ECANCELED, or 0 */
+};
+
+static void *hash_whole(void *context)
 {
-    struct s3_digest *whole = s3_digest_new(S3_MD5);
-    struct s3_digest *whole_sha1 = trusted_sha1 ? NULL : s3_digest_new(S3_SHA1);
-    if (!whole || (!trusted_sha1 && !whole_sha1)) {
-        s3_digest_free(whole);
-        s3_digest_free(whole_sha1);
-        return stor_fail(err, STOR_EINTERNAL, "out of memory");
-    }
-    for (size_t i = 0; i < upload->part_count; i++) {
-        if (sp_cancelled(upload->plugin->host)) {
-            s3_digest_free(whole);
-            s3_digest_free(whole_sha1);
-            return stor_fail(err, STOR_ECANCELLED, "cancelled");
-        }
+    struct whole_hash *job = context;
+    struct upload *upload = job->upload;
+    struct s3_digest *digests[] = {job->md5, job->sha1};
+    for (size_t i = 0; i < upload->part_count && !job->error; i++) {
         struct part *part = &upload->parts[i];
+        if (sp_cancelled(upload->plugin->host))
+            job->error = ECANCELED;
+        else if (s3_digest_fd(upload->source->fd, upload->source->offset + part->offset,
+                              part->size, digests, job->sha1 ? 2 : 1) != 0)
+            job->error = errno ? errno : EIO;
+    }
+    return NULL;
+}
+
+/* Each part's MD5 (its Content-MD5, and what resume compares with ListParts), the same pass of
+ * the file that hash_whole makes, for the same bytes. */
+static int hash_parts(struct upload *upload)
+{
+    for (size_t i = 0; i < upload->part_count; i++) {
+        struct part *part = &upload->parts[i];
+        if (sp_cancelled(upload->plugin->host))
+            return ECANCELED;
         struct s3_digest *md5 = s3_digest_new(S3_MD5);
-        struct s3_digest *digests[] = {md5, whole, whole_sha1};
-        if (!md5 || s3_digest_fd(upload->source->fd, upload->source->offset + part->offset,
-                                 part->size, digests, whole_sha1 ? 3 : 2) != 0) {
-            int error = errno;
+        struct s3_digest *digests[] = {md5};
+        if (!md5)
+            return ENOMEM;
+        if (s3_digest_fd(upload->source->fd, upload->source->offset + part->offset, part->size,
+                         digests, 1) != 0) {
+            int error = errno ? errno : EIO;
             s3_digest_free(md5);
-            s3_digest_free(whole);
-            s3_digest_free(whole_sha1);
-            return stor_fail(err, STOR_EIO, "reading the source: %s",
-                             md5 ? strerror(error) : "out of memory");
+            return error;
         }
         s3_digest_finish(md5, part->md5);
     }
-    s3_digest_finish(whole, whole_md5);
+    return 0;
+}
+
+/* Hashes a regular file: each part's MD5, the whole MD5 and (unless trusted) SHA-1. */
+static enum stor_status hash_file(struct upload *upload, const char *trusted_sha1,
+                                  unsigned char whole_md5[16], char sha1[41], struct stor_error *err)
+{
+    struct whole_hash whole = {.upload = upload, .md5 = s3_digest_new(S3_MD5),
+                               .sha1 = trusted_sha1 ? NULL : s3_digest_new(S3_SHA1)};
+    if (!whole.md5 || (!trusted_sha1 && !whole.sha1)) {
+        s3_digest_free(whole.md5);
+        s3_digest_free(whole.sha1);
+        return stor_fail(err, STOR_EINTERNAL, "out of memory");
+    }
+    pthread_t thread;
+    int threaded = pthread_create(&thread, NULL, hash_whole, &whole) == 0;
+    int error = hash_parts(upload);
+    if (threaded)
+        pthread_join(thread, NULL);
+    else if (!error)
+        hash_whole(&whole);
+    if (!error)
+        error = whole.error;
+    if (error) {
+        s3_digest_free(whole.md5);
+        s3_digest_free(whole.sha1);
+        if (error == ECANCELED)
+            return stor_fail(err, STOR_ECANCELLED, "cancelled");
+        return stor_fail(err, error == ENOMEM ? STOR_EINTERNAL : STOR_EIO, "reading the source: "
+                         "%s", error == ENOMEM ? "out of memory" : strerror(error));
+    }
+    s3_digest_finish(whole.md5, whole_md5);
     if (trusted_sha1) {
         snprintf(sha1, 41, "%s", trusted_sha1);
     } else {
         unsigned char raw[20];
-        s3_digest_finish(whole_sha1, raw);
+        s3_digest_finish(whole.sha1, raw);
         s3_hex(raw, 20, sha1);
     }
     return STOR_OK;
