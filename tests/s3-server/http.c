@@ -517,6 +517,8 @@ struct MHD_Daemon *http_start(uint16_t port, unsigned threads, uint16_t *bound_p
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, 120u,
 		MHD_OPTION_CONNECTION_LIMIT, 1024u,
+		/* Room to read a large body in pieces of about 256 KiB, not MHD's 32 KiB default. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 << 10),
 		MHD_OPTION_END);
 	if (!daemon)
 		return NULL;
