@@ -14,6 +14,10 @@
 /* A streamed body up to this size is read before the request and handed to libcurl with the
  * headers, which it then sends in one write (libcurl's MAX_INITIAL_POST_SIZE is 64 KiB). */
 #define SP_HTTP_ONE_WRITE_BODY_MAX (60u << 10)
+/* A streamed body of at least SP_CURL_SEND_BUFFER_FROM bytes (a large put, a part) is read and
+ * sent SP_CURL_SEND_BUFFER at a time. */
+#define SP_CURL_SEND_BUFFER (512L << 10)
+#define SP_CURL_SEND_BUFFER_FROM ((int64_t)1 << 20)
 
 /* Handles are pooled rather than kept per thread: the host's threads outlive this plugin (it may
  * be unloaded first), so thread-local destructors would call into unmapped code. */
@@ -428,6 +432,11 @@ static enum sp_http_outcome curl_perform(struct sp_http *base, const struct sp_h
     } else {
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request->method); /* DELETE */
     }
+    /* A large streamed body goes out in reads and sends of SP_CURL_SEND_BUFFER (curl's 64 KiB
+     * would be a read, a send and two polls per 64 KiB of a part). Per pooled handle. */
+    curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE,
+                     request->read_body && request->content_length >= SP_CURL_SEND_BUFFER_FROM
+                         ? SP_CURL_SEND_BUFFER : 65536L);
     /* A download's bytes reach write_body in pieces of this size: 16 KiB (curl's default) would
      * be a write and a hash call per 16 KiB. Per pooled handle, so transfers x this in all. */
     curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, request->write_body && request->receive_buffer > 0
