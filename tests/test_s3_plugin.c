@@ -314,6 +314,67 @@ static void test_resume_sends_only_missing_parts(void **state)
     s3_fake_free(plugin, fake);
 }
 
+/* Under SSE-KMS or SSE-C an ETag is not the MD5 of the bytes (S3 says so in
+ * x-amz-server-side-encryption...): a part's opaque ETag is then no reason to fail, and a get
+ * does not hold the bytes to it. Without those headers a part whose ETag is not its MD5 was
+ * stored wrongly: refused. */
+static void test_encrypted_etags_are_opaque(void **state)
+{
+    (void)state;
+    struct s3_fake *fake;
+    const char *const options[] = {"endpoint=http://127.0.0.1:9", "upload_cutoff=2K",
+                                   "part_size=1K", "transfers=1", "retries=1", NULL};
+    struct s3_plugin *plugin = s3_fake_plugin(&fake, options);
+    char path[] = "/tmp/stor-s3-kms.XXXXXX";
+    int fd = mkstemp(path);
+    char data[3000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i * 13);
+    assert_int_equal(write(fd, data, sizeof data), (ssize_t)sizeof data);
+    const char *opaque = "ETag: \"0123456789abcdef0123456789abcdef\"\n"
+                         "x-amz-server-side-encryption: aws:kms\n";
+    const char *kinds[] = {opaque, "ETag: \"0123456789abcdef0123456789abcdef\"\n"
+                                   "x-amz-server-side-encryption-customer-algorithm: AES256\n"};
+    for (size_t k = 0; k < 2; k++) {
+        lseek(fd, 0, SEEK_SET);
+        s3_fake_answer(fake, 200, NULL, "<ListMultipartUploadsResult></ListMultipartUploadsResult>");
+        s3_fake_answer(fake, 200, NULL, "<InitiateMultipartUploadResult><UploadId>U</UploadId>"
+                                        "</InitiateMultipartUploadResult>");
+        for (int part = 0; part < 3; part++)
+            s3_fake_answer(fake, 200, kinds[k], NULL);
+        s3_fake_answer(fake, 200, NULL, "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
+                                        "</CompleteMultipartUploadResult>");
+        struct stor_error err = {""};
+        assert_int_equal(s3_put(plugin, "bkt", "k", fd, NULL, NULL, &err), STOR_OK);
+    }
+    lseek(fd, 0, SEEK_SET);
+    size_t before = fake->seen_count;
+    s3_fake_answer(fake, 200, NULL, "<ListMultipartUploadsResult></ListMultipartUploadsResult>");
+    s3_fake_answer(fake, 200, NULL, "<InitiateMultipartUploadResult><UploadId>V</UploadId>"
+                                    "</InitiateMultipartUploadResult>");
+    s3_fake_answer(fake, 200, "ETag: \"0123456789abcdef0123456789abcdef\"\n", NULL);
+    struct stor_error err = {""};
+    assert_int_equal(s3_put(plugin, "bkt", "k", fd, NULL, NULL, &err), STOR_EIO);
+    assert_non_null(strstr(err.message, "is not the part's"));
+    assert_int_equal(fake->seen_count, before + 3); /* no part after the one refused */
+    /* A get of an encrypted object without a SHA-1: its ETag proves nothing, is not held to. */
+    char *headers = NULL;
+    assert_true(asprintf(&headers, "Content-Length: 15\n%s", opaque) > 0);
+    s3_fake_answer(fake, 200, headers, "encrypted bytes");
+    int pipes[2];
+    assert_int_equal(pipe(pipes), 0);
+    assert_int_equal(s3_get(plugin, "bkt", "k", pipes[1], NULL, NULL, &err), STOR_OK);
+    char back[16] = "";
+    assert_int_equal(read(pipes[0], back, 15), 15);
+    assert_string_equal(back, "encrypted bytes");
+    free(headers);
+    close(pipes[0]);
+    close(pipes[1]);
+    close(fd);
+    unlink(path);
+    s3_fake_free(plugin, fake);
+}
+
 static int collect_versions(void *context, const struct stor_object *object)
 {
     char *text = context;
@@ -565,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_credentials_order),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_resume_sends_only_missing_parts),
+        cmocka_unit_test(test_encrypted_etags_are_opaque),
         cmocka_unit_test(test_list_versions_pages),
         cmocka_unit_test(test_list_versions_refuses_a_lying_server),
         cmocka_unit_test(test_remove_ex_versions),

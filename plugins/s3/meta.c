@@ -187,6 +187,13 @@ static int lower_hex(const char *text, size_t length)
     return 1;
 }
 
+int s3_meta_etag_is_md5(const struct sp_http_response *response)
+{
+    const char *sse = sp_http_header(response, "x-amz-server-side-encryption");
+    return !(sse && strncasecmp(sse, "aws:kms", 7) == 0) &&
+           !sp_http_header(response, "x-amz-server-side-encryption-customer-algorithm");
+}
+
 void s3_meta_read(const struct sp_http_response *response, const char *key,
                   struct s3_object_view *view)
 {
@@ -217,7 +224,7 @@ void s3_meta_read(const struct sp_http_response *response, const char *key,
     char etag[80];
     s3_wire_etag(sp_http_header(response, "ETag"), etag);
     const char *md5chksum = sp_http_header(response, "x-amz-meta-md5chksum");
-    if (lower_hex(etag, 32)) {
+    if (lower_hex(etag, 32) && s3_meta_etag_is_md5(response)) {
         memcpy(view->md5, etag, 33);
         object->md5 = view->md5;
     } else if (md5chksum && strlen(md5chksum) == 24) {

@@ -35,6 +35,9 @@ struct s3_object_view {
 };
 void s3_meta_read(const struct sp_http_response *response, const char *key,
                   struct s3_object_view *view);
+/* Whether the ETag of this answer (a PUT, a part, a GET or HEAD) can be the MD5 of the bytes:
+ * not when S3 says they are encrypted with KMS or a customer's key (its ETags are opaque). */
+int s3_meta_etag_is_md5(const struct sp_http_response *response);
 
 /* rclone's mtime text ("1700000000.123456789") → ms, -1 if malformed; and back (out[32]). */
 int64_t s3_meta_parse_mtime(const char *text);

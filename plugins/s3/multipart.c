@@ -143,11 +143,12 @@ static enum stor_status send_part(struct upload *upload, size_t index, const cha
         return status;
     char etag[80];
     s3_wire_etag(sp_http_header(&response, "ETag"), etag);
+    int etag_is_md5 = s3_meta_etag_is_md5(&response); /* not under SSE-KMS or SSE-C */
     sp_http_response_free(&response);
     if (!etag[0] || strpbrk(etag, "\"<>&\r\n"))
         return stor_fail(err, STOR_EINTERNAL, "S3 UploadPart %s/%s part %zu: no usable ETag in "
                          "the answer", upload->bucket, upload->key, index + 1);
-    if (strlen(etag) == 32 && strcmp(etag, md5_hex) != 0)
+    if (etag_is_md5 && strlen(etag) == 32 && strcmp(etag, md5_hex) != 0)
         return stor_fail(err, STOR_EIO, "S3 UploadPart %s/%s part %zu: stored MD5 %s is not the "
                          "part's %s", upload->bucket, upload->key, index + 1, etag, md5_hex);
     snprintf(part->etag, sizeof part->etag, "%s", etag);

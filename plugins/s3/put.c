@@ -84,9 +84,10 @@ static enum stor_status put_whole(struct s3_plugin *plugin, const char *bucket, 
         return status;
     char etag[80];
     s3_wire_etag(sp_http_header(&response, "ETag"), etag);
+    int etag_is_md5 = s3_meta_etag_is_md5(&response);
     sp_http_response_free(&response);
-    /* A plain PUT's ETag is its MD5 (not with SSE-KMS, whose ETags are opaque: 32 hex or not). */
-    if (strlen(etag) == 32 && strcmp(etag, md5_hex) != 0 && !strchr(etag, '-'))
+    /* A plain PUT's ETag is its MD5 (not with SSE-KMS or SSE-C, whose ETags are opaque). */
+    if (etag_is_md5 && strlen(etag) == 32 && strcmp(etag, md5_hex) != 0 && !strchr(etag, '-'))
         sp_log(plugin->host, STOR_LOG_WARN,
                "%s/%s: S3's ETag %s is not the MD5 %s (encrypted by KMS?)",
                bucket, key, etag, md5_hex);
