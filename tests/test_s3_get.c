@@ -199,6 +199,8 @@ static void test_a_lying_server_is_refused(void **state)
     hostile_range(1024, 2000, 1024, 2000, "\"e\"", 206, STOR_EIO, "answered bytes 1024-2000/3000");
     /* the range announced, one byte short of it */
     hostile_range(1024, 2046, 1024, 2047, "\"e\"", 206, STOR_EIO, "S3 sent 1023 bytes");
+    /* the range announced, and more bytes after it (into the next range's place) */
+    hostile_range(1024, 2100, 1024, 2047, "\"e\"", 206, STOR_EIO, "S3 sent 1077 bytes");
     /* overwritten meanwhile: If-Match fails */
     hostile_range(0, 0, 0, 0, NULL, 412, STOR_ESTALE, "its ETag is no longer \"e\"");
     /* overwritten, and the server ignores If-Match */
